@@ -1,0 +1,286 @@
+"""The ``valueflow`` command (DESIGN.md "Addresses and commands").
+
+Every mistake a user can make prints one clear line on stderr and exits
+with status 2; a refused deployment lists each problem on its own line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from engine import queries, service
+from engine.clock import FixedClock, as_utc
+from engine.db import database_url
+from engine.definitions import DeploymentRefused, PackageNotFound, read_package
+from engine.forms import FormInvalid
+from engine.model import MessageNotExpected, TaskNotReady
+from engine.runtime import connect
+from engine.uow import ConcurrentUpdate, UnitOfWorkFactory
+
+SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
+BUILT_IN_ROLES = ("admin", "process-owner", "manager")
+USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,
+               ConcurrentUpdate, FormInvalid, PackageNotFound, ValueError)
+
+
+class UsageError(Exception):
+    """A malformed argument (bad JSON, bad date)."""
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except DeploymentRefused as exc:
+        print(f"valueflow: {exc}", file=sys.stderr)
+        return 2
+    except FormInvalid as exc:
+        print("valueflow: the form was not accepted: " + "; ".join(
+            f"{field or 'data'} {message}" for field, message in exc.errors.items()), file=sys.stderr)
+        return 2
+    except (UsageError, *USER_ERRORS) as exc:
+        print(f"valueflow: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _uow_factory(args: argparse.Namespace) -> UnitOfWorkFactory:
+    at = getattr(args, "at", None)
+    return connect(clock=FixedClock(_moment(at)) if at else None)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise UsageError(f"{text!r} is not an ISO 8601 date and time (e.g. 2026-11-23T09:00:00+00:00)") from None
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{what} must be a JSON object like {{\"amount\": 1000}}")
+    return value
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+# -- commands --------------------------------------------------------------------
+
+def cmd_init(args: argparse.Namespace) -> int:
+    new_uow = connect(migrate=True)
+    for folder in sorted(p for p in SHIPPED.iterdir() if p.is_dir()):
+        result = service.deploy(new_uow(), read_package(folder), actor="init")
+        print(f"{'deployed' if result.created else 'up to date'}: {result.key} version {result.version}")
+    roles = list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow))
+    created = []
+    for role in roles:
+        with new_uow() as uow:
+            exists = uow.users.by_name(role) is not None
+        if not exists:
+            password = secrets.token_urlsafe(9)
+            service.add_user(new_uow(), role, [role], password)
+            created.append((role, password))
+    if created:
+        print("demo users (one per role; the passwords are shown only now):")
+        for name, password in created:
+            print(f"  {name:<22} {password}")
+    print(f"database ready: {database_url()}")
+    return 0
+
+
+def _lane_roles(new_uow: UnitOfWorkFactory) -> set[str]:
+    from engine.annotations import ProcessAnnotations
+    from engine.tables import ProcessDefinition
+    from sqlalchemy import select
+    with new_uow() as uow:
+        roles = set()
+        for annotations in uow.session.scalars(select(ProcessDefinition.annotations)):
+            roles |= {s.role for s in ProcessAnnotations.from_dict(annotations).steps.values() if s.role}
+        return roles
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    result = service.deploy(_uow_factory(args)(), read_package(Path(args.path)), actor=args.user)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    verb = "deployed" if result.created else "unchanged, already deployed as"
+    print(f"{verb} {result.key} version {result.version}")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    data = _json_object(args.data, "--data") if args.data else {}
+    customer = service.CustomerRef(args.customer_id, args.customer_name or args.customer_id, args.segment)
+    print(service.start_instance(_uow_factory(args)(), args.key, customer, data, actor=args.user))
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    status = None if args.status == "all" else args.status
+    tasks = queries.list_tasks(_uow_factory(args)(), user=args.user, role=args.role, instance_id=args.instance,
+                               status=status)
+    if args.json:
+        _print_json(tasks)
+        return 0
+    if not tasks:
+        print("no tasks")
+    for t in tasks:
+        print(f"{t['id']:>6}  case {t['instance_id']:<6} {t['name'][:34]:<34} {t['role'] or '-':<20} "
+              f"{t['assignee'] or '(queue)':<14} due {t['due_at'] or '-'}")
+    return 0
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    service.claim_task(_uow_factory(args)(), args.task, args.user)
+    print(f"task {args.task} claimed by {args.user}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    service.release_task(_uow_factory(args)(), args.task, args.user)
+    print(f"task {args.task} is back in its queue")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    service.assign_task(_uow_factory(args)(), args.task, args.to, args.user)
+    print(f"task {args.task} assigned to {args.to}")
+    return 0
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    data = _json_object(args.data, "--data") if args.data else {}
+    instance_id = service.complete_task(_uow_factory(args)(), args.task, args.user, data)
+    print(f"task {args.task} completed; instance {instance_id}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    service.cancel_instance(_uow_factory(args)(), args.instance, args.user)
+    print(f"instance {args.instance} cancelled")
+    return 0
+
+
+def cmd_message(args: argparse.Namespace) -> int:
+    payload = _json_object(args.data, "--data") if args.data else {}
+    service.deliver_message(_uow_factory(args)(), args.instance, args.name, payload, actor=args.user)
+    print(f"message {args.name} delivered to instance {args.instance}")
+    return 0
+
+
+def cmd_instance(args: argparse.Namespace) -> int:
+    view = queries.instance_view(_uow_factory(args)(), args.instance)
+    if args.json:
+        _print_json(view)
+        return 0
+    customer = view["customer"]
+    print(f"instance {view['id']}: {view['process']} v{view['version']} — {view['status']}")
+    print(f"customer: {customer['name']} ({customer['id']}, {customer['segment']})")
+    if view["error"]:
+        print(f"error at {view['error']['step']}: {view['error']['message']}")
+    for step in view["open_steps"]:
+        print(f"open: task {step['id']} {step['name']} ({step['role']}, {step['assignee'] or 'unclaimed'})")
+    for event in view["events"]:
+        print(f"  {event['at']}  {event['type']:<18} {event['step_id'] or '':<24} {event['actor'] or ''}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    service.add_user(_uow_factory(args)(), args.name, args.role, args.password)
+    print(f"user {args.name}: roles {', '.join(args.role)}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    new_uow = _uow_factory(args)
+    while True:
+        result = service.run_worker_round(new_uow)
+        for failure in result.errors:
+            print(f"valueflow worker: {failure}", file=sys.stderr)
+        if args.once or result.timers_fired or result.breaches:
+            print(f"timers fired in {result.timers_fired} case(s); {result.breaches} new breach(es)")
+        if args.once:
+            return 1 if result.errors else 0
+        time.sleep(args.interval)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="valueflow", description="Valueflow: customer processes on BPMN.")
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(run=run)
+        return p
+
+    command("init", cmd_init, "create or upgrade the schema, deploy the shipped processes, add demo users")
+    p = command("deploy", cmd_deploy, "validate and deploy a process package folder or a .bpmn file")
+    p.add_argument("path")
+    p.add_argument("--user", help="who deploys (recorded)")
+    p = command("start", cmd_start, "start a case; prints the new instance id")
+    p.add_argument("key", help="the process key, e.g. loan_decision")
+    p.add_argument("--customer-id", required=True)
+    p.add_argument("--customer-name")
+    p.add_argument("--segment", default="standard")
+    p.add_argument("--data", help="initial case data as a JSON object")
+    p.add_argument("--user", help="who starts it (recorded)")
+    p = command("tasks", cmd_tasks, "list tasks, most urgent first")
+    p.add_argument("--user", help="tasks assigned to this user")
+    p.add_argument("--role")
+    p.add_argument("--instance", type=int)
+    p.add_argument("--status", default="open", choices=["open", "completed", "cancelled", "all"])
+    p.add_argument("--json", action="store_true")
+    for name, run, text in (("claim", cmd_claim, "claim a task"), ("release", cmd_release, "release a claimed task")):
+        p = command(name, run, text)
+        p.add_argument("task", type=int)
+        p.add_argument("--user", required=True)
+    p = command("assign", cmd_assign, "assign a task to a user (managers and admins)")
+    p.add_argument("task", type=int)
+    p.add_argument("--to", required=True)
+    p.add_argument("--user", required=True, help="the manager or admin who assigns")
+    p = command("complete", cmd_complete, "complete a task assigned to you")
+    p.add_argument("task", type=int)
+    p.add_argument("--user", required=True)
+    p.add_argument("--data", help="the form's values as a JSON object")
+    p = command("cancel", cmd_cancel, "cancel a case")
+    p.add_argument("instance", type=int)
+    p.add_argument("--user", required=True)
+    p = command("message", cmd_message, "deliver a message (e.g. documents_received) to a waiting case")
+    p.add_argument("instance", type=int)
+    p.add_argument("name")
+    p.add_argument("--data", help="the message payload as a JSON object")
+    p.add_argument("--user")
+    p = command("instance", cmd_instance, "show one case")
+    p.add_argument("instance", type=int)
+    p.add_argument("--json", action="store_true")
+    user = command("user", lambda a: (parser.parse_args(["user", "--help"]), 0)[1], "manage users")
+    user_sub = user.add_subparsers(required=True, metavar="action")
+    p = user_sub.add_parser("add", help="add a user or give a user more roles")
+    p.set_defaults(run=cmd_user_add)
+    p.add_argument("name")
+    p.add_argument("--role", action="append", required=True)
+    p.add_argument("--password")
+    p = command("worker", cmd_worker, "fire due timers and record breached targets")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

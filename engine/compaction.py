@@ -1,0 +1,264 @@
+"""Keep SpiffWorkflow's task tree bounded when a process loops.
+
+SpiffWorkflow 3.2 never forgets a task: every pass through a loop hangs new
+tasks under the previous pass, so the tree gets one level deeper per task run.
+Per-step cost and serialized size grow with it, and past a depth of 1,000 the
+library's task iterator stops descending, so an instance silently stalls
+(about 333 passes of a 3-task loop).  The event log keeps the history, so the
+live state only has to keep what the engine can still consult.
+
+`compact` removes finished tasks and re-attaches each surviving task to its
+nearest surviving ancestor.  Because tasks are only ever dropped (never moved
+sideways), "A is an ancestor of B" stays true for every pair of survivors, and
+the tree is rebuilt in the old depth-first order.  A task survives when
+SpiffWorkflow may still look at it:
+
+* every unfinished task (and ERROR tasks), with everything below it: waiting
+  parents such as multi-instance, loop and subprocess tasks consult their
+  children;
+* the parent of every such task (a task copies its parent's data when it
+  becomes ready; parallel/inclusive joins read `task.parent.state` and
+  `.task_spec`);
+* for every topmost unfinished task and every task spec, its nearest ancestor
+  with that spec, so `Task.find_ancestor(spec)` (boundary-event and
+  start-event joins) and the parallel gateway's upward walk to an input spec
+  give the same answer as on the uncompacted tree.  This is what keeps the
+  depth bounded by the number of specs instead of the number of passes;
+* all children of a surviving boundary/start event split (the join reads
+  `split.children`);
+* while a parallel/inclusive gateway (or the end join) has a task WAITING or
+  READY, the finished tasks of that gateway spec and their parents that no
+  completed instance of the gateway has consumed yet: the join counts them as
+  arrived tokens and merges their parents' data;
+* `workflow.last_task` and tasks registered with the event manager.
+
+Finished tasks that own a subprocess take their (finished) subprocess with
+them.  Completed workflows are left alone.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from copy import deepcopy
+
+from SpiffWorkflow.bpmn.specs.control import EventSplit, _EndJoin
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+__all__ = ["compact"]
+
+# ERROR counts as live: the instance is stuck on it and may be retried or reset.
+_DONE = TaskState.COMPLETED | TaskState.CANCELLED
+_JOIN_ACTIVE = TaskState.WAITING | TaskState.READY
+
+
+def compact(workflow: BpmnWorkflow) -> int:
+    """Remove finished tasks that can no longer affect the run, so the task tree's size and depth stay bounded however often a loop runs. Returns how many tasks were removed."""
+    removed = _compact_tree(workflow, workflow)
+    for subprocess in list(workflow.subprocesses.values()):
+        # A subprocess may have been dropped together with its finished parent task above.
+        if workflow.subprocesses.get(subprocess.parent_task_id) is subprocess:
+            removed += _compact_tree(subprocess, workflow)
+    return removed
+
+
+def _compact_tree(wf, top) -> int:
+    """Compact one task tree (the top workflow's or one subprocess's)."""
+    if wf.completed:
+        return 0
+    tasks = wf.tasks
+    root = wf.task_tree
+    root_id = root.id
+
+    # Pass 1 (dict order is creation order: parents come before their children).
+    # live_region: unfinished tasks and everything below them; frontier: the topmost of those.
+    live_region = set()
+    frontier = []
+    join_tasks = {}  # gateway spec -> its tasks, for specs that join tokens
+    join_active = set()  # gateway specs with a task waiting for (or holding) its tokens
+    for task_id, task in tasks.items():
+        parent_id = task._parent
+        if parent_id in live_region:
+            live_region.add(task_id)
+        elif not task._state & _DONE:
+            live_region.add(task_id)
+            frontier.append(task)
+        spec = task.task_spec
+        if isinstance(spec, UnstructuredJoin):
+            join_tasks.setdefault(spec, []).append(task)
+            if task._state & _JOIN_ACTIVE:
+                join_active.add(spec)
+
+    if len(live_region) + 1 >= len(tasks):
+        return 0  # nothing finished outside the live region (the root always stays)
+
+    keep = set(live_region)
+    keep.add(root_id)
+
+    # Nearest ancestor of each spec above every topmost live task, and its parent.
+    for task in frontier:
+        parent_id = task._parent
+        if parent_id is None:
+            continue
+        keep.add(parent_id)
+        seen_specs = set()
+        ancestor = tasks.get(parent_id)
+        while ancestor is not None:
+            name = ancestor.task_spec.name
+            if name not in seen_specs:
+                seen_specs.add(name)
+                keep.add(ancestor.id)
+            ancestor = tasks.get(ancestor._parent)
+
+    last_task = wf.last_task
+    if last_task is not None and last_task.id in tasks:
+        keep.add(last_task.id)
+    for task_id, task in top.event_manager.tasks.items():
+        if task.workflow is wf:
+            keep.add(task_id)
+    _keep_split_children(keep, tasks)
+
+    # Tokens that an active join has not consumed yet.
+    base_keep = frozenset(keep)
+    folds = []  # (task, merged data) to apply once the compaction is sure to happen
+    for spec in join_active:
+        instances = join_tasks[spec]
+        consumed_until = max(
+            (t.last_state_change for t in instances if t._state == TaskState.COMPLETED),
+            default=None,
+        )
+        tokens = [
+            t for t in instances
+            if t._state & _DONE and (consumed_until is None or t.last_state_change > consumed_until)
+        ]
+        if isinstance(spec, _EndJoin):
+            tokens = _fold_end_tokens(tokens, tasks, base_keep, folds)
+        for task in tokens:
+            keep.add(task.id)
+            if task._parent is not None:
+                keep.add(task._parent)
+    if len(keep) != len(base_keep):
+        _keep_split_children(keep, tasks)
+
+    if len(keep) >= len(tasks):
+        return 0
+
+    # Pass 2: rebuild parent/children links in the old depth-first order.
+    new_children = {task_id: [] for task_id in keep}
+    new_parent = {}
+    reached = []
+    stack = [(root_id, root_id)]  # (task id, nearest kept ancestor-or-self)
+    while stack:
+        task_id, kept_above = stack.pop()
+        task = tasks[task_id]
+        reached.append(task_id)
+        if task_id in keep and task_id != root_id:
+            new_parent[task_id] = kept_above
+            new_children[kept_above].append(task_id)
+            kept_above = task_id
+        for child_id in reversed(task._children):
+            stack.append((child_id, kept_above))
+
+    if len(reached) != len(tasks):
+        return 0  # tasks outside the tree: not a shape this module knows; leave it alone
+    for task, data in folds:
+        task.data = data
+    for task_id in keep:
+        task = tasks[task_id]
+        if task_id != root_id and task._parent != new_parent[task_id]:
+            task._parent = new_parent[task_id]
+        if task._children != new_children[task_id]:
+            task._children = new_children[task_id]
+
+    removed_ids = [task_id for task_id in tasks if task_id not in keep]
+
+    removed = 0
+    for task_id in removed_ids:
+        del tasks[task_id]
+        removed += 1
+        if task_id in top.subprocesses:
+            removed += _drop_subprocess(top, task_id)
+    return removed
+
+
+def _keep_split_children(keep, tasks):
+    """Boundary / start event joins read the children of their split."""
+    for task_id in list(keep):
+        task = tasks.get(task_id)
+        if task is not None and isinstance(task.task_spec, EventSplit):
+            keep.update(task._children)
+
+
+def _fold_end_tokens(tokens, tasks, pinned, folds):
+    """Merge runs of branch-end tokens whose data can be merged ahead of time.
+
+    Every branch that reaches an end event while the process goes on (say a non-interrupting
+    boundary event's branch) leaves a cancelled end-join task; when the process completes, the
+    end join merges their parents' data into its own, oldest first
+    (`UnstructuredJoin._run_hook`).  Kept as they are, a loop that keeps ending such branches
+    grows the tree by two tasks a pass.  Two tokens next to each other in that order can be
+    replaced by the later one carrying `DeepMerge.merge(earlier, later)` when that gives the same
+    result whatever the data they are eventually merged into (see `_merge_is_associative`).
+    """
+    tokens = sorted(tokens, key=lambda t: t.last_state_change)  # stable, like the join's own sort
+    kept = []
+    previous = None  # the last token, if it may be folded into the next one
+    previous_data = None  # its parent's data, as it will be once the folds are applied
+    for token in tokens:
+        parent = tasks.get(token._parent)
+        foldable = (
+            token._state == TaskState.CANCELLED
+            and not token._children
+            and parent is not None
+            and parent._state & _DONE
+            and parent._children == [token.id]
+            and token.id not in pinned
+            and parent.id not in pinned
+        )
+        data = parent.data if parent is not None else None
+        if foldable and previous is not None:
+            try:
+                if _merge_is_associative(previous_data, data):
+                    data = DeepMerge.merge(deepcopy(previous_data), deepcopy(data))
+                    folds.append((parent, data))
+                    kept.pop()
+            except Exception:  # odd data (uncomparable, uncopyable): keep both tokens
+                pass
+        kept.append(token)
+        previous, previous_data = (token, data) if foldable else (None, None)
+    return kept
+
+
+def _merge_is_associative(earlier, later):
+    """Whether merging `earlier` then `later` into any dict equals merging their merge into it.
+
+    True when every key both have holds equal values (merging the same value twice is a no-op),
+    two non-containers (the later wins either way) or two dicts that pass the same test.  Lists
+    that differ, and a dict meeting a non-dict, are order-sensitive in `DeepMerge`.
+    """
+    for key, value in earlier.items():
+        if key not in later:
+            continue
+        other = later[key]
+        if value == other:
+            continue
+        if isinstance(value, dict) and isinstance(other, dict):
+            if not _merge_is_associative(value, other):
+                return False
+        elif isinstance(value, (dict, list)) or isinstance(other, (dict, list)):
+            return False
+    return True
+
+
+def _drop_subprocess(top, task_id) -> int:
+    """Forget the (finished) subprocess started by a removed task, and those nested in it."""
+    subprocess = top.subprocesses.pop(task_id)
+    count = len(subprocess.tasks)
+    for inner_id in subprocess.tasks:
+        if inner_id in top.subprocesses:
+            count += _drop_subprocess(top, inner_id)
+    return count

@@ -1,0 +1,38 @@
+"""ISO 8601 durations (``P2D``, ``PT4H30M``, ``P1W``) as seconds.
+
+Targets are durations, not calendar arithmetic: a year counts 365 days and a
+month 30, which is what a cycle-time target means by them.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+(?:[.,]\d+)?)Y)?(?:(?P<months>\d+(?:[.,]\d+)?)M)?(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?"
+    r"(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
+)
+_SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "days": 86400,
+            "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+class InvalidDuration(ValueError):
+    """The text is not an ISO 8601 duration."""
+
+
+def is_duration(text: str) -> bool:
+    """Whether ``text`` is an ISO 8601 duration such as ``PT4H``."""
+    return bool(_DURATION.match(text.strip().upper()))
+
+
+def duration_seconds(text: str) -> int:
+    """The length of an ISO 8601 duration in whole seconds."""
+    match = _DURATION.match(text.strip().upper())
+    if not match:
+        raise InvalidDuration(f"{text!r} is not an ISO 8601 duration (for example PT4H or P2D)")
+    total = 0.0
+    for part, value in match.groupdict().items():
+        if value:
+            total += float(value.replace(",", ".")) * _SECONDS[part]
+    return round(total)

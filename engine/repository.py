@@ -1,0 +1,132 @@
+"""Loading and saving the engine's rows; repositories never commit.
+
+Each class is handed the unit of work's session. ``Instances`` keeps
+SpiffWorkflow's state without a copy of the definition (see engine.state).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.definitions import CompiledDefinition, Package, SpecCache
+from engine.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+
+
+class Definitions:
+    def __init__(self, session: Session, specs: SpecCache) -> None:
+        self.session = session
+        self.specs = specs
+
+    def get(self, definition_id: int) -> Optional[ProcessDefinition]:
+        return self.session.get(ProcessDefinition, definition_id)
+
+    def latest(self, key: str) -> Optional[ProcessDefinition]:
+        return self.session.scalars(
+            select(ProcessDefinition).where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+    def by_hash(self, key: str, content_hash: str) -> Optional[ProcessDefinition]:
+        return self.session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.key == key, ProcessDefinition.content_hash == content_hash)).first()
+
+    def next_version(self, key: str) -> int:
+        current = self.session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key))
+        return (current or 0) + 1
+
+    def add(self, definition: ProcessDefinition) -> None:
+        self.session.add(definition)
+
+    def compiled(self, definition: ProcessDefinition) -> CompiledDefinition:
+        """The definition's specs, compiled once per process and cached."""
+        return self.specs.get(definition.id, lambda: package_of(definition))
+
+
+def package_of(definition: ProcessDefinition) -> Package:
+    """The stored package of a definition, as it was deployed."""
+    files = dict(definition.files)
+    bpmn_file = f"{definition.key}.bpmn"
+    files[bpmn_file] = definition.bpmn_xml
+    return Package(definition.key, bpmn_file, files)
+
+
+class Instances:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, instance_id: int, for_update: bool = False) -> Optional[ProcessInstance]:
+        """The instance; ``for_update`` makes other writers of it wait (PostgreSQL) until this one ends."""
+        return self.session.get(ProcessInstance, instance_id, with_for_update=for_update or None,
+                                populate_existing=for_update)
+
+    def add(self, instance: ProcessInstance) -> None:
+        self.session.add(instance)
+
+    def customer(self, customer_id: str) -> Optional[Customer]:
+        return self.session.get(Customer, customer_id)
+
+    def add_customer(self, customer: Customer) -> None:
+        self.session.add(customer)
+
+    def with_due_timers(self, at, limit: int) -> Sequence[int]:  # type: ignore[no-untyped-def]
+        """Ids of running instances whose next timer is due at ``at``."""
+        return self.session.scalars(
+            select(ProcessInstance.id).where(ProcessInstance.status == "running",
+                                             ProcessInstance.next_timer_at <= at)
+            .order_by(ProcessInstance.next_timer_at).limit(limit)).all()
+
+    def events(self, instance_id: int) -> Sequence[TaskEvent]:
+        return self.session.scalars(
+            select(TaskEvent).where(TaskEvent.instance_id == instance_id).order_by(TaskEvent.id)).all()
+
+
+class Tasks:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, task_id: int) -> Optional[HumanTask]:
+        return self.session.get(HumanTask, task_id)
+
+    def open_of(self, instance_id: int) -> Sequence[HumanTask]:
+        return self.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance_id, HumanTask.status == "open").order_by(HumanTask.id)).all()
+
+    def add(self, task: HumanTask) -> None:
+        self.session.add(task)
+
+    def log(self, event: TaskEvent) -> None:
+        self.session.add(event)
+
+    def newly_breached(self, at, limit: int) -> Sequence[HumanTask]:  # type: ignore[no-untyped-def]
+        """Open tasks past their due time whose breach is not yet recorded."""
+        return self.session.scalars(select(HumanTask).where(
+            HumanTask.status == "open", HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
+            .order_by(HumanTask.due_at).limit(limit)).all()
+
+
+class Users:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_name(self, name: str) -> Optional[User]:
+        return self.session.scalars(select(User).where(User.name == name)).first()
+
+    def roles(self, user: User) -> set[str]:
+        return set(self.session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+
+    def add(self, user: User) -> None:
+        self.session.add(user)
+        self.session.flush()
+
+    def set_roles(self, user: User, roles: set[str]) -> None:
+        for row in self.session.scalars(select(UserRole).where(UserRole.user_id == user.id)):
+            if row.role not in roles:
+                self.session.delete(row)
+        for role in roles - self.roles(user):
+            self.session.add(UserRole(user_id=user.id, role=role))
+
+    def holding(self, role: str) -> Sequence[User]:
+        return self.session.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)).all()

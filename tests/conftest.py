@@ -1,0 +1,71 @@
+"""Shared fixtures: a moving clock, databases with the real schema, units of work.
+
+Storage tests run on SQLite always and on PostgreSQL too when
+VALUEFLOW_TEST_POSTGRES names a server (``.ci/run`` sets it): each test
+session gets a database of its own there, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.clock import FixedClock
+from engine.runtime import connect
+from engine.uow import UnitOfWorkFactory
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "bpmn"
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def new_uow(clock: FixedClock) -> Iterator[UnitOfWorkFactory]:
+    """Units of work on a fresh in-memory SQLite database with the migrated schema."""
+    factory = connect("sqlite://", clock, migrate=True)
+    yield factory
+    factory.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (skips when VALUEFLOW_TEST_POSTGRES is unset)."""
+    server = os.environ.get("VALUEFLOW_TEST_POSTGRES")
+    if not server:
+        pytest.skip("VALUEFLOW_TEST_POSTGRES is not set")
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    name = f"valueflow_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.rsplit("/", 1)[0] + "/" + name
+    connect(url, migrate=True).dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A real database on disk: a SQLite file, then (when configured) PostgreSQL."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'valueflow.db'}"
+
+
+@pytest.fixture
+def stored_uow(storage_url: str, clock: FixedClock) -> Iterator[UnitOfWorkFactory]:
+    factory = connect(storage_url, clock, migrate=True)
+    yield factory
+    factory.dispose()

@@ -1,0 +1,113 @@
+"""Storage on real databases: durability, rollback, and concurrent writers (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import queries, service
+from engine.definitions import Package
+from engine.runtime import connect
+from engine.tables import Customer, TaskEvent
+from engine.uow import ConcurrentUpdate
+from tests import samples
+
+BOB = service.CustomerRef("c-2", "Bob Stone", "standard")
+
+
+def setup_two_step(new_uow) -> None:
+    service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": samples.two_step()}))
+    service.add_user(new_uow(), "bo1", ["back-office"])
+    service.add_user(new_uow(), "bo2", ["back-office"])
+    service.add_user(new_uow(), "ap1", ["approver"])
+
+
+def test_a_new_process_on_the_same_database_continues_every_case(stored_uow, storage_url, clock, request):
+    setup_two_step(stored_uow)
+    ids = [service.start_instance(stored_uow(), "two_step", BOB) for _ in range(3)]
+    first = queries.list_tasks(stored_uow(), instance_id=ids[0])[0]["id"]
+    service.claim_task(stored_uow(), first, "bo1")
+    service.complete_task(stored_uow(), first, "bo1", {"comment": "ok"})
+
+    restarted = connect(storage_url, clock)  # a fresh engine and an empty spec cache, as after a restart
+    request.addfinalizer(restarted.dispose)
+    [approve] = queries.list_tasks(restarted(), instance_id=ids[0])
+    assert approve["step_id"] == "approve"
+    service.claim_task(restarted(), approve["id"], "ap1")
+    service.complete_task(restarted(), approve["id"], "ap1", {})
+    assert queries.instance_view(restarted(), ids[0])["status"] == "completed"
+    assert queries.instance_view(restarted(), ids[0])["data"]["comment"] == "ok"
+    for other in ids[1:]:
+        assert [t["step_id"] for t in queries.list_tasks(restarted(), instance_id=other)] == ["review"]
+
+
+def test_leaving_a_unit_of_work_without_commit_rolls_back(stored_uow):
+    with stored_uow() as uow:
+        uow.instances.add_customer(Customer(id="x", name="X", segment="s"))
+    with stored_uow() as uow:
+        assert uow.instances.customer("x") is None
+
+
+def test_an_error_inside_a_unit_of_work_rolls_back(stored_uow):
+    with pytest.raises(RuntimeError):
+        with stored_uow() as uow:
+            uow.instances.add_customer(Customer(id="y", name="Y", segment="s"))
+            uow.flush()
+            raise RuntimeError("boom")
+    with stored_uow() as uow:
+        assert uow.instances.customer("y") is None
+
+
+def race(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls in real threads released together; each result is a return value or an exception."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = calls[index]()
+        except Exception as exc:  # the point is to see which call lost
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_two_concurrent_completions_give_one_success_and_one_clear_conflict(stored_uow):
+    setup_two_step(stored_uow)
+    for _ in range(8):
+        instance_id = service.start_instance(stored_uow(), "two_step", BOB)
+        task = queries.list_tasks(stored_uow(), instance_id=instance_id)[0]["id"]
+        service.claim_task(stored_uow(), task, "bo1")
+        results = race(lambda: service.complete_task(stored_uow(), task, "bo1", {"comment": "a"}),
+                       lambda: service.complete_task(stored_uow(), task, "bo1", {"comment": "b"}))
+        wins = [r for r in results if r == instance_id]
+        losses = [r for r in results if isinstance(r, (service.TaskClosed, ConcurrentUpdate))]
+        assert len(wins) == 1 and len(losses) == 1, results
+        assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
+        with stored_uow() as uow:
+            completions = uow.session.scalar(select(func.count()).select_from(TaskEvent).where(
+                TaskEvent.instance_id == instance_id, TaskEvent.type == "task_completed"))
+        assert completions == 1
+
+
+def test_two_concurrent_claims_give_the_task_to_exactly_one_user(stored_uow):
+    setup_two_step(stored_uow)
+    for _ in range(8):
+        instance_id = service.start_instance(stored_uow(), "two_step", BOB)
+        task = queries.list_tasks(stored_uow(), instance_id=instance_id)[0]["id"]
+        results = race(lambda: service.claim_task(stored_uow(), task, "bo1"),
+                       lambda: service.claim_task(stored_uow(), task, "bo2"))
+        losses = [r for r in results if isinstance(r, (service.NotAllowed, ConcurrentUpdate))]
+        assert results.count(None) == 1 and len(losses) == 1, results
+        [row] = queries.list_tasks(stored_uow(), instance_id=instance_id)
+        winner = "bo1" if results[0] is None else "bo2"
+        assert row["assignee"] == winner

@@ -1,0 +1,118 @@
+"""Deploying: versions, annotations, and every validation rule of DESIGN.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import service
+from engine.definitions import DeploymentRefused, Package, PackageNotFound, read_package
+from engine.tables import ProcessDefinition
+from tests import samples
+from tests.conftest import SHIPPED
+
+
+def package(xml: str, name: str = "sample", **files: str) -> Package:
+    return Package(name, f"{name}.bpmn", {f"{name}.bpmn": xml, **files})
+
+
+def stored_versions(new_uow) -> int:
+    with new_uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(ProcessDefinition))
+
+
+def refusal(new_uow, xml: str, **files: str) -> list[str]:
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), package(xml, **files))
+    assert stored_versions(new_uow) == 0
+    return [str(p) for p in caught.value.problems if not p.warning]
+
+
+def test_deploy_stores_numbered_versions_and_identical_content_is_a_no_op(new_uow):
+    first = service.deploy(new_uow(), package(samples.two_step()))
+    again = service.deploy(new_uow(), package(samples.two_step()))
+    changed = service.deploy(new_uow(), package(samples.two_step().replace("Review", "Check")))
+    assert (first.version, first.created) == (1, True)
+    assert (again.version, again.created, again.definition_id) == (1, False, first.definition_id)
+    assert (changed.version, changed.created) == (2, True)
+    assert stored_versions(new_uow) == 2
+
+
+def test_annotations_are_extracted_with_roles_and_segment_targets(new_uow):
+    result = service.deploy(new_uow(), package(samples.two_step()))
+    with new_uow() as uow:
+        compiled = uow.definitions.compiled(uow.definitions.get(result.definition_id))
+    review = compiled.annotations.steps["review"]
+    assert review.role == "back-office"
+    assert review.customer_value == "Review for the customer"
+    assert review.value_class == "VA"
+    assert review.target_for("standard") == 4 * 3600
+    assert review.target_for("premium") == 3600
+    whole = compiled.annotations.process
+    assert (whole.target_seconds, whole.owner, whole.customer_value) == (86400, "ops-lead", "An answer the same day")
+
+
+@pytest.mark.parametrize("xml, expected", [
+    ("<bpmn:definitions", "not well-formed XML"),
+    ('<?xml version="1.0"?><note>hello</note>', "not BPMN 2.0"),
+    ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>', "DTD or entities"),
+    (samples.two_step().replace('isExecutable="true"', 'isExecutable="false"'), "no executable process"),
+    (samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', ''),
+     "review (Review): user task has no lane"),
+    (samples.two_step().replace('value="PT8H"', 'value="8 hours"'),
+     "approve (Approve): targetDuration '8 hours' is not an ISO 8601 duration"),
+    (samples.two_step().replace('value="BVA"', 'value="XYZ"'),
+     "approve (Approve): valueClass 'XYZ' must be one of VA, BVA, NVA"),
+    (samples.two_step().replace('value="P1D"', 'value="tomorrow"'),
+     "two_step (Two Step): targetDuration 'tomorrow' is not an ISO 8601 duration"),
+    (samples.two_step().replace('<bpmn:sequenceFlow id="f_begin_review" sourceRef="begin" targetRef="review"/>', ''),
+     "review (Review): cannot be reached from a start event"),
+    (samples.two_step().replace('<bpmn:sequenceFlow id="f_approve_finish" sourceRef="approve" targetRef="finish"/>',
+                                ''), "approve (Approve): cannot reach an end event"),
+    (samples.two_step().replace('<bpmn:userTask id="approve"', '<bpmn:userTask id="approve" bogus:x="1"'),
+     "not well-formed XML"),
+])
+def test_a_broken_document_is_refused_with_the_element_named_and_nothing_stored(new_uow, xml, expected):
+    problems = refusal(new_uow, xml)
+    assert any(expected in p for p in problems), problems
+
+
+def test_every_problem_is_listed_not_just_the_first(new_uow):
+    xml = (samples.two_step().replace('value="PT8H"', 'value="soon"').replace('value="BVA"', 'value="Q"')
+           .replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', ''))
+    problems = refusal(new_uow, xml)
+    assert len(problems) == 3, problems
+
+
+def test_a_document_spiffworkflow_rejects_is_refused(new_uow):
+    xml = samples.two_step().replace('<bpmn:endEvent id="finish"/>', '<bpmn:endEvent id="finish"><bpmn:bogus/></bpmn:endEvent>')
+    problems = refusal(new_uow, xml)
+    assert any("SpiffWorkflow cannot parse" in p for p in problems), problems
+
+
+def test_missing_customer_value_is_a_warning_that_does_not_block(new_uow):
+    xml = samples.two_step().replace('<spiffworkflow:property name="customerValue" value="Review for the customer"/>', '')
+    result = service.deploy(new_uow(), package(xml))
+    assert result.created
+    assert any("review (Review): user task has no customerValue" in w for w in result.warnings)
+
+
+def test_a_form_that_is_not_json_schema_is_refused(new_uow):
+    problems = refusal(new_uow, samples.two_step(), **{"forms/review.json": '{"type": "objekt"}'})
+    assert any("form forms/review.json is not a valid JSON Schema" in p for p in problems), problems
+
+
+def test_a_package_folder_needs_exactly_one_bpmn_file(tmp_path: Path):
+    with pytest.raises(PackageNotFound):
+        read_package(tmp_path)
+    with pytest.raises(PackageNotFound):
+        read_package(tmp_path / "missing.bpmn")
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in SHIPPED.iterdir() if p.is_dir()))
+def test_every_shipped_package_deploys_without_warnings(new_uow, folder):
+    result = service.deploy(new_uow(), read_package(SHIPPED / folder))
+    assert result.created and result.key == folder
+    assert result.warnings == ()
