@@ -12,6 +12,7 @@ import secrets
 import sys
 import time
 from datetime import datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -279,6 +280,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one round, then exit")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
+    # group, so that the engine never imports them.
+    for entry in entry_points(group="valueflow.commands"):
+        entry.load()(command)
     return parser
 
 

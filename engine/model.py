@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.compaction import compact
 from engine.definitions import CompiledDefinition
-from engine.state import dump_state, load_state
+from engine.state import Snapshot, restore, snapshot
 
 # A guard against a process that keeps making engine tasks ready forever.
 _MAX_ENGINE_ROUNDS = 10_000
@@ -63,18 +63,19 @@ class Case:
         return case
 
     @classmethod
-    def load(cls, state: str, definition: CompiledDefinition) -> "Case":
-        """A case restored from ``dump()`` output."""
-        return cls(load_state(state, definition.spec, definition.subprocess_specs), definition)
+    def restore(cls, header: str, tasks: Iterable[str], definition: CompiledDefinition) -> "Case":
+        """A case rebuilt from a stored snapshot (see engine.state)."""
+        return cls(restore(header, tasks, definition.spec, definition.subprocess_specs), definition)
 
-    def dump(self) -> str:
-        return dump_state(self.workflow)
+    def snapshot(self, previous: Optional[Snapshot] = None) -> Snapshot:
+        """The run state to store; ``previous`` (what is stored now) lets unchanged tasks be reused."""
+        return snapshot(self.workflow, previous)
 
     # -- what the case is doing -------------------------------------------------
 
     @property
     def status(self) -> str:
-        if self.error is not None or self.workflow.get_tasks(state=TaskState.ERROR):
+        if self.error is not None or any(t.state == TaskState.ERROR for t in self._tasks()):
             return "error"
         if self.workflow.is_completed():
             return "completed" if self.workflow.success else "cancelled"
@@ -82,7 +83,13 @@ class Case:
 
     def ready_human_tasks(self) -> list[SpiffTask]:
         """The user and manual tasks waiting for a person."""
-        return self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return [t for t in self._tasks() if t.state == TaskState.READY and t.task_spec.manual]
+
+    def _tasks(self) -> Iterator[SpiffTask]:
+        """Every task of the case, subprocesses included, in no particular order (cheaper than a tree walk)."""
+        yield from self.workflow.tasks.values()
+        for subprocess in self.workflow.subprocesses.values():
+            yield from subprocess.tasks.values()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -140,7 +147,7 @@ class Case:
         try:
             for _ in range(_MAX_ENGINE_ROUNDS):
                 self.workflow.do_engine_steps()
-                if not [t for t in self.workflow.get_tasks(state=TaskState.READY) if not t.task_spec.manual]:
+                if not any(t.state == TaskState.READY and not t.task_spec.manual for t in self._tasks()):
                     break
         except SpiffWorkflowException as exc:
             self._fail(exc, getattr(exc, "task", None))

@@ -39,9 +39,15 @@ class Definitions:
     def add(self, definition: ProcessDefinition) -> None:
         self.session.add(definition)
 
-    def compiled(self, definition: ProcessDefinition) -> CompiledDefinition:
-        """The definition's specs, compiled once per process and cached."""
-        return self.specs.get(definition.id, lambda: package_of(definition))
+    def compiled(self, definition_id: int) -> CompiledDefinition:
+        """The definition's specs, compiled once per process and cached (the row is read only the first time)."""
+        return self.specs.get(definition_id, lambda: package_of(self._stored(definition_id)))
+
+    def _stored(self, definition_id: int) -> ProcessDefinition:
+        definition = self.get(definition_id)
+        if definition is None:
+            raise LookupError(f"no process definition {definition_id}")
+        return definition
 
 
 def package_of(definition: ProcessDefinition) -> Package:
@@ -56,10 +62,8 @@ class Instances:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, instance_id: int, for_update: bool = False) -> Optional[ProcessInstance]:
-        """The instance; ``for_update`` makes other writers of it wait (PostgreSQL) until this one ends."""
-        return self.session.get(ProcessInstance, instance_id, with_for_update=for_update or None,
-                                populate_existing=for_update)
+    def get(self, instance_id: int) -> Optional[ProcessInstance]:
+        return self.session.get(ProcessInstance, instance_id)
 
     def add(self, instance: ProcessInstance) -> None:
         self.session.add(instance)

@@ -8,15 +8,15 @@ meant for the person who caused it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
 from engine.clock import running_at
-from engine.definitions import CompiledDefinition, Package, compile_package
+from engine.definitions import Package, compile_package
 from engine.forms import check_form
 from engine.model import Case
 from engine.passwords import hash_password
-from engine.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User
+from engine.casestore import CaseRecord, TaskRecord
+from engine.tables import HumanTask, ProcessDefinition, TaskEvent, User
 from engine.uow import UnitOfWork, UnitOfWorkFactory
 
 MANAGING_ROLES = frozenset({"manager", "admin"})
@@ -79,61 +79,54 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
                    actor: Optional[str] = None) -> int:
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id."""
-    if not isinstance(data if data is not None else {}, dict):
+    if data is not None and not isinstance(data, dict):
         raise ValueError("the initial data must be a JSON object")
     with uow:
-        definition = uow.definitions.latest(key)
-        if definition is None:
+        latest = uow.cases.latest_definition(key)
+        if latest is None:
             raise NotFound(f"no process {key!r} is deployed")
-        compiled = uow.definitions.compiled(definition)
-        known = uow.instances.customer(customer.id)
-        if known is None:
-            uow.instances.add_customer(Customer(id=customer.id, name=customer.name, segment=customer.segment))
-        else:
-            known.name, known.segment = customer.name, customer.segment
+        definition_id, version = latest
+        compiled = uow.definitions.compiled(definition_id)
+        uow.cases.put_customer(customer.id, customer.name, customer.segment)
         now = uow.clock.now()
         initial = {**(data or {}), "customer": {"id": customer.id, "name": customer.name,
                                                  "segment": customer.segment}}
         with running_at(uow.clock):
             case = Case.start(compiled, initial)
-        row = ProcessInstance(definition_id=definition.id, customer_id=customer.id, status="running",
-                              started_at=now, state="")
-        uow.instances.add(row)
-        uow.flush()
-        _log(uow, row.id, "instance_started", actor, detail={"process": key, "version": definition.version})
-        _save(uow, row, case, customer.segment, actor)
+        loaded = uow.cases.create(definition_id, customer.id, customer.segment, case, now)
+        uow.cases.log(loaded.record.id, "instance_started", actor, now,
+                      detail={"process": key, "version": version})
+        uow.cases.save(loaded, now, actor)
         uow.commit()
-        return row.id
+        return loaded.record.id
 
 
 def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]) -> int:
     """Complete a task assigned to ``user`` with form data; returns the instance id."""
     with uow:
-        task, instance = _open_task(uow, task_id)
+        task, record = _open_task(uow, task_id)
         if task.assignee != user:
             _require_user(uow, user)
             holder = f"assigned to {task.assignee}" if task.assignee else "not claimed by anyone"
             raise NotAllowed(f"task {task_id} is {holder}; only its assignee can complete it"
                              + ("" if task.assignee else " (claim it first)"))
-        definition = uow.definitions.get(instance.definition_id)
-        assert definition is not None
-        compiled = uow.definitions.compiled(definition)
+        compiled = uow.definitions.compiled(record.definition_id)
         accepted = check_form(compiled.forms.get(task.step_id), data)
-        case = Case.load(instance.state, compiled)
+        loaded = uow.cases.load(record, compiled)
         with running_at(uow.clock):
-            case.complete(task.spiff_task_id, accepted)
+            loaded.case.complete(task.spiff_task_id, accepted)
         now = uow.clock.now()
-        task.status, task.completed_at, task.completed_by = "completed", now, user
-        _log(uow, instance.id, "task_completed", user, task, detail={"data": accepted})
-        _save(uow, instance, case, _segment(uow, instance), user)
+        uow.cases.complete_task(task, user, now)
+        uow.cases.log(record.id, "task_completed", user, now, task.id, task.step_id, {"data": accepted})
+        uow.cases.save(loaded, now, user)
         uow.commit()
-        return instance.id
+        return record.id
 
 
 def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Take an unassigned task of one of the user's roles."""
     with uow:
-        task, _ = _open_task(uow, task_id)
+        task = _open_task_row(uow, task_id)
         roles = _require_user(uow, user)
         if task.role not in roles:
             raise NotAllowed(f"{user} does not hold the role {task.role!r} that task {task_id} needs")
@@ -142,48 +135,46 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         if task.assignee is not None:
             raise NotAllowed(f"task {task_id} is already claimed by {task.assignee}")
         task.assignee, task.claimed_at = user, uow.clock.now()
-        _log(uow, task.instance_id, "task_claimed", user, task)
+        _log(uow, task, "task_claimed", user)
         uow.commit()
 
 
 def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Put a claimed task back in its role's queue (its assignee, a manager or an admin)."""
     with uow:
-        task, _ = _open_task(uow, task_id)
+        task = _open_task_row(uow, task_id)
         roles = _require_user(uow, user)
         if task.assignee is None:
             return
         if task.assignee != user and not roles & MANAGING_ROLES:
             raise NotAllowed(f"task {task_id} is claimed by {task.assignee}; only they or a manager can release it")
         task.assignee, task.claimed_at = None, None
-        _log(uow, task.instance_id, "task_released", user, task)
+        _log(uow, task, "task_released", user)
         uow.commit()
 
 
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
     """A manager or admin gives an open task to a user who holds its role."""
     with uow:
-        task, _ = _open_task(uow, task_id)
+        task = _open_task_row(uow, task_id)
         if not _require_user(uow, actor) & MANAGING_ROLES:
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
         if task.role not in _require_user(uow, assignee):
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
         task.assignee, task.claimed_at = assignee, uow.clock.now()
-        _log(uow, task.instance_id, "task_assigned", actor, task, detail={"assignee": assignee})
+        _log(uow, task, "task_assigned", actor, {"assignee": assignee})
         uow.commit()
 
 
 def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
-    """Stop a running case; its open tasks are cancelled."""
+    """Stop a running (or errored) case; its open tasks are cancelled."""
     with uow:
-        instance = _instance(uow, instance_id)
-        if instance.status not in ("running", "error"):
-            raise TaskClosed(f"instance {instance_id} is already {instance.status}")
-        definition = uow.definitions.get(instance.definition_id)
-        assert definition is not None
-        case = Case.load(instance.state, uow.definitions.compiled(definition))
-        case.cancel()
-        _save(uow, instance, case, _segment(uow, instance), actor)
+        record = _case(uow, instance_id)
+        if record.status not in ("running", "error"):
+            raise TaskClosed(f"instance {instance_id} is already {record.status}")
+        loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
+        loaded.case.cancel()
+        uow.cases.save(loaded, uow.clock.now(), actor)
         uow.commit()
 
 
@@ -191,16 +182,15 @@ def deliver_message(uow: UnitOfWork, instance_id: int, name: str, payload: Optio
                     actor: Optional[str] = None) -> None:
     """Hand a message (e.g. "documents_received") to a case that waits for it."""
     with uow:
-        instance = _instance(uow, instance_id)
-        if instance.status != "running":
-            raise TaskClosed(f"instance {instance_id} is {instance.status}, not waiting for messages")
-        definition = uow.definitions.get(instance.definition_id)
-        assert definition is not None
-        case = Case.load(instance.state, uow.definitions.compiled(definition))
+        record = _case(uow, instance_id)
+        if record.status != "running":
+            raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+        loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
         with running_at(uow.clock):
-            case.receive_message(name, payload or {})
-        _log(uow, instance.id, "message_received", actor, detail={"message": name})
-        _save(uow, instance, case, _segment(uow, instance), actor)
+            loaded.case.receive_message(name, payload or {})
+        now = uow.clock.now()
+        uow.cases.log(record.id, "message_received", actor, now, detail={"message": name})
+        uow.cases.save(loaded, now, actor)
         uow.commit()
 
 
@@ -218,8 +208,7 @@ def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRoun
     fired, failures = 0, []
     probe = new_uow()
     with probe:
-        now = probe.clock.now()
-        due = list(probe.instances.with_due_timers(now, batch))
+        due = list(probe.instances.with_due_timers(probe.clock.now(), batch))
     for instance_id in due:
         try:
             if _fire_timers(new_uow(), instance_id):
@@ -231,17 +220,17 @@ def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRoun
 
 def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
     with uow:
-        instance = _instance(uow, instance_id)
+        record = _case(uow, instance_id)
+        instance = uow.instances.get(instance_id)
         now = uow.clock.now()
-        if instance.status != "running" or instance.next_timer_at is None or instance.next_timer_at > now:
+        if record.status != "running" or instance is None or instance.next_timer_at is None \
+                or instance.next_timer_at > now:
             return False
-        definition = uow.definitions.get(instance.definition_id)
-        assert definition is not None
-        case = Case.load(instance.state, uow.definitions.compiled(definition))
+        loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
         with running_at(uow.clock):
-            case.fire_due_timers()
-        _log(uow, instance.id, "timer_fired", None, detail={"due": instance.next_timer_at.isoformat()})
-        _save(uow, instance, case, _segment(uow, instance), None)
+            loaded.case.fire_due_timers()
+        uow.cases.log(record.id, "timer_fired", None, now, detail={"due": instance.next_timer_at.isoformat()})
+        uow.cases.save(loaded, now, None)
         uow.commit()
         return True
 
@@ -252,8 +241,7 @@ def _record_breaches(uow: UnitOfWork, batch: int) -> int:
         tasks = uow.tasks.newly_breached(now, batch)
         for task in tasks:
             task.breached_at = now
-            _log(uow, task.instance_id, "task_breached", None, task,
-                 detail={"due_at": task.due_at.isoformat() if task.due_at else None})
+            _log(uow, task, "task_breached", None, {"due_at": task.due_at.isoformat() if task.due_at else None})
         uow.commit()
         return len(tasks)
 
@@ -278,24 +266,36 @@ def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optiona
 
 # -- shared steps ----------------------------------------------------------------
 
-def _instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
-    instance = uow.instances.get(instance_id, for_update=True)
-    if instance is None:
+def _case(uow: UnitOfWork, instance_id: int) -> CaseRecord:
+    record = uow.cases.lock_case(instance_id)
+    if record is None:
         raise NotFound(f"no instance {instance_id}")
-    return instance
+    return record
 
 
-def _open_task(uow: UnitOfWork, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+def _open_task(uow: UnitOfWork, task_id: int) -> tuple[TaskRecord, CaseRecord]:
+    """The task and its case, locked; refused unless the task is still open."""
+    found = uow.cases.lock_task(task_id)
+    if found is None:
+        raise NotFound(f"no task {task_id}")
+    _require_open(found[0])
+    return found
+
+
+def _open_task_row(uow: UnitOfWork, task_id: int) -> HumanTask:
+    """The task's row for a change that does not touch the case (claim, release, assign)."""
     task = uow.tasks.get(task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    instance = _instance(uow, task.instance_id)
-    uow.session.refresh(task)  # as it is now that we hold the case
+    _require_open(task)
+    return task
+
+
+def _require_open(task: HumanTask | TaskRecord) -> None:
     if task.status == "completed":
-        raise TaskClosed(f"task {task_id} ({task.name}) was already completed by {task.completed_by}")
+        raise TaskClosed(f"task {task.id} ({task.name}) was already completed by {task.completed_by}")
     if task.status != "open":
-        raise TaskClosed(f"task {task_id} ({task.name}) is {task.status}")
-    return task, instance
+        raise TaskClosed(f"task {task.id} ({task.name}) is {task.status}")
 
 
 def _require_user(uow: UnitOfWork, name: str) -> set[str]:
@@ -305,60 +305,7 @@ def _require_user(uow: UnitOfWork, name: str) -> set[str]:
     return uow.users.roles(user)
 
 
-def _segment(uow: UnitOfWork, instance: ProcessInstance) -> str:
-    customer = uow.instances.customer(instance.customer_id)
-    return customer.segment if customer else ""
-
-
-def _log(uow: UnitOfWork, instance_id: int, kind: str, actor: Optional[str], task: Optional[HumanTask] = None,
+def _log(uow: UnitOfWork, task: HumanTask, kind: str, actor: Optional[str],
          detail: Optional[dict[str, Any]] = None) -> None:
-    uow.tasks.log(TaskEvent(instance_id=instance_id, task_id=task.id if task else None, type=kind,
-                            step_id=task.step_id if task else None, actor=actor, at=uow.clock.now(),
-                            detail=detail))
-
-
-def _save(uow: UnitOfWork, instance: ProcessInstance, case: Case, segment: str, actor: Optional[str]) -> None:
-    """Write the case's state, open a row for each new ready human task, close the rows of vanished ones."""
-    now = uow.clock.now()
-    was = instance.status
-    instance.state = case.dump()
-    instance.status = case.status
-    instance.next_timer_at = case.next_timer_at() if instance.status == "running" else None
-    if case.error is not None:
-        instance.error_step, instance.error_message = case.error.step_id, case.error.message
-    if instance.status != "running" and instance.ended_at is None and instance.status != "error":
-        instance.ended_at = now
-    _sync_tasks(uow, instance, case.definition, case, segment, now)
-    if instance.status != was:
-        detail = {"step": instance.error_step, "message": instance.error_message} if instance.status == "error" else None
-        _log(uow, instance.id, f"instance_{instance.status}", actor, detail=detail)
-    uow.flush()
-
-
-def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, compiled: CompiledDefinition, case: Case,
-                segment: str, now: datetime) -> None:
-    open_rows = {row.spiff_task_id: row for row in uow.tasks.open_of(instance.id)}
-    ready = {str(t.id): t for t in case.ready_human_tasks()} if instance.status == "running" else {}
-    for spiff_id, row in open_rows.items():
-        if spiff_id not in ready:
-            row.status = "cancelled"
-            _log(uow, instance.id, "task_cancelled", None, row)
-    for spiff_id, spiff_task in ready.items():
-        if spiff_id in open_rows:
-            continue
-        step_id = spiff_task.task_spec.bpmn_id
-        note = compiled.annotations.steps.get(step_id)
-        target = note.target_for(segment) if note else None
-        row = HumanTask(
-            instance_id=instance.id, spiff_task_id=spiff_id, step_id=step_id,
-            name=spiff_task.task_spec.bpmn_name or step_id,
-            lane=note.lane if note else spiff_task.task_spec.lane,
-            role=note.role if note else None,
-            customer_value=note.customer_value if note else None,
-            value_class=note.value_class if note else None,
-            target_seconds=target, created_at=now,
-            due_at=now + timedelta(seconds=target) if target is not None else None,
-            status="open")
-        uow.tasks.add(row)
-        uow.flush()
-        _log(uow, instance.id, "task_created", None, row)
+    uow.tasks.log(TaskEvent(instance_id=task.instance_id, task_id=task.id, type=kind, step_id=task.step_id,
+                            actor=actor, at=uow.clock.now(), detail=detail))

@@ -3,7 +3,8 @@
 SpiffWorkflow's own serializer writes the whole definition into every
 instance (two thirds of its JSON). Here the definition stays in
 ProcessDefinition, compiled once and cached; an instance stores only its
-tasks, data and pending events, and is restored onto the cached spec.
+tasks, data and pending events, and is restored onto the cached spec. The
+tasks come one by one, so that saving rewrites only the tasks that changed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -20,13 +22,20 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+from SpiffWorkflow.util.task import TaskState
 
 
 class _StateConverter(BpmnWorkflowConverter):
     """Writes and reads a top-level workflow without its spec and subprocess specs."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
+        """The workflow-level state; its tasks are converted one by one by ``snapshot``."""
+        tasks, workflow.tasks = workflow.tasks, {}
+        try:
+            dct = WorkflowConverter.to_dict(self, workflow)
+        finally:
+            workflow.tasks = tasks
+        del dct["tasks"]
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -55,11 +64,65 @@ def _registry() -> DefaultRegistry:
 _REGISTRY = _registry()
 
 
-def dump_state(workflow: BpmnWorkflow) -> str:
-    """The workflow's run state as compact JSON (no definition)."""
-    return json.dumps(_REGISTRY.convert(workflow), separators=(",", ":"))
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 
 
-def load_state(text: str, spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec]) -> BpmnWorkflow:
-    """Rebuild a workflow from ``dump_state`` output onto its (cached) spec."""
-    return _REGISTRY.restore(json.loads(text), spec=spec, subprocess_specs=subprocess_specs)
+@dataclass(frozen=True)
+class Snapshot:
+    """A case's run state as JSON: the workflow-level part and each task on its own, by task id.
+
+    ``finished`` remembers, for each finished task, what its JSON depends on
+    (state, time of its last change, parent, children), so that the next
+    snapshot can reuse that JSON instead of converting the task again.
+    """
+
+    header: str
+    tasks: dict[str, str]
+    finished: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Snapshot:
+    """The workflow's run state (no definition), split so that unchanged tasks need not be rewritten.
+
+    A finished task no longer changes unless compaction moves it, so its JSON
+    is taken from ``previous`` when its parent, children and state are the same.
+    """
+    tasks: dict[str, str] = {}
+    finished: dict[str, tuple[Any, ...]] = {}
+    for uuid, task in workflow.tasks.items():
+        task_id = str(uuid)
+        if task.state & _FINISHED:
+            key = (task.state, task.last_state_change, task._parent, tuple(task._children))
+            finished[task_id] = key
+            if previous is not None and previous.finished.get(task_id) == key:
+                tasks[task_id] = previous.tasks[task_id]
+                continue
+        tasks[task_id] = _dumps(_REGISTRY.convert(task))
+    return Snapshot(_dumps(_REGISTRY.convert(workflow)), tasks, finished)
+
+
+def restore(header: str, tasks: Iterable[str], spec: WorkflowSpec,
+            subprocess_specs: dict[str, WorkflowSpec]) -> BpmnWorkflow:
+    """Rebuild a workflow from a snapshot's header and task bodies onto its (cached) spec."""
+    state = json.loads(header)
+    state["tasks"] = _parents_first(state["root"], {body["id"]: body for body in map(json.loads, tasks)})
+    return _REGISTRY.restore(state, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def _parents_first(root: str, bodies: dict[str, Any]) -> dict[str, Any]:
+    """The tasks in tree order: a task's data is stored as a change to its parent's, so parents come first."""
+    ordered: dict[str, Any] = {}
+    queue = [root]
+    while queue:
+        task_id = queue.pop()
+        body = bodies.get(task_id)
+        if body is not None and task_id not in ordered:
+            ordered[task_id] = body
+            queue.extend(reversed(body["children"]))
+    if len(ordered) != len(bodies):
+        raise ValueError("the stored task tree is not connected to its root")
+    return ordered
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

@@ -68,9 +68,10 @@ class Customer(Base):
 class ProcessInstance(Base):
     """One case: a run of a process definition for one customer.
 
-    ``state`` is SpiffWorkflow's serialized workflow without its definition
-    (that lives once, in ProcessDefinition). ``row_version`` is the optimistic
-    lock: two writers of one instance cannot both win.
+    ``state`` is SpiffWorkflow's workflow-level state (data, pending events);
+    its tasks are CaseTask rows, and its definition lives once, in
+    ProcessDefinition. ``row_version`` is the optimistic lock: two writers of
+    one instance cannot both win.
     """
 
     __tablename__ = "process_instance"
@@ -79,6 +80,8 @@ class ProcessInstance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
+    # The customer's segment when the case started: it sets the case's targets.
+    segment: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
@@ -89,6 +92,16 @@ class ProcessInstance(Base):
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}
+
+
+class CaseTask(Base):
+    """One SpiffWorkflow task of a case's live task tree, serialized; rewritten only when it changes."""
+
+    __tablename__ = "case_task"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class HumanTask(Base):

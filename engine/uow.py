@@ -7,12 +7,13 @@ surfaces as ``ConcurrentUpdate``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.casestore import CaseCache, CaseStore, StaleCase
 from engine.clock import Clock
 from engine.definitions import SpecCache
 from engine.repository import Definitions, Instances, Tasks, Users
@@ -27,10 +28,13 @@ class UnitOfWork:
 
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache,
+                 case_cache: CaseCache) -> None:
         self._session_factory = session_factory
         self.clock = clock
         self.specs = specs
+        self._case_cache = case_cache
+        self._cases: Optional[CaseStore] = None
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._session_factory()
@@ -38,17 +42,27 @@ class UnitOfWork:
         self.instances = Instances(self.session)
         self.tasks = Tasks(self.session)
         self.users = Users(self.session)
+        self._cases = None
         return self
+
+    @property
+    def cases(self) -> CaseStore:
+        """The case store on this unit of work's connection (see engine.casestore)."""
+        if self._cases is None:
+            self._cases = CaseStore(self.session.connection(), self._case_cache)
+        return self._cases
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         self.session.rollback()
         self.session.close()
-        if exc_type is not None and issubclass(exc_type, StaleDataError):
+        if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
             raise ConcurrentUpdate("someone else changed this case at the same moment; "
                                    "nothing was saved, reload it and try again") from None
 
     def commit(self) -> None:
         self.session.commit()
+        if self._cases is not None:
+            self._cases.committed()
 
     def flush(self) -> None:
         self.session.flush()
@@ -61,10 +75,11 @@ class UnitOfWorkFactory:
         self.engine = engine
         self.clock = clock
         self.specs = specs
+        self.case_cache = CaseCache()
         self._session_factory = sessionmaker(engine, expire_on_commit=False)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory, self.clock, self.specs)
+        return UnitOfWork(self._session_factory, self.clock, self.specs, self.case_cache)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
