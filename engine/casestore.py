@@ -34,6 +34,10 @@ _INSTANCE_COLUMNS = (_INSTANCE.c.id, _INSTANCE.c.definition_id, _INSTANCE.c.cust
                      _INSTANCE.c.status, _INSTANCE.c.row_version, _INSTANCE.c.ended_at)
 
 
+_STATUS_EVENTS = {"completed": "instance_completed", "error": "instance_errored",
+                  "cancelled": "instance_cancelled", "running": "instance_resumed"}
+
+
 class StaleCase(Exception):
     """The case changed in the database since it was read (optimistic lock lost)."""
 
@@ -253,7 +257,7 @@ class CaseStore:
         self._sync_human_tasks(loaded, status, now)
         if status != record.status:
             detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
-            self.log(record.id, f"instance_{status}", actor, now, detail=detail)
+            self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
         self.flush_events()
         self._after_commit.append((record.id, record.row_version + 1, case, state))
         return status

@@ -14,7 +14,9 @@ import time
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NoReturn, Optional, Sequence
+
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from engine import queries, service
 from engine.clock import FixedClock, as_utc
@@ -35,10 +37,17 @@ class UsageError(Exception):
     """A malformed argument (bad JSON, bad date)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes in one line, like every other mistake."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see valueflow {self.prog.split(' ', 1)[-1]} --help)"
+                         if " " in self.prog else f"{message} (see valueflow --help)")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         return args.run(args)
     except DeploymentRefused as exc:
         print(f"valueflow: {exc}", file=sys.stderr)
@@ -50,8 +59,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, *USER_ERRORS) as exc:
         print(f"valueflow: {exc}", file=sys.stderr)
         return 2
+    except (OperationalError, ProgrammingError, ArgumentError, NoSuchModuleError) as exc:
+        print(f"valueflow: cannot use the database {database_url()} ({_first_line(exc)}); "
+              "check VALUEFLOW_DATABASE_URL and run `valueflow init`", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `valueflow tasks --json | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _first_line(exc: Exception) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
 
 
 def _uow_factory(args: argparse.Namespace) -> UnitOfWorkFactory:
@@ -133,8 +154,10 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     status = None if args.status == "all" else args.status
-    tasks = queries.list_tasks(_uow_factory(args)(), user=args.user, role=args.role, instance_id=args.instance,
-                               status=status)
+    new_uow = _uow_factory(args)
+    if args.user:
+        service.require_user(new_uow(), args.user)
+    tasks = queries.list_tasks(new_uow(), user=args.user, role=args.role, instance_id=args.instance, status=status)
     if args.json:
         _print_json(tasks)
         return 0
@@ -221,8 +244,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="valueflow", description="Valueflow: customer processes on BPMN.")
-    sub = parser.add_subparsers(required=True, metavar="command")
+    parser = _Parser(prog="valueflow", description="Valueflow: customer processes on BPMN.")
+    sub = parser.add_subparsers(required=True, metavar="command", parser_class=_Parser)
 
     def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -269,8 +292,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("instance", cmd_instance, "show one case")
     p.add_argument("instance", type=int)
     p.add_argument("--json", action="store_true")
-    user = command("user", lambda a: (parser.parse_args(["user", "--help"]), 0)[1], "manage users")
-    user_sub = user.add_subparsers(required=True, metavar="action")
+    user = sub.add_parser("user", help="manage users", description="manage users")
+    user_sub = user.add_subparsers(required=True, metavar="action", parser_class=_Parser)
     p = user_sub.add_parser("add", help="add a user or give a user more roles")
     p.set_defaults(run=cmd_user_add)
     p.add_argument("name")

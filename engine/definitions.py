@@ -105,10 +105,12 @@ def compile_package(package: Package) -> CompiledDefinition:
     problems = check_process(process)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
-    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, key)
-    problems += parse_problems
-    if any(not p.warning for p in problems) or spec is None:
+    if any(not p.warning for p in problems):
+        # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
         raise DeploymentRefused(problems)
+    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, key)
+    if spec is None:
+        raise DeploymentRefused(problems + parse_problems)
     _quote_bare_iso_timers([spec, *subprocess_specs.values()])
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,

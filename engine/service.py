@@ -298,6 +298,12 @@ def _require_open(task: HumanTask | TaskRecord) -> None:
         raise TaskClosed(f"task {task.id} ({task.name}) is {task.status}")
 
 
+def require_user(uow: UnitOfWork, name: str) -> set[str]:
+    """The roles of an existing user; NotFound for an unknown name."""
+    with uow:
+        return _require_user(uow, name)
+
+
 def _require_user(uow: UnitOfWork, name: str) -> set[str]:
     user = uow.users.by_name(name)
     if user is None:

@@ -19,7 +19,8 @@ from engine.durations import is_duration
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
-HUMAN_TASK_TAGS = ("userTask", "manualTask")
+# SpiffWorkflow waits for a person at these; a plain bpmn:task is treated as manual work too.
+HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
 _NOT_FLOW_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documentation", "textAnnotation",
                    "association", "dataObject", "dataObjectReference", "dataStoreReference", "ioSpecification",
                    "dataInputAssociation", "dataOutputAssociation", "property", "group", "category",
@@ -36,10 +37,12 @@ class Problem:
     warning: bool = False
 
     def __str__(self) -> str:
+        """One line: modelers wrap long labels, so names and messages are joined back onto it."""
         where = ""
         if self.element_id:
-            where = self.element_id + (f" ({self.element_name})" if self.element_name else "") + ": "
-        return ("warning: " if self.warning else "") + where + self.message
+            name = " ".join((self.element_name or "").split())
+            where = self.element_id + (f" ({name})" if name else "") + ": "
+        return ("warning: " if self.warning else "") + where + " ".join(self.message.split())
 
 
 def local(element: etree._Element) -> str:
@@ -114,7 +117,10 @@ def main_process(root: etree._Element, preferred_key: Optional[str]) -> etree._E
 
 def check_process(process: etree._Element) -> list[Problem]:
     """Every annotation and structure problem of one process (see DESIGN.md "Validation")."""
-    problems = list(_check_annotations(process, properties_of(process), is_process=True))
+    problems = [_problem(store, "data store has no implementation in Valueflow: keep the data in the case "
+                                "or behind a script helper")
+                for store in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}dataStore")]
+    problems += _check_annotations(process, properties_of(process), is_process=True)
     lanes = lanes_by_node(process)
     for element in process.iter():
         if not isinstance(element.tag, str) or local(element) not in HUMAN_TASK_TAGS:

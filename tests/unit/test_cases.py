@@ -162,3 +162,15 @@ def test_an_unknown_process_task_or_instance_is_a_clear_error(new_uow, staff):
         service.claim_task(new_uow(), 99, "bo1")
     with pytest.raises(service.NotFound, match="no instance 42"):
         queries.instance_view(new_uow(), 42)
+
+
+def test_a_plain_bpmn_task_is_work_for_its_lane_like_a_user_task(new_uow, staff):
+    body = ('<bpmn:startEvent id="begin"/><bpmn:task id="call" name="Call the customer"/>'
+            '<bpmn:endEvent id="finish"/>' + samples.chain("begin", "call", "finish"))
+    deploy(new_uow, samples.document("plain", body, {"Back Office": ["begin", "call", "finish"]}), "plain")
+    instance_id = service.start_instance(new_uow(), "plain", BOB)
+    [task] = open_tasks(new_uow, instance_id)
+    assert (task["step_id"], task["role"]) == ("call", "back-office")
+    service.claim_task(new_uow(), task["id"], "bo1")
+    service.complete_task(new_uow(), task["id"], "bo1", {})
+    assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"

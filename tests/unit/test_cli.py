@@ -1,0 +1,537 @@
+"""The ``valueflow`` command against its contract (DESIGN.md "Addresses and commands", issue 2).
+
+Commands run in-process through ``engine.cli.main`` on a SQLite file named by
+VALUEFLOW_DATABASE_URL; one test runs the installed console script. The case
+used throughout is a small package written here (``cli_case``):
+
+    start → Review (Back Office, form: amount) → Approve (Approver, PT8H,
+    non-interrupting boundary timer PT8H → Chase → end) → wait for the message
+    "documents_received" (its payload kept as ``documents``) → end
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Union
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from engine.cli import main
+from engine.passwords import check_password
+from engine.tables import ProcessDefinition, User
+from tests import samples
+from tests.conftest import REPO, SHIPPED
+
+KEY = "cli_case"
+TASK_KEYS = {"id", "instance_id", "step_id", "name", "role", "assignee", "customer_value", "value_class",
+             "target_seconds", "created_at", "due_at", "status"}
+INSTANCE_KEYS = {"id", "process", "version", "status", "customer", "data", "open_steps", "events"}
+REVIEW_FORM = {"type": "object", "properties": {"amount": {"type": "integer", "minimum": 1},
+                                                 "comment": {"type": "string"}},
+               "required": ["amount"]}
+
+
+def case_xml(review_name: str = "Review") -> str:
+    body = (
+        '<bpmn:startEvent id="begin"/>'
+        + samples.user_task("review", review_name, targetDuration__premium="PT1H")
+        + samples.user_task("approve", "Approve", value_class="BVA", target="PT8H")
+        + '<bpmn:boundaryEvent id="late" name="Approval late" attachedToRef="approve" cancelActivity="false">'
+          '<bpmn:timerEventDefinition id="late_timer"><bpmn:timeDuration>PT8H</bpmn:timeDuration>'
+          '</bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+        + samples.user_task("chase", "Chase the approval", value_class="NVA", target="PT1H")
+        + '<bpmn:endEvent id="chased"/>'
+        + '<bpmn:intermediateCatchEvent id="wait_docs" name="Documents received">'
+          '<bpmn:messageEventDefinition id="docs_def" messageRef="msg_docs"><bpmn:extensionElements>'
+          '<spiffworkflow:messageVariable>documents</spiffworkflow:messageVariable></bpmn:extensionElements>'
+          '</bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>'
+        + '<bpmn:endEvent id="done"/>'
+        + samples.chain("begin", "review", "approve", "wait_docs", "done") + samples.chain("late", "chase", "chased"))
+    xml = samples.document(KEY, body, {"Back Office": ["begin", "review"],
+                                       "Approver": ["approve", "late", "chase", "chased", "wait_docs", "done"]},
+                           samples.props(customerValue="A quick yes", targetDuration="P1D"))
+    return xml.replace("<bpmn:process ", '<bpmn:message id="msg_docs" name="documents_received"/><bpmn:process ', 1)
+
+
+def write_package(folder: Path, xml: str) -> Path:
+    (folder / "forms").mkdir(parents=True, exist_ok=True)
+    (folder / f"{KEY}.bpmn").write_text(xml, encoding="utf-8")
+    (folder / "forms" / "review.json").write_text(json.dumps(REVIEW_FORM), encoding="utf-8")
+    return folder
+
+
+# -- running the command ----------------------------------------------------------
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.splitlines()
+
+
+class Captured:
+    """``capsys.readouterr()`` for module-scoped set-up, where the capsys fixture is not available."""
+
+    def __init__(self) -> None:
+        self.out, self.err = io.StringIO(), io.StringIO()
+
+    def readouterr(self) -> tuple[str, str]:
+        result = self.out.getvalue(), self.err.getvalue()
+        for stream in (self.out, self.err):
+            stream.seek(0)
+            stream.truncate()
+        return result
+
+
+Capture = Union[pytest.CaptureFixture[str], Captured]
+
+
+def run(capsys: Capture, *args: object) -> Run:
+    with contextlib.ExitStack() as stack:
+        if isinstance(capsys, Captured):
+            stack.enter_context(contextlib.redirect_stdout(capsys.out))
+            stack.enter_context(contextlib.redirect_stderr(capsys.err))
+        try:
+            status = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse exits on malformed arguments
+            status = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return Run(status, out, err)
+
+
+def ok(capsys: Capture, *args: object) -> Run:
+    result = run(capsys, *args)
+    assert result.status == 0, result
+    assert "Traceback" not in result.out + result.err
+    return result
+
+
+def as_json(capsys: Capture, *args: object) -> Any:
+    return json.loads(ok(capsys, *args, "--json").out)
+
+
+def assert_one_clear_line(result: Run) -> None:
+    assert result.status != 0, result
+    assert "Traceback" not in result.out + result.err
+    assert len(result.err_lines) == 1 and result.err_lines[0].strip(), result.err
+
+
+def start(capsys: Capture, customer: str = "c-1", segment: str = "standard",
+          data: str = '{"street": "1 Harbour Rd"}') -> int:
+    out = ok(capsys, "start", KEY, "--customer-id", customer, "--customer-name", "Kim Park",
+             "--segment", segment, "--data", data).out
+    assert re.fullmatch(r"\d+\n", out), out  # the id alone on one line
+    return int(out)
+
+
+def tasks(capsys: Capture, *filters: object) -> list[dict]:
+    return as_json(capsys, "tasks", *filters)
+
+
+def task_at(capsys: Capture, instance_id: int, step_id: str) -> int:
+    [task] = [t for t in tasks(capsys, "--instance", instance_id) if t["step_id"] == step_id]
+    return task["id"]
+
+
+def instance(capsys: Capture, instance_id: int) -> dict:
+    return as_json(capsys, "instance", instance_id)
+
+
+def do(capsys: Capture, instance_id: int, step_id: str, user: str, data: str = "{}") -> None:
+    task_id = task_at(capsys, instance_id, step_id)
+    ok(capsys, "claim", task_id, "--user", user)
+    ok(capsys, "complete", task_id, "--user", user, "--data", data)
+
+
+# -- databases --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database after ``init``, the cli_case package and two staff users; copied for each test."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.db"
+    package = write_package(folder / KEY, case_xml())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VALUEFLOW_DATABASE_URL", f"sqlite:///{path}")
+        for argv in (["init"], ["deploy", str(package)], ["user", "add", "bo1", "--role", "back-office"],
+                     ["user", "add", "ap1", "--role", "approver"]):
+            assert main(argv) == 0
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty database file for this test."""
+    path = tmp_path / "vf.db"
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", f"sqlite:///{path}")
+    return path
+
+
+def copy_database(source_path: Path, target_path: Path) -> None:
+    source, target = sqlite3.connect(source_path), sqlite3.connect(target_path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+@pytest.fixture
+def ready(db: Path, template_db: Path) -> Path:
+    """This test's database, a copy of the template (init done, cli_case deployed, bo1 and ap1 added)."""
+    copy_database(template_db, db)
+    return db
+
+
+def definitions_stored(db: Path) -> list[tuple[str, int]]:
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(
+                select(ProcessDefinition.key, ProcessDefinition.version).order_by(ProcessDefinition.id))]
+    finally:
+        engine.dispose()
+
+
+# -- init and deploy ----------------------------------------------------------------
+
+def test_init_deploys_the_shipped_processes_and_shows_each_demo_users_password_once(db, capsys):
+    first = ok(capsys, "init")
+    shipped = sorted(p.name for p in SHIPPED.iterdir() if p.is_dir())
+    for key in shipped:
+        assert f"deployed: {key} version 1" in first.out
+    users = dict(re.findall(r"^ {2}(\S+) +(\S+)$", first.out, re.MULTILINE))
+    assert {"admin", "process-owner", "manager", "credit-analyst", "underwriter", "customer-service"} <= set(users)
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        hashes = dict(connection.execute(select(User.name, User.password_hash)).all())
+    engine.dispose()
+    assert set(hashes) == set(users)  # one demo user per role, named after it
+    assert all(check_password(password, hashes[name]) for name, password in users.items())
+
+    second = ok(capsys, "init")
+    assert "deployed:" not in second.out
+    for key in shipped:
+        assert f"up to date: {key} version 1" in second.out
+    for password in users.values():
+        assert password not in second.out + second.err
+    assert definitions_stored(db) == [(key, 1) for key in shipped]
+
+
+def test_deploy_stores_a_version_and_the_same_content_again_is_a_no_op_printing_it(ready, tmp_path, capsys):
+    package = write_package(tmp_path / "pkg" / KEY, case_xml())
+    assert ok(capsys, "deploy", package).out.strip() == f"unchanged, already deployed as {KEY} version 1"
+    lone = samples.write(tmp_path, samples.two_step("lone_file"), "lone_file")
+    assert ok(capsys, "deploy", lone).out.strip() == "deployed lone_file version 1"
+    assert ok(capsys, "deploy", lone).out.strip() == "unchanged, already deployed as lone_file version 1"
+    changed = write_package(tmp_path / "pkg2" / KEY, case_xml("Review the request"))
+    assert ok(capsys, "deploy", changed).out.strip() == f"deployed {KEY} version 2"
+    assert definitions_stored(ready)[-2:] == [("lone_file", 1), (KEY, 2)]
+
+
+def broken_xml() -> str:
+    """cli_case with three problems: a user task without lane, a bad value class, a bad target."""
+    xml = case_xml()
+    xml = xml.replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', "")
+    xml = xml.replace('name="valueClass" value="BVA"', 'name="valueClass" value="GOLD"')
+    return xml.replace('name="targetDuration" value="PT1H"', 'name="targetDuration" value="one hour"')
+
+
+def test_a_refused_deploy_lists_every_problem_by_element_and_changes_nothing(ready, tmp_path, capsys):
+    instance_id = start(capsys)
+    before = definitions_stored(ready)
+    result = run(capsys, "deploy", write_package(tmp_path / "broken" / KEY, broken_xml()))
+    assert result.status != 0 and result.out == ""
+    assert "Traceback" not in result.err
+    problems = [line for line in result.err_lines if not line.startswith("valueflow:")]
+    assert len(result.err_lines) == len(problems) + 1  # a heading, then one problem a line
+    blocking = [line for line in problems if "warning:" not in line]
+    assert len(blocking) == 3
+    assert any("review (Review)" in line and "lane" in line for line in blocking)
+    assert any("approve (Approve)" in line and "GOLD" in line for line in blocking)
+    assert any("chase (Chase the approval)" in line and "one hour" in line for line in blocking)
+    assert definitions_stored(ready) == before
+    # the version number did not move: the same content is still version 1, the next change is version 2
+    assert ok(capsys, "deploy", write_package(tmp_path / "again" / KEY, case_xml())).out.strip() \
+        == f"unchanged, already deployed as {KEY} version 1"
+    assert instance(capsys, start(capsys))["version"] == 1
+    assert instance(capsys, instance_id)["status"] == "running"
+    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.strip() \
+        == f"deployed {KEY} version 2"
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param("<not xml", id="not well-formed"),
+    pytest.param('<?xml version="1.0"?><html/>', id="not BPMN"),
+    pytest.param('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                 '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&e;'
+                 '</bpmn:definitions>', id="external entity"),
+])
+def test_a_file_that_is_not_a_usable_bpmn_document_is_refused_in_two_lines(ready, tmp_path, capsys, content):
+    path = tmp_path / "bad.bpmn"
+    path.write_text(content, encoding="utf-8")
+    before = definitions_stored(ready)
+    result = run(capsys, "deploy", path)
+    assert result.status != 0 and "Traceback" not in result.out + result.err
+    assert len(result.err_lines) == 2 and "bad.bpmn" in result.err_lines[1]
+    assert definitions_stored(ready) == before
+
+
+# -- cases and tasks ----------------------------------------------------------------
+
+def test_tasks_json_has_every_contract_field_with_due_times_that_carry_an_offset(ready, capsys):
+    instance_id = start(capsys, segment="premium")
+    [task] = tasks(capsys, "--instance", instance_id)
+    assert TASK_KEYS <= set(task)
+    assert (task["instance_id"], task["step_id"], task["name"], task["role"], task["assignee"], task["status"]) \
+        == (instance_id, "review", "Review", "back-office", None, "open")
+    assert (task["customer_value"], task["value_class"]) == ("Review for the customer", "VA")
+    assert task["target_seconds"] == 3600  # the premium override of PT4H
+    created, due = datetime.fromisoformat(task["created_at"]), datetime.fromisoformat(task["due_at"])
+    assert created.utcoffset() is not None and due.utcoffset() is not None
+    assert due - created == timedelta(hours=1)
+    assert isinstance(task["id"], int)
+
+
+def test_tasks_filters_by_instance_role_and_assignee(ready, capsys):
+    first, second = start(capsys, "c-1"), start(capsys, "c-2")
+    do(capsys, first, "review", "bo1", '{"amount": 5}')
+    assert [t["step_id"] for t in tasks(capsys, "--instance", first)] == ["approve"]
+    assert {t["instance_id"] for t in tasks(capsys, "--role", "back-office")} == {second}
+    assert {t["instance_id"] for t in tasks(capsys, "--role", "approver")} == {first}
+    assert tasks(capsys, "--user", "ap1") == []
+    approve = task_at(capsys, first, "approve")
+    ok(capsys, "claim", approve, "--user", "ap1")
+    [mine] = tasks(capsys, "--user", "ap1")
+    assert (mine["id"], mine["assignee"]) == (approve, "ap1")
+    assert tasks(capsys, "--role", "approver", "--instance", second) == []
+    assert "Review" in ok(capsys, "tasks", "--instance", second).out  # the plain listing too
+
+
+def test_claim_and_complete_with_form_data_move_the_case_on(ready, capsys):
+    instance_id = start(capsys)
+    review = task_at(capsys, instance_id, "review")
+    assert ok(capsys, "claim", review, "--user", "bo1").out.strip() == f"task {review} claimed by bo1"
+    assert [t["assignee"] for t in tasks(capsys, "--instance", instance_id)] == ["bo1"]
+    out = ok(capsys, "complete", review, "--user", "bo1", "--data", '{"amount": 1200, "comment": "fine"}').out
+    assert out.strip() == f"task {review} completed; instance {instance_id}"
+    view = instance(capsys, instance_id)
+    assert [s["step_id"] for s in view["open_steps"]] == ["approve"]
+    assert view["data"]["amount"] == 1200 and view["data"]["comment"] == "fine"
+    [done] = tasks(capsys, "--instance", instance_id, "--status", "completed")
+    assert (done["step_id"], done["status"]) == ("review", "completed")
+
+
+def test_instance_json_shows_the_case_its_customer_data_open_steps_and_events(ready, capsys):
+    instance_id = start(capsys, "c-9", "premium")
+    view = instance(capsys, instance_id)
+    assert INSTANCE_KEYS <= set(view)
+    assert (view["id"], view["process"], view["version"], view["status"]) == (instance_id, KEY, 1, "running")
+    assert view["customer"] == {"id": "c-9", "name": "Kim Park", "segment": "premium"}
+    assert view["data"]["street"] == "1 Harbour Rd"
+    assert [s["step_id"] for s in view["open_steps"]] == ["review"]
+    assert [e["type"] for e in view["events"]] == ["instance_started", "task_created"]
+    text = ok(capsys, "instance", instance_id).out
+    assert f"instance {instance_id}: {KEY} v1" in text and "running" in text and "Review" in text
+
+
+def test_user_add_with_several_roles_lets_the_user_work_in_each(ready, capsys):
+    out = ok(capsys, "user", "add", "sam", "--role", "back-office", "--role", "approver", "--password", "S3cret-pw")
+    assert "back-office" in out.out and "approver" in out.out
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "sam", '{"amount": 3}')
+    do(capsys, instance_id, "approve", "sam")
+    assert instance(capsys, instance_id)["open_steps"] == []
+
+
+def test_the_worker_fires_a_due_boundary_timer_at_the_given_moment_and_records_the_breach(ready, capsys):
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "bo1", '{"amount": 5}')
+    now = datetime.now(timezone.utc)
+    early = ok(capsys, "worker", "--once", "--at", (now + timedelta(hours=1)).isoformat()).out
+    assert "timers fired in 0 case(s); 0 new breach(es)" in early
+    assert [t["step_id"] for t in tasks(capsys, "--instance", instance_id)] == ["approve"]
+    late = ok(capsys, "worker", "--once", "--at", (now + timedelta(hours=9)).isoformat()).out
+    assert "timers fired in 1 case(s); 1 new breach(es)" in late
+    # non-interrupting: the approval stays open beside the chase
+    assert sorted(t["step_id"] for t in tasks(capsys, "--instance", instance_id)) == ["approve", "chase"]
+    types = [e["type"] for e in instance(capsys, instance_id)["events"]]
+    assert "timer_fired" in types and types.count("task_breached") == 1
+    again = ok(capsys, "worker", "--once", "--at", (now + timedelta(hours=9)).isoformat()).out
+    assert "timers fired in 0 case(s); 0 new breach(es)" in again
+
+
+def test_a_message_is_delivered_to_the_case_waiting_for_it(ready, capsys):
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "bo1", '{"amount": 5}')
+    do(capsys, instance_id, "approve", "ap1")
+    assert instance(capsys, instance_id)["status"] == "running"
+    out = ok(capsys, "message", instance_id, "documents_received", "--data", '{"pages": 3}').out
+    assert out.strip() == f"message documents_received delivered to instance {instance_id}"
+    view = instance(capsys, instance_id)
+    assert view["status"] == "completed"
+    assert "message_received" in [e["type"] for e in view["events"]]
+    assert view["data"]["documents"] == {"pages": 3}
+
+
+# -- user mistakes ------------------------------------------------------------------
+
+@dataclass
+class Scene:
+    instance: int      # a running case whose review is open and unclaimed
+    review: int        # that review task
+    done_instance: int  # a completed case
+    done_task: int     # its completed review
+
+
+@pytest.fixture(scope="module")
+def scene_template(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scene]:
+    path = tmp_path_factory.mktemp("scene") / "scene.db"
+    copy_database(template_db, path)
+    capture = Captured()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VALUEFLOW_DATABASE_URL", f"sqlite:///{path}")
+        done_instance = start(capture, "c-done")
+        done_task = task_at(capture, done_instance, "review")
+        do(capture, done_instance, "review", "bo1", '{"amount": 5}')
+        do(capture, done_instance, "approve", "ap1")
+        ok(capture, "message", done_instance, "documents_received")
+        instance_id = start(capture, "c-open")
+        scene = Scene(instance_id, task_at(capture, instance_id, "review"), done_instance, done_task)
+        assert instance(capture, done_instance)["status"] == "completed"
+    return path, scene
+
+
+@pytest.fixture
+def scene(db: Path, scene_template: tuple[Path, Scene]) -> Scene:
+    """This test's database: the template plus a completed case and a case waiting at its review."""
+    copy_database(scene_template[0], db)
+    return scene_template[1]
+
+
+def snapshot(capsys: Capture, scene: Scene) -> tuple:
+    return (as_json(capsys, "tasks", "--status", "all"), instance(capsys, scene.instance),
+            instance(capsys, scene.done_instance))
+
+
+MISTAKES = [
+    # (id, setup commands, the mistaken command, a fragment of the one line it prints)
+    ("unknown task", [], ["claim", "999999", "--user", "bo1"], "no task 999999"),
+    ("unknown task to complete", [], ["complete", "999999", "--user", "bo1", "--data", "{}"], "no task 999999"),
+    ("unknown instance", [], ["instance", "999999"], "no instance 999999"),
+    ("unknown instance as json", [], ["instance", "999999", "--json"], "no instance 999999"),
+    ("unknown instance for a message", [], ["message", "999999", "documents_received"], "no instance 999999"),
+    ("unknown instance to cancel", [], ["cancel", "999999", "--user", "bo1"], "no instance 999999"),
+    ("unknown process", [], ["start", "no_such_process", "--customer-id", "c-1"], "no process 'no_such_process'"),
+    ("unknown user claims", [], ["claim", "{review}", "--user", "ghost"], "no user named 'ghost'"),
+    ("unknown user completes", [["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "ghost", "--data", "{}"], "no user named 'ghost'"),
+    ("user without the role", [], ["claim", "{review}", "--user", "ap1"], "does not hold the role 'back-office'"),
+    ("complete before claiming", [], ["complete", "{review}", "--user", "bo1", "--data", '{"amount": 5}'],
+     "claim it first"),
+    ("complete a task someone else holds", [["user", "add", "bo2", "--role", "back-office"],
+                                            ["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "bo2", "--data", '{"amount": 5}'], "assigned to bo1"),
+    ("release a task someone else holds", [["user", "add", "bo2", "--role", "back-office"],
+                                           ["claim", "{review}", "--user", "bo1"]],
+     ["release", "{review}", "--user", "bo2"], "claimed by bo1"),
+    ("assign without being a manager", [], ["assign", "{review}", "--to", "bo1", "--user", "ap1"],
+     "not a manager"),
+    ("complete twice", [], ["complete", "{done_task}", "--user", "bo1", "--data", '{"amount": 5}'],
+     "already completed"),
+    ("claim a completed task", [], ["claim", "{done_task}", "--user", "bo1"], "already completed"),
+    ("wrong form value", [["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "bo1", "--data", '{"amount": "many"}'], "amount must be a whole number"),
+    ("missing form value", [["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "bo1", "--data", '{"comment": "x"}'], "amount is required"),
+    ("unknown form field", [["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "bo1", "--data", '{"amount": 5, "risk": "LOW"}'], "risk"),
+    ("bad JSON in complete --data", [["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "bo1", "--data", '{"amount": '], "--data is not valid JSON"),
+    ("JSON that is not an object", [["claim", "{review}", "--user", "bo1"]],
+     ["complete", "{review}", "--user", "bo1", "--data", "[1, 2]"], "must be a JSON object"),
+    ("bad JSON in start --data", [], ["start", KEY, "--customer-id", "c-1", "--data", "{amount: 5}"],
+     "--data is not valid JSON"),
+    ("bad JSON in message --data", [], ["message", "{instance}", "documents_received", "--data", "{'a': 1}"],
+     "--data is not valid JSON"),
+    ("message the case is not waiting for", [], ["message", "{instance}", "documents_received"],
+     "not waiting for the message 'documents_received'"),
+    ("message to a finished case", [], ["message", "{done_instance}", "documents_received"], "completed"),
+    ("cancel a finished case", [], ["cancel", "{done_instance}", "--user", "ap1"], "already completed"),
+    ("bad --at for the worker", [], ["worker", "--once", "--at", "tomorrow morning"], "not an ISO 8601"),
+    ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"], "neither a .bpmn file"),
+    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one .bpmn file"),
+    ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
+]
+
+
+@pytest.mark.parametrize("setup, argv, fragment", [pytest.param(*m[1:], id=m[0]) for m in MISTAKES])
+def test_a_user_mistake_prints_one_clear_line_exits_non_zero_and_changes_nothing(scene, capsys, setup, argv,
+                                                                                   fragment):
+    ids = {f"{{{name}}}": str(value) for name, value in vars(scene).items()}
+
+    def fill(args: list[str]) -> list[str]:
+        return [ids.get(a, a) for a in args]
+
+    for command in setup:
+        ok(capsys, *fill(command))
+    before = snapshot(capsys, scene)
+    result = run(capsys, *fill(argv))
+    assert_one_clear_line(result)
+    assert result.out == ""
+    assert fragment in result.err, result.err
+    assert snapshot(capsys, scene) == before
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["claim", "abc", "--user", "bo1"], id="task id that is not a number"),
+    pytest.param(["instance", "twelve"], id="instance id that is not a number"),
+])
+def test_a_malformed_argument_prints_one_clear_line(ready, capsys, argv):
+    assert_one_clear_line(run(capsys, *argv))
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("sqlite:///{tmp}/empty.db", id="before init"),
+    pytest.param("sqlite:///{tmp}/no/such/folder/vf.db", id="a folder that does not exist"),
+    pytest.param("nosuchdb://somewhere/vf", id="an unknown kind of database"),
+])
+def test_a_database_that_is_missing_or_not_initialised_gives_one_clear_line(tmp_path, monkeypatch, capsys, url):
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", url.format(tmp=tmp_path))
+    assert_one_clear_line(run(capsys, "tasks"))
+
+
+# -- the installed console script ---------------------------------------------------
+
+def test_the_installed_valueflow_command_runs_the_same_contract(ready, tmp_path):
+    command = Path(sys.executable).parent / "valueflow"
+    assert command.exists(), "pip install -e . installs the valueflow console script"
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{ready}"}
+
+    def valueflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(command), *args], env=env, capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path)
+
+    started = valueflow("start", KEY, "--customer-id", "c-1", "--segment", "premium")
+    assert started.returncode == 0, started.stderr
+    assert re.fullmatch(r"\d+\n", started.stdout)
+    listed = valueflow("tasks", "--json", "--instance", started.stdout.strip())
+    assert listed.returncode == 0 and [t["step_id"] for t in json.loads(listed.stdout)] == ["review"]
+    mistake = valueflow("claim", "999999", "--user", "bo1")
+    assert mistake.returncode != 0 and mistake.stdout == ""
+    assert mistake.stderr.splitlines() == ["valueflow: no task 999999"]
