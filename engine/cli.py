@@ -232,6 +232,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     new_uow = _uow_factory(args)
+    if not args.once:
+        service.compile_running_definitions(new_uow())
     while True:
         result = service.run_worker_round(new_uow)
         for failure in result.errors:

@@ -68,11 +68,9 @@ class Instances:
     def add(self, instance: ProcessInstance) -> None:
         self.session.add(instance)
 
-    def customer(self, customer_id: str) -> Optional[Customer]:
-        return self.session.get(Customer, customer_id)
-
-    def add_customer(self, customer: Customer) -> None:
-        self.session.add(customer)
+    def running_definition_ids(self) -> Sequence[int]:
+        return self.session.scalars(select(ProcessInstance.definition_id).where(
+            ProcessInstance.status == "running").distinct()).all()
 
     def with_due_timers(self, at, limit: int) -> Sequence[int]:  # type: ignore[no-untyped-def]
         """Ids of running instances whose next timer is due at ``at``."""

@@ -74,6 +74,15 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
     return result
 
 
+def compile_running_definitions(uow: UnitOfWork) -> int:
+    """Compile every definition that has running cases, so that no step pays for parsing; returns how many."""
+    with uow:
+        ids = uow.instances.running_definition_ids()
+        for definition_id in ids:
+            uow.definitions.compiled(definition_id)
+        return len(ids)
+
+
 # -- cases -----------------------------------------------------------------------
 
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from engine import queries, service
 from engine.definitions import Package
 from engine.runtime import connect
-from engine.tables import Customer, TaskEvent
+from engine.tables import TaskEvent, User
 from engine.uow import ConcurrentUpdate
 from tests import samples
 
@@ -44,21 +44,33 @@ def test_a_new_process_on_the_same_database_continues_every_case(stored_uow, sto
         assert [t["step_id"] for t in queries.list_tasks(restarted(), instance_id=other)] == ["review"]
 
 
-def test_leaving_a_unit_of_work_without_commit_rolls_back(stored_uow):
+def test_leaving_a_unit_of_work_without_commit_rolls_back(stored_uow, clock):
     with stored_uow() as uow:
-        uow.instances.add_customer(Customer(id="x", name="X", segment="s"))
+        uow.users.add(User(name="x", created_at=clock.now()))
     with stored_uow() as uow:
-        assert uow.instances.customer("x") is None
+        assert uow.users.by_name("x") is None
 
 
-def test_an_error_inside_a_unit_of_work_rolls_back(stored_uow):
+def test_an_error_inside_a_unit_of_work_rolls_back(stored_uow, clock):
     with pytest.raises(RuntimeError):
         with stored_uow() as uow:
-            uow.instances.add_customer(Customer(id="y", name="Y", segment="s"))
-            uow.flush()
+            uow.users.add(User(name="y", created_at=clock.now()))
             raise RuntimeError("boom")
     with stored_uow() as uow:
-        assert uow.instances.customer("y") is None
+        assert uow.users.by_name("y") is None
+
+
+def test_a_failing_step_changes_nothing_and_the_case_can_still_go_on(stored_uow):
+    setup_two_step(stored_uow)
+    instance_id = service.start_instance(stored_uow(), "two_step", BOB)
+    task = queries.list_tasks(stored_uow(), instance_id=instance_id)[0]["id"]
+    service.claim_task(stored_uow(), task, "bo1")
+    before = queries.instance_view(stored_uow(), instance_id)
+    with pytest.raises(service.NotAllowed):
+        service.complete_task(stored_uow(), task, "bo2", {})
+    assert queries.instance_view(stored_uow(), instance_id) == before
+    service.complete_task(stored_uow(), task, "bo1", {})
+    assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
 
 
 def race(*calls: Callable[[], object]) -> list[object]:
