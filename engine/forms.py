@@ -32,12 +32,25 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
         raise FormInvalid({"": "the form data must be a JSON object"})
     known = set(schema.get("properties", {}))
     errors = {name: "is not a field of this form" for name in data if name not in known}
-    for error in jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).iter_errors(data):
+    for error in _validator(schema).iter_errors(data):
         field = _field_of(error)
         errors.setdefault(field, _message(error))
     if errors:
         raise FormInvalid(errors)
     return dict(data)
+
+
+# Validators cost more to build than to run; schemas live as long as their compiled definition.
+# Each entry keeps its schema alive, so the id stays that schema's.
+_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = (schema, jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()))
+        _VALIDATORS[id(schema)] = entry
+    return entry[1]
 
 
 def _field_of(error: jsonschema.ValidationError) -> str:
