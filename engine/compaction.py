@@ -27,19 +27,37 @@ SpiffWorkflow may still look at it:
 * all children of a surviving boundary/start event split (the join reads
   `split.children`);
 * while a parallel/inclusive gateway (or the end join) has a task WAITING or
-  READY, the finished tasks of that gateway spec and their parents that no
-  completed instance of the gateway has consumed yet: the join counts them as
-  arrived tokens and merges their parents' data;
+  READY, the finished tasks of that gateway spec and their parents: the join
+  counts them as arrived tokens and merges their parents' data when it fires.
+  For the end join, whose tokens are branches that ended early (for example a
+  non-interrupting boundary event's branch), two neighbouring tokens are
+  folded into one when merging their data ahead of time provably gives the
+  same result (`_fold_end_tokens`), so such loops stay bounded too.  When it
+  does not (lists that differ between the branches), each ended branch keeps
+  two tasks until the process completes: width, not depth;
 * `workflow.last_task` and tasks registered with the event manager.
 
-Finished tasks that own a subprocess take their (finished) subprocess with
-them.  Completed workflows are left alone.
+A surviving task's state, data and timestamps never change, only its
+`_parent` / `_children`; a fold replaces the token's parent by a new task
+(new id) rather than rewriting its data.  Finished tasks that own a
+subprocess take their (finished) subprocess with them.  Completed workflows
+are left alone.
+
+Known differences from an uncompacted workflow, all outside what the engine
+relies on: SpiffWorkflow 3.2 lets a looped parallel join count join tasks that
+an *earlier pass* cancelled (it then fires early and crashes); compaction drops
+those between steps, so the join behaves correctly (not when one engine step
+runs a whole pass: nothing can be compacted inside `do_engine_steps`).  `reset_from_task_id` to a finished task
+whose parent was removed would copy an older ancestor's data.  A folded end
+token may keep `1` where the uncompacted merge would have kept `1.0` or `True`
+(DeepMerge treats equal values of different types as the same).  The history
+of removed tasks (and `task_info` of finished multi-instance tasks) is gone:
+the event log has it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from copy import deepcopy
+from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn.specs.control import EventSplit, _EndJoin
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
@@ -124,17 +142,9 @@ def _compact_tree(wf, top) -> int:
 
     # Tokens that an active join has not consumed yet.
     base_keep = frozenset(keep)
-    folds = []  # (task, merged data) to apply once the compaction is sure to happen
+    folds = []  # (token, merged data for its parent), applied once the compaction is sure to happen
     for spec in join_active:
-        instances = join_tasks[spec]
-        consumed_until = max(
-            (t.last_state_change for t in instances if t._state == TaskState.COMPLETED),
-            default=None,
-        )
-        tokens = [
-            t for t in instances
-            if t._state & _DONE and (consumed_until is None or t.last_state_change > consumed_until)
-        ]
+        tokens = [t for t in join_tasks[spec] if t._state & _DONE]
         if isinstance(spec, _EndJoin):
             tokens = _fold_end_tokens(tokens, tasks, base_keep, folds)
         for task in tokens:
@@ -165,8 +175,6 @@ def _compact_tree(wf, top) -> int:
 
     if len(reached) != len(tasks):
         return 0  # tasks outside the tree: not a shape this module knows; leave it alone
-    for task, data in folds:
-        task.data = data
     for task_id in keep:
         task = tasks[task_id]
         if task_id != root_id and task._parent != new_parent[task_id]:
@@ -182,6 +190,10 @@ def _compact_tree(wf, top) -> int:
         removed += 1
         if task_id in top.subprocesses:
             removed += _drop_subprocess(top, task_id)
+    for token, data in folds:
+        if token.id in tasks:
+            _give_new_parent(wf, token, data)
+            removed += 1
     return removed
 
 
@@ -201,10 +213,13 @@ def _fold_end_tokens(tokens, tasks, pinned, folds):
     end join merges their parents' data into its own, oldest first
     (`UnstructuredJoin._run_hook`).  Kept as they are, a loop that keeps ending such branches
     grows the tree by two tasks a pass.  Two tokens next to each other in that order can be
-    replaced by the later one carrying `DeepMerge.merge(earlier, later)` when that gives the same
-    result whatever the data they are eventually merged into (see `_merge_is_associative`).
+    replaced by the later one, its parent carrying `DeepMerge.merge(earlier, later)`, when that
+    gives the same result whatever the data they are eventually merged into (see
+    `_merge_is_associative`).
     """
     tokens = sorted(tokens, key=lambda t: t.last_state_change)  # stable, like the join's own sort
+    if len({t.last_state_change for t in tokens}) < len(tokens):
+        return tokens  # a tie is broken by position in workflow.tasks, which folding changes
     kept = []
     previous = None  # the last token, if it may be folded into the next one
     previous_data = None  # its parent's data, as it will be once the folds are applied
@@ -224,13 +239,38 @@ def _fold_end_tokens(tokens, tasks, pinned, folds):
             try:
                 if _merge_is_associative(previous_data, data):
                     data = DeepMerge.merge(deepcopy(previous_data), deepcopy(data))
-                    folds.append((parent, data))
+                    folds.append((token, data))
                     kept.pop()
             except Exception:  # odd data (uncomparable, uncopyable): keep both tokens
                 pass
         kept.append(token)
         previous, previous_data = (token, data) if foldable else (None, None)
     return kept
+
+
+def _give_new_parent(wf, token, data):
+    """Replace a folded token's parent by a copy with a new id carrying the merged data.
+
+    Finished tasks never change their data otherwise, and callers may cache a finished task's
+    serialized form (whose data is stored as a delta against its parent's); a new parent id makes
+    both the parent and the token visibly new.  The token moves to the end of `workflow.tasks` so
+    that parents still come before their children there (the serializer restores in that order).
+    """
+    tasks = wf.tasks
+    old = tasks[token._parent]
+    new = type(old)(wf, old.task_spec, state=old._state)  # registers itself in wf.tasks
+    new._parent = old._parent
+    new._children = [token.id]
+    new.triggered = old.triggered
+    new.thread_id = old.thread_id
+    new.internal_data = deepcopy(old.internal_data)
+    new.last_state_change = old.last_state_change
+    new.data = data
+    siblings = tasks[old._parent]._children
+    siblings[siblings.index(old.id)] = new.id
+    token._parent = new.id
+    del tasks[old.id]
+    tasks[token.id] = tasks.pop(token.id)
 
 
 def _merge_is_associative(earlier, later):
