@@ -25,10 +25,18 @@ from engine.state import Snapshot, restore, snapshot
 
 # A guard against a process that keeps making engine tasks ready forever.
 _MAX_ENGINE_ROUNDS = 10_000
+# How many engine tasks may run between two compactions inside one advance.
+_COMPACT_EVERY = 100
+# How many engine tasks one advance may run before the case is stopped as an endless loop.
+_MAX_ENGINE_TASKS = 20_000
 
 
 class TaskNotReady(Exception):
     """The task exists but is not a READY human task of this case."""
+
+
+class EndlessLoop(Exception):
+    """Automatic steps kept running without the case ever waiting."""
 
 
 class MessageNotExpected(Exception):
@@ -144,13 +152,28 @@ class Case:
 
     def advance(self) -> None:
         """Run engine tasks (scripts, gateways, fired events) until only people or time can move the case."""
+        ran = 0
+
+        def after_each(_task: SpiffTask) -> None:
+            # A loop of engine tasks alone (scripts, gateways) runs inside one call: keep the tree bounded
+            # as it goes, or SpiffWorkflow would stop finding ready tasks about 500 passes in.
+            nonlocal ran
+            ran += 1
+            if ran % _COMPACT_EVERY == 0:
+                compact(self.workflow)
+            if ran > _MAX_ENGINE_TASKS:
+                raise EndlessLoop(f"{_MAX_ENGINE_TASKS:,} automatic steps ran without the case waiting for a "
+                                  "person, a message or a timer: the process loops without end")
+
         try:
             for _ in range(_MAX_ENGINE_ROUNDS):
-                self.workflow.do_engine_steps()
+                self.workflow.do_engine_steps(did_complete_task=after_each)
                 if not any(t.state == TaskState.READY and not t.task_spec.manual for t in self._tasks()):
                     break
         except SpiffWorkflowException as exc:
             self._fail(exc, getattr(exc, "task", None))
+        except EndlessLoop as exc:
+            self._fail(exc, self.workflow.last_task)
         compact(self.workflow)
 
     def _ready_human_task(self, spiff_task_id: str) -> SpiffTask:

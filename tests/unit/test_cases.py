@@ -174,3 +174,29 @@ def test_a_plain_bpmn_task_is_work_for_its_lane_like_a_user_task(new_uow, staff)
     service.claim_task(new_uow(), task["id"], "bo1")
     service.complete_task(new_uow(), task["id"], "bo1", {})
     assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"
+
+
+def counting_loop(limit: str) -> str:
+    """start → script n = n + 1 → gateway: again while n < limit → end (no person, no timer in the loop)."""
+    body = ('<bpmn:startEvent id="begin"/>'
+            '<bpmn:scriptTask id="count" name="Count"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>'
+            '<bpmn:exclusiveGateway id="more" default="f_done"/><bpmn:endEvent id="finish"/>'
+            + samples.flow("f_in", "begin", "count") + samples.flow("f_check", "count", "more")
+            + samples.flow("f_again", "more", "count", f"n &lt; {limit}") + samples.flow("f_done", "more", "finish"))
+    return samples.document("counting", body, {"Back Office": ["begin", "count", "more", "finish"]})
+
+
+def test_an_automatic_loop_of_a_thousand_passes_runs_to_its_end(new_uow):
+    deploy(new_uow, counting_loop("1000"), "counting")
+    instance_id = service.start_instance(new_uow(), "counting", BOB, {"n": 0})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["data"]["n"]) == ("completed", 1000)
+
+
+def test_an_endless_automatic_loop_stops_the_case_with_a_clear_error(new_uow):
+    deploy(new_uow, counting_loop("10**9"), "counting")
+    instance_id = service.start_instance(new_uow(), "counting", BOB, {"n": 0})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert view["status"] == "error"
+    assert view["error"]["step"] == "count"
+    assert "loops without end" in view["error"]["message"]
