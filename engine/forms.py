@@ -33,8 +33,12 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
     known = set(schema.get("properties", {}))
     errors = {name: "is not a field of this form" for name in data if name not in known}
     for error in _validator(schema).iter_errors(data):
-        field = _field_of(error)
-        errors.setdefault(field, _message(error))
+        if error.validator == "required":
+            for name in error.validator_value:
+                if name not in error.instance:
+                    errors.setdefault(".".join([*map(str, error.absolute_path), name]), "is required")
+            continue
+        errors.setdefault(".".join(str(part) for part in error.absolute_path), _message(error))
     if errors:
         raise FormInvalid(errors)
     return dict(data)
@@ -53,16 +57,7 @@ def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
     return entry[1]
 
 
-def _field_of(error: jsonschema.ValidationError) -> str:
-    if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
-        return missing[0] if missing else ""
-    return ".".join(str(part) for part in error.absolute_path)
-
-
 def _message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "required":
-        return "is required"
     if error.validator == "enum":
         return "must be one of " + ", ".join(str(v) for v in error.validator_value)
     if error.validator == "type":

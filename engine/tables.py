@@ -112,6 +112,8 @@ class HumanTask(Base):
         Index("ix_task_role_queue", "status", "role", "due_at"),
         Index("ix_task_assignee", "assignee", "status", "due_at"),
         Index("ix_task_open_due", "status", "due_at"),
+        # the inbox's queue pages read only this index (migration 0002)
+        Index("ix_task_queue", "status", "assignee", "role", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,3 +13,21 @@ def test_ci_runs_the_readme_test_command():
     test_command = next(b for b in blocks if "pytest" in b)
     ci_lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test_command in ci_lines
+
+
+def _blocks() -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
+
+
+def test_the_readme_test_command_installs_the_diagram_viewer_and_chromium_before_the_tests():
+    test_command = next(b for b in _blocks() if "pytest" in b)
+    assert test_command.index("npm ci") < test_command.index("pytest")
+    assert "apt-get install -y -qq chromium" in test_command
+    assert "playwright install" not in test_command  # never a downloaded browser
+
+
+def test_the_readme_run_command_ends_with_the_app_running_on_demo_data():
+    run_command = _blocks()[0]
+    assert "valueflow init && .venv/bin/valueflow serve" in run_command
+    assert run_command.endswith("valueflow serve")

@@ -1,0 +1,191 @@
+"""What a step costs: in memory, persisted on SQLite and PostgreSQL, and deep into a loop.
+
+Prints, in one run:
+- loan_decision, manual path (capture → credit review → underwriting →
+  offer), full instances per second: raw SpiffWorkflow in memory (same
+  compiled spec and script engine, no database), then through the engine's
+  service layer with every step its own transaction, on a SQLite file and
+  (when VALUEFLOW_TEST_POSTGRES or VALUEFLOW_BENCH_POSTGRES names a server) on
+  PostgreSQL, and the ratio persisted / raw. Claims are separate
+  transactions a person makes; they are timed apart.
+- the rework loop of service_request (resolve → confirm "not resolved" →
+  resolve ...), persisted on SQLite: median time of one pass's two
+  completions around passes 1, 100 and 1,000, and the live task count.
+
+Usage: .venv/bin/python bench/step_cost.py [--instances N] [--passes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+from sqlalchemy import create_engine, select, text
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import service  # noqa: E402
+from engine.clock import FixedClock  # noqa: E402
+from engine.definitions import compile_package, read_package  # noqa: E402
+from engine.runtime import connect  # noqa: E402
+from engine.tables import HumanTask  # noqa: E402
+from engine.uow import UnitOfWorkFactory  # noqa: E402
+
+LOAN_FORMS = {
+    "capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,
+                            "existing_debts": 15000, "years_employed": 3, "property_value": 300000,
+                            "documents_complete": True},
+    "credit_review": {"income_verified": True, "affordability_confirmed": True, "recommendation": "approve",
+                      "review_notes": "stable income"},
+    "underwriting_decision": {"decision": "approve", "decision_rationale": "within policy"},
+    "prepare_offer": {"interest_rate": 3.1, "term_years": 25, "offer_valid_until": "2026-03-01"},
+}
+WORKER = "bench"
+ROLES = ["customer-service", "credit-analyst", "underwriter", "service-desk", "specialist", "service-manager"]
+
+
+def raw_instances_per_second(count: int) -> float:
+    compiled = compile_package(read_package(ROOT / "bpmn" / "loan_decision"))
+    started = time.perf_counter()
+    for _ in range(count):
+        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
+        workflow.do_engine_steps()
+        while ready := workflow.get_tasks(state=TaskState.READY, manual=True):
+            for task in ready:
+                task.set_data(**LOAN_FORMS[task.task_spec.bpmn_id])
+                task.run()
+                workflow.do_engine_steps()
+        assert workflow.is_completed()
+    return count / (time.perf_counter() - started)
+
+
+def prepared(url: str) -> UnitOfWorkFactory:
+    new_uow = connect(url, FixedClock(datetime(2026, 1, 5, 9, tzinfo=timezone.utc)), migrate=True)
+    for key in ("loan_decision", "service_request"):
+        service.deploy(new_uow(), read_package(ROOT / "bpmn" / key))
+    service.add_user(new_uow(), WORKER, ROLES)
+    return new_uow
+
+
+def open_tasks(new_uow: UnitOfWorkFactory, instance_id: int) -> dict[int, str]:
+    with new_uow() as uow:
+        rows = uow.session.execute(select(HumanTask.id, HumanTask.step_id).where(
+            HumanTask.instance_id == instance_id, HumanTask.status == "open")).all()
+    return {task_id: step for task_id, step in rows}
+
+
+def timed(seconds: list[float], call: Callable[[], object]) -> None:
+    started = time.perf_counter()
+    call()
+    seconds.append(time.perf_counter() - started)
+
+
+def persisted_instances_per_second(new_uow: UnitOfWorkFactory, count: int) -> tuple[float, float]:
+    """(instances/s counting start and completions, the same with claims added)."""
+    steps: list[float] = []
+    claims: list[float] = []
+    for number in range(count):
+        customer = service.CustomerRef(f"bench-{uuid.uuid4().hex[:8]}", f"Customer {number}", "standard")
+        holder: list[int] = []
+        timed(steps, lambda: holder.append(service.start_instance(new_uow(), "loan_decision", customer, {})))
+        while tasks := open_tasks(new_uow, holder[0]):
+            for task_id, step in tasks.items():
+                timed(claims, lambda: service.claim_task(new_uow(), task_id, WORKER))
+                timed(steps, lambda: service.complete_task(new_uow(), task_id, WORKER, LOAN_FORMS[step]))
+    return count / sum(steps), count / (sum(steps) + sum(claims))
+
+
+def loop_pass_times(new_uow: UnitOfWorkFactory, passes: int) -> tuple[list[float], list[int]]:
+    """Seconds for the two completions of each pass of the rework loop, and the live task count."""
+    customer = service.CustomerRef(f"loop-{uuid.uuid4().hex[:8]}", "Loop Customer", "standard")
+    instance_id = service.start_instance(new_uow(), "service_request", customer, {})
+    forms = {
+        "triage_request": {"category": "delivery", "severity": "high", "description": "parcel lost"},
+        "resolve_request": {"resolution_type": "replacement", "resolution": "sent again"},
+    }
+    pass_times: list[float] = []
+    tree_sizes: list[int] = []
+    for number in range(passes + 1):
+        spent = 0.0
+        for step in ("triage_request",) if number == 0 else ("resolve_request", "confirm_resolution"):
+            [task_id] = [t for t, s in open_tasks(new_uow, instance_id).items() if s == step]
+            service.claim_task(new_uow(), task_id, WORKER)
+            data = forms.get(step, {"resolved": number == passes, "customer_feedback": "still broken"})
+            started = time.perf_counter()
+            service.complete_task(new_uow(), task_id, WORKER, data)
+            spent += time.perf_counter() - started
+        if number:
+            pass_times.append(spent)
+            with new_uow() as uow:
+                tree_sizes.append(uow.session.execute(
+                    text("SELECT count(*) FROM case_task WHERE instance_id = :i"), {"i": instance_id}).scalar_one())
+    return pass_times, tree_sizes
+
+
+def temporary_postgres() -> Optional[tuple[str, Callable[[], None]]]:
+    server = os.environ.get("VALUEFLOW_BENCH_POSTGRES") or os.environ.get("VALUEFLOW_TEST_POSTGRES")
+    if not server:
+        return None
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    name = f"valueflow_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return server.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--passes", type=int, default=1000)
+    args = parser.parse_args()
+
+    raw_instances_per_second(20)  # warm up: parse, compile, caches
+    raw = statistics.median(raw_instances_per_second(args.instances) for _ in range(3))
+    print(f"loan_decision manual path, {args.instances} instances, median of 3 runs")
+    print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
+    with tempfile.TemporaryDirectory() as folder:
+        databases = [("SQLite file", f"sqlite:///{folder}/bench.db", lambda: None)]
+        postgres = temporary_postgres()
+        if postgres:
+            databases.append(("PostgreSQL", *postgres))
+        for label, url, cleanup in databases:
+            new_uow = prepared(url)
+            persisted_instances_per_second(new_uow, 10)  # warm up
+            runs = [persisted_instances_per_second(new_uow, args.instances) for _ in range(3)]
+            steps_only = statistics.median(r[0] for r in runs)
+            with_claims = statistics.median(r[1] for r in runs)
+            print(f"  persisted, {label:<12}           {steps_only:8.1f} instances/s  "
+                  f"(ratio to raw {steps_only / raw:.2f}; with claims {with_claims:.1f}/s)")
+            new_uow.dispose()
+            cleanup()
+        new_uow = prepared(f"sqlite:///{folder}/loop.db")
+        times, sizes = loop_pass_times(new_uow, args.passes)
+        new_uow.dispose()
+    print(f"service_request rework loop, {args.passes} passes, SQLite, two completions a pass")
+    for start in (1, 100, args.passes):
+        window = times[max(start - 1, 0):start + 9] if start < args.passes else times[-10:]
+        label = f"{start}" if start < args.passes else f"{args.passes}"
+        print(f"  pass {label:>5}: {statistics.median(window) * 1000:6.2f} ms a pass "
+              f"(median of 10 passes), {sizes[min(start, len(sizes)) - 1]} live tasks")
+    print(f"  pass {args.passes} / pass 1: {statistics.median(times[-10:]) / statistics.median(times[:10]):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

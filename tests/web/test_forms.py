@@ -1,0 +1,73 @@
+"""A step's JSON Schema as form fields, and posted text back as typed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from web import forms
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "amount": {"type": "number", "title": "Amount", "minimum": 1000, "description": "In euros."},
+        "years": {"type": "integer", "title": "Years"},
+        "purpose": {"type": "string", "title": "Purpose", "enum": ["purchase", "re_finance"]},
+        "complete": {"type": "boolean", "title": "Complete"},
+        "until": {"type": "string", "title": "Until", "format": "date"},
+        "notes": {"type": "string", "x-widget": "textarea"},
+        "reference": {"type": "string", "title": "Reference"},
+    },
+    "required": ["amount", "purpose", "complete"],
+}
+
+
+def test_each_schema_type_gets_its_widget_label_help_and_required_mark():
+    fields = {f.name: f for f in forms.fields_for(SCHEMA)}
+    assert {n: f.widget for n, f in fields.items()} == {
+        "amount": "number", "years": "integer", "purpose": "select", "complete": "checkbox", "until": "date",
+        "notes": "textarea", "reference": "text"}
+    assert (fields["amount"].label, fields["amount"].help, fields["amount"].required) == ("Amount", "In euros.", True)
+    assert fields["amount"].limits == "at least 1,000"
+    assert fields["notes"].label == "Notes" and not fields["notes"].required
+    assert fields["purpose"].options == [("purchase", "Purchase"), ("re_finance", "Re finance")]
+    assert fields["complete"].required is False  # a checkbox always has a value
+
+
+@pytest.mark.parametrize("text, whole, value", [
+    ("250000", False, 250000), ("250,000", False, 250000), ("250 000", False, 250000), ("3.5", False, 3.5),
+    ("-2", True, -2), (" 7 ", True, 7), ("1,234.5", False, 1234.5)])
+def test_numbers_are_read_as_people_type_them(text, whole, value):
+    assert forms.parse_number(text, whole) == value
+
+
+@pytest.mark.parametrize("text, whole, message", [
+    ("sixty", False, "must be a number"), ("3.5", True, "must be a whole number"), ("nan", False, "must be a number"),
+    ("1e999", False, "must be a number"), ("12,34", False, "must be a number")])
+def test_text_that_is_not_a_number_is_refused(text, whole, message):
+    with pytest.raises(ValueError, match=message):
+        forms.parse_number(text, whole)
+
+
+def test_a_submission_is_typed_with_empty_optional_fields_left_out():
+    data, typed = forms.read_submission(SCHEMA, {"amount": "1,500", "years": "", "purpose": "purchase",
+                                                 "complete": "on", "until": "2026-12-31", "notes": "  ",
+                                                 "reference": " R-1 ", "csrf_token": "x", "extra": "y"})
+    assert data == {"amount": 1500, "purpose": "purchase", "complete": True, "until": "2026-12-31",
+                    "reference": "R-1"}
+    assert typed["amount"] == "1,500" and typed["years"] == ""
+
+
+def test_every_bad_field_is_named_at_once_and_the_typed_values_come_back():
+    with pytest.raises(forms.FormInvalidTyped) as caught:
+        forms.read_submission(SCHEMA, {"amount": "lots", "years": "2.5", "purpose": "holiday",
+                                       "until": "31/12/2026"})
+    assert caught.value.errors == {
+        "amount": "must be a number, like 250000 or 3.5", "years": "must be a whole number, like 3",
+        "purpose": "must be one of Purchase, Re finance", "until": "must be a valid date"}
+    assert caught.value.typed["amount"] == "lots" and caught.value.typed["complete"] is False
+
+
+def test_every_missing_required_field_is_named():
+    with pytest.raises(forms.FormInvalidTyped) as caught:
+        forms.read_submission(SCHEMA, {})
+    assert caught.value.errors == {"amount": "is required", "purpose": "is required"}

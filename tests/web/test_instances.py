@@ -1,0 +1,145 @@
+"""Starting a case, finding one, and the instance page."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from engine import queries, service
+from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
+
+
+def test_customer_service_starts_a_case_for_a_new_customer_and_lands_on_its_first_task(client, auth, new_uow):
+    auth.login("customer-service")
+    form = client.get("/instances/new?process=loan_decision")
+    assert form.status_code == 200
+    assert "A fast, fair answer on my loan, within two days" in text_of(form)
+    response = auth.post("/instances/new?process=loan_decision", data={"name": "Ada Moss", "segment": "premium",
+                                                                      "id": ""})
+    assert response.status_code == 302
+    task_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = text_of(client.get(response.headers["Location"]))
+    assert "Case 1 started for Ada Moss. Its first step is yours." in page
+    assert "Capture application for Ada Moss premium" in page
+    task = queries.list_tasks(new_uow(), instance_id=1)[0]
+    assert (task["id"], task["assignee"]) == (task_id, "customer-service")
+    customer = queries.instance_view(new_uow(), 1)["customer"]
+    assert customer["name"] == "Ada Moss" and customer["segment"] == "premium"
+    assert re.fullmatch(r"c-[0-9a-f]{6}", customer["id"])
+
+
+def test_a_case_can_be_started_for_an_existing_customer_found_by_name(client, auth, new_uow):
+    start_loan(new_uow, "c-17", "Ada Moss", "premium")
+    auth.login("customer-service")
+    found = client.get("/instances/new?process=loan_decision&find=ada")
+    assert 'href="/instances/new?process=loan_decision&amp;customer=c-17"' in found.get_data(as_text=True)
+    chosen = client.get("/instances/new?process=loan_decision&customer=c-17").get_data(as_text=True)
+    assert 'value="Ada Moss"' in chosen and 'value="c-17"' in chosen and '<option value="premium" selected>' in chosen
+    response = auth.post("/instances/new?process=loan_decision", data={"name": "Ada Moss", "segment": "premium",
+                                                                      "id": "c-17"})
+    assert response.status_code == 302
+    assert queries.instance_view(new_uow(), 2)["customer"]["id"] == "c-17"
+
+
+def test_starting_a_case_with_bad_customer_details_explains_each_and_starts_nothing(client, auth, new_uow):
+    start_loan(new_uow, "c-17", "Ada Moss")
+    auth.login("customer-service")
+    response = auth.post("/instances/new?process=loan_decision", data={"name": "", "segment": "gold", "id": "c 17"})
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "Enter the customer's name." in page
+    assert "Choose one of the segments: premium, standard." in page
+    assert "A customer id has letters, digits" in page
+    response = auth.post("/instances/new?process=loan_decision", data={"name": "Someone Else", "segment": "standard",
+                                                                      "id": "c-17"})
+    assert response.status_code == 400
+    assert "Customer c-17 is Ada Moss on file." in text_of(response)
+    assert len(queries.list_tasks(new_uow(), status=None)) == 1
+
+
+def test_only_the_first_lanes_role_may_start_a_case(client, auth):
+    auth.login("credit-analyst")
+    response = client.get("/instances/new?process=loan_decision")
+    assert response.status_code == 403
+    assert "started by the role customer-service, which you do not hold" in text_of(response)
+    assert auth.post("/instances/new?process=loan_decision", data={"name": "X", "segment": "standard"}
+                     ).status_code == 403
+    assert client.get("/instances/new?process=no_such_process").status_code == 404
+
+
+def test_the_catalogue_offers_to_start_only_what_you_may_start(client, auth):
+    auth.login("customer-service")
+    page = client.get("/processes").get_data(as_text=True)
+    assert page.count("Start a case") == 1 and "/instances/new?process=loan_decision" in page
+    assert "Order to cash" in page and "Service request" in page
+
+
+def test_the_instance_page_gives_the_diagram_its_xml_and_the_steps_done_and_open(client, auth, new_uow):
+    instance_id = start_loan(new_uow)
+    task = open_task(new_uow, instance_id)["id"]
+    service.claim_task(new_uow(), task, "customer-service")
+    service.complete_task(new_uow(), task, "customer-service", MEDIUM_RISK)
+    auth.login("credit-analyst")
+    response = client.get(f"/instances/{instance_id}")
+    html = response.get_data(as_text=True)
+    data = json.loads(re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', html, re.S)[1])
+    assert data["xml"].startswith("<?xml") and 'id="credit_review"' in data["xml"]
+    assert data["completed"] == ["capture_application", "start_application"]
+    assert data["open"] == ["credit_review"]
+    assert "/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" in html
+    page = text_of(response)
+    assert "Case 1 — Ada Moss" in page and "Running" in page
+    assert "Task completed Capture application customer-service" in page
+    assert "Review credit Open Credit analyst queue" in page
+
+
+def test_a_finished_case_marks_the_end_event_it_reached(client, auth, new_uow):
+    instance_id = start_loan(new_uow)
+    steps = [("customer-service", MEDIUM_RISK),
+             ("credit-analyst", {"income_verified": True, "affordability_confirmed": True,
+                                 "recommendation": "approve", "review_notes": "ok"}),
+             ("underwriter", {"decision": "decline", "decision_rationale": "debts too high"}),
+             ("customer-service", {"contact_channel": "phone", "explanation": "told",
+                                   "alternative_offered": True})]
+    for user, data in steps:
+        task = open_task(new_uow, instance_id)["id"]
+        service.claim_task(new_uow(), task, user)
+        service.complete_task(new_uow(), task, user, data)
+    auth.login("customer-service")
+    html = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    data = json.loads(re.search(r'id="diagram-data">(.*?)</script>', html, re.S)[1])
+    assert "end_declined" in data["completed"] and "end_approved" not in data["completed"]
+    assert data["open"] == []
+    assert "Completed" in text_of(client.get(f"/instances/{instance_id}"))
+
+
+def test_the_diagram_viewer_is_served_by_the_app_itself(client, auth):
+    auth.login("credit-analyst")
+    response = client.get("/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js")
+    assert response.status_code == 200
+    assert b"BpmnJS" in response.data[:200_000] or len(response.data) > 100_000
+    response.close()
+    assert client.get("/vendor/bpmn-js/../../package.json").status_code == 404
+
+
+def test_an_unknown_case_is_a_404_page(client, auth):
+    auth.login("credit-analyst")
+    response = client.get("/instances/42")
+    assert response.status_code == 404
+    assert "no instance 42" in text_of(response)
+
+
+def test_search_finds_cases_by_customer_name_customer_id_or_case_number(client, auth, new_uow):
+    start_loan(new_uow, "c-17", "Ada Moss")
+    start_loan(new_uow, "c-18", "Ben Ortiz")
+    start_loan(new_uow, "c-17", "Ada Moss")
+    auth.login("credit-analyst")
+
+    def cases(q: str) -> list[str]:
+        return re.findall(r">Case (\d+)<", client.get("/instances", query_string={"q": q}).get_data(as_text=True))
+
+    assert cases("moss") == ["3", "1"]
+    assert cases("c-18") == ["2"]
+    assert cases("2") == ["2"]
+    assert cases("%") == []
+    assert "No case matches “nobody”" in text_of(client.get("/instances?q=nobody"))

@@ -1,0 +1,56 @@
+"""``valueflow serve`` runs the app on the database ``valueflow init`` made."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.web.conftest import copy_database
+
+VALUEFLOW = Path(sys.executable).with_name("valueflow")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, tmp_path):
+    port = free_port()
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
+           "VALUEFLOW_SECRET_KEY": "serve-test"}
+    process = subprocess.Popen([str(VALUEFLOW), "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        page = None
+        for _ in range(100):  # wait for it to listen (at most 20 s)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.2)
+        assert page is not None, process.stdout.read() if process.poll() is not None else "no answer"
+        assert "Sign in to Valueflow" in page
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"Valueflow is running on http://localhost:{port}/" in output
+
+
+def test_serve_refuses_a_database_without_the_schema(tmp_path):
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+           "VALUEFLOW_SECRET_KEY": "serve-test"}
+    result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("valueflow: the database has no Valueflow schema yet; "
+                                     "run `valueflow init` first")

@@ -1,0 +1,70 @@
+"""The Valueflow web app: an application factory, one blueprint per part (flaskr style).
+
+Views translate HTTP into calls of the engine's public functions and engine
+results into HTML; nothing here imports SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, g, redirect, url_for
+from flask.typing import ResponseReturnValue
+
+from web import admin, auth, csrf, db, errors, inbox, instances, present, processes, tasks, vendor
+
+
+def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
+    """Build the app; ``config`` (tests) overrides the instance's config.py and VALUEFLOW_* variables."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        DATABASE_URL=None,          # None: VALUEFLOW_DATABASE_URL or the SQLite file valueflow.db
+        CLOCK=None,                 # None: the real time; tests pass an engine.clock.FixedClock
+        TIMEZONE="UTC",             # how times are shown
+        PER_PAGE=25,
+        NODE_MODULES=str(Path(__file__).resolve().parent.parent / "node_modules"),
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+    )
+    if config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(config)
+    app.config.from_prefixed_env("VALUEFLOW")
+    try:
+        ZoneInfo(app.config["TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"VALUEFLOW_TIMEZONE {app.config['TIMEZONE']!r} is not a time zone "
+                         "(e.g. UTC or Europe/Amsterdam)") from None
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
+    db.init_app(app)
+    csrf.init_app(app)
+    errors.init_app(app)
+    present.init_app(app)
+    for module in (auth, inbox, tasks, instances, processes, admin, vendor):
+        app.register_blueprint(module.bp)
+
+    @app.get("/")
+    @auth.login_required
+    def home() -> ResponseReturnValue:
+        account = g.account
+        return redirect(url_for("inbox.index" if account.staff_roles or account.is_manager else "processes.index"))
+
+    return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """A signing key kept in the instance folder, made on first start, so sessions survive restarts."""
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,85 @@
+"""Signing in and out, the signed-in account on ``g``, and the guards views use."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional, TypeVar
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from engine import accounts
+from web import db
+
+bp = Blueprint("auth", __name__)
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@bp.before_app_request
+def load_account() -> None:
+    """``g.account`` is the signed-in user with the roles held now, or None (not looked up for assets)."""
+    g.account = None
+    if request.endpoint in ("static", "vendor.bpmn_js"):
+        return
+    name = session.get("user")
+    g.account = accounts.account(db.uow(), name) if name else None
+    if name and g.account is None:  # the user was removed
+        session.clear()
+
+
+def login_required(view: View) -> View:
+    """Send anonymous requests to the login page, then back."""
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.account is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapped  # type: ignore[return-value]
+
+
+def require(allowed: bool, message: str) -> None:
+    """Answer 403 with ``message`` unless ``allowed``."""
+    if not allowed:
+        abort(403, message)
+
+
+def staff_or_manager() -> None:
+    """Inbox, tasks and cases are for staff (lane roles), managers and admins."""
+    account = g.account
+    require(bool(account.staff_roles) or account.is_manager,
+            "The inbox and cases are for front-line staff and managers; your roles ("
+            + (", ".join(sorted(account.roles)) or "none") + ") do not include one of them.")
+
+
+def _safe_next(target: Optional[str]) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("inbox.index")
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login() -> ResponseReturnValue:
+    target = request.values.get("next")
+    if request.method == "GET":
+        if g.account is not None:
+            return redirect(_safe_next(target))
+        return render_template("auth/login.html", next=target, username="")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    found = accounts.authenticate(db.uow(), username, password) if username and password else None
+    if found is None:
+        message = ("Enter your user name and password." if not username or not password
+                   else "That user name and password do not match. Check them and try again.")
+        return render_template("auth/login.html", next=target, username=username, error=message), 401
+    session.clear()
+    session["user"] = found.name
+    if not (found.staff_roles or found.is_manager) and not target:
+        target = url_for("processes.index")
+    return redirect(_safe_next(target))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

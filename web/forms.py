@@ -1,0 +1,164 @@
+"""Forms drawn from a step's JSON Schema, and posted strings turned back into the schema's types.
+
+Widgets: text, number/integer (typed as text, so a wrong value is kept and
+explained rather than dropped by the browser), date (``format: date``), select
+(``enum``), checkbox (``boolean``) and textarea (``x-widget: textarea``).
+Labels come from ``title``, help from ``description``; required fields are marked.
+The engine (engine.forms.check_form) has the last word on every value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from engine.forms import COMMENT_FORM, FormInvalid, check_form
+
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass
+class Field:
+    """One input as the template draws it."""
+
+    name: str
+    label: str
+    widget: str                     # text, number, integer, date, select, checkbox, textarea
+    required: bool
+    help: str = ""
+    value: Any = ""                 # the text shown (a bool for checkboxes)
+    error: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    limits: str = ""                # e.g. "1,000 to 5,000,000"
+    autofocus: bool = False         # the first field with an error takes the keyboard focus
+
+    @property
+    def input_id(self) -> str:
+        return f"field-{self.name}"
+
+
+def schema_or_comment(schema: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """A step without a form gets a comment box."""
+    return schema or COMMENT_FORM
+
+
+def fields_for(schema: dict[str, Any], values: Optional[Mapping[str, Any]] = None,
+               errors: Optional[Mapping[str, str]] = None) -> list[Field]:
+    """The fields of a schema, in its order, holding ``values`` as typed and each field's error."""
+    values, errors = values or {}, errors or {}
+    required = set(schema.get("required", []))
+    fields = []
+    for name, spec in schema.get("properties", {}).items():
+        widget = _widget(spec)
+        value = values.get(name, spec.get("default", False if widget == "checkbox" else ""))
+        fields.append(Field(
+            name=name, label=spec.get("title") or name.replace("_", " ").capitalize(), widget=widget,
+            required=name in required and widget != "checkbox", help=spec.get("description", ""),
+            value=bool(value) if widget == "checkbox" else ("" if value is None else str(value)),
+            error=errors.get(name, ""), options=[(str(v), _option_label(v)) for v in spec.get("enum", [])],
+            limits=_limits(spec)))
+    first_bad = next((f for f in fields if f.error), None)
+    if first_bad is not None:
+        first_bad.autofocus = True
+    return fields
+
+
+def _widget(spec: dict[str, Any]) -> str:
+    kind = spec.get("type")
+    if "enum" in spec:
+        return "select"
+    if kind == "boolean":
+        return "checkbox"
+    if kind in ("number", "integer"):
+        return kind
+    if spec.get("format") == "date":
+        return "date"
+    if spec.get("x-widget") == "textarea":
+        return "textarea"
+    return "text"
+
+
+def _option_label(value: Any) -> str:
+    text = str(value).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _limits(spec: dict[str, Any]) -> str:
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if low is not None and high is not None:
+        return f"{low:,} to {high:,}"
+    if low is not None:
+        return f"at least {low:,}"
+    if high is not None:
+        return f"at most {high:,}"
+    return ""
+
+
+def read_submission(schema: dict[str, Any], form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(data typed for the engine, values as typed for re-display); raises FormInvalid with every bad field.
+
+    An empty optional field is left out; an unticked checkbox is False; a number that does not parse is an
+    error at that field, and the engine's own check still reports the other fields.
+    """
+    data: dict[str, Any] = {}
+    typed: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, spec in schema.get("properties", {}).items():
+        widget = _widget(spec)
+        if widget == "checkbox":
+            data[name] = typed[name] = form.get(name) in ("on", "true", "1", "yes")
+            continue
+        raw = form.get(name, "")
+        typed[name] = raw
+        if not raw.strip():
+            continue
+        if widget in ("number", "integer"):
+            try:
+                data[name] = parse_number(raw, whole=widget == "integer")
+            except ValueError as exc:
+                errors[name] = str(exc)
+        elif widget == "select":
+            match = [v for v in spec.get("enum", []) if str(v) == raw]
+            if match:
+                data[name] = match[0]
+            else:
+                errors[name] = "must be one of " + ", ".join(_option_label(v) for v in spec.get("enum", []))
+        else:
+            data[name] = raw if widget == "textarea" else raw.strip()
+    try:
+        accepted = check_form(schema, data)
+    except FormInvalid as exc:
+        errors = {**{k: v for k, v in exc.errors.items() if k not in errors}, **errors}
+        accepted = {}
+    if errors:
+        raise FormInvalidTyped(errors, typed)
+    return accepted, typed
+
+
+class FormInvalidTyped(FormInvalid):
+    """FormInvalid that also carries the values as the user typed them."""
+
+    def __init__(self, errors: dict[str, str], typed: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.typed = typed
+
+
+def parse_number(text: str, whole: bool) -> int | float:
+    """``250000``, ``250,000``, ``250 000`` or ``3.5``; a whole number where the schema wants an integer."""
+    compact = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
+    if _GROUPED.fullmatch(compact):
+        compact = compact.replace(",", "")
+    if _INTEGER.fullmatch(compact):
+        return int(compact)
+    if whole:
+        raise ValueError("must be a whole number, like 3")
+    if not _DECIMAL.fullmatch(compact):
+        raise ValueError("must be a number, like 250000 or 3.5")
+    value = float(compact)
+    if not math.isfinite(value):
+        raise ValueError("must be a number, like 250000 or 3.5")
+    return value

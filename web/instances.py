@@ -1,0 +1,117 @@
+"""Cases: find one, start one, see one on its diagram."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from engine import casefile, queries, service
+from engine.uow import ConcurrentUpdate
+from web import db
+from web.auth import login_required, require, staff_or_manager
+
+bp = Blueprint("instances", __name__, url_prefix="/instances")
+CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    staff_or_manager()
+    text = request.args.get("q", "").strip()
+    results = casefile.search_cases(db.uow(), text) if text else []
+    return render_template("instances/index.html", q=text, results=results)
+
+
+@bp.get("/<int:instance_id>")
+@login_required
+def show(instance_id: int) -> ResponseReturnValue:
+    staff_or_manager()
+    try:
+        case = casefile.instance_page(db.uow(), instance_id)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    names = case["step_names"]
+    diagram = {"xml": case["bpmn_xml"], "completed": case["completed_steps"], "open": case["open_step_ids"]}
+    events = [{**e, "step_name": names.get(e["step_id"] or "", e["step_id"] or "")} for e in case["events"]]
+    return render_template("instances/show.html", case=case, diagram=diagram, events=events)
+
+
+def _startable(key: str) -> dict[str, Any]:
+    try:
+        process = casefile.process_to_start(db.uow(), key)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    role = process["start_role"]
+    require(role is not None and role in g.account.roles,
+            f"Cases of {process['name']} are started by the role {role or '(no lane set)'}, which you do not hold.")
+    return process
+
+
+@bp.route("/new", methods=("GET", "POST"))
+@login_required
+def new() -> ResponseReturnValue:
+    key = request.values.get("process", "").strip()
+    if not key:
+        return redirect(url_for("processes.index"))
+    process = _startable(key)
+    if request.method == "GET":
+        chosen = casefile.customer(db.uow(), request.args.get("customer", "")) if request.args.get("customer") else None
+        look_for = request.args.get("find", "").strip()
+        values = chosen or {"id": "", "name": "", "segment": "standard"}
+        return render_template("instances/new.html", process=process, values=values, errors={},
+                               find=look_for, existing=bool(chosen),
+                               matches=casefile.find_customers(db.uow(), look_for) if look_for else None)
+    values = {name: request.form.get(name, "").strip() for name in ("id", "name", "segment")}
+    errors = _check_customer(values, process["segments"])
+    if errors:
+        return render_template("instances/new.html", process=process, values=values, errors=errors, find="",
+                               existing=False, matches=None), 400
+    customer_id = values["id"] or casefile.new_customer_id(db.uow())
+    try:
+        instance_id = service.start_instance(db.uow(), key, service.CustomerRef(customer_id, values["name"],
+                                                                                 values["segment"]),
+                                             {}, actor=g.account.name)
+    except (service.NotFound, ValueError) as exc:
+        abort(400, str(exc))
+    return _land(instance_id, values["name"])
+
+
+def _check_customer(values: dict[str, str], segments: list[str]) -> dict[str, str]:
+    errors = {}
+    if not values["name"]:
+        errors["name"] = "Enter the customer's name."
+    elif len(values["name"]) > 300:
+        errors["name"] = "The name is too long (300 characters at most)."
+    if values["segment"] not in segments:
+        errors["segment"] = "Choose one of the segments: " + ", ".join(segments) + "."
+    if values["id"]:
+        if not CUSTOMER_ID.fullmatch(values["id"]):
+            errors["id"] = ("A customer id has letters, digits, dots, dashes or underscores "
+                            "(100 at most), like c-17. Leave it empty for a new customer.")
+        else:
+            known = casefile.customer(db.uow(), values["id"])
+            if known and values["name"] and known["name"] != values["name"]:
+                errors["id"] = (f"Customer {known['id']} is {known['name']} on file. Pick them with "
+                                "\u201cFind a customer\u201d, or leave the id empty for a new customer.")
+    return errors
+
+
+def _land(instance_id: int, customer_name: str) -> ResponseReturnValue:
+    """On the case's first task when it is work for the starter's role (claimed for them), else on the case."""
+    account = g.account
+    first = next((t["id"] for t in queries.list_tasks(db.uow(), instance_id=instance_id)
+                  if t["role"] in account.roles), None)
+    if first is not None:
+        try:
+            service.claim_task(db.uow(), first, account.name)
+        except (service.NotAllowed, service.TaskClosed, ConcurrentUpdate):
+            pass
+        else:
+            flash(f"Case {instance_id} started for {customer_name}. Its first step is yours.", "success")
+            return redirect(url_for("tasks.show", task_id=first))
+    flash(f"Case {instance_id} started for {customer_name}.", "success")
+    return redirect(url_for("instances.show", instance_id=instance_id))

@@ -1,0 +1,118 @@
+"""How engine values read on a page: durations, times, urgency, value classes, case data.
+
+Registered as Jinja filters, so templates only place values; no rules live in templates.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Optional
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+URGENCY_WORDS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached", "none": "No target"}
+VALUE_CLASSES = {
+    "VA": ("Value-adding", "the customer would pay for this step"),
+    "BVA": ("Business value-adding", "required by the business or a regulator"),
+    "NVA": ("Non-value-adding", "waste the process should remove"),
+}
+
+
+def duration(seconds: Optional[int]) -> str:
+    """``45 min``, ``2 h 05 min``, ``3 d 4 h``; under a minute is ``< 1 min``."""
+    if seconds is None:
+        return "—"
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return "< 1 min"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
+
+
+def when(moment: Optional[Any]) -> str:
+    """A moment in the app's time zone: ``Mon 5 Jan 2026, 09:00``."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def iso(moment: Optional[Any]) -> str:
+    if moment is None:
+        return ""
+    return moment if isinstance(moment, str) else moment.isoformat()
+
+
+def urgency_word(urgency: Optional[dict[str, Any]]) -> str:
+    return URGENCY_WORDS[urgency["state"]] if urgency else ""
+
+
+def time_left(urgency: Optional[dict[str, Any]]) -> str:
+    """``3 h 20 min left`` or ``1 h 05 min over``."""
+    if not urgency or urgency["seconds_left"] is None:
+        return "no target set"
+    left = urgency["seconds_left"]
+    return f"{duration(left)} left" if left > 0 else f"{duration(-left)} over"
+
+
+def value_class_name(code: Optional[str]) -> str:
+    return VALUE_CLASSES.get(code or "", ("Not classified", ""))[0]
+
+
+def value_class_meaning(code: Optional[str]) -> str:
+    return VALUE_CLASSES.get(code or "", ("", "no value class set"))[1]
+
+
+def humanize(name: Any) -> str:
+    """``loan_to_income`` → ``Loan to income``; ``approve_with_conditions`` → ``Approve with conditions``."""
+    text = str(name).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def show_value(value: Any) -> str:
+    """Case data for people: Yes/No, numbers with thousands separators, lists and objects compact."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        duration=duration, when=when, iso=iso, urgency_word=urgency_word, time_left=time_left,
+        value_class_name=value_class_name, value_class_meaning=value_class_meaning, humanize=humanize,
+        show_value=show_value)
+    app.context_processor(navigation)
+
+
+def navigation() -> dict[str, Any]:
+    """The top bar's links for the signed-in user, the current one marked."""
+    from flask import g, request, url_for
+
+    account = g.get("account")
+    if account is None:
+        return {"nav": []}
+    items = []
+    if account.staff_roles or account.is_manager:
+        items += [("Inbox", "inbox.index", "inbox"), ("Cases", "instances.index", "instances")]
+    items.append(("Processes", "processes.index", "processes"))
+    if account.is_admin:
+        items.append(("Users", "admin.users", "admin"))
+    return {"nav": [{"label": label, "url": url_for(endpoint), "current": request.blueprint == blueprint}
+                    for label, endpoint, blueprint in items],
+            "searchable": bool(account.staff_roles or account.is_manager)}

@@ -1,0 +1,130 @@
+"""The task page and its actions: claim, release, assign, complete."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from engine import accounts, casefile, service
+from engine.forms import FormInvalid
+from engine.uow import ConcurrentUpdate
+from web import db, forms, present
+from web.auth import login_required, require, staff_or_manager
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+
+def _context(task_id: int) -> dict[str, Any]:
+    """The task with its case, or 404; 403 unless the user holds its role, has it, or manages."""
+    try:
+        ctx = casefile.task_page(db.uow(), task_id)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    task, account = ctx["task"], g.account
+    require(task["role"] in account.roles or task["assignee"] == account.name or account.is_manager,
+            f"Task {task_id} ({task['name']}) is work for the role {task['role']}, which you do not hold.")
+    return ctx
+
+
+def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: Optional[Mapping[str, Any]] = None,
+            errors: Optional[Mapping[str, str]] = None) -> ResponseReturnValue:
+    ctx = _context(task_id)
+    task, account = ctx["task"], g.account
+    is_open = task["status"] == "open"
+    mine = is_open and task["assignee"] == account.name
+    schema = forms.schema_or_comment(ctx["form"])
+    assignable = accounts.users_with_role(db.uow(), task["role"]) if is_open and account.is_manager else []
+    labels = ctx["labels"]
+    return render_template(
+        "tasks/show.html", ctx=ctx, task=task, mine=mine, is_open=is_open,
+        can_claim=is_open and task["assignee"] is None and task["role"] in account.roles,
+        can_release=is_open and task["assignee"] is not None and (mine or account.is_manager),
+        assignable=assignable, has_form=ctx["form"] is not None,
+        fields=forms.fields_for(schema, values, errors), form_error=(errors or {}).get(""),
+        error_count=len(errors or {}), alert=alert, preview=is_open or bool(values),
+        data=[(labels.get(k) or present.humanize(k), present.show_value(v)) for k, v in ctx["data"].items()],
+    ), code
+
+
+@bp.get("/<int:task_id>")
+@login_required
+def show(task_id: int) -> ResponseReturnValue:
+    staff_or_manager()
+    return _render(task_id)
+
+
+@bp.post("/<int:task_id>/claim")
+@login_required
+def claim(task_id: int) -> ResponseReturnValue:
+    staff_or_manager()
+    _context(task_id)
+    try:
+        service.claim_task(db.uow(), task_id, g.account.name)
+    except service.NotAllowed as exc:
+        return _render(task_id, 403, f"You could not claim this task: {exc}.")
+    except (service.TaskClosed, ConcurrentUpdate) as exc:
+        return _render(task_id, 409, f"You could not claim this task: {exc}.")
+    flash("The task is yours now.", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<int:task_id>/release")
+@login_required
+def release(task_id: int) -> ResponseReturnValue:
+    staff_or_manager()
+    ctx = _context(task_id)
+    try:
+        service.release_task(db.uow(), task_id, g.account.name)
+    except service.NotAllowed as exc:
+        return _render(task_id, 403, f"You could not release this task: {exc}.")
+    except (service.TaskClosed, ConcurrentUpdate) as exc:
+        return _render(task_id, 409, f"You could not release this task: {exc}.")
+    flash(f"{ctx['task']['name']} for {ctx['customer']['name']} is back in the {ctx['task']['role']} queue.", "info")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<int:task_id>/assign")
+@login_required
+def assign(task_id: int) -> ResponseReturnValue:
+    staff_or_manager()
+    _context(task_id)
+    assignee = request.form.get("assignee", "").strip()
+    if not assignee:
+        return _render(task_id, 400, "Choose the person to assign the task to.")
+    try:
+        service.assign_task(db.uow(), task_id, assignee, g.account.name)
+    except service.NotFound as exc:
+        return _render(task_id, 400, f"The task was not assigned: {exc}.")
+    except service.NotAllowed as exc:
+        return _render(task_id, 403, f"The task was not assigned: {exc}.")
+    except (service.TaskClosed, ConcurrentUpdate) as exc:
+        return _render(task_id, 409, f"The task was not assigned: {exc}.")
+    flash(f"The task is assigned to {assignee}.", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<int:task_id>/complete")
+@login_required
+def complete(task_id: int) -> ResponseReturnValue:
+    staff_or_manager()
+    ctx = _context(task_id)
+    schema = forms.schema_or_comment(ctx["form"])
+    try:
+        data, typed = forms.read_submission(schema, request.form)
+    except forms.FormInvalidTyped as exc:
+        return _render(task_id, 400, None, exc.typed, exc.errors)
+    try:
+        service.complete_task(db.uow(), task_id, g.account.name, data)
+    except FormInvalid as exc:
+        return _render(task_id, 400, None, typed, exc.errors)
+    except service.NotAllowed as exc:
+        return _render(task_id, 403, f"Your values were not saved: {exc}.", typed)
+    except service.TaskClosed as exc:
+        return _render(task_id, 409, f"Your values were not saved: {exc}.", typed)
+    except ConcurrentUpdate as exc:
+        return _render(task_id, 409, f"Your values were not saved: {exc}.", typed)
+    session["just_completed"] = task_id
+    flash(f"Done: {ctx['task']['name']} for {ctx['customer']['name']} (case {ctx['instance']['id']}).", "success")
+    return redirect(url_for("inbox.index"))
