@@ -13,10 +13,9 @@ from typing import Iterable, Optional
 
 from sqlalchemy import select
 
-from engine.annotations import ProcessAnnotations
 from engine.passwords import check_password, hash_password
 from engine.service import MANAGING_ROLES, NotAllowed, NotFound
-from engine.tables import ProcessDefinition, User, UserRole
+from engine.tables import User, UserRole
 from engine.uow import UnitOfWork
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager")
@@ -90,10 +89,7 @@ def users_with_role(uow: UnitOfWork, role: str) -> list[str]:
 def known_roles(uow: UnitOfWork) -> list[str]:
     """The built-in roles, then every lane role of a deployed process and any other role a user holds."""
     with uow:
-        lane_roles: set[str] = set()
-        for annotations in uow.session.scalars(select(ProcessDefinition.annotations)):
-            lane_roles |= {s.role for s in ProcessAnnotations.from_dict(annotations).steps.values() if s.role}
-        lane_roles |= set(uow.session.scalars(select(UserRole.role).distinct()))
+        lane_roles = uow.definitions.lane_roles() | set(uow.session.scalars(select(UserRole.role).distinct()))
         return list(BUILT_IN_ROLES) + sorted(lane_roles - set(BUILT_IN_ROLES))
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from engine import queries, service
+from engine.accounts import BUILT_IN_ROLES
 from engine.clock import FixedClock, as_utc
 from engine.db import database_url
 from engine.definitions import DeploymentRefused, PackageNotFound, read_package
@@ -28,7 +29,6 @@ from engine.runtime import connect
 from engine.uow import ConcurrentUpdate, UnitOfWorkFactory
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
-BUILT_IN_ROLES = ("admin", "process-owner", "manager")
 USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,
                ConcurrentUpdate, FormInvalid, PackageNotFound, ValueError)
 
@@ -126,14 +126,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def _lane_roles(new_uow: UnitOfWorkFactory) -> set[str]:
-    from engine.annotations import ProcessAnnotations
-    from engine.tables import ProcessDefinition
-    from sqlalchemy import select
     with new_uow() as uow:
-        roles = set()
-        for annotations in uow.session.scalars(select(ProcessDefinition.annotations)):
-            roles |= {s.role for s in ProcessAnnotations.from_dict(annotations).steps.values() if s.role}
-        return roles
+        return uow.definitions.lane_roles()
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

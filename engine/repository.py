@@ -1,7 +1,7 @@
-"""Loading and saving the engine's rows; repositories never commit.
+"""Loading and saving the engine's rows through the ORM; repositories never commit.
 
-Each class is handed the unit of work's session. ``Instances`` keeps
-SpiffWorkflow's state without a copy of the definition (see engine.state).
+Each class is handed the unit of work's session. A case's own state and the
+rows a step writes go through engine.casestore instead, the hot path.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.annotations import ProcessAnnotations
 from engine.definitions import CompiledDefinition, Package, SpecCache
-from engine.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+from engine.tables import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
 
 
 class Definitions:
@@ -38,6 +39,13 @@ class Definitions:
 
     def add(self, definition: ProcessDefinition) -> None:
         self.session.add(definition)
+
+    def lane_roles(self) -> set[str]:
+        """Every role that owns a lane of some deployed version."""
+        roles: set[str] = set()
+        for stored in self.session.scalars(select(ProcessDefinition.annotations)):
+            roles |= {step.role for step in ProcessAnnotations.from_dict(stored).steps.values() if step.role}
+        return roles
 
     def compiled(self, definition_id: int) -> CompiledDefinition:
         """The definition's specs, compiled once per process and cached (the row is read only the first time)."""
@@ -65,9 +73,6 @@ class Instances:
     def get(self, instance_id: int) -> Optional[ProcessInstance]:
         return self.session.get(ProcessInstance, instance_id)
 
-    def add(self, instance: ProcessInstance) -> None:
-        self.session.add(instance)
-
     def running_definition_ids(self) -> Sequence[int]:
         return self.session.scalars(select(ProcessInstance.definition_id).where(
             ProcessInstance.status == "running").distinct()).all()
@@ -79,9 +84,6 @@ class Instances:
                                              ProcessInstance.next_timer_at <= at)
             .order_by(ProcessInstance.next_timer_at).limit(limit)).all()
 
-    def events(self, instance_id: int) -> Sequence[TaskEvent]:
-        return self.session.scalars(
-            select(TaskEvent).where(TaskEvent.instance_id == instance_id).order_by(TaskEvent.id)).all()
 
 
 class Tasks:
@@ -94,9 +96,6 @@ class Tasks:
     def open_of(self, instance_id: int) -> Sequence[HumanTask]:
         return self.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance_id, HumanTask.status == "open").order_by(HumanTask.id)).all()
-
-    def add(self, task: HumanTask) -> None:
-        self.session.add(task)
 
     def log(self, event: TaskEvent) -> None:
         self.session.add(event)
