@@ -2,7 +2,8 @@
 
 See DESIGN.md "Step annotations": ``customerValue``, ``valueClass``,
 ``targetDuration`` and ``targetDuration.<segment>`` on user tasks and on the
-process; ``processOwner`` on the process. The owning role is the lane.
+process; ``processOwner`` and ``calendar`` (targets in business time, see
+engine.calendar) on the process. The owning role is the lane.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class StepAnnotation:
     target_seconds: Optional[int] = None
     segment_targets: dict[str, int] = field(default_factory=dict)
     owner: Optional[str] = None
+    calendar: Optional[str] = None
 
     @property
     def role(self) -> Optional[str]:
@@ -50,7 +52,7 @@ class StepAnnotation:
             "step_id": self.step_id, "name": self.name, "lane": self.lane,
             "customer_value": self.customer_value, "value_class": self.value_class,
             "target_seconds": self.target_seconds, "segment_targets": dict(self.segment_targets),
-            "owner": self.owner,
+            "owner": self.owner, "calendar": self.calendar,
         }
 
     @classmethod
@@ -73,6 +75,7 @@ def from_properties(step_id: Optional[str], name: str, lane: Optional[str],
         target_seconds=duration_seconds(target) if target else None,
         segment_targets=segment_targets,
         owner=properties.get("processOwner"),
+        calendar=properties.get("calendar") if step_id is None else None,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import Connection, String, Text, bindparam, delete, func, insert, select, update
@@ -309,7 +309,7 @@ class CaseStore:
                 "lane": note.lane if note else spiff_task.task_spec.lane, "role": note.role if note else None,
                 "customer_value": note.customer_value if note else None,
                 "value_class": note.value_class if note else None, "target_seconds": target,
-                "created_at": now, "due_at": now + timedelta(seconds=target) if target is not None else None,
+                "created_at": now, "due_at": compiled.calendar.due(now, target) if target is not None else None,
                 "status": "open", "row_version": 1,
             })
         if len(new) == 1:  # the common case; a single-row insert is cheaper than a batch

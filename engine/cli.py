@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import time
@@ -18,14 +19,15 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine import queries, service
+from engine import exports, queries, service, simulation
 from engine.accounts import BUILT_IN_ROLES
-from engine.clock import FixedClock, as_utc
+from engine.clock import FixedClock, SystemClock, as_utc
 from engine.db import database_url
 from engine.definitions import DeploymentRefused, PackageNotFound, read_package
 from engine.forms import FormInvalid
 from engine.model import MessageNotExpected, TaskNotReady
 from engine.runtime import connect
+from engine.scope import Filters
 from engine.uow import ConcurrentUpdate, UnitOfWorkFactory
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
@@ -105,7 +107,13 @@ def _print_json(value: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     new_uow = connect(migrate=True)
+    # for the demo's loan story the loan's "before" version comes first; the demo deploys the redesign on its way
+    story = args.demo and simulation.deploy_processes(new_uow)
+    if story:
+        print("deployed: loan_decision version 1, as it was before its redesign (the demo deploys version 2)")
     for folder in sorted(p for p in SHIPPED.iterdir() if p.is_dir()):
+        if story and folder.name == "loan_decision":
+            continue
         result = service.deploy(new_uow(), read_package(folder), actor="init")
         print(f"{'deployed' if result.created else 'up to date'}: {result.key} version {result.version}")
     roles = list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow))
@@ -121,6 +129,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         print("demo users (one per role; the passwords are shown only now):")
         for name, password in created:
             print(f"  {name:<22} {password}")
+    if args.demo:
+        _run_demo(days=30, seed=1)
     print(f"database ready: {database_url()}")
     return 0
 
@@ -224,6 +234,54 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    _run_demo(args.days, args.seed)
+    return 0
+
+
+def _run_demo(days: int, seed: int) -> None:
+    if days < 1:
+        raise UsageError("--days must be 1 or more")
+    new_uow = connect(migrate=True, clock=FixedClock(SystemClock().now()))
+    result = simulation.run_demo(new_uow, days=days, seed=seed, progress=sys.stderr)
+    print(f"demo: {result.total_cases} cases over {days} days ({result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}) "
+          f"in {result.seconds:.0f} s")
+    for key, count in sorted(result.cases.items()):
+        print(f"  {key}: {count} cases")
+    print(f"  {result.tasks_completed} tasks completed, {result.messages} customer replies, "
+          f"{result.timers_fired} timers fired, {result.breaches} targets breached, "
+          f"{result.scores} satisfaction scores")
+    if result.loan_story:
+        print("  loan_decision: version 1 is the process before its redesign (7 days end to end), version 2 "
+              "the redesign (48 hours); compare them on the dashboard")
+    else:
+        print("valueflow: loan_decision was deployed before the demo, so the demo has no 'before' version to "
+              "compare; run it on a fresh database (valueflow init --demo) for the loan story", file=sys.stderr)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    filters = Filters(args.process, start=_moment(args.since) if args.since else None,
+                      end=_moment(args.until) if args.until else None, version=args.version, segment=args.segment)
+    log = exports.event_log(_uow_factory(args)(), filters)
+    if args.output == "-":
+        log.write(sys.stdout, args.format)
+        where = "standard output"
+    else:
+        target = Path(args.output)
+        partial = target.with_name(target.name + ".part")  # a failed export leaves no half-written file
+        try:
+            with open(partial, "w", encoding="utf-8", newline="") as out:
+                log.write(out, args.format)
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+        where = str(target)
+    print(f"exported {log.events} events of {log.cases} cases of {args.process} as {args.format.upper()} "
+          f"to {where}", file=sys.stderr if args.output == "-" else sys.stdout)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     new_uow = _uow_factory(args)
     if not args.once:
@@ -248,7 +306,11 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(run=run)
         return p
 
-    command("init", cmd_init, "create or upgrade the schema, deploy the shipped processes, add demo users")
+    p = command("init", cmd_init, "create or upgrade the schema, deploy the shipped processes, add demo users")
+    p.add_argument("--demo", action="store_true", help="then fill the database with 30 days of demo traffic")
+    p = command("demo", cmd_demo, "simulate days of customer traffic through the shipped processes")
+    p.add_argument("--days", type=int, default=30, help="how many days, ending now (default 30)")
+    p.add_argument("--seed", type=int, default=1, help="the random seed (the same seed, the same demo)")
     p = command("deploy", cmd_deploy, "validate and deploy a process package folder or a .bpmn file")
     p.add_argument("path")
     p.add_argument("--user", help="who deploys (recorded)")
@@ -295,6 +357,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--role", action="append", required=True)
     p.add_argument("--password")
+    p = command("export", cmd_export, "write a process's event log as XES (IEEE 1849) or CSV")
+    p.add_argument("--process", required=True, metavar="KEY", help="the process key, e.g. loan_decision")
+    p.add_argument("--format", required=True, choices=exports.FORMATS)
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write, or - for stdout")
+    p.add_argument("--version", type=int, help="only cases of this version")
+    p.add_argument("--segment", help="only cases of customers in this segment")
+    p.add_argument("--since", metavar="ISO", help="only cases started at or after this moment")
+    p.add_argument("--until", metavar="ISO", help="only cases started before this moment")
     p = command("worker", cmd_worker, "fire due timers and record breached targets")
     p.add_argument("--once", action="store_true", help="one round, then exit")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")

@@ -27,6 +27,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 import workflows
 from engine.annotations import ProcessAnnotations, StepAnnotation, from_properties
+from engine.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
 from engine.durations import is_duration
 from engine.scripting import build_script_engine
 from engine.validation import (HUMAN_TASK_TAGS, BadDocument, Problem, check_process, lanes_by_node, local,
@@ -92,6 +93,8 @@ class CompiledDefinition:
     forms: dict[str, dict[str, Any]]
     script_engine: PythonScriptEngine
     warnings: list[Problem] = field(default_factory=list)
+    # How targets count: calendar time, or the process's business calendar (built once, here).
+    calendar: WorkingCalendar = CALENDAR_TIME
 
 
 def compile_package(package: Package) -> CompiledDefinition:
@@ -112,10 +115,12 @@ def compile_package(package: Package) -> CompiledDefinition:
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
     _quote_bare_iso_timers([spec, *subprocess_specs.values()])
+    annotations = _annotations(process)
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
-        annotations=_annotations(process), forms=forms,
+        annotations=annotations, forms=forms,
         script_engine=build_script_engine(workflows.helpers_for(key)), warnings=problems,
+        calendar=calendar_for(annotations.process.calendar),
     )
 
 

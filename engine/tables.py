@@ -6,10 +6,12 @@ classes are what the repository and the services read and write.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (JSON, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text, TypeDecorator,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -169,3 +171,123 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+# -- analytics (issue 4): cost rates, customer satisfaction, pre-aggregated facts ------------------------------
+
+class RoleRate(Base):
+    """What an hour of a role's work costs; a case's cost is the sum of its work time times these rates."""
+
+    __tablename__ = "role_rate"
+
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hourly_rate: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class CaseFeedback(Base):
+    """The customer's satisfaction with a finished case, 1 (poor) to 5 (excellent); one score a case."""
+
+    __tablename__ = "case_feedback"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    score: Mapped[int]
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    # "customer" (through a one-time link) or "staff" (recorded on the customer's behalf)
+    source: Mapped[str] = mapped_column(String(20))
+    recorded_by: Mapped[Optional[str]] = mapped_column(String(100))
+    recorded_at: Mapped[datetime]
+
+
+class FeedbackToken(Base):
+    """A one-time link for a customer to score a finished case; only the token's SHA-256 is kept."""
+
+    __tablename__ = "feedback_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[Optional[str]] = mapped_column(String(100))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[Optional[datetime]]
+
+
+class TaskFact(Base):
+    """A completed task as the analytics read it: whole seconds, its case's process and segment beside it.
+
+    Pre-aggregated from HumanTask by engine.facts (never changed once written). Each duration has an index
+    that lists a step's tasks in order of it, so a percentile is a short walk down that index.
+    """
+
+    __tablename__ = "task_fact"
+    __table_args__ = (
+        Index("ix_task_fact_cycle", "process", "step_id", "cycle_seconds", "definition_id", "segment", "completed_at"),
+        Index("ix_task_fact_wait", "process", "step_id", "wait_seconds", "definition_id", "segment", "completed_at"),
+        Index("ix_task_fact_work", "process", "step_id", "work_seconds", "definition_id", "segment", "completed_at"),
+        Index("ix_task_fact_overrun", "process", "step_id", "segment", "overrun", "definition_id", "completed_at"),
+        Index("ix_task_fact_done", "process", "completed_at"),
+        # every column the step figures add up, so they are read from this index alone
+        Index("ix_task_fact_steps", "process", "step_id", "segment", "definition_id", "completed_at", "cycle_seconds",
+              "wait_seconds", "work_seconds", "within", "overrun"),
+    )
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)  # its task_completed event: how far refresh got
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process: Mapped[str] = mapped_column(String(200))
+    definition_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Optional[str]] = mapped_column(String(200))
+    assignee: Mapped[Optional[str]] = mapped_column(String(100))
+    value_class: Mapped[Optional[str]] = mapped_column(String(3))
+    completed_at: Mapped[datetime]
+    target_seconds: Mapped[Optional[int]]
+    cycle_seconds: Mapped[int]
+    wait_seconds: Mapped[Optional[int]]
+    work_seconds: Mapped[Optional[int]]
+    within: Mapped[Optional[int]]  # 1 completed by its due time, 0 late, NULL without a target
+    overrun: Mapped[Optional[float]] = mapped_column(Float)  # cycle time ÷ target
+
+
+class CaseFact(Base):
+    """A finished case as the analytics read it: lead time, target met, time by value class, cost.
+
+    Pre-aggregated by engine.facts from ProcessInstance and the case's TaskFact rows; ``cost`` is priced
+    at the current role rates (engine.costs reprices when a rate changes).
+    """
+
+    __tablename__ = "case_fact"
+    __table_args__ = (
+        Index("ix_case_fact_lead", "process", "lead_seconds", "definition_id", "segment", "ended_at"),
+        Index("ix_case_fact_cost", "process", "cost", "definition_id", "segment", "ended_at"),
+        Index("ix_case_fact_pce", "process", "pce", "definition_id", "segment", "ended_at"),
+        Index("ix_case_fact_ended", "process", "ended_at"),
+        Index("ix_case_fact_week_lead", "process", "week", "lead_seconds", "definition_id", "segment"),
+        Index("ix_case_fact_week_cost", "process", "week", "cost", "definition_id", "segment"),
+        # what counts of cases within target add up, read from this index alone
+        Index("ix_case_fact_sums", "process", "segment", "definition_id", "ended_at", "within"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)  # its instance_completed event
+    process: Mapped[str] = mapped_column(String(200))
+    definition_id: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    week: Mapped[date] = mapped_column(Date)  # the Monday (UTC) of the week it ended
+    lead_seconds: Mapped[int]
+    target_seconds: Mapped[Optional[int]]
+    within: Mapped[Optional[int]]
+    va_work_seconds: Mapped[int]
+    bva_work_seconds: Mapped[int]
+    nva_work_seconds: Mapped[int]
+    other_work_seconds: Mapped[int]
+    va_wait_seconds: Mapped[int]
+    bva_wait_seconds: Mapped[int]
+    nva_wait_seconds: Mapped[int]
+    other_wait_seconds: Mapped[int]
+    cost: Mapped[float] = mapped_column(Float)
+    pce: Mapped[Optional[float]] = mapped_column(Float)  # VA work ÷ lead time

@@ -14,6 +14,7 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.annotations import TARGET_PREFIX, VALUE_CLASSES
+from engine.calendar import InvalidCalendar, parse_calendar
 from engine.durations import is_duration
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -150,6 +151,15 @@ def _check_annotations(element: etree._Element, props: dict[str, str], is_proces
         yield _problem(element, f"valueClass {value_class!r} must be one of {', '.join(VALUE_CLASSES)}")
     if is_process and "processOwner" in props and not props["processOwner"].strip():
         yield _problem(element, "processOwner is empty")
+    if "calendar" in props:
+        if not is_process:
+            yield _problem(element, "calendar belongs on the process, not on one step: "
+                                    "every target of a process counts in the same time")
+        else:
+            try:
+                parse_calendar(props["calendar"])
+            except InvalidCalendar as exc:
+                yield _problem(element, f"calendar {props['calendar']!r}: {exc}")
 
 
 def _flow_nodes(scope: etree._Element) -> dict[str, etree._Element]:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from engine import accounts
-from web import db
+from web import db, vendor
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -19,7 +19,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 def load_account() -> None:
     """``g.account`` is the signed-in user with the roles held now, or None (not looked up for assets)."""
     g.account = None
-    if request.endpoint in ("static", "vendor.bpmn_js"):
+    if request.endpoint == "static" or request.endpoint in vendor.ENDPOINTS:
         return
     name = session.get("user")
     g.account = accounts.account(db.uow(), name) if name else None

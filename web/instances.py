@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import casefile, queries, service
+from engine import analytics, casefile, feedback, queries, service
+from engine.casescore import case_score
 from engine.uow import ConcurrentUpdate
 from web import db
 from web.auth import login_required, require, staff_or_manager
@@ -30,6 +31,10 @@ def index() -> ResponseReturnValue:
 @login_required
 def show(instance_id: int) -> ResponseReturnValue:
     staff_or_manager()
+    return _render(instance_id)
+
+
+def _render(instance_id: int, code: int = 200, **extra: Any) -> ResponseReturnValue:
     try:
         case = casefile.instance_page(db.uow(), instance_id)
     except service.NotFound as exc:
@@ -37,7 +42,46 @@ def show(instance_id: int) -> ResponseReturnValue:
     names = case["step_names"]
     diagram = {"xml": case["bpmn_xml"], "completed": case["completed_steps"], "open": case["open_step_ids"]}
     events = [{**e, "step_name": names.get(e["step_id"] or "", e["step_id"] or "")} for e in case["events"]]
-    return render_template("instances/show.html", case=case, diagram=diagram, events=events)
+    extra.setdefault("score_error", None)
+    extra.setdefault("typed", {"score": "", "comment": ""})
+    return render_template("instances/show.html", case=case, diagram=diagram, events=events,
+                           efficiency=analytics.case_efficiency(db.uow(), instance_id),
+                           score=case_score(db.uow(), instance_id), scores=feedback.SCORES, **extra), code
+
+
+@bp.post("/<int:instance_id>/feedback")
+@login_required
+def record_score(instance_id: int) -> ResponseReturnValue:
+    """Staff record the score the customer gave them (1 to 5) for a finished case."""
+    staff_or_manager()
+    typed = {"score": request.form.get("score", "").strip(), "comment": request.form.get("comment", "")}
+    if typed["score"] not in {str(n) for n in feedback.SCORES}:
+        return _render(instance_id, 400, score_error="Choose the customer's score, from 1 (poor) to 5 (excellent); "
+                                                     "nothing was recorded.", typed=typed)
+    try:
+        feedback.record_feedback(db.uow(), instance_id, int(typed["score"]), g.account.name, typed["comment"])
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    except feedback.FeedbackRefused as exc:
+        return _render(instance_id, 409 if "already" in str(exc) else 400,
+                       score_error=f"The score was not recorded: {exc}.", typed=typed)
+    flash(f"Score {typed['score']} of 5 recorded for case {instance_id}.", "success")
+    return redirect(url_for("instances.show", instance_id=instance_id, _anchor="satisfaction"))
+
+
+@bp.post("/<int:instance_id>/feedback-link")
+@login_required
+def feedback_link(instance_id: int) -> ResponseReturnValue:
+    """A one-time link for the customer to score the finished case; shown once, on this answer only."""
+    staff_or_manager()
+    try:
+        token = feedback.issue_feedback_token(db.uow(), instance_id, g.account.name)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    except feedback.FeedbackRefused as exc:
+        return _render(instance_id, 409 if "already" in str(exc) else 400,
+                       score_error=f"No link was made: {exc}.")
+    return _render(instance_id, feedback_url=url_for("feedback.give", token=token, _external=True))
 
 
 def _startable(key: str) -> dict[str, Any]:

@@ -45,6 +45,16 @@ def when(moment: Optional[Any]) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
+def day(moment: Optional[Any]) -> str:
+    """The date of a moment in the app's time zone: ``5 Jan 2026``."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return f"{local.day} {local:%b %Y}"
+
+
 def iso(moment: Optional[Any]) -> str:
     if moment is None:
         return ""
@@ -92,11 +102,31 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
+def sentence(text: Any) -> str:
+    """An engine message as a sentence: capital first letter, a full stop at the end (ids left as they are)."""
+    text = str(text).strip()
+    if not text:
+        return ""
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def percent(share: Optional[float]) -> str:
+    """A share from 0 to 1 as ``67 %``; ``—`` when there is nothing to divide."""
+    return "—" if share is None else f"{share * 100:.0f} %"
+
+
+def money(amount: Optional[float]) -> str:
+    """``1,234.50``; ``—`` for none. Rates carry no currency: the one the admin typed them in."""
+    return "—" if amount is None else f"{amount:,.2f}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        duration=duration, when=when, iso=iso, urgency_word=urgency_word, time_left=time_left,
+        duration=duration, when=when, day=day, iso=iso, urgency_word=urgency_word, time_left=time_left,
         value_class_name=value_class_name, value_class_meaning=value_class_meaning, humanize=humanize,
-        show_value=show_value)
+        show_value=show_value, percent=percent, money=money,
+        sentence=sentence)
     app.context_processor(navigation)
 
 
@@ -111,6 +141,8 @@ def navigation() -> dict[str, Any]:
     if account.staff_roles or account.is_manager:
         items += [("Inbox", "inbox.index", "inbox"), ("Cases", "instances.index", "instances")]
     items.append(("Processes", "processes.index", "processes"))
+    if account.is_manager:
+        items.append(("Dashboards", "dashboard.index", "dashboard"))
     if account.is_admin:
         items.append(("Users", "admin.users", "admin"))
     return {"nav": [{"label": label, "url": url_for(endpoint), "current": request.blueprint == blueprint}

@@ -1,4 +1,4 @@
-"""The layers stay apart: the engine never imports Flask, the web app never imports SpiffWorkflow."""
+"""The layers stay apart: the engine never imports Flask, the web app never imports SpiffWorkflow nor SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def test_the_engine_never_imports_flask():
 
 def test_the_web_app_never_imports_spiffworkflow():
     assert offenders("web", "**/*.py", "SpiffWorkflow") == []
+
+
+def test_the_web_app_never_runs_sql_itself():
+    """Views call engine functions; queries live in the engine."""
+    assert offenders("web", "**/*.py", "sqlalchemy") == []
 
 
 def test_the_checks_would_catch_an_offender(tmp_path, monkeypatch):

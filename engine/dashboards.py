@@ -1,0 +1,203 @@
+"""A manager's dashboard of one process, gathered from the analytics modules (issue 4).
+
+The web app's dashboard pages call this module only: ``dashboard_options``
+says what the filters may choose (versions, segments, roles, people),
+``read_filters`` turns a query string into checked ``Filters`` (every problem
+named), ``process_dashboard`` gathers every figure of the page, and
+``version_comparison`` sets two versions side by side. The figures come from
+engine.analytics, engine.costs, engine.feedback, engine.risk and
+engine.segments; what is read here directly is the process's versions and
+the names the filters offer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Optional
+
+from sqlalchemy import select
+
+from engine import analytics, costs, feedback, risk, segments
+from engine.analytics import SlowCase, StepFigures
+from engine.annotations import ProcessAnnotations
+from engine.inbox import known_segments
+from engine.scope import Filters
+from engine.service import NotFound
+from engine.tables import ProcessDefinition, User, UserRole
+from engine.uow import UnitOfWorkFactory
+
+SLOWEST = 10
+AT_RISK_ROWS = 10
+
+
+class FiltersRefused(ValueError):
+    """A filter value the dashboard cannot use; ``problems`` names each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    deployed_at: datetime
+    deployed_by: Optional[str]
+    target_seconds: Optional[int]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a process's dashboard filters may choose; versions newest first."""
+
+    process: str
+    name: str
+    versions: tuple[VersionInfo, ...]
+    segments: tuple[str, ...]
+    roles: tuple[str, ...]
+    assignees: tuple[str, ...]
+
+    @property
+    def newest(self) -> int:
+        return self.versions[0].version
+
+
+def dashboard_options(new_uow: UnitOfWorkFactory, key: str) -> Options:
+    """The versions of ``key``, the segments customers are in, its lane roles and the people holding them."""
+    with new_uow() as uow:
+        rows = uow.session.execute(
+            select(ProcessDefinition.version, ProcessDefinition.name, ProcessDefinition.deployed_at,
+                   ProcessDefinition.deployed_by, ProcessDefinition.annotations)
+            .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
+        if not rows:
+            raise NotFound(f"no process {key!r} is deployed")
+        versions, roles = [], set()
+        for row in rows:
+            notes = ProcessAnnotations.from_dict(row.annotations)
+            versions.append(VersionInfo(row.version, row.deployed_at, row.deployed_by, notes.process.target_seconds))
+            roles |= {step.role for step in notes.steps.values() if step.role}
+        people = uow.session.scalars(
+            select(User.name).distinct().join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_(sorted(roles))).order_by(User.name)).all() if roles else []
+        return Options(key, rows[0].name, tuple(versions), tuple(sorted(known_segments(uow.session))),
+                       tuple(sorted(roles)), tuple(people))
+
+
+def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
+    """Filters from a query string (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``), each
+    checked against ``options``; FiltersRefused naming every bad value."""
+    problems = []
+    try:
+        filters = Filters.from_params(options.process, params)
+    except ValueError as exc:
+        problems.append(str(exc))
+        filters = None
+    version = (params.get("version") or "").strip()
+    if version.isdigit() and int(version) not in {v.version for v in options.versions}:
+        problems.append(f"{options.name} has no version {int(version)}; its versions are "
+                        + ", ".join(str(v.version) for v in reversed(options.versions)))
+    for name, known, what in (("segment", options.segments, "customer segment"),
+                              ("role", options.roles, "role of this process"),
+                              ("assignee", options.assignees, "person holding a role of this process")):
+        value = (params.get(name) or "").strip()
+        if value and value not in known:
+            problems.append(f"{value!r} is not a {what}" + (f" (choose one of: {', '.join(known)})" if known else ""))
+    if problems or filters is None:
+        raise FiltersRefused(problems)
+    return filters
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard page shows for one set of filters."""
+
+    filters: Filters
+    options: Options
+    summary: analytics.ProcessSummary
+    trend: list[analytics.Week]
+    steps: list[StepFigures]
+    efficiency: analytics.Efficiency
+    segments: segments.SegmentReport
+    risk: risk.WorkAtRisk
+    cost: costs.CostSummary
+    rates: dict[str, Optional[float]]
+    satisfaction: feedback.SatisfactionReport
+    diagram_version: int
+    diagram_xml: str
+    step: Optional[StepFigures]
+    slowest: list[SlowCase]
+
+
+def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Options,
+                      step_id: Optional[str] = None) -> Dashboard:
+    """Every figure of the dashboard; with ``step_id``, that step's figures and slowest cases too.
+
+    The diagram is the chosen version's, or the newest one's when the figures cover every version.
+    FiltersRefused for a step the process does not have.
+    """
+    steps = analytics.step_table(new_uow(), filters)
+    chosen = None
+    if step_id:
+        chosen = next((s for s in steps if s.step_id == step_id), None)
+        if chosen is None:
+            raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
+    rates = costs.role_rates(new_uow())
+    diagram_version = filters.version or options.newest
+    return Dashboard(
+        filters=filters, options=options, summary=analytics.process_summary(new_uow(), filters),
+        trend=analytics.weekly_trend(new_uow(), filters), steps=steps,
+        efficiency=analytics.efficiency(new_uow(), filters), segments=segments.segment_report(new_uow(), filters),
+        risk=risk.work_at_risk(new_uow(), filters, limit=AT_RISK_ROWS), cost=costs.cost_per_case(new_uow(), filters),
+        rates={role: rates.get(role) for role in options.roles},
+        satisfaction=feedback.satisfaction_vs_cycle_time(new_uow(), filters),
+        diagram_version=diagram_version, diagram_xml=version_xml(new_uow, options.process, diagram_version),
+        step=chosen,
+        slowest=analytics.slowest_cases(new_uow(), filters, step_id, limit=SLOWEST) if chosen else [])
+
+
+def version_xml(new_uow: UnitOfWorkFactory, key: str, version: int) -> str:
+    """The BPMN of one version of a process; NotFound when there is no such version."""
+    with new_uow() as uow:
+        xml = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(
+            ProcessDefinition.key == key, ProcessDefinition.version == version))
+    if xml is None:
+        raise NotFound(f"process {key!r} has no version {version}")
+    return xml
+
+
+@dataclass(frozen=True)
+class StepPair:
+    """One step in two versions (None where a version does not have it)."""
+
+    step_id: str
+    name: str
+    first: Optional[StepFigures]
+    second: Optional[StepFigures]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    first: analytics.VersionFigures
+    second: analytics.VersionFigures
+    steps: tuple[StepPair, ...]
+
+
+def version_comparison(new_uow: UnitOfWorkFactory, filters: Filters, options: Options, first: int,
+                       second: int) -> Comparison:
+    """Two versions' figures side by side, with their steps paired by BPMN id (the second version's, by share
+    of its time, then those only the first has);
+    FiltersRefused for a version the process does not have or the same version twice."""
+    known = {v.version for v in options.versions}
+    problems = [f"{options.name} has no version {v}" for v in dict.fromkeys((first, second)) if v not in known]
+    if not problems and first == second:
+        problems.append("choose two different versions to compare")
+    if problems:
+        raise FiltersRefused(problems)
+    one, two = analytics.compare_versions(new_uow(), filters.but(version=None), first, second)
+    by_id = [{s.step_id: s for s in figures.steps} for figures in (one, two)]
+    pairs = []
+    for step_id in dict.fromkeys([s.step_id for s in two.steps] + [s.step_id for s in one.steps]):
+        a, b = by_id[0].get(step_id), by_id[1].get(step_id)
+        pairs.append(StepPair(step_id, (b or a).name if (b or a) else step_id, a, b))
+    return Comparison(one, two, tuple(pairs))

@@ -1,0 +1,174 @@
+"""Pre-aggregated rows for the dashboards: one per completed task and one per finished case.
+
+The dashboards must answer in a few hundred milliseconds over a million
+events; scanning ``human_task`` and sorting its durations on every request
+does not. So each completed task becomes a ``task_fact`` (durations in whole
+seconds, target met, its case's process and segment beside it) and each
+finished case a ``case_fact`` (lead time, target met, work and wait by value
+class, cost, process cycle efficiency). Both are derived data: they are
+written by ``refresh``, in SQL (``INSERT … SELECT``), never changed after
+(except a case's cost when a rate changes, engine.costs), and carry an index
+per duration so that a median is a short walk down an index (engine.sqlstats).
+
+``refresh`` runs at the start of every analytics call and adds what the event
+log says completed since the newest fact: each fact keeps the id of its
+``task_completed`` / ``instance_completed`` event, and the log's ids grow in
+the order transactions wrote them (on PostgreSQL two transactions may commit
+out of id order, so the last ``MARGIN`` events are looked at again). Time
+stamps are not used for this, so cases written with a clock in the past (the
+demo, ``worker --at``) are picked up all the same. What is already there is
+skipped (the insert ignores known keys, so two dashboards refreshing at once
+do not collide). Business-time versions get their case's verdict from their
+calendar here, in Python, once per new case.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlalchemy import Float, Integer, and_, bindparam, case, cast, exists, func, literal, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.annotations import ProcessAnnotations
+from engine.calendar import calendar_for
+from engine.sqlstats import seconds_between, week_start
+from engine.tables import CaseFact, HumanTask, ProcessDefinition, ProcessInstance, RoleRate, TaskEvent, TaskFact
+from engine.uow import UnitOfWork
+
+I, T, D, E = ProcessInstance, HumanTask, ProcessDefinition, TaskEvent
+TF, CF = TaskFact, CaseFact
+MARGIN = 2000  # events looked at again, for transactions that committed after a later one
+CLASSES = ("va", "bva", "nva", "other")
+
+
+def _seconds(start: Any, end: Any) -> ColumnElement[int]:
+    return cast(func.round(seconds_between(start, end)), Integer)
+
+
+def _insert(uow: UnitOfWork, table: Any) -> Any:
+    """An INSERT that skips rows whose key is already there (another refresh got there first)."""
+    dialect = uow.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def refresh(uow: UnitOfWork) -> None:
+    """Add the facts of tasks completed and cases finished since the last refresh, and commit them."""
+    _add_task_facts(uow)
+    _add_case_facts(uow)
+    uow.commit()
+
+
+def _since(uow: UnitOfWork, column: Any) -> Optional[int]:
+    newest = uow.session.scalar(select(func.max(column)))
+    return None if newest is None else newest - MARGIN
+
+
+def _events(kind: str, since: Optional[int]) -> Any:
+    """The log's ``kind`` events from ``since`` on (all of them the first time), read first: a range of the
+    log's primary key, materialized so that the database goes from these few rows to the tasks and cases."""
+    query = select(E.id.label("event_id"), E.instance_id, E.task_id).where(E.type == kind)
+    if since is not None:
+        query = query.where(E.id > since)
+    return query.cte(f"new_{kind}").prefix_with("MATERIALIZED")
+
+
+def _add_task_facts(uow: UnitOfWork) -> None:
+    done = _events("task_completed", _since(uow, TF.event_id))
+    cycle = _seconds(T.created_at, T.completed_at)
+    source = (select(T.id, done.c.event_id, T.instance_id, D.key, I.definition_id, T.step_id, I.segment, T.role,
+                     T.assignee, T.value_class, T.completed_at, T.target_seconds, cycle,
+                     _seconds(T.created_at, T.claimed_at), _seconds(T.claimed_at, T.completed_at),
+                     case((T.due_at.is_(None), null()), (T.completed_at <= T.due_at, 1), else_=0),
+                     case((T.target_seconds > 0, cast(cycle, Float) / T.target_seconds), else_=null()))
+              .select_from(done).join(T, T.id == done.c.task_id)
+              .join(I, I.id == T.instance_id).join(D, D.id == I.definition_id)
+              .where(T.status == "completed", ~exists().where(TF.task_id == T.id)))
+    columns = ["task_id", "event_id", "instance_id", "process", "definition_id", "step_id", "segment", "role",
+               "assignee", "value_class", "completed_at", "target_seconds", "cycle_seconds", "wait_seconds",
+               "work_seconds", "within", "overrun"]
+    uow.session.execute(_insert(uow, TF).from_select(columns, source).on_conflict_do_nothing())
+
+
+def _add_case_facts(uow: UnitOfWork) -> None:
+    since = _since(uow, CF.event_id)
+    definitions = uow.session.execute(select(D.id, D.annotations)).all()
+    notes = {definition_id: ProcessAnnotations.from_dict(annotations).process
+             for definition_id, annotations in definitions}
+    target = _target(notes)
+    ended = _events("instance_completed", since)
+    new_ids = (select(ended.c.instance_id.label("id"), func.max(ended.c.event_id).label("event_id"))
+               .where(exists().where(I.id == ended.c.instance_id, I.status == "completed"),
+                      ~exists().where(CF.instance_id == ended.c.instance_id))
+               .group_by(ended.c.instance_id).cte("new_cases").prefix_with("MATERIALIZED"))
+    sums = [_class_sum(TF.work_seconds, kind).label(f"{kind}_work") for kind in CLASSES]
+    waits = [_class_sum(TF.wait_seconds, kind).label(f"{kind}_wait") for kind in CLASSES]
+    price = func.coalesce(func.sum(TF.work_seconds * func.coalesce(cast(RoleRate.hourly_rate, Float), 0.0)) / 3600.0,
+                          0.0).label("cost")
+    per_case = (select(TF.instance_id.label("id"), *sums, *waits, price)
+                .join(new_ids, new_ids.c.id == TF.instance_id).outerjoin(RoleRate, RoleRate.role == TF.role)
+                .group_by(TF.instance_id).subquery("per_case"))
+    lead = _seconds(I.started_at, I.ended_at)
+    zero = literal(0)
+    source = (select(I.id, new_ids.c.event_id, D.key, I.definition_id, I.segment, I.started_at, I.ended_at,
+                     week_start(I.ended_at), lead, target,
+                     case((target.is_(None), null()), (lead <= target, 1), else_=0),
+                     *[func.coalesce(per_case.c[f"{k}_work"], zero) for k in CLASSES],
+                     *[func.coalesce(per_case.c[f"{k}_wait"], zero) for k in CLASSES],
+                     func.coalesce(per_case.c.cost, 0.0),
+                     case((lead > 0, cast(func.coalesce(per_case.c.va_work, zero), Float) / lead), else_=null()))
+              .join(new_ids, new_ids.c.id == I.id).join(D, D.id == I.definition_id)
+              .outerjoin(per_case, per_case.c.id == I.id))
+    columns = ["instance_id", "event_id", "process", "definition_id", "segment", "started_at", "ended_at", "week",
+               "lead_seconds",
+               "target_seconds", "within", *[f"{k}_work_seconds" for k in CLASSES],
+               *[f"{k}_wait_seconds" for k in CLASSES], "cost", "pce"]
+    uow.session.execute(_insert(uow, CF).from_select(columns, source).on_conflict_do_nothing())
+    _business_time(uow, notes, since)
+
+
+def _class_sum(column: Any, kind: str) -> ColumnElement[int]:
+    """The sum of ``column`` over a case's tasks of one value class ("other": none of VA, BVA, NVA)."""
+    klass = func.coalesce(TF.value_class, "")
+    match = klass.not_in(("VA", "BVA", "NVA")) if kind == "other" else klass == kind.upper()
+    return func.coalesce(func.sum(case((match, column), else_=0)), 0)
+
+
+def _target(notes: dict[int, Any]) -> ColumnElement[Any]:
+    """A case's end-to-end target in seconds, from its version and segment."""
+    whens = []
+    for definition_id, process in notes.items():
+        for segment, seconds in process.segment_targets.items():
+            whens.append((and_(I.definition_id == definition_id, I.segment == segment), seconds))
+        if process.target_seconds is not None:
+            whens.append((I.definition_id == definition_id, process.target_seconds))
+    return case(*whens, else_=null()) if whens else cast(null(), Integer)
+
+
+def _business_time(uow: UnitOfWork, notes: dict[int, Any], since: Optional[Any]) -> None:
+    """Whether the new cases of business-time versions met their deadline, counted on their calendar."""
+    calendars = {definition_id: calendar_for(process.calendar) for definition_id, process in notes.items()
+                 if process.calendar}
+    if not calendars:
+        return
+    query = select(CF.instance_id, CF.definition_id, CF.started_at, CF.ended_at, CF.target_seconds).where(
+        CF.definition_id.in_(list(calendars)), CF.target_seconds.is_not(None))
+    if since is not None:
+        query = query.where(CF.event_id > since)
+    rows = [{"case_id": case_id, "met": int(ended <= calendars[definition_id].due(started, target))}
+            for case_id, definition_id, started, ended, target in uow.session.execute(query)]
+    if rows:
+        table = CF.__table__
+        uow.session.connection().execute(
+            update(table).where(table.c.instance_id == bindparam("case_id")).values(within=bindparam("met")), rows)
+
+
+def reprice(uow: UnitOfWork, role: str) -> None:
+    """Price again, at the current rates, every finished case in which ``role`` worked."""
+    cost = (select(func.coalesce(func.sum(TF.work_seconds * func.coalesce(cast(RoleRate.hourly_rate, Float), 0.0))
+                                 / 3600.0, 0.0))
+            .outerjoin(RoleRate, RoleRate.role == TF.role).where(TF.instance_id == CF.instance_id)
+            .scalar_subquery())
+    uow.session.execute(update(CF).where(CF.instance_id.in_(select(TF.instance_id).where(TF.role == role)))
+                        .values(cost=cost).execution_options(synchronize_session=False))

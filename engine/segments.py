@@ -1,0 +1,142 @@
+"""Customer segments against their own targets, so that none is quietly starved (issue 4).
+
+Premium customers may be promised shorter targets than standard ones; what
+must not happen is that one segment misses its own targets far more often
+than the others. ``segment_report`` measures each segment against its own
+end-to-end and step targets and words a flag for a segment that is clearly
+worse: its share of cases within target is at least ``GAP`` below that of the
+other segments together, with at least ``MIN_CASES`` finished cases on each
+side. The flag names the step where that segment overruns its target most:
+"standard customers wait 2.3× longer than their target allows at Review application", where 2.3 is
+the median, over that segment's tasks of the step, of cycle time ÷ the task's own target.
+
+The segment filter is ignored here: the report compares all segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import func, select
+
+from engine.scope import Filters, Scope, resolve, share
+from engine.sqlstats import Spread, percentiles, spreads
+from engine.tables import CaseFact, TaskFact
+from engine.uow import UnitOfWork
+
+TF, CF = TaskFact, CaseFact
+MIN_CASES = 10
+MIN_TASKS = 5
+GAP = 0.15
+
+
+@dataclass(frozen=True)
+class SegmentStep:
+    """One step for one segment: its cycle time against the segment's target for it."""
+
+    step_id: str
+    name: str
+    count: int
+    cycle: Spread
+    target_seconds: Optional[int]
+    with_target: int
+    within_target: int
+    share_within_target: Optional[float]
+    overrun: Optional[float]  # the median of each task's cycle time ÷ its own target
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    """One segment: its finished cases' lead time against its own end-to-end target, and its steps."""
+
+    segment: str
+    finished: int
+    lead: Spread
+    target_seconds: Optional[int]
+    with_target: int
+    within_target: int
+    share_within_target: Optional[float]
+    steps: tuple[SegmentStep, ...]
+
+
+@dataclass(frozen=True)
+class SegmentReport:
+    segments: tuple[SegmentFigures, ...]
+    flags: tuple[str, ...]
+
+
+def segment_report(uow: UnitOfWork, filters: Filters) -> SegmentReport:
+    """Every segment with finished cases or completed tasks in the period, and the flags worth reading."""
+    with uow:
+        scope = resolve(uow, filters.but(segment=None))
+        cases = _case_rows(uow, scope)
+        steps = _step_rows(uow, scope)
+    segments = []
+    for segment in sorted(set(cases) | set(steps)):
+        finished, with_target, within, lead = cases.get(segment, (0, 0, 0, Spread.empty()))
+        segments.append(SegmentFigures(
+            segment=segment, finished=finished, lead=lead, target_seconds=scope.process_target(segment),
+            with_target=with_target, within_target=within, share_within_target=share(within, with_target),
+            steps=tuple(_segment_steps(scope, segment, steps.get(segment, {})))))
+    return SegmentReport(tuple(segments), tuple(_flags(segments)))
+
+
+def _case_rows(uow: UnitOfWork, scope: Scope) -> dict[str, tuple[int, int, int, Spread]]:
+    where = scope.case_facts()
+    leads = percentiles(uow.session, CF.lead_seconds, where, [CF.segment])
+    return {segment: (int(n), int(known), int(met or 0), leads.get((segment,), Spread.empty()))
+            for segment, n, known, met in uow.session.execute(
+                select(CF.segment, func.count(), func.count(CF.within), func.sum(CF.within))
+                .where(*where).group_by(CF.segment))}
+
+
+def _step_rows(uow: UnitOfWork, scope: Scope) -> dict[str, dict[str, tuple[int, int, int, Spread, Spread]]]:
+    where = scope.task_facts()
+    groups = [TF.segment, TF.step_id]
+    rows = uow.session.execute(
+        select(TF.segment, TF.step_id, func.count(), func.count(TF.within), func.sum(TF.within), func.count(TF.overrun))
+        .where(*where).group_by(TF.segment, TF.step_id)).all()
+    found = spreads(uow.session, {"cycle": TF.cycle_seconds, "overrun": TF.overrun}, where, groups,
+                    {"cycle": {(r[0], r[1]): r[2] for r in rows}, "overrun": {(r[0], r[1]): r[5] for r in rows}})
+    cycles, overruns = found["cycle"], found["overrun"]
+    found: dict[str, dict[str, tuple[int, int, int, Spread, Spread]]] = {}
+    for segment, step_id, n, known, met, _ in rows:
+        found.setdefault(segment, {})[step_id] = (int(n), int(known), int(met or 0),
+                                                  cycles.get((segment, step_id), Spread.empty()),
+                                                  overruns.get((segment, step_id), Spread.empty()))
+    return found
+
+
+def _segment_steps(scope: Scope, segment: str, rows: dict) -> list[SegmentStep]:
+    steps = []
+    for step_id in scope.step_ids() + sorted(set(rows) - set(scope.step_ids())):
+        note = scope.step(step_id)
+        count, with_target, within, cycle, overrun = rows.get(step_id, (0, 0, 0, Spread.empty(), Spread.empty()))
+        steps.append(SegmentStep(step_id, note.name if note else step_id, count, cycle,
+                                 note.target_for(segment) if note else None, with_target, within,
+                                 share(within, with_target),
+                                 None if overrun.median is None else round(overrun.median, 2)))
+    return steps
+
+
+def _flags(segments: list[SegmentFigures]) -> list[str]:
+    flags = []
+    for figures in segments:
+        others = [s for s in segments if s.segment != figures.segment]
+        other_with = sum(s.with_target for s in others)
+        if figures.with_target < MIN_CASES or other_with < MIN_CASES:
+            continue
+        mine = figures.within_target / figures.with_target
+        theirs = sum(s.within_target for s in others) / other_with
+        if mine > theirs - GAP:
+            continue
+        worst = max((s for s in figures.steps if s.overrun and s.overrun > 1 and s.count >= MIN_TASKS),
+                    key=lambda s: s.overrun or 0, default=None)
+        if worst is not None:
+            flags.append(f"{figures.segment} customers wait {worst.overrun:.1f}× longer than their target "
+                         f"allows at {worst.name}")
+        else:
+            flags.append(f"{figures.segment} customers are served within their target {mine:.0%} of the time, "
+                         f"other customers {theirs:.0%}")
+    return flags

@@ -1,0 +1,434 @@
+"""The manager's dashboard on a hand-built history with known answers (tests.histories).
+
+The process (tests.samples.two_step): Review (Back Office, VA, 4 h; premium 1 h) then Approve (Approver,
+BVA, 8 h); one day end to end. Three standard cases start on Monday 5 January 2026 at 09:00:
+
+    case  review wait/work  approve wait/work   lead
+    1     2 h / 1 h  (3 h)   1 h / 1 h  (2 h)     5 h
+    2     3 h / 1 h  (4 h)  17 h / 3 h (20 h)    24 h  (exactly the day's target)
+    3     5 h / 2 h  (7 h)  20 h / 2 h (22 h)    29 h
+
+so the median case takes 1 d, two cases in three are within target, Review waits 3 h at the median and is
+amber (its p90 is over its 4 h target), Approve is red (its 20 h median is over its 8 h target).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+
+from engine import costs, exports, service
+from tests import samples
+from tests.conftest import T0
+from tests.histories import HOUR, Story
+from tests.web.conftest import text_of
+
+XES = "{http://www.xes-standard.org/}"
+
+
+@pytest.fixture
+def story(new_uow, clock) -> Story:
+    story = Story(new_uow, clock)
+    story.cases = [story.case(T0, [(2 * HOUR, HOUR), (HOUR, HOUR)]),
+                   story.case(T0, [(3 * HOUR, HOUR), (17 * HOUR, 3 * HOUR)]),
+                   story.case(T0, [(5 * HOUR, 2 * HOUR), (20 * HOUR, 2 * HOUR)])]
+    clock.set(T0 + timedelta(days=7))
+    return story
+
+
+def data_of(response) -> dict:
+    """The JSON the page hands to dashboard.js (heat map cells and chart series)."""
+    found = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>',
+                      response.get_data(as_text=True), flags=re.S)
+    assert found, "the page has no dashboard data"
+    return json.loads(found.group(1))
+
+
+def step_rows(response) -> list[str]:
+    """The step table's step ids, in the page's order."""
+    table = response.get_data(as_text=True).split('id="step-table"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-step="([^"]+)"', table)
+
+
+# -- who may see it --------------------------------------------------------------------------------
+
+def test_a_signed_out_visitor_is_sent_to_sign_in(client, story):
+    response = client.get(f"/dashboard/{story.key}")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("user", ["customer-service", "credit-analyst", "process-owner"])
+def test_staff_and_process_owners_are_refused_in_words(client, auth, story, user):
+    auth.login(user)
+    for url in (f"/dashboard/{story.key}", "/dashboard", f"/dashboard/{story.key}/events.csv"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "Dashboards are for managers" in text_of(response)
+
+
+@pytest.mark.parametrize("user", ["manager", "admin"])
+def test_managers_and_admins_see_the_dashboard_and_its_link(client, auth, story, user):
+    auth.login(user)
+    response = client.get(f"/dashboard/{story.key}")
+    assert response.status_code == 200
+    assert '<a href="/dashboard"' in response.get_data(as_text=True)  # the "Dashboards" link in the top bar
+    processes = client.get("/processes").get_data(as_text=True)
+    assert f'href="/dashboard/{story.key}"' in processes
+
+
+def test_the_top_bar_has_no_dashboards_link_for_staff(client, auth):
+    auth.login("customer-service")
+    assert "Dashboards" not in text_of(client.get("/inbox"))
+
+
+def test_the_dashboards_page_lists_every_process(client, auth, story):
+    auth.login("manager")
+    text = text_of(client.get("/dashboard"))
+    assert "Loan decision" in text and story.key.replace("_", " ").title() in text
+    assert "median 1 d · target 1 d" in text and "67 % (2 of 3)" in text
+
+
+def test_an_unknown_process_has_no_dashboard(client, auth):
+    auth.login("manager")
+    response = client.get("/dashboard/no_such_process")
+    assert response.status_code == 404
+    assert "no process 'no_such_process' is deployed" in text_of(response)
+
+
+# -- the figures ---------------------------------------------------------------------------------------
+
+def test_the_dashboard_shows_cases_and_end_to_end_time_against_target(client, auth, story):
+    auth.login("manager")
+    text = text_of(client.get(f"/dashboard/{story.key}"))
+    assert "Cases started 3 3 finished · 0 running" in text
+    assert "End to end, median 1 d target 1 d Within target" in text
+    assert "End to end, p90 1 d 4 h" in text  # 24 h + 0.8 × 5 h
+    assert "Cases within target 67 % 2 of 3" in text
+    assert "Process cycle efficiency 7 %" in text  # 4 h of VA work in 58 h
+
+
+def test_the_step_table_puts_the_biggest_share_of_the_time_first(client, auth, story):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}")
+    assert step_rows(response) == ["approve", "review"]
+    text = text_of(response)
+    # step, class, done, median, p90, wait, work, target, met target, share of time, open, past due, status
+    assert re.search(r"Approve .*? BVA 3 20 h 00 min 21 h 36 min 17 h 00 min 2 h 00 min "
+                     r"8 h 00 min 33 % 76 % 0 0 Median over target", text)
+    assert re.search(r"Review .*? VA 3 4 h 00 min 6 h 24 min 3 h 00 min 1 h 00 min 4 h 00 min 67 % "
+                     r"24 % 0 0 p90 over target", text)
+
+
+def test_the_heat_map_colours_each_step_and_links_it_to_its_slowest_cases(client, auth, story):
+    auth.login("manager")
+    data = data_of(client.get(f"/dashboard/{story.key}"))
+    assert "<bpmn:userTask id=\"review\"" in data["xml"]
+    cells = data["cells"]
+    assert {k: (c["status"], c["word"], c["count"]) for k, c in cells.items()} == {
+        "review": ("amber", "p90 over target", 3), "approve": ("red", "Median over target", 3)}
+    assert (cells["approve"]["median"], cells["approve"]["target"]) == ("20 h", "8 h")
+    assert cells["approve"]["url"] == f"/dashboard/{story.key}?step=approve#step-detail"
+
+
+def test_choosing_a_step_filters_the_table_and_lists_its_slowest_cases(client, auth, story):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}?step=approve")
+    assert step_rows(response) == ["approve"]
+    html = response.get_data(as_text=True)
+    slowest = html.split('id="slowest-cases"', 1)[1].split("</table>", 1)[0]
+    linked = re.findall(r'href="/instances/(\d+)"', slowest)
+    assert linked == [str(story.cases[2]), str(story.cases[1]), str(story.cases[0])]  # 22 h, 20 h, 2 h
+    assert "Slowest cases at Approve" in text_of(response)
+    assert data_of(response)["cells"]["approve"]["chosen"] is True
+
+
+def test_the_filters_are_in_the_url_and_change_the_figures(client, auth, story):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}?from=2026-01-05&to=2026-01-05")
+    text = text_of(response)
+    assert "Cases started 3 1 finished · 2 running" in text  # cases 2 and 3 end the next day
+    html = response.get_data(as_text=True)
+    assert 'name="from" type="date" value="2026-01-05"' in html and 'name="to" type="date" value="2026-01-05"' in html
+    # every link on the page keeps the filters
+    assert f'/dashboard/{story.key}?from=2026-01-05&amp;to=2026-01-05&amp;step=review#step-detail' in html
+    assert f'/dashboard/{story.key}/events.csv?from=2026-01-05&amp;to=2026-01-05' in html
+    assert f'/dashboard/{story.key}/steps.csv?from=2026-01-05&amp;to=2026-01-05' in html
+
+
+def test_the_segment_role_and_person_filters_narrow_the_figures(client, auth, story):
+    story.case(T0, [(HOUR, HOUR), (HOUR, HOUR)], customer=story.customer("premium"))
+    auth.login("manager")
+    premium = client.get(f"/dashboard/{story.key}?segment=premium")
+    assert "Cases started 1 1 finished" in text_of(premium)
+    assert 'value="premium" selected' in premium.get_data(as_text=True)
+    approver = story.role("approver")
+    by_role = data_of(client.get(f"/dashboard/{story.key}?role={approver}"))["cells"]
+    assert (by_role["approve"]["count"], by_role["review"]["count"]) == (4, 0)
+    person = story.users["back-office"]
+    assert "Cases started 4 4 finished" in text_of(client.get(f"/dashboard/{story.key}?assignee={person}"))
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=yesterday", "From must be a date like 2026-01-31, not 'yesterday'."),
+    ("to=2026-13-01", "To must be a date like 2026-01-31"),
+    ("from=2026-02-01&to=2026-01-01", "The period must end after it starts."),
+    ("version=two", "Version must be a number, not 'two'."),
+    ("version=7", "has no version 7; its versions are 1"),
+    ("segment=gold", "'gold' is not a customer segment (choose one of:"),
+    ("role=wizard", "'wizard' is not a role of this process"),
+    ("assignee=nobody", "'nobody' is not a person holding a role of this process"),
+    ("step=nope", "has no step 'nope'."),
+])
+def test_a_bad_filter_is_named_and_no_figure_is_shown(client, auth, story, query, message):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}?{query}")
+    assert response.status_code == 400
+    text = text_of(response)
+    assert "These filters cannot be used, so no figures are shown" in text and message in text
+    assert "Cases started" not in text and "Show the dashboard without filters" in text
+
+
+def test_satisfaction_is_set_against_end_to_end_time_by_segment(client, auth, story, new_uow):
+    from engine import feedback
+    for instance_id, score in zip(story.cases, (5, 3, 1)):
+        feedback.record_feedback(new_uow(), instance_id, score, story.users["approver"])
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}")
+    chart = data_of(response)["charts"]["satisfaction"]
+    assert chart["labels"][:3] == ["under 12 h 00 min", "12 h 00 min to 1 d", "1 d to 1 d 12 h"]
+    assert chart["segments"] == [{"name": "standard", "scores": [5.0, None, 2.0, None, None, None],
+                                  "counts": [1, 0, 2, 0, 0, 0]}]
+    assert "Satisfaction 3.0 / 5 3 scores" in text_of(response)
+
+
+def test_the_weekly_trend_and_the_time_by_value_class_feed_the_charts(client, auth, story):
+    auth.login("manager")
+    charts = data_of(client.get(f"/dashboard/{story.key}"))["charts"]
+    assert charts["trend"]["labels"] == ["5 Jan"] and charts["trend"]["finished"] == [3]
+    assert (charts["trend"]["median"], charts["trend"]["target"], charts["trend"]["unit"]) == ([24.0], 24.0, "hours")
+    assert charts["split"]["labels"][:3] == ["VA", "BVA", "NVA"]
+    assert charts["split"]["work"][:2] == [4.0, 6.0] and charts["split"]["wait"][:2] == [10.0, 38.0]
+
+
+# -- breaches, work at risk, segments ----------------------------------------------------------------------
+
+def test_breached_and_at_risk_tasks_link_to_the_task_and_the_customer(client, auth, story, clock):
+    now = T0 + timedelta(days=7)
+    late = story.start(now - 5 * HOUR)  # Review due 1 h ago
+    close = story.start(now - 3.5 * HOUR)  # 30 min of 4 h left
+    clock.set(now)
+    auth.login("manager")
+    html = client.get(f"/dashboard/{story.key}").get_data(as_text=True)
+    breached = html.split('id="risk-breached"', 1)[1].split("</table>", 1)[0]
+    at_risk = html.split('id="risk-at_risk"', 1)[1].split("</table>", 1)[0]
+    assert f'href="/tasks/{story.open_task(late)["id"]}"' in breached and "1 h 00 min" in breached
+    assert f'href="/tasks/{story.open_task(close)["id"]}"' in at_risk and "30 min" in at_risk
+    assert "/customers/" in breached and "unclaimed" in breached
+
+
+def test_a_starved_segment_is_flagged_in_words(client, auth, new_uow, clock):
+    story = Story(new_uow, clock)
+    minute = timedelta(minutes=1)
+    for i in range(10):
+        story.case(T0 + i * HOUR, [(10 * minute, 20 * minute), (HOUR, HOUR)], customer=story.customer("premium"))
+        story.case(T0 + i * HOUR, [(8 * HOUR, 72 * minute), (16 * HOUR, HOUR)], customer=story.customer("standard"))
+    auth.login("manager")
+    text = text_of(client.get(f"/dashboard/{story.key}"))
+    assert "Starved segment: Standard customers wait 2.3× longer than their target allows at Review." in text
+
+
+# -- cost per case and rates ---------------------------------------------------------------------------
+
+def test_an_admin_sets_a_roles_hourly_rate_and_the_cost_per_case_follows(client, auth, story, new_uow):
+    auth.login("admin")
+    back_office, approver = story.role("back-office"), story.role("approver")
+    response = auth.post(f"/dashboard/{story.key}/rates?from=2026-01-01", data={"role": back_office,
+                                                                                "hourly_rate": "60"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/dashboard/{story.key}?from=2026-01-01#costs"
+    auth.post(f"/dashboard/{story.key}/rates", data={"role": approver, "hourly_rate": "100.00"})
+    assert {r: costs.role_rates(new_uow())[r] for r in (back_office, approver)} == {back_office: 60.0,
+                                                                                   approver: 100.0}
+    page = client.get(f"/dashboard/{story.key}")
+    assert "hourly rate of" in text_of(page) and "is now 100.00" in text_of(page)
+    assert "Cost per case, median 320.00" in text_of(page)  # cases cost 160, 360 and 320
+    assert f'id="rate-{approver}" name="hourly_rate" inputmode="decimal" class="input-number" value="100.00"' in \
+        page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("rate, message", [
+    ("ten", "The rate of {role} was not changed: the hourly rate must be a number, not 'ten'."),
+    ("-5", "The rate of {role} was not changed: the hourly rate must be zero or more"),
+    ("", "Enter an hourly rate, such as 45 or 62.50."),
+])
+def test_a_bad_rate_is_refused_and_changes_nothing(client, auth, story, new_uow, rate, message):
+    auth.login("admin")
+    role = story.role("approver")
+    response = auth.post(f"/dashboard/{story.key}/rates", data={"role": role, "hourly_rate": rate})
+    assert response.status_code == 400
+    assert message.format(role=role) in text_of(response)
+    assert role not in costs.role_rates(new_uow())
+    assert f'value="{rate}" aria-invalid="true"' in response.get_data(as_text=True) or not rate
+
+
+def test_a_rate_for_a_role_outside_the_process_is_refused(client, auth, story, new_uow):
+    auth.login("admin")
+    response = auth.post(f"/dashboard/{story.key}/rates", data={"role": "underwriter", "hourly_rate": "50"})
+    assert response.status_code == 400
+    assert "'underwriter' is not a role of" in text_of(response)
+    assert "underwriter" not in costs.role_rates(new_uow())
+
+
+def test_only_admins_set_rates(client, auth, story, new_uow):
+    auth.login("manager")
+    role = story.role("approver")
+    page = client.get(f"/dashboard/{story.key}").get_data(as_text=True)
+    assert 'name="hourly_rate"' not in page and "Admins set the rates." in page
+    response = auth.post(f"/dashboard/{story.key}/rates", data={"role": role, "hourly_rate": "50"})
+    assert response.status_code == 403 and "Hourly rates are set by admins" in text_of(response)
+    assert role not in costs.role_rates(new_uow())
+
+
+def test_a_rate_form_without_its_security_token_changes_nothing(client, auth, story, new_uow):
+    auth.login("admin")
+    role = story.role("approver")
+    response = client.post(f"/dashboard/{story.key}/rates", data={"role": role, "hourly_rate": "50"})
+    assert response.status_code == 400 and role not in costs.role_rates(new_uow())
+
+
+# -- downloads ------------------------------------------------------------------------------------------
+
+def test_the_step_table_downloads_as_csv(client, auth, story):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}/steps.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{story.key}-steps.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["step_id"], r["count"], r["median_hours"], r["median_wait_hours"], r["status"]) for r in rows] == [
+        ("approve", "3", "20.00", "17.00", "red"), ("review", "3", "4.00", "3.00", "amber")]
+
+
+def test_the_event_log_downloads_as_csv_one_row_per_lifecycle_change(client, auth, story):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}/events.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv" and response.is_streamed
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{story.key}-events.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert tuple(rows[0]) == exports.CSV_COLUMNS
+    assert {int(r["case_id"]) for r in rows} == set(story.cases)
+    first = [(r["activity"], r["lifecycle"]) for r in rows if int(r["case_id"]) == story.cases[0]]
+    assert first == [("Review", "schedule"), ("Review", "assign"), ("Review", "start"), ("Review", "complete"),
+                     ("Approve", "schedule"), ("Approve", "assign"), ("Approve", "start"), ("Approve", "complete")]
+
+
+def test_the_event_log_downloads_as_xes_one_trace_per_case(client, auth, story):
+    story.case(T0, [(HOUR, HOUR), (HOUR, HOUR)], customer=story.customer("premium"))
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}/events.xes")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    log = ET.fromstring(response.get_data())
+    traces = log.findall(f"{XES}trace")
+    assert len(traces) == 4
+    names = {t.find(f"{XES}string[@key='concept:name']").get("value") for t in traces}
+    assert names == {str(i) for i in story.cases} | {str(max(story.cases) + 1)}
+    event = traces[0].find(f"{XES}event")
+    assert {e.get("key") for e in event} >= {"concept:name", "lifecycle:transition", "time:timestamp", "org:role"}
+    # the filters apply: premium cases only
+    premium = ET.fromstring(client.get(f"/dashboard/{story.key}/events.xes?segment=premium").get_data())
+    assert len(premium.findall(f"{XES}trace")) == 1
+
+
+@pytest.mark.parametrize("url, code, message", [
+    ("/dashboard/{key}/events.xes?from=soon", 400, "from must be a date"),
+    ("/dashboard/{key}/events.json", 404, "The event log comes as events.xes or events.csv"),
+    ("/dashboard/nothing_here/events.csv", 404, "no process 'nothing_here' is deployed"),
+    ("/dashboard/{key}/steps.csv?version=3", 400, "has no version 3"),
+])
+def test_a_bad_download_is_refused_in_words(client, auth, story, url, code, message):
+    auth.login("manager")
+    response = client.get(url.format(key=story.key))
+    assert response.status_code == code and message in text_of(response)
+
+
+# -- two versions side by side ----------------------------------------------------------------------------
+
+@pytest.fixture
+def redesigned(story, new_uow) -> Story:
+    """Version 2 halves Review's target; one case through it takes 4 h."""
+    faster = samples.two_step(story.key).replace('value="PT4H"', 'value="PT2H"', 1)
+    assert story.deploy(faster).version == 2
+    story.case(T0 + timedelta(days=3), [(HOUR, HOUR), (HOUR, HOUR)])
+    return story
+
+
+def test_two_versions_are_compared_side_by_side(client, auth, redesigned):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{redesigned.key}/compare?first=1&second=2")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Version 1 against version 2" in text
+    assert "Cases finished 3 1" in text
+    assert "End to end, median 1 d 4 h 00 min Better" in text
+    steps = response.get_data(as_text=True).split('id="compare-steps"', 1)[1]
+    assert re.search(r"Review</th>\s*<td class=\"num\">3</td><td class=\"num\">4 h 00 min</td>"
+                     r"<td class=\"num\">4 h 00 min</td>\s*<td class=\"num\">1</td><td class=\"num\">2 h 00 min</td>"
+                     r"<td class=\"num\">2 h 00 min</td>", steps)
+
+
+def test_the_dashboard_offers_the_comparison_newest_against_the_one_before(client, auth, redesigned):
+    auth.login("manager")
+    html = client.get(f"/dashboard/{redesigned.key}").get_data(as_text=True)
+    form = html.split('id="compare-heading"', 1)[1]
+    assert f'action="/dashboard/{redesigned.key}/compare"' in form
+    assert re.search(r'name="first">\s*<option value="2">Version 2</option><option value="1" selected>', form)
+    default = client.get(f"/dashboard/{redesigned.key}/compare")
+    assert "Version 1 against version 2" in text_of(default)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("first=1&second=1", "Choose two different versions to compare."),
+    ("first=1&second=9", "has no version 9."),
+    ("first=one&second=2", "First must be a version number, not 'one'."),
+    ("first=1&second=2&segment=gold", "'gold' is not a customer segment"),
+])
+def test_a_bad_comparison_is_named(client, auth, redesigned, query, message):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{redesigned.key}/compare?{query}")
+    assert response.status_code == 400 and message in text_of(response)
+
+
+def test_a_process_with_one_version_has_nothing_to_compare(client, auth, story):
+    auth.login("manager")
+    text = text_of(client.get(f"/dashboard/{story.key}/compare"))
+    assert "has only one version deployed so far" in text
+
+
+def test_a_process_without_cases_shows_empty_figures(client, auth, new_uow):
+    service.add_user(new_uow(), "boss-2", ["manager"], "pw-boss-2-1234")
+    auth.login("boss-2")
+    response = client.get("/dashboard/service_request")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Cases started 0" in text and "No case started or finished in this period." in text
+
+
+def test_the_chart_library_comes_from_the_app_itself(client, auth, story):
+    auth.login("manager")
+    page = client.get(f"/dashboard/{story.key}").get_data(as_text=True)
+    assert '<script src="/vendor/chart.js/chart.umd.min.js"></script>' in page and "cdn" not in page.lower()
+    library = client.get("/vendor/chart.js/chart.umd.min.js")
+    assert library.status_code == 200 and b"Chart.js v4.6.1" in library.get_data()
+    library.close()
+
+
+def test_the_case_page_gives_the_cases_own_cycle_efficiency(client, auth, story):
+    auth.login("manager")
+    text = text_of(client.get(f"/instances/{story.cases[0]}"))
+    assert ("Took 5 h 00 min end to end: 1 h 00 min of VA work, 1 h 00 min of BVA work, 3 h 00 min waiting for a "
+            "person. Process cycle efficiency (value-adding work ÷ lead time): 20 %") in text
