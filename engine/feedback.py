@@ -38,16 +38,32 @@ class FeedbackRefused(ValueError):
     """The score cannot be taken: the case is not finished or already scored, the link was used, or the score is bad."""
 
 
+class BadScore(FeedbackRefused):
+    """The score is not 1 to 5, or the comment is too long."""
+
+
+class CaseNotFinished(FeedbackRefused):
+    """Only a completed case can be scored."""
+
+
+class AlreadyScored(FeedbackRefused):
+    """The case has its score already (or the one-time link was used)."""
+
+
+class LinkExpired(FeedbackRefused):
+    """The one-time link is older than its validity."""
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _check(score: int, comment: Optional[str]) -> Optional[str]:
     if isinstance(score, bool) or not isinstance(score, int) or score not in SCORES:
-        raise FeedbackRefused(f"a score is a whole number from 1 to 5, not {score!r}")
+        raise BadScore(f"a score is a whole number from 1 to 5, not {score!r}")
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise FeedbackRefused(f"the comment is longer than {MAX_COMMENT} characters")
+        raise BadScore(f"the comment is longer than {MAX_COMMENT} characters")
     return comment
 
 
@@ -56,9 +72,9 @@ def _finished_unscored(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
     if instance is None:
         raise NotFound(f"no instance {instance_id}")
     if instance.status != "completed":
-        raise FeedbackRefused(f"case {instance_id} is {instance.status}; a score is for a finished case")
+        raise CaseNotFinished(f"case {instance_id} is {instance.status}; a score is for a finished case")
     if uow.session.get(CaseFeedback, instance_id) is not None:
-        raise FeedbackRefused(f"case {instance_id} already has a satisfaction score")
+        raise AlreadyScored(f"case {instance_id} already has a satisfaction score")
     return instance
 
 
@@ -118,14 +134,14 @@ def record_feedback_by_token(uow: UnitOfWork, token: str, score: int, comment: O
             raise NotFound("this feedback link is not valid")
         now = uow.clock.now()
         if link.used_at is not None:
-            raise FeedbackRefused("this feedback link was already used; thank you")
+            raise AlreadyScored("this feedback link was already used; thank you")
         if link.expires_at <= now:
-            raise FeedbackRefused("this feedback link has expired")
+            raise LinkExpired("this feedback link has expired")
         _finished_unscored(uow, link.instance_id)
         used = uow.session.execute(update(FeedbackToken).where(
             FeedbackToken.token_hash == link.token_hash, FeedbackToken.used_at.is_(None)).values(used_at=now))
         if used.rowcount != 1:
-            raise FeedbackRefused("this feedback link was already used; thank you")
+            raise AlreadyScored("this feedback link was already used; thank you")
         _store(uow, link.instance_id, score, comment, "customer", None)
         return link.instance_id
 
@@ -147,7 +163,7 @@ def _store(uow: UnitOfWork, instance_id: int, score: int, comment: Optional[str]
     try:
         uow.commit()
     except IntegrityError:  # scored by someone else at the same moment
-        raise FeedbackRefused(f"case {instance_id} already has a satisfaction score") from None
+        raise AlreadyScored(f"case {instance_id} already has a satisfaction score") from None
 
 
 @dataclass(frozen=True)

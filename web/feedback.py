@@ -38,10 +38,10 @@ def give(token: str) -> ResponseReturnValue:
                                error="Choose a score from 1 (poor) to 5 (excellent)."), 400
     try:
         feedback.record_feedback_by_token(db.uow(), token, int(score), comment)
-    except feedback.FeedbackRefused as exc:
-        if "comment" in str(exc):
-            return render_template("feedback/give.html", asked=asked, score=score, comment=comment,
-                                   error=f"Your score was not recorded yet: {exc}."), 400
+    except feedback.BadScore as exc:
+        return render_template("feedback/give.html", asked=asked, score=score, comment=comment,
+                               error=f"Your score was not recorded yet: {exc}."), 400
+    except feedback.FeedbackRefused:
         return _closed(feedback.feedback_request(db.uow(), token))
     return render_template("feedback/closed.html", title="Thank you", thanks=True,
                            message=f"Your score of {score} out of 5 for {asked.process_name} is recorded. "

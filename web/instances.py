@@ -63,7 +63,7 @@ def record_score(instance_id: int) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except feedback.FeedbackRefused as exc:
-        return _render(instance_id, 409 if "already" in str(exc) else 400,
+        return _render(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
                        score_error=f"The score was not recorded: {exc}.", typed=typed)
     flash(f"Score {typed['score']} of 5 recorded for case {instance_id}.", "success")
     return redirect(url_for("instances.show", instance_id=instance_id, _anchor="satisfaction"))
@@ -79,7 +79,7 @@ def feedback_link(instance_id: int) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except feedback.FeedbackRefused as exc:
-        return _render(instance_id, 409 if "already" in str(exc) else 400,
+        return _render(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
                        score_error=f"No link was made: {exc}.")
     return _render(instance_id, feedback_url=url_for("feedback.give", token=token, _external=True))
 
