@@ -19,7 +19,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine import exports, queries, service, simulation
+from engine import exports, facts, queries, service, simulation
 from engine.accounts import BUILT_IN_ROLES
 from engine.clock import FixedClock, SystemClock, as_utc
 from engine.db import database_url
@@ -107,6 +107,8 @@ def _print_json(value: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     new_uow = connect(migrate=True)
+    with new_uow() as uow:
+        facts.refresh(uow)  # on an upgraded database, the dashboards' facts of its history are built now, once
     # for the demo's loan story the loan's "before" version comes first; the demo deploys the redesign on its way
     story = args.demo and simulation.deploy_processes(new_uow)
     if story:

@@ -10,7 +10,9 @@ What the period means: cases *started* in it are counted as started, cases
 *finished* in it give the end-to-end figures, tasks *completed* in it give the
 step figures; "open now" and "at risk" are about the clock's now. A role or
 assignee narrows the step figures to that role's or person's tasks, and the
-case figures to the cases they worked on.
+case figures to the cases they worked on. Finished cases and completed tasks
+are read from their facts (engine.facts: ``case_facts``, ``task_facts``),
+open work and cases started from the engine's own rows (``cases``, ``open_tasks``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import and_, case, exists, null, select, true
+from sqlalchemy import and_, exists, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.annotations import ProcessAnnotations, StepAnnotation
@@ -168,14 +170,6 @@ class Scope:
             conditions.append(exists(select(T.id).where(T.instance_id == I.id, *self._people())))
         return conditions
 
-    def tasks(self, *, with_segment: bool = True) -> list[ColumnElement[bool]]:
-        """Conditions on HumanTask joined to its ProcessInstance."""
-        f = self.filters
-        conditions: list[ColumnElement[bool]] = [I.definition_id.in_(self.ids), *self._people()]
-        if with_segment and f.segment:
-            conditions.append(I.segment == f.segment)
-        return conditions
-
     def open_tasks(self) -> list[ColumnElement[bool]]:
         """Conditions on HumanTask alone for its open tasks: the database starts from the few open tasks (by
         their status index) and looks each one's case up, rather than going through every case."""
@@ -245,11 +239,6 @@ def share(part: Optional[float], whole: Optional[float]) -> Optional[float]:
     return round(float(part) / float(whole), 4)
 
 
-def cycle_seconds() -> ColumnElement[float]:
-    """A task's cycle time: created → completed."""
-    return seconds_between(T.created_at, T.completed_at)
-
-
 def wait_seconds() -> ColumnElement[float]:
     """A task's wait: created → claimed."""
     return seconds_between(T.created_at, T.claimed_at)
@@ -258,16 +247,6 @@ def wait_seconds() -> ColumnElement[float]:
 def work_seconds() -> ColumnElement[float]:
     """A task's work: claimed → completed."""
     return seconds_between(T.claimed_at, T.completed_at)
-
-
-def lead_seconds() -> ColumnElement[float]:
-    """A case's end-to-end lead time: started → ended."""
-    return seconds_between(I.started_at, I.ended_at)
-
-
-def task_within() -> ColumnElement[Any]:
-    """1 when a completed task met its target (its ``due_at``, which honours segment and calendar), 0 when not."""
-    return case((T.due_at.is_(None), null()), (T.completed_at <= T.due_at, 1), else_=0)
 
 
 def resolve(uow: UnitOfWork, filters: Filters, *, fresh_facts: bool = True) -> Scope:

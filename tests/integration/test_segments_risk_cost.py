@@ -110,3 +110,11 @@ def test_two_versions_side_by_side(priced_story, stored_uow, clock):
     assert {s.step_id: s.target_seconds for s in after.steps}["review"] == 2 * 3600
     assert (before.cost.cost.median, after.cost.cost.median) == (320.0, 160.0)
     assert after.efficiency.pce == pytest.approx(0.25)
+
+
+def test_changing_a_rate_prices_the_finished_cases_again(priced_story, stored_uow):
+    assert costs.cost_per_case(stored_uow(), Filters(priced_story.key)).cost.median == 60.0
+    costs.set_role_rate(stored_uow(), priced_story.role("back-office"), 30, priced_story.admin)
+    costs.set_role_rate(stored_uow(), priced_story.role("approver"), 100, priced_story.admin)
+    result = costs.cost_per_case(stored_uow(), Filters(priced_story.key))
+    assert (result.total, result.cost.median) == (720.0, 260.0)  # cases cost 130, 330 and 260

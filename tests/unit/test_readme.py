@@ -29,5 +29,5 @@ def test_the_readme_test_command_installs_the_diagram_viewer_and_chromium_before
 
 def test_the_readme_run_command_ends_with_the_app_running_on_demo_data():
     run_command = _blocks()[0]
-    assert "valueflow init && .venv/bin/valueflow serve" in run_command
+    assert "valueflow init --demo && .venv/bin/valueflow serve" in run_command
     assert run_command.endswith("valueflow serve")
