@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
+from sqlalchemy.exc import IntegrityError
+
+from engine.casestore import CaseRecord, TaskRecord
 from engine.clock import running_at
 from engine.definitions import Package, compile_package
 from engine.forms import check_form
 from engine.model import Case
 from engine.passwords import hash_password
-from engine.casestore import CaseRecord, TaskRecord
 from engine.tables import HumanTask, ProcessDefinition, TaskEvent, User
-from engine.uow import UnitOfWork, UnitOfWorkFactory
+from engine.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
 
 MANAGING_ROLES = frozenset({"manager", "admin"})
 
@@ -67,7 +69,11 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
             content_hash=content_hash, bpmn_xml=package.bpmn_xml, files=files,
             annotations=compiled.annotations.to_dict(), deployed_at=uow.clock.now(), deployed_by=actor)
         uow.definitions.add(row)
-        uow.flush()
+        try:
+            uow.flush()
+        except IntegrityError:
+            raise ConcurrentUpdate(f"another version of {compiled.key} was deployed at the same moment; "
+                                   "nothing was stored, deploy again") from None
         result = Deployment(row.id, row.key, row.version, True, warnings)
         uow.commit()
     uow.specs.put(result.definition_id, compiled)

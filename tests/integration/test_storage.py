@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Callable
 
 import pytest
@@ -123,3 +124,13 @@ def test_two_concurrent_claims_give_the_task_to_exactly_one_user(stored_uow):
         [row] = queries.list_tasks(stored_uow(), instance_id=instance_id)
         winner = "bo1" if results[0] is None else "bo2"
         assert row["assignee"] == winner
+
+
+def test_two_concurrent_deploys_of_new_versions_store_both_or_refuse_one_clearly(stored_uow):
+    key = f"deploy_{uuid.uuid4().hex[:8]}"  # PostgreSQL's database is shared by the session's tests
+    first = Package(key, f"{key}.bpmn", {f"{key}.bpmn": samples.two_step(key).replace("Review", "Check")})
+    second = Package(key, f"{key}.bpmn", {f"{key}.bpmn": samples.two_step(key).replace("Review", "Vet")})
+    results = race(lambda: service.deploy(stored_uow(), first), lambda: service.deploy(stored_uow(), second))
+    stored = [r for r in results if isinstance(r, service.Deployment)]
+    assert all(isinstance(r, (service.Deployment, ConcurrentUpdate)) for r in results), results
+    assert sorted(r.version for r in stored) == list(range(1, len(stored) + 1))
