@@ -39,9 +39,7 @@ def when(moment: Optional[Any]) -> str:
     """A moment in the app's time zone: ``Mon 5 Jan 2026, 09:00``."""
     if moment is None:
         return "—"
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    local = _local(moment)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
@@ -49,10 +47,15 @@ def day(moment: Optional[Any]) -> str:
     """The date of a moment in the app's time zone: ``5 Jan 2026``."""
     if moment is None:
         return "—"
+    local = _local(moment)
+    return f"{local.day} {local:%b %Y}"
+
+
+def _local(moment: datetime | str) -> datetime:
+    """A datetime (or its ISO text, as the engine's views give it) in the app's time zone."""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    return f"{local.day} {local:%b %Y}"
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 def iso(moment: Optional[Any]) -> str:
