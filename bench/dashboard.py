@@ -17,8 +17,15 @@ are left out: no figure reads them.)
 Then it times every analytics function the dashboard pages call, on the
 busiest process (loan_decision, about 45 % of the log), for all time and for
 the last four weeks: the median and the worst of R runs after one warm-up.
+And it times the pages as the web app builds them (``pages``): the loan
+dashboard (``engine.dashboards.process_dashboard`` after ``dashboard_options``,
+as web/dashboard.py calls them) for all time, the last four weeks and version 2,
+each without and with a step chosen; the compare-versions page; the customer
+page of the busiest customer; and how long the XES and CSV exports take to
+send their first chunk; each against the 300 ms budget of issue 4.
 
 Usage: .venv/bin/python bench/dashboard.py [--events N] [--runs R] [--sqlite-only] [--keep FOLDER]
+       .venv/bin/python bench/dashboard.py --reuse-sqlite FILE [--reuse-postgres NAME] [--pages-only]
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from sqlalchemy import create_engine, func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import analytics, costs, facts, feedback, risk, service, simulation  # noqa: E402
+from engine import analytics, costs, dashboards, exports, facts, feedback, risk, service, simulation  # noqa: E402
 from engine.annotations import ProcessAnnotations  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from engine.customers import customer_360  # noqa: E402
@@ -312,6 +319,65 @@ def calls(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
     return found
 
 
+BUDGET_MS = 300.0  # issue 4: every dashboard page in at most 300 ms of server time
+
+
+def first_chunk(factory: UnitOfWorkFactory, filters: Filters, fmt: str) -> int:
+    """What the export route does before the browser gets its first bytes: check the filters, then the first
+    chunk of the stream (the rest streams on; closing the generator ends its transaction)."""
+    log = exports.event_log(factory(), filters)
+    body = log.xes() if fmt == "xes" else log.csv()
+    try:
+        return len(next(body))
+    finally:
+        body.close()
+
+
+def pages(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
+    """The pages as the web app builds them (web/dashboard.py, web/customers.py), on loan_decision."""
+    key = "loan_decision"
+    every = Filters(key)
+    recent = Filters(key, start=NOW - timedelta(days=28), end=NOW)
+    newest = Filters(key, version=2)
+    with factory() as uow:
+        busiest = uow.session.execute(select(ProcessInstance.customer_id, func.count().label("n"))
+                                      .group_by(ProcessInstance.customer_id)
+                                      .order_by(func.count().desc(), ProcessInstance.customer_id).limit(1)).one()
+    slowest_step = analytics.step_table(factory(), every)[0].step_id
+
+    def dashboard(filters: Filters, step_id: Any) -> Any:
+        options = dashboards.dashboard_options(factory, key)
+        return dashboards.process_dashboard(factory, filters, options, step_id)
+
+    def compare() -> Any:
+        options = dashboards.dashboard_options(factory, key)
+        return dashboards.version_comparison(factory, every, options, 1, 2)
+
+    found: list[tuple[str, Callable[[], Any]]] = []
+    for label, filters in (("all time", every), ("last 4 weeks", recent), ("version 2", newest)):
+        found.append((f"dashboard ({label})", lambda f=filters: dashboard(f, None)))
+        found.append((f"dashboard ({label}, step {slowest_step})", lambda f=filters: dashboard(f, slowest_step)))
+    found += [
+        ("compare versions (1 and 2, all time)", compare),
+        (f"customer 360 ({busiest.customer_id}, {busiest.n} cases)", lambda: customer_360(factory(), busiest.customer_id)),
+        ("events.xes, first chunk (all time)", lambda: first_chunk(factory, every, "xes")),
+        ("events.csv, first chunk (all time)", lambda: first_chunk(factory, every, "csv")),
+    ]
+    return found
+
+
+def measure_pages(factory: UnitOfWorkFactory, runs: int) -> list[tuple[str, float, float]]:
+    results = []
+    for label, call in pages(factory):
+        median, worst = timed(runs, call)
+        results.append((label, median, worst))
+        verdict = "ok" if median <= BUDGET_MS else f"OVER the {BUDGET_MS:.0f} ms budget"
+        print(f"  {label:<52} {median:8.1f} ms  (worst {worst:.1f})  {verdict}", flush=True)
+    over = [label for label, median, _ in results if median > BUDGET_MS]
+    print(f"  pages over {BUDGET_MS:.0f} ms: {', '.join(over) if over else 'none'}", flush=True)
+    return results
+
+
 def measure(factory: UnitOfWorkFactory, runs: int) -> list[tuple[str, float, float]]:
     results = []
     for label, call in calls(factory):
@@ -339,26 +405,40 @@ def export_rate(factory: UnitOfWorkFactory) -> None:
           f"{Sink.size / 1e6:.0f} MB in {seconds:.1f} s ({log.events / seconds:,.0f} events/s)")
 
 
-def run(url: str, name: str, events: int, runs: int) -> None:
+def run(url: str, name: str, events: int, runs: int, *, reuse: bool = False, pages_only: bool = False) -> None:
     started = time.perf_counter()
-    factory, versions, staff = prepare(url)
-    counts = generate(factory, versions, staff, events)
+    if reuse:  # a database an earlier run kept: migrate it (new indexes) and time it again
+        factory = connect(url, FixedClock(NOW), migrate=True)
+        with factory() as uow:
+            counts = {"events": uow.session.scalar(select(func.count()).select_from(TaskEvent)),
+                      "tasks": uow.session.scalar(select(func.count()).select_from(HumanTask)),
+                      "cases": uow.session.scalar(select(func.count()).select_from(ProcessInstance)),
+                      "scores": uow.session.scalar(select(func.count()).select_from(CaseFeedback))}
+    else:
+        factory, versions, staff = prepare(url)
+        counts = generate(factory, versions, staff, events)
     built = time.perf_counter() - started
     began = time.perf_counter()
     with factory() as uow:
         facts.refresh(uow)  # the first dashboard view after an upgrade does this
     first = time.perf_counter() - began
-    finish(factory)
+    if not reuse:
+        finish(factory)
     with factory() as uow:
         in_loan = uow.session.scalar(select(func.count()).select_from(TaskEvent).join(
             ProcessInstance, ProcessInstance.id == TaskEvent.instance_id).join(
             ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id).where(
             ProcessDefinition.key == "loan_decision"))
     print(f"{name}: {counts['events']:,} task events ({in_loan:,} of loan_decision), {counts['tasks']:,} tasks, "
-          f"{counts['cases']:,} cases, {counts['scores']:,} scores; built in {built:.0f} s; facts of them all "
-          f"(the first refresh) in {first:.1f} s. Median of {runs} runs:", flush=True)
-    measure(factory, runs)
-    export_rate(factory)
+          f"{counts['cases']:,} cases, {counts['scores']:,} scores; {'reused' if reuse else 'built'} in "
+          f"{built:.0f} s; facts of them all (the first refresh) in {first:.1f} s. Median of {runs} runs:",
+          flush=True)
+    if not pages_only:
+        measure(factory, runs)
+    print(f"{name}, pages as the web app builds them (budget {BUDGET_MS:.0f} ms):", flush=True)
+    measure_pages(factory, runs)
+    if not pages_only:
+        export_rate(factory)
     factory.dispose()
 
 
@@ -370,15 +450,27 @@ def main() -> int:
     parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--keep", help="build the SQLite file in this folder and keep it")
     parser.add_argument("--keep-postgres", metavar="NAME", help="build the PostgreSQL database under this name and keep it")
+    parser.add_argument("--reuse-sqlite", metavar="FILE", help="time this SQLite file (kept by --keep) instead of building one")
+    parser.add_argument("--reuse-postgres", metavar="NAME",
+                        help="time this PostgreSQL database (kept by --keep-postgres) instead of building one")
+    parser.add_argument("--pages-only", action="store_true", help="time the pages only, not each function")
     args = parser.parse_args()
+    server = os.environ.get("VALUEFLOW_BENCH_POSTGRES") or os.environ.get("VALUEFLOW_TEST_POSTGRES")
+    if args.reuse_sqlite or args.reuse_postgres:
+        if args.reuse_sqlite:
+            run(f"sqlite:///{args.reuse_sqlite}", "SQLite file", args.events, args.runs, reuse=True,
+                pages_only=args.pages_only)
+        if args.reuse_postgres and server:
+            run(server.rsplit("/", 1)[0] + "/" + args.reuse_postgres, "PostgreSQL", args.events, args.runs,
+                reuse=True, pages_only=args.pages_only)
+        return 0
     if not args.postgres_only:
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(args.keep or scratch)
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / "dashboard.db"
             target.unlink(missing_ok=True)
-            run(f"sqlite:///{target}", "SQLite file", args.events, args.runs)
-    server = os.environ.get("VALUEFLOW_BENCH_POSTGRES") or os.environ.get("VALUEFLOW_TEST_POSTGRES")
+            run(f"sqlite:///{target}", "SQLite file", args.events, args.runs, pages_only=args.pages_only)
     if server and not args.sqlite_only:
         admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
         name = args.keep_postgres or f"valueflow_bench_{uuid.uuid4().hex[:8]}"
@@ -386,7 +478,7 @@ def main() -> int:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         try:
-            run(server.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", args.events, args.runs)
+            run(server.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", args.events, args.runs, pages_only=args.pages_only)
         finally:
             if not args.keep_postgres:
                 with admin.connect() as connection:

@@ -62,10 +62,11 @@ class ProcessSummary:
 def process_summary(uow: UnitOfWork, filters: Filters) -> ProcessSummary:
     """Started / finished / cancelled in the period, running at its end (or now), lead time median and p90."""
     with uow:
-        return _summary(uow, resolve(uow, filters))
+        return summary_of(uow, resolve(uow, filters))
 
 
-def _summary(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
+def summary_of(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
+    """``process_summary`` for a resolved scope, inside an open unit of work."""
     f = scope.filters
     if f.end is not None:
         open_at_end = and_(I.started_at < moment(f.end), or_(I.ended_at.is_(None), I.ended_at >= moment(f.end)))
@@ -102,16 +103,20 @@ class Week:
 def weekly_trend(uow: UnitOfWork, filters: Filters) -> list[Week]:
     """Week by week (Mondays, UTC), every week from the first to the last with a case started or finished."""
     with uow:
-        scope = resolve(uow, filters)
-        counts = {as_date(w): (int(n), int(known), int(met or 0)) for w, n, known, met in uow.session.execute(
-            select(CF.week, func.count(), func.count(CF.within), func.sum(CF.within))
-            .where(*scope.case_facts()).group_by(CF.week))}
-        leads = {as_date(key[0]): spread for key, spread in
-                 percentiles(uow.session, CF.lead_seconds, scope.case_facts(), [CF.week]).items()}
-        started_week = week_start(I.started_at)
-        started = {as_date(w): n for w, n in uow.session.execute(
-            select(started_week, func.count()).where(*scope.cases(), *scope.in_period(I.started_at))
-            .group_by(started_week))}
+        return trend_of(uow, resolve(uow, filters))
+
+
+def trend_of(uow: UnitOfWork, scope: Scope) -> list[Week]:
+    """``weekly_trend`` for a resolved scope, inside an open unit of work."""
+    counts = {as_date(w): (int(n), int(known), int(met or 0)) for w, n, known, met in uow.session.execute(
+        select(CF.week, func.count(), func.count(CF.within), func.sum(CF.within))
+        .where(*scope.case_facts()).group_by(CF.week))}
+    leads = {as_date(key[0]): spread for key, spread in
+             percentiles(uow.session, CF.lead_seconds, scope.case_facts(), [CF.week]).items()}
+    started_week = week_start(I.started_at)
+    started = {as_date(w): n for w, n in uow.session.execute(
+        select(started_week, func.count()).where(*scope.cases(), *scope.in_period(I.started_at))
+        .group_by(started_week))}
     finished = {w: (n, known, met, leads.get(w, Spread.empty())) for w, (n, known, met) in counts.items()}
     weeks = sorted(set(finished) | set(started))
     trend = []
@@ -177,10 +182,11 @@ def step_table(uow: UnitOfWork, filters: Filters) -> list[StepFigures]:
     """
     with uow:
         scope = resolve(uow, filters)
-        return _step_table(uow, scope)
+        return steps_of(uow, scope)
 
 
-def _step_table(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
+def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
+    """``step_table`` for a resolved scope, inside an open unit of work."""
     where = scope.task_facts()
     done = {r.step_id: r for r in uow.session.execute(
         select(TF.step_id, func.count().label("count"), func.sum(TF.cycle_seconds).label("total_cycle"),
@@ -274,25 +280,29 @@ def slowest_cases(uow: UnitOfWork, filters: Filters, step_id: str, limit: int = 
     The completed ones come from the step's index of cycle times, the open ones are the oldest open.
     """
     with uow:
-        scope = resolve(uow, filters)
-        now = moment(scope.now)
-        done = [r[0] for r in uow.session.execute(
-            select(TF.task_id).where(*scope.task_facts(), TF.step_id == step_id)
-            .order_by(TF.cycle_seconds.desc(), TF.task_id).limit(limit))]
-        still_open = [r[0] for r in uow.session.execute(
-            select(T.id).where(*scope.open_tasks(), T.step_id == step_id).order_by(T.created_at, T.id).limit(limit))]
-        ended = func.coalesce(T.completed_at, now)
-        query = (select(T.id, T.instance_id, I.customer_id, Customer.name, I.segment, T.assignee, T.status,
-                        T.created_at, T.claimed_at, T.completed_at, T.due_at,
-                        seconds_between(T.created_at, ended).label("elapsed"),
-                        seconds_between(T.created_at, func.coalesce(T.claimed_at, now)),
-                        case((T.claimed_at.is_(None), null()), else_=seconds_between(T.claimed_at, ended)),
-                        case((T.due_at.is_(None), False), else_=T.due_at < ended))
-                 .join_from(T, I, T.instance_id == I.id).join(Customer, Customer.id == I.customer_id)
-                 .where(T.id.in_(done + still_open)))
-        found = [SlowCase(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], float(r[11]),
-                          None if r[12] is None else float(r[12]), None if r[13] is None else float(r[13]),
-                          bool(r[14])) for r in uow.session.execute(query)]
+        return slowest_of(uow, resolve(uow, filters), step_id, limit)
+
+
+def slowest_of(uow: UnitOfWork, scope: Scope, step_id: str, limit: int) -> list[SlowCase]:
+    """``slowest_cases`` for a resolved scope, inside an open unit of work."""
+    now = moment(scope.now)
+    done = [r[0] for r in uow.session.execute(
+        select(TF.task_id).where(*scope.task_facts(), TF.step_id == step_id)
+        .order_by(TF.cycle_seconds.desc(), TF.task_id).limit(limit))]
+    still_open = [r[0] for r in uow.session.execute(
+        select(T.id).where(*scope.open_tasks(), T.step_id == step_id).order_by(T.created_at, T.id).limit(limit))]
+    ended = func.coalesce(T.completed_at, now)
+    query = (select(T.id, T.instance_id, I.customer_id, Customer.name, I.segment, T.assignee, T.status,
+                    T.created_at, T.claimed_at, T.completed_at, T.due_at,
+                    seconds_between(T.created_at, ended).label("elapsed"),
+                    seconds_between(T.created_at, func.coalesce(T.claimed_at, now)),
+                    case((T.claimed_at.is_(None), null()), else_=seconds_between(T.claimed_at, ended)),
+                    case((T.due_at.is_(None), False), else_=T.due_at < ended))
+             .join_from(T, I, T.instance_id == I.id).join(Customer, Customer.id == I.customer_id)
+             .where(T.id.in_(done + still_open)))
+    found = [SlowCase(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], float(r[11]),
+                      None if r[12] is None else float(r[12]), None if r[13] is None else float(r[13]),
+                      bool(r[14])) for r in uow.session.execute(query)]
     found.sort(key=lambda s: (-s.cycle_seconds, s.task_id))
     return found[:limit]
 
@@ -325,10 +335,11 @@ def efficiency(uow: UnitOfWork, filters: Filters) -> Efficiency:
     """PCE over all cases finished in the period (Σ VA work ÷ Σ lead), per case (median, p90), and the
     split of their steps' time (work and wait) by value class."""
     with uow:
-        return _efficiency(uow, resolve(uow, filters))
+        return efficiency_of(uow, resolve(uow, filters))
 
 
-def _efficiency(uow: UnitOfWork, scope: Scope) -> Efficiency:
+def efficiency_of(uow: UnitOfWork, scope: Scope) -> Efficiency:
+    """``efficiency`` for a resolved scope, inside an open unit of work."""
     where = scope.case_facts()
     columns = [f"{kind}_{part}_seconds" for kind in ("va", "bva", "nva", "other") for part in ("work", "wait")]
     total = uow.session.execute(select(func.count(), func.sum(CF.lead_seconds),
@@ -394,6 +405,6 @@ def compare_versions(uow: UnitOfWork, filters: Filters, first: int, second: int)
         found = []
         for version in (first, second):
             scope = resolve(uow, filters.but(version=version), fresh_facts=False)
-            found.append(VersionFigures(version, _summary(uow, scope), _step_table(uow, scope),
-                                        _efficiency(uow, scope), costs.cost_of(uow, scope)))
+            found.append(VersionFigures(version, summary_of(uow, scope), steps_of(uow, scope),
+                                        efficiency_of(uow, scope), costs.cost_of(uow, scope)))
         return tuple(found)

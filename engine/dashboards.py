@@ -22,10 +22,10 @@ from engine import analytics, costs, feedback, risk, segments
 from engine.analytics import SlowCase, StepFigures
 from engine.annotations import ProcessAnnotations
 from engine.inbox import known_segments
-from engine.scope import Filters
+from engine.scope import Filters, resolve
 from engine.service import NotFound
-from engine.tables import ProcessDefinition, User, UserRole
-from engine.uow import UnitOfWorkFactory
+from engine.tables import ProcessDefinition, RoleRate, User, UserRole
+from engine.uow import UnitOfWork, UnitOfWorkFactory
 
 SLOWEST = 10
 AT_RISK_ROWS = 10
@@ -134,33 +134,39 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
     """Every figure of the dashboard; with ``step_id``, that step's figures and slowest cases too.
 
     The diagram is the chosen version's, or the newest one's when the figures cover every version.
-    FiltersRefused for a step the process does not have.
+    FiltersRefused for a step the process does not have. The page is one unit of work: the facts are
+    refreshed and the filters resolved once, and every figure is read on that scope.
     """
-    steps = analytics.step_table(new_uow(), filters)
-    chosen = None
-    if step_id:
-        chosen = next((s for s in steps if s.step_id == step_id), None)
-        if chosen is None:
-            raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
-    rates = costs.role_rates(new_uow())
-    diagram_version = filters.version or options.newest
-    return Dashboard(
-        filters=filters, options=options, summary=analytics.process_summary(new_uow(), filters),
-        trend=analytics.weekly_trend(new_uow(), filters), steps=steps,
-        efficiency=analytics.efficiency(new_uow(), filters), segments=segments.segment_report(new_uow(), filters),
-        risk=risk.work_at_risk(new_uow(), filters, limit=AT_RISK_ROWS), cost=costs.cost_per_case(new_uow(), filters),
-        rates={role: rates.get(role) for role in options.roles},
-        satisfaction=feedback.satisfaction_vs_cycle_time(new_uow(), filters),
-        diagram_version=diagram_version, diagram_xml=version_xml(new_uow, options.process, diagram_version),
-        step=chosen,
-        slowest=analytics.slowest_cases(new_uow(), filters, step_id, limit=SLOWEST) if chosen else [])
+    with new_uow() as uow:
+        scope = resolve(uow, filters)  # the one facts refresh and scope of the page
+        steps = analytics.steps_of(uow, scope)
+        chosen = None
+        if step_id:
+            chosen = next((s for s in steps if s.step_id == step_id), None)
+            if chosen is None:
+                raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
+        rates = dict(uow.session.execute(select(RoleRate.role, RoleRate.hourly_rate)).all())
+        diagram_version = filters.version or options.newest
+        return Dashboard(
+            filters=filters, options=options, summary=analytics.summary_of(uow, scope),
+            trend=analytics.trend_of(uow, scope), steps=steps, efficiency=analytics.efficiency_of(uow, scope),
+            segments=segments.report_of(uow, scope), risk=risk.risk_of(uow, scope, limit=AT_RISK_ROWS),
+            cost=costs.cost_of(uow, scope),
+            rates={role: float(rates[role]) if rates.get(role) is not None else None for role in options.roles},
+            satisfaction=feedback.satisfaction_of(uow, scope),
+            diagram_version=diagram_version, diagram_xml=_version_xml(uow, options.process, diagram_version),
+            step=chosen, slowest=analytics.slowest_of(uow, scope, step_id, SLOWEST) if chosen and step_id else [])
 
 
 def version_xml(new_uow: UnitOfWorkFactory, key: str, version: int) -> str:
     """The BPMN of one version of a process; NotFound when there is no such version."""
     with new_uow() as uow:
-        xml = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(
-            ProcessDefinition.key == key, ProcessDefinition.version == version))
+        return _version_xml(uow, key, version)
+
+
+def _version_xml(uow: UnitOfWork, key: str, version: int) -> str:
+    xml = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(
+        ProcessDefinition.key == key, ProcessDefinition.version == version))
     if xml is None:
         raise NotFound(f"process {key!r} has no version {version}")
     return xml

@@ -20,7 +20,7 @@ from typing import Iterable, Optional
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.scope import Filters, resolve
+from engine.scope import Filters, Scope, resolve
 from engine.service import NotFound
 from engine.tables import CaseFact, CaseFeedback, Customer, FeedbackToken, ProcessDefinition, ProcessInstance
 from engine.uow import UnitOfWork
@@ -198,15 +198,19 @@ class SatisfactionReport:
 def satisfaction_vs_cycle_time(uow: UnitOfWork, filters: Filters) -> SatisfactionReport:
     """Mean score per lead-time bin and segment, over the scored cases finished in the period."""
     with uow:
-        scope = resolve(uow, filters)
-        target = scope.process_target(filters.segment)
-        edges = tuple(float(target * m) for m in TARGET_MULTIPLES) if target else \
-            tuple(float(h * 3600) for h in HOURS_WITHOUT_TARGET)
-        bin_of = case(*[(CF.lead_seconds < edge, index) for index, edge in enumerate(edges)], else_=len(edges))
-        rows = uow.session.execute(
-            select(CF.segment, bin_of.label("bin"), func.count(), func.avg(CaseFeedback.score))
-            .join(CaseFeedback, CaseFeedback.instance_id == CF.instance_id).where(*scope.case_facts())
-            .group_by(CF.segment, bin_of)).all()
+        return satisfaction_of(uow, resolve(uow, filters))
+
+
+def satisfaction_of(uow: UnitOfWork, scope: Scope) -> SatisfactionReport:
+    """``satisfaction_vs_cycle_time`` for a resolved scope, inside an open unit of work."""
+    target = scope.process_target(scope.filters.segment)
+    edges = tuple(float(target * m) for m in TARGET_MULTIPLES) if target else \
+        tuple(float(h * 3600) for h in HOURS_WITHOUT_TARGET)
+    bin_of = case(*[(CF.lead_seconds < edge, index) for index, edge in enumerate(edges)], else_=len(edges))
+    rows = uow.session.execute(
+        select(CF.segment, bin_of.label("bin"), func.count(), func.avg(CaseFeedback.score))
+        .join(CaseFeedback, CaseFeedback.instance_id == CF.instance_id).where(*scope.case_facts())
+        .group_by(CF.segment, bin_of)).all()
     bounds = (0.0, *edges)
     by_segment: dict[str, dict[int, tuple[int, float]]] = {}
     for segment, index, count, mean in rows:

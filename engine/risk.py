@@ -57,16 +57,20 @@ class WorkAtRisk:
 def work_at_risk(uow: UnitOfWork, filters: Filters, limit: int = 100) -> WorkAtRisk:
     """The open tasks in scope that are breached or at risk at the clock's now (the period is ignored)."""
     with uow:
-        scope = resolve(uow, filters)
-        now = moment(scope.now)
-        open_tasks = [*scope.open_tasks(), T.due_at.is_not(None)]
-        breached = [*open_tasks, T.due_at <= now]
-        at_risk = [*open_tasks, T.due_at > now, _quarter_left(uow, scope, open_tasks)]
-        counts = [uow.session.scalar(select(func.count()).select_from(T).where(*breached)) or 0,
-                  uow.session.scalar(select(func.count()).select_from(T).join(I, I.id == T.instance_id)
-                                     .where(*at_risk)) or 0]
-        return WorkAtRisk(int(counts[0]), int(counts[1]), _tasks(uow, scope, breached, limit),
-                          _tasks(uow, scope, at_risk, limit))
+        return risk_of(uow, resolve(uow, filters), limit)
+
+
+def risk_of(uow: UnitOfWork, scope: Scope, limit: int = 100) -> WorkAtRisk:
+    """``work_at_risk`` for a resolved scope, inside an open unit of work."""
+    now = moment(scope.now)
+    open_tasks = [*scope.open_tasks(), T.due_at.is_not(None)]
+    breached = [*open_tasks, T.due_at <= now]
+    at_risk = [*open_tasks, T.due_at > now, _quarter_left(uow, scope, open_tasks)]
+    counts = [uow.session.scalar(select(func.count()).select_from(T).where(*breached)) or 0,
+              uow.session.scalar(select(func.count()).select_from(T).join(I, I.id == T.instance_id)
+                                 .where(*at_risk)) or 0]
+    return WorkAtRisk(int(counts[0]), int(counts[1]), _tasks(uow, scope, breached, limit),
+                      _tasks(uow, scope, at_risk, limit))
 
 
 def _quarter_left(uow: UnitOfWork, scope: Scope, open_tasks: list) -> ColumnElement[bool]:

@@ -136,6 +136,13 @@ class Scope:
     def newest(self) -> Version:
         return self.versions[0]
 
+    def but(self, **changes: Any) -> "Scope":
+        """The same versions and now with some filters changed (not the process or version: those choose
+        the versions, so change them through ``resolve``)."""
+        if {"process", "version"} & set(changes):
+            raise ValueError("resolve the filters again to change the process or version")
+        return Scope(self.filters.but(**changes), self.versions, self.now)
+
     @property
     def name(self) -> str:
         return self.newest.name

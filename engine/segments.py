@@ -69,9 +69,14 @@ class SegmentReport:
 def segment_report(uow: UnitOfWork, filters: Filters) -> SegmentReport:
     """Every segment with finished cases or completed tasks in the period, and the flags worth reading."""
     with uow:
-        scope = resolve(uow, filters.but(segment=None))
-        cases = _case_rows(uow, scope)
-        steps = _step_rows(uow, scope)
+        return report_of(uow, resolve(uow, filters))
+
+
+def report_of(uow: UnitOfWork, scope: Scope) -> SegmentReport:
+    """``segment_report`` for a resolved scope, inside an open unit of work."""
+    scope = scope.but(segment=None)
+    cases = _case_rows(uow, scope)
+    steps = _step_rows(uow, scope)
     segments = []
     for segment in sorted(set(cases) | set(steps)):
         finished, with_target, within, lead = cases.get(segment, (0, 0, 0, Spread.empty()))

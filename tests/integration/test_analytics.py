@@ -167,3 +167,33 @@ def test_cases_written_with_a_clock_in_the_past_are_counted_after_later_ones(sto
     assert (summary.finished, summary.lead.n) == (4, 4)
     assert {s.step_id: s.count for s in analytics.step_table(stored_uow(), Filters(story.key))} == {
         "review": 4, "approve": 4}
+
+
+@pytest.mark.parametrize("narrowed", [False, True], ids=["all", "period-and-segment"])
+def test_the_dashboard_page_shows_the_same_figures_as_each_function(story, stored_uow, narrowed):
+    """process_dashboard reads every figure in one unit of work (one facts refresh, one scope); what it shows
+    is what each analytics function gives on its own, with a step chosen and with work still open."""
+    from engine import costs, dashboards, feedback, risk, segments
+
+    story.case(T0 + timedelta(days=1), [(HOUR, 2 * HOUR)], story.customer("premium"))  # Approve left open
+    story.case(T0 + timedelta(days=1), [(4 * HOUR, HOUR), (2 * HOUR, HOUR)], story.customer("premium"))
+    story.clock.set(T0 + timedelta(days=7))
+    filters = Filters(story.key)
+    if narrowed:
+        filters = filters.but(start=T0 + timedelta(days=1), end=T0 + timedelta(days=3), segment="premium")
+    options = dashboards.dashboard_options(stored_uow, story.key)
+    page = dashboards.process_dashboard(stored_uow, filters, options, "review")
+
+    assert page.summary == analytics.process_summary(stored_uow(), filters)
+    assert page.trend == analytics.weekly_trend(stored_uow(), filters)
+    assert page.steps == analytics.step_table(stored_uow(), filters)
+    assert page.step == next(s for s in page.steps if s.step_id == "review")
+    assert page.slowest == analytics.slowest_cases(stored_uow(), filters, "review", limit=dashboards.SLOWEST)
+    assert page.efficiency == analytics.efficiency(stored_uow(), filters)
+    assert page.segments == segments.segment_report(stored_uow(), filters)
+    assert page.risk == risk.work_at_risk(stored_uow(), filters, limit=dashboards.AT_RISK_ROWS)
+    assert page.cost == costs.cost_per_case(stored_uow(), filters)
+    assert page.satisfaction == feedback.satisfaction_vs_cycle_time(stored_uow(), filters)
+    assert page.diagram_xml == dashboards.version_xml(stored_uow, story.key, 1)
+    assert (page.summary.finished, page.summary.running) == ((1, 1) if narrowed else (4, 1))
+    assert page.slowest
