@@ -31,7 +31,7 @@ _EVENT = TaskEvent.__table__
 _DEFINITION = ProcessDefinition.__table__
 _CUSTOMER_T = Customer.__table__
 _INSTANCE_COLUMNS = (_INSTANCE.c.id, _INSTANCE.c.definition_id, _INSTANCE.c.customer_id, _INSTANCE.c.segment,
-                     _INSTANCE.c.status, _INSTANCE.c.row_version, _INSTANCE.c.ended_at)
+                     _INSTANCE.c.status, _INSTANCE.c.row_version, _INSTANCE.c.next_timer_at)
 
 
 _STATUS_EVENTS = {"completed": "instance_completed", "error": "instance_errored",
@@ -52,7 +52,7 @@ class CaseRecord:
     segment: str
     status: str
     row_version: int
-    ended_at: Optional[datetime]
+    next_timer_at: Optional[datetime]
 
 
 @dataclass

@@ -70,9 +70,6 @@ class Instances:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, instance_id: int) -> Optional[ProcessInstance]:
-        return self.session.get(ProcessInstance, instance_id)
-
     def running_definition_ids(self) -> Sequence[int]:
         return self.session.scalars(select(ProcessInstance.definition_id).where(
             ProcessInstance.status == "running").distinct()).all()

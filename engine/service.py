@@ -236,15 +236,13 @@ def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRoun
 def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
     with uow:
         record = _case(uow, instance_id)
-        instance = uow.instances.get(instance_id)
         now = uow.clock.now()
-        if record.status != "running" or instance is None or instance.next_timer_at is None \
-                or instance.next_timer_at > now:
+        if record.status != "running" or record.next_timer_at is None or record.next_timer_at > now:
             return False
         loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
         with running_at(uow.clock):
             loaded.case.fire_due_timers()
-        uow.cases.log(record.id, "timer_fired", None, now, detail={"due": instance.next_timer_at.isoformat()})
+        uow.cases.log(record.id, "timer_fired", None, now, detail={"due": record.next_timer_at.isoformat()})
         uow.cases.save(loaded, now, None)
         uow.commit()
         return True
