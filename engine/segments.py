@@ -21,7 +21,7 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from engine.scope import Filters, Scope, resolve, share
-from engine.sqlstats import Spread, percentiles, spreads
+from engine.sqlstats import Spread, percentiles
 from engine.tables import CaseFact, TaskFact
 from engine.uow import UnitOfWork
 
@@ -33,12 +33,11 @@ GAP = 0.15
 
 @dataclass(frozen=True)
 class SegmentStep:
-    """One step for one segment: its cycle time against the segment's target for it."""
+    """One step for one segment: how often, and by how much, it overran the segment's target for it."""
 
     step_id: str
     name: str
     count: int
-    cycle: Spread
     target_seconds: Optional[int]
     with_target: int
     within_target: int
@@ -96,19 +95,17 @@ def _case_rows(uow: UnitOfWork, scope: Scope) -> dict[str, tuple[int, int, int, 
                 .where(*where).group_by(CF.segment))}
 
 
-def _step_rows(uow: UnitOfWork, scope: Scope) -> dict[str, dict[str, tuple[int, int, int, Spread, Spread]]]:
+def _step_rows(uow: UnitOfWork, scope: Scope) -> dict[str, dict[str, tuple[int, int, int, Spread]]]:
     where = scope.task_facts()
     groups = [TF.segment, TF.step_id]
     rows = uow.session.execute(
         select(TF.segment, TF.step_id, func.count(), func.count(TF.within), func.sum(TF.within), func.count(TF.overrun))
         .where(*where).group_by(TF.segment, TF.step_id)).all()
-    found = spreads(uow.session, {"cycle": TF.cycle_seconds, "overrun": TF.overrun}, where, groups,
-                    {"cycle": {(r[0], r[1]): r[2] for r in rows}, "overrun": {(r[0], r[1]): r[5] for r in rows}})
-    cycles, overruns = found["cycle"], found["overrun"]
-    found: dict[str, dict[str, tuple[int, int, int, Spread, Spread]]] = {}
+    # Only the overrun's median is read (the starvation flag): each percentile is a walk per group.
+    overruns = percentiles(uow.session, TF.overrun, where, groups, {(r[0], r[1]): r[5] for r in rows})
+    found: dict[str, dict[str, tuple[int, int, int, Spread]]] = {}
     for segment, step_id, n, known, met, _ in rows:
         found.setdefault(segment, {})[step_id] = (int(n), int(known), int(met or 0),
-                                                  cycles.get((segment, step_id), Spread.empty()),
                                                   overruns.get((segment, step_id), Spread.empty()))
     return found
 
@@ -117,8 +114,8 @@ def _segment_steps(scope: Scope, segment: str, rows: dict) -> list[SegmentStep]:
     steps = []
     for step_id in scope.step_ids() + sorted(set(rows) - set(scope.step_ids())):
         note = scope.step(step_id)
-        count, with_target, within, cycle, overrun = rows.get(step_id, (0, 0, 0, Spread.empty(), Spread.empty()))
-        steps.append(SegmentStep(step_id, note.name if note else step_id, count, cycle,
+        count, with_target, within, overrun = rows.get(step_id, (0, 0, 0, Spread.empty()))
+        steps.append(SegmentStep(step_id, note.name if note else step_id, count,
                                  note.target_for(segment) if note else None, with_target, within,
                                  share(within, with_target),
                                  None if overrun.median is None else round(overrun.median, 2)))
