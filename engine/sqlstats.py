@@ -103,6 +103,18 @@ def percentiles(session: Any, metric: Any, where: Sequence[Any], groups: Sequenc
         return {tuple(row[:width]): Spread(int(row[width]), *(None if v is None else round(float(v), 6)
                                                               for v in row[width + 1:]))
                 for row in session.execute(query.group_by(*groups))}
+    return walked_percentiles(session, metric, where, groups, counts)
+
+
+def walked_percentiles(session: Any, metric: Any, where: Sequence[Any], groups: Sequence[Any] = (),
+                       counts: Optional[dict[tuple, int]] = None) -> dict[tuple, "Spread"]:
+    """``percentiles`` read by walking an index on (group columns, metric), on either database.
+
+    SQLite has no other way; on PostgreSQL it beats ``percentile_cont``, which sorts every row, when
+    such an index exists and the groups are few.
+    """
+    conditions = [*where, metric.is_not(None)]
+    width = len(groups)
     connection = session.connection()
     pick = select(metric).where(*conditions, *[group == bindparam(f"group_{i}") for i, group in enumerate(groups)]) \
         .order_by(metric).limit(2).offset(bindparam("skip", type_=Integer))
