@@ -48,6 +48,19 @@ def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: 
     ), code
 
 
+# What an engine refusal means for the page: a wrong value, not yours to do, or too late.
+_REFUSALS: dict[type[Exception], int] = {
+    service.NotFound: 400, service.NotAllowed: 403, service.TaskClosed: 409, ConcurrentUpdate: 409}
+_ACTION_ERRORS = tuple(_REFUSALS)
+
+
+def _refused(task_id: int, exc: Exception, lead: str,
+             typed: Optional[Mapping[str, Any]] = None) -> ResponseReturnValue:
+    """The task page again, with the engine's reason and the status its kind of refusal deserves."""
+    code = next(status for kind, status in _REFUSALS.items() if isinstance(exc, kind))
+    return _render(task_id, code, f"{lead}: {exc}.", typed)
+
+
 @bp.get("/<int:task_id>")
 @login_required
 def show(task_id: int) -> ResponseReturnValue:
@@ -62,10 +75,8 @@ def claim(task_id: int) -> ResponseReturnValue:
     _context(task_id)
     try:
         service.claim_task(db.uow(), task_id, g.account.name)
-    except service.NotAllowed as exc:
-        return _render(task_id, 403, f"You could not claim this task: {exc}.")
-    except (service.TaskClosed, ConcurrentUpdate) as exc:
-        return _render(task_id, 409, f"You could not claim this task: {exc}.")
+    except _ACTION_ERRORS as exc:
+        return _refused(task_id, exc, "You could not claim this task")
     flash("The task is yours now.", "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -77,10 +88,8 @@ def release(task_id: int) -> ResponseReturnValue:
     ctx = _context(task_id)
     try:
         service.release_task(db.uow(), task_id, g.account.name)
-    except service.NotAllowed as exc:
-        return _render(task_id, 403, f"You could not release this task: {exc}.")
-    except (service.TaskClosed, ConcurrentUpdate) as exc:
-        return _render(task_id, 409, f"You could not release this task: {exc}.")
+    except _ACTION_ERRORS as exc:
+        return _refused(task_id, exc, "You could not release this task")
     flash(f"{ctx['task']['name']} for {ctx['customer']['name']} is back in the {ctx['task']['role']} queue.", "info")
     return redirect(url_for("inbox.index"))
 
@@ -95,12 +104,8 @@ def assign(task_id: int) -> ResponseReturnValue:
         return _render(task_id, 400, "Choose the person to assign the task to.")
     try:
         service.assign_task(db.uow(), task_id, assignee, g.account.name)
-    except service.NotFound as exc:
-        return _render(task_id, 400, f"The task was not assigned: {exc}.")
-    except service.NotAllowed as exc:
-        return _render(task_id, 403, f"The task was not assigned: {exc}.")
-    except (service.TaskClosed, ConcurrentUpdate) as exc:
-        return _render(task_id, 409, f"The task was not assigned: {exc}.")
+    except _ACTION_ERRORS as exc:
+        return _refused(task_id, exc, "The task was not assigned")
     flash(f"The task is assigned to {assignee}.", "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -119,12 +124,8 @@ def complete(task_id: int) -> ResponseReturnValue:
         service.complete_task(db.uow(), task_id, g.account.name, data)
     except FormInvalid as exc:
         return _render(task_id, 400, None, typed, exc.errors)
-    except service.NotAllowed as exc:
-        return _render(task_id, 403, f"Your values were not saved: {exc}.", typed)
-    except service.TaskClosed as exc:
-        return _render(task_id, 409, f"Your values were not saved: {exc}.", typed)
-    except ConcurrentUpdate as exc:
-        return _render(task_id, 409, f"Your values were not saved: {exc}.", typed)
+    except _ACTION_ERRORS as exc:
+        return _refused(task_id, exc, "Your values were not saved", typed)
     session["just_completed"] = task_id
     flash(f"Done: {ctx['task']['name']} for {ctx['customer']['name']} (case {ctx['instance']['id']}).", "success")
     return redirect(url_for("inbox.index"))
