@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Connection, String, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Integer, String, Text, bindparam, delete, func, insert, select, update
 
 from engine.definitions import CompiledDefinition
 from engine.model import Case
+from engine.prepared import DriverStatements, Prepared
 from engine.state import Snapshot
 from engine.tables import CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 
@@ -110,36 +111,48 @@ _TASK_COLUMNS = (_HUMAN_TASK.c.id, _HUMAN_TASK.c.instance_id, _HUMAN_TASK.c.spif
                  _HUMAN_TASK.c.completed_by, _HUMAN_TASK.c.row_version)
 
 
-# Statements are built once: building them costs more than running them on SQLite.
-_LOCK_CASE = select(*_INSTANCE_COLUMNS).where(_INSTANCE.c.id == bindparam("instance_id")).with_for_update()
-_LOCK_TASK = (select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS)
-              .join(_INSTANCE, _INSTANCE.c.id == _HUMAN_TASK.c.instance_id)
-              .where(_HUMAN_TASK.c.id == bindparam("task_id")).with_for_update())
-_OPEN_TASKS = select(_HUMAN_TASK.c.spiff_task_id, _HUMAN_TASK.c.id).where(
-    _HUMAN_TASK.c.instance_id == bindparam("instance_id"), _HUMAN_TASK.c.status == "open")
-_HEADER = select(_INSTANCE.c.state).where(_INSTANCE.c.id == bindparam("instance_id"))
-_BODIES = select(_CASE_TASK.c.task_id, _CASE_TASK.c.body).where(_CASE_TASK.c.instance_id == bindparam("instance_id"))
-_NEW_CASE = insert(_INSTANCE).returning(_INSTANCE.c.id)
-_COMPLETE_TASK = update(_HUMAN_TASK).where(
+# Statements are built once and run on the driver's cursor (engine.prepared): on SQLite, building and
+# executing them through SQLAlchemy costs several times what running them does.
+_LOCK_CASE = Prepared(select(*_INSTANCE_COLUMNS).where(_INSTANCE.c.id == bindparam("instance_id")).with_for_update())
+_LOCK_TASK = Prepared(select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS)
+                      .join(_INSTANCE, _INSTANCE.c.id == _HUMAN_TASK.c.instance_id)
+                      .where(_HUMAN_TASK.c.id == bindparam("task_id")).with_for_update())
+_OPEN_TASKS = Prepared(select(_HUMAN_TASK.c.spiff_task_id, _HUMAN_TASK.c.id).where(
+    _HUMAN_TASK.c.instance_id == bindparam("instance_id"), _HUMAN_TASK.c.status == "open"))
+_HEADER = Prepared(select(_INSTANCE.c.state).where(_INSTANCE.c.id == bindparam("instance_id")))
+_BODIES = Prepared(select(_CASE_TASK.c.task_id, _CASE_TASK.c.body)
+                   .where(_CASE_TASK.c.instance_id == bindparam("instance_id")))
+_NEW_CASE = Prepared(insert(_INSTANCE).returning(_INSTANCE.c.id), ("definition_id", "customer_id", "segment",
+                                                                   "status", "started_at", "state", "row_version"))
+_COMPLETE_TASK = Prepared(update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
-    status="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
-    row_version=_HUMAN_TASK.c.row_version + 1)
-_LATEST_DEFINITION = (select(_DEFINITION.c.id, _DEFINITION.c.version).where(_DEFINITION.c.key == bindparam("key"))
-                      .order_by(_DEFINITION.c.version.desc()).limit(1))
-_CUSTOMER = select(_CUSTOMER_T.c.name, _CUSTOMER_T.c.segment).where(_CUSTOMER_T.c.id == bindparam("customer_id"))
-_NEW_CUSTOMER = insert(_CUSTOMER_T)
-_RENAME_CUSTOMER = update(_CUSTOMER_T).where(_CUSTOMER_T.c.id == bindparam("customer_id")).values(
-    name=bindparam("new_name"), segment=bindparam("new_segment"))
-_SAVE_CASE = update(_INSTANCE).where(
+    status="completed", completed_at=bindparam("now", type_=_HUMAN_TASK.c.completed_at.type),
+    completed_by=bindparam("user", type_=String), row_version=_HUMAN_TASK.c.row_version + 1))
+_LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
+                              .where(_DEFINITION.c.key == bindparam("key"))
+                              .order_by(_DEFINITION.c.version.desc()).limit(1))
+_CUSTOMER = Prepared(select(_CUSTOMER_T.c.name, _CUSTOMER_T.c.segment)
+                     .where(_CUSTOMER_T.c.id == bindparam("customer_id")))
+_NEW_CUSTOMER = Prepared(insert(_CUSTOMER_T), ("id", "name", "segment"))
+_RENAME_CUSTOMER = Prepared(update(_CUSTOMER_T).where(_CUSTOMER_T.c.id == bindparam("customer_id")).values(
+    name=bindparam("new_name", type_=String), segment=bindparam("new_segment", type_=String)))
+_SAVE_CASE = Prepared(update(_INSTANCE).where(
     _INSTANCE.c.id == bindparam("case_id"), _INSTANCE.c.row_version == bindparam("seen_version")).values(
-    state=bindparam("new_state"), status=bindparam("new_status"), row_version=bindparam("new_version"),
+    state=bindparam("new_state", type_=Text), status=bindparam("new_status", type_=String),
+    row_version=bindparam("new_version", type_=Integer),
     next_timer_at=bindparam("next_timer", type_=_INSTANCE.c.next_timer_at.type),
     error_step=func.coalesce(bindparam("error_step_", type_=String), _INSTANCE.c.error_step),
     error_message=func.coalesce(bindparam("error_message_", type_=Text), _INSTANCE.c.error_message),
-    ended_at=func.coalesce(_INSTANCE.c.ended_at, bindparam("ended", type_=_INSTANCE.c.ended_at.type)))
-_UPDATE_CASE_TASK = update(_CASE_TASK).where(
-    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")).values(body=bindparam("b"))
-_INSERT_CASE_TASK = insert(_CASE_TASK)
+    ended_at=func.coalesce(_INSTANCE.c.ended_at, bindparam("ended", type_=_INSTANCE.c.ended_at.type))))
+_UPDATE_CASE_TASK = Prepared(update(_CASE_TASK).where(
+    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t"))
+    .values(body=bindparam("b", type_=Text)))
+_INSERT_CASE_TASK = Prepared(insert(_CASE_TASK), ("instance_id", "task_id", "body"))
+_INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
+    "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
+    "target_seconds", "created_at", "due_at", "status", "row_version"))
+_INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
+# These two take a list of ids (an expanding IN), so they go through SQLAlchemy; they run only when tasks go away.
 _DELETE_CASE_TASKS = delete(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("instance_id"), _CASE_TASK.c.task_id.in_(bindparam("ids", expanding=True)))
 _CANCEL_HUMAN_TASKS = (update(_HUMAN_TASK).where(
@@ -147,9 +160,6 @@ _CANCEL_HUMAN_TASKS = (update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.spiff_task_id.in_(bindparam("ids", expanding=True)))
     .values(status="cancelled", row_version=_HUMAN_TASK.c.row_version + 1)
     .returning(_HUMAN_TASK.c.id, _HUMAN_TASK.c.step_id))
-_INSERT_HUMAN_TASK = insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id, sort_by_parameter_order=True)
-_INSERT_ONE_HUMAN_TASK = insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id)
-_INSERT_EVENT = insert(_EVENT)
 
 
 class CaseStore:
@@ -157,6 +167,7 @@ class CaseStore:
 
     def __init__(self, connection: Connection, cache: CaseCache) -> None:
         self.connection = connection
+        self.sql = DriverStatements(connection)
         self.cache = cache
         self._events: list[dict[str, Any]] = []
         self._after_commit: list[tuple[int, int, Case, Snapshot]] = []
@@ -165,12 +176,12 @@ class CaseStore:
 
     def lock_case(self, instance_id: int) -> Optional[CaseRecord]:
         """The case's row, locked against other writers until the unit of work ends."""
-        row = self.connection.execute(_LOCK_CASE, {"instance_id": instance_id}).first()
+        row = self.sql.first(_LOCK_CASE, {"instance_id": instance_id})
         return CaseRecord(*row) if row else None
 
     def lock_task(self, task_id: int) -> Optional[tuple[TaskRecord, CaseRecord]]:
         """A human task with its case, both locked, as they are once any concurrent writer is done."""
-        row = self.connection.execute(_LOCK_TASK, {"task_id": task_id}).first()
+        row = self.sql.first(_LOCK_TASK, {"task_id": task_id})
         if row is None:
             return None
         width = len(_TASK_COLUMNS)
@@ -186,7 +197,7 @@ class CaseStore:
             case = Case.restore(saved.header, saved.tasks.values(), definition)
         loaded = Loaded(record, case, saved)
         if record.status == "running":
-            open_rows = self.connection.execute(_OPEN_TASKS, {"instance_id": record.id}).all()
+            open_rows = self.sql.all(_OPEN_TASKS, {"instance_id": record.id})
             loaded.open_at_start = {spiff_id: task_id for spiff_id, task_id in open_rows}
         return loaded
 
@@ -196,31 +207,31 @@ class CaseStore:
         return Case.restore(saved.header, saved.tasks.values(), definition)
 
     def _stored_snapshot(self, instance_id: int) -> Snapshot:
-        header = self.connection.execute(_HEADER, {"instance_id": instance_id}).scalar_one()
-        bodies = self.connection.execute(_BODIES, {"instance_id": instance_id}).all()
+        [header] = self.sql.first(_HEADER, {"instance_id": instance_id})
+        bodies = self.sql.all(_BODIES, {"instance_id": instance_id})
         return Snapshot(header, {task_id: body for task_id, body in bodies})
 
     def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
         """The id and version number of the newest deployed version of process ``key``."""
-        row = self.connection.execute(_LATEST_DEFINITION, {"key": key}).first()
+        row = self.sql.first(_LATEST_DEFINITION, {"key": key})
         return (row[0], row[1]) if row else None
 
     # -- writing -----------------------------------------------------------------
 
     def put_customer(self, customer_id: str, name: str, segment: str) -> None:
         """Record a new customer, or their current name and segment."""
-        known = self.connection.execute(_CUSTOMER, {"customer_id": customer_id}).first()
+        known = self.sql.first(_CUSTOMER, {"customer_id": customer_id})
         if known is None:
-            self.connection.execute(_NEW_CUSTOMER, {"id": customer_id, "name": name, "segment": segment})
+            self.sql.execute(_NEW_CUSTOMER, {"id": customer_id, "name": name, "segment": segment})
         elif tuple(known) != (name, segment):
-            self.connection.execute(_RENAME_CUSTOMER, {"customer_id": customer_id, "new_name": name,
-                                                       "new_segment": segment})
+            self.sql.execute(_RENAME_CUSTOMER, {"customer_id": customer_id, "new_name": name,
+                                                "new_segment": segment})
 
     def create(self, definition_id: int, customer_id: str, segment: str, case: Case, now: datetime) -> Loaded:
         """A new case row (its state is written by ``save``)."""
-        instance_id = self.connection.execute(_NEW_CASE, {
+        [instance_id] = self.sql.first(_NEW_CASE, {
             "definition_id": definition_id, "customer_id": customer_id, "segment": segment, "status": "running",
-            "started_at": now, "state": "", "row_version": 1}).scalar_one()
+            "started_at": now, "state": "", "row_version": 1})
         record = CaseRecord(instance_id, definition_id, customer_id, segment, "running", 1, None)
         return Loaded(record, case, None)
 
@@ -233,9 +244,9 @@ class CaseStore:
 
     def complete_task(self, task: TaskRecord, user: str, now: datetime) -> None:
         """Mark a task completed (its case must be saved in the same unit of work)."""
-        changed = self.connection.execute(_COMPLETE_TASK, {
+        changed = self.sql.execute(_COMPLETE_TASK, {
             "task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
-        if changed.rowcount != 1:
+        if changed != 1:
             raise StaleCase(f"task {task.id} changed meanwhile")
 
     def save(self, loaded: Loaded, now: datetime, actor: Optional[str]) -> str:
@@ -244,7 +255,7 @@ class CaseStore:
         status = case.status
         state = case.snapshot(loaded.saved)
         self._write_tasks(record.id, loaded.saved, state)
-        changed = self.connection.execute(_SAVE_CASE, {
+        changed = self.sql.execute(_SAVE_CASE, {
             "case_id": record.id, "seen_version": record.row_version, "new_version": record.row_version + 1,
             "new_state": state.header, "new_status": status,
             "next_timer": case.next_timer_at() if status == "running" else None,
@@ -252,7 +263,7 @@ class CaseStore:
             "error_message_": case.error.message if case.error else None,
             "ended": now if status in ("completed", "cancelled") else None,
         })
-        if changed.rowcount != 1:
+        if changed != 1:
             raise StaleCase(f"instance {record.id} changed meanwhile")
         self._sync_human_tasks(loaded, status, now)
         if status != record.status:
@@ -264,7 +275,7 @@ class CaseStore:
 
     def flush_events(self) -> None:
         if self._events:
-            self.connection.execute(_INSERT_EVENT, self._events)
+            self.sql.execute_many(_INSERT_EVENT, self._events)
             self._events = []
 
     def committed(self) -> None:
@@ -281,9 +292,9 @@ class CaseStore:
                  if t not in old]
         removed = [t for t in old if t not in after.tasks]
         if changed:
-            self.connection.execute(_UPDATE_CASE_TASK, changed)
+            self.sql.execute_many(_UPDATE_CASE_TASK, changed)
         if added:
-            self.connection.execute(_INSERT_CASE_TASK, added)
+            self.sql.execute_many(_INSERT_CASE_TASK, added)
         if removed:
             self.connection.execute(_DELETE_CASE_TASKS, {"instance_id": instance_id, "ids": removed})
 
@@ -312,9 +323,6 @@ class CaseStore:
                 "created_at": now, "due_at": compiled.calendar.due(now, target) if target is not None else None,
                 "status": "open", "row_version": 1,
             })
-        if len(new) == 1:  # the common case; a single-row insert is cheaper than a batch
-            ids = [self.connection.execute(_INSERT_ONE_HUMAN_TASK, new[0]).scalar_one()]
-        else:
-            ids = self.connection.execute(_INSERT_HUMAN_TASK, new).scalars().all() if new else []
-        for task_id, row in zip(ids, new):
+        for row in new:
+            [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             self.log(record.id, "task_created", None, now, task_id, row["step_id"])
