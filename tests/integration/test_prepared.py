@@ -29,25 +29,23 @@ def _version(number: int, at: datetime, notes: dict) -> dict:
 
 def test_rows_written_on_the_driver_read_back_through_sqlalchemy_and_the_other_way(stored_uow):
     at = datetime(2026, 3, 29, 1, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
-    with stored_uow() as uow:
+    with stored_uow() as uow:  # never committed: the session's database is shared with other tests
         connection = uow.session.connection()
         sql = DriverStatements(connection)
         new_id, stored_at = sql.first(_ADD_VERSION, _version(1, at, {"score": 4, "text": "50% done"}))
         sql.execute_many(_ADD_VERSION, [_version(2, at + timedelta(hours=1), {})])
         connection.execute(insert(VERSION), [_version(3, at + timedelta(hours=2), {"via": "core"})])
-        uow.commit()
+        through_core = connection.execute(select(VERSION.c.version, VERSION.c.deployed_at, VERSION.c.annotations)
+                                          .where(VERSION.c.key == "p").order_by(VERSION.c.id)).all()
+        through_driver = sql.all(_VERSIONS, {"key": "p"})
     assert isinstance(new_id, int) and stored_at == at  # aware UTC, the same moment
-    with stored_uow() as uow:
-        through_core = uow.session.execute(select(VERSION.c.version, VERSION.c.deployed_at, VERSION.c.annotations)
-                                           .where(VERSION.c.key == "p").order_by(VERSION.c.id)).all()
-        through_driver = DriverStatements(uow.session.connection()).all(_VERSIONS, {"key": "p"})
     assert [tuple(row) for row in through_core] == through_driver
     assert through_driver[0] == (1, at, {"score": 4, "text": "50% done"})
     assert through_driver[1][1].tzinfo == timezone.utc and through_driver[2][2] == {"via": "core"}
 
 
 def test_rowcount_fixed_values_and_driver_errors_as_sqlalchemy_errors(stored_uow):
-    with stored_uow() as uow:
+    with stored_uow() as uow:  # never committed
         sql = DriverStatements(uow.session.connection())
         sql.execute(_ADD_CUSTOMER, {"id": "c-1", "name": "Ann", "segment": "standard"})
         assert sql.execute(_RENAME, {"customer_id": "c-1"}) == 1
