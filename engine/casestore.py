@@ -23,7 +23,7 @@ from engine.definitions import CompiledDefinition
 from engine.model import Case
 from engine.prepared import DriverStatements, Prepared
 from engine.state import Snapshot
-from engine.tables import CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
+from engine.tables import CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
 
 _INSTANCE = ProcessInstance.__table__
 _CASE_TASK = CaseTask.__table__
@@ -31,6 +31,8 @@ _HUMAN_TASK = HumanTask.__table__
 _EVENT = TaskEvent.__table__
 _DEFINITION = ProcessDefinition.__table__
 _CUSTOMER_T = Customer.__table__
+_USER = User.__table__
+_USER_ROLE = UserRole.__table__
 _INSTANCE_COLUMNS = (_INSTANCE.c.id, _INSTANCE.c.definition_id, _INSTANCE.c.customer_id, _INSTANCE.c.segment,
                      _INSTANCE.c.status, _INSTANCE.c.row_version, _INSTANCE.c.next_timer_at)
 
@@ -128,6 +130,12 @@ _COMPLETE_TASK = Prepared(update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
     status="completed", completed_at=bindparam("now", type_=_HUMAN_TASK.c.completed_at.type),
     completed_by=bindparam("user", type_=String), row_version=_HUMAN_TASK.c.row_version + 1))
+_SET_ASSIGNEE = Prepared(update(_HUMAN_TASK).where(
+    _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
+    assignee=bindparam("assignee", type_=String), claimed_at=bindparam("at", type_=_HUMAN_TASK.c.claimed_at.type),
+    row_version=_HUMAN_TASK.c.row_version + 1))
+_USER_ROLES = Prepared(select(_USER.c.id, _USER_ROLE.c.role).outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
+                       .where(_USER.c.name == bindparam("name")))
 _LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
                               .where(_DEFINITION.c.key == bindparam("key"))
                               .order_by(_DEFINITION.c.version.desc()).limit(1))
@@ -211,6 +219,11 @@ class CaseStore:
         bodies = self.sql.all(_BODIES, {"instance_id": instance_id})
         return Snapshot(header, {task_id: body for task_id, body in bodies})
 
+    def user_roles(self, name: str) -> Optional[set[str]]:
+        """The roles of the user called ``name``, or None when there is no such user."""
+        rows = self.sql.all(_USER_ROLES, {"name": name})
+        return {role for _user_id, role in rows if role is not None} if rows else None
+
     def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
         """The id and version number of the newest deployed version of process ``key``."""
         row = self.sql.first(_LATEST_DEFINITION, {"key": key})
@@ -246,6 +259,13 @@ class CaseStore:
         """Mark a task completed (its case must be saved in the same unit of work)."""
         changed = self.sql.execute(_COMPLETE_TASK, {
             "task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
+        if changed != 1:
+            raise StaleCase(f"task {task.id} changed meanwhile")
+
+    def set_assignee(self, task: TaskRecord, assignee: Optional[str], now: Optional[datetime]) -> None:
+        """Give a task to ``assignee`` from ``now`` on, or back to its queue (None, None)."""
+        changed = self.sql.execute(_SET_ASSIGNEE, {
+            "task_id": task.id, "seen_version": task.row_version, "assignee": assignee, "at": now})
         if changed != 1:
             raise StaleCase(f"task {task.id} changed meanwhile")
 

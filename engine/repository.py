@@ -87,9 +87,6 @@ class Tasks:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, task_id: int) -> Optional[HumanTask]:
-        return self.session.get(HumanTask, task_id)
-
     def open_of(self, instance_id: int) -> Sequence[HumanTask]:
         return self.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance_id, HumanTask.status == "open").order_by(HumanTask.id)).all()

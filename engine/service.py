@@ -141,7 +141,7 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
 def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Take an unassigned task of one of the user's roles."""
     with uow:
-        task = _open_task_row(uow, task_id)
+        task, _ = _open_task(uow, task_id)
         roles = _require_user(uow, user)
         if task.role not in roles:
             raise NotAllowed(f"{user} does not hold the role {task.role!r} that task {task_id} needs")
@@ -149,36 +149,30 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
             return
         if task.assignee is not None:
             raise NotAllowed(f"task {task_id} is already claimed by {task.assignee}")
-        task.assignee, task.claimed_at = user, uow.clock.now()
-        _log(uow, task, "task_claimed", user)
-        uow.commit()
+        _set_assignee(uow, task, user, "task_claimed", user)
 
 
 def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Put a claimed task back in its role's queue (its assignee, a manager or an admin)."""
     with uow:
-        task = _open_task_row(uow, task_id)
+        task, _ = _open_task(uow, task_id)
         roles = _require_user(uow, user)
         if task.assignee is None:
             return
         if task.assignee != user and not roles & MANAGING_ROLES:
             raise NotAllowed(f"task {task_id} is claimed by {task.assignee}; only they or a manager can release it")
-        task.assignee, task.claimed_at = None, None
-        _log(uow, task, "task_released", user)
-        uow.commit()
+        _set_assignee(uow, task, None, "task_released", user)
 
 
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
     """A manager or admin gives an open task to a user who holds its role."""
     with uow:
-        task = _open_task_row(uow, task_id)
+        task, _ = _open_task(uow, task_id)
         if not _require_user(uow, actor) & MANAGING_ROLES:
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
         if task.role not in _require_user(uow, assignee):
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
-        task.assignee, task.claimed_at = assignee, uow.clock.now()
-        _log(uow, task, "task_assigned", actor, {"assignee": assignee})
-        uow.commit()
+        _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 
 def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
@@ -295,16 +289,7 @@ def _open_task(uow: UnitOfWork, task_id: int) -> tuple[TaskRecord, CaseRecord]:
     return found
 
 
-def _open_task_row(uow: UnitOfWork, task_id: int) -> HumanTask:
-    """The task's row for a change that does not touch the case (claim, release, assign)."""
-    task = uow.tasks.get(task_id)
-    if task is None:
-        raise NotFound(f"no task {task_id}")
-    _require_open(task)
-    return task
-
-
-def _require_open(task: HumanTask | TaskRecord) -> None:
+def _require_open(task: TaskRecord) -> None:
     if task.status == "completed":
         raise TaskClosed(f"task {task.id} ({task.name}) was already completed by {task.completed_by}")
     if task.status != "open":
@@ -318,10 +303,20 @@ def require_user(uow: UnitOfWork, name: str) -> set[str]:
 
 
 def _require_user(uow: UnitOfWork, name: str) -> set[str]:
-    user = uow.users.by_name(name)
-    if user is None:
+    roles = uow.cases.user_roles(name)
+    if roles is None:
         raise NotFound(f"no user named {name!r}")
-    return uow.users.roles(user)
+    return roles
+
+
+def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: Optional[str], kind: str, actor: str,
+                  detail: Optional[dict[str, Any]] = None) -> None:
+    """Change who holds an open task, log it, and commit."""
+    now = uow.clock.now()
+    uow.cases.set_assignee(task, assignee, now if assignee is not None else None)
+    uow.cases.log(task.instance_id, kind, actor, now, task.id, task.step_id, detail)
+    uow.cases.flush_events()
+    uow.commit()
 
 
 def _log(uow: UnitOfWork, task: HumanTask, kind: str, actor: Optional[str],
