@@ -160,9 +160,10 @@ _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
     "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
     "target_seconds", "created_at", "due_at", "status", "row_version"))
 _INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
-# These two take a list of ids (an expanding IN), so they go through SQLAlchemy; they run only when tasks go away.
-_DELETE_CASE_TASKS = delete(_CASE_TASK).where(
-    _CASE_TASK.c.instance_id == bindparam("instance_id"), _CASE_TASK.c.task_id.in_(bindparam("ids", expanding=True)))
+_DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
+    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
+# This one takes a list of ids (an expanding IN), so it goes through SQLAlchemy; it runs only when a
+# boundary event, a cancellation or an error takes open tasks away.
 _CANCEL_HUMAN_TASKS = (update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.instance_id == bindparam("case_id"), _HUMAN_TASK.c.status == "open",
     _HUMAN_TASK.c.spiff_task_id.in_(bindparam("ids", expanding=True)))
@@ -178,6 +179,7 @@ class CaseStore:
         self.sql = DriverStatements(connection)
         self.cache = cache
         self._events: list[dict[str, Any]] = []
+        self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
         self._after_commit: list[tuple[int, int, Case, Snapshot]] = []
 
     # -- reading -----------------------------------------------------------------
@@ -261,6 +263,7 @@ class CaseStore:
             "task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
         if changed != 1:
             raise StaleCase(f"task {task.id} changed meanwhile")
+        self._completed.add(task.spiff_task_id)
 
     def set_assignee(self, task: TaskRecord, assignee: Optional[str], now: Optional[datetime]) -> None:
         """Give a task to ``assignee`` from ``now`` on, or back to its queue (None, None)."""
@@ -316,13 +319,14 @@ class CaseStore:
         if added:
             self.sql.execute_many(_INSERT_CASE_TASK, added)
         if removed:
-            self.connection.execute(_DELETE_CASE_TASKS, {"instance_id": instance_id, "ids": removed})
+            self.sql.execute_many(_DELETE_CASE_TASK, [{"i": instance_id, "t": t} for t in removed])
 
     def _sync_human_tasks(self, loaded: Loaded, status: str, now: datetime) -> None:
         """Open a row for each newly ready human task; cancel the rows of tasks that are no longer ready."""
         record, compiled = loaded.record, loaded.case.definition
         ready = {str(t.id): t for t in loaded.case.ready_human_tasks()} if status == "running" else {}
-        gone = [spiff_id for spiff_id in loaded.open_at_start if spiff_id not in ready]
+        gone = [spiff_id for spiff_id in loaded.open_at_start
+                if spiff_id not in ready and spiff_id not in self._completed]
         if gone:
             cancelled = self.connection.execute(_CANCEL_HUMAN_TASKS, {"case_id": record.id, "ids": gone}).all()
             for task_id, step_id in cancelled:
