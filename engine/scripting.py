@@ -73,7 +73,10 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (
@@ -427,6 +430,12 @@ class RestrictedEnvironment(TaskDataEnvironment):
                 del context["_print"]
         if clock is not None and clock.expired:  # the script swallowed the stop and finished anyway
             raise self._too_long(clock)
+        kept_back = [name for name, value in context.items() if not storable(value)]
+        if kept_back:
+            kinds = {name: type(context.pop(name)).__name__ for name in kept_back}  # the case could not be saved
+            name = kept_back[0]
+            raise ScriptRefused(f"the script left a {kinds[name]} in {name!r}, which a case cannot keep "
+                                "(use numbers, text, lists, dicts, dates)")
         return True
 
     # -- internals
@@ -492,6 +501,20 @@ class RestrictedScriptEngine(PythonScriptEngine):
         return WorkflowTaskException(
             _describe(err), task=task, exception=err, line_number=line_number, error_line=error_line
         )
+
+
+_PLAIN = (str, int, float, bool, type(None), date, datetime, timedelta, Decimal, UUID)
+
+
+def storable(value: Any) -> bool:
+    """Whether a case's data can keep ``value``: JSON's kinds, dates, times, decimals and ids, nested."""
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(storable(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and storable(item) for key, item in value.items())
+    return False
 
 
 def build_script_engine(helpers: Mapping[str, Callable[..., Any]], time_limit: float = 2.0) -> PythonScriptEngine:

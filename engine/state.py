@@ -124,5 +124,14 @@ def _parents_first(root: str, bodies: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def _converted(value: Any) -> Any:
+    """A value JSON has no kind for, as SpiffWorkflow's registry writes it (dates, decimals) or as a list (sets)."""
+    typename = _REGISTRY.typenames.get(type(value))
+    if typename is not None:
+        return _REGISTRY.convert(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(f"a case cannot keep a {type(value).__name__} in its data")
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=_converted).encode

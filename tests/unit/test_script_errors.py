@@ -113,6 +113,7 @@ FORBIDDEN_SCRIPTS = [
     ("unknown name", "total = amount * rate", "NameError: name 'rate' is not defined"),
     ("division by zero", "total = amount / 0", "ZeroDivisionError: division by zero"),
     ("syntax error", "total = (amount", "syntax error in script"),
+    ("a value a case cannot keep", "total = 1\nnumbers = range(3)", "the script left a range in 'numbers'"),
 ]
 
 
@@ -207,6 +208,16 @@ def test_what_a_script_computes_reaches_the_later_steps_and_scripts(new_uow, sta
     assert view["status"] == "completed", view["error"]
     assert (view["data"]["grand_total"], view["data"]["summary"]) == (45, "T-42 / checked")
     assert view["data"]["amount"] == 21 and view["data"]["customer"]["id"] == "c-1"
+
+
+def test_a_set_a_script_makes_is_kept_as_a_list_after_the_case_is_saved(new_uow, staff):
+    deploy(new_uow, "tags", scripted("tags", "tags = {'urgent'}\nwhen = {'due': (1, 2)}"))
+    instance_id = service.start_instance(new_uow(), "tags", KIM)
+    view = queries.instance_view(new_uow(), instance_id)
+    assert view["status"] == "running", view["error"]
+    complete(new_uow, instance_id, "review", "bo1", {"comment": "ok"})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["data"]["tags"], view["data"]["when"]) == ("completed", ["urgent"], {"due": [1, 2]})
 
 
 LOW_RISK_APPLICATION = {"loan_amount": 200000, "loan_purpose": "purchase", "annual_income": 80000,
