@@ -16,7 +16,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
-    from engine import casefile
+    from engine import casefile, service
     from web import create_app, db
 
     app = create_app()
@@ -24,6 +24,8 @@ def run_serve(args: argparse.Namespace) -> int:
         if not casefile.schema_ready(db.uow()):
             print("valueflow: the database has no Valueflow schema yet; run `valueflow init` first", file=sys.stderr)
             return 2
+        compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
+    print(f"{compiled} process version(s) with running cases compiled", flush=True)
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
     print(f"Valueflow is running on http://{shown}:{args.port}/ — sign in with a user printed by "
           "`valueflow init` (Ctrl+C stops it)", flush=True)

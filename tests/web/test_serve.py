@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from engine import service
+from engine.runtime import connect
 from tests.web.conftest import copy_database
 
 VALUEFLOW = Path(sys.executable).with_name("valueflow")
@@ -23,8 +25,11 @@ def free_port() -> int:
 
 def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, tmp_path):
     port = free_port()
-    env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
-           "VALUEFLOW_SECRET_KEY": "serve-test"}
+    url = copy_database(seeded_database, tmp_path)
+    factory = connect(url)
+    service.start_instance(factory(), "service_request", service.CustomerRef("c-1", "Kim Park", "standard"))
+    factory.dispose()
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": url, "VALUEFLOW_SECRET_KEY": "serve-test"}
     process = subprocess.Popen([str(VALUEFLOW), "serve", "--port", str(port)], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -44,6 +49,8 @@ def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, t
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert f"Valueflow is running on http://localhost:{port}/" in output
+    # the running case's process is parsed before the first request, not during it
+    assert "1 process version(s) with running cases compiled" in output
 
 
 def test_serve_refuses_a_database_without_the_schema(tmp_path):
