@@ -61,3 +61,16 @@ def test_serve_refuses_a_database_without_the_schema(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("valueflow: the database has no Valueflow schema yet; "
                                      "run `valueflow init` first")
+
+
+def test_serve_refuses_a_port_in_use_with_one_line(seeded_database, tmp_path):
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
+           "VALUEFLOW_SECRET_KEY": "serve-test"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"valueflow: cannot listen on 127.0.0.1:{port}: Address already in use"
