@@ -301,6 +301,10 @@ class CaseStore:
             self.sql.execute_many(_INSERT_EVENT, self._events)
             self._events = []
 
+    def close(self) -> None:
+        """Release what this store holds on the connection; call when the unit of work ends."""
+        self.sql.close()
+
     def committed(self) -> None:
         """Keep the saved cases for the next step (call only once the transaction committed)."""
         for instance_id, row_version, case, state in self._after_commit:

@@ -98,6 +98,10 @@ class DriverStatements:
         self._run(compiled, lambda cursor: cursor.execute(compiled.sql, self._parameters(compiled, params)))
         return [self._converted(compiled, row) for row in self._cursor.fetchall()]
 
+    def close(self) -> None:
+        """Release the cursor (the connection stays with SQLAlchemy)."""
+        self._cursor.close()
+
     def _drain(self) -> None:
         if self._cursor.description is not None:
             self._cursor.fetchall()

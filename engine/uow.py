@@ -53,6 +53,8 @@ class UnitOfWork:
         return self._cases
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        if self._cases is not None:
+            self._cases.close()
         self.session.rollback()
         self.session.close()
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
