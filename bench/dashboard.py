@@ -422,8 +422,7 @@ def run(url: str, name: str, events: int, runs: int, *, reuse: bool = False, pag
     with factory() as uow:
         facts.refresh(uow)  # the first dashboard view after an upgrade does this
     first = time.perf_counter() - began
-    if not reuse:
-        finish(factory)
+    finish(factory)  # on a reused database too: an upgrade may have written the facts again
     with factory() as uow:
         in_loan = uow.session.scalar(select(func.count()).select_from(TaskEvent).join(
             ProcessInstance, ProcessInstance.id == TaskEvent.instance_id).join(

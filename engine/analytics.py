@@ -5,9 +5,10 @@ plain dataclasses; the dashboard pages, the CLI and the bench call them.
 Durations come from the ``human_task`` rows (created → claimed → completed, and
 ``due_at``, which already honours the segment's target and the process's
 calendar) and the ``process_instance`` rows (started → ended), through their
-pre-aggregated facts (engine.facts, refreshed at the start of each call); what
-is open now is read from ``human_task`` itself. Medians and 90th percentiles
-are computed in the database (engine.sqlstats), in whole seconds.
+pre-aggregated facts (engine.facts, refreshed at the start of each call): what
+adds up from their daily sums (engine.rollups), medians and 90th percentiles
+from the facts, in the database (engine.sqlstats), in whole seconds; what is
+open now is read from ``human_task`` itself.
 
 Durations are in seconds, shares are fractions from 0 to 1 (None when there
 is nothing to divide). The cycle time of a step is created → completed, its
@@ -25,6 +26,7 @@ from sqlalchemy import and_, case, func, null, or_, select
 from engine import costs
 from engine.costs import CostSummary
 from engine.facts import refresh
+from engine.rollups import CLASS_SECONDS, case_rows, task_buckets, task_rows
 from engine.scope import OPEN_CASE_STATUSES, Filters, Scope, all_of, resolve, share, wait_seconds, work_seconds
 from engine.service import NotFound
 from engine import sqlstats
@@ -78,15 +80,16 @@ def summary_of(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
                                     else_=0)), 0),
         func.coalesce(func.sum(case((open_at_end, 1), else_=0)), 0),
     ).where(*scope.cases())).one()
-    finished = uow.session.execute(select(func.count(), func.count(CF.within), func.sum(CF.within))
-                                   .where(*scope.case_facts())).one()
-    lead = percentiles(uow.session, CF.lead_seconds, scope.case_facts()).get((), Spread.empty())
-    within = int(finished[2] or 0)
+    rows = case_rows(scope)
+    n, with_target, within = (int(v or 0) for v in uow.session.execute(
+        select(func.sum(rows.c.cases), func.sum(rows.c.with_target), func.sum(rows.c.within))).one())
+    lead = percentiles(uow.session, CF.lead_seconds, scope.case_facts(), counts={(): n},
+                       walk=scope.all_time).get((), Spread.empty())
     return ProcessSummary(
         process=f.process, name=scope.name, versions=tuple(v.version for v in scope.versions),
-        calendar=scope.newest.calendar.describe(), started=int(counts[0]), finished=int(finished[0]),
+        calendar=scope.newest.calendar.describe(), started=int(counts[0]), finished=n,
         cancelled=int(counts[1]), running=int(counts[2]), lead=lead, target_seconds=scope.process_target(f.segment),
-        with_target=int(finished[1]), within_target=within, share_within_target=share(within, finished[1]))
+        with_target=with_target, within_target=within, share_within_target=share(within, with_target))
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,12 @@ def weekly_trend(uow: UnitOfWork, filters: Filters) -> list[Week]:
 
 def trend_of(uow: UnitOfWork, scope: Scope) -> list[Week]:
     """``weekly_trend`` for a resolved scope, inside an open unit of work."""
-    counts = {as_date(w): (int(n), int(known), int(met or 0)) for w, n, known, met in uow.session.execute(
-        select(CF.week, func.count(), func.count(CF.within), func.sum(CF.within))
-        .where(*scope.case_facts()).group_by(CF.week))}
-    leads = {as_date(key[0]): spread for key, spread in
-             percentiles(uow.session, CF.lead_seconds, scope.case_facts(), [CF.week]).items()}
+    rows = case_rows(scope)
+    by_week = uow.session.execute(select(rows.c.week, func.sum(rows.c.cases), func.sum(rows.c.with_target),
+                                         func.sum(rows.c.within)).group_by(rows.c.week)).all()
+    counts = {as_date(w): (int(n), int(known), int(met)) for w, n, known, met in by_week}
+    leads = {as_date(key[0]): spread for key, spread in percentiles(
+        uow.session, CF.lead_seconds, scope.case_facts(), [CF.week], {(w,): int(n) for w, n, _, _ in by_week}).items()}
     started_week = week_start(I.started_at)
     started = {as_date(w): n for w, n in uow.session.execute(
         select(started_week, func.count()).where(*scope.cases(), *scope.in_period(I.started_at))
@@ -187,17 +191,21 @@ def step_table(uow: UnitOfWork, filters: Filters) -> list[StepFigures]:
 
 def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
     """``step_table`` for a resolved scope, inside an open unit of work."""
-    where = scope.task_facts()
+    rows = task_rows(scope)
     done = {r.step_id: r for r in uow.session.execute(
-        select(TF.step_id, func.count().label("count"), func.sum(TF.cycle_seconds).label("total_cycle"),
-               func.sum(TF.wait_seconds).label("total_wait"), func.sum(TF.work_seconds).label("total_work"),
-               func.count(TF.within).label("with_target"), func.sum(TF.within).label("within"),
-               func.count(TF.wait_seconds).label("waits"), func.count(TF.work_seconds).label("works"))
-        .where(*where).group_by(TF.step_id))}
+        select(rows.c.step_id, func.sum(rows.c.tasks).label("count"),
+               func.sum(rows.c.cycle_seconds).label("total_cycle"), func.sum(rows.c.wait_seconds).label("total_wait"),
+               func.sum(rows.c.work_seconds).label("total_work"), func.sum(rows.c.with_target).label("with_target"),
+               func.sum(rows.c.within).label("within"), func.sum(rows.c.waits).label("waits"),
+               func.sum(rows.c.works).label("works")).group_by(rows.c.step_id))}
+    # Over all time, walking each step's index of a duration (ix_task_fact_cycle …) from the bucket that holds
+    # the rank beats PostgreSQL's percentile_cont too, which sorts every task of the process.
+    metrics = {"cycle": TF.cycle_seconds, "wait": TF.wait_seconds, "work": TF.work_seconds}
     found = sqlstats.spreads(
-        uow.session, {"cycle": TF.cycle_seconds, "wait": TF.wait_seconds, "work": TF.work_seconds}, where,
-        [TF.step_id], {metric: {(step,): getattr(row, count) for step, row in done.items()}
-                       for metric, count in (("cycle", "count"), ("wait", "waits"), ("work", "works"))})
+        uow.session, metrics, scope.task_facts(), [TF.step_id],
+        {metric: {(step,): int(getattr(row, count)) for step, row in done.items()}
+         for metric, count in (("cycle", "count"), ("wait", "waits"), ("work", "works"))},
+        walk=scope.all_time, buckets={metric: task_buckets(uow, scope, metric, [TF.step_id]) for metric in metrics})
     spreads = {metric: {key[0]: spread for key, spread in by_step.items()} for metric, by_step in found.items()}
     now = moment(scope.now)
     open_now = {r.step_id: r for r in uow.session.execute(
@@ -340,12 +348,12 @@ def efficiency(uow: UnitOfWork, filters: Filters) -> Efficiency:
 
 def efficiency_of(uow: UnitOfWork, scope: Scope) -> Efficiency:
     """``efficiency`` for a resolved scope, inside an open unit of work."""
-    where = scope.case_facts()
-    columns = [f"{kind}_{part}_seconds" for kind in ("va", "bva", "nva", "other") for part in ("work", "wait")]
-    total = uow.session.execute(select(func.count(), func.sum(CF.lead_seconds),
-                                       *[func.sum(getattr(CF, c)) for c in columns]).where(*where)).one()
-    pce = percentiles(uow.session, CF.pce, where).get((), Spread.empty())
-    times = dict(zip(columns, (float(v or 0) for v in total[2:])))
+    rows = case_rows(scope)
+    total = uow.session.execute(select(func.sum(rows.c.cases), func.sum(rows.c.lead_seconds), func.sum(rows.c.pces),
+                                       *[func.sum(rows.c[c]) for c in CLASS_SECONDS])).one()
+    pce = percentiles(uow.session, CF.pce, scope.case_facts(), counts={(): int(total[2] or 0)},
+                      walk=scope.all_time).get((), Spread.empty())
+    times = dict(zip(CLASS_SECONDS, (float(v or 0) for v in total[3:])))
     lead_total, va_total = float(total[1] or 0), times["va_work_seconds"]
     all_time = sum(times.values())
     split = tuple(ClassTime(label, times[f"{kind}_work_seconds"], times[f"{kind}_wait_seconds"],

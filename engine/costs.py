@@ -18,6 +18,7 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from engine.facts import reprice
+from engine.rollups import case_rows
 from engine.scope import Filters, Scope, resolve
 from engine.service import NotAllowed, require_user
 from engine.sqlstats import Spread, as_date, percentiles
@@ -87,13 +88,15 @@ def cost_per_case(uow: UnitOfWork, filters: Filters) -> CostSummary:
 
 def cost_of(uow: UnitOfWork, scope: Scope) -> CostSummary:
     """``cost_per_case`` for a resolved scope, inside an open unit of work."""
-    where = scope.case_facts()
-    n, total = uow.session.execute(select(func.count(), func.sum(CF.cost)).where(*where)).one()
-    cost = percentiles(uow.session, CF.cost, where).get((), Spread.empty())
-    by_week = percentiles(uow.session, CF.cost, where, [CF.week])
+    where, rows = scope.case_facts(), case_rows(scope)
+    weeks = uow.session.execute(select(rows.c.week, func.sum(rows.c.cases), func.sum(rows.c.cost))
+                                .group_by(rows.c.week)).all()
+    n, total = sum(int(cases) for _, cases, _ in weeks), sum((float(cost) for _, _, cost in weeks), 0.0)
+    cost = percentiles(uow.session, CF.cost, where, counts={(): n}, walk=scope.all_time).get((), Spread.empty())
+    by_week = percentiles(uow.session, CF.cost, where, [CF.week], {(week,): int(cases) for week, cases, _ in weeks})
     rated = set(uow.session.scalars(select(RoleRate.role)))
     roles = {step.role for v in scope.versions for step in v.annotations.steps.values() if step.role}
-    money = round(float(total or 0), 2)
+    money = round(total, 2)
     return CostSummary(
         cases=int(n), cost=_money(cost), total=money, mean=round(money / n, 2) if n else None,
         weeks=tuple(sorted((CostWeek(as_date(key[0]), spread.n, _money(spread)) for key, spread in by_week.items()),

@@ -9,6 +9,7 @@ class, cost, process cycle efficiency). Both are derived data: they are
 written by ``refresh``, in SQL (``INSERT … SELECT``), never changed after
 (except a case's cost when a rate changes, engine.costs), and carry an index
 per duration so that a median is a short walk down an index (engine.sqlstats).
+Their sums per day (engine.rollups) are kept in the same transaction.
 
 ``refresh`` runs at the start of every analytics call and adds what the event
 log says completed since the newest fact: each fact keeps the id of its
@@ -31,12 +32,12 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from sqlalchemy import Float, Integer, and_, bindparam, case, cast, exists, func, literal, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine import rollups
 from engine.annotations import ProcessAnnotations
 from engine.calendar import calendar_for
-from engine.sqlstats import seconds_between, week_start
+from engine.sqlstats import insert_for, seconds_between, week_start
 from engine.tables import CaseFact, HumanTask, ProcessDefinition, ProcessInstance, RoleRate, TaskEvent, TaskFact
 from engine.uow import UnitOfWork
 
@@ -51,15 +52,9 @@ def _seconds(start: Any, end: Any) -> ColumnElement[int]:
     return cast(func.round(seconds_between(start, end)), Integer)
 
 
-def _insert(uow: UnitOfWork, table: Any) -> Any:
-    """An INSERT that skips rows whose key is already there (another refresh got there first)."""
-    dialect = uow.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
-
-
 def refresh(uow: UnitOfWork) -> None:
-    """Add the facts of tasks completed and cases finished since the last refresh, and commit them."""
+    """Add the facts of tasks completed and cases finished since the last refresh, and their days' sums
+    (engine.rollups), and commit them."""
     _add_task_facts(uow)
     _add_case_facts(uow)
     uow.commit()
@@ -95,6 +90,7 @@ def _add_task_facts(uow: UnitOfWork) -> None:
     columns = ["task_id", "event_id", "instance_id", "process", "definition_id", "step_id", "segment", "role",
                "assignee", "value_class", "completed_at", "target_seconds", "cycle_seconds", "wait_seconds",
                "work_seconds", "within", "overrun"]
+    added: list[int] = []
     for batch in _batches(_completed(uow, "task_completed", E.task_id, TF.task_id, _since(uow, TF.event_id))):
         event_id = case({task_id: event for task_id, event in batch}, value=T.id)
         source = (select(T.id, event_id, T.instance_id, D.key, I.definition_id, T.step_id, I.segment, T.role,
@@ -104,7 +100,9 @@ def _add_task_facts(uow: UnitOfWork) -> None:
                          case((T.target_seconds > 0, cast(cycle, Float) / T.target_seconds), else_=null()))
                   .join(I, I.id == T.instance_id).join(D, D.id == I.definition_id)
                   .where(T.id.in_([task_id for task_id, _ in batch]), T.status == "completed"))
-        uow.session.execute(_insert(uow, TF).from_select(columns, source).on_conflict_do_nothing())
+        added += uow.session.scalars(insert_for(uow.session, TF).from_select(columns, source)
+                                     .on_conflict_do_nothing().returning(TF.task_id)).all()
+    rollups.add_tasks(uow, added)
 
 
 def _add_case_facts(uow: UnitOfWork) -> None:
@@ -120,6 +118,7 @@ def _add_case_facts(uow: UnitOfWork) -> None:
     columns = ["instance_id", "event_id", "process", "definition_id", "segment", "started_at", "ended_at", "week",
                "lead_seconds", "target_seconds", "within", *[f"{k}_work_seconds" for k in CLASSES],
                *[f"{k}_wait_seconds" for k in CLASSES], "cost", "pce"]
+    added: list[int] = []
     for batch in _batches(new):
         ids = [case_id for case_id, _ in batch]
         price = func.coalesce(func.sum(TF.work_seconds * func.coalesce(cast(RoleRate.hourly_rate, Float), 0.0))
@@ -139,8 +138,10 @@ def _add_case_facts(uow: UnitOfWork) -> None:
                          case((lead > 0, cast(func.coalesce(per_case.c.va_work, zero), Float) / lead), else_=null()))
                   .join(D, D.id == I.definition_id).outerjoin(per_case, per_case.c.id == I.id)
                   .where(I.id.in_(ids), I.status == "completed"))
-        uow.session.execute(_insert(uow, CF).from_select(columns, source).on_conflict_do_nothing())
-    _business_time(uow, notes, [case_id for case_id, _ in new])
+        added += uow.session.scalars(insert_for(uow.session, CF).from_select(columns, source)
+                                     .on_conflict_do_nothing().returning(CF.instance_id)).all()
+    _business_time(uow, notes, added)
+    rollups.add_cases(uow, added)
 
 
 def _class_sum(column: Any, kind: str) -> ColumnElement[int]:
@@ -181,10 +182,11 @@ def _business_time(uow: UnitOfWork, notes: dict[int, Any], case_ids: list[int]) 
 
 
 def reprice(uow: UnitOfWork, role: str) -> None:
-    """Price again, at the current rates, every finished case in which ``role`` worked."""
+    """Price again, at the current rates, every finished case in which ``role`` worked (and their days' sums)."""
     cost = (select(func.coalesce(func.sum(TF.work_seconds * func.coalesce(cast(RoleRate.hourly_rate, Float), 0.0))
                                  / 3600.0, 0.0))
             .outerjoin(RoleRate, RoleRate.role == TF.role).where(TF.instance_id == CF.instance_id)
             .scalar_subquery())
-    uow.session.execute(update(CF).where(CF.instance_id.in_(select(TF.instance_id).where(TF.role == role)))
-                        .values(cost=cost).execution_options(synchronize_session=False))
+    worked = CF.instance_id.in_(select(TF.instance_id).where(TF.role == role))
+    rollups.move_costs(uow, worked, cost)
+    uow.session.execute(update(CF).where(worked).values(cost=cost).execution_options(synchronize_session=False))

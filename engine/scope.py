@@ -162,6 +162,11 @@ class Scope:
                 seen.setdefault(step_id, None)
         return list(seen)
 
+    @property
+    def all_time(self) -> bool:
+        """Whether the period is unbounded: every fact of the versions counts."""
+        return self.filters.start is None and self.filters.end is None
+
     def process_target(self, segment: Optional[str] = None) -> Optional[int]:
         return self.newest.annotations.process.target_for(segment)
 

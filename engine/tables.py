@@ -10,8 +10,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text, TypeDecorator,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -64,7 +64,7 @@ class Customer(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
-    segment: Mapped[str] = mapped_column(String(100))
+    segment: Mapped[str] = mapped_column(String(100), index=True)
 
 
 class ProcessInstance(Base):
@@ -77,7 +77,11 @@ class ProcessInstance(Base):
     """
 
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_instance_next_timer", "status", "next_timer_at"),)
+    __table_args__ = (
+        Index("ix_instance_next_timer", "status", "next_timer_at"),
+        # what the dashboard counts of cases started, cancelled and running read, from this index alone
+        Index("ix_instance_lifecycle", "definition_id", "started_at", "segment", "status", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -226,9 +230,8 @@ class TaskFact(Base):
         Index("ix_task_fact_wait", "process", "step_id", "wait_seconds", "definition_id", "segment", "completed_at"),
         Index("ix_task_fact_work", "process", "step_id", "work_seconds", "definition_id", "segment", "completed_at"),
         Index("ix_task_fact_overrun", "process", "step_id", "segment", "overrun", "definition_id", "completed_at"),
-        Index("ix_task_fact_done", "process", "completed_at"),
-        # every column the step figures add up, so they are read from this index alone
-        Index("ix_task_fact_steps", "process", "step_id", "segment", "definition_id", "completed_at", "cycle_seconds",
+        # the tasks completed in part of a day (a period's ragged ends, engine.rollups), read from this index alone
+        Index("ix_task_fact_period", "process", "completed_at", "step_id", "segment", "definition_id", "cycle_seconds",
               "wait_seconds", "work_seconds", "within", "overrun"),
     )
 
@@ -261,13 +264,14 @@ class CaseFact(Base):
     __tablename__ = "case_fact"
     __table_args__ = (
         Index("ix_case_fact_lead", "process", "lead_seconds", "definition_id", "segment", "ended_at"),
+        Index("ix_case_fact_segment_lead", "process", "segment", "lead_seconds", "definition_id", "ended_at"),
         Index("ix_case_fact_cost", "process", "cost", "definition_id", "segment", "ended_at"),
         Index("ix_case_fact_pce", "process", "pce", "definition_id", "segment", "ended_at"),
-        Index("ix_case_fact_ended", "process", "ended_at"),
         Index("ix_case_fact_week_lead", "process", "week", "lead_seconds", "definition_id", "segment"),
         Index("ix_case_fact_week_cost", "process", "week", "cost", "definition_id", "segment"),
-        # what counts of cases within target add up, read from this index alone
-        Index("ix_case_fact_sums", "process", "segment", "definition_id", "ended_at", "within"),
+        # the cases of a period (its ragged ends, its percentiles, the scores by lead time), from this index alone
+        Index("ix_case_fact_period", "process", "ended_at", "week", "segment", "definition_id", "lead_seconds", "cost",
+              "pce", "within", "instance_id"),
     )
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
@@ -291,3 +295,72 @@ class CaseFact(Base):
     other_wait_seconds: Mapped[int]
     cost: Mapped[float] = mapped_column(Float)
     pce: Mapped[Optional[float]] = mapped_column(Float)  # VA work ÷ lead time
+
+
+class TaskDay(Base):
+    """The completed tasks of one step, version, segment and role on one UTC day, added up.
+
+    Kept by engine.facts beside the TaskFact rows it sums (engine.rollups reads it): the step figures that
+    add up (counts, sums of seconds, targets met) are read from these rows instead of every fact.
+    """
+
+    __tablename__ = "task_day"
+
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" for a task without a role
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the UTC day it was completed
+    tasks: Mapped[int]
+    cycle_seconds: Mapped[int] = mapped_column(BigInteger)
+    wait_seconds: Mapped[int] = mapped_column(BigInteger)
+    work_seconds: Mapped[int] = mapped_column(BigInteger)
+    waits: Mapped[int]  # tasks with a wait (claimed)
+    works: Mapped[int]
+    with_target: Mapped[int]
+    within: Mapped[int]
+    overruns: Mapped[int]  # tasks with an overrun (a target above zero)
+
+
+class TaskBucket(Base):
+    """How many completed tasks of one step, version, segment and role have a duration (or an overrun) in one
+    bucket of values (engine.rollups): where a step's median lies, so that reading it walks one bucket of the
+    facts' index of that duration instead of half of it."""
+
+    __tablename__ = "task_bucket"
+
+    metric: Mapped[str] = mapped_column(String(10), primary_key=True)  # cycle, wait, work or overrun
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" for a task without a role
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)  # values from edge bucket - 1 to edge bucket
+    tasks: Mapped[int]
+
+
+class CaseDay(Base):
+    """The cases of one version and segment that finished on one UTC day, added up (engine.rollups).
+
+    ``cost`` follows the rates: engine.facts moves it by the change of its cases' costs when a rate changes.
+    """
+
+    __tablename__ = "case_day"
+
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the UTC day they ended
+    week: Mapped[date] = mapped_column(Date)  # the Monday of that day's week
+    cases: Mapped[int]
+    with_target: Mapped[int]
+    within: Mapped[int]
+    lead_seconds: Mapped[int] = mapped_column(BigInteger)
+    va_work_seconds: Mapped[int] = mapped_column(BigInteger)
+    bva_work_seconds: Mapped[int] = mapped_column(BigInteger)
+    nva_work_seconds: Mapped[int] = mapped_column(BigInteger)
+    other_work_seconds: Mapped[int] = mapped_column(BigInteger)
+    va_wait_seconds: Mapped[int] = mapped_column(BigInteger)
+    bva_wait_seconds: Mapped[int] = mapped_column(BigInteger)
+    nva_wait_seconds: Mapped[int] = mapped_column(BigInteger)
+    other_wait_seconds: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[float] = mapped_column(Float)
+    pces: Mapped[int]  # cases with a PCE (a lead time above zero)
