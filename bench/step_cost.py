@@ -6,7 +6,8 @@ Prints, in one run:
   compiled spec and script engine, no database), then through the engine's
   service layer with every step its own transaction, on a SQLite file and
   (when VALUEFLOW_TEST_POSTGRES or VALUEFLOW_BENCH_POSTGRES names a server) on
-  PostgreSQL, and the ratio persisted / raw. Claims are separate
+  PostgreSQL, and the ratio persisted / raw; and on an in-memory SQLite
+  database, which shows how much of the cost is the disk. Claims are separate
   transactions a person makes; they are timed apart.
 - the rework loop of service_request (resolve → confirm "not resolved" →
   resolve ...), persisted on SQLite: median time of one pass's two
@@ -161,7 +162,8 @@ def main() -> None:
     print(f"loan_decision manual path, {args.instances} instances, median of 3 runs")
     print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
     with tempfile.TemporaryDirectory() as folder:
-        databases = [("SQLite file", f"sqlite:///{folder}/bench.db", lambda: None)]
+        databases = [("SQLite file", f"sqlite:///{folder}/bench.db", lambda: None),
+                     ("SQLite memory", "sqlite://", lambda: None)]  # the same work without the disk
         postgres = temporary_postgres()
         if postgres:
             databases.append(("PostgreSQL", *postgres))
