@@ -2,7 +2,8 @@
 
 SQLite (the default, a file beside the working directory) gets WAL, a busy
 timeout and ``BEGIN IMMEDIATE`` transactions, so that concurrent writers queue
-for the lock instead of failing half-way; PostgreSQL needs nothing special.
+for the lock instead of failing half-way, and its log is checkpointed on a
+background thread (engine.checkpoints); PostgreSQL needs nothing special.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
+
+from engine.checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 
 DEFAULT_URL = "sqlite:///valueflow.db"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -40,6 +43,7 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={COMMIT_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -48,6 +52,10 @@ def make_engine(url: str) -> Engine:
     def _begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    if not in_memory:
+        checkpointer = WalCheckpointer(engine.url.database or "")
+        event.listen(engine, "commit", lambda _connection: checkpointer.committed())
+        event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
     return engine
 
 

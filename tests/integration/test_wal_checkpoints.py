@@ -1,0 +1,56 @@
+"""A SQLite file's log reaches the database file soon after commits, without a commit doing that copy."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from engine import service
+from engine.runtime import connect
+from tests.integration.test_storage import BOB, setup_two_step
+
+
+def rows_in_database_file_alone(database: Path, copy: Path) -> int:
+    """The cases a copy of the database file holds without its write-ahead log (what a checkpoint put there)."""
+    shutil.copyfile(database, copy)
+    connection = sqlite3.connect(copy)
+    try:
+        return connection.execute("SELECT count(*) FROM process_instance").fetchone()[0]
+    except sqlite3.OperationalError:  # not even the schema has reached the file yet
+        return 0
+    finally:
+        connection.close()
+
+
+def checkpoint_threads(database: Path) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"wal-checkpoint {database}"]
+
+
+def test_committed_cases_reach_the_database_file_in_the_background(tmp_path, clock):
+    database = tmp_path / "valueflow.db"
+    new_uow = connect(f"sqlite:///{database}", clock, migrate=True)
+    try:
+        setup_two_step(new_uow)
+        started = [service.start_instance(new_uow(), "two_step", BOB) for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while rows_in_database_file_alone(database, tmp_path / "copy.db") < len(started):
+            # Far below the commits' own checkpoint threshold: without the thread the file would hold none.
+            assert time.monotonic() < deadline, "the committed cases never reached the database file"
+            time.sleep(0.05)
+        assert len(checkpoint_threads(database)) == 1
+    finally:
+        new_uow.dispose()
+    assert checkpoint_threads(database) == []
+
+
+def test_commits_after_the_factory_is_disposed_still_work_without_the_thread(tmp_path, clock):
+    database = tmp_path / "valueflow.db"
+    new_uow = connect(f"sqlite:///{database}", clock, migrate=True)
+    new_uow.dispose()
+    setup_two_step(new_uow)
+    assert service.start_instance(new_uow(), "two_step", BOB)
+    assert checkpoint_threads(database) == []
+    new_uow.dispose()
