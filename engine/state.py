@@ -65,40 +65,72 @@ _REGISTRY = _registry()
 
 
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+_PREDICTED = TaskState.FUTURE | TaskState.LIKELY | TaskState.MAYBE
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """A case's run state as JSON: the workflow-level part and each task on its own, by task id.
 
-    ``finished`` remembers, for each finished task, what its JSON depends on
-    (state, time of its last change, parent, children), so that the next
-    snapshot can reuse that JSON instead of converting the task again.
+    ``reusable`` remembers, for each task whose JSON cannot change unseen,
+    what that JSON depends on, so that the next snapshot can reuse it instead
+    of converting the task again.
     """
 
     header: str
     tasks: dict[str, str]
-    finished: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    reusable: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Snapshot:
     """The workflow's run state (no definition), split so that unchanged tasks need not be rewritten.
 
-    A finished task no longer changes unless compaction moves it, so its JSON
-    is taken from ``previous`` when its parent, children and state are the same.
+    A task's JSON is taken from ``previous`` when nothing it depends on moved:
+    a finished task changes only when compaction re-attaches it; a predicted
+    task (not yet reached) holds no data of its own, so it changes only with
+    its place in the tree, its state or the names of its parent's data.
     """
     tasks: dict[str, str] = {}
-    finished: dict[str, tuple[Any, ...]] = {}
-    for uuid, task in workflow.tasks.items():
+    reusable: dict[str, tuple[Any, ...]] = {}
+    known = previous.reusable if previous is not None else {}
+    by_id = workflow.tasks
+    for uuid, task in by_id.items():
         task_id = str(uuid)
-        if task.state & _FINISHED:
-            key = (task.state, task.last_state_change, task._parent, tuple(task._children))
-            finished[task_id] = key
-            if previous is not None and previous.finished.get(task_id) == key:
-                tasks[task_id] = previous.tasks[task_id]
+        state = task._state
+        key: Optional[tuple[Any, ...]] = None
+        if state & _FINISHED:
+            key = (state, task.last_state_change, task._parent, tuple(task._children))
+        elif state & _PREDICTED and not task.data and not task.internal_data:
+            parent = by_id.get(task._parent)
+            key = (state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
+                   tuple(parent.data) if parent is not None else ())
+        if key is not None:
+            reusable[task_id] = key
+            if known.get(task_id) == key:
+                tasks[task_id] = previous.tasks[task_id]  # type: ignore[union-attr]
                 continue
-        tasks[task_id] = _dumps(_REGISTRY.convert(task))
-    return Snapshot(_dumps(_REGISTRY.convert(workflow)), tasks, finished)
+        tasks[task_id] = _dumps(_task_dict(task, by_id))
+    return Snapshot(_dumps(_REGISTRY.convert(workflow)), tasks, reusable)
+
+
+def _task_dict(task: Any, by_id: dict[UUID, Any]) -> dict[str, Any]:
+    """The task as SpiffWorkflow's own task converter writes it (data as a change to its parent's), only faster."""
+    parent = by_id.get(task._parent) if task._parent is not None else None
+    data = task.data
+    if parent is None:
+        own, delta = data, {}
+    else:
+        above = parent.data
+        own = {}
+        delta = {"updates": {k: v for k, v in data.items() if k not in above or above[k] != v},
+                 "deletions": [k for k in above if k not in data]}
+    return {
+        "id": str(task.id), "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
+        "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+        "internal_data": _REGISTRY.convert(task.internal_data) if task.internal_data else {},
+        "data": own, "delta": delta, "typename": "Task",
+    }
 
 
 def restore(header: str, tasks: Iterable[str], spec: WorkflowSpec,

@@ -5,17 +5,19 @@ bpmn/, start a case for a customer, claim and complete the open task of a step,
 deliver messages, move the clock and run the worker. Each test asserts what a
 user would notice: which step opens next and for which role, what the scripts
 and the decision table computed, targets by customer segment, breaches, and
-how the case ends.
+how the case ends. Every snapshot these paths store is also checked against
+SpiffWorkflow's own converter and a fresh conversion (``every_snapshot_is_checked``).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from engine import queries, service
+from engine import model, queries, service, state
 from engine.definitions import read_package
 from engine.model import MessageNotExpected
 from tests.conftest import SHIPPED
@@ -32,6 +34,21 @@ STAFF = {
     "sd1": "service-desk", "sp1": "specialist", "sm1": "service-manager",
 }
 BY_ROLE = {role: user for user, role in STAFF.items()}
+
+
+@pytest.fixture(autouse=True)
+def every_snapshot_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stored snapshot reuses only JSON that converting again would give, written as SpiffWorkflow writes it."""
+    real = state.snapshot
+
+    def checked(workflow, previous=None):  # type: ignore[no-untyped-def]
+        taken = real(workflow, previous)
+        assert taken.tasks == real(workflow).tasks, "a reused task body is out of date"
+        for uuid, task in workflow.tasks.items():
+            assert json.loads(taken.tasks[str(uuid)]) == json.loads(state._dumps(state._REGISTRY.convert(task)))
+        return taken
+
+    monkeypatch.setattr(model, "snapshot", checked)
 
 
 @pytest.fixture
