@@ -5,8 +5,8 @@ uses SQLAlchemy Core on the unit of work's connection instead of the ORM:
 one locking read, then only the writes the step needs. A case's tasks are
 rows of ``case_task`` and only the changed ones are written. A process keeps
 the cases it has just saved in memory (``CaseCache``), keyed by row version,
-so the next step of a case skips rebuilding it from JSON; a stale or missing
-entry just means a read from the database.
+so the next step of a case skips rebuilding it from JSON and reading its open
+tasks; a stale or missing entry just means a read from the database.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class TaskRecord:
 
 @dataclass
 class Loaded:
-    """A case being worked on: its row, its run state, and the human tasks open when it was read."""
+    """A case being worked on: its row, its run state, and its open human tasks (SpiffWorkflow id → row id)."""
 
     record: CaseRecord
     case: Case
@@ -84,25 +84,39 @@ class Loaded:
     open_at_start: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """A case as one row version of it was committed: run state, stored snapshot, open human tasks."""
+
+    row_version: int
+    case: Case
+    snapshot: Snapshot
+    open_tasks: dict[str, int]
+
+
 class CaseCache:
-    """Recently saved cases of this process, by instance id and row version (LRU, thread-safe)."""
+    """Recently saved running cases of this process, by instance id and row version (LRU, thread-safe).
+
+    Every change to a case's open human tasks is made by saving the case, which
+    gives it a new row version, so a cached entry's open tasks are current too.
+    """
 
     def __init__(self, size: int = 2000) -> None:
         self._size = size
-        self._entries: OrderedDict[int, tuple[int, Case, Snapshot]] = OrderedDict()
+        self._entries: OrderedDict[int, _Saved] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, instance_id: int, row_version: int) -> Optional[tuple[Case, Snapshot]]:
+    def take(self, instance_id: int, row_version: int) -> Optional[_Saved]:
         """Remove and return the case if the cached copy is the version the database holds."""
         with self._lock:
             entry = self._entries.pop(instance_id, None)
-        if entry is None or entry[0] != row_version:
+        if entry is None or entry.row_version != row_version:
             return None
-        return entry[1], entry[2]
+        return entry
 
-    def keep(self, instance_id: int, row_version: int, case: Case, saved: Snapshot) -> None:
+    def keep(self, instance_id: int, saved: _Saved) -> None:
         with self._lock:
-            self._entries[instance_id] = (row_version, case, saved)
+            self._entries[instance_id] = saved
             self._entries.move_to_end(instance_id)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -180,7 +194,7 @@ class CaseStore:
         self.cache = cache
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
-        self._after_commit: list[tuple[int, int, Case, Snapshot]] = []
+        self._after_commit: list[tuple[int, _Saved]] = []
 
     # -- reading -----------------------------------------------------------------
 
@@ -201,11 +215,9 @@ class CaseStore:
         """The case's run state for a change, from this process's cache when it holds the current version."""
         cached = self.cache.take(record.id, record.row_version)
         if cached is not None:
-            case, saved = cached
-        else:
-            saved = self._stored_snapshot(record.id)
-            case = Case.restore(saved.header, saved.tasks.values(), definition)
-        loaded = Loaded(record, case, saved)
+            return Loaded(record, cached.case, cached.snapshot, dict(cached.open_tasks))
+        saved = self._stored_snapshot(record.id)
+        loaded = Loaded(record, Case.restore(saved.header, saved.tasks.values(), definition), saved)
         if record.status == "running":
             open_rows = self.sql.all(_OPEN_TASKS, {"instance_id": record.id})
             loaded.open_at_start = {spiff_id: task_id for spiff_id, task_id in open_rows}
@@ -288,12 +300,13 @@ class CaseStore:
         })
         if changed != 1:
             raise StaleCase(f"instance {record.id} changed meanwhile")
-        self._sync_human_tasks(loaded, status, now)
+        open_tasks = self._sync_human_tasks(loaded, status, now)
         if status != record.status:
             detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
             self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
         self.flush_events()
-        self._after_commit.append((record.id, record.row_version + 1, case, state))
+        if status == "running":  # a finished case takes no more steps
+            self._after_commit.append((record.id, _Saved(record.row_version + 1, case, state, open_tasks)))
         return status
 
     def flush_events(self) -> None:
@@ -307,8 +320,8 @@ class CaseStore:
 
     def committed(self) -> None:
         """Keep the saved cases for the next step (call only once the transaction committed)."""
-        for instance_id, row_version, case, state in self._after_commit:
-            self.cache.keep(instance_id, row_version, case, state)
+        for instance_id, saved in self._after_commit:
+            self.cache.keep(instance_id, saved)
         self._after_commit = []
 
     def _write_tasks(self, instance_id: int, before: Optional[Snapshot], after: Snapshot) -> None:
@@ -325,8 +338,8 @@ class CaseStore:
         if removed:
             self.sql.execute_many(_DELETE_CASE_TASK, [{"i": instance_id, "t": t} for t in removed])
 
-    def _sync_human_tasks(self, loaded: Loaded, status: str, now: datetime) -> None:
-        """Open a row for each newly ready human task; cancel the rows of tasks that are no longer ready."""
+    def _sync_human_tasks(self, loaded: Loaded, status: str, now: datetime) -> dict[str, int]:
+        """Open a row for each newly ready human task and cancel those no longer ready; returns the open ones."""
         record, compiled = loaded.record, loaded.case.definition
         ready = {str(t.id): t for t in loaded.case.ready_human_tasks()} if status == "running" else {}
         gone = [spiff_id for spiff_id in loaded.open_at_start
@@ -335,9 +348,10 @@ class CaseStore:
             cancelled = self.connection.execute(_CANCEL_HUMAN_TASKS, {"case_id": record.id, "ids": gone}).all()
             for task_id, step_id in cancelled:
                 self.log(record.id, "task_cancelled", None, now, task_id, step_id)
+        open_tasks = {spiff_id: task_id for spiff_id, task_id in loaded.open_at_start.items() if spiff_id in ready}
         new = []
         for spiff_id, spiff_task in ready.items():
-            if spiff_id in loaded.open_at_start:
+            if spiff_id in open_tasks:
                 continue
             step_id = spiff_task.task_spec.bpmn_id
             note = compiled.annotations.steps.get(step_id)
@@ -353,4 +367,6 @@ class CaseStore:
             })
         for row in new:
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
+            open_tasks[row["spiff_task_id"]] = task_id
             self.log(record.id, "task_created", None, now, task_id, row["step_id"])
+        return open_tasks
