@@ -55,7 +55,7 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
         definition = uow.session.get(ProcessDefinition, instance.definition_id)
         customer = uow.session.get(Customer, instance.customer_id)
         assert definition is not None and customer is not None
-        case = uow.cases.read(instance.id, uow.definitions.compiled(definition.id))
+        case = uow.cases.read(instance.id, uow.compiled(definition.id))
         open_steps = [task_view(t) for t in uow.tasks.open_of(instance.id)]
         events = uow.session.scalars(
             select(TaskEvent).where(TaskEvent.instance_id == instance.id).order_by(TaskEvent.id)).all()

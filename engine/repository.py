@@ -12,14 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.annotations import ProcessAnnotations
-from engine.definitions import CompiledDefinition, Package, SpecCache
+from engine.definitions import Package
 from engine.tables import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
 
 
 class Definitions:
-    def __init__(self, session: Session, specs: SpecCache) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.specs = specs
 
     def get(self, definition_id: int) -> Optional[ProcessDefinition]:
         return self.session.get(ProcessDefinition, definition_id)
@@ -47,9 +46,9 @@ class Definitions:
             roles |= {step.role for step in ProcessAnnotations.from_dict(stored).steps.values() if step.role}
         return roles
 
-    def compiled(self, definition_id: int) -> CompiledDefinition:
-        """The definition's specs, compiled once per process and cached (the row is read only the first time)."""
-        return self.specs.get(definition_id, lambda: package_of(self._stored(definition_id)))
+    def package(self, definition_id: int) -> Package:
+        """The stored package of a definition, as it was deployed."""
+        return package_of(self._stored(definition_id))
 
     def _stored(self, definition_id: int) -> ProcessDefinition:
         definition = self.get(definition_id)

@@ -85,7 +85,7 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
     with uow:
         ids = uow.instances.running_definition_ids()
         for definition_id in ids:
-            uow.definitions.compiled(definition_id)
+            uow.compiled(definition_id)
         return len(ids)
 
 
@@ -101,7 +101,7 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
         if latest is None:
             raise NotFound(f"no process {key!r} is deployed")
         definition_id, version = latest
-        compiled = uow.definitions.compiled(definition_id)
+        compiled = uow.compiled(definition_id)
         uow.cases.put_customer(customer.id, customer.name, customer.segment)
         now = uow.clock.now()
         initial = {**(data or {}), "customer": {"id": customer.id, "name": customer.name,
@@ -125,7 +125,7 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
             holder = f"assigned to {task.assignee}" if task.assignee else "not claimed by anyone"
             raise NotAllowed(f"task {task_id} is {holder}; only its assignee can complete it"
                              + ("" if task.assignee else " (claim it first)"))
-        compiled = uow.definitions.compiled(record.definition_id)
+        compiled = uow.compiled(record.definition_id)
         accepted = check_form(compiled.forms.get(task.step_id), data)
         loaded = uow.cases.load(record, compiled)
         with running_at(uow.clock):
@@ -181,7 +181,7 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
         record = _case(uow, instance_id)
         if record.status not in ("running", "error"):
             raise TaskClosed(f"instance {instance_id} is already {record.status}")
-        loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
+        loaded = uow.cases.load(record, uow.compiled(record.definition_id))
         loaded.case.cancel()
         uow.cases.save(loaded, uow.clock.now(), actor)
         uow.commit()
@@ -194,7 +194,7 @@ def deliver_message(uow: UnitOfWork, instance_id: int, name: str, payload: Optio
         record = _case(uow, instance_id)
         if record.status != "running":
             raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
-        loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
+        loaded = uow.cases.load(record, uow.compiled(record.definition_id))
         with running_at(uow.clock):
             loaded.case.receive_message(name, payload or {})
         now = uow.clock.now()
@@ -233,7 +233,7 @@ def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
         now = uow.clock.now()
         if record.status != "running" or record.next_timer_at is None or record.next_timer_at > now:
             return False
-        loaded = uow.cases.load(record, uow.definitions.compiled(record.definition_id))
+        loaded = uow.cases.load(record, uow.compiled(record.definition_id))
         with running_at(uow.clock):
             loaded.case.fire_due_timers()
         uow.cases.log(record.id, "timer_fired", None, now, detail={"due": record.next_timer_at.isoformat()})

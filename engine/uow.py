@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.casestore import CaseCache, CaseStore, StaleCase
 from engine.clock import Clock
-from engine.definitions import SpecCache
+from engine.definitions import CompiledDefinition, SpecCache
 from engine.repository import Definitions, Instances, Tasks, Users
 
 
@@ -24,47 +24,94 @@ class ConcurrentUpdate(Exception):
 
 
 class UnitOfWork:
-    """Session, repositories, clock and compiled-spec cache for one transaction."""
+    """Connection, session, repositories, clock and compiled-spec cache for one transaction.
 
-    session: Session
+    The connection and the ORM session are opened on first use: a step of a
+    case needs only the connection (engine.casestore), and skipping the
+    session's bookkeeping is a measurable part of a step's cost. When both are
+    used they share one connection and one transaction.
+    """
 
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache,
+    def __init__(self, engine: Engine, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache,
                  case_cache: CaseCache) -> None:
+        self._engine = engine
         self._session_factory = session_factory
         self.clock = clock
         self.specs = specs
         self._case_cache = case_cache
+        self._connection: Optional[Connection] = None
+        self._session: Optional[Session] = None
         self._cases: Optional[CaseStore] = None
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._session_factory()
-        self.definitions = Definitions(self.session, self.specs)
-        self.instances = Instances(self.session)
-        self.tasks = Tasks(self.session)
-        self.users = Users(self.session)
-        self._cases = None
+        self._connection, self._session, self._cases = None, None, None
         return self
+
+    @property
+    def connection(self) -> Connection:
+        """This unit of work's connection, inside its transaction."""
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        if not self._connection.in_transaction():
+            self._connection.begin()
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on this unit of work's connection; committing it commits the transaction."""
+        if self._session is None:
+            self._session = self._session_factory(bind=self.connection, join_transaction_mode="control_fully")
+        return self._session
+
+    @property
+    def definitions(self) -> Definitions:
+        return Definitions(self.session)
+
+    def compiled(self, definition_id: int) -> CompiledDefinition:
+        """The definition's specs, compiled once per process; the stored row is read only the first time."""
+        return self.specs.get(definition_id, lambda: self.definitions.package(definition_id))
+
+    @property
+    def instances(self) -> Instances:
+        return Instances(self.session)
+
+    @property
+    def tasks(self) -> Tasks:
+        return Tasks(self.session)
+
+    @property
+    def users(self) -> Users:
+        return Users(self.session)
 
     @property
     def cases(self) -> CaseStore:
         """The case store on this unit of work's connection (see engine.casestore)."""
         if self._cases is None:
-            self._cases = CaseStore(self.session.connection(), self._case_cache)
+            self._cases = CaseStore(self.connection, self._case_cache)
         return self._cases
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         if self._cases is not None:
             self._cases.close()
-        self.session.rollback()
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()  # rolls back whatever was not committed
+        self._connection, self._session, self._cases = None, None, None
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
             raise ConcurrentUpdate("someone else changed this case at the same moment; "
                                    "nothing was saved, reload it and try again") from None
 
     def commit(self) -> None:
-        self.session.commit()
+        if self._session is not None:
+            self._session.commit()  # flushes; commits the transaction if the session has begun using it
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.commit()
         if self._cases is not None:
+            # Work after a commit runs in a new transaction, on a new store.
             self._cases.committed()
+            self._cases.close()
+            self._cases = None
 
     def flush(self) -> None:
         self.session.flush()
@@ -81,7 +128,7 @@ class UnitOfWorkFactory:
         self._session_factory = sessionmaker(engine, expire_on_commit=False)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory, self.clock, self.specs, self.case_cache)
+        return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -43,7 +43,7 @@ def test_deploy_stores_numbered_versions_and_identical_content_is_a_no_op(new_uo
 def test_annotations_are_extracted_with_roles_and_segment_targets(new_uow):
     result = service.deploy(new_uow(), package(samples.two_step()))
     with new_uow() as uow:
-        compiled = uow.definitions.compiled(result.definition_id)
+        compiled = uow.compiled(result.definition_id)
     review = compiled.annotations.steps["review"]
     assert review.role == "back-office"
     assert review.customer_value == "Review for the customer"
