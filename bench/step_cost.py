@@ -158,21 +158,29 @@ def main() -> None:
     args = parser.parse_args()
 
     raw_instances_per_second(20)  # warm up: parse, compile, caches
-    raw = statistics.median(raw_instances_per_second(args.instances) for _ in range(3))
-    print(f"loan_decision manual path, {args.instances} instances, median of 3 runs")
-    print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
     with tempfile.TemporaryDirectory() as folder:
         databases = [("SQLite file", f"sqlite:///{folder}/bench.db", lambda: None),
                      ("SQLite memory", "sqlite://", lambda: None)]  # the same work without the disk
         postgres = temporary_postgres()
         if postgres:
             databases.append(("PostgreSQL", *postgres))
-        for label, url, cleanup in databases:
-            new_uow = prepared(url)
+        factories = [prepared(url) for _, url, _ in databases]
+        for new_uow in factories:
             persisted_instances_per_second(new_uow, 10)  # warm up
-            runs = [persisted_instances_per_second(new_uow, args.instances) for _ in range(3)]
-            steps_only = statistics.median(r[0] for r in runs)
-            with_claims = statistics.median(r[1] for r in runs)
+        # Rounds interleave raw and persisted runs, so that a machine that speeds up or slows down
+        # during the run moves both sides of the ratio alike.
+        raws: list[float] = []
+        runs: list[list[tuple[float, float]]] = [[] for _ in databases]
+        for _ in range(3):
+            raws.append(raw_instances_per_second(args.instances))
+            for new_uow, results in zip(factories, runs):
+                results.append(persisted_instances_per_second(new_uow, args.instances))
+        raw = statistics.median(raws)
+        print(f"loan_decision manual path, {args.instances} instances, median of 3 interleaved rounds")
+        print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
+        for (label, _, cleanup), new_uow, results in zip(databases, factories, runs):
+            steps_only = statistics.median(r[0] for r in results)
+            with_claims = statistics.median(r[1] for r in results)
             print(f"  persisted, {label:<12}           {steps_only:8.1f} instances/s  "
                   f"(ratio to raw {steps_only / raw:.2f}; with claims {with_claims:.1f}/s)")
             new_uow.dispose()
