@@ -53,6 +53,7 @@ LOAN_FORMS = {
     "prepare_offer": {"interest_rate": 3.1, "term_years": 25, "offer_valid_until": "2026-03-01"},
 }
 WORKER = "bench"
+ROUNDS = 5
 ROLES = ["customer-service", "credit-analyst", "underwriter", "service-desk", "specialist", "service-manager"]
 
 
@@ -171,18 +172,20 @@ def main() -> None:
         # during the run moves both sides of the ratio alike.
         raws: list[float] = []
         runs: list[list[tuple[float, float]]] = [[] for _ in databases]
-        for _ in range(3):
+        for _ in range(ROUNDS):
             raws.append(raw_instances_per_second(args.instances))
             for new_uow, results in zip(factories, runs):
                 results.append(persisted_instances_per_second(new_uow, args.instances))
         raw = statistics.median(raws)
-        print(f"loan_decision manual path, {args.instances} instances, median of 3 interleaved rounds")
+        print(f"loan_decision manual path, {args.instances} instances, median of {ROUNDS} interleaved rounds")
         print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
         for (label, _, cleanup), new_uow, results in zip(databases, factories, runs):
             steps_only = statistics.median(r[0] for r in results)
             with_claims = statistics.median(r[1] for r in results)
+            ratios = sorted(r[0] / raw_run for r, raw_run in zip(results, raws))
             print(f"  persisted, {label:<12}           {steps_only:8.1f} instances/s  "
-                  f"(ratio to raw {steps_only / raw:.2f}; with claims {with_claims:.1f}/s)")
+                  f"(ratio to raw {steps_only / raw:.2f}, rounds {ratios[0]:.2f}-{ratios[-1]:.2f}; "
+                  f"with claims {with_claims:.1f}/s)")
             new_uow.dispose()
             cleanup()
         new_uow = prepared(f"sqlite:///{folder}/loop.db")

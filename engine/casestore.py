@@ -271,18 +271,14 @@ class CaseStore:
 
     def complete_task(self, task: TaskRecord, user: str, now: datetime) -> None:
         """Mark a task completed (its case must be saved in the same unit of work)."""
-        changed = self.sql.execute(_COMPLETE_TASK, {
+        self._update_seen_version(f"task {task.id}", _COMPLETE_TASK, {
             "task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
-        if changed != 1:
-            raise StaleCase(f"task {task.id} changed meanwhile")
         self._completed.add(task.spiff_task_id)
 
     def set_assignee(self, task: TaskRecord, assignee: Optional[str], now: Optional[datetime]) -> None:
         """Give a task to ``assignee`` from ``now`` on, or back to its queue (None, None)."""
-        changed = self.sql.execute(_SET_ASSIGNEE, {
+        self._update_seen_version(f"task {task.id}", _SET_ASSIGNEE, {
             "task_id": task.id, "seen_version": task.row_version, "assignee": assignee, "at": now})
-        if changed != 1:
-            raise StaleCase(f"task {task.id} changed meanwhile")
 
     def save(self, loaded: Loaded, now: datetime, actor: Optional[str]) -> str:
         """Write the case's changed state, open/close human task rows, write queued events; returns the status."""
@@ -290,7 +286,7 @@ class CaseStore:
         status = case.status
         state = case.snapshot(loaded.saved)
         self._write_tasks(record.id, loaded.saved, state)
-        changed = self.sql.execute(_SAVE_CASE, {
+        self._update_seen_version(f"instance {record.id}", _SAVE_CASE, {
             "case_id": record.id, "seen_version": record.row_version, "new_version": record.row_version + 1,
             "new_state": state.header, "new_status": status,
             "next_timer": case.next_timer_at() if status == "running" else None,
@@ -298,8 +294,6 @@ class CaseStore:
             "error_message_": case.error.message if case.error else None,
             "ended": now if status in ("completed", "cancelled") else None,
         })
-        if changed != 1:
-            raise StaleCase(f"instance {record.id} changed meanwhile")
         open_tasks = self._sync_human_tasks(loaded, status, now)
         if status != record.status:
             detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
@@ -323,6 +317,11 @@ class CaseStore:
         for instance_id, saved in self._after_commit:
             self.cache.keep(instance_id, saved)
         self._after_commit = []
+
+    def _update_seen_version(self, what: str, statement: Prepared, params: dict[str, Any]) -> None:
+        """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since."""
+        if self.sql.execute(statement, params) != 1:
+            raise StaleCase(f"{what} changed meanwhile")
 
     def _write_tasks(self, instance_id: int, before: Optional[Snapshot], after: Snapshot) -> None:
         old = before.tasks if before is not None else {}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from typing import Optional
 
 # Pages in the log before a commit checkpoints by itself (SQLite's default is 1,000: 4 MB).
@@ -29,17 +28,16 @@ class WalCheckpointer:
     def __init__(self, path: str, pause_seconds: float = _PAUSE_SECONDS) -> None:
         self.path = path
         self.pause_seconds = pause_seconds
-        self.checkpoints = 0
         self._commits = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     def committed(self) -> None:
         """Note a commit on the file; starts the thread on the first one."""
         with self._lock:
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             self._commits += 1
             if self._thread is None:
@@ -50,15 +48,11 @@ class WalCheckpointer:
     def stop(self) -> None:
         """Copy what the log still holds and end the thread."""
         with self._lock:
-            self._stopping = True
+            self._stopping.set()
             thread = self._thread
         self._wake.set()
         if thread is not None:
             thread.join()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -66,16 +60,15 @@ class WalCheckpointer:
             connection.execute("PRAGMA synchronous=NORMAL")
             while True:
                 self._wake.wait()
-                if not self._stopping:
-                    self._wake.clear()
-                    # Let a burst of commits finish first: one checkpoint then copies each page once.
-                    time.sleep(self.pause_seconds)
+                self._wake.clear()
+                # Let a burst of commits finish first, so that one checkpoint copies each page once
+                # (returns at once when stopping).
+                self._stopping.wait(self.pause_seconds)
                 with self._lock:
                     pending, self._commits = self._commits, 0
-                    stopping = self._stopping
                 if pending:
                     self._checkpoint(connection)
-                if stopping:
+                if self._stopping.is_set():
                     return
         finally:
             connection.close()
@@ -84,7 +77,6 @@ class WalCheckpointer:
         try:
             # PASSIVE never waits for readers or writers: what it cannot copy now, the next round copies.
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            self.checkpoints += 1
         except sqlite3.Error:
             # A busy or locked file: the commits' own checkpoint still bounds the log.
             pass
