@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from pathlib import Path
 from typing import Optional
 
 # Pages in the log before a commit checkpoints by itself (SQLite's default is 1,000: 4 MB).
@@ -26,7 +27,7 @@ class WalCheckpointer:
     """A daemon thread that checkpoints one SQLite file's log soon after commits; start on demand, stop once."""
 
     def __init__(self, path: str, pause_seconds: float = _PAUSE_SECONDS) -> None:
-        self.path = path
+        self.path = str(Path(path).absolute())  # the file the engine opens, whatever the working directory later
         self.pause_seconds = pause_seconds
         self._commits = 0
         self._lock = threading.Lock()
@@ -55,7 +56,11 @@ class WalCheckpointer:
             thread.join()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            # Read-write on the existing file only: never create an empty database by mistake.
+            connection = sqlite3.connect(Path(self.path).as_uri() + "?mode=rw", uri=True, isolation_level=None)
+        except sqlite3.Error:
+            return  # the file is gone; the commits' own checkpoint still bounds the log
         try:
             connection.execute("PRAGMA synchronous=NORMAL")
             while True:

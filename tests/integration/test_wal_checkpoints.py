@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from engine import service
+from engine.checkpoints import WalCheckpointer
 from engine.runtime import connect
 from tests.integration.test_storage import BOB, setup_two_step
 
@@ -54,3 +55,11 @@ def test_commits_after_the_factory_is_disposed_still_work_without_the_thread(tmp
     assert service.start_instance(new_uow(), "two_step", BOB)
     assert checkpoint_threads(database) == []
     new_uow.dispose()
+
+
+def test_the_checkpointer_never_creates_a_database_file_that_is_not_there(tmp_path):
+    missing = tmp_path / "gone.db"
+    checkpointer = WalCheckpointer(str(missing), pause_seconds=0)
+    checkpointer.committed()
+    checkpointer.stop()
+    assert not missing.exists()
