@@ -26,7 +26,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 import workflows
-from engine.annotations import ProcessAnnotations, StepAnnotation, from_properties
+from engine.annotations import ProcessAnnotations, from_properties
 from engine.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
 from engine.durations import is_duration
 from engine.scripting import build_script_engine

@@ -166,9 +166,9 @@ def _options(uow: UnitOfWork, process: Optional[str]) -> dict[str, Any]:
     processes: dict[str, str] = {}
     steps: dict[str, str] = {}
     segments: set[str] = set()
-    for key, name, annotations in definitions:
+    for key, name, stored_annotations in definitions:
         processes[key] = name
-        notes = ProcessAnnotations.from_dict(annotations)
+        notes = ProcessAnnotations.from_dict(stored_annotations)
         for step in notes.steps.values():
             segments |= set(step.segment_targets)
             if process in (None, key) and step.step_id:

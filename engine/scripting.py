@@ -167,7 +167,7 @@ def _getattr(obj: Any, name: str) -> Any:
     """RestrictedPython's safer_getattr (raising on a missing attribute), with its refusals as ScriptRefused."""
     try:
         return safer_getattr_raise(obj, name)
-    except NotImplementedError as err:  # str.format / string.Formatter
+    except NotImplementedError:  # str.format / string.Formatter
         frame = sys._getframe(1)
         line = frame.f_lineno if frame.f_code.co_filename == _FILENAME else None
         what = "str.format()" if isinstance(obj, str) or obj is str else "string.Formatter"
