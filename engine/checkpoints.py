@@ -19,6 +19,8 @@ from typing import Optional
 
 # Pages in the log before a commit checkpoints by itself (SQLite's default is 1,000: 4 MB).
 COMMIT_CHECKPOINT_PAGES = 10_000
+# What the log file is cut back to once it starts over: a burst of commits leaves no 40 MB file behind.
+LOG_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
 # How long the thread lets commits gather before it copies them.
 _PAUSE_SECONDS = 0.2
 
