@@ -1,12 +1,13 @@
 """Cases in the database, read and written with as few statements as possible.
 
 This is the hot path of every step (start, complete, message, timer), so it
-uses SQLAlchemy Core on the unit of work's connection instead of the ORM:
-one locking read, then only the writes the step needs. A case's tasks are
-rows of ``case_task`` and only the changed ones are written. A process keeps
-the cases it has just saved in memory (``CaseCache``), keyed by row version,
-so the next step of a case skips rebuilding it from JSON and reading its open
-tasks; a stale or missing entry just means a read from the database.
+runs SQLAlchemy Core statements on the unit of work's driver connection
+(engine.prepared) instead of the ORM: one locking read, then only the writes
+the step needs. A case's tasks are rows of ``case_task`` and only the changed
+ones are written. A process keeps the cases it has just saved in memory
+(``CaseCache``), keyed by row version, so the next step of a case skips
+rebuilding it from JSON and reading its open tasks; a stale or missing entry
+just means a read from the database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Connection, Integer, String, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
 
 from engine.definitions import CompiledDefinition
 from engine.model import Case
@@ -176,21 +177,18 @@ _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
 _INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
 _DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
-# This one takes a list of ids (an expanding IN), so it goes through SQLAlchemy; it runs only when a
-# boundary event, a cancellation or an error takes open tasks away.
-_CANCEL_HUMAN_TASKS = (update(_HUMAN_TASK).where(
+_CANCEL_HUMAN_TASK = Prepared(update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.instance_id == bindparam("case_id"), _HUMAN_TASK.c.status == "open",
-    _HUMAN_TASK.c.spiff_task_id.in_(bindparam("ids", expanding=True)))
+    _HUMAN_TASK.c.spiff_task_id == bindparam("spiff_id"))
     .values(status="cancelled", row_version=_HUMAN_TASK.c.row_version + 1)
     .returning(_HUMAN_TASK.c.id, _HUMAN_TASK.c.step_id))
 
 
 class CaseStore:
-    """Reads, locks and writes cases inside one unit of work."""
+    """Reads, locks and writes cases inside one unit of work, on its driver connection."""
 
-    def __init__(self, connection: Connection, cache: CaseCache) -> None:
-        self.connection = connection
-        self.sql = DriverStatements(connection)
+    def __init__(self, sql: DriverStatements, cache: CaseCache) -> None:
+        self.sql = sql
         self.cache = cache
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
@@ -343,9 +341,8 @@ class CaseStore:
         ready = {str(t.id): t for t in loaded.case.ready_human_tasks()} if status == "running" else {}
         gone = [spiff_id for spiff_id in loaded.open_at_start
                 if spiff_id not in ready and spiff_id not in self._completed]
-        if gone:
-            cancelled = self.connection.execute(_CANCEL_HUMAN_TASKS, {"case_id": record.id, "ids": gone}).all()
-            for task_id, step_id in cancelled:
+        for spiff_id in gone:  # a boundary event, a cancellation or an error took them away
+            for task_id, step_id in self.sql.all(_CANCEL_HUMAN_TASK, {"case_id": record.id, "spiff_id": spiff_id}):
                 self.log(record.id, "task_cancelled", None, now, task_id, step_id)
         open_tasks = {spiff_id: task_id for spiff_id, task_id in loaded.open_at_start.items() if spiff_id in ready}
         new = []

@@ -14,7 +14,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.checkpoints import COMMIT_CHECKPOINT_PAGES, LOG_SIZE_LIMIT_BYTES, WalCheckpointer
 
@@ -51,13 +52,50 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_transaction(engine, connection.connection)
 
     if not in_memory:
         checkpointer = WalCheckpointer(engine.url.database or "")
-        event.listen(engine, "commit", lambda _connection: checkpointer.committed())
+
+        @event.listens_for(engine, "checkin")
+        def _checked_in(dbapi_connection, record):  # type: ignore[no-untyped-def]
+            # Whatever way the connection wrote (SQLAlchemy or its driver), it changed rows since last time.
+            changes = dbapi_connection.total_changes if dbapi_connection is not None else None
+            if changes is not None and changes != record.info.get("changes"):
+                record.info["changes"] = changes
+                checkpointer.committed()
+
         event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
     return engine
+
+
+def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:
+    """A pooled driver connection inside a new transaction; driver errors come as SQLAlchemy's own."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+    except dbapi_error as exc:
+        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
+    try:
+        begin_transaction(engine, pooled)
+    except BaseException as exc:
+        pooled.close()
+        if isinstance(exc, dbapi_error):
+            raise DBAPIError.instance("BEGIN", None, exc, dbapi_error, dialect=engine.dialect) from exc
+        raise
+    return pooled
+
+
+def begin_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
+    """Open a transaction on a pooled driver connection, as the engine's own connections do.
+
+    SQLite: ``BEGIN IMMEDIATE``, so that a writer queues for the lock at the
+    start (the busy timeout) instead of failing at its first write; nothing if
+    the connection is already in a transaction. PostgreSQL's driver opens one
+    by itself at the first statement.
+    """
+    if engine.dialect.name == "sqlite" and not pooled.driver_connection.in_transaction:  # type: ignore[union-attr]
+        pooled.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def upgrade(engine: Engine) -> None:

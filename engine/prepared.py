@@ -66,11 +66,16 @@ class Prepared:
 
 
 class DriverStatements:
-    """Runs ``Prepared`` statements on the driver connection under a SQLAlchemy connection, in its transaction."""
+    """Runs ``Prepared`` statements on a driver (DBAPI) connection, in whatever transaction it is in."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._dialect = connection.dialect
-        self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    def __init__(self, dialect: Dialect, driver_connection: Any) -> None:
+        self._dialect = dialect
+        self._cursor = driver_connection.cursor()
+
+    @classmethod
+    def on(cls, connection: Connection) -> "DriverStatements":
+        """Statements on the driver connection under a SQLAlchemy connection, in its transaction."""
+        return cls(connection.dialect, connection.connection.driver_connection)
 
     def execute(self, statement: Prepared, params: Mapping[str, Any]) -> int:
         """Run a statement; returns how many rows it changed."""

@@ -12,10 +12,13 @@ from typing import Any, Optional
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from engine.casestore import CaseCache, CaseStore, StaleCase
 from engine.clock import Clock
+from engine.db import checkout_in_transaction
 from engine.definitions import CompiledDefinition, SpecCache
+from engine.prepared import DriverStatements
 from engine.repository import Definitions, Instances, Tasks, Users
 
 
@@ -26,10 +29,11 @@ class ConcurrentUpdate(Exception):
 class UnitOfWork:
     """Connection, session, repositories, clock and compiled-spec cache for one transaction.
 
-    The connection and the ORM session are opened on first use: a step of a
-    case needs only the connection (engine.casestore), and skipping the
-    session's bookkeeping is a measurable part of a step's cost. When both are
-    used they share one connection and one transaction.
+    Everything is opened on first use. A step of a case needs only the case
+    store, which works on the pooled driver connection alone: SQLAlchemy's
+    connection and session bookkeeping would cost a step more than its begin
+    and commit do. When the connection or the session is also used, they take
+    over that same pooled connection and its transaction.
     """
 
     def __init__(self, engine: Engine, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache,
@@ -39,19 +43,22 @@ class UnitOfWork:
         self.clock = clock
         self.specs = specs
         self._case_cache = case_cache
+        self._pooled: Optional[PoolProxiedConnection] = None  # held by the case store alone
         self._connection: Optional[Connection] = None
         self._session: Optional[Session] = None
         self._cases: Optional[CaseStore] = None
 
     def __enter__(self) -> "UnitOfWork":
-        self._connection, self._session, self._cases = None, None, None
+        self._pooled, self._connection, self._session, self._cases = None, None, None, None
         return self
 
     @property
     def connection(self) -> Connection:
         """This unit of work's connection, inside its transaction."""
         if self._connection is None:
-            self._connection = self._engine.connect()
+            # Carry on in the case store's transaction if it has begun one.
+            self._connection = Connection(self._engine, self._pooled) if self._pooled else self._engine.connect()
+            self._pooled = None
         if not self._connection.in_transaction():
             self._connection.begin()
         return self._connection
@@ -85,19 +92,31 @@ class UnitOfWork:
 
     @property
     def cases(self) -> CaseStore:
-        """The case store on this unit of work's connection (see engine.casestore)."""
+        """The case store, on this unit of work's pooled driver connection (see engine.casestore)."""
         if self._cases is None:
-            self._cases = CaseStore(self.connection, self._case_cache)
+            self._cases = CaseStore(DriverStatements(self._engine.dialect, self._driver().driver_connection),
+                                    self._case_cache)
         return self._cases
+
+    def _driver(self) -> PoolProxiedConnection:
+        """The pooled connection under this unit of work, inside its transaction."""
+        if self._connection is not None:
+            return self.connection.connection
+        if self._pooled is None:
+            self._pooled = checkout_in_transaction(self._engine)
+        return self._pooled
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         if self._cases is not None:
             self._cases.close()
         if self._session is not None:
             self._session.close()
+        # Returning the connection to the pool rolls back whatever was not committed.
         if self._connection is not None:
-            self._connection.close()  # rolls back whatever was not committed
-        self._connection, self._session, self._cases = None, None, None
+            self._connection.close()
+        elif self._pooled is not None:
+            self._pooled.close()
+        self._pooled, self._connection, self._session, self._cases = None, None, None, None
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
             raise ConcurrentUpdate("someone else changed this case at the same moment; "
                                    "nothing was saved, reload it and try again") from None
@@ -107,11 +126,16 @@ class UnitOfWork:
             self._session.commit()  # flushes; commits the transaction if the session has begun using it
         if self._connection is not None and self._connection.in_transaction():
             self._connection.commit()
+        elif self._pooled is not None:
+            self._pooled.commit()
         if self._cases is not None:
             # Work after a commit runs in a new transaction, on a new store.
             self._cases.committed()
             self._cases.close()
             self._cases = None
+        if self._pooled is not None:
+            self._pooled.close()
+            self._pooled = None
 
     def flush(self) -> None:
         self.session.flush()

@@ -31,7 +31,7 @@ def test_rows_written_on_the_driver_read_back_through_sqlalchemy_and_the_other_w
     at = datetime(2026, 3, 29, 1, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
     with stored_uow() as uow:  # never committed: the session's database is shared with other tests
         connection = uow.session.connection()
-        sql = DriverStatements(connection)
+        sql = DriverStatements.on(connection)
         new_id, stored_at = sql.first(_ADD_VERSION, _version(1, at, {"score": 4, "text": "50% done"}))
         sql.execute_many(_ADD_VERSION, [_version(2, at + timedelta(hours=1), {})])
         connection.execute(insert(VERSION), [_version(3, at + timedelta(hours=2), {"via": "core"})])
@@ -46,7 +46,7 @@ def test_rows_written_on_the_driver_read_back_through_sqlalchemy_and_the_other_w
 
 def test_rowcount_fixed_values_and_driver_errors_as_sqlalchemy_errors(stored_uow):
     with stored_uow() as uow:  # never committed
-        sql = DriverStatements(uow.session.connection())
+        sql = DriverStatements.on(uow.session.connection())
         sql.execute(_ADD_CUSTOMER, {"id": "c-1", "name": "Ann", "segment": "standard"})
         assert sql.execute(_RENAME, {"customer_id": "c-1"}) == 1
         assert sql.execute(_RENAME, {"customer_id": "nobody"}) == 0
@@ -58,4 +58,4 @@ def test_statements_with_a_list_parameter_are_refused(stored_uow):
     in_list = Prepared(select(CUSTOMER.c.id).where(CUSTOMER.c.id.in_(bindparam("ids", expanding=True))))
     with stored_uow() as uow:
         with pytest.raises(ValueError, match="expanding"):
-            DriverStatements(uow.session.connection()).all(in_list, {"ids": ["c-1"]})
+            DriverStatements.on(uow.session.connection()).all(in_list, {"ids": ["c-1"]})

@@ -7,12 +7,12 @@ import uuid
 from typing import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engine import queries, service
 from engine.definitions import Package
 from engine.runtime import connect
-from engine.tables import TaskEvent, User
+from engine.tables import Customer, TaskEvent, User
 from engine.uow import ConcurrentUpdate
 from tests import samples
 
@@ -59,6 +59,34 @@ def test_an_error_inside_a_unit_of_work_rolls_back(stored_uow, clock):
             raise RuntimeError("boom")
     with stored_uow() as uow:
         assert uow.users.by_name("y") is None
+
+
+def test_the_case_store_and_the_session_share_one_transaction(stored_uow):
+    customer = f"c-{uuid.uuid4().hex[:8]}"  # PostgreSQL's database is shared by the session's tests
+    with stored_uow() as uow:
+        uow.cases.put_customer(customer, "Ann Lee", "standard")  # on the driver connection alone
+        assert uow.session.get(Customer, customer).name == "Ann Lee"  # the session carries on in its transaction
+    with stored_uow() as uow:  # that unit of work ended without commit: neither kept anything
+        assert uow.session.get(Customer, customer) is None
+        uow.cases.put_customer(customer, "Ann Lee", "standard")
+        uow.commit()
+    with stored_uow() as uow:
+        assert uow.session.get(Customer, customer).name == "Ann Lee"
+
+
+def test_every_unit_of_work_gives_its_connection_back_to_the_pool(stored_uow):
+    setup_two_step(stored_uow)
+    opened: list[object] = []
+    event.listen(stored_uow.engine, "connect", lambda connection, _record: opened.append(connection))
+    instance_id = service.start_instance(stored_uow(), "two_step", BOB)
+    task = queries.list_tasks(stored_uow(), instance_id=instance_id)[0]["id"]
+    with pytest.raises(service.NotAllowed):
+        service.complete_task(stored_uow(), task, "bo1", {})  # refused half-way: not claimed
+    service.claim_task(stored_uow(), task, "bo1")
+    service.complete_task(stored_uow(), task, "bo1", {})
+    assert queries.instance_view(stored_uow(), instance_id)["status"] == "running"
+    # One after the other, they all ran on the connection setting up left in the pool.
+    assert opened == [] and stored_uow.engine.pool.checkedout() == 0
 
 
 def test_a_failing_step_changes_nothing_and_the_case_can_still_go_on(stored_uow):

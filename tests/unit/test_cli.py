@@ -511,9 +511,14 @@ def test_a_malformed_argument_prints_one_clear_line(ready, capsys, argv):
     pytest.param("sqlite:///{tmp}/no/such/folder/vf.db", id="a folder that does not exist"),
     pytest.param("nosuchdb://somewhere/vf", id="an unknown kind of database"),
 ])
-def test_a_database_that_is_missing_or_not_initialised_gives_one_clear_line(tmp_path, monkeypatch, capsys, url):
+@pytest.mark.parametrize("argv", [
+    pytest.param(["tasks"], id="a listing"),
+    pytest.param(["claim", "1", "--user", "bo1"], id="a step of a case"),
+])
+def test_a_database_that_is_missing_or_not_initialised_gives_one_clear_line(tmp_path, monkeypatch, capsys, url,
+                                                                            argv):
     monkeypatch.setenv("VALUEFLOW_DATABASE_URL", url.format(tmp=tmp_path))
-    assert_one_clear_line(run(capsys, "tasks"))
+    assert_one_clear_line(run(capsys, *argv))
 
 
 # -- the installed console script ---------------------------------------------------
