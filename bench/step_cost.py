@@ -9,6 +9,10 @@ Prints, in one run:
   PostgreSQL, and the ratio persisted / raw; and on an in-memory SQLite
   database, which shows how much of the cost is the disk. Claims are separate
   transactions a person makes; they are timed apart.
+- where a persisted instance's time goes on the SQLite file, from one more
+  round with timers around SpiffWorkflow and SQLite's own calls (kept apart
+  from the figures above, which it would slow a little), each part also as a
+  multiple of raw's time.
 - the rework loop of service_request (resolve → confirm "not resolved" →
   resolve ...), persisted on SQLite: median time of one pass's two
   completions around passes 1, 100 and 1,000, and the live task count.
@@ -39,9 +43,11 @@ sys.path.insert(0, str(ROOT))
 from engine import service  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from engine.definitions import compile_package, read_package  # noqa: E402
+from engine.model import Case  # noqa: E402
+from engine.prepared import DriverStatements  # noqa: E402
 from engine.runtime import connect  # noqa: E402
 from engine.tables import HumanTask  # noqa: E402
-from engine.uow import UnitOfWorkFactory  # noqa: E402
+from engine.uow import UnitOfWork, UnitOfWorkFactory  # noqa: E402
 
 LOAN_FORMS = {
     "capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,
@@ -87,25 +93,87 @@ def open_tasks(new_uow: UnitOfWorkFactory, instance_id: int) -> dict[int, str]:
     return {task_id: step for task_id, step in rows}
 
 
-def timed(seconds: list[float], call: Callable[[], object]) -> None:
+class Parts:
+    """Seconds spent inside chosen functions during the steps (start, completions) of an instrumented run.
+
+    ``places`` names each part and the function it is: (class, attribute).
+    Inside the ``with`` block the functions are wrapped with a timer that
+    counts only while ``during_steps`` is True.
+    """
+
+    def __init__(self, places: dict[str, tuple[type, str]]) -> None:
+        self.places = places
+        self.spent = {label: 0.0 for label in places}
+        self.during_steps = False
+        self._originals = {label: vars(owner)[name] for label, (owner, name) in places.items()}
+
+    def __enter__(self) -> "Parts":
+        for label, (owner, name) in self.places.items():
+            original = self._originals[label]
+            if isinstance(original, classmethod):
+                setattr(owner, name, classmethod(self._timing(label, original.__func__)))
+            else:
+                setattr(owner, name, self._timing(label, original))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for label, (owner, name) in self.places.items():
+            setattr(owner, name, self._originals[label])
+
+    def _timing(self, label: str, function: Callable[..., object]) -> Callable[..., object]:
+        def timed_call(*args: object, **kwargs: object) -> object:
+            if not self.during_steps:
+                return function(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.spent[label] += time.perf_counter() - started
+        return timed_call
+
+
+def timed(seconds: list[float], call: Callable[[], object], parts: Optional[Parts] = None) -> None:
+    if parts is not None:
+        parts.during_steps = True
     started = time.perf_counter()
-    call()
-    seconds.append(time.perf_counter() - started)
+    try:
+        call()
+    finally:
+        seconds.append(time.perf_counter() - started)
+        if parts is not None:
+            parts.during_steps = False
 
 
-def persisted_instances_per_second(new_uow: UnitOfWorkFactory, count: int) -> tuple[float, float]:
+def persisted_instances_per_second(new_uow: UnitOfWorkFactory, count: int,
+                                   parts: Optional[Parts] = None) -> tuple[float, float]:
     """(instances/s counting start and completions, the same with claims added)."""
     steps: list[float] = []
     claims: list[float] = []
     for number in range(count):
         customer = service.CustomerRef(f"bench-{uuid.uuid4().hex[:8]}", f"Customer {number}", "standard")
         holder: list[int] = []
-        timed(steps, lambda: holder.append(service.start_instance(new_uow(), "loan_decision", customer, {})))
+        timed(steps, lambda: holder.append(service.start_instance(new_uow(), "loan_decision", customer, {})), parts)
         while tasks := open_tasks(new_uow, holder[0]):
             for task_id, step in tasks.items():
                 timed(claims, lambda: service.claim_task(new_uow(), task_id, WORKER))
-                timed(steps, lambda: service.complete_task(new_uow(), task_id, WORKER, LOAN_FORMS[step]))
+                timed(steps, lambda: service.complete_task(new_uow(), task_id, WORKER, LOAN_FORMS[step]), parts)
     return count / sum(steps), count / (sum(steps) + sum(claims))
+
+
+def where_the_time_goes(new_uow: UnitOfWorkFactory, count: int) -> tuple[float, dict[str, float]]:
+    """Raw ms an instance, and the persisted instance's ms: in all, in SpiffWorkflow, in SQLite's own calls."""
+    places: dict[str, tuple[type, str]] = {
+        "SpiffWorkflow (Case.start, Case.complete)": (Case, "complete"), "SpiffWorkflow, start": (Case, "start"),
+        "SQLite statements (with their parameters)": (DriverStatements, "_run"),
+        "SQLite commits (and returning the connection)": (UnitOfWork, "commit"),
+    }
+    raw = 1000 / raw_instances_per_second(count)
+    with Parts(places) as parts:
+        persisted = 1000 / persisted_instances_per_second(new_uow, count, parts)[0]
+    spent = {label: seconds * 1000 / count for label, seconds in parts.spent.items()}
+    spent["SpiffWorkflow (Case.start, Case.complete)"] += spent.pop("SpiffWorkflow, start")
+    rest = persisted - sum(spent.values())
+    return raw, {"persisted step, in all": persisted, **spent, "the rest (snapshot, form check, rows, ...)": rest}
 
 
 def loop_pass_times(new_uow: UnitOfWorkFactory, passes: int) -> tuple[list[float], list[int]]:
@@ -179,6 +247,7 @@ def main() -> None:
         raw = statistics.median(raws)
         print(f"loan_decision manual path, {args.instances} instances, median of {ROUNDS} interleaved rounds")
         print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
+        raw_ms, parts = where_the_time_goes(factories[0], args.instances)  # instrumented: not in the figures above
         for (label, _, cleanup), new_uow, results in zip(databases, factories, runs):
             steps_only = statistics.median(r[0] for r in results)
             with_claims = statistics.median(r[1] for r in results)
@@ -188,6 +257,9 @@ def main() -> None:
                   f"with claims {with_claims:.1f}/s)")
             new_uow.dispose()
             cleanup()
+        print(f"where a persisted instance's time goes, SQLite file (one instrumented round; raw {raw_ms:.2f} ms)")
+        for part, milliseconds in parts.items():
+            print(f"  {part:<46} {milliseconds:6.2f} ms  ({milliseconds / raw_ms:.2f} x raw)")
         new_uow = prepared(f"sqlite:///{folder}/loop.db")
         times, sizes = loop_pass_times(new_uow, args.passes)
         new_uow.dispose()
