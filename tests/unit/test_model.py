@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from datetime import date, timedelta
+from decimal import Decimal
+
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
@@ -38,3 +42,25 @@ def test_a_snapshot_restores_to_the_same_case(case):
     assert again.data == case.data
     assert [t.task_spec.bpmn_id for t in again.ready_human_tasks()] == ["approve"]
     assert again.snapshot().tasks == saved.tasks
+
+
+@pytest.mark.parametrize("value", [
+    pytest.param(float("nan"), id="NaN"),
+    pytest.param(float("-inf"), id="minus infinity"),
+    pytest.param({1: "one", "two": None}, id="a number as key, a null value"),
+    pytest.param(2 ** 70, id="an integer beyond 64 bits"),
+    pytest.param("Zoë Ångström – 50 €", id="text beyond ASCII"),
+    pytest.param(1e16, id="a float written with an exponent"),
+    pytest.param([date(2026, 3, 1), Decimal("3.10"), timedelta(hours=36)], id="date, decimal, duration"),
+])
+def test_every_kind_of_value_comes_back_from_a_snapshot_as_it_was(case, value):
+    [review] = case.ready_human_tasks()
+    case.complete(str(review.id), {"comment": "fine", "value": value})
+    saved = case.snapshot()
+    restored = Case.restore(saved.header, saved.tasks.values(), case.definition).data["value"]
+    if isinstance(value, float) and math.isnan(value):
+        assert isinstance(restored, float) and math.isnan(restored)
+    elif isinstance(value, dict):
+        assert restored == {"1": "one", "two": None}  # JSON keys are text, as the standard library writes them
+    else:
+        assert restored == value and type(restored) is type(value)
