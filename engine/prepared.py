@@ -15,7 +15,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
@@ -71,11 +70,6 @@ class DriverStatements:
     def __init__(self, dialect: Dialect, driver_connection: Any) -> None:
         self._dialect = dialect
         self._cursor = driver_connection.cursor()
-
-    @classmethod
-    def on(cls, connection: Connection) -> "DriverStatements":
-        """Statements on the driver connection under a SQLAlchemy connection, in its transaction."""
-        return cls(connection.dialect, connection.connection.driver_connection)
 
     def execute(self, statement: Prepared, params: Mapping[str, Any]) -> int:
         """Run a statement; returns how many rows it changed."""
