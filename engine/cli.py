@@ -49,7 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(sys.argv[1:] if argv is None else list(argv)).parse_args(argv)
         return args.run(args)
     except DeploymentRefused as exc:
         print(f"valueflow: {exc}", file=sys.stderr)
@@ -299,7 +299,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         time.sleep(args.interval)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The command line's parser; the commands other parts add are loaded only when ``argv`` may want them."""
     parser = _Parser(prog="valueflow", description="Valueflow: customer processes on BPMN.")
     sub = parser.add_subparsers(required=True, metavar="command", parser_class=_Parser)
 
@@ -372,9 +373,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
     # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
-    # group, so that the engine never imports them.
-    for entry in entry_points(group="valueflow.commands"):
-        entry.load()(command)
+    # group, so that the engine never imports them. Loading one imports that part (the web app: Flask,
+    # Jinja2, every view, about a quarter of a second), so a command of the engine's own skips it;
+    # help, a plugin's command and a mistake (whose message lists every command) load them all.
+    words = [word for word in argv if not word.startswith("-")]
+    if not words or words[0] not in sub.choices:
+        for entry in entry_points(group="valueflow.commands"):
+            entry.load()(command)
     return parser
 
 

@@ -74,3 +74,15 @@ def test_serve_refuses_a_port_in_use_with_one_line(seeded_database, tmp_path):
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"valueflow: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_help_lists_serve_but_the_engines_own_commands_do_not_load_the_web_app(seeded_database, tmp_path):
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path)}
+    listed = subprocess.run([str(VALUEFLOW), "--help"], env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "serve" in listed.stdout
+    probe = ("import sys\nfrom engine.cli import main\nstatus = main(['tasks', '--json'])\n"
+             "print(status, sorted(name for name in ('flask', 'jinja2', 'web') if name in sys.modules))")
+    tasks = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+    # Loading the web app costs every command about a quarter of a second; `tasks` has no use for it.
+    assert tasks.stdout.splitlines()[-1] == "0 []", tasks.stderr
