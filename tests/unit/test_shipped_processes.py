@@ -38,7 +38,8 @@ BY_ROLE = {role: user for user, role in STAFF.items()}
 
 @pytest.fixture(autouse=True)
 def every_snapshot_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stored snapshot reuses only JSON that converting again would give, written as SpiffWorkflow writes it."""
+    """A stored snapshot reuses only JSON that converting again would give, written as SpiffWorkflow writes it,
+    and restoring it gives a case whose snapshot is the same again (nothing is lost on the way)."""
     real = state.snapshot
 
     def checked(workflow, previous=None):  # type: ignore[no-untyped-def]
@@ -46,6 +47,10 @@ def every_snapshot_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         assert taken.tasks == real(workflow).tasks, "a reused task body is out of date"
         for uuid, task in workflow.tasks.items():
             assert json.loads(taken.tasks[str(uuid)]) == json.loads(state._dumps(state._REGISTRY.convert(task)))
+        restored = state.restore(taken.header, taken.tasks.values(), workflow.spec, workflow.subprocess_specs)
+        again = real(restored)
+        assert (again.header, again.tasks) == (taken.header, taken.tasks), "restoring the snapshot lost something"
+        assert {i: t.data for i, t in restored.tasks.items()} == {i: t.data for i, t in workflow.tasks.items()}
         return taken
 
     monkeypatch.setattr(model, "snapshot", checked)
