@@ -23,6 +23,7 @@ Usage: .venv/bin/python bench/step_cost.py [--instances N] [--passes N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -207,8 +208,11 @@ def loop_pass_times(new_uow: UnitOfWorkFactory, passes: int) -> tuple[list[float
         if number:
             pass_times.append(spent)
             with new_uow() as uow:
-                tree_sizes.append(uow.session.execute(
-                    text("SELECT count(*) FROM case_task WHERE instance_id = :i"), {"i": instance_id}).scalar_one())
+                rows = uow.session.execute(
+                    text("SELECT count(*) FROM case_task WHERE instance_id = :i"), {"i": instance_id}).scalar_one()
+                header = uow.session.execute(
+                    text("SELECT state FROM process_instance WHERE id = :i"), {"i": instance_id}).scalar_one()
+                tree_sizes.append(rows + len(json.loads(header).get("predicted", {})))  # see engine.state
     return pass_times, tree_sizes
 
 

@@ -4,7 +4,9 @@ SpiffWorkflow's own serializer writes the whole definition into every
 instance (two thirds of its JSON). Here the definition stays in
 ProcessDefinition, compiled once and cached; an instance stores only its
 tasks, data and pending events, and is restored onto the cached spec. The
-tasks come one by one, so that saving rewrites only the tasks that changed.
+tasks come one by one, so that saving rewrites only the tasks that changed;
+the predicted ones (steps not yet reached, without data) ride in a few fields
+each in the header, which a step rewrites anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -81,37 +84,46 @@ class Snapshot:
     header: str
     tasks: dict[str, str]
     reusable: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    predicted: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Snapshot:
     """The workflow's run state (no definition), split so that unchanged tasks need not be rewritten.
 
-    A task's JSON is taken from ``previous`` when nothing it depends on moved:
-    a finished task changes only when compaction re-attaches it; a predicted
-    task (not yet reached) holds no data of its own, so it changes only with
-    its place in the tree, its state or the names of its parent's data.
+    A finished task's JSON is taken from ``previous`` when nothing it depends
+    on moved (it changes only when compaction re-attaches it). A predicted
+    task (not yet reached: FUTURE, LIKELY, MAYBE) without data of its own is
+    kept in the header, in a few fields, instead of a row of its own: it is
+    nearly half of the tasks a step adds or changes, and the header is
+    written at every step anyway.
     """
     tasks: dict[str, str] = {}
     reusable: dict[str, tuple[Any, ...]] = {}
+    predicted: dict[str, list[Any]] = {}
     known = previous.reusable if previous is not None else {}
     by_id = workflow.tasks
     for uuid, task in by_id.items():
         task_id = str(uuid)
         state = task._state
-        key: Optional[tuple[Any, ...]] = None
+        if state & _PREDICTED and task._parent is not None and not task.data and not task.internal_data:
+            key = (state, task.last_state_change, task._parent, tuple(task._children), task.triggered)
+            reusable[task_id] = key
+            if known.get(task_id) == key and task_id in previous.predicted:  # type: ignore[union-attr]
+                predicted[task_id] = previous.predicted[task_id]  # type: ignore[union-attr]
+            else:
+                predicted[task_id] = [str(task._parent), task.task_spec.name, state, task.last_state_change,
+                                      task.triggered, [str(child) for child in task._children]]
+            continue
         if state & _FINISHED:
             key = (state, task.last_state_change, task._parent, tuple(task._children))
-        elif state & _PREDICTED and not task.data and not task.internal_data:
-            parent = by_id.get(task._parent)
-            key = (state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
-                   tuple(parent.data) if parent is not None else ())
-        if key is not None:
             reusable[task_id] = key
-            if known.get(task_id) == key:
+            if known.get(task_id) == key and task_id in previous.tasks:  # type: ignore[union-attr]
                 tasks[task_id] = previous.tasks[task_id]  # type: ignore[union-attr]
                 continue
         tasks[task_id] = _dumps(_task_dict(task, by_id))
-    return Snapshot(_dumps(_REGISTRY.convert(workflow)), tasks, reusable)
+    header = _REGISTRY.convert(workflow)
+    header["predicted"] = predicted
+    return Snapshot(_dumps(header), tasks, reusable, predicted)
 
 
 def _task_dict(task: Any, by_id: dict[UUID, Any]) -> dict[str, Any]:
@@ -138,8 +150,32 @@ def restore(header: str, tasks: Iterable[str], spec: WorkflowSpec,
             subprocess_specs: dict[str, WorkflowSpec]) -> BpmnWorkflow:
     """Rebuild a workflow from a snapshot's header and task bodies onto its (cached) spec."""
     state = json.loads(header)
+    predicted = state.pop("predicted", {})  # absent from snapshots stored before predicted tasks moved there
     state["tasks"] = _parents_first(state["root"], {body["id"]: body for body in map(json.loads, tasks)})
-    return _REGISTRY.restore(state, spec=spec, subprocess_specs=subprocess_specs)
+    workflow = _REGISTRY.restore(state, spec=spec, subprocess_specs=subprocess_specs)
+    _add_predicted(workflow, predicted)
+    return workflow
+
+
+def _add_predicted(workflow: BpmnWorkflow, predicted: dict[str, list[Any]]) -> None:
+    """Put the header's predicted tasks back into the tree, with their ids, states and places among siblings."""
+    made: dict[str, SpiffTask] = {}
+
+    def make(task_id: str) -> SpiffTask:
+        if task_id in made:
+            return made[task_id]
+        parent_id, spec_name, state, changed, triggered, children = predicted[task_id]
+        parent = make(parent_id) if parent_id in predicted else workflow.tasks[UUID(parent_id)]
+        order = list(parent._children)  # already names this child, in its place
+        task = SpiffTask(workflow, workflow.spec.task_specs[spec_name], parent, state=state, id=UUID(task_id))
+        parent._children = order
+        task._children = [UUID(child) for child in children]
+        task.last_state_change, task.triggered, task.thread_id = changed, triggered, parent.thread_id
+        made[task_id] = task
+        return task
+
+    for task_id in predicted:
+        make(task_id)
 
 
 def _parents_first(root: str, bodies: dict[str, Any]) -> dict[str, Any]:

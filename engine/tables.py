@@ -101,7 +101,10 @@ class ProcessInstance(Base):
 
 
 class CaseTask(Base):
-    """One SpiffWorkflow task of a case's live task tree, serialized; rewritten only when it changes."""
+    """One SpiffWorkflow task of a case's live task tree, serialized; rewritten only when it changes.
+
+    Predicted tasks without data of their own are kept in the case's ``state`` instead (engine.state).
+    """
 
     __tablename__ = "case_task"
 

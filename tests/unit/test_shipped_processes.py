@@ -45,7 +45,11 @@ def every_snapshot_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     def checked(workflow, previous=None):  # type: ignore[no-untyped-def]
         taken = real(workflow, previous)
         assert taken.tasks == real(workflow).tasks, "a reused task body is out of date"
+        predicted = json.loads(taken.header)["predicted"]
         for uuid, task in workflow.tasks.items():
+            if str(uuid) in predicted:  # kept in the header, compared by restoring below
+                assert str(uuid) not in taken.tasks
+                continue
             assert json.loads(taken.tasks[str(uuid)]) == json.loads(state._dumps(state._REGISTRY.convert(task)))
         restored = state.restore(taken.header, taken.tasks.values(), workflow.spec, workflow.subprocess_specs)
         again = real(restored)
