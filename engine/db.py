@@ -86,6 +86,15 @@ def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:
     return pooled
 
 
+def commit_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
+    """Commit a pooled driver connection's transaction; driver errors come as SQLAlchemy's own."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled.commit()
+    except dbapi_error as exc:
+        raise DBAPIError.instance("COMMIT", None, exc, dbapi_error, dialect=engine.dialect) from exc
+
+
 def begin_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
     """Open a transaction on a pooled driver connection, as the engine's own connections do.
 

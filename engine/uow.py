@@ -16,7 +16,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from engine.casestore import CaseCache, CaseStore, StaleCase
 from engine.clock import Clock
-from engine.db import checkout_in_transaction
+from engine.db import checkout_in_transaction, commit_transaction
 from engine.definitions import CompiledDefinition, SpecCache
 from engine.prepared import DriverStatements
 from engine.repository import Definitions, Instances, Tasks, Users
@@ -127,7 +127,7 @@ class UnitOfWork:
         if self._connection is not None and self._connection.in_transaction():
             self._connection.commit()
         elif self._pooled is not None:
-            self._pooled.commit()
+            commit_transaction(self._engine, self._pooled)
         if self._cases is not None:
             # Work after a commit runs in a new transaction, on a new store.
             self._cases.committed()

@@ -8,8 +8,10 @@ from typing import Callable
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from engine import queries, service
+from engine.db import checkout_in_transaction, commit_transaction
 from engine.definitions import Package
 from engine.runtime import connect
 from engine.tables import Customer, TaskEvent, User
@@ -162,3 +164,23 @@ def test_two_concurrent_deploys_of_new_versions_store_both_or_refuse_one_clearly
     stored = [r for r in results if isinstance(r, service.Deployment)]
     assert all(isinstance(r, (service.Deployment, ConcurrentUpdate)) for r in results), results
     assert sorted(r.version for r in stored) == list(range(1, len(stored) + 1))
+
+
+def test_a_commit_the_database_refuses_comes_as_sqlalchemys_error_and_keeps_nothing(tmp_path, clock):
+    new_uow = connect(f"sqlite:///{tmp_path / 'valueflow.db'}", clock, migrate=True)
+    try:
+        pooled = checkout_in_transaction(new_uow.engine)
+        try:
+            pooled.driver_connection.execute("PRAGMA defer_foreign_keys=ON")  # checked at COMMIT, not at INSERT
+            pooled.driver_connection.execute("INSERT INTO customer (id, name, segment) VALUES ('c-9', 'Ann', 'x')")
+            pooled.driver_connection.execute(
+                "INSERT INTO process_instance (definition_id, customer_id, segment, status, started_at, state,"
+                " row_version) VALUES (999, 'c-9', 'x', 'running', '2026-01-01 00:00:00', '', 1)")
+            with pytest.raises(IntegrityError, match="FOREIGN KEY"):  # not the driver's own error
+                commit_transaction(new_uow.engine, pooled)
+        finally:
+            pooled.close()
+        with new_uow() as uow:
+            assert uow.session.get(Customer, "c-9") is None
+    finally:
+        new_uow.dispose()
