@@ -14,10 +14,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.checkpoints import COMMIT_CHECKPOINT_PAGES, LOG_SIZE_LIMIT_BYTES, WalCheckpointer
+from engine.prepared import driver_errors_as_sqlalchemys
 
 DEFAULT_URL = "sqlite:///valueflow.db"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -71,28 +71,21 @@ def make_engine(url: str) -> Engine:
 
 def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:
     """A pooled driver connection inside a new transaction; driver errors come as SQLAlchemy's own."""
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    try:
+    with driver_errors_as_sqlalchemys(engine.dialect, None):
         pooled = engine.raw_connection()
-    except dbapi_error as exc:
-        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
     try:
-        begin_transaction(engine, pooled)
-    except BaseException as exc:
+        with driver_errors_as_sqlalchemys(engine.dialect, "BEGIN"):
+            begin_transaction(engine, pooled)
+    except BaseException:
         pooled.close()
-        if isinstance(exc, dbapi_error):
-            raise DBAPIError.instance("BEGIN", None, exc, dbapi_error, dialect=engine.dialect) from exc
         raise
     return pooled
 
 
 def commit_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
     """Commit a pooled driver connection's transaction; driver errors come as SQLAlchemy's own."""
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    try:
+    with driver_errors_as_sqlalchemys(engine.dialect, "COMMIT"):
         pooled.commit()
-    except dbapi_error as exc:
-        raise DBAPIError.instance("COMMIT", None, exc, dbapi_error, dialect=engine.dialect) from exc
 
 
 def begin_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:

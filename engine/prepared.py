@@ -12,8 +12,9 @@ and its kinds), as if SQLAlchemy had run the statement.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -118,7 +119,15 @@ class DriverStatements:
         return tuple(value if convert is None else convert(value) for value, convert in zip(row, compiled.results))
 
     def _run(self, compiled: _Compiled, call: Callable[[Any], Any]) -> None:
-        try:
+        with driver_errors_as_sqlalchemys(self._dialect, compiled.sql):
             call(self._cursor)
-        except self._dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(compiled.sql, None, exc, self._dialect.loaded_dbapi.Error) from exc
+
+
+@contextmanager
+def driver_errors_as_sqlalchemys(dialect: Dialect, statement: Optional[str]) -> Iterator[None]:
+    """Raise the driver's errors inside the block as SQLAlchemy's own kinds, as if SQLAlchemy had run ``statement``."""
+    error = dialect.loaded_dbapi.Error
+    try:
+        yield
+    except error as exc:
+        raise DBAPIError.instance(statement, None, exc, error, dialect=dialect) from exc
