@@ -168,7 +168,7 @@ def where_the_time_goes(new_uow: UnitOfWorkFactory, count: int) -> tuple[float, 
     """
     places: dict[str, tuple[type, str]] = {
         "SpiffWorkflow (Case.start, Case.complete)": (Case, "complete"), "SpiffWorkflow, start": (Case, "start"),
-        "SQLite statements (with their parameters)": (DriverStatements, "_run"),
+        "SQLite statements": (DriverStatements, "_run"),
         "SQLite commits (and returning the connection)": (UnitOfWork, "commit"),
     }
     rounds, each = ROUNDS, max(count // ROUNDS, 1)

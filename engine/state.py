@@ -15,7 +15,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from uuid import UUID
 
 import orjson
@@ -78,13 +78,15 @@ class Snapshot:
 
     ``reusable`` remembers, for each task whose JSON cannot change unseen,
     what that JSON depends on, so that the next snapshot can reuse it instead
-    of converting the task again.
+    of converting the task again; ``names`` keeps each task id's text, which
+    costs more to write again than to look up.
     """
 
     header: str
     tasks: dict[str, str]
     reusable: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     predicted: dict[str, list[Any]] = field(default_factory=dict)
+    names: dict[UUID, str] = field(default_factory=dict)
 
 
 def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Snapshot:
@@ -101,9 +103,17 @@ def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Sna
     reusable: dict[str, tuple[Any, ...]] = {}
     predicted: dict[str, list[Any]] = {}
     known = previous.reusable if previous is not None else {}
+    known_names = previous.names if previous is not None else {}
+    names: dict[UUID, str] = {}
     by_id = workflow.tasks
+    for uuid in by_id:
+        names[uuid] = known_names.get(uuid) or str(uuid)
+
+    def name(uuid: UUID) -> str:
+        return names.get(uuid) or str(uuid)
+
     for uuid, task in by_id.items():
-        task_id = str(uuid)
+        task_id = names[uuid]
         state = task._state
         if state & _PREDICTED and task._parent is not None and not task.data and not task.internal_data:
             key = (state, task.last_state_change, task._parent, tuple(task._children), task.triggered)
@@ -111,8 +121,8 @@ def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Sna
             if known.get(task_id) == key and task_id in previous.predicted:  # type: ignore[union-attr]
                 predicted[task_id] = previous.predicted[task_id]  # type: ignore[union-attr]
             else:
-                predicted[task_id] = [str(task._parent), task.task_spec.name, state, task.last_state_change,
-                                      task.triggered, [str(child) for child in task._children]]
+                predicted[task_id] = [name(task._parent), task.task_spec.name, state, task.last_state_change,
+                                      task.triggered, [name(child) for child in task._children]]
             continue
         if state & _FINISHED:
             key = (state, task.last_state_change, task._parent, tuple(task._children))
@@ -120,13 +130,13 @@ def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Sna
             if known.get(task_id) == key and task_id in previous.tasks:  # type: ignore[union-attr]
                 tasks[task_id] = previous.tasks[task_id]  # type: ignore[union-attr]
                 continue
-        tasks[task_id] = _dumps(_task_dict(task, by_id))
+        tasks[task_id] = _dumps(_task_dict(task, by_id, name))
     header = _REGISTRY.convert(workflow)
     header["predicted"] = predicted
-    return Snapshot(_dumps(header), tasks, reusable, predicted)
+    return Snapshot(_dumps(header), tasks, reusable, predicted, names)
 
 
-def _task_dict(task: Any, by_id: dict[UUID, Any]) -> dict[str, Any]:
+def _task_dict(task: Any, by_id: dict[UUID, Any], name: Callable[[UUID], str] = str) -> dict[str, Any]:
     """The task as SpiffWorkflow's own task converter writes it (data as a change to its parent's), only faster."""
     parent = by_id.get(task._parent) if task._parent is not None else None
     data = task.data
@@ -138,8 +148,8 @@ def _task_dict(task: Any, by_id: dict[UUID, Any]) -> dict[str, Any]:
         delta = {"updates": {k: v for k, v in data.items() if k not in above or above[k] != v},
                  "deletions": [k for k in above if k not in data]}
     return {
-        "id": str(task.id), "parent": str(task._parent) if parent is not None else None,
-        "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
+        "id": name(task.id), "parent": name(task._parent) if parent is not None else None,
+        "children": [name(child) for child in task._children], "last_state_change": task.last_state_change,
         "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
         "internal_data": _REGISTRY.convert(task.internal_data) if task.internal_data else {},
         "data": own, "delta": delta, "typename": "Task",
