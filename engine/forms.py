@@ -3,11 +3,19 @@
 Only the fields a form declares reach the case data: a form cannot set a
 variable the process computes itself (a risk class, an approval flag).
 A step without a form accepts one optional ``comment``.
+
+Every completion checks its form, so the usual case is made cheap: a form
+of flat fields (the keywords in ``_field_checks``) is compiled once into
+plain checks that can only say "valid" when jsonschema would; anything else,
+and any data those checks do not pass, goes through jsonschema itself, which
+also names the bad fields.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import re
+from functools import partial
+from typing import Any, Callable, Optional
 
 import jsonschema
 
@@ -30,9 +38,12 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
     schema = schema or COMMENT_FORM
     if not isinstance(data, dict):
         raise FormInvalid({"": "the form data must be a JSON object"})
+    validator, surely_valid = _checkers(schema)
+    if surely_valid is not None and surely_valid(data):
+        return dict(data)
     known = set(schema.get("properties", {}))
     errors = {name: "is not a field of this form" for name in data if name not in known}
-    for error in _validator(schema).iter_errors(data):
+    for error in validator.iter_errors(data):
         if error.validator == "required":
             for name in error.validator_value:
                 if name not in error.instance:
@@ -44,17 +55,113 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
     return dict(data)
 
 
+Check = Callable[[Any], bool]
 # Validators cost more to build than to run; schemas live as long as their compiled definition.
 # Each entry keeps its schema alive, so the id stays that schema's.
-_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+_CHECKERS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator, Optional[Check]]] = {}
 
 
-def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
-    entry = _VALIDATORS.get(id(schema))
+def _checkers(schema: dict[str, Any]) -> tuple[jsonschema.Draft202012Validator, Optional[Check]]:
+    """jsonschema's validator for the form, and its quick check (None when the form is beyond it)."""
+    entry = _CHECKERS.get(id(schema))
     if entry is None or entry[0] is not schema:
-        entry = (schema, jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()))
-        _VALIDATORS[id(schema)] = entry
-    return entry[1]
+        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+        entry = (schema, validator, _quick_check(schema, validator))
+        _CHECKERS[id(schema)] = entry
+    return entry[1], entry[2]
+
+
+# Keywords that say nothing about validity.
+_ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default", "examples", "readOnly",
+                "writeOnly", "deprecated"}
+
+
+def _quick_check(schema: dict[str, Any], validator: jsonschema.Draft202012Validator) -> Optional[Check]:
+    """A check of a flat form that is True only for data jsonschema accepts; None for other forms.
+
+    Each field keyword is checked as jsonschema's own keyword function does,
+    with the validator's type and format checkers. ``enum`` is stricter (same
+    type and equal), which only sends more data to the full check.
+    """
+    if set(schema) - _ANNOTATIONS - {"type", "properties", "required"} - {k for k in schema if k.startswith("x-")} \
+            or schema.get("type", "object") != "object":
+        return None
+    fields: dict[str, list[Check]] = {}
+    for name, field in schema.get("properties", {}).items():
+        checks = _field_checks(field, validator.TYPE_CHECKER.is_type, validator.format_checker)
+        if checks is None:
+            return None
+        fields[name] = checks
+    required = tuple(schema.get("required", ()))
+
+    def surely_valid(data: dict[str, Any]) -> bool:  # plain loops: generators would double its cost
+        for name in required:
+            if name not in data:
+                return False
+        for name, value in data.items():
+            checks = fields.get(name)
+            if checks is None:
+                return False
+            for check in checks:
+                if not check(value):
+                    return False
+        return True
+
+    return surely_valid
+
+
+def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
+                  formats: Optional[jsonschema.FormatChecker]) -> Optional[list[Check]]:
+    """The checks of one field, its type first; None if it uses a keyword beyond them."""
+    if not isinstance(field, dict):
+        return None
+    checks: list[Check] = []
+    declared = field.get("type")
+    if declared is not None:
+        if isinstance(declared, list):
+            checks.append(lambda value: any(is_type(value, name) for name in declared))
+        else:
+            checks.append(partial(lambda name, value: is_type(value, name), declared))
+    # The number and length keywords apply to numbers and strings only; once the type check
+    # has passed, a field declared as one of those needs no second look at the value's type.
+    numeric = declared in ("number", "integer")
+    text = declared == "string"
+    for keyword, limit in field.items():
+        if keyword == "type" or keyword in _ANNOTATIONS or keyword.startswith("x-"):
+            continue
+        if keyword in _BOUNDS:
+            checks.append(_applying_to("number", numeric, is_type, partial(_BOUNDS[keyword], limit)))
+        elif keyword in _LENGTHS:
+            checks.append(_applying_to("string", text, is_type, partial(_LENGTHS[keyword], limit)))
+        elif keyword == "pattern":
+            try:
+                search = re.compile(limit).search
+            except (re.error, TypeError):
+                return None  # jsonschema's full check reports the pattern as it does
+            checks.append(_applying_to("string", text, is_type, lambda value: search(value) is not None))
+        elif keyword == "enum":
+            members = list(limit)
+            checks.append(lambda value: any(type(m) is type(value) and m == value for m in members))
+        elif keyword == "format" and formats is not None:
+            checks.append(partial(lambda name, value: formats.conforms(value, name), limit))
+        else:
+            return None
+    return checks
+
+
+def _applying_to(json_type: str, known: bool, is_type: Callable[[Any, str], bool], check: Check) -> Check:
+    """``check`` for values of ``json_type``; any other value passes (``known``: the type check came first)."""
+    return check if known else lambda value: not is_type(value, json_type) or check(value)
+
+
+_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": lambda limit, value: not value < limit, "maximum": lambda limit, value: not value > limit,
+    "exclusiveMinimum": lambda limit, value: not value <= limit,
+    "exclusiveMaximum": lambda limit, value: not value >= limit,
+}
+_LENGTHS: dict[str, Callable[[Any, Any], bool]] = {
+    "minLength": lambda limit, value: not len(value) < limit, "maxLength": lambda limit, value: not len(value) > limit,
+}
 
 
 def _message(error: jsonschema.ValidationError) -> str:
