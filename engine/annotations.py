@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Optional
 
 from engine.durations import duration_seconds
@@ -37,7 +38,7 @@ class StepAnnotation:
     owner: Optional[str] = None
     calendar: Optional[str] = None
 
-    @property
+    @cached_property  # read for every task a step opens
     def role(self) -> Optional[str]:
         return role_key(self.lane) if self.lane else None
 
