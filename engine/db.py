@@ -16,7 +16,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
-from engine.checkpoints import COMMIT_CHECKPOINT_PAGES, LOG_SIZE_LIMIT_BYTES, WalCheckpointer
+from engine.checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 from engine.prepared import driver_errors_as_sqlalchemys
 
 DEFAULT_URL = "sqlite:///valueflow.db"
@@ -45,7 +45,6 @@ def make_engine(url: str) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA wal_autocheckpoint={COMMIT_CHECKPOINT_PAGES}")
-            cursor.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT_BYTES}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
