@@ -8,7 +8,9 @@ background thread (engine.checkpoints); PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -65,7 +67,16 @@ def make_engine(url: str) -> Engine:
                 checkpointer.committed()
 
         event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
+        # A command that exits without disposing still closes the file: the last connection to close
+        # copies the log into the database and removes it, rather than leave a log of up to 40 MB.
+        atexit.register(_dispose_if_alive, weakref.ref(engine))
     return engine
+
+
+def _dispose_if_alive(engine_ref: "weakref.ref[Engine]") -> None:
+    engine = engine_ref()
+    if engine is not None:
+        engine.dispose()
 
 
 def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:

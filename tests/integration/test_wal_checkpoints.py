@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -87,3 +90,13 @@ def test_after_a_burst_of_writes_the_log_file_is_cut_back(tmp_path, clock):
         assert service.start_instance(new_uow(), "two_step", BOB)
     finally:
         new_uow.dispose()
+
+
+def test_a_command_leaves_no_log_file_behind(tmp_path):
+    valueflow = Path(sys.executable).with_name("valueflow")
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'valueflow.db'}"}
+    for command in (["init"], ["user", "add", "ann", "--role", "credit-analyst", "--password", "a-long-secret"]):
+        result = subprocess.run([str(valueflow), *command], env=env, cwd=tmp_path, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["valueflow.db"], command
