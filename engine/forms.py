@@ -71,9 +71,13 @@ def _checkers(schema: dict[str, Any]) -> tuple[jsonschema.Draft202012Validator, 
     return entry[1], entry[2]
 
 
-# Keywords that say nothing about validity.
+# Keywords that say nothing about validity (besides any "x-..." extension).
 _ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default", "examples", "readOnly",
                 "writeOnly", "deprecated"}
+
+
+def _annotation(keyword: str) -> bool:
+    return keyword in _ANNOTATIONS or keyword.startswith("x-")
 
 
 def _quick_check(schema: dict[str, Any], validator: jsonschema.Draft202012Validator) -> Optional[Check]:
@@ -83,7 +87,7 @@ def _quick_check(schema: dict[str, Any], validator: jsonschema.Draft202012Valida
     with the validator's type and format checkers. ``enum`` is stricter (same
     type and equal), which only sends more data to the full check.
     """
-    if set(schema) - _ANNOTATIONS - {"type", "properties", "required"} - {k for k in schema if k.startswith("x-")} \
+    if any(not _annotation(k) and k not in ("type", "properties", "required") for k in schema) \
             or schema.get("type", "object") != "object":
         return None
     fields: dict[str, list[Check]] = {}
@@ -127,7 +131,7 @@ def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
     numeric = declared in ("number", "integer")
     text = declared == "string"
     for keyword, limit in field.items():
-        if keyword == "type" or keyword in _ANNOTATIONS or keyword.startswith("x-"):
+        if keyword == "type" or _annotation(keyword):
             continue
         if keyword in _BOUNDS:
             checks.append(_applying_to("number", numeric, is_type, partial(_BOUNDS[keyword], limit)))
