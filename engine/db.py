@@ -12,6 +12,7 @@ import atexit
 import os
 import weakref
 from pathlib import Path
+from typing import Any, Callable
 
 from alembic import command
 from alembic.config import Config
@@ -22,6 +23,8 @@ from engine.checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 from engine.prepared import driver_errors_as_sqlalchemys
 
 DEFAULT_URL = "sqlite:///valueflow.db"
+# What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).
+_AFTER_COMMIT: "weakref.WeakKeyDictionary[Engine, Callable[[Any, dict[Any, Any]], None]]" = weakref.WeakKeyDictionary()
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -58,14 +61,17 @@ def make_engine(url: str) -> Engine:
     if not in_memory:
         checkpointer = WalCheckpointer(engine.url.database or "")
 
-        @event.listens_for(engine, "checkin")
-        def _checked_in(dbapi_connection, record):  # type: ignore[no-untyped-def]
+        def _note_changes(dbapi_connection, info):  # type: ignore[no-untyped-def]
             # Whatever way the connection wrote (SQLAlchemy or its driver), it changed rows since last time.
             changes = dbapi_connection.total_changes if dbapi_connection is not None else None
-            if changes is not None and changes != record.info.get("changes"):
-                record.info["changes"] = changes
+            if changes is not None and changes != info.get("changes"):
+                info["changes"] = changes
                 checkpointer.committed()
 
+        # A connection's commits are noted when it goes back to the pool, and at once by commit_transaction
+        # for the connections that engine.kept keeps out of the pool.
+        event.listen(engine, "checkin", lambda dbapi_connection, record: _note_changes(dbapi_connection, record.info))
+        _AFTER_COMMIT[engine] = _note_changes
         event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
         # A command that exits without disposing still closes the file: the last connection to close
         # copies the log into the database and removes it, rather than leave a log of up to 40 MB.
@@ -96,6 +102,9 @@ def commit_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
     """Commit a pooled driver connection's transaction; driver errors come as SQLAlchemy's own."""
     with driver_errors_as_sqlalchemys(engine.dialect, "COMMIT"):
         pooled.commit()
+    after_commit = _AFTER_COMMIT.get(engine)
+    if after_commit is not None:
+        after_commit(pooled.driver_connection, pooled.info)
 
 
 def begin_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:

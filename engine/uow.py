@@ -16,8 +16,9 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from engine.casestore import CaseCache, CaseStore, StaleCase
 from engine.clock import Clock
-from engine.db import checkout_in_transaction, commit_transaction
+from engine.db import commit_transaction
 from engine.definitions import CompiledDefinition, SpecCache
+from engine.kept import KeptConnections
 from engine.prepared import DriverStatements
 from engine.repository import Definitions, Instances, Tasks, Users
 
@@ -32,13 +33,15 @@ class UnitOfWork:
     Everything is opened on first use. A step of a case needs only the case
     store, which works on the pooled driver connection alone: SQLAlchemy's
     connection and session bookkeeping would cost a step more than its begin
-    and commit do. When the connection or the session is also used, they take
-    over that same pooled connection and its transaction.
+    and commit do. That connection comes from, and goes back to, the factory's
+    kept connections (engine.kept). When the connection or the session is also
+    used, they take over that same pooled connection and its transaction.
     """
 
     def __init__(self, engine: Engine, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache,
-                 case_cache: CaseCache) -> None:
+                 case_cache: CaseCache, kept: KeptConnections) -> None:
         self._engine = engine
+        self._kept = kept
         self._session_factory = session_factory
         self.clock = clock
         self.specs = specs
@@ -103,7 +106,7 @@ class UnitOfWork:
         if self._connection is not None:
             return self.connection.connection
         if self._pooled is None:
-            self._pooled = checkout_in_transaction(self._engine)
+            self._pooled = self._kept.take()
         return self._pooled
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
@@ -111,11 +114,11 @@ class UnitOfWork:
             self._cases.close()
         if self._session is not None:
             self._session.close()
-        # Returning the connection to the pool rolls back whatever was not committed.
+        # Returning the connection to the pool (or the keeper) rolls back whatever was not committed.
         if self._connection is not None:
             self._connection.close()
         elif self._pooled is not None:
-            self._pooled.close()
+            self._kept.release(self._pooled)
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
             raise ConcurrentUpdate("someone else changed this case at the same moment; "
@@ -134,7 +137,7 @@ class UnitOfWork:
             self._cases.close()
             self._cases = None
         if self._pooled is not None:
-            self._pooled.close()
+            self._kept.release(self._pooled)
             self._pooled = None
 
     def flush(self) -> None:
@@ -149,10 +152,11 @@ class UnitOfWorkFactory:
         self.clock = clock
         self.specs = specs
         self.case_cache = CaseCache()
+        self.kept = KeptConnections(engine)
         self._session_factory = sessionmaker(engine, expire_on_commit=False)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache)
+        return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
