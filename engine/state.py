@@ -20,7 +20,7 @@ from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -33,16 +33,23 @@ class _StateConverter(BpmnWorkflowConverter):
     """Writes and reads a top-level workflow without its spec and subprocess specs."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        """The workflow-level state; its tasks are converted one by one by ``snapshot``."""
-        tasks, workflow.tasks = workflow.tasks, {}
-        try:
-            dct = WorkflowConverter.to_dict(self, workflow)
-        finally:
-            workflow.tasks = tasks
-        del dct["tasks"]
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
+        """The workflow-level state, as WorkflowConverter writes it less the tasks (``snapshot`` writes those).
+
+        Written here rather than through WorkflowConverter and the registry's
+        pass over every part, empty ones included: 16 µs a step, now 4.
+        """
+        registry = self.registry
+        last = workflow.last_task
+        return {
+            "data": registry.convert(registry.clean(workflow.data)) if workflow.data else {},
+            "correlations": workflow.correlations,
+            "last_task": str(last.id) if last is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "root": str(workflow.task_tree.id),
+            "subprocesses": self.mapping_to_dict(workflow.subprocesses) if workflow.subprocesses else {},
+            "bpmn_events": registry.convert(workflow.bpmn_events) if workflow.bpmn_events else [],
+        }
 
     def from_dict(self, dct: dict[str, Any], spec: WorkflowSpec = None,  # type: ignore[override]
                   subprocess_specs: dict[str, WorkflowSpec] | None = None) -> BpmnWorkflow:
@@ -55,17 +62,18 @@ class _StateConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _registry() -> DefaultRegistry:
+def spiff_registry(workflow_converter: type = BpmnWorkflowConverter) -> DefaultRegistry:
+    """SpiffWorkflow's converters, with the kinds of values cases keep; ``_StateConverter`` here leaves specs out."""
     registry = DefaultRegistry()
     # Form values and script results that plain JSON cannot hold (SPIFFWORKFLOW.md pitfall 5).
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = _StateConverter
+    config[BpmnWorkflow] = workflow_converter
     return BpmnWorkflowSerializer.configure(config, registry)
 
 
-_REGISTRY = _registry()
+_REGISTRY = spiff_registry(_StateConverter)
 
 
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
@@ -79,14 +87,15 @@ class Snapshot:
     ``reusable`` remembers, for each task whose JSON cannot change unseen,
     what that JSON depends on, so that the next snapshot can reuse it instead
     of converting the task again; ``names`` keeps each task id's text, which
-    costs more to write again than to look up.
+    costs more to write again than to look up (by the id's number: a UUID
+    hashes in Python, its number in C).
     """
 
     header: str
     tasks: dict[str, str]
     reusable: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     predicted: dict[str, list[Any]] = field(default_factory=dict)
-    names: dict[UUID, str] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
 
 
 def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Snapshot:
@@ -104,16 +113,17 @@ def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Sna
     predicted: dict[str, list[Any]] = {}
     known = previous.reusable if previous is not None else {}
     known_names = previous.names if previous is not None else {}
-    names: dict[UUID, str] = {}
+    names: dict[int, str] = {}
     by_id = workflow.tasks
     for uuid in by_id:
-        names[uuid] = known_names.get(uuid) or str(uuid)
+        number = uuid.int
+        names[number] = known_names.get(number) or str(uuid)
 
     def name(uuid: UUID) -> str:
-        return names.get(uuid) or str(uuid)
+        return names.get(uuid.int) or str(uuid)
 
     for uuid, task in by_id.items():
-        task_id = names[uuid]
+        task_id = names[uuid.int]
         state = task._state
         if state & _PREDICTED and task._parent is not None and not task.data and not task.internal_data:
             key = (state, task.last_state_change, task._parent, tuple(task._children), task.triggered)

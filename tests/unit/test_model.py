@@ -9,6 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
 
 from engine import state
@@ -83,3 +84,32 @@ def test_a_case_stored_with_its_predicted_tasks_as_rows_restores_the_same(case):
     [review] = older.ready_human_tasks()
     older.complete(str(review.id), {"comment": "fine"})
     assert [t.task_spec.bpmn_id for t in older.ready_human_tasks()] == ["approve"]
+
+
+def with_subprocess() -> str:
+    """start → an embedded subprocess (its own start → Check → end) → Approve → end."""
+    inner = ('<bpmn:startEvent id="sub_begin"/>' + samples.user_task("check", "Check")
+             + '<bpmn:endEvent id="sub_finish"/>' + samples.chain("sub_begin", "check", "sub_finish"))
+    body = ('<bpmn:startEvent id="begin"/>' + f'<bpmn:subProcess id="checks" name="Checks">{inner}</bpmn:subProcess>'
+            + samples.user_task("approve", "Approve") + '<bpmn:endEvent id="finish"/>'
+            + samples.chain("begin", "checks", "approve", "finish"))
+    return samples.document("with_subprocess", body, {"Back Office": ["begin", "checks", "check", "approve", "finish"]},
+                            samples.props(customerValue="An answer", targetDuration="P1D", processOwner="ops-lead"))
+
+
+def test_the_stored_header_is_what_spiffworkflow_writes_for_the_workflow_and_its_subprocesses():
+    compiled = compile_package(Package("with_subprocess", "w.bpmn", {"w.bpmn": with_subprocess()}))
+    case = Case.start(compiled, {"amount": Decimal("12.50")})
+    case.workflow.data["found"] = date(2026, 3, 1)  # workflow-level data, as a script's result would be
+    assert case.workflow.subprocesses, "the check runs in a subprocess of its own"
+    own = BpmnWorkflowSerializer(state.spiff_registry()).to_dict(case.workflow)  # SpiffWorkflow's own, whole
+    header = json.loads(case.snapshot().header)
+    assert header.pop("predicted") is not None
+    assert header == json.loads(state._dumps({key: own[key] for key in header}))  # values as cases write them
+    assert header["subprocesses"] and header["data"] == {"found": {"value": "2026-03-01", "typename": "date"}}
+
+    restored = Case.restore(case.snapshot().header, case.snapshot().tasks.values(), compiled)
+    [check] = restored.ready_human_tasks()
+    restored.complete(str(check.id), {})
+    assert [t.task_spec.bpmn_id for t in restored.ready_human_tasks()] == ["approve"]
+    assert restored.workflow.data["found"] == date(2026, 3, 1)
