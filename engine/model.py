@@ -29,6 +29,7 @@ _MAX_ENGINE_ROUNDS = 10_000
 _COMPACT_EVERY = 100
 # How many engine tasks one advance may run before the case is stopped as an endless loop.
 _MAX_ENGINE_TASKS = 20_000
+_UNFINISHED = TaskState.NOT_FINISHED_MASK
 
 
 class TaskNotReady(Exception):
@@ -85,6 +86,10 @@ class Case:
     def status(self) -> str:
         if self.error is not None or any(t.state == TaskState.ERROR for t in self._tasks()):
             return "error"
+        # An unfinished task of the top workflow means it runs on: a plain look at its tasks costs a step
+        # less than SpiffWorkflow's own check, a walk of the tree, which is left for when it may be done.
+        if not self.workflow.completed and any(t._state & _UNFINISHED for t in self.workflow.tasks.values()):
+            return "running"
         if self.workflow.is_completed():
             return "completed" if self.workflow.success else "cancelled"
         return "running"
