@@ -8,8 +8,10 @@ connection in this keeper instead, and the next unit of work takes it from
 here. A few are kept; the rest go back to the pool, and disposing of the
 engine closes the kept ones.
 
-Only on SQLite: a PostgreSQL checkout also pings the server and replaces a
-connection the server has dropped, which a kept connection would skip.
+Only on a SQLite file: a PostgreSQL checkout also pings the server and
+replaces a connection the server has dropped, which a kept connection would
+skip; an in-memory database has one connection, which its pool hands out as
+it is.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import threading
 
 from sqlalchemy import Engine, event
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.db import begin_transaction, checkout_in_transaction
 from engine.prepared import driver_errors_as_sqlalchemys
@@ -27,11 +29,11 @@ _KEEP = 2
 
 
 class KeptConnections:
-    """Connections of one engine kept between units of work (none on PostgreSQL); thread-safe."""
+    """Connections of one engine kept between units of work (on a SQLite file only); thread-safe."""
 
     def __init__(self, engine: Engine, keep: int = _KEEP) -> None:
         self._engine = engine
-        self._keep = keep if engine.dialect.name == "sqlite" else 0
+        self._keep = keep if engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool) else 0
         self._idle: list[PoolProxiedConnection] = []
         self._lock = threading.Lock()
         if self._keep:

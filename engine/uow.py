@@ -159,5 +159,6 @@ class UnitOfWorkFactory:
         return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, the kept ones first."""
+        self.kept.close()
         self.engine.dispose()
