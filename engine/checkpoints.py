@@ -11,8 +11,11 @@ command) or a thread that falls behind.
 
 The log file is reused from its start once it has been copied, and commits
 never shorten it: cutting a 40 MB log back took a commit 35–40 ms on this
-machine. The thread cuts it to nothing instead, once commits have paused
-for as long as it waits between rounds.
+machine. The thread cuts it to nothing instead, once no commit has come for
+half a minute. Not sooner: people's steps come in bursts, and a log cut at
+every short pause has to grow again by appends, which cost the next burst's
+commits more than overwriting the log in place (a loan instance's steps were
+8 % slower with the log cut after 0.4 s pauses).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Optional
 COMMIT_CHECKPOINT_PAGES = 10_000
 # How long the thread lets commits gather before it copies them.
 _PAUSE_SECONDS = 0.2
+# How long without commits before the thread cuts the log file back to nothing (read when the thread is made).
+CUT_AFTER_IDLE_SECONDS = 30.0
 # How long cutting the log back may wait for a commit or a reader; it gives up until the next pause after that.
 _TRUNCATE_WAIT_MS = 10
 
@@ -36,6 +41,7 @@ class WalCheckpointer:
     def __init__(self, path: str, pause_seconds: float = _PAUSE_SECONDS) -> None:
         self.path = str(Path(path).absolute())  # the file the engine opens, whatever the working directory later
         self.pause_seconds = pause_seconds
+        self.cut_after_seconds = CUT_AFTER_IDLE_SECONDS
         self._commits = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -86,8 +92,8 @@ class WalCheckpointer:
                     copied_since_cut = True
                 if self._stopping.is_set():
                     return
-                if copied_since_cut and not self._wake.wait(self.pause_seconds):
-                    # No commit for a whole pause: copy what is left and cut the log file back to nothing
+                if copied_since_cut and not self._wake.wait(self.cut_after_seconds):
+                    # No commit for a long while: copy what is left and cut the log file back to nothing
                     # (it holds commits back meanwhile, but none are coming).
                     self._checkpoint(connection, "TRUNCATE")
                     copied_since_cut = False

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine import service
+from engine import checkpoints, service
 from engine.checkpoints import WalCheckpointer
 from engine.runtime import connect
 from tests.integration.test_storage import BOB, setup_two_step
@@ -71,7 +71,8 @@ def test_the_checkpointer_never_creates_a_database_file_that_is_not_there(tmp_pa
 LOG_AFTER_A_BURST_BYTES = 4 * 1024 * 1024
 
 
-def test_after_a_burst_of_writes_the_log_file_is_cut_back(tmp_path, clock):
+def test_after_a_burst_of_writes_the_log_file_is_cut_back_once_commits_stop(tmp_path, clock, monkeypatch):
+    monkeypatch.setattr(checkpoints, "CUT_AFTER_IDLE_SECONDS", 0.3)  # half a minute in a running process
     database = tmp_path / "valueflow.db"
     new_uow = connect(f"sqlite:///{database}", clock, migrate=True)
     try:
@@ -88,6 +89,25 @@ def test_after_a_burst_of_writes_the_log_file_is_cut_back(tmp_path, clock):
             assert time.monotonic() < deadline, f"the log stayed at {log.stat().st_size:,} bytes"
             time.sleep(0.05)
         assert service.start_instance(new_uow(), "two_step", BOB)
+    finally:
+        new_uow.dispose()
+
+
+def test_a_short_pause_leaves_the_log_file_in_place_for_the_next_burst_to_overwrite(tmp_path, clock):
+    database = tmp_path / "valueflow.db"
+    new_uow = connect(f"sqlite:///{database}", clock, migrate=True)
+    try:
+        setup_two_step(new_uow)
+        for _ in range(20):
+            service.start_instance(new_uow(), "two_step", BOB)
+        log = tmp_path / "valueflow.db-wal"
+        size = log.stat().st_size
+        deadline = time.monotonic() + 10
+        while rows_in_database_file_alone(database, tmp_path / "copy.db") < 20:  # the thread copied the burst
+            assert time.monotonic() < deadline, "the burst never reached the database file"
+            time.sleep(0.05)
+        time.sleep(1.0)  # a pause between people's steps
+        assert log.stat().st_size == size
     finally:
         new_uow.dispose()
 
