@@ -8,16 +8,21 @@ Prints, in one run:
   (when VALUEFLOW_TEST_POSTGRES or VALUEFLOW_BENCH_POSTGRES names a server) on
   PostgreSQL, and the ratio persisted / raw; and on an in-memory SQLite
   database, which shows how much of the cost is the disk. Claims are separate
-  transactions a person makes; they are timed apart.
+  transactions a person makes; they are timed apart. The instances run in
+  many short rounds, each raw then every database, and the ratio is the
+  median of the rounds' own ratios: this machine's speed drifts by a third
+  within seconds, so only runs close together in time compare.
 - where a persisted instance's time goes on the SQLite file, from five more
   short interleaved rounds with timers around SpiffWorkflow and SQLite's own
   calls (kept apart from the figures above, which they would slow a little),
   each part also as a multiple of raw's time.
 - the rework loop of service_request (resolve → confirm "not resolved" →
   resolve ...), persisted on SQLite: median time of one pass's two
-  completions around passes 1, 100 and 1,000, and the live task count.
+  completions around passes 1, 100 and 1,000, and the live task count; and,
+  for the same reason as above, pass 100 and pass 1,000 each against a new
+  case's first passes, run alternately at the same time.
 
-Usage: .venv/bin/python bench/step_cost.py [--instances N] [--passes N]
+Usage: .venv/bin/python bench/step_cost.py [--instances N] [--rounds N] [--passes N]
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ LOAN_FORMS = {
     "prepare_offer": {"interest_rate": 3.1, "term_years": 25, "offer_valid_until": "2026-03-01"},
 }
 WORKER = "bench"
-ROUNDS = 5
+ROUNDS = 25  # headline rounds
+PART_ROUNDS = 5  # instrumented rounds
 ROLES = ["customer-service", "credit-analyst", "underwriter", "service-desk", "specialist", "service-manager"]
 
 
@@ -171,7 +177,7 @@ def where_the_time_goes(new_uow: UnitOfWorkFactory, count: int) -> tuple[float, 
         "SQLite statements": (DriverStatements, "_run"),
         "SQLite commits (and returning the connection)": (UnitOfWork, "commit"),
     }
-    rounds, each = ROUNDS, max(count // ROUNDS, 1)
+    rounds, each = PART_ROUNDS, max(count // PART_ROUNDS, 1)
     raw = persisted = 0.0
     with Parts(places) as parts:
         for _ in range(rounds):
@@ -186,34 +192,71 @@ def where_the_time_goes(new_uow: UnitOfWorkFactory, count: int) -> tuple[float, 
                                     "the rest (snapshot, form check, rows, ...)": rest}
 
 
-def loop_pass_times(new_uow: UnitOfWorkFactory, passes: int) -> tuple[list[float], list[int]]:
-    """Seconds for the two completions of each pass of the rework loop, and the live task count."""
-    customer = service.CustomerRef(f"loop-{uuid.uuid4().hex[:8]}", "Loop Customer", "standard")
-    instance_id = service.start_instance(new_uow(), "service_request", customer, {})
-    forms = {
+class ReworkCase:
+    """A service_request case going round its rework loop: resolve, then the customer says "not resolved"."""
+
+    FORMS = {
         "triage_request": {"category": "delivery", "severity": "high", "description": "parcel lost"},
         "resolve_request": {"resolution_type": "replacement", "resolution": "sent again"},
     }
-    pass_times: list[float] = []
-    tree_sizes: list[int] = []
-    for number in range(passes + 1):
-        spent = 0.0
-        for step in ("triage_request",) if number == 0 else ("resolve_request", "confirm_resolution"):
-            [task_id] = [t for t, s in open_tasks(new_uow, instance_id).items() if s == step]
-            service.claim_task(new_uow(), task_id, WORKER)
-            data = forms.get(step, {"resolved": number == passes, "customer_feedback": "still broken"})
-            started = time.perf_counter()
-            service.complete_task(new_uow(), task_id, WORKER, data)
-            spent += time.perf_counter() - started
-        if number:
-            pass_times.append(spent)
-            with new_uow() as uow:
-                rows = uow.session.execute(
-                    text("SELECT count(*) FROM case_task WHERE instance_id = :i"), {"i": instance_id}).scalar_one()
-                header = uow.session.execute(
-                    text("SELECT state FROM process_instance WHERE id = :i"), {"i": instance_id}).scalar_one()
-                tree_sizes.append(rows + len(json.loads(header).get("predicted", {})))  # see engine.state
-    return pass_times, tree_sizes
+
+    def __init__(self, new_uow: UnitOfWorkFactory) -> None:
+        self.new_uow = new_uow
+        customer = service.CustomerRef(f"loop-{uuid.uuid4().hex[:8]}", "Loop Customer", "standard")
+        self.instance_id = service.start_instance(new_uow(), "service_request", customer, {})
+        self._complete("triage_request", self.FORMS["triage_request"])
+        self.passes = 0
+
+    def next_pass(self, last: bool = False) -> float:
+        """Seconds for the pass's two completions (claims apart); ``last`` says "resolved" and ends the case."""
+        spent = self._complete("resolve_request", self.FORMS["resolve_request"])
+        spent += self._complete("confirm_resolution", {"resolved": last, "customer_feedback": "still broken"})
+        self.passes += 1
+        return spent
+
+    def live_tasks(self) -> int:
+        """SpiffWorkflow tasks the case holds: rows of case_task and the predicted ones in its header."""
+        with self.new_uow() as uow:
+            rows = uow.session.execute(
+                text("SELECT count(*) FROM case_task WHERE instance_id = :i"), {"i": self.instance_id}).scalar_one()
+            header = uow.session.execute(
+                text("SELECT state FROM process_instance WHERE id = :i"), {"i": self.instance_id}).scalar_one()
+        return rows + len(json.loads(header).get("predicted", {}))  # see engine.state
+
+    def _complete(self, step: str, data: dict[str, object]) -> float:
+        [task_id] = [t for t, s in open_tasks(self.new_uow, self.instance_id).items() if s == step]
+        service.claim_task(self.new_uow(), task_id, WORKER)
+        started = time.perf_counter()
+        service.complete_task(self.new_uow(), task_id, WORKER, data)
+        return time.perf_counter() - started
+
+
+def loop_pass_times(new_uow: UnitOfWorkFactory, passes: int,
+                    side_by_side_at: tuple[int, ...]) -> tuple[list[float], list[int], dict[int, float]]:
+    """Seconds of each pass of one case's rework loop, its live task count after each, and side-by-side ratios.
+
+    At each pass of ``side_by_side_at``, the case's next ten passes run alternately with a new case's first
+    ten: the ratio of their medians is the cost of depth alone, whatever the machine's speed at the time.
+    """
+    deep = ReworkCase(new_uow)
+    times: list[float] = []
+    sizes: list[int] = []
+    ratios: dict[int, float] = {}
+    while deep.passes < passes:
+        times.append(deep.next_pass())
+        sizes.append(deep.live_tasks())
+        if deep.passes in side_by_side_at:
+            at, fresh = deep.passes, ReworkCase(new_uow)
+            new_passes, deep_passes = [], []
+            for _ in range(10):
+                new_passes.append(fresh.next_pass())
+                deep_passes.append(deep.next_pass())
+                sizes.append(deep.live_tasks())
+            fresh.next_pass(last=True)
+            times.extend(deep_passes)
+            ratios[at] = statistics.median(deep_passes) / statistics.median(new_passes)
+    deep.next_pass(last=True)
+    return times, sizes, ratios
 
 
 def temporary_postgres() -> Optional[tuple[str, Callable[[], None]]]:
@@ -235,7 +278,8 @@ def temporary_postgres() -> Optional[tuple[str, Callable[[], None]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--instances", type=int, default=1000, help="loan instances per database, in all")
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--passes", type=int, default=1000)
     args = parser.parse_args()
 
@@ -253,20 +297,22 @@ def main() -> None:
         # during the run moves both sides of the ratio alike.
         raws: list[float] = []
         runs: list[list[tuple[float, float]]] = [[] for _ in databases]
-        for _ in range(ROUNDS):
-            raws.append(raw_instances_per_second(args.instances))
+        each = max(args.instances // args.rounds, 1)
+        for _ in range(args.rounds):
+            raws.append(raw_instances_per_second(each))
             for new_uow, results in zip(factories, runs):
-                results.append(persisted_instances_per_second(new_uow, args.instances))
+                results.append(persisted_instances_per_second(new_uow, each))
         raw = statistics.median(raws)
-        print(f"loan_decision manual path, {args.instances} instances, median of {ROUNDS} interleaved rounds")
+        print(f"loan_decision manual path, {args.rounds} rounds of {each} instances, each round raw then every "
+              "database; medians of the rounds")
         print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
-        raw_ms, parts = where_the_time_goes(factories[0], args.instances)  # instrumented: not in the figures above
+        raw_ms, parts = where_the_time_goes(factories[0], args.instances // 5)  # instrumented: not in the figures above
         for (label, _, cleanup), new_uow, results in zip(databases, factories, runs):
             steps_only = statistics.median(r[0] for r in results)
             with_claims = statistics.median(r[1] for r in results)
-            ratios = sorted(r[0] / raw_run for r, raw_run in zip(results, raws))
+            low, middle, high = statistics.quantiles([r[0] / raw_run for r, raw_run in zip(results, raws)], n=4)
             print(f"  persisted, {label:<12}           {steps_only:8.1f} instances/s  "
-                  f"(ratio to raw {steps_only / raw:.2f}, rounds {ratios[0]:.2f}-{ratios[-1]:.2f}; "
+                  f"(ratio to raw {middle:.2f}, middle half of the rounds {low:.2f}-{high:.2f}; "
                   f"with claims {with_claims:.1f}/s)")
             new_uow.dispose()
             cleanup()
@@ -274,7 +320,7 @@ def main() -> None:
         for part, milliseconds in parts.items():
             print(f"  {part:<46} {milliseconds:6.2f} ms  ({milliseconds / raw_ms:.2f} x raw)")
         new_uow = prepared(f"sqlite:///{folder}/loop.db")
-        times, sizes = loop_pass_times(new_uow, args.passes)
+        times, sizes, side_by_side = loop_pass_times(new_uow, args.passes, (100, args.passes))
         new_uow.dispose()
     print(f"service_request rework loop, {args.passes} passes, SQLite, two completions a pass")
     for start in (1, 100, args.passes):
@@ -282,7 +328,10 @@ def main() -> None:
         label = f"{start}" if start < args.passes else f"{args.passes}"
         print(f"  pass {label:>5}: {statistics.median(window) * 1000:6.2f} ms a pass "
               f"(median of 10 passes), {sizes[min(start, len(sizes)) - 1]} live tasks")
-    print(f"  pass {args.passes} / pass 1: {statistics.median(times[-10:]) / statistics.median(times[:10]):.2f}x")
+    print(f"  pass {args.passes} / pass 1: {statistics.median(times[-10:]) / statistics.median(times[:10]):.2f}x "
+          "(minutes apart)")
+    for at, ratio in side_by_side.items():
+        print(f"  passes {at + 1}-{at + 10} / a new case's passes 1-10, alternately: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
