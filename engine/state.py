@@ -36,7 +36,8 @@ class _StateConverter(BpmnWorkflowConverter):
         """The workflow-level state, as WorkflowConverter writes it less the tasks (``snapshot`` writes those).
 
         Written here rather than through WorkflowConverter and the registry's
-        pass over every part, empty ones included: 16 µs a step, now 4.
+        pass over every part, empty ones included: converting a waiting loan
+        case's header took 13 µs that way, 6.6 µs now.
         """
         registry = self.registry
         last = workflow.last_task

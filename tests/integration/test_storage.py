@@ -76,7 +76,7 @@ def test_the_case_store_and_the_session_share_one_transaction(stored_uow):
         assert uow.session.get(Customer, customer).name == "Ann Lee"
 
 
-def test_every_unit_of_work_gives_its_connection_back_to_the_pool(stored_uow):
+def test_no_unit_of_work_opens_a_connection_of_its_own_or_loses_one(stored_uow):
     setup_two_step(stored_uow)
     opened: list[object] = []
     event.listen(stored_uow.engine, "connect", lambda connection, _record: opened.append(connection))
