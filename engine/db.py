@@ -89,6 +89,11 @@ def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:
     """A pooled driver connection inside a new transaction; driver errors come as SQLAlchemy's own."""
     with driver_errors_as_sqlalchemys(engine.dialect, None):
         pooled = engine.raw_connection()
+    return begun_or_returned(engine, pooled)
+
+
+def begun_or_returned(engine: Engine, pooled: PoolProxiedConnection) -> PoolProxiedConnection:
+    """``pooled``, inside a new transaction; if it cannot begin one, it goes back to the pool and the error is raised."""
     try:
         with driver_errors_as_sqlalchemys(engine.dialect, "BEGIN"):
             begin_transaction(engine, pooled)

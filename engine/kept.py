@@ -21,8 +21,7 @@ import threading
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
-from engine.db import begin_transaction, checkout_in_transaction
-from engine.prepared import driver_errors_as_sqlalchemys
+from engine.db import begun_or_returned, checkout_in_transaction
 
 # As many as threads usually take steps at the same moment; more would hold back the pool's other users.
 _KEEP = 2
@@ -45,13 +44,7 @@ class KeptConnections:
             pooled = self._idle.pop() if self._idle else None
         if pooled is None:
             return checkout_in_transaction(self._engine)
-        try:
-            with driver_errors_as_sqlalchemys(self._engine.dialect, "BEGIN"):
-                begin_transaction(self._engine, pooled)
-        except BaseException:
-            pooled.close()
-            raise
-        return pooled
+        return begun_or_returned(self._engine, pooled)
 
     def release(self, pooled: PoolProxiedConnection) -> None:
         """Roll back what the connection did not commit, and keep it for the next unit of work or return it."""

@@ -27,7 +27,7 @@ Convert = Optional[Callable[[Any], Any]]
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    parameters: Callable[[Mapping[str, Any]], Any]  # the driver's parameters from named values (see _parameters)
+    parameters: Callable[[Mapping[str, Any]], Any]  # the driver's parameters from named values (_parameter_builder)
     fixed: dict[str, Any]  # values written into the statement itself (``values(status="open")``)
     results: tuple[Convert, ...]  # conversion of each returned column
 
