@@ -22,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.compaction import compact
 from engine.definitions import CompiledDefinition
 from engine.state import Snapshot, restore, snapshot
+from engine.workflow import CaseWorkflow
 
 # A guard against a process that keeps making engine tasks ready forever.
 _MAX_ENGINE_ROUNDS = 10_000
@@ -64,7 +65,7 @@ class Case:
     @classmethod
     def start(cls, definition: CompiledDefinition, data: dict[str, Any]) -> "Case":
         """A new case with ``data`` as its initial data, run until it waits."""
-        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=definition.script_engine)
+        workflow = CaseWorkflow(definition.spec, definition.subprocess_specs, script_engine=definition.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**data)
         case = cls(workflow, definition)

@@ -28,6 +28,8 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.workflow import CaseWorkflow
+
 
 class _StateConverter(BpmnWorkflowConverter):
     """Writes and reads a top-level workflow without its spec and subprocess specs."""
@@ -53,7 +55,7 @@ class _StateConverter(BpmnWorkflowConverter):
         }
 
     def from_dict(self, dct: dict[str, Any], spec: WorkflowSpec = None,  # type: ignore[override]
-                  subprocess_specs: dict[str, WorkflowSpec] | None = None) -> BpmnWorkflow:
+                  subprocess_specs: dict[str, WorkflowSpec] | None = None) -> CaseWorkflow:
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -64,14 +66,20 @@ class _StateConverter(BpmnWorkflowConverter):
 
 
 def spiff_registry(workflow_converter: type = BpmnWorkflowConverter) -> DefaultRegistry:
-    """SpiffWorkflow's converters, with the kinds of values cases keep; ``_StateConverter`` here leaves specs out."""
+    """SpiffWorkflow's converters, with the kinds of values cases keep; ``_StateConverter`` here leaves specs out.
+
+    A case's workflow (a ``CaseWorkflow``) is written and read with
+    ``workflow_converter`` under SpiffWorkflow's own name for it,
+    "BpmnWorkflow", as every stored case has it.
+    """
     registry = DefaultRegistry()
     # Form values and script results that plain JSON cannot hold (SPIFFWORKFLOW.md pitfall 5).
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
-    config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = workflow_converter
-    return BpmnWorkflowSerializer.configure(config, registry)
+    config = {kind: converter for kind, converter in SPIFF_CONFIG.items() if kind is not BpmnWorkflow}
+    BpmnWorkflowSerializer.configure(config, registry)
+    workflow_converter(CaseWorkflow, registry, BpmnWorkflow.__name__)
+    return registry
 
 
 _REGISTRY = spiff_registry(_StateConverter)

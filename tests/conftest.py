@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import create_engine, text
 
 from engine.clock import FixedClock
 from engine.runtime import connect
 from engine.uow import UnitOfWorkFactory
+from engine.workflow import CaseWorkflow
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "bpmn"
@@ -69,3 +71,23 @@ def stored_uow(storage_url: str, clock: FixedClock) -> Iterator[UnitOfWorkFactor
     factory = connect(storage_url, clock, migrate=True)
     yield factory
     factory.dispose()
+
+
+@pytest.fixture
+def table_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every task query a case's workflow answers from its task table is asked of SpiffWorkflow's own tree walk
+    too, and must get the same tasks in the same order. The list counts the table's answers (one element)."""
+    answered = [0]
+    from_table = CaseWorkflow._from_table
+
+    def checked(workflow, state, spec_name, manual):  # type: ignore[no-untyped-def]
+        found = from_table(workflow, state, spec_name, manual)
+        if found is not None:
+            walked = BpmnWorkflow.get_tasks(workflow, state=state, spec_name=spec_name, manual=manual)
+            assert [task.id for task in found] == [task.id for task in walked], \
+                f"tasks in state {state}, spec {spec_name}, manual {manual}: the table and the walk differ"
+            answered[0] += 1
+        return found
+
+    monkeypatch.setattr(CaseWorkflow, "_from_table", checked)
+    return answered

@@ -6,14 +6,16 @@ deliver messages, move the clock and run the worker. Each test asserts what a
 user would notice: which step opens next and for which role, what the scripts
 and the decision table computed, targets by customer segment, breaches, and
 how the case ends. Every snapshot these paths store is also checked against
-SpiffWorkflow's own converter and a fresh conversion (``every_snapshot_is_checked``).
+SpiffWorkflow's own converter and a fresh conversion (``every_snapshot_is_checked``),
+and every task query answered from a workflow's task table against SpiffWorkflow's
+own tree walk (``every_task_query_is_checked``).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -58,6 +60,12 @@ def every_snapshot_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         return taken
 
     monkeypatch.setattr(model, "snapshot", checked)
+
+
+@pytest.fixture(autouse=True)
+def every_task_query_is_checked(table_answers: list[int]) -> Iterator[None]:
+    yield
+    assert table_answers[0] > 0, "no task query was answered from the task table"
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""A case's workflow answers task queries from its task table exactly as SpiffWorkflow's tree walk does.
+
+The ``table_answers`` fixture asks the walk every query the table answers and
+fails the test if the two differ; these tests build the trees where they could.
+"""
+
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.definitions import Package, compile_package, read_package
+from engine.model import Case
+from engine.workflow import CaseWorkflow
+from tests import samples
+from tests.conftest import SHIPPED
+from tests.unit.test_model import with_subprocess
+
+QUERIES = [{"state": TaskState.READY}, {"state": TaskState.READY, "manual": True}, {"manual": False},
+           {"state": TaskState.NOT_FINISHED_MASK}, {"state": TaskState.PREDICTED_MASK},
+           {"state": TaskState.COMPLETED}, {}]
+
+
+def loan_case() -> Case:
+    return Case.start(compile_package(read_package(SHIPPED / "loan_decision")),
+                      {"customer": {"id": "c-1", "name": "Ann Lee", "segment": "premium"}})
+
+
+def walked(workflow: BpmnWorkflow, **query: object) -> list[Task]:
+    return BpmnWorkflow.get_tasks(workflow, **query)
+
+
+def test_every_query_of_a_loan_case_is_answered_by_the_table_at_every_step(table_answers):
+    case = loan_case()
+    assert type(case.workflow) is CaseWorkflow
+    forms = {"capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,
+                                     "existing_debts": 15000, "years_employed": 3, "property_value": 300000,
+                                     "documents_complete": True},
+             "credit_review": {"recommendation": "approve"}, "underwriting_decision": {"decision": "approve"}}
+    steps = 0
+    while ready := case.ready_human_tasks():
+        before = table_answers[0]
+        specs = {task.task_spec.name for task in case.workflow.tasks.values()}
+        for query in QUERIES + [{"spec_name": name} for name in specs]:
+            case.workflow.get_tasks(**query)
+        assert table_answers[0] - before == len(QUERIES) + len(specs), "some query went to the walk"
+        case.complete(str(ready[0].id), forms.get(ready[0].task_spec.bpmn_id, {}))
+        steps += 1
+    assert case.status == "completed" and steps == 4
+
+
+def test_a_ready_task_below_a_predicted_one_is_left_out_as_the_walk_leaves_it_out(table_answers):
+    case = loan_case()
+    workflow = case.workflow
+    parent = next(task for task in workflow.tasks.values()
+                  if task._state == TaskState.FUTURE and task._children and task is not workflow.task_tree)
+    child = workflow.tasks[parent._children[0]]
+    parent._state, child._state = TaskState.LIKELY, TaskState.READY
+    before = table_answers[0]
+    ready = workflow.get_tasks(state=TaskState.READY)
+    assert child not in ready and ready == walked(workflow, state=TaskState.READY)
+    assert child in workflow.get_tasks(state=TaskState.READY | TaskState.LIKELY)  # a walk over predicted tasks
+    assert table_answers[0] - before == 2
+
+
+def test_tasks_come_in_the_trees_order_whatever_the_tables_order(table_answers):
+    case = loan_case()
+    workflow = case.workflow
+    in_tree = walked(workflow)
+    workflow.tasks = dict(reversed(workflow.tasks.items()))
+    assert list(workflow.tasks.values()) != in_tree and len(in_tree) == 8
+    before = table_answers[0]
+    assert workflow.get_tasks() == in_tree
+    assert table_answers[0] - before == 1
+
+
+def test_a_tree_the_table_cannot_vouch_for_is_walked(table_answers):
+    workflow = loan_case().workflow
+    orphan = next(task for task in workflow.tasks.values() if task._parent is not None)
+    workflow.tasks[orphan._parent]._children.remove(orphan.id)  # its parent no longer lists it
+    before = table_answers[0]
+    assert workflow.get_tasks() == walked(workflow) and orphan not in workflow.get_tasks()
+    assert table_answers[0] == before
+
+    for length, answered in ((800, 1), (1100, 0)):  # SpiffWorkflow's walk stops descending at depth 1,000
+        deep = loan_case().workflow
+        leaf = next(task for task in deep.tasks.values() if task._state == TaskState.READY)
+        for _ in range(length):
+            leaf = Task(deep, leaf.task_spec, parent=leaf, state=TaskState.FUTURE)
+        before = table_answers[0]
+        found = deep.get_tasks(state=TaskState.FUTURE)
+        assert found == walked(deep, state=TaskState.FUTURE) and (leaf in found) == (length < 1000)
+        assert table_answers[0] - before == answered
+
+
+def test_a_workflow_with_subprocesses_is_walked(table_answers):
+    case = Case.start(compile_package(Package("with_subprocess", "w.bpmn", {"w.bpmn": with_subprocess()})), {})
+    assert case.workflow.subprocesses
+    before = table_answers[0]
+    assert case.workflow.get_tasks(state=TaskState.READY) == walked(case.workflow, state=TaskState.READY)
+    assert [task.task_spec.bpmn_id for task in case.ready_human_tasks()] == ["check"]
+    assert table_answers[0] == before
+
+
+def test_a_restored_case_answers_from_its_table_too(table_answers):
+    compiled = compile_package(Package("two_step", "two_step.bpmn", {"two_step.bpmn": samples.two_step()}))
+    saved = Case.start(compiled, {}).snapshot()
+    restored = Case.restore(saved.header, saved.tasks.values(), compiled)
+    assert type(restored.workflow) is CaseWorkflow
+    before = table_answers[0]
+    [review] = restored.workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert review.task_spec.bpmn_id == "review" and table_answers[0] - before == 1
