@@ -7,7 +7,9 @@ join's arrived tokens at each of its updates. That walk was a tenth of a
 persisted step. ``CaseWorkflow.get_tasks`` looks through the workflow's table
 of tasks (``workflow.tasks``) instead and returns what the walk returns, in
 the walk's order (depth first, children in order): a task whose ancestor the
-walk would not descend into is left out, as the walk leaves it out.
+walk would not descend into is left out, as the walk leaves it out. After
+each task it runs, SpiffWorkflow also walks the tree to update the WAITING
+tasks; when the table holds none, there is nothing to update and no walk.
 
 Only the queries whose answer the table gives for certain take this way: from
 the root, filtered by state, spec name or ``manual``, in a workflow without
@@ -41,6 +43,11 @@ class CaseWorkflow(BpmnWorkflow):
                 if found is not None:
                     return found
         return super().get_tasks(first_task, **kwargs)
+
+    def update_waiting_tasks(self) -> None:
+        """SpiffWorkflow's update of every WAITING task (a join, a timer), skipped when there is none."""
+        if any(task._state == TaskState.WAITING for task in self.tasks.values()):
+            super().update_waiting_tasks()
 
     def _from_table(self, state: int, spec_name: Optional[str], manual: Optional[bool]) -> Optional[list[Task]]:
         """The matching tasks in walk order; None when the table cannot say for certain (a task off the tree)."""
