@@ -4,10 +4,12 @@ SpiffWorkflow finds tasks by walking the task tree from its root: the READY
 ones at every pass of its engine loop (``do_engine_steps`` walks the tree once
 per task it runs, and once more to find that nothing is left), a parallel
 join's arrived tokens at each of its updates. That walk was a tenth of a
-persisted step. ``CaseWorkflow.get_tasks`` looks through the workflow's table
-of tasks (``workflow.tasks``) instead and returns what the walk returns, in
-the walk's order (depth first, children in order): a task whose ancestor the
-walk would not descend into is left out, as the walk leaves it out. After
+persisted step. ``CaseWorkflow`` looks through the workflow's table of tasks
+(``workflow.tasks``) instead and returns what the walk returns, in the walk's
+order (depth first, children in order): a task whose ancestor the walk would
+not descend into is left out, as the walk leaves it out. A single match is
+placed by looking up its ancestors; several are put in order by a walk of the
+tree without SpiffWorkflow's per-task filter objects. After
 each task it runs, SpiffWorkflow also walks the tree to update the WAITING
 tasks; when the table holds none, there is nothing to update and no walk.
 
@@ -19,7 +21,7 @@ Every other query is SpiffWorkflow's own.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -34,15 +36,19 @@ _TABLE_DEPTH = 900
 class CaseWorkflow(BpmnWorkflow):
     """A BPMN workflow whose task queries from the root are answered from its task table (see the module)."""
 
-    def get_tasks(self, first_task: Optional[Task] = None, **kwargs: Any) -> list[Task]:
-        """The tasks that SpiffWorkflow's ``get_tasks`` returns for the same arguments, in the same order."""
+    def get_tasks_iterator(self, first_task: Optional[Task] = None, **kwargs: Any) -> Iterator[Task]:
+        """The tasks SpiffWorkflow's iterator gives for the same arguments, in the same order.
+
+        ``get_tasks`` and ``get_next_task`` go through here, and so do
+        SpiffWorkflow's own calls of ``Workflow.get_tasks`` (prediction, log details).
+        """
         if first_task is None and not self.subprocesses and _TABLE_FILTERS.issuperset(kwargs):
             state = kwargs.get("state", TaskState.ANY_MASK)
             if isinstance(state, int):
                 found = self._from_table(state, kwargs.get("spec_name"), kwargs.get("manual"))
                 if found is not None:
-                    return found
-        return super().get_tasks(first_task, **kwargs)
+                    return iter(found)
+        return super().get_tasks_iterator(first_task, **kwargs)
 
     def update_waiting_tasks(self) -> None:
         """SpiffWorkflow's update of every WAITING task (a join, a timer), skipped when there is none."""
@@ -63,25 +69,36 @@ class CaseWorkflow(BpmnWorkflow):
             lowest = TaskState.FUTURE
         else:
             lowest = TaskState.COMPLETED
+        if len(matches) == 1:
+            reached = self._reached(matches[0], lowest)
+            return None if reached is None else matches if reached else []
+        return self._walked({id(task) for task in matches}, lowest)
+
+    def _reached(self, task: Task, lowest: int) -> Optional[bool]:
+        """Whether the walk gets to ``task``: every task above it is walked below; None if it hangs off the tree."""
         tasks, root = self.tasks, self.task_tree
-        placed: list[tuple[list[int], Task]] = []
-        for task in matches:
-            position: list[int] = []  # the child index at each level, from the task up
-            reached, node = True, task
-            while node is not root:
-                parent = tasks.get(node._parent) if node._parent is not None else None
-                if parent is None or len(position) >= _TABLE_DEPTH:
+        reached, node, depth = True, task, 0
+        while node is not root:
+            parent = tasks.get(node._parent) if node._parent is not None else None
+            depth += 1
+            if parent is None or depth > _TABLE_DEPTH or node.id not in parent._children:
+                return None
+            if parent._state < lowest:
+                reached = False
+            node = parent
+        return reached
+
+    def _walked(self, wanted: set[int], lowest: int) -> Optional[list[Task]]:
+        """The tasks of ``wanted`` (by ``id``) in the order of the walk, done here without its filter's overhead."""
+        tasks, found = self.tasks, []
+        stack = [(self.task_tree, 0)]
+        while stack:
+            task, depth = stack.pop()
+            if id(task) in wanted:
+                found.append(task)
+            if task._children and task._state >= lowest:
+                children = [tasks.get(child) for child in task._children]
+                if depth >= _TABLE_DEPTH or None in children:
                     return None
-                try:
-                    position.append(parent._children.index(node.id))
-                except ValueError:  # the parent does not list it
-                    return None
-                if parent._state < lowest:
-                    reached = False
-                node = parent
-            if reached:
-                position.reverse()
-                placed.append((position, task))
-        if len(placed) > 1:
-            placed.sort(key=lambda entry: entry[0])  # depth first: a task's position comes before its children's
-        return [task for _, task in placed]
+                stack.extend((child, depth + 1) for child in reversed(children))
+        return found

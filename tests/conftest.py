@@ -83,7 +83,7 @@ def table_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     def checked(workflow, state, spec_name, manual):  # type: ignore[no-untyped-def]
         found = from_table(workflow, state, spec_name, manual)
         if found is not None:
-            walked = BpmnWorkflow.get_tasks(workflow, state=state, spec_name=spec_name, manual=manual)
+            walked = list(BpmnWorkflow.get_tasks_iterator(workflow, state=state, spec_name=spec_name, manual=manual))
             assert [task.id for task in found] == [task.id for task in walked], \
                 f"tasks in state {state}, spec {spec_name}, manual {manual}: the table and the walk differ"
             answered[0] += 1

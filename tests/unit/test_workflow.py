@@ -9,6 +9,7 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
 from engine.definitions import Package, compile_package, read_package
 from engine.model import Case
@@ -28,7 +29,8 @@ def loan_case() -> Case:
 
 
 def walked(workflow: BpmnWorkflow, **query: object) -> list[Task]:
-    return BpmnWorkflow.get_tasks(workflow, **query)
+    """SpiffWorkflow's own answer: its walk of the tree."""
+    return list(BpmnWorkflow.get_tasks_iterator(workflow, **query))
 
 
 def test_every_query_of_a_loan_case_is_answered_by_the_table_at_every_step(table_answers):
@@ -44,7 +46,9 @@ def test_every_query_of_a_loan_case_is_answered_by_the_table_at_every_step(table
         specs = {task.task_spec.name for task in case.workflow.tasks.values()}
         for query in QUERIES + [{"spec_name": name} for name in specs]:
             case.workflow.get_tasks(**query)
-        assert table_answers[0] - before == len(QUERIES) + len(specs), "some query went to the walk"
+        Workflow.get_tasks(case.workflow, state=TaskState.NOT_FINISHED_MASK)  # as SpiffWorkflow's prediction asks
+        case.workflow.get_next_task(state=TaskState.READY)
+        assert table_answers[0] - before == len(QUERIES) + len(specs) + 2, "some query went to the walk"
         case.complete(str(ready[0].id), forms.get(ready[0].task_spec.bpmn_id, {}))
         steps += 1
     assert case.status == "completed" and steps == 4
@@ -53,15 +57,17 @@ def test_every_query_of_a_loan_case_is_answered_by_the_table_at_every_step(table
 def test_a_ready_task_below_a_predicted_one_is_left_out_as_the_walk_leaves_it_out(table_answers):
     case = loan_case()
     workflow = case.workflow
+    [capture] = workflow.get_tasks(state=TaskState.READY)
     parent = next(task for task in workflow.tasks.values()
                   if task._state == TaskState.FUTURE and task._children and task is not workflow.task_tree)
     child = workflow.tasks[parent._children[0]]
     parent._state, child._state = TaskState.LIKELY, TaskState.READY
     before = table_answers[0]
-    ready = workflow.get_tasks(state=TaskState.READY)
-    assert child not in ready and ready == walked(workflow, state=TaskState.READY)
+    assert workflow.get_tasks(state=TaskState.READY) == [capture] == walked(workflow, state=TaskState.READY)
+    capture._state = TaskState.WAITING  # the child is now the only READY task
+    assert workflow.get_tasks(state=TaskState.READY) == [] == walked(workflow, state=TaskState.READY)
     assert child in workflow.get_tasks(state=TaskState.READY | TaskState.LIKELY)  # a walk over predicted tasks
-    assert table_answers[0] - before == 2
+    assert table_answers[0] - before == 3
 
 
 def test_tasks_come_in_the_trees_order_whatever_the_tables_order(table_answers):
@@ -75,14 +81,15 @@ def test_tasks_come_in_the_trees_order_whatever_the_tables_order(table_answers):
     assert table_answers[0] - before == 1
 
 
-def test_a_tree_the_table_cannot_vouch_for_is_walked(table_answers):
+def test_a_task_its_parent_does_not_list_is_left_out_as_the_walk_leaves_it_out(table_answers):
     workflow = loan_case().workflow
-    orphan = next(task for task in workflow.tasks.values() if task._parent is not None)
-    workflow.tasks[orphan._parent]._children.remove(orphan.id)  # its parent no longer lists it
-    before = table_answers[0]
-    assert workflow.get_tasks() == walked(workflow) and orphan not in workflow.get_tasks()
-    assert table_answers[0] == before
+    orphan = next(task for task in workflow.tasks.values() if task._state == TaskState.READY)
+    workflow.tasks[orphan._parent]._children.remove(orphan.id)
+    assert orphan not in workflow.get_tasks() and workflow.get_tasks() == walked(workflow)
+    assert workflow.get_tasks(state=TaskState.READY) == walked(workflow, state=TaskState.READY) == []
 
+
+def test_a_tree_deeper_than_the_walk_goes_is_walked(table_answers):
     for length, answered in ((800, 1), (1100, 0)):  # SpiffWorkflow's walk stops descending at depth 1,000
         deep = loan_case().workflow
         leaf = next(task for task in deep.tasks.values() if task._state == TaskState.READY)
