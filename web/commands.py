@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from typing import Callable
+from types import FrameType
+from typing import Callable, Optional
 
 
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -39,6 +41,7 @@ def run_serve(args: argparse.Namespace) -> int:
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
     print(f"Valueflow is running on http://{shown}:{args.port}/ — sign in with a user printed by "
           "`valueflow init` (Ctrl+C stops it)", flush=True)
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -46,3 +49,8 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.close()
     return 0
+
+
+def _stop_like_ctrl_c(_signal: int, _frame: Optional[FrameType]) -> None:
+    """A service manager's stop (SIGTERM) ends the server as Ctrl+C does, so the exit tidies the database files."""
+    raise KeyboardInterrupt

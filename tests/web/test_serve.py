@@ -46,8 +46,12 @@ def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, t
         assert page is not None, process.stdout.read() if process.poll() is not None else "no answer"
         assert "Sign in to Valueflow" in page
     finally:
-        process.terminate()
+        process.terminate()  # SIGTERM, as a service manager stops it
         output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0, output
+    database = Path(url.removeprefix("sqlite:///"))
+    assert sorted(path.name for path in database.parent.glob(database.name + "*")) == [database.name], \
+        "the log files are left beside the database"
     assert f"Valueflow is running on http://localhost:{port}/" in output
     # the running case's process is parsed before the first request, not during it
     assert "1 process version(s) with running cases compiled" in output
