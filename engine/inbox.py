@@ -92,7 +92,7 @@ def next_task(uow: UnitOfWork, user: str, queue_roles: Iterable[str]) -> Optiona
 
 def _narrowed(query: Select[Any], filters: InboxFilter) -> Select[Any]:
     """Open tasks; the process and segment filters look the cases up only when set."""
-    query = query.where(HumanTask.status == "open")
+    query = query.where(HumanTask.is_open())
     if filters.step:
         query = query.where(HumanTask.step_id == filters.step)
     if filters.process or filters.segment:

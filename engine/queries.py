@@ -34,7 +34,7 @@ def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[st
     """Tasks, most urgent first; ``user`` means assigned to that user."""
     query = select(HumanTask)
     if status:
-        query = query.where(HumanTask.status == status)
+        query = query.where(HumanTask.is_open() if status == "open" else HumanTask.status == status)
     if user:
         query = query.where(HumanTask.assignee == user)
     if role:

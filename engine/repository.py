@@ -96,7 +96,7 @@ class Tasks:
     def newly_breached(self, at, limit: int) -> Sequence[HumanTask]:  # type: ignore[no-untyped-def]
         """Open tasks past their due time whose breach is not yet recorded."""
         return self.session.scalars(select(HumanTask).where(
-            HumanTask.status == "open", HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
+            HumanTask.is_open(), HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
             .order_by(HumanTask.due_at).limit(limit)).all()
 
 

@@ -189,7 +189,7 @@ class Scope:
         case_conditions = [I.id == T.instance_id, I.definition_id.in_(self.ids)]
         if f.segment:
             case_conditions.append(I.segment == f.segment)
-        return [T.status == "open", select(I.id).where(*case_conditions).correlate(T).exists(), *self._people()]
+        return [T.is_open(), select(I.id).where(*case_conditions).correlate(T).exists(), *self._people()]
 
     def _people(self) -> list[ColumnElement[bool]]:
         f = self.filters
