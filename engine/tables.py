@@ -139,12 +139,15 @@ OPEN_TASKS_ONLY = "status = 'open'"
 
 
 def _open_tasks_index(name: str, *columns: str) -> Index:
-    """An index of open tasks only. The inbox and the breach check read nothing else; a completed task
-    leaves it, instead of staying in it for good and being moved within it at its completion.
+    """An index of open tasks only (migration 0005).
 
-    ``status`` comes last: PostgreSQL drops a query's ``status = 'open'`` as given by the index, so a
-    leading status column would leave it nothing to seek on; SQLite needs the column in the index to
-    answer from the index alone."""
+    The inbox and the breach check read nothing else; a completed task leaves
+    the index, instead of staying in it for good and being moved within it at
+    its completion. SQLite seeks on a query's ``status = 'open'`` like on any
+    term. PostgreSQL drops that term as given by the index, so a leading status
+    column would leave it nothing to seek on (a role's queue page was planned
+    as a table scan): there the migration puts status last.
+    """
     return Index(name, *columns, sqlite_where=text(OPEN_TASKS_ONLY), postgresql_where=text(OPEN_TASKS_ONLY))
 
 
@@ -153,11 +156,11 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        _open_tasks_index("ix_task_role_queue", "role", "due_at", "status"),
-        _open_tasks_index("ix_task_assignee", "assignee", "due_at", "status"),
-        _open_tasks_index("ix_task_open_due", "due_at", "status"),
+        _open_tasks_index("ix_task_role_queue", "status", "role", "due_at"),
+        _open_tasks_index("ix_task_assignee", "assignee", "status", "due_at"),
+        _open_tasks_index("ix_task_open_due", "status", "due_at"),
         # the inbox's queue pages read only this index (migrations 0002, 0005)
-        _open_tasks_index("ix_task_queue", "assignee", "role", "due_at", "status"),
+        _open_tasks_index("ix_task_queue", "status", "assignee", "role", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
