@@ -3,7 +3,9 @@
 Prints, in one run:
 - loan_decision, manual path (capture → credit review → underwriting →
   offer), full instances per second: raw SpiffWorkflow in memory (same
-  compiled spec and script engine, no database), then through the engine's
+  compiled spec and script engine, no database, SpiffWorkflow's own
+  BpmnWorkflow; and the same on the CaseWorkflow cases run on, which shows
+  what the database alone costs), then through the engine's
   service layer with every step its own transaction, on a SQLite file and
   (when VALUEFLOW_TEST_POSTGRES or VALUEFLOW_BENCH_POSTGRES names a server) on
   PostgreSQL, and the ratio persisted / raw; and on an in-memory SQLite
@@ -54,6 +56,7 @@ from engine.prepared import DriverStatements  # noqa: E402
 from engine.runtime import connect  # noqa: E402
 from engine.tables import HumanTask  # noqa: E402
 from engine.uow import UnitOfWork, UnitOfWorkFactory  # noqa: E402
+from engine.workflow import CaseWorkflow  # noqa: E402
 
 LOAN_FORMS = {
     "capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,
@@ -70,11 +73,12 @@ PART_ROUNDS = 5  # instrumented rounds
 ROLES = ["customer-service", "credit-analyst", "underwriter", "service-desk", "specialist", "service-manager"]
 
 
-def raw_instances_per_second(count: int) -> float:
+def raw_instances_per_second(count: int, workflow_class: type[BpmnWorkflow] = BpmnWorkflow) -> float:
+    """Loan instances a second, run in memory on SpiffWorkflow's own workflow class (or ``workflow_class``)."""
     compiled = compile_package(read_package(ROOT / "bpmn" / "loan_decision"))
     started = time.perf_counter()
     for _ in range(count):
-        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
+        workflow = workflow_class(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
         workflow.do_engine_steps()
         while ready := workflow.get_tasks(state=TaskState.READY, manual=True):
             for task in ready:
@@ -296,16 +300,21 @@ def main() -> None:
         # Rounds interleave raw and persisted runs, so that a machine that speeds up or slows down
         # during the run moves both sides of the ratio alike.
         raws: list[float] = []
+        raws_on_ours: list[float] = []
         runs: list[list[tuple[float, float]]] = [[] for _ in databases]
         each = max(args.instances // args.rounds, 1)
         for _ in range(args.rounds):
             raws.append(raw_instances_per_second(each))
+            raws_on_ours.append(raw_instances_per_second(each, CaseWorkflow))
             for new_uow, results in zip(factories, runs):
                 results.append(persisted_instances_per_second(new_uow, each))
         raw = statistics.median(raws)
         print(f"loan_decision manual path, {args.rounds} rounds of {each} instances, each round raw then every "
               "database; medians of the rounds")
         print(f"  raw SpiffWorkflow in memory        {raw:8.1f} instances/s")
+        on_file = [r[0] / ours for r, ours in zip(runs[0], raws_on_ours)]
+        print(f"  raw on Valueflow's CaseWorkflow    {statistics.median(raws_on_ours):8.1f} instances/s  "
+              f"(persisted on the SQLite file against it: {statistics.median(on_file):.2f})")
         raw_ms, parts = where_the_time_goes(factories[0], args.instances // 5)  # instrumented: not in the figures above
         for (label, _, cleanup), new_uow, results in zip(databases, factories, runs):
             steps_only = statistics.median(r[0] for r in results)
