@@ -9,9 +9,9 @@ persisted step. ``CaseWorkflow`` looks through the workflow's table of tasks
 order (depth first, children in order): a task whose ancestor the walk would
 not descend into is left out, as the walk leaves it out. A single match is
 placed by looking up its ancestors; several are put in order by a walk of the
-tree without SpiffWorkflow's per-task filter objects. After
-each task it runs, SpiffWorkflow also walks the tree to update the WAITING
-tasks; when the table holds none, there is nothing to update and no walk.
+tree without SpiffWorkflow's per-task filter objects. After each task it runs,
+SpiffWorkflow also walks the tree to update the WAITING tasks; when the table
+holds none, there is nothing to update and no walk.
 
 Only the queries whose answer the table gives for certain take this way: from
 the root, filtered by state, spec name or ``manual``, in a workflow without

@@ -73,8 +73,8 @@ def test_an_older_database_keeps_its_open_and_completed_tasks_through_the_upgrad
         service.complete_task(new_uow(), review["id"], "bo1", {"comment": "ok"})
 
         def open_steps() -> set[tuple[int, str]]:
-            return {(t["instance_id"], t["step_id"]) for t in queries.list_tasks(new_uow())
-                    if t["instance_id"] in (done, waiting)}
+            return {(case, t["step_id"]) for case in (done, waiting)
+                    for t in queries.list_tasks(new_uow(), instance_id=case)}
 
         migrate(engine, "head")
         assert open_task_indexes(engine) == QUEUE_INDEXES
