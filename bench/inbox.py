@@ -9,9 +9,11 @@ from one real case started through the engine, so every row is what the
 engine itself writes. Then it times engine.inbox.inbox() — one page, the counts
 of every queue and the filter choices, as the inbox page asks for them — for
 the views and filters a user clicks, and prints the median and the worst of
-several runs, and the query plan of a queue page.
+several runs, and the query plan of a queue page. ``--completed N`` adds N
+completed tasks on as many finished cases, the history a live system keeps
+beside its open work.
 
-Usage: .venv/bin/python bench/inbox.py [--tasks N] [--customers M] [--runs R]
+Usage: .venv/bin/python bench/inbox.py [--tasks N] [--customers M] [--runs R] [--completed N]
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ STEPS = [("loan_decision", "capture_application", "customer-service", 3600),
          ("service_request", "resolve_request", "specialist", 8 * 3600)]
 
 
-def build(url: str, tasks: int, customers: int, seed: int = 7) -> UnitOfWorkFactory:
+def build(url: str, tasks: int, customers: int, completed: int = 0, seed: int = 7) -> UnitOfWorkFactory:
     factory = connect(url, FixedClock(NOW), migrate=True)
     for folder in sorted(p for p in (ROOT / "bpmn").iterdir() if p.is_dir()):
         service.deploy(factory(), read_package(folder))
@@ -81,24 +83,31 @@ def build(url: str, tasks: int, customers: int, seed: int = 7) -> UnitOfWorkFact
             {"id": f"c-{n}", "name": f"Customer {n:06d}", "segment": "premium" if n % 5 == 0 else "standard"}
             for n in range(customers)])
         cases, rows = [], []
-        for n in range(tasks):
+        for n in range(tasks + completed):
             key, step, role, target = rng.choice(STEPS)
             customer = rng.randrange(customers)
-            created = NOW - timedelta(seconds=rng.randrange(2 * 86400))
-            due = NOW + timedelta(seconds=rng.randrange(-2 * 86400, 3 * 86400))
+            done = n >= tasks  # the history: a task completed on a finished case, within the last year
+            created = NOW - timedelta(seconds=rng.randrange((365 if done else 2) * 86400))
+            due = created + timedelta(seconds=target) if done else \
+                NOW + timedelta(seconds=rng.randrange(-2 * 86400, 3 * 86400))
             cases.append({**template_case, "id": first_case + n, "definition_id": definitions[key],
                           "customer_id": f"c-{customer}", "started_at": created,
+                          **({"status": "completed", "ended_at": created + timedelta(hours=30)} if done else {}),
                           **({"segment": "premium" if customer % 5 == 0 else "standard"}
                              if "segment" in template_case else {})})
-            claimed = rng.random() < 0.2
+            claimed = done or rng.random() < 0.2
             rows.append({**template_task, "instance_id": first_case + n, "spiff_task_id": str(uuid.uuid4()),
                          "step_id": step, "name": step.replace("_", " ").capitalize(), "role": role,
-                         "target_seconds": target, "created_at": created, "due_at": due, "status": "open",
-                         "assignee": f"{role}-1" if claimed else None, "claimed_at": created if claimed else None})
-        for start in range(0, tasks, 5000):
+                         "target_seconds": target, "created_at": created, "due_at": due,
+                         "status": "completed" if done else "open",
+                         "assignee": f"{role}-1" if claimed else None, "claimed_at": created if claimed else None,
+                         **({"completed_at": created + timedelta(hours=1), "completed_by": f"{role}-1"}
+                            if done else {})})
+        for start in range(0, tasks + completed, 5000):
             connection.execute(insert(ProcessInstance), cases[start:start + 5000])
             connection.execute(insert(HumanTask), rows[start:start + 5000])
-    print(f"  built {tasks:,} open tasks on {customers:,} customers in {time.perf_counter() - started:.1f} s")
+    history = f" beside {completed:,} completed ones" if completed else ""
+    print(f"  built {tasks:,} open tasks{history} on {customers:,} customers in {time.perf_counter() - started:.1f} s")
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("ANALYZE")
@@ -162,11 +171,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=30_000)
+    parser.add_argument("--completed", type=int, default=0, help="completed tasks beside the open ones")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(f"SQLite file, {args.tasks:,} open tasks:")
-        factory = build(f"sqlite:///{Path(folder) / 'inbox.db'}", args.tasks, args.customers)
+        factory = build(f"sqlite:///{Path(folder) / 'inbox.db'}", args.tasks, args.customers, args.completed)
         plan(factory)
         measure(factory, args.runs)
         factory.dispose()
@@ -178,7 +188,7 @@ def main() -> int:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         try:
             print(f"PostgreSQL, {args.tasks:,} open tasks:")
-            factory = build(server.rsplit("/", 1)[0] + "/" + name, args.tasks, args.customers)
+            factory = build(server.rsplit("/", 1)[0] + "/" + name, args.tasks, args.customers, args.completed)
             measure(factory, args.runs)
             factory.dispose()
         finally:

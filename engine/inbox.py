@@ -91,18 +91,24 @@ def next_task(uow: UnitOfWork, user: str, queue_roles: Iterable[str]) -> Optiona
 
 
 def _narrowed(query: Select[Any], filters: InboxFilter) -> Select[Any]:
-    """Open tasks; the process and segment filters look the cases up only when set."""
+    """Open tasks; the process and segment filters look each open task's case up only when set.
+
+    Each task's own case is looked up by its key, rather than every case of
+    the process or segment listed first: those include every finished case,
+    which on SQLite made a segment-filtered queue take 0.9 s beside 400,000
+    completed tasks, and 0.1 s this way (bench/README.md).
+    """
     query = query.where(HumanTask.is_open())
     if filters.step:
         query = query.where(HumanTask.step_id == filters.step)
     if filters.process or filters.segment:
-        cases = select(ProcessInstance.id)
+        case = select(ProcessInstance.id).where(ProcessInstance.id == HumanTask.instance_id)
         if filters.process:
-            cases = cases.where(ProcessInstance.definition_id.in_(
+            case = case.where(ProcessInstance.definition_id.in_(
                 select(ProcessDefinition.id).where(ProcessDefinition.key == filters.process).scalar_subquery()))
         if filters.segment:
-            cases = cases.where(ProcessInstance.segment == filters.segment)
-        query = query.where(HumanTask.instance_id.in_(cases.scalar_subquery()))
+            case = case.where(ProcessInstance.segment == filters.segment)
+        query = query.where(case.exists())
     return query
 
 
