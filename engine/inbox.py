@@ -102,7 +102,7 @@ def _narrowed(query: Select[Any], filters: InboxFilter) -> Select[Any]:
     if filters.step:
         query = query.where(HumanTask.step_id == filters.step)
     if filters.process or filters.segment:
-        case = select(ProcessInstance.id).where(ProcessInstance.id == HumanTask.instance_id)
+        case = select(ProcessInstance.id).where(ProcessInstance.id == HumanTask.instance_id).correlate(HumanTask)
         if filters.process:
             case = case.where(ProcessInstance.definition_id.in_(
                 select(ProcessDefinition.id).where(ProcessDefinition.key == filters.process).scalar_subquery()))
