@@ -159,6 +159,5 @@ class UnitOfWorkFactory:
         return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)
 
     def dispose(self) -> None:
-        """Close every pooled connection, the kept ones first."""
-        self.kept.close()
+        """Close every pooled connection; the kept ones close with the engine (engine.kept)."""
         self.engine.dispose()
