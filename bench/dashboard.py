@@ -18,7 +18,7 @@ Then it times every analytics function the dashboard pages call, on the
 busiest process (loan_decision, about 45 % of the log), for all time and for
 the last four weeks: the median and the worst of R runs after one warm-up.
 And it times the pages as the web app builds them (``pages``): the loan
-dashboard (``engine.dashboards.process_dashboard`` after ``dashboard_options``,
+dashboard (``engine.analytics.dashboards.process_dashboard`` after ``dashboard_options``,
 as web/dashboard.py calls them) for all time, the last four weeks and version 2,
 each without and with a step chosen; the compare-versions page; the customer
 page of the busiest customer; and how long the XES and CSV exports take to
@@ -49,17 +49,33 @@ from sqlalchemy import create_engine, func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import analytics, costs, dashboards, exports, facts, feedback, risk, service, simulation  # noqa: E402
-from engine.annotations import ProcessAnnotations  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.customers import customer_360  # noqa: E402
-from engine.definitions import read_package  # noqa: E402
-from engine.runtime import connect  # noqa: E402
-from engine.scope import Filters  # noqa: E402
-from engine.segments import segment_report  # noqa: E402
-from engine.tables import (CaseFeedback, Customer, HumanTask, ProcessDefinition, ProcessInstance,  # noqa: E402
+from engine.analytics import cycle_times
+
+from engine.analytics import costs
+
+from engine.analytics import dashboards
+
+from engine.analytics import exports
+
+from engine.analytics import facts
+
+from engine.work import feedback
+
+from engine.analytics import risk
+
+from engine import service
+
+from engine import simulation
+from engine.definitions.annotations import ProcessAnnotations  # noqa: E402
+from engine.time.clock import FixedClock  # noqa: E402
+from engine.work.customers import customer_360  # noqa: E402
+from engine.definitions.packages import read_package  # noqa: E402
+from engine.storage.wiring import connect  # noqa: E402
+from engine.analytics.filters import Filters  # noqa: E402
+from engine.analytics.segments import segment_report  # noqa: E402
+from engine.storage.tables import (CaseFeedback, Customer, HumanTask, ProcessDefinition, ProcessInstance,  # noqa: E402
                            TaskEvent)
-from engine.uow import UnitOfWorkFactory  # noqa: E402
+from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 SPAN = timedelta(days=182)
@@ -295,16 +311,16 @@ def calls(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
             ProcessInstance.status == "completed"))
         customer_id = uow.session.scalar(select(ProcessInstance.customer_id).where(
             ProcessInstance.id == instance_id))
-    slowest_step = analytics.step_table(factory(), every)[0].step_id
+    slowest_step = cycle_times.step_table(factory(), every)[0].step_id
     found = []
     for label, filters in (("all time, both versions", every), ("last 4 weeks", recent), ("version 2", newest)):
         found += [
-            (f"process_summary ({label})", lambda f=filters: analytics.process_summary(factory(), f)),
-            (f"weekly_trend ({label})", lambda f=filters: analytics.weekly_trend(factory(), f)),
-            (f"step_table ({label})", lambda f=filters: analytics.step_table(factory(), f)),
-            (f"heat_map ({label})", lambda f=filters: analytics.heat_map(factory(), f)),
-            (f"slowest_cases ({label})", lambda f=filters: analytics.slowest_cases(factory(), f, slowest_step)),
-            (f"efficiency ({label})", lambda f=filters: analytics.efficiency(factory(), f)),
+            (f"process_summary ({label})", lambda f=filters: cycle_times.process_summary(factory(), f)),
+            (f"weekly_trend ({label})", lambda f=filters: cycle_times.weekly_trend(factory(), f)),
+            (f"step_table ({label})", lambda f=filters: cycle_times.step_table(factory(), f)),
+            (f"heat_map ({label})", lambda f=filters: cycle_times.heat_map(factory(), f)),
+            (f"slowest_cases ({label})", lambda f=filters: cycle_times.slowest_cases(factory(), f, slowest_step)),
+            (f"efficiency ({label})", lambda f=filters: cycle_times.efficiency(factory(), f)),
             (f"segment_report ({label})", lambda f=filters: segment_report(factory(), f)),
             (f"work_at_risk ({label})", lambda f=filters: risk.work_at_risk(factory(), f)),
             (f"cost_per_case ({label})", lambda f=filters: costs.cost_per_case(factory(), f)),
@@ -312,8 +328,8 @@ def calls(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
              lambda f=filters: feedback.satisfaction_vs_cycle_time(factory(), f)),
         ]
     found += [
-        ("compare_versions (1 and 2, all time)", lambda: analytics.compare_versions(factory(), every, 1, 2)),
-        ("case_efficiency (one case)", lambda: analytics.case_efficiency(factory(), instance_id)),
+        ("compare_versions (1 and 2, all time)", lambda: cycle_times.compare_versions(factory(), every, 1, 2)),
+        ("case_efficiency (one case)", lambda: cycle_times.case_efficiency(factory(), instance_id)),
         ("customer_360 (one customer)", lambda: customer_360(factory(), customer_id)),
     ]
     return found
@@ -343,7 +359,7 @@ def pages(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
         busiest = uow.session.execute(select(ProcessInstance.customer_id, func.count().label("n"))
                                       .group_by(ProcessInstance.customer_id)
                                       .order_by(func.count().desc(), ProcessInstance.customer_id).limit(1)).one()
-    slowest_step = analytics.step_table(factory(), every)[0].step_id
+    slowest_step = cycle_times.step_table(factory(), every)[0].step_id
 
     def dashboard(filters: Filters, step_id: Any) -> Any:
         options = dashboards.dashboard_options(factory, key)
@@ -389,7 +405,7 @@ def measure(factory: UnitOfWorkFactory, runs: int) -> list[tuple[str, float, flo
 
 def export_rate(factory: UnitOfWorkFactory) -> None:
     """The XES export streams; its rate, not a 300 ms page, is what matters."""
-    from engine import exports
+    from engine.analytics import exports
 
     class Sink:
         size = 0

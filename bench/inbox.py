@@ -6,7 +6,7 @@ shipped processes and N open tasks on N cases of M customers (a fifth premium),
 spread over the lane roles of the shipped processes, a fifth of them claimed,
 due from two days ago to three days ahead. Cases and tasks are copied in bulk
 from one real case started through the engine, so every row is what the
-engine itself writes. Then it times engine.inbox.inbox() — one page, the counts
+engine itself writes. Then it times engine.work.inbox.inbox() — one page, the counts
 of every queue and the filter choices, as the inbox page asks for them — for
 the views and filters a user clicks, and prints the median and the worst of
 several runs, and the query plan of a queue page. ``--completed N`` adds N
@@ -35,13 +35,13 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import service  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.definitions import read_package  # noqa: E402
-from engine.inbox import InboxFilter, inbox  # noqa: E402
-from engine.runtime import connect  # noqa: E402
-from engine.tables import Customer, HumanTask, ProcessInstance  # noqa: E402
-from engine.uow import UnitOfWorkFactory  # noqa: E402
+from engine import service
+from engine.time.clock import FixedClock  # noqa: E402
+from engine.definitions.packages import read_package  # noqa: E402
+from engine.work.inbox import InboxFilter, inbox  # noqa: E402
+from engine.storage.wiring import connect  # noqa: E402
+from engine.storage.tables import Customer, HumanTask, ProcessInstance  # noqa: E402
+from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 # (process, step, role, target seconds) of the shipped processes' busiest steps.

@@ -48,15 +48,15 @@ from SpiffWorkflow.util.task import TaskState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import service  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.definitions import compile_package, read_package  # noqa: E402
-from engine.model import Case  # noqa: E402
-from engine.prepared import DriverStatements  # noqa: E402
-from engine.runtime import connect  # noqa: E402
-from engine.tables import HumanTask  # noqa: E402
-from engine.uow import UnitOfWork, UnitOfWorkFactory  # noqa: E402
-from engine.workflow import CaseWorkflow  # noqa: E402
+from engine import service
+from engine.time.clock import FixedClock  # noqa: E402
+from engine.definitions.packages import compile_package, read_package  # noqa: E402
+from engine.cases.model import Case  # noqa: E402
+from engine.storage.driver_statements import DriverStatements  # noqa: E402
+from engine.storage.wiring import connect  # noqa: E402
+from engine.storage.tables import HumanTask  # noqa: E402
+from engine.storage.uow import UnitOfWork, UnitOfWorkFactory  # noqa: E402
+from engine.cases.workflow import CaseWorkflow  # noqa: E402
 
 LOAN_FORMS = {
     "capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,
@@ -225,7 +225,7 @@ class ReworkCase:
                 text("SELECT count(*) FROM case_task WHERE instance_id = :i"), {"i": self.instance_id}).scalar_one()
             header = uow.session.execute(
                 text("SELECT state FROM process_instance WHERE id = :i"), {"i": self.instance_id}).scalar_one()
-        return rows + len(json.loads(header).get("predicted", {}))  # see engine.state
+        return rows + len(json.loads(header).get("predicted", {}))  # see engine.cases.state
 
     def _complete(self, step: str, data: dict[str, object]) -> float:
         [task_id] = [t for t, s in open_tasks(self.new_uow, self.instance_id).items() if s == step]

@@ -19,16 +19,24 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine import exports, facts, queries, service, simulation
-from engine.accounts import BUILT_IN_ROLES
-from engine.clock import FixedClock, SystemClock, as_utc
-from engine.db import database_url
-from engine.definitions import DeploymentRefused, PackageNotFound, read_package
-from engine.forms import FormInvalid
-from engine.model import MessageNotExpected, TaskNotReady
-from engine.runtime import connect
-from engine.scope import Filters
-from engine.uow import ConcurrentUpdate, UnitOfWorkFactory
+from engine.analytics import exports
+
+from engine.analytics import facts
+
+from engine.work import queries
+
+from engine import service
+
+from engine import simulation
+from engine.work.accounts import BUILT_IN_ROLES
+from engine.time.clock import FixedClock, SystemClock, as_utc
+from engine.storage.db import database_url
+from engine.definitions.packages import DeploymentRefused, PackageNotFound, read_package
+from engine.definitions.forms import FormInvalid
+from engine.cases.model import MessageNotExpected, TaskNotReady
+from engine.storage.wiring import connect
+from engine.analytics.filters import Filters
+from engine.storage.uow import ConcurrentUpdate, UnitOfWorkFactory
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
 USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,

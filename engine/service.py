@@ -12,14 +12,14 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.casestore import CaseRecord, TaskRecord
-from engine.clock import running_at
-from engine.definitions import Package, compile_package
-from engine.forms import check_form
-from engine.model import Case
-from engine.passwords import hash_password
-from engine.tables import HumanTask, ProcessDefinition, TaskEvent, User
-from engine.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
+from engine.storage.casestore import CaseRecord, TaskRecord
+from engine.time.clock import running_at
+from engine.definitions.packages import Package, compile_package
+from engine.definitions.forms import check_form
+from engine.cases.model import Case
+from engine.work.passwords import hash_password
+from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
+from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
 
 MANAGING_ROLES = frozenset({"manager", "admin"})
 

@@ -39,13 +39,17 @@ from typing import Any, Callable, Optional, TextIO
 
 from sqlalchemy import bindparam, select
 
-from engine import costs, feedback, service
-from engine.calendar import parse_calendar
-from engine.clock import FixedClock
-from engine.definitions import read_package
-from engine.model import MessageNotExpected, TaskNotReady
-from engine.tables import HumanTask, ProcessDefinition, ProcessInstance
-from engine.uow import ConcurrentUpdate, UnitOfWorkFactory
+from engine.analytics import costs
+
+from engine.work import feedback
+
+from engine import service
+from engine.time.calendar import parse_calendar
+from engine.time.clock import FixedClock
+from engine.definitions.packages import read_package
+from engine.cases.model import MessageNotExpected, TaskNotReady
+from engine.storage.tables import HumanTask, ProcessDefinition, ProcessInstance
+from engine.storage.uow import ConcurrentUpdate, UnitOfWorkFactory
 from workflows import loan_decision, order_to_cash, service_request
 
 ROOT = Path(__file__).resolve().parent.parent

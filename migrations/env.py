@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the connection that engine.db.upgrade hands over,
+"""Alembic environment: runs on the connection that engine.storage.db.upgrade hands over,
 or on VALUEFLOW_DATABASE_URL when called from the alembic command line."""
 
 from alembic import context
 
-from engine.db import database_url, make_engine
-from engine.tables import Base
+from engine.storage.db import database_url, make_engine
+from engine.storage.tables import Base
 
 target_metadata = Base.metadata
 

@@ -12,11 +12,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Optional, Sequence
 
-from engine import queries, service
-from engine.clock import FixedClock
-from engine.annotations import role_key
-from engine.definitions import Package
-from engine.uow import UnitOfWorkFactory
+from engine.work import queries
+
+from engine import service
+from engine.time.clock import FixedClock
+from engine.definitions.annotations import role_key
+from engine.definitions.packages import Package
+from engine.storage.uow import UnitOfWorkFactory
 from tests import samples
 
 HOUR = timedelta(hours=1)

@@ -24,7 +24,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
         DATABASE_URL=None,          # None: VALUEFLOW_DATABASE_URL or the SQLite file valueflow.db
-        CLOCK=None,                 # None: the real time; tests pass an engine.clock.FixedClock
+        CLOCK=None,                 # None: the real time; tests pass an engine.time.clock.FixedClock
         TIMEZONE="UTC",             # how times are shown
         PER_PAGE=25,
         NODE_MODULES=str(Path(__file__).resolve().parent.parent / "node_modules"),

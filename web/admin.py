@@ -8,7 +8,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import accounts, service
+from engine.work import accounts
+
+from engine import service
 from web import db
 from web.auth import login_required, require
 

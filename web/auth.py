@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, TypeVar
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import accounts
+from engine.work import accounts
 from web import db, vendor
 
 bp = Blueprint("auth", __name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
 
-from engine.dashboards import Dashboard
+from engine.analytics.dashboards import Dashboard
 from web.present import duration
 
 HEAT_WORDS = {"green": "Within target", "amber": "p90 over target", "red": "Median over target",

@@ -20,7 +20,9 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve the app with waitress, a production WSGI server (Werkzeug's own is for development only)."""
     from waitress import create_server
 
-    from engine import casefile, service
+    from engine.work import case_pages
+
+    from engine import service
     from web import create_app, db
 
     if args.threads < 1:
@@ -28,7 +30,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     app = create_app()
     with app.app_context():
-        if not casefile.schema_ready(db.uow()):
+        if not case_pages.schema_ready(db.uow()):
             print("valueflow: the database has no Valueflow schema yet; run `valueflow init` first", file=sys.stderr)
             return 2
         compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
 
 from engine import service
-from engine.customers import customer_360
+from engine.work.customers import customer_360
 from web import db
 from web.auth import login_required, staff_or_manager
 

@@ -1,7 +1,7 @@
 """Managers' dashboards: cycle time against target per process and per step, the heat map, exports, rates.
 
 Filters live in the URL (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``, and ``step`` for
-the step chosen on the heat map); every figure comes from engine.dashboards and the modules it gathers.
+the step chosen on the heat map); every figure comes from engine.analytics.dashboards and the modules it gathers.
 """
 
 from __future__ import annotations
@@ -13,10 +13,18 @@ from flask import (Blueprint, Response, abort, flash, g, redirect, render_templa
                    url_for)
 from flask.typing import ResponseReturnValue
 
-from engine import analytics, casefile, costs, exports, service
-from engine.dashboards import (FiltersRefused, Options, dashboard_options, process_dashboard, read_filters,
+from engine.analytics import cycle_times
+
+from engine.work import case_pages
+
+from engine.analytics import costs
+
+from engine.analytics import exports
+
+from engine import service
+from engine.analytics.dashboards import (FiltersRefused, Options, dashboard_options, process_dashboard, read_filters,
                                version_comparison)
-from engine.scope import Filters
+from engine.analytics.filters import Filters
 from web import charts, db
 from web.auth import login_required, require
 
@@ -70,8 +78,8 @@ def _presets(key: str, filters: Optional[Filters]) -> list[dict[str, Any]]:
 
 @bp.get("")
 def index() -> ResponseReturnValue:
-    processes = casefile.catalogue(db.uow())
-    summaries = {p["key"]: analytics.process_summary(db.uow(), Filters(p["key"])) for p in processes}
+    processes = case_pages.catalogue(db.uow())
+    summaries = {p["key"]: cycle_times.process_summary(db.uow(), Filters(p["key"])) for p in processes}
     return render_template("dashboard/index.html", processes=processes, summaries=summaries)
 
 
@@ -100,7 +108,7 @@ def _render(key: str, code: int = 200, rate_error: Optional[dict[str, str]] = No
         "dashboard/show.html", options=options, typed=typed, problems=[], d=dashboard, data=data, link=link,
         presets=_presets(key, filters), export=_link_maker("dashboard.events", key, filters),
         steps_csv=_link_maker("dashboard.steps_csv", key, filters)(),
-        lead_status=analytics.heat_status(dashboard.summary.within_target, dashboard.summary.with_target),
+        lead_status=cycle_times.heat_status(dashboard.summary.within_target, dashboard.summary.with_target),
         rate_error=rate_error or {}, heat_words=charts.HEAT_WORDS, heat_meanings=charts.HEAT_MEANINGS,
         shown_steps=[dashboard.step] if dashboard.step else dashboard.steps), code
 
@@ -115,7 +123,7 @@ def _checked_filters(options: Options) -> Filters:
 @bp.get("/<key>/steps.csv")
 def steps_csv(key: str) -> ResponseReturnValue:
     filters = _checked_filters(_options(key))
-    text = exports.step_table_csv(analytics.step_table(db.uow(), filters))
+    text = exports.step_table_csv(cycle_times.step_table(db.uow(), filters))
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{key}-steps.csv"'})
 

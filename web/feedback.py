@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from engine import feedback, service
+from engine.work import feedback
+
+from engine import service
 from web import db
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")

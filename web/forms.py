@@ -4,7 +4,7 @@ Widgets: text, number/integer (typed as text, so a wrong value is kept and
 explained rather than dropped by the browser), date (``format: date``), select
 (``enum``), checkbox (``boolean``) and textarea (``x-widget: textarea``).
 Labels come from ``title``, help from ``description``; required fields are marked.
-The engine (engine.forms.check_form) has the last word on every value.
+The engine (engine.definitions.forms.check_form) has the last word on every value.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from engine.forms import COMMENT_FORM, FormInvalid, check_form
+from engine.definitions.forms import COMMENT_FORM, FormInvalid, check_form
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")

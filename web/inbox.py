@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import inbox as engine_inbox
+from engine.work import inbox as engine_inbox
 from web import db
 from web.auth import login_required, staff_or_manager
 

@@ -8,9 +8,17 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import analytics, casefile, feedback, queries, service
-from engine.casescore import case_score
-from engine.uow import ConcurrentUpdate
+from engine.analytics import cycle_times
+
+from engine.work import case_pages
+
+from engine.work import feedback
+
+from engine.work import queries
+
+from engine import service
+from engine.work.case_score import case_score
+from engine.storage.uow import ConcurrentUpdate
 from web import db
 from web.auth import login_required, require, staff_or_manager
 
@@ -23,7 +31,7 @@ CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def index() -> ResponseReturnValue:
     staff_or_manager()
     text = request.args.get("q", "").strip()
-    results = casefile.search_cases(db.uow(), text) if text else []
+    results = case_pages.search_cases(db.uow(), text) if text else []
     return render_template("instances/index.html", q=text, results=results)
 
 
@@ -36,7 +44,7 @@ def show(instance_id: int) -> ResponseReturnValue:
 
 def _render(instance_id: int, code: int = 200, **extra: Any) -> ResponseReturnValue:
     try:
-        case = casefile.instance_page(db.uow(), instance_id)
+        case = case_pages.instance_page(db.uow(), instance_id)
     except service.NotFound as exc:
         abort(404, str(exc))
     names = case["step_names"]
@@ -45,7 +53,7 @@ def _render(instance_id: int, code: int = 200, **extra: Any) -> ResponseReturnVa
     extra.setdefault("score_error", None)
     extra.setdefault("typed", {"score": "", "comment": ""})
     return render_template("instances/show.html", case=case, diagram=diagram, events=events,
-                           efficiency=analytics.case_efficiency(db.uow(), instance_id),
+                           efficiency=cycle_times.case_efficiency(db.uow(), instance_id),
                            score=case_score(db.uow(), instance_id), scores=feedback.SCORES, **extra), code
 
 
@@ -86,7 +94,7 @@ def feedback_link(instance_id: int) -> ResponseReturnValue:
 
 def _startable(key: str) -> dict[str, Any]:
     try:
-        process = casefile.process_to_start(db.uow(), key)
+        process = case_pages.process_to_start(db.uow(), key)
     except service.NotFound as exc:
         abort(404, str(exc))
     role = process["start_role"]
@@ -103,18 +111,18 @@ def new() -> ResponseReturnValue:
         return redirect(url_for("processes.index"))
     process = _startable(key)
     if request.method == "GET":
-        chosen = casefile.customer(db.uow(), request.args.get("customer", "")) if request.args.get("customer") else None
+        chosen = case_pages.customer(db.uow(), request.args.get("customer", "")) if request.args.get("customer") else None
         look_for = request.args.get("find", "").strip()
         values = chosen or {"id": "", "name": "", "segment": "standard"}
         return render_template("instances/new.html", process=process, values=values, errors={},
                                find=look_for, existing=bool(chosen),
-                               matches=casefile.find_customers(db.uow(), look_for) if look_for else None)
+                               matches=case_pages.find_customers(db.uow(), look_for) if look_for else None)
     values = {name: request.form.get(name, "").strip() for name in ("id", "name", "segment")}
     errors = _check_customer(values, process["segments"])
     if errors:
         return render_template("instances/new.html", process=process, values=values, errors=errors, find="",
                                existing=False, matches=None), 400
-    customer_id = values["id"] or casefile.new_customer_id(db.uow())
+    customer_id = values["id"] or case_pages.new_customer_id(db.uow())
     try:
         instance_id = service.start_instance(db.uow(), key, service.CustomerRef(customer_id, values["name"],
                                                                                  values["segment"]),
@@ -137,7 +145,7 @@ def _check_customer(values: dict[str, str], segments: list[str]) -> dict[str, st
             errors["id"] = ("A customer id has letters, digits, dots, dashes or underscores "
                             "(100 at most), like c-17. Leave it empty for a new customer.")
         else:
-            known = casefile.customer(db.uow(), values["id"])
+            known = case_pages.customer(db.uow(), values["id"])
             if known and values["name"] and known["name"] != values["name"]:
                 errors["id"] = (f"Customer {known['id']} is {known['name']} on file. Pick them with "
                                 "\u201cFind a customer\u201d, or leave the id empty for a new customer.")

@@ -7,9 +7,13 @@ from typing import Any, Mapping, Optional
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import accounts, casefile, service
-from engine.forms import FormInvalid
-from engine.uow import ConcurrentUpdate
+from engine.work import accounts
+
+from engine.work import case_pages
+
+from engine import service
+from engine.definitions.forms import FormInvalid
+from engine.storage.uow import ConcurrentUpdate
 from web import db, forms, present
 from web.auth import login_required, require, staff_or_manager
 
@@ -19,7 +23,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 def _context(task_id: int) -> dict[str, Any]:
     """The task with its case, or 404; 403 unless the user holds its role, has it, or manages."""
     try:
-        ctx = casefile.task_page(db.uow(), task_id)
+        ctx = case_pages.task_page(db.uow(), task_id)
     except service.NotFound as exc:
         abort(404, str(exc))
     task, account = ctx["task"], g.account

@@ -4,7 +4,7 @@ role_rate: an hourly rate per role, for the cost of a case (issue 4).
 case_feedback, feedback_token: a satisfaction score 1-5 per finished case, given by staff
 or by the customer through a one-time link (only the token's SHA-256 is stored).
 task_fact, case_fact: completed tasks and finished cases in whole seconds, with their
-process and segment, written by engine.facts and read by the dashboards; each duration
+process and segment, written by engine.analytics.facts and read by the dashboards; each duration
 has an index that lists a step's (or a process's) rows in its order, so a percentile is
 a short walk down an index. Each fact keeps the id of the event that completed it, so the
 next refresh knows where the log stopped.

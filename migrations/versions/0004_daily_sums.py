@@ -2,7 +2,7 @@
 
 task_day, case_day: the task and case facts added up per version, segment (step
 and role) and UTC day; task_bucket: a step's tasks counted per bucket of each
-duration's values. engine.facts writes them beside the facts (engine.rollups);
+duration's values. engine.analytics.facts writes them beside the facts (engine.analytics.rollups);
 the dashboards add these up instead of every fact. The facts are emptied here:
 the next refresh (``valueflow init`` runs one) writes them again from the event
 log, with their sums.

@@ -7,7 +7,7 @@ task leaves them: they stay the size of the open work however long the history,
 and a completion writes fewer index pages (bench/README.md). Queries use them by
 saying ``status = 'open'`` in their SQL (HumanTask.is_open). On PostgreSQL
 status moves to the end of each index, where it can still seek on the columns
-before it (engine.tables._open_tasks_index).
+before it (engine.storage.tables._open_tasks_index).
 
 Revision ID: 0005_open_task_indexes
 Revises: 0004_daily_sums
@@ -33,7 +33,7 @@ def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == 'postgresql'
     for name, columns in INDEXES.items():
         op.drop_index(name, table_name='human_task')
-        if postgresql:  # status last: PostgreSQL drops the query's status term (see engine.tables)
+        if postgresql:  # status last: PostgreSQL drops the query's status term (see engine.storage.tables)
             columns = [column for column in columns if column != 'status'] + ['status']
         op.create_index(name, 'human_task', columns, sqlite_where=sa.text("status = 'open'"),
                         postgresql_where=sa.text("status = 'open'"))

@@ -17,10 +17,16 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from engine import analytics, queries, service, simulation
-from engine.clock import FixedClock
-from engine.runtime import connect
-from engine.scope import Filters
+from engine.analytics import cycle_times
+
+from engine.work import queries
+
+from engine import service
+
+from engine import simulation
+from engine.time.clock import FixedClock
+from engine.storage.wiring import connect
+from engine.analytics.filters import Filters
 from tests.e2e.conftest import LiveServer, screenshot, sign_in
 from tests.web.conftest import MEDIUM_RISK, password_of
 from web import create_app
@@ -33,7 +39,7 @@ CHARTS = ("chart-trend", "chart-split", "chart-cost", "chart-satisfaction")
 
 def make_a_step_red(new_uow, clock: FixedClock) -> None:
     """Capture application taken three hours late on enough new applications that fewer than half met the target."""
-    step = next(s for s in analytics.step_table(new_uow(), Filters("loan_decision")) if s.step_id == RED_STEP)
+    step = next(s for s in cycle_times.step_table(new_uow(), Filters("loan_decision")) if s.step_id == RED_STEP)
     late = max(0, 2 * step.within_target - step.with_target + 1)
     clerk = "customer-service"
     service.add_user(new_uow(), clerk, [clerk], password_of(clerk))

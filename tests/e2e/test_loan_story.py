@@ -6,7 +6,9 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from engine import queries, service
+from engine.work import queries
+
+from engine import service
 from tests.e2e.conftest import LiveServer, screenshot, sign_in, sign_out
 from tests.web.conftest import MEDIUM_RISK
 

@@ -14,9 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import analytics, facts, risk
-from engine.scope import Filters
-from engine.tables import CaseFact, TaskFact
+from engine.analytics import cycle_times
+
+from engine.analytics import facts
+
+from engine.analytics import risk
+from engine.analytics.filters import Filters
+from engine.storage.tables import CaseFact, TaskFact
 from tests import samples
 from tests.histories import Story
 
@@ -61,10 +65,10 @@ def test_within_target_honours_business_time_for_steps_and_cases(story, stored_u
     play(story, berlin(2026, 4, 9, 14))  # the case ends exactly on its deadline
     play(story, berlin(2026, 4, 9, 15))  # an hour late
     clock.set(berlin(2026, 4, 20, 9))
-    steps = {s.step_id: s for s in analytics.step_table(stored_uow(), Filters(story.key))}
+    steps = {s.step_id: s for s in cycle_times.step_table(stored_uow(), Filters(story.key))}
     assert (steps["review"].within_target, steps["review"].with_target) == (3, 3)  # 4.9 days on the clock
     assert (steps["approve"].within_target, steps["approve"].with_target) == (1, 3)
-    summary = analytics.process_summary(stored_uow(), Filters(story.key))
+    summary = cycle_times.process_summary(stored_uow(), Filters(story.key))
     assert (summary.within_target, summary.with_target) == (2, 3)
     assert summary.calendar == "DE Europe/Berlin 09:00-17:00 Mon-Fri"
     assert summary.lead.median == (berlin(2026, 4, 9, 14) - berlin(2026, 4, 2, 14)).total_seconds()

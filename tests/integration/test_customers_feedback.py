@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine import feedback, service
-from engine.customers import customer_360
-from engine.scope import Filters
+from engine.work import feedback
+
+from engine import service
+from engine.work.customers import customer_360
+from engine.analytics.filters import Filters
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.prepared import DriverStatements, Prepared
-from engine.tables import Customer, ProcessDefinition
+from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.tables import Customer, ProcessDefinition
 
 VERSION = ProcessDefinition.__table__
 CUSTOMER = Customer.__table__

@@ -1,4 +1,4 @@
-"""The daily sums and value buckets (engine.rollups) give the facts' own answers, on SQLite and PostgreSQL.
+"""The daily sums and value buckets (engine.analytics.rollups) give the facts' own answers, on SQLite and PostgreSQL.
 
 Sixteen cases of tests.samples.two_step finish over three days; Review waits a
 different time in each (two minutes to a day and a half), so its waits fill
@@ -19,9 +19,17 @@ from typing import Any
 import pytest
 from sqlalchemy import literal, select
 
-from engine import analytics, costs, facts, rollups, service
-from engine.scope import Filters
-from engine.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
+from engine.analytics import cycle_times
+
+from engine.analytics import costs
+
+from engine.analytics import facts
+
+from engine.analytics import rollups
+
+from engine import service
+from engine.analytics.filters import Filters
+from engine.storage.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
 from tests.conftest import T0
 from tests.histories import HOUR, Story, unique
 
@@ -119,7 +127,7 @@ def test_the_sums_add_up_the_facts_after_new_cases_and_a_rate_change(story, stor
 
 def test_the_percentiles_found_through_the_buckets_are_percentile_conts(story, stored_uow):
     tasks, _ = facts_of(stored_uow, story.key)
-    for step in analytics.step_table(stored_uow(), Filters(story.key)):
+    for step in cycle_times.step_table(stored_uow(), Filters(story.key)):
         mine = [t for t in tasks if t.step_id == step.step_id]
         for spread, values in ((step.cycle, [t.cycle_seconds for t in mine]),
                                (step.wait, [t.wait_seconds for t in mine]),
@@ -143,7 +151,7 @@ def test_a_period_counts_what_its_facts_count(story, stored_uow, start, end):
 
     period = Filters(story.key, start=start, end=end)
     done = [t for t in tasks if inside(t.completed_at)]
-    steps = {s.step_id: s for s in analytics.step_table(stored_uow(), period)}
+    steps = {s.step_id: s for s in cycle_times.step_table(stored_uow(), period)}
     for step_id in ("review", "approve"):
         mine = [t for t in done if t.step_id == step_id]
         assert steps[step_id].count == len(mine)
@@ -151,11 +159,11 @@ def test_a_period_counts_what_its_facts_count(story, stored_uow, start, end):
         assert steps[step_id].within_target == sum(t.within for t in mine)
         assert steps[step_id].wait.median == (cont([t.wait_seconds for t in mine], 50) if mine else None)
     ended = [c for c in cases if inside(c.ended_at)]
-    summary = analytics.process_summary(stored_uow(), period)
+    summary = cycle_times.process_summary(stored_uow(), period)
     assert (summary.finished, summary.within_target) == (len(ended), sum(c.within for c in ended))
     assert 0 < len(done) < len(tasks)
     person = period.but(assignee=story.users["approver"])
-    assert {s.step_id: s.count for s in analytics.step_table(stored_uow(), person) if s.count} == (
+    assert {s.step_id: s.count for s in cycle_times.step_table(stored_uow(), person) if s.count} == (
         {"approve": steps["approve"].count} if steps["approve"].count else {})
 
 

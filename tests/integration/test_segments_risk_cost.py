@@ -6,9 +6,15 @@ from datetime import timedelta
 
 import pytest
 
-from engine import analytics, costs, risk, service
-from engine.scope import Filters
-from engine.segments import segment_report
+from engine.analytics import cycle_times
+
+from engine.analytics import costs
+
+from engine.analytics import risk
+
+from engine import service
+from engine.analytics.filters import Filters
+from engine.analytics.segments import segment_report
 from tests import samples
 from tests.conftest import T0
 from tests.histories import HOUR, Story, unique
@@ -104,7 +110,7 @@ def test_two_versions_side_by_side(priced_story, stored_uow, clock):
     faster = samples.two_step(priced_story.key).replace('value="PT4H"', 'value="PT2H"', 1)
     assert priced_story.deploy(faster).version == 2
     priced_story.case(T0 + timedelta(days=3), [(HOUR, HOUR), (HOUR, HOUR)])
-    before, after = analytics.compare_versions(stored_uow(), Filters(priced_story.key), 1, 2)
+    before, after = cycle_times.compare_versions(stored_uow(), Filters(priced_story.key), 1, 2)
     assert (before.version, before.summary.finished, before.summary.lead.median) == (1, 3, 24 * 3600)
     assert (after.version, after.summary.finished, after.summary.lead.median) == (2, 1, 4 * 3600)
     assert {s.step_id: s.target_seconds for s in after.steps}["review"] == 2 * 3600

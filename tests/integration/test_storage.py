@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine import queries, service
-from engine.db import checkout_in_transaction, commit_transaction
-from engine.definitions import Package
-from engine.runtime import connect
-from engine.tables import Customer, TaskEvent, User
-from engine.uow import ConcurrentUpdate
+from engine.work import queries
+
+from engine import service
+from engine.storage.db import checkout_in_transaction, commit_transaction
+from engine.definitions.packages import Package
+from engine.storage.wiring import connect
+from engine.storage.tables import Customer, TaskEvent, User
+from engine.storage.uow import ConcurrentUpdate
 from tests import samples
 
 BOB = service.CustomerRef("c-2", "Bob Stone", "standard")
@@ -88,7 +90,7 @@ def test_no_unit_of_work_opens_a_connection_of_its_own_or_loses_one(stored_uow):
     service.complete_task(stored_uow(), task, "bo1", {})
     assert queries.instance_view(stored_uow(), instance_id)["status"] == "running"
     # One after the other, they ran on the connection setting up left in the pool and, on SQLite, on one
-    # more that steps keep between units of work (engine.kept): none opened per unit of work, none lost.
+    # more that steps keep between units of work (engine.storage.kept_connections): none opened per unit of work, none lost.
     assert len(opened) <= (1 if stored_uow.engine.dialect.name == "sqlite" else 0)
     assert stored_uow.engine.pool.checkedout() == len(stored_uow.kept) <= 1
 

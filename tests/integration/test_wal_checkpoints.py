@@ -11,9 +11,11 @@ import threading
 import time
 from pathlib import Path
 
-from engine import checkpoints, service
-from engine.checkpoints import WalCheckpointer
-from engine.runtime import connect
+from engine.storage import wal_checkpoints
+
+from engine import service
+from engine.storage.wal_checkpoints import WalCheckpointer
+from engine.storage.wiring import connect
 from tests.integration.test_storage import BOB, setup_two_step
 
 
@@ -72,7 +74,7 @@ LOG_AFTER_A_BURST_BYTES = 4 * 1024 * 1024
 
 
 def test_after_a_burst_of_writes_the_log_file_is_cut_back_once_commits_stop(tmp_path, clock, monkeypatch):
-    monkeypatch.setattr(checkpoints, "CUT_AFTER_IDLE_SECONDS", 0.3)  # half a minute in a running process
+    monkeypatch.setattr(wal_checkpoints, "CUT_AFTER_IDLE_SECONDS", 0.3)  # half a minute in a running process
     database = tmp_path / "valueflow.db"
     new_uow = connect(f"sqlite:///{database}", clock, migrate=True)
     try:

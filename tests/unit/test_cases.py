@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine import queries, service
-from engine.definitions import Package
-from engine.forms import FormInvalid
+from engine.work import queries
+
+from engine import service
+from engine.definitions.packages import Package
+from engine.definitions.forms import FormInvalid
 from tests import samples
 
 ANN = service.CustomerRef("c-1", "Ann Lee", "premium")

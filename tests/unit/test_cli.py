@@ -28,8 +28,8 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from engine.cli import main
-from engine.passwords import check_password
-from engine.tables import ProcessDefinition, User
+from engine.work.passwords import check_password
+from engine.storage.tables import ProcessDefinition, User
 from tests import samples
 from tests.conftest import REPO, SHIPPED
 

@@ -1,4 +1,4 @@
-"""engine.compaction: loops must not grow SpiffWorkflow's task tree.
+"""engine.cases.compaction: loops must not grow SpiffWorkflow's task tree.
 
 Most tests drive the same instance twice, once as the engine does (compact
 after every step, often with a JSON round trip) and once untouched, and compare
@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine.compaction import compact
+from engine.cases.compaction import compact
 
 pytestmark = pytest.mark.unit
 
@@ -651,7 +651,7 @@ def _random_value(rng, depth):
 def test_folding_two_ended_branches_gives_the_data_merging_them_one_after_the_other_would():
     from SpiffWorkflow.util.deep_merge import DeepMerge
 
-    from engine.compaction import _merge_is_associative
+    from engine.cases.compaction import _merge_is_associative
 
     def outcome(merge, *dicts):
         try:

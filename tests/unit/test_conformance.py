@@ -49,8 +49,8 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from engine import service
-from engine.definitions import DeploymentRefused, read_package
-from engine.tables import ProcessDefinition
+from engine.definitions.packages import DeploymentRefused, read_package
+from engine.storage.tables import ProcessDefinition
 
 MIWG = Path(__file__).resolve().parent.parent / "conformance" / "miwg"
 DIAGRAMS = sorted(MIWG.glob("*.bpmn"))

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import service
-from engine.definitions import DeploymentRefused, Package, PackageNotFound, read_package
-from engine.tables import ProcessDefinition
+from engine.definitions.packages import DeploymentRefused, Package, PackageNotFound, read_package
+from engine.storage.tables import ProcessDefinition
 from tests import samples
 from tests.conftest import SHIPPED
 

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 from lxml import etree
 
-from engine import exports, service
+from engine.analytics import exports
+
+from engine import service
 from engine.cli import main
-from engine.runtime import connect
-from engine.scope import Filters
+from engine.storage.wiring import connect
+from engine.analytics.filters import Filters
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 
@@ -112,8 +114,8 @@ def test_an_unknown_process_is_refused_before_anything_streams(new_uow):
 
 
 def test_the_step_table_downloads_as_csv(story, new_uow):
-    from engine import analytics
-    text = exports.step_table_csv(analytics.step_table(new_uow(), Filters(story.key)))
+    from engine.analytics import cycle_times
+    text = exports.step_table_csv(cycle_times.step_table(new_uow(), Filters(story.key)))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["step_id"] for r in rows] == ["review", "approve"]
     assert rows[0]["median_hours"] == "3.50" and rows[0]["target_hours"] == "4.00" and rows[0]["status"] == "amber"

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from engine.forms import FormInvalid, _checkers, check_form
+from engine.definitions.forms import FormInvalid, _checkers, check_form
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_FORMS = sorted(ROOT.glob("bpmn/*/forms/*.json"))

@@ -12,9 +12,9 @@ import pytest
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
 
-from engine import state
-from engine.definitions import Package, compile_package
-from engine.model import Case, TaskNotReady
+from engine.cases import state
+from engine.definitions.packages import Package, compile_package
+from engine.cases.model import Case, TaskNotReady
 from tests import samples
 
 

@@ -1,6 +1,6 @@
 """A script or condition that fails stops its own case at that step, keeps the message, and nothing else.
 
-Through the public API only (engine.service, engine.queries), with small
+Through the public API only (engine.service, engine.work.queries), with small
 processes written here: the failing case's status is "error", its view names
 the step and keeps a clear message, an ``instance_errored`` event is logged,
 and a healthy case started afterwards runs as usual. Also: what a script
@@ -16,8 +16,10 @@ from typing import Any, Optional
 
 import pytest
 
-from engine import queries, service
-from engine.definitions import Package, read_package
+from engine.work import queries
+
+from engine import service
+from engine.definitions.packages import Package, read_package
 from tests import samples
 from tests.conftest import SHIPPED
 from workflows.loan_decision import credit_score

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.scripting import ScriptRefused, build_script_engine
+from engine.sandbox.scripting import ScriptRefused, build_script_engine
 
 BPMN_NS = (
     'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '

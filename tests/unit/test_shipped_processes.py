@@ -19,9 +19,15 @@ from typing import Any, Iterator
 
 import pytest
 
-from engine import model, queries, service, state
-from engine.definitions import read_package
-from engine.model import MessageNotExpected
+from engine.cases import model
+
+from engine.work import queries
+
+from engine import service
+
+from engine.cases import state
+from engine.definitions.packages import read_package
+from engine.cases.model import MessageNotExpected
 from tests.conftest import SHIPPED
 
 HOUR, DAY, MINUTE = timedelta(hours=1), timedelta(days=1), timedelta(minutes=1)

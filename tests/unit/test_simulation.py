@@ -8,13 +8,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from engine import analytics, costs, simulation
+from engine.analytics import cycle_times
+
+from engine.analytics import costs
+
+from engine import simulation
 from engine.cli import main
-from engine.clock import FixedClock
-from engine.definitions import read_package
-from engine.runtime import connect
-from engine.scope import Filters
-from engine.tables import CaseFeedback, HumanTask, ProcessDefinition, TaskEvent
+from engine.time.clock import FixedClock
+from engine.definitions.packages import read_package
+from engine.storage.wiring import connect
+from engine.analytics.filters import Filters
+from engine.storage.tables import CaseFeedback, HumanTask, ProcessDefinition, TaskEvent
 from tests.conftest import SHIPPED
 
 MONDAY = datetime(2026, 3, 2, tzinfo=timezone.utc)
@@ -60,7 +64,7 @@ def test_the_loan_story_runs_the_old_process_then_the_redesign(demo):
     assert [v.content_hash for v in versions] == [read_package(simulation.LOAN_BEFORE).content_hash(),
                                                   read_package(SHIPPED / "loan_decision").content_hash()]
     assert MONDAY < versions[1].deployed_at < MONDAY + timedelta(days=3)  # deployed during the demo
-    before, after = analytics.compare_versions(new_uow(), Filters("loan_decision"), 1, 2)
+    before, after = cycle_times.compare_versions(new_uow(), Filters("loan_decision"), 1, 2)
     assert before.summary.started > 0 and after.summary.started > 0
     assert {s.step_id for s in before.steps} >= {"key_in_application", "verify_documents", "second_signature"}
     assert before.summary.target_seconds == 7 * 86400 and after.summary.target_seconds == 2 * 86400

@@ -16,11 +16,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import queries, service
-from engine.clock import FixedClock
-from engine.definitions import read_package
-from engine.runtime import connect
-from engine.uow import UnitOfWorkFactory
+from engine.work import queries
+
+from engine import service
+from engine.time.clock import FixedClock
+from engine.definitions.packages import read_package
+from engine.storage.wiring import connect
+from engine.storage.uow import UnitOfWorkFactory
 from tests.conftest import SHIPPED
 from web import create_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import accounts
+from engine.work import accounts
 from tests.web.conftest import text_of
 
 

@@ -23,7 +23,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine import costs, exports, service
+from engine.analytics import costs
+
+from engine.analytics import exports
+
+from engine import service
 from tests import samples
 from tests.conftest import T0
 from tests.histories import HOUR, Story
@@ -195,7 +199,7 @@ def test_a_bad_filter_is_named_and_no_figure_is_shown(client, auth, story, query
 
 
 def test_satisfaction_is_set_against_end_to_end_time_by_segment(client, auth, story, new_uow):
-    from engine import feedback
+    from engine.work import feedback
     for instance_id, score in zip(story.cases, (5, 3, 1)):
         feedback.record_feedback(new_uow(), instance_id, score, story.users["approver"])
     auth.login("manager")

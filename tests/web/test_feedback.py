@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from engine import feedback
-from engine.casescore import case_score
+from engine.work import feedback
+from engine.work.case_score import case_score
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 from tests.web.conftest import text_of

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from engine import queries, service
+from engine.work import queries
+
+from engine import service
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 

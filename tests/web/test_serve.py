@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from engine import service
-from engine.runtime import connect
+from engine.storage.wiring import connect
 from tests.web.conftest import copy_database
 
 VALUEFLOW = Path(sys.executable).with_name("valueflow")

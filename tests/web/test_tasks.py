@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine import queries, service
+from engine.work import queries
+
+from engine import service
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 CAPTURE_FORM = {"loan_amount": "250000", "loan_purpose": "purchase", "annual_income": "60000",
@@ -215,7 +217,7 @@ def test_staff_cannot_assign_tasks(client, auth, new_uow, clock):
 
 
 def test_a_step_without_a_form_gets_a_comment_box_and_done(client, auth, new_uow, app):
-    from engine.definitions import read_package
+    from engine.definitions.packages import read_package
     from tests.samples import two_step, write
     import tempfile
     from pathlib import Path

@@ -1,0 +1,217 @@
+"""A manager's dashboard of one process, gathered from the analytics modules (issue 4).
+
+The web app's dashboard pages call this module only: ``dashboard_options``
+says what the filters may choose (versions, segments, roles, people),
+``read_filters`` turns a query string into checked ``Filters`` (every problem
+named), ``process_dashboard`` gathers every figure of the page, and
+``version_comparison`` sets two versions side by side. The figures come from
+engine.analytics.cycle_times, engine.analytics.costs, engine.work.feedback, engine.analytics.risk and
+engine.analytics.segments; what is read here directly is the process's versions and
+the names the filters offer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Optional
+
+from sqlalchemy import select
+
+from engine.analytics import cycle_times
+
+from engine.analytics import costs
+
+from engine.work import feedback
+
+from engine.analytics import risk
+
+from engine.analytics import segments
+from engine.analytics.cycle_times import SlowCase, StepFigures
+from engine.definitions.annotations import ProcessAnnotations
+from engine.work.inbox import known_segments
+from engine.analytics.filters import Filters, resolve
+from engine.service import NotFound
+from engine.storage.tables import ProcessDefinition, RoleRate, User, UserRole
+from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+SLOWEST = 10
+AT_RISK_ROWS = 10
+
+
+class FiltersRefused(ValueError):
+    """A filter value the dashboard cannot use; ``problems`` names each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    deployed_at: datetime
+    deployed_by: Optional[str]
+    target_seconds: Optional[int]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a process's dashboard filters may choose; versions newest first."""
+
+    process: str
+    name: str
+    versions: tuple[VersionInfo, ...]
+    segments: tuple[str, ...]
+    roles: tuple[str, ...]
+    assignees: tuple[str, ...]
+
+    @property
+    def newest(self) -> int:
+        return self.versions[0].version
+
+
+def dashboard_options(new_uow: UnitOfWorkFactory, key: str) -> Options:
+    """The versions of ``key``, the segments customers are in, its lane roles and the people holding them."""
+    with new_uow() as uow:
+        rows = uow.session.execute(
+            select(ProcessDefinition.version, ProcessDefinition.name, ProcessDefinition.deployed_at,
+                   ProcessDefinition.deployed_by, ProcessDefinition.annotations)
+            .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
+        if not rows:
+            raise NotFound(f"no process {key!r} is deployed")
+        versions, roles = [], set()
+        for row in rows:
+            notes = ProcessAnnotations.from_dict(row.annotations)
+            versions.append(VersionInfo(row.version, row.deployed_at, row.deployed_by, notes.process.target_seconds))
+            roles |= {step.role for step in notes.steps.values() if step.role}
+        people = uow.session.scalars(
+            select(User.name).distinct().join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_(sorted(roles))).order_by(User.name)).all() if roles else []
+        return Options(key, rows[0].name, tuple(versions), tuple(sorted(known_segments(uow.session))),
+                       tuple(sorted(roles)), tuple(people))
+
+
+def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
+    """Filters from a query string (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``), each
+    checked against ``options``; FiltersRefused naming every bad value."""
+    problems = []
+    try:
+        filters = Filters.from_params(options.process, params)
+    except ValueError as exc:
+        problems.append(str(exc))
+        filters = None
+    version = (params.get("version") or "").strip()
+    if version.isdigit() and int(version) not in {v.version for v in options.versions}:
+        problems.append(f"{options.name} has no version {int(version)}; its versions are "
+                        + ", ".join(str(v.version) for v in reversed(options.versions)))
+    for name, known, what in (("segment", options.segments, "customer segment"),
+                              ("role", options.roles, "role of this process"),
+                              ("assignee", options.assignees, "person holding a role of this process")):
+        value = (params.get(name) or "").strip()
+        if value and value not in known:
+            problems.append(f"{value!r} is not a {what}" + (f" (choose one of: {', '.join(known)})" if known else ""))
+    if problems or filters is None:
+        raise FiltersRefused(problems)
+    return filters
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard page shows for one set of filters."""
+
+    filters: Filters
+    options: Options
+    summary: cycle_times.ProcessSummary
+    trend: list[cycle_times.Week]
+    steps: list[StepFigures]
+    efficiency: cycle_times.Efficiency
+    segments: segments.SegmentReport
+    risk: risk.WorkAtRisk
+    cost: costs.CostSummary
+    rates: dict[str, Optional[float]]
+    satisfaction: feedback.SatisfactionReport
+    diagram_version: int
+    diagram_xml: str
+    step: Optional[StepFigures]
+    slowest: list[SlowCase]
+
+
+def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Options,
+                      step_id: Optional[str] = None) -> Dashboard:
+    """Every figure of the dashboard; with ``step_id``, that step's figures and slowest cases too.
+
+    The diagram is the chosen version's, or the newest one's when the figures cover every version.
+    FiltersRefused for a step the process does not have. The page is one unit of work: the facts are
+    refreshed and the filters resolved once, and every figure is read on that scope.
+    """
+    with new_uow() as uow:
+        scope = resolve(uow, filters)  # the one facts refresh and scope of the page
+        steps = cycle_times.steps_of(uow, scope)
+        chosen = None
+        if step_id:
+            chosen = next((s for s in steps if s.step_id == step_id), None)
+            if chosen is None:
+                raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
+        rates = dict(uow.session.execute(select(RoleRate.role, RoleRate.hourly_rate)).all())
+        diagram_version = filters.version or options.newest
+        return Dashboard(
+            filters=filters, options=options, summary=cycle_times.summary_of(uow, scope),
+            trend=cycle_times.trend_of(uow, scope), steps=steps, efficiency=cycle_times.efficiency_of(uow, scope),
+            segments=segments.report_of(uow, scope), risk=risk.risk_of(uow, scope, limit=AT_RISK_ROWS),
+            cost=costs.cost_of(uow, scope),
+            rates={role: float(rates[role]) if rates.get(role) is not None else None for role in options.roles},
+            satisfaction=feedback.satisfaction_of(uow, scope),
+            diagram_version=diagram_version, diagram_xml=_version_xml(uow, options.process, diagram_version),
+            step=chosen, slowest=cycle_times.slowest_of(uow, scope, step_id, SLOWEST) if chosen and step_id else [])
+
+
+def version_xml(new_uow: UnitOfWorkFactory, key: str, version: int) -> str:
+    """The BPMN of one version of a process; NotFound when there is no such version."""
+    with new_uow() as uow:
+        return _version_xml(uow, key, version)
+
+
+def _version_xml(uow: UnitOfWork, key: str, version: int) -> str:
+    xml = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(
+        ProcessDefinition.key == key, ProcessDefinition.version == version))
+    if xml is None:
+        raise NotFound(f"process {key!r} has no version {version}")
+    return xml
+
+
+@dataclass(frozen=True)
+class StepPair:
+    """One step in two versions (None where a version does not have it)."""
+
+    step_id: str
+    name: str
+    first: Optional[StepFigures]
+    second: Optional[StepFigures]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    first: cycle_times.VersionFigures
+    second: cycle_times.VersionFigures
+    steps: tuple[StepPair, ...]
+
+
+def version_comparison(new_uow: UnitOfWorkFactory, filters: Filters, options: Options, first: int,
+                       second: int) -> Comparison:
+    """Two versions' figures side by side, with their steps paired by BPMN id (the second version's, by share
+    of its time, then those only the first has);
+    FiltersRefused for a version the process does not have or the same version twice."""
+    known = {v.version for v in options.versions}
+    problems = [f"{options.name} has no version {v}" for v in dict.fromkeys((first, second)) if v not in known]
+    if not problems and first == second:
+        problems.append("choose two different versions to compare")
+    if problems:
+        raise FiltersRefused(problems)
+    one, two = cycle_times.compare_versions(new_uow(), filters.but(version=None), first, second)
+    by_id = [{s.step_id: s for s in figures.steps} for figures in (one, two)]
+    pairs = []
+    for step_id in dict.fromkeys([s.step_id for s in two.steps] + [s.step_id for s in one.steps]):
+        a, b = by_id[0].get(step_id), by_id[1].get(step_id)
+        pairs.append(StepPair(step_id, (b or a).name if (b or a) else step_id, a, b))
+    return Comparison(one, two, tuple(pairs))

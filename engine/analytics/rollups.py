@@ -1,0 +1,227 @@
+"""Daily sums of the facts, so that the figures which add up are read from a few hundred rows.
+
+A dashboard's counts, sums of seconds, targets met and costs add up: half a
+year of a step is the sum of its days. ``task_day`` holds them per version,
+step, segment, role and UTC day, ``case_day`` per version, segment and day
+(tables TaskDay, CaseDay). ``task_bucket`` counts a step's tasks per bucket
+of each duration's values (20 % wide): where a median lies, so that reading
+it from the facts' index walks one bucket, not half the step's tasks.
+engine.analytics.facts keeps them in the transaction that writes the facts:
+``add_tasks`` / ``add_cases`` add the facts it has just inserted (only those,
+so two refreshes at once never count one twice), and ``move_costs`` moves the
+cost sums by the change of their cases' costs when a rate changes.
+
+``task_rows`` and ``case_rows`` give a scope's rows to add up, with the same
+columns whether they come from the sums or from the facts: the days the
+period covers whole from the sums, its ragged ends (a period from 09:00) from
+the facts, and everything from the facts when a filter is not kept in the
+sums (an assignee; for cases, a role or an assignee too). Percentiles do not
+add up: they are read from the facts (engine.analytics.sql), with ``task_buckets``
+saying where to start over all time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from operator import methodcaller
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from sqlalchemy import and_, bindparam, case, func, literal_column, select, union_all, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.analytics.sql import Buckets, day_of, insert_for
+from engine.storage.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
+from engine.storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from engine.analytics.filters import Scope
+
+TD, CD, TB, TF, CF = TaskDay, CaseDay, TaskBucket, TaskFact, CaseFact
+SECONDS_EDGES = tuple(sorted({round(10 * 1.2 ** k) for k in range(90)}))  # 10 s to three years, 20 % apart
+OVERRUN_EDGES = tuple(round(0.01 * 1.2 ** k, 6) for k in range(60))  # a hundredth to 470 times the target
+BUCKETED = {"cycle": (TF.cycle_seconds, SECONDS_EDGES), "wait": (TF.wait_seconds, SECONDS_EDGES),
+            "work": (TF.work_seconds, SECONDS_EDGES), "overrun": (TF.overrun, OVERRUN_EDGES)}
+CLASS_SECONDS = [f"{kind}_{part}_seconds" for kind in ("va", "bva", "nva", "other") for part in ("work", "wait")]
+TASK_SUMS = ["tasks", "cycle_seconds", "wait_seconds", "work_seconds", "waits", "works", "with_target", "within",
+             "overruns"]
+CASE_SUMS = ["cases", "with_target", "within", "lead_seconds", *CLASS_SECONDS, "cost", "pces"]
+BATCH = 2000  # facts added up by one statement
+
+
+# -- kept by engine.analytics.facts ------------------------------------------------------------
+
+def _counted(column: Any) -> ColumnElement[int]:
+    return case((column.is_not(None), 1), else_=0)
+
+
+def _task_values() -> dict[str, ColumnElement[Any]]:
+    """One task fact as a row of ``task_day``'s sums."""
+    return {"tasks": literal_column("1"), "cycle_seconds": TF.cycle_seconds,
+            "wait_seconds": func.coalesce(TF.wait_seconds, 0), "work_seconds": func.coalesce(TF.work_seconds, 0),
+            "waits": _counted(TF.wait_seconds), "works": _counted(TF.work_seconds),
+            "with_target": _counted(TF.within), "within": func.coalesce(TF.within, 0),
+            "overruns": _counted(TF.overrun)}
+
+
+def _case_values() -> dict[str, ColumnElement[Any]]:
+    """One case fact as a row of ``case_day``'s sums."""
+    return {"cases": literal_column("1"), "with_target": _counted(CF.within), "within": func.coalesce(CF.within, 0),
+            "lead_seconds": CF.lead_seconds, **{name: getattr(CF, name) for name in CLASS_SECONDS},
+            "cost": CF.cost, "pces": _counted(CF.pce)}
+
+
+def _add(uow: UnitOfWork, table: Any, keys: dict[str, Any], values: dict[str, Any], batches: list[Any],
+         fixed: Optional[dict[str, Any]] = None) -> None:
+    """Add the facts matching each of ``batches``, summed per key, to ``table``'s sums (``fixed``: key columns
+    with one value): summed in SQL batch by batch, then each key's row written once."""
+    query = select(*keys.values(), *[func.sum(value) for value in values.values()]).group_by(*keys.values())
+    sums: dict[tuple, list[Any]] = {}
+    for where in batches:
+        for row in uow.session.execute(query.where(where)):
+            key, added = tuple(row[:len(keys)]), row[len(keys):]
+            known = sums.get(key)
+            sums[key] = list(added) if known is None else [a + b for a, b in zip(known, added)]
+    if not sums:
+        return
+    statement = insert_for(uow.session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[column.name for column in table.__table__.primary_key],
+        set_={name: table.__table__.c[name] + statement.excluded[name] for name in values})
+    uow.session.execute(statement, [{**(fixed or {}), **dict(zip(keys, key)), **dict(zip(values, added))}
+                                    for key, added in sums.items()])
+
+
+def add_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> None:
+    """Add these new task facts to their days' sums and to the buckets of their durations."""
+    if not task_ids:
+        return
+    step = {"definition_id": TF.definition_id, "step_id": TF.step_id, "segment": TF.segment,
+            "role": func.coalesce(TF.role, literal_column("''"))}
+    batches = _batches(TF.task_id, task_ids)
+    _add(uow, TD, {**step, "day": day_of(TF.completed_at)}, _task_values(), batches)
+    for metric, (column, edges) in BUCKETED.items():
+        _add(uow, TB, {**step, "bucket": _bucket(column, edges)}, {"tasks": literal_column("1")},
+             [and_(batch, column.is_not(None)) for batch in batches], {"metric": metric})
+
+
+def _batches(key: Any, ids: Sequence[int]) -> list[ColumnElement[bool]]:
+    """``key IN (…)`` for ``BATCH`` ids at a time, the ids written into the SQL: PostgreSQL plans each batch for
+    its own ids (bound as parameters, a statement run over and over gets a generic plan that scans every fact)."""
+    return [key.in_(bindparam("ids", list(ids[start:start + BATCH]), expanding=True, literal_execute=True))
+            for start in range(0, len(ids), BATCH)]
+
+
+def _bucket(column: Any, edges: Sequence[float]) -> ColumnElement[int]:
+    """The number of ``edges`` at or below the value: its bucket."""
+    return case(*[(column < edge, index) for index, edge in enumerate(edges)], else_=len(edges))
+
+
+def add_cases(uow: UnitOfWork, case_ids: Sequence[int]) -> None:
+    """Add these new case facts (with their final verdict on target) to their days' sums."""
+    if not case_ids:
+        return
+    keys = {"definition_id": CF.definition_id, "segment": CF.segment, "day": day_of(CF.ended_at), "week": CF.week}
+    _add(uow, CD, keys, _case_values(), _batches(CF.instance_id, case_ids))
+
+
+def move_costs(uow: UnitOfWork, cases: Any, cost: Any) -> None:
+    """Before the facts of ``cases`` (a condition on CaseFact) take their new ``cost``, move their days' sums."""
+    day = day_of(CF.ended_at)
+    change = (select(CF.definition_id, CF.segment, day.label("day"), func.sum(cost - CF.cost).label("change"))
+              .where(cases).group_by(CF.definition_id, CF.segment, day).subquery("change"))
+    uow.session.execute(update(CD).where(CD.definition_id == change.c.definition_id, CD.segment == change.c.segment,
+                                         CD.day == change.c.day).values(cost=CD.cost + change.c.change)
+                        .execution_options(synchronize_session=False))
+
+
+# -- read by the analytics ----------------------------------------------------------
+
+def task_rows(scope: "Scope") -> Any:
+    """The scope's completed tasks as rows to add up: ``step_id``, ``segment`` and ``TASK_SUMS``."""
+    sums = select(TD.step_id, TD.segment, *[getattr(TD, k) for k in TASK_SUMS]).where(*_kept(TD, scope))
+    each = select(TF.step_id, TF.segment, *[v.label(k) for k, v in _task_values().items()])
+    return _rows(scope, not scope.filters.assignee, sums, TD.day, each, methodcaller("task_facts"), "task_rows")
+
+
+def case_rows(scope: "Scope") -> Any:
+    """The scope's finished cases as rows to add up: ``segment``, ``week`` and ``CASE_SUMS``."""
+    f = scope.filters
+    sums = select(CD.segment, CD.week, *[getattr(CD, k) for k in CASE_SUMS]).where(*_kept(CD, scope))
+    each = select(CF.segment, CF.week, *[v.label(k) for k, v in _case_values().items()])
+    return _rows(scope, not (f.role or f.assignee), sums, CD.day, each, methodcaller("case_facts"), "case_rows")
+
+
+def _kept(table: Any, scope: "Scope") -> list[ColumnElement[bool]]:
+    """The conditions of the scope's filters that the sums in ``table`` keep (not the period)."""
+    f = scope.filters
+    conditions = [table.definition_id.in_(scope.ids)]
+    if f.segment:
+        conditions.append(table.segment == f.segment)
+    if f.role and hasattr(table, "role"):
+        conditions.append(table.role == f.role)
+    return conditions
+
+
+def _rows(scope: "Scope", kept: bool, sums: Any, day: Any, each: Any, facts: Any, name: str) -> Any:
+    """One subquery: the ``sums`` of the period's whole days (by their ``day``), and ``each`` fact of the rest
+    (the conditions ``facts`` gives a scope), or of all of it when the sums do not keep a filter (not ``kept``)."""
+    days, ends = _split(scope, kept)
+    parts = [each.where(*facts(end)) for end in ends]
+    if days is not None:
+        parts.insert(0, sums.where(*_within(day, days)))
+    return union_all(*parts).subquery(name)
+
+
+def task_buckets(uow: UnitOfWork, scope: "Scope", metric: str, groups: Sequence[Any]) -> Optional[Buckets]:
+    """Per value of ``groups`` (TaskFact columns) the buckets of the scope's tasks' ``metric`` (a key of
+    ``BUCKETED``), for engine.analytics.sql.percentiles; None when the scope is not kept in the buckets (a period
+    or an assignee)."""
+    f = scope.filters
+    if not scope.all_time or f.assignee:
+        return None
+    columns = [getattr(TB, group.key) for group in groups]
+    conditions = [TB.metric == metric, *_kept(TB, scope)]
+    edges = BUCKETED[metric][1]
+    found: Buckets = {}
+    for *key, bucket, n in uow.session.execute(select(*columns, TB.bucket, func.sum(TB.tasks)).where(*conditions)
+                                               .group_by(*columns, TB.bucket).order_by(*columns, TB.bucket)):
+        found.setdefault(tuple(key), []).append((edges[bucket - 1] if bucket else None, int(n)))
+    return found
+
+
+Days = tuple[Optional[date], Optional[date]]
+
+
+def _split(scope: "Scope", kept: bool) -> tuple[Optional[Days], list["Scope"]]:
+    """The whole UTC days [first, last) of the period, read from the sums (None: none, or ``kept`` is false),
+    and the scopes of what is read from the facts: the period's ragged ends, or all of it."""
+    f = scope.filters
+    if not kept:
+        return None, [scope]
+    first = last = None
+    if f.start is not None:
+        first = _midnight(f.start) + (timedelta() if f.start.time() == time() else timedelta(days=1))
+    if f.end is not None:
+        last = _midnight(f.end)
+    if first is not None and last is not None and first >= last:
+        return None, [scope]
+    ends = []
+    if f.start is not None and first is not None and f.start < first:
+        ends.append(scope.but(end=first))
+    if f.end is not None and last is not None and last < f.end:
+        ends.append(scope.but(start=last))
+    return (None if first is None else first.date(), None if last is None else last.date()), ends
+
+
+def _midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), time(), moment.tzinfo)
+
+
+def _within(column: Any, days: Days) -> list[ColumnElement[bool]]:
+    first, last = days
+    conditions = []
+    if first is not None:
+        conditions.append(column >= first)
+    if last is not None:
+        conditions.append(column < last)
+    return conditions

@@ -1,0 +1,239 @@
+"""SQL building blocks for the analytics, the same on SQLite and PostgreSQL.
+
+- ``seconds_between(a, b)``: b − a in seconds, as a float (SQLite: julianday
+  arithmetic; PostgreSQL: ``EXTRACT(EPOCH …)``).
+- ``day_of(ts)``: the UTC day (a date) of ``ts``; ``week_start(ts)``: the
+  Monday (a date) of the ISO week holding ``ts``.
+- ``insert_for(session, table)``: an INSERT that can skip or merge rows whose
+  key is already there (``ON CONFLICT``, on both databases).
+- ``percentiles``: the median and 90th percentile of a column per group, as
+  PostgreSQL's ``percentile_cont`` defines them (linear interpolation between
+  the two values around rank ``(n − 1) × p``), computed by the database: on
+  PostgreSQL with ``percentile_cont`` itself; on SQLite, which has no such
+  aggregate, by counting each group (or taking the caller's counts) and then
+  reading the two values at that rank with ``ORDER BY … LIMIT 2 OFFSET k``,
+  which an index on (group columns, the metric) answers by walking k entries,
+  without sorting; from the top end (``DESC``) when the rank is nearer to it,
+  so a p90 walks a tenth of the entries, not nine tenths, or from the bucket of
+  values that holds the rank when the caller counted them per bucket
+  (engine.analytics.rollups). The fact tables (engine.analytics.facts) have such an index per
+  metric. PostgreSQL walks too when the caller says it pays.
+
+No row of the underlying data reaches Python: only counts and the picked values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Optional, Sequence
+
+from sqlalchemy import Date, Float, Integer, bindparam, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FunctionElement
+
+from engine.storage.tables import UTCDateTime
+
+PERCENTS = (50, 90)
+Buckets = dict[tuple, list[tuple[Optional[float], int]]]  # per group: (a bucket's lowest value, its count)…
+
+
+class seconds_between(FunctionElement[float]):  # noqa: N801 - used like a SQL function
+    """``b − a`` in seconds (a float); NULL when either is NULL."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between)
+def _seconds_generic(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    a, b = list(element.clauses)
+    return (f"CAST(EXTRACT(EPOCH FROM ({compiler.process(b, **kw)} - {compiler.process(a, **kw)}))"
+            " AS DOUBLE PRECISION)")
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    a, b = list(element.clauses)
+    # SQLite keeps julian days to the millisecond: rounding there makes whole seconds exact.
+    return f"ROUND((julianday({compiler.process(b, **kw)}) - julianday({compiler.process(a, **kw)})) * 86400.0, 3)"
+
+
+class _OfTimestamp(FunctionElement[date]):
+    """A date worked out from one timestamp: ``generic`` and ``sqlite`` are its SQL, ``{}`` the timestamp."""
+
+    type = Date()
+    inherit_cache = True
+    generic = sqlite = "{}"
+
+
+@compiles(_OfTimestamp)
+def _of_timestamp_generic(element: _OfTimestamp, compiler: Any, **kw: Any) -> str:
+    (ts,) = list(element.clauses)
+    return element.generic.format(compiler.process(ts, **kw))
+
+
+@compiles(_OfTimestamp, "sqlite")
+def _of_timestamp_sqlite(element: _OfTimestamp, compiler: Any, **kw: Any) -> str:
+    (ts,) = list(element.clauses)
+    return element.sqlite.format(compiler.process(ts, **kw))
+
+
+class day_of(_OfTimestamp):  # noqa: N801 - used like a SQL function
+    """The UTC day of a timestamp, as a date (SQLite gives it as ISO text, see ``as_date``)."""
+
+    inherit_cache = True
+    name = "day_of"
+    generic, sqlite = "CAST({} AS DATE)", "date({})"
+
+
+class week_start(_OfTimestamp):  # noqa: N801
+    """The Monday of the week of a timestamp, as a date (SQLite gives it as text, see ``as_date``)."""
+
+    inherit_cache = True
+    name = "week_start"
+    generic, sqlite = "CAST(date_trunc('week', {}) AS DATE)", "date({}, 'weekday 0', '-6 days')"
+
+
+def as_date(value: Any) -> Optional[date]:
+    """A date from what the database returned for ``week_start`` (a date, a datetime or ISO text)."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def moment(value: datetime) -> ColumnElement[datetime]:
+    """A bound instant, stored the way the UTC columns store theirs."""
+    return literal(value, UTCDateTime())
+
+
+def insert_for(session: Any, table: Any) -> Any:
+    """An INSERT of the session's database that takes ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+# -- percentiles -------------------------------------------------------------------
+
+def percentiles(session: Any, metric: Any, where: Sequence[Any], groups: Sequence[Any] = (),
+                counts: Optional[dict[tuple, int]] = None, *, walk: bool = False,
+                percents: Sequence[int] = PERCENTS, buckets: Optional[Buckets] = None) -> dict[tuple, "Spread"]:
+    """The median and p90 of ``metric`` over the rows matching ``where``, per distinct value of ``groups``.
+
+    ``counts``, when the caller has them already, is each group's number of non-NULL values of ``metric``.
+    PostgreSQL sorts the matching rows (``percentile_cont``) unless ``walk``: the caller knows that an index
+    lists each group's values in order and that ``where`` keeps most of them (no period), so that walking
+    the index reads fewer rows than a sort of them all. ``buckets``, when the caller has them, is per group
+    how many of those values lie in each bucket, as (its lowest value, how many) from the lowest bucket up
+    (None: no lower bound): a walk then starts at the bucket that holds the rank sought. Only ``percents``
+    are read.
+    """
+    if session.get_bind().dialect.name != "postgresql" or walk:
+        return _walked(session, metric, where, groups, counts, percents, buckets)
+    width = len(groups)
+    query = select(*groups, func.count(metric), *[func.percentile_cont(p / 100).within_group(metric)
+                                                  for p in percents]).where(*where, metric.is_not(None))
+    found = {}
+    for row in session.execute(query.group_by(*groups)):
+        picked = dict(zip(percents, (None if v is None else round(float(v), 6) for v in row[width + 1:])))
+        found[tuple(row[:width])] = Spread(int(row[width]), *(picked.get(p) for p in PERCENTS))
+    return found
+
+
+def spreads(session: Any, metrics: dict[str, Any], where: Sequence[Any], groups: Sequence[Any] = (),
+            counts: Optional[dict[str, dict[tuple, int]]] = None, *, walk: bool = False,
+            buckets: Optional[dict[str, Optional[Buckets]]] = None) -> dict[str, dict[tuple, "Spread"]]:
+    """``percentiles`` of several metrics (by name) over the same rows; PostgreSQL, unless ``walk``, sorts
+    them in one pass. ``counts`` and ``buckets`` are by metric name."""
+    if session.get_bind().dialect.name != "postgresql" or walk:
+        return {name: percentiles(session, column, where, groups, (counts or {}).get(name), walk=walk,
+                                  buckets=(buckets or {}).get(name)) for name, column in metrics.items()}
+    width = len(groups)
+    parts = []
+    for column in metrics.values():
+        parts.append(func.count(column))
+        parts += [func.percentile_cont(p / 100).within_group(column) for p in PERCENTS]
+    found: dict[str, dict[tuple, Spread]] = {name: {} for name in metrics}
+    for row in session.execute(select(*groups, *parts).where(*where).group_by(*groups)):
+        key = tuple(row[:width])
+        for index, name in enumerate(metrics):
+            n, *values = row[width + index * 3: width + index * 3 + 3]
+            if n:
+                found[name][key] = Spread(int(n), *(round(float(v), 6) for v in values))
+    return found
+
+
+def _walked(session: Any, metric: Any, where: Sequence[Any], groups: Sequence[Any],
+            counts: Optional[dict[tuple, int]], percents: Sequence[int],
+            buckets: Optional[Buckets]) -> dict[tuple, "Spread"]:
+    """``percentiles`` read by walking an index on (group columns, metric), on either database: from the
+    bucket holding the rank when there are ``buckets``, else from the nearer end."""
+    conditions = [*where, metric.is_not(None)]
+    width = len(groups)
+    connection = session.connection()
+    chosen = [*conditions, *[group == bindparam(f"group_{i}") for i, group in enumerate(groups)]]
+    skip = bindparam("skip", type_=Integer)
+    upward = select(metric).where(*chosen).order_by(metric).limit(2).offset(skip)
+    downward = select(metric).where(*chosen).order_by(metric.desc()).limit(2).offset(skip)
+    upward_from = select(metric).where(*chosen, metric >= bindparam("low", type_=metric.type)) \
+        .order_by(metric).limit(2).offset(skip)
+    if buckets is not None:
+        counts = {key: sum(count for _, count in counted) for key, counted in buckets.items()}
+    elif counts is None:
+        counts = {tuple(row[:width]): int(row[width]) for row in
+                  connection.execute(select(*groups, func.count(metric)).where(*conditions).group_by(*groups))}
+    found = {}
+    for key, n in counts.items():
+        if not n or any(value is None for value in key):
+            continue  # a group without a value (no segment) has no percentile to show
+        values = {f"group_{i}": value for i, value in enumerate(key)}
+        picked: dict[int, Optional[float]] = {p: None for p in PERCENTS}
+        for p in percents:
+            rank, fraction = (n - 1) * p // 100, ((n - 1) * p % 100) / 100
+            low, below = _bucket_of(buckets[key], rank) if buckets is not None else (None, 0)
+            if low is not None:
+                pair = connection.execute(upward_from, {**values, "low": low, "skip": rank - below}).scalars().all()
+            elif buckets is None and rank > (n - 1) // 2:  # nearer the top: walk down to rank + 1 and rank
+                pair = connection.execute(downward, {**values, "skip": max(n - 2 - rank, 0)}).scalars().all()
+                pair = pair[::-1] if rank < n - 1 else pair[:1]
+            else:
+                pair = connection.execute(upward, {**values, "skip": rank - below}).scalars().all()
+            picked[p] = _between(pair, fraction)
+        found[key] = Spread(n, *picked.values())
+    return found
+
+
+def _bucket_of(counted: list[tuple[Optional[float], int]], rank: int) -> tuple[Optional[float], int]:
+    """The lowest value of the bucket that holds ``rank`` (None: the first), and how many values lie below it."""
+    below = 0
+    for low, count in counted:
+        if rank < below + count:
+            return low, below
+        below += count
+    return None, 0
+
+
+def _between(pair: Sequence[Any], fraction: float) -> Optional[float]:
+    if not pair:
+        return None
+    low = float(pair[0])
+    value = low if fraction == 0 or len(pair) < 2 else low + fraction * (float(pair[1]) - low)
+    return round(value, 6)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How many values, and their median and 90th percentile (None when there are none)."""
+
+    n: int
+    median: Optional[float]
+    p90: Optional[float]
+
+    @classmethod
+    def empty(cls) -> "Spread":
+        return cls(0, None, None)

@@ -1,0 +1,200 @@
+"""A case in memory: SpiffWorkflow's workflow with Valueflow's rules around it.
+
+``Case`` is the only place that drives SpiffWorkflow at run time. It checks
+what SpiffWorkflow does not (a task must be READY and a human task to be
+completed), turns script failures into an error state with the message
+kept, and keeps the task tree bounded after every step (engine.cases.compaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Optional
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+
+from engine.cases.compaction import compact
+from engine.definitions.packages import CompiledDefinition
+from engine.cases.state import Snapshot, restore, snapshot
+from engine.cases.workflow import CaseWorkflow
+
+# A guard against a process that keeps making engine tasks ready forever.
+_MAX_ENGINE_ROUNDS = 10_000
+# How many engine tasks may run between two compactions inside one advance.
+_COMPACT_EVERY = 100
+# How many engine tasks one advance may run before the case is stopped as an endless loop.
+_MAX_ENGINE_TASKS = 20_000
+_UNFINISHED = TaskState.NOT_FINISHED_MASK
+
+
+class TaskNotReady(Exception):
+    """The task exists but is not a READY human task of this case."""
+
+
+class EndlessLoop(Exception):
+    """Automatic steps kept running without the case ever waiting."""
+
+
+class MessageNotExpected(Exception):
+    """No part of the case is waiting for this message."""
+
+
+@dataclass(frozen=True)
+class CaseError:
+    """Why a case stopped: the step that failed and the message."""
+
+    step_id: Optional[str]
+    message: str
+
+
+class Case:
+    """One process instance's run state, loaded from or bound for the database."""
+
+    def __init__(self, workflow: BpmnWorkflow, definition: CompiledDefinition) -> None:
+        self.workflow = workflow
+        self.definition = definition
+        self.error: Optional[CaseError] = None
+        workflow.script_engine = definition.script_engine
+
+    @classmethod
+    def start(cls, definition: CompiledDefinition, data: dict[str, Any]) -> "Case":
+        """A new case with ``data`` as its initial data, run until it waits."""
+        workflow = CaseWorkflow(definition.spec, definition.subprocess_specs, script_engine=definition.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.set_data(**data)
+        case = cls(workflow, definition)
+        case.advance()
+        return case
+
+    @classmethod
+    def restore(cls, header: str, tasks: Iterable[str], definition: CompiledDefinition) -> "Case":
+        """A case rebuilt from a stored snapshot (see engine.cases.state)."""
+        return cls(restore(header, tasks, definition.spec, definition.subprocess_specs), definition)
+
+    def snapshot(self, previous: Optional[Snapshot] = None) -> Snapshot:
+        """The run state to store; ``previous`` (what is stored now) lets unchanged tasks be reused."""
+        return snapshot(self.workflow, previous)
+
+    # -- what the case is doing -------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        if self.error is not None or any(t.state == TaskState.ERROR for t in self._tasks()):
+            return "error"
+        # An unfinished task of the top workflow means it runs on: a plain look at its tasks costs a step
+        # less than SpiffWorkflow's own check, a walk of the tree, which is left for when it may be done.
+        if not self.workflow.completed and any(t._state & _UNFINISHED for t in self.workflow.tasks.values()):
+            return "running"
+        if self.workflow.is_completed():
+            return "completed" if self.workflow.success else "cancelled"
+        return "running"
+
+    def ready_human_tasks(self) -> list[SpiffTask]:
+        """The user and manual tasks waiting for a person."""
+        return [t for t in self._tasks() if t.state == TaskState.READY and t.task_spec.manual]
+
+    def _tasks(self) -> Iterator[SpiffTask]:
+        """Every task of the case, subprocesses included, in no particular order (cheaper than a tree walk)."""
+        yield from self.workflow.tasks.values()
+        for subprocess in self.workflow.subprocesses.values():
+            yield from subprocess.tasks.values()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The case data as of its latest completed step."""
+        last = self.workflow.last_task
+        source = last.data if last is not None else self.workflow.task_tree.data
+        return {k: v for k, v in source.items() if not callable(v)}
+
+    def next_timer_at(self) -> Optional[datetime]:
+        """When the earliest waiting timer of the case is due, if any."""
+        due = []
+        for task in self.workflow.event_manager.tasks.values():
+            # Timers keep their due time here, also behind an event-based gateway, where
+            # waiting_events() shows no value; a cycle timer keeps a dict with the next due time.
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            if isinstance(value, str):
+                try:
+                    due.append(datetime.fromisoformat(value))
+                except ValueError:
+                    continue
+        return min(due) if due else None
+
+    # -- what people and time do to it ------------------------------------------
+
+    def complete(self, spiff_task_id: str, data: dict[str, Any]) -> None:
+        """Complete a READY human task with (already validated) data and run on until the case waits."""
+        task = self._ready_human_task(spiff_task_id)
+        task.set_data(**data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            self._fail(exc, task)
+            return
+        self.advance()
+
+    def receive_message(self, name: str, payload: dict[str, Any]) -> None:
+        """Deliver a message (e.g. "documents_received") to the part of the case waiting for it."""
+        caught = self.workflow.event_manager.catch(BpmnEvent(MessageEventDefinition(name), payload), internal=False)
+        if caught == 0:
+            raise MessageNotExpected(f"the case is not waiting for the message {name!r}")
+        self.advance()
+
+    def fire_due_timers(self) -> None:
+        """Fire every timer due by now (the clock SpiffWorkflow sees) and run on."""
+        self.workflow.refresh_timers()
+        self.advance()
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+    def advance(self) -> None:
+        """Run engine tasks (scripts, gateways, fired events) until only people or time can move the case."""
+        ran = 0
+
+        def after_each(_task: SpiffTask) -> None:
+            # A loop of engine tasks alone (scripts, gateways) runs inside one call: keep the tree bounded
+            # as it goes, or SpiffWorkflow would stop finding ready tasks about 500 passes in.
+            nonlocal ran
+            ran += 1
+            if ran % _COMPACT_EVERY == 0:
+                compact(self.workflow)
+            if ran > _MAX_ENGINE_TASKS:
+                raise EndlessLoop(f"{_MAX_ENGINE_TASKS:,} automatic steps ran without the case waiting for a "
+                                  "person, a message or a timer: the process loops without end")
+
+        try:
+            for _ in range(_MAX_ENGINE_ROUNDS):
+                self.workflow.do_engine_steps(did_complete_task=after_each)
+                if not any(t.state == TaskState.READY and not t.task_spec.manual for t in self._tasks()):
+                    break
+        except SpiffWorkflowException as exc:
+            self._fail(exc, getattr(exc, "task", None))
+        except EndlessLoop as exc:
+            self._fail(exc, self.workflow.last_task)
+        compact(self.workflow)
+
+    def _ready_human_task(self, spiff_task_id: str) -> SpiffTask:
+        try:
+            task = self.workflow.get_task_from_id(UUID(spiff_task_id))
+        except TaskNotFoundException:
+            task = None
+        if task is None or not task.task_spec.manual:
+            raise TaskNotReady("the task is not part of this case any more")
+        if task.state != TaskState.READY:
+            raise TaskNotReady(f"the step {task.task_spec.bpmn_name or task.task_spec.bpmn_id!r} "
+                               f"is not ready ({TaskState.get_name(task.state).lower()})")
+        return task
+
+    def _fail(self, exc: Exception, task: Optional[SpiffTask]) -> None:
+        step = task.task_spec.bpmn_id if task is not None else None
+        message = str(exc).rstrip(". ")
+        self.error = CaseError(step, message)

@@ -1,0 +1,237 @@
+"""Process packages: read from disk, checked, compiled into SpiffWorkflow specs, cached.
+
+A package is a folder ``bpmn/<key>/`` with one ``.bpmn`` file, the ``.dmn``
+files it calls and ``forms/<step id>.json`` (see DESIGN.md), or a lone
+``.bpmn`` file. ``compile_package`` turns it into a ``CompiledDefinition`` or
+refuses it with every problem found; ``SpecCache`` keeps compiled definitions
+by database id so that nothing is parsed on the path of a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import jsonschema
+from lxml import etree
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+
+import workflows
+from engine.definitions.annotations import ProcessAnnotations, from_properties
+from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
+from engine.time.durations import is_duration
+from engine.sandbox.scripting import build_script_engine
+from engine.definitions.validation import (HUMAN_TASK_TAGS, BadDocument, Problem, check_process, lanes_by_node, local,
+                               main_process, properties_of, read_bpmn, read_xml)
+
+
+class PackageNotFound(Exception):
+    """The path to deploy is not a .bpmn file nor a folder holding exactly one."""
+
+
+class DeploymentRefused(Exception):
+    """The package has blocking problems; nothing was stored."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        blocking = [p for p in problems if not p.warning]
+        super().__init__(f"deployment refused, {len(blocking)} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Package:
+    """The files of one process package, as text, by path relative to the package."""
+
+    name: str
+    bpmn_file: str
+    files: dict[str, str]
+
+    @property
+    def bpmn_xml(self) -> str:
+        return self.files[self.bpmn_file]
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(self.files):
+            digest.update(path.encode() + b"\0" + self.files[path].encode() + b"\0")
+        return digest.hexdigest()
+
+
+def read_package(path: Path) -> Package:
+    """Read a package folder (one .bpmn, its .dmn files, forms/*.json) or a lone .bpmn file."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".bpmn":
+        return Package(path.stem, path.name, {path.name: path.read_text(encoding="utf-8")})
+    if not path.is_dir():
+        raise PackageNotFound(f"{path} is neither a .bpmn file nor a process package folder")
+    bpmn_files = sorted(path.glob("*.bpmn"))
+    if len(bpmn_files) != 1:
+        raise PackageNotFound(f"{path} must hold exactly one .bpmn file, it holds {len(bpmn_files)}")
+    members = [*bpmn_files, *sorted(path.glob("*.dmn")), *sorted(path.glob("forms/*.json"))]
+    files = {p.relative_to(path).as_posix(): p.read_text(encoding="utf-8") for p in members}
+    return Package(path.name, bpmn_files[0].name, files)
+
+
+@dataclass
+class CompiledDefinition:
+    """A package ready to run: SpiffWorkflow specs, annotations, form schemas and its script engine."""
+
+    key: str
+    name: str
+    spec: WorkflowSpec
+    subprocess_specs: dict[str, WorkflowSpec]
+    annotations: ProcessAnnotations
+    forms: dict[str, dict[str, Any]]
+    script_engine: PythonScriptEngine
+    warnings: list[Problem] = field(default_factory=list)
+    # How targets count: calendar time, or the process's business calendar (built once, here).
+    calendar: WorkingCalendar = CALENDAR_TIME
+
+
+def compile_package(package: Package) -> CompiledDefinition:
+    """Check and compile a package; raises DeploymentRefused listing every blocking problem and warning."""
+    try:
+        root = read_bpmn(package.bpmn_xml, package.bpmn_file)
+        process = main_process(root, package.name)
+    except BadDocument as exc:
+        raise DeploymentRefused([exc.problem]) from None
+    key = process.get("id", "")
+    problems = check_process(process)
+    forms, form_problems = _read_forms(package, process)
+    problems += form_problems
+    if any(not p.warning for p in problems):
+        # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
+        raise DeploymentRefused(problems)
+    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, key)
+    if spec is None:
+        raise DeploymentRefused(problems + parse_problems)
+    _quote_bare_iso_timers([spec, *subprocess_specs.values()])
+    annotations = _annotations(process)
+    return CompiledDefinition(
+        key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
+        annotations=annotations, forms=forms,
+        script_engine=build_script_engine(workflows.helpers_for(key)), warnings=problems,
+        calendar=calendar_for(annotations.process.calendar),
+    )
+
+
+def _annotations(process: etree._Element) -> ProcessAnnotations:
+    lanes = lanes_by_node(process)
+    steps = {}
+    for element in process.iter():
+        if isinstance(element.tag, str) and local(element) in HUMAN_TASK_TAGS:
+            step_id = element.get("id", "")
+            steps[step_id] = from_properties(step_id, element.get("name") or step_id, lanes.get(step_id),
+                                             properties_of(element))
+    whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
+    return ProcessAnnotations(whole, steps)
+
+
+def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    human_steps = {e.get("id") for e in process.iter() if isinstance(e.tag, str) and local(e) in HUMAN_TASK_TAGS}
+    forms: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for path, text in package.files.items():
+        if not (path.startswith("forms/") and path.endswith(".json")):
+            continue
+        step_id = path[len("forms/"):-len(".json")]
+        try:
+            schema = json.loads(text)
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(step_id, None, f"form {path} is not valid JSON: {exc}"))
+            continue
+        except jsonschema.SchemaError as exc:
+            problems.append(Problem(step_id, None, f"form {path} is not a valid JSON Schema: {exc.message}"))
+            continue
+        if step_id not in human_steps:
+            problems.append(Problem(step_id, None, f"form {path} belongs to no user task of the process",
+                                    warning=True))
+        forms[step_id] = schema
+    return forms, problems
+
+
+def _parse_with_spiff(package: Package, root: etree._Element,
+                      key: str) -> tuple[Optional[WorkflowSpec], dict[str, WorkflowSpec], list[Problem]]:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        for path, text in package.files.items():
+            if path.endswith(".dmn"):
+                parser.add_dmn_xml(read_xml(text, path), filename=path)
+        parser.add_bpmn_xml(root, filename=package.bpmn_file)
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except BadDocument as exc:
+        return None, {}, [exc.problem]
+    except SpiffWorkflowException as exc:
+        return None, {}, [Problem(getattr(exc, "id", None) or None, getattr(exc, "name", None) or None,
+                                  _spiff_message(exc))]
+    except Exception as exc:  # the parser raises bare exceptions for some malformed input
+        return None, {}, [Problem(None, None, f"SpiffWorkflow cannot parse the process: {exc}")]
+    return spec, subprocess_specs, []
+
+
+def _spiff_message(exc: SpiffWorkflowException) -> str:
+    line = getattr(exc, "line_number", "")
+    return f"SpiffWorkflow cannot parse it: {exc}" + (f" (line {line})" if line else "")
+
+
+def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:
+    """Accept timers written as plain ISO 8601 (``P1D``), as other modelers write them.
+
+    SpiffWorkflow evaluates a timer's text as a Python expression, so the bare
+    form would fail only when the timer starts; we turn it into a string literal.
+    """
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            pending = [getattr(task_spec, "event_definition", None)]
+            while pending:
+                definition = pending.pop()
+                # an event-based gateway or a multiple event holds several definitions
+                pending.extend(getattr(definition, "event_definitions", None) or [])
+                if isinstance(definition, TimerEventDefinition) and _is_bare_iso(definition.expression):
+                    definition.expression = repr(definition.expression.strip())
+
+
+def _is_bare_iso(text: Optional[str]) -> bool:
+    if not text:
+        return False
+    text = text.strip()
+    if is_duration(text) or (text.upper().startswith("R") and "/" in text):
+        return True
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return text[:1].isdigit()
+
+
+class SpecCache:
+    """Compiled definitions by database id, built once per process and shared by threads."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[int, CompiledDefinition] = {}
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: int, load: Callable[[], Package]) -> CompiledDefinition:
+        """The compiled definition, compiling the stored package (via ``load``) on first use."""
+        compiled = self._compiled.get(definition_id)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(definition_id)
+                if compiled is None:
+                    compiled = compile_package(load())
+                    self._compiled[definition_id] = compiled
+        return compiled
+
+    def put(self, definition_id: int, compiled: CompiledDefinition) -> None:
+        self._compiled[definition_id] = compiled

@@ -1,0 +1,377 @@
+"""Cases in the database, read and written with as few statements as possible.
+
+This is the hot path of every step (start, complete, message, timer), so it
+runs SQLAlchemy Core statements on the unit of work's driver connection
+(engine.storage.driver_statements) instead of the ORM: one locking read, then only the writes
+the step needs. A case's tasks are rows of ``case_task`` and only the changed
+ones are written. A process keeps the cases it has just saved in memory
+(``CaseCache``), keyed by row version, so the next step of a case skips
+rebuilding it from JSON and reading its open tasks; a stale or missing entry
+just means a read from the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
+
+from engine.definitions.packages import CompiledDefinition
+from engine.cases.model import Case
+from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.cases.state import Snapshot
+from engine.storage.tables import CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+
+_INSTANCE = ProcessInstance.__table__
+_CASE_TASK = CaseTask.__table__
+_HUMAN_TASK = HumanTask.__table__
+_EVENT = TaskEvent.__table__
+_DEFINITION = ProcessDefinition.__table__
+_CUSTOMER_T = Customer.__table__
+_USER = User.__table__
+_USER_ROLE = UserRole.__table__
+_INSTANCE_COLUMNS = (_INSTANCE.c.id, _INSTANCE.c.definition_id, _INSTANCE.c.customer_id, _INSTANCE.c.segment,
+                     _INSTANCE.c.status, _INSTANCE.c.row_version, _INSTANCE.c.next_timer_at)
+
+
+_STATUS_EVENTS = {"completed": "instance_completed", "error": "instance_errored",
+                  "cancelled": "instance_cancelled", "running": "instance_resumed"}
+
+
+class StaleCase(Exception):
+    """The case changed in the database since it was read (optimistic lock lost)."""
+
+
+@dataclass
+class CaseRecord:
+    """What a step needs to know of a process_instance row."""
+
+    id: int
+    definition_id: int
+    customer_id: str
+    segment: str
+    status: str
+    row_version: int
+    next_timer_at: Optional[datetime]
+
+
+@dataclass
+class TaskRecord:
+    """What a step needs to know of a human_task row."""
+
+    id: int
+    instance_id: int
+    spiff_task_id: str
+    step_id: str
+    name: str
+    role: Optional[str]
+    status: str
+    assignee: Optional[str]
+    completed_by: Optional[str]
+    row_version: int
+
+
+@dataclass
+class Loaded:
+    """A case being worked on: its row, its run state, and its open human tasks (SpiffWorkflow id → row id)."""
+
+    record: CaseRecord
+    case: Case
+    saved: Optional[Snapshot]
+    open_at_start: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """A case as one row version of it was committed: run state, stored snapshot, open human tasks."""
+
+    row_version: int
+    case: Case
+    snapshot: Snapshot
+    open_tasks: dict[str, int]
+
+
+class CaseCache:
+    """Recently saved running cases of this process, by instance id and row version (LRU, thread-safe).
+
+    Every change to a case's open human tasks is made by saving the case, which
+    gives it a new row version, so a cached entry's open tasks are current too.
+    """
+
+    def __init__(self, size: int = 2000) -> None:
+        self._size = size
+        self._entries: OrderedDict[int, _Saved] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, row_version: int) -> Optional[_Saved]:
+        """Remove and return the case if the cached copy is the version the database holds."""
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        if entry is None or entry.row_version != row_version:
+            return None
+        return entry
+
+    def keep(self, instance_id: int, saved: _Saved) -> None:
+        with self._lock:
+            self._entries[instance_id] = saved
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_TASK_COLUMNS = (_HUMAN_TASK.c.id, _HUMAN_TASK.c.instance_id, _HUMAN_TASK.c.spiff_task_id, _HUMAN_TASK.c.step_id,
+                 _HUMAN_TASK.c.name, _HUMAN_TASK.c.role, _HUMAN_TASK.c.status, _HUMAN_TASK.c.assignee,
+                 _HUMAN_TASK.c.completed_by, _HUMAN_TASK.c.row_version)
+
+
+# Statements are built once and run on the driver's cursor (engine.storage.driver_statements): on SQLite, building and
+# executing them through SQLAlchemy costs several times what running them does.
+_LOCK_CASE = Prepared(select(*_INSTANCE_COLUMNS).where(_INSTANCE.c.id == bindparam("instance_id")).with_for_update())
+_LOCK_TASK = Prepared(select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS)
+                      .join(_INSTANCE, _INSTANCE.c.id == _HUMAN_TASK.c.instance_id)
+                      .where(_HUMAN_TASK.c.id == bindparam("task_id")).with_for_update())
+_OPEN_TASKS = Prepared(select(_HUMAN_TASK.c.spiff_task_id, _HUMAN_TASK.c.id).where(
+    _HUMAN_TASK.c.instance_id == bindparam("instance_id"), _HUMAN_TASK.c.status == "open"))
+_HEADER = Prepared(select(_INSTANCE.c.state).where(_INSTANCE.c.id == bindparam("instance_id")))
+_BODIES = Prepared(select(_CASE_TASK.c.task_id, _CASE_TASK.c.body)
+                   .where(_CASE_TASK.c.instance_id == bindparam("instance_id")))
+_NEW_CASE = Prepared(insert(_INSTANCE).returning(_INSTANCE.c.id), ("definition_id", "customer_id", "segment",
+                                                                   "status", "started_at", "state", "row_version"))
+_COMPLETE_TASK = Prepared(update(_HUMAN_TASK).where(
+    _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
+    status="completed", completed_at=bindparam("now", type_=_HUMAN_TASK.c.completed_at.type),
+    completed_by=bindparam("user", type_=String), row_version=_HUMAN_TASK.c.row_version + 1))
+_SET_ASSIGNEE = Prepared(update(_HUMAN_TASK).where(
+    _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
+    assignee=bindparam("assignee", type_=String), claimed_at=bindparam("at", type_=_HUMAN_TASK.c.claimed_at.type),
+    row_version=_HUMAN_TASK.c.row_version + 1))
+_USER_ROLES = Prepared(select(_USER.c.id, _USER_ROLE.c.role).outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
+                       .where(_USER.c.name == bindparam("name")))
+_LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
+                              .where(_DEFINITION.c.key == bindparam("key"))
+                              .order_by(_DEFINITION.c.version.desc()).limit(1))
+_CUSTOMER = Prepared(select(_CUSTOMER_T.c.name, _CUSTOMER_T.c.segment)
+                     .where(_CUSTOMER_T.c.id == bindparam("customer_id")))
+_NEW_CUSTOMER = Prepared(insert(_CUSTOMER_T), ("id", "name", "segment"))
+_RENAME_CUSTOMER = Prepared(update(_CUSTOMER_T).where(_CUSTOMER_T.c.id == bindparam("customer_id")).values(
+    name=bindparam("new_name", type_=String), segment=bindparam("new_segment", type_=String)))
+_SAVE_CASE = Prepared(update(_INSTANCE).where(
+    _INSTANCE.c.id == bindparam("case_id"), _INSTANCE.c.row_version == bindparam("seen_version")).values(
+    state=bindparam("new_state", type_=Text), status=bindparam("new_status", type_=String),
+    row_version=bindparam("new_version", type_=Integer),
+    next_timer_at=bindparam("next_timer", type_=_INSTANCE.c.next_timer_at.type),
+    error_step=func.coalesce(bindparam("error_step_", type_=String), _INSTANCE.c.error_step),
+    error_message=func.coalesce(bindparam("error_message_", type_=Text), _INSTANCE.c.error_message),
+    ended_at=func.coalesce(_INSTANCE.c.ended_at, bindparam("ended", type_=_INSTANCE.c.ended_at.type))))
+# Most steps change neither the status nor the next timer: leaving those columns out of the update spares
+# SQLite the two indexes that hold them (it rewrites an index entry whenever a column of it is set).
+_SAVE_STATE = Prepared(update(_INSTANCE).where(
+    _INSTANCE.c.id == bindparam("case_id"), _INSTANCE.c.row_version == bindparam("seen_version")).values(
+    state=bindparam("new_state", type_=Text), row_version=bindparam("new_version", type_=Integer)))
+_UPDATE_CASE_TASK = Prepared(update(_CASE_TASK).where(
+    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t"))
+    .values(body=bindparam("b", type_=Text)))
+_INSERT_CASE_TASK = Prepared(insert(_CASE_TASK), ("instance_id", "task_id", "body"))
+_INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
+    "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
+    "target_seconds", "created_at", "due_at", "status", "row_version"))
+_INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
+_DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
+    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
+_CANCEL_HUMAN_TASK = Prepared(update(_HUMAN_TASK).where(
+    _HUMAN_TASK.c.instance_id == bindparam("case_id"), _HUMAN_TASK.c.status == "open",
+    _HUMAN_TASK.c.spiff_task_id == bindparam("spiff_id"))
+    .values(status="cancelled", row_version=_HUMAN_TASK.c.row_version + 1)
+    .returning(_HUMAN_TASK.c.id, _HUMAN_TASK.c.step_id))
+
+
+class CaseStore:
+    """Reads, locks and writes cases inside one unit of work, on its driver connection."""
+
+    def __init__(self, sql: DriverStatements, cache: CaseCache) -> None:
+        self.sql = sql
+        self.cache = cache
+        self._events: list[dict[str, Any]] = []
+        self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
+        self._after_commit: list[tuple[int, _Saved]] = []
+
+    # -- reading -----------------------------------------------------------------
+
+    def lock_case(self, instance_id: int) -> Optional[CaseRecord]:
+        """The case's row, locked against other writers until the unit of work ends."""
+        row = self.sql.first(_LOCK_CASE, {"instance_id": instance_id})
+        return CaseRecord(*row) if row else None
+
+    def lock_task(self, task_id: int) -> Optional[tuple[TaskRecord, CaseRecord]]:
+        """A human task with its case, both locked, as they are once any concurrent writer is done."""
+        row = self.sql.first(_LOCK_TASK, {"task_id": task_id})
+        if row is None:
+            return None
+        width = len(_TASK_COLUMNS)
+        return TaskRecord(*row[:width]), CaseRecord(*row[width:])
+
+    def load(self, record: CaseRecord, definition: CompiledDefinition) -> Loaded:
+        """The case's run state for a change, from this process's cache when it holds the current version."""
+        cached = self.cache.take(record.id, record.row_version)
+        if cached is not None:
+            return Loaded(record, cached.case, cached.snapshot, dict(cached.open_tasks))
+        saved = self._stored_snapshot(record.id)
+        loaded = Loaded(record, Case.restore(saved.header, saved.tasks.values(), definition), saved)
+        if record.status == "running":
+            open_rows = self.sql.all(_OPEN_TASKS, {"instance_id": record.id})
+            loaded.open_at_start = {spiff_id: task_id for spiff_id, task_id in open_rows}
+        return loaded
+
+    def read(self, instance_id: int, definition: CompiledDefinition) -> Case:
+        """The case's run state for reading only (a fresh copy, never shared with writers)."""
+        saved = self._stored_snapshot(instance_id)
+        return Case.restore(saved.header, saved.tasks.values(), definition)
+
+    def _stored_snapshot(self, instance_id: int) -> Snapshot:
+        [header] = self.sql.first(_HEADER, {"instance_id": instance_id})
+        bodies = self.sql.all(_BODIES, {"instance_id": instance_id})
+        return Snapshot(header, {task_id: body for task_id, body in bodies})
+
+    def user_roles(self, name: str) -> Optional[set[str]]:
+        """The roles of the user called ``name``, or None when there is no such user."""
+        rows = self.sql.all(_USER_ROLES, {"name": name})
+        return {role for _user_id, role in rows if role is not None} if rows else None
+
+    def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
+        """The id and version number of the newest deployed version of process ``key``."""
+        row = self.sql.first(_LATEST_DEFINITION, {"key": key})
+        return (row[0], row[1]) if row else None
+
+    # -- writing -----------------------------------------------------------------
+
+    def put_customer(self, customer_id: str, name: str, segment: str) -> None:
+        """Record a new customer, or their current name and segment."""
+        known = self.sql.first(_CUSTOMER, {"customer_id": customer_id})
+        if known is None:
+            self.sql.execute(_NEW_CUSTOMER, {"id": customer_id, "name": name, "segment": segment})
+        elif tuple(known) != (name, segment):
+            self.sql.execute(_RENAME_CUSTOMER, {"customer_id": customer_id, "new_name": name,
+                                                "new_segment": segment})
+
+    def create(self, definition_id: int, customer_id: str, segment: str, case: Case, now: datetime) -> Loaded:
+        """A new case row (its state is written by ``save``)."""
+        [instance_id] = self.sql.first(_NEW_CASE, {
+            "definition_id": definition_id, "customer_id": customer_id, "segment": segment, "status": "running",
+            "started_at": now, "state": "", "row_version": 1})
+        record = CaseRecord(instance_id, definition_id, customer_id, segment, "running", 1, None)
+        return Loaded(record, case, None)
+
+    def log(self, instance_id: int, kind: str, actor: Optional[str], now: datetime,
+            task_id: Optional[int] = None, step_id: Optional[str] = None,
+            detail: Optional[dict[str, Any]] = None) -> None:
+        """Queue an event for the log; written with the case by ``save`` or ``flush_events``."""
+        self._events.append({"instance_id": instance_id, "task_id": task_id, "type": kind, "step_id": step_id,
+                             "actor": actor, "at": now, "detail": detail})
+
+    def complete_task(self, task: TaskRecord, user: str, now: datetime) -> None:
+        """Mark a task completed (its case must be saved in the same unit of work)."""
+        self._update_seen_version(f"task {task.id}", _COMPLETE_TASK, {
+            "task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
+        self._completed.add(task.spiff_task_id)
+
+    def set_assignee(self, task: TaskRecord, assignee: Optional[str], now: Optional[datetime]) -> None:
+        """Give a task to ``assignee`` from ``now`` on, or back to its queue (None, None)."""
+        self._update_seen_version(f"task {task.id}", _SET_ASSIGNEE, {
+            "task_id": task.id, "seen_version": task.row_version, "assignee": assignee, "at": now})
+
+    def save(self, loaded: Loaded, now: datetime, actor: Optional[str]) -> str:
+        """Write the case's changed state, open/close human task rows, write queued events; returns the status."""
+        case, record = loaded.case, loaded.record
+        status = case.status
+        state = case.snapshot(loaded.saved)
+        self._write_tasks(record.id, loaded.saved, state)
+        next_timer = case.next_timer_at() if status == "running" else None
+        saved = {"case_id": record.id, "seen_version": record.row_version, "new_version": record.row_version + 1,
+                 "new_state": state.header}
+        if status == record.status and next_timer == record.next_timer_at and case.error is None:
+            self._update_seen_version(f"instance {record.id}", _SAVE_STATE, saved)
+        else:
+            self._update_seen_version(f"instance {record.id}", _SAVE_CASE, {
+                **saved, "new_status": status, "next_timer": next_timer,
+                "error_step_": case.error.step_id if case.error else None,
+                "error_message_": case.error.message if case.error else None,
+                "ended": now if status in ("completed", "cancelled") else None,
+            })
+        open_tasks = self._sync_human_tasks(loaded, status, now)
+        if status != record.status:
+            detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
+            self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
+        self.flush_events()
+        if status == "running":  # a finished case takes no more steps
+            self._after_commit.append((record.id, _Saved(record.row_version + 1, case, state, open_tasks)))
+        return status
+
+    def flush_events(self) -> None:
+        if self._events:
+            self.sql.execute_many(_INSERT_EVENT, self._events)
+            self._events = []
+
+    def close(self) -> None:
+        """Release what this store holds on the connection; call when the unit of work ends."""
+        self.sql.close()
+
+    def committed(self) -> None:
+        """Keep the saved cases for the next step (call only once the transaction committed)."""
+        for instance_id, saved in self._after_commit:
+            self.cache.keep(instance_id, saved)
+        self._after_commit = []
+
+    def _update_seen_version(self, what: str, statement: Prepared, params: dict[str, Any]) -> None:
+        """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since."""
+        if self.sql.execute(statement, params) != 1:
+            raise StaleCase(f"{what} changed meanwhile")
+
+    def _write_tasks(self, instance_id: int, before: Optional[Snapshot], after: Snapshot) -> None:
+        old = before.tasks if before is not None else {}
+        changed = [{"i": instance_id, "t": t, "b": body} for t, body in after.tasks.items()
+                   if t in old and old[t] != body]
+        added = [{"instance_id": instance_id, "task_id": t, "body": body} for t, body in after.tasks.items()
+                 if t not in old]
+        removed = [t for t in old if t not in after.tasks]
+        if changed:
+            self.sql.execute_many(_UPDATE_CASE_TASK, changed)
+        if added:
+            self.sql.execute_many(_INSERT_CASE_TASK, added)
+        if removed:
+            self.sql.execute_many(_DELETE_CASE_TASK, [{"i": instance_id, "t": t} for t in removed])
+
+    def _sync_human_tasks(self, loaded: Loaded, status: str, now: datetime) -> dict[str, int]:
+        """Open a row for each newly ready human task and cancel those no longer ready; returns the open ones."""
+        record, compiled = loaded.record, loaded.case.definition
+        ready = {str(t.id): t for t in loaded.case.ready_human_tasks()} if status == "running" else {}
+        gone = [spiff_id for spiff_id in loaded.open_at_start
+                if spiff_id not in ready and spiff_id not in self._completed]
+        for spiff_id in gone:  # a boundary event, a cancellation or an error took them away
+            for task_id, step_id in self.sql.all(_CANCEL_HUMAN_TASK, {"case_id": record.id, "spiff_id": spiff_id}):
+                self.log(record.id, "task_cancelled", None, now, task_id, step_id)
+        open_tasks = {spiff_id: task_id for spiff_id, task_id in loaded.open_at_start.items() if spiff_id in ready}
+        new = []
+        for spiff_id, spiff_task in ready.items():
+            if spiff_id in open_tasks:
+                continue
+            step_id = spiff_task.task_spec.bpmn_id
+            note = compiled.annotations.steps.get(step_id)
+            target = note.target_for(record.segment) if note else None
+            new.append({
+                "instance_id": record.id, "spiff_task_id": spiff_id, "step_id": step_id,
+                "name": spiff_task.task_spec.bpmn_name or step_id,
+                "lane": note.lane if note else spiff_task.task_spec.lane, "role": note.role if note else None,
+                "customer_value": note.customer_value if note else None,
+                "value_class": note.value_class if note else None, "target_seconds": target,
+                "created_at": now, "due_at": compiled.calendar.due(now, target) if target is not None else None,
+                "status": "open", "row_version": 1,
+            })
+        for row in new:
+            [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
+            open_tasks[row["spiff_task_id"]] = task_id
+            self.log(record.id, "task_created", None, now, task_id, row["step_id"])
+        return open_tasks

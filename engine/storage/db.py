@@ -1,0 +1,133 @@
+"""Database engines and schema upgrades.
+
+SQLite (the default, a file beside the working directory) gets WAL, a busy
+timeout and ``BEGIN IMMEDIATE`` transactions, so that concurrent writers queue
+for the lock instead of failing half-way, and its log is checkpointed on a
+background thread (engine.storage.wal_checkpoints); PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import weakref
+from pathlib import Path
+from typing import Any, Callable
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
+
+from engine.storage.wal_checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
+from engine.storage.driver_statements import driver_errors_as_sqlalchemys
+
+DEFAULT_URL = "sqlite:///valueflow.db"
+# What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).
+_AFTER_COMMIT: "weakref.WeakKeyDictionary[Engine, Callable[[Any, dict[Any, Any]], None]]" = weakref.WeakKeyDictionary()
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def database_url() -> str:
+    """The database named by VALUEFLOW_DATABASE_URL, else the default SQLite file."""
+    return os.environ.get("VALUEFLOW_DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; PostgreSQL URLs use psycopg 3."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                           poolclass=StaticPool if in_memory else None)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={COMMIT_CHECKPOINT_PAGES}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):  # type: ignore[no-untyped-def]
+        begin_transaction(engine, connection.connection)
+
+    if not in_memory:
+        checkpointer = WalCheckpointer(engine.url.database or "")
+
+        def _note_changes(dbapi_connection, info):  # type: ignore[no-untyped-def]
+            # Whatever way the connection wrote (SQLAlchemy or its driver), it changed rows since last time.
+            changes = dbapi_connection.total_changes if dbapi_connection is not None else None
+            if changes is not None and changes != info.get("changes"):
+                info["changes"] = changes
+                checkpointer.committed()
+
+        # A connection's commits are noted when it goes back to the pool, and at once by commit_transaction
+        # for the connections that engine.storage.kept_connections keeps out of the pool.
+        event.listen(engine, "checkin", lambda dbapi_connection, record: _note_changes(dbapi_connection, record.info))
+        _AFTER_COMMIT[engine] = _note_changes
+        event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
+        # A command that exits without disposing still closes the file: the last connection to close
+        # copies the log into the database and removes it, rather than leave a log of up to 40 MB.
+        atexit.register(_dispose_if_alive, weakref.ref(engine))
+    return engine
+
+
+def _dispose_if_alive(engine_ref: "weakref.ref[Engine]") -> None:
+    engine = engine_ref()
+    if engine is not None:
+        engine.dispose()
+
+
+def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:
+    """A pooled driver connection inside a new transaction; driver errors come as SQLAlchemy's own."""
+    with driver_errors_as_sqlalchemys(engine.dialect, None):
+        pooled = engine.raw_connection()
+    return begun_or_returned(engine, pooled)
+
+
+def begun_or_returned(engine: Engine, pooled: PoolProxiedConnection) -> PoolProxiedConnection:
+    """``pooled``, inside a new transaction; if it cannot begin one, it goes back to the pool and the error is raised."""
+    try:
+        with driver_errors_as_sqlalchemys(engine.dialect, "BEGIN"):
+            begin_transaction(engine, pooled)
+    except BaseException:
+        pooled.close()
+        raise
+    return pooled
+
+
+def commit_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
+    """Commit a pooled driver connection's transaction; driver errors come as SQLAlchemy's own."""
+    with driver_errors_as_sqlalchemys(engine.dialect, "COMMIT"):
+        pooled.commit()
+    after_commit = _AFTER_COMMIT.get(engine)
+    if after_commit is not None:
+        after_commit(pooled.driver_connection, pooled.info)
+
+
+def begin_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
+    """Open a transaction on a pooled driver connection, as the engine's own connections do.
+
+    SQLite: ``BEGIN IMMEDIATE``, so that a writer queues for the lock at the
+    start (the busy timeout) instead of failing at its first write; nothing if
+    the connection is already in a transaction. PostgreSQL's driver opens one
+    by itself at the first statement.
+    """
+    if engine.dialect.name == "sqlite" and not pooled.driver_connection.in_transaction:  # type: ignore[union-attr]
+        pooled.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

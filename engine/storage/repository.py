@@ -1,0 +1,126 @@
+"""Loading and saving the engine's rows through the ORM; repositories never commit.
+
+Each class is handed the unit of work's session. A case's own state and the
+rows a step writes go through engine.storage.casestore instead, the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.definitions.annotations import ProcessAnnotations
+from engine.definitions.packages import Package
+from engine.storage.tables import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+
+
+class Definitions:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, definition_id: int) -> Optional[ProcessDefinition]:
+        return self.session.get(ProcessDefinition, definition_id)
+
+    def latest(self, key: str) -> Optional[ProcessDefinition]:
+        return self.session.scalars(
+            select(ProcessDefinition).where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+    def by_hash(self, key: str, content_hash: str) -> Optional[ProcessDefinition]:
+        return self.session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.key == key, ProcessDefinition.content_hash == content_hash)).first()
+
+    def next_version(self, key: str) -> int:
+        current = self.session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key))
+        return (current or 0) + 1
+
+    def add(self, definition: ProcessDefinition) -> None:
+        self.session.add(definition)
+
+    def lane_roles(self) -> set[str]:
+        """Every role that owns a lane of some deployed version."""
+        roles: set[str] = set()
+        for stored in self.session.scalars(select(ProcessDefinition.annotations)):
+            roles |= {step.role for step in ProcessAnnotations.from_dict(stored).steps.values() if step.role}
+        return roles
+
+    def package(self, definition_id: int) -> Package:
+        """The stored package of a definition, as it was deployed."""
+        return package_of(self._stored(definition_id))
+
+    def _stored(self, definition_id: int) -> ProcessDefinition:
+        definition = self.get(definition_id)
+        if definition is None:
+            raise LookupError(f"no process definition {definition_id}")
+        return definition
+
+
+def package_of(definition: ProcessDefinition) -> Package:
+    """The stored package of a definition, as it was deployed."""
+    files = dict(definition.files)
+    bpmn_file = f"{definition.key}.bpmn"
+    files[bpmn_file] = definition.bpmn_xml
+    return Package(definition.key, bpmn_file, files)
+
+
+class Instances:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def running_definition_ids(self) -> Sequence[int]:
+        return self.session.scalars(select(ProcessInstance.definition_id).where(
+            ProcessInstance.status == "running").distinct()).all()
+
+    def with_due_timers(self, at, limit: int) -> Sequence[int]:  # type: ignore[no-untyped-def]
+        """Ids of running instances whose next timer is due at ``at``."""
+        return self.session.scalars(
+            select(ProcessInstance.id).where(ProcessInstance.status == "running",
+                                             ProcessInstance.next_timer_at <= at)
+            .order_by(ProcessInstance.next_timer_at).limit(limit)).all()
+
+
+
+class Tasks:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open_of(self, instance_id: int) -> Sequence[HumanTask]:
+        return self.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance_id, HumanTask.status == "open").order_by(HumanTask.id)).all()
+
+    def log(self, event: TaskEvent) -> None:
+        self.session.add(event)
+
+    def newly_breached(self, at, limit: int) -> Sequence[HumanTask]:  # type: ignore[no-untyped-def]
+        """Open tasks past their due time whose breach is not yet recorded."""
+        return self.session.scalars(select(HumanTask).where(
+            HumanTask.is_open(), HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
+            .order_by(HumanTask.due_at).limit(limit)).all()
+
+
+class Users:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_name(self, name: str) -> Optional[User]:
+        return self.session.scalars(select(User).where(User.name == name)).first()
+
+    def roles(self, user: User) -> set[str]:
+        return set(self.session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+
+    def add(self, user: User) -> None:
+        self.session.add(user)
+        self.session.flush()
+
+    def set_roles(self, user: User, roles: set[str]) -> None:
+        for row in self.session.scalars(select(UserRole).where(UserRole.user_id == user.id)):
+            if row.role not in roles:
+                self.session.delete(row)
+        for role in roles - self.roles(user):
+            self.session.add(UserRole(user_id=user.id, role=role))
+
+    def holding(self, role: str) -> Sequence[User]:
+        return self.session.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)).all()

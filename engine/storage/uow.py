@@ -1,0 +1,163 @@
+"""The unit of work: one database transaction around one use case.
+
+Leaving the ``with`` block without ``commit()`` rolls everything back, so a
+use case that fails half-way changes nothing. Losing an optimistic-lock race
+surfaces as ``ConcurrentUpdate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import PoolProxiedConnection
+
+from engine.storage.casestore import CaseCache, CaseStore, StaleCase
+from engine.time.clock import Clock
+from engine.storage.db import commit_transaction
+from engine.definitions.packages import CompiledDefinition, SpecCache
+from engine.storage.kept_connections import KeptConnections
+from engine.storage.driver_statements import DriverStatements
+from engine.storage.repository import Definitions, Instances, Tasks, Users
+
+
+class ConcurrentUpdate(Exception):
+    """Someone else changed the same case or task at the same moment; nothing was saved."""
+
+
+class UnitOfWork:
+    """Connection, session, repositories, clock and compiled-spec cache for one transaction.
+
+    Everything is opened on first use. A step of a case needs only the case
+    store, which works on the pooled driver connection alone: SQLAlchemy's
+    connection and session bookkeeping would cost a step more than its begin
+    and commit do. That connection comes from, and goes back to, the factory's
+    kept connections (engine.storage.kept_connections). When the connection or the session is also
+    used, they take over that same pooled connection and its transaction.
+    """
+
+    def __init__(self, engine: Engine, session_factory: sessionmaker[Session], clock: Clock, specs: SpecCache,
+                 case_cache: CaseCache, kept: KeptConnections) -> None:
+        self._engine = engine
+        self._kept = kept
+        self._session_factory = session_factory
+        self.clock = clock
+        self.specs = specs
+        self._case_cache = case_cache
+        self._pooled: Optional[PoolProxiedConnection] = None  # held by the case store alone
+        self._connection: Optional[Connection] = None
+        self._session: Optional[Session] = None
+        self._cases: Optional[CaseStore] = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self._pooled, self._connection, self._session, self._cases = None, None, None, None
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        """This unit of work's connection, inside its transaction."""
+        if self._connection is None:
+            # Carry on in the case store's transaction if it has begun one.
+            self._connection = Connection(self._engine, self._pooled) if self._pooled else self._engine.connect()
+            self._pooled = None
+        if not self._connection.in_transaction():
+            self._connection.begin()
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on this unit of work's connection; committing it commits the transaction."""
+        if self._session is None:
+            self._session = self._session_factory(bind=self.connection, join_transaction_mode="control_fully")
+        return self._session
+
+    @property
+    def definitions(self) -> Definitions:
+        return Definitions(self.session)
+
+    def compiled(self, definition_id: int) -> CompiledDefinition:
+        """The definition's specs, compiled once per process; the stored row is read only the first time."""
+        return self.specs.get(definition_id, lambda: self.definitions.package(definition_id))
+
+    @property
+    def instances(self) -> Instances:
+        return Instances(self.session)
+
+    @property
+    def tasks(self) -> Tasks:
+        return Tasks(self.session)
+
+    @property
+    def users(self) -> Users:
+        return Users(self.session)
+
+    @property
+    def cases(self) -> CaseStore:
+        """The case store, on this unit of work's pooled driver connection (see engine.storage.casestore)."""
+        if self._cases is None:
+            self._cases = CaseStore(DriverStatements(self._engine.dialect, self._driver().driver_connection),
+                                    self._case_cache)
+        return self._cases
+
+    def _driver(self) -> PoolProxiedConnection:
+        """The pooled connection under this unit of work, inside its transaction."""
+        if self._connection is not None:
+            return self.connection.connection
+        if self._pooled is None:
+            self._pooled = self._kept.take()
+        return self._pooled
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        if self._cases is not None:
+            self._cases.close()
+        if self._session is not None:
+            self._session.close()
+        # Returning the connection to the pool (or the keeper) rolls back whatever was not committed.
+        if self._connection is not None:
+            self._connection.close()
+        elif self._pooled is not None:
+            self._kept.release(self._pooled)
+        self._pooled, self._connection, self._session, self._cases = None, None, None, None
+        if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
+            raise ConcurrentUpdate("someone else changed this case at the same moment; "
+                                   "nothing was saved, reload it and try again") from None
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()  # flushes; commits the transaction if the session has begun using it
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.commit()
+        elif self._pooled is not None:
+            commit_transaction(self._engine, self._pooled)
+        if self._cases is not None:
+            # Work after a commit runs in a new transaction, on a new store.
+            self._cases.committed()
+            self._cases.close()
+            self._cases = None
+        if self._pooled is not None:
+            self._kept.release(self._pooled)
+            self._pooled = None
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+class UnitOfWorkFactory:
+    """Makes units of work on one database; shared by every request, thread and command of a process."""
+
+    def __init__(self, engine: Engine, clock: Clock, specs: SpecCache) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.specs = specs
+        self.case_cache = CaseCache()
+        self.kept = KeptConnections(engine)
+        self._session_factory = sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)
+
+    def dispose(self) -> None:
+        """Close every pooled connection; the kept ones close with the engine (engine.storage.kept_connections)."""
+        self.engine.dispose()

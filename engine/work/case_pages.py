@@ -1,0 +1,292 @@
+"""What a person needs to see about one case: for the task page, the instance page, search and start.
+
+Read-only, like engine.work.queries (whose ``instance_view`` gives the case data and
+event history); diagram facts (element names, lanes, documentation, the start
+lane) are read from the stored BPMN once per definition and kept.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from sqlalchemy import func, inspect, select
+
+from engine.work import queries
+from engine.definitions.annotations import ProcessAnnotations, role_key
+from engine.work.inbox import known_segments, urgency
+from engine.service import NotFound
+from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
+from engine.storage.uow import UnitOfWork
+from engine.definitions.validation import BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process, read_bpmn
+
+_END_TAGS = ("endEvent",)
+
+
+@dataclass(frozen=True)
+class DiagramFacts:
+    """What the BPMN of one definition says about its elements."""
+
+    names: dict[str, str]
+    kinds: dict[str, str]
+    documentation: dict[str, str]
+    successors: dict[str, tuple[str, ...]]
+    start_role: Optional[str]
+    start_event: Optional[str]
+
+
+_facts: dict[int, DiagramFacts] = {}
+_facts_lock = threading.Lock()
+
+
+def diagram_facts(definition: ProcessDefinition) -> DiagramFacts:
+    """The facts of a stored definition, read from its XML on first use (definitions never change)."""
+    facts = _facts.get(definition.id)
+    if facts is None:
+        facts = _read_facts(definition.bpmn_xml, definition.key)
+        with _facts_lock:
+            _facts[definition.id] = facts
+    return facts
+
+
+def _read_facts(xml: str, key: str) -> DiagramFacts:
+    process = main_process(read_bpmn(xml, f"{key}.bpmn"), key)
+    names, kinds, docs = {}, {}, {}
+    successors: dict[str, list[str]] = {}
+    for element in process.iter():
+        if not isinstance(element.tag, str) or not element.get("id"):
+            continue
+        kind, element_id = local(element), element.get("id", "")
+        kinds[element_id] = kind
+        names[element_id] = element.get("name") or element_id
+        doc = element.find("bpmn:documentation", NS)
+        if doc is not None and (doc.text or "").strip():
+            docs[element_id] = doc.text.strip()
+        if kind == "sequenceFlow":
+            successors.setdefault(element.get("sourceRef", ""), []).append(element.get("targetRef", ""))
+    lanes = lanes_by_node(process)
+    starts = [e for e in process.findall(f"{{{BPMN_NS}}}startEvent")]
+    plain = [e for e in starts if not any(local(c).endswith("EventDefinition") for c in e)]
+    first = (plain or starts or [None])[0]
+    lane = lanes.get(first.get("id", "")) if first is not None else None
+    return DiagramFacts(names, kinds, docs, {k: tuple(v) for k, v in successors.items()},
+                        role_key(lane) if lane else None, first.get("id") if first is not None else None)
+
+
+def _definition(uow: UnitOfWork, key: str, version: int) -> ProcessDefinition:
+    definition = uow.session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.key == key, ProcessDefinition.version == version)).first()
+    if definition is None:
+        raise NotFound(f"no version {version} of process {key!r}")
+    return definition
+
+
+def form_of(definition: ProcessDefinition, step_id: str) -> Optional[dict[str, Any]]:
+    """The JSON Schema of a step's form, or None for a step without one."""
+    text = definition.files.get(f"forms/{step_id}.json")
+    return json.loads(text) if text else None
+
+
+def field_labels(definition: ProcessDefinition) -> dict[str, str]:
+    """Every form field's title by field name, across the process's forms."""
+    labels: dict[str, str] = {}
+    for path, text in definition.files.items():
+        if path.startswith("forms/") and path.endswith(".json"):
+            for name, field in json.loads(text).get("properties", {}).items():
+                if isinstance(field, dict) and field.get("title"):
+                    labels.setdefault(name, field["title"])
+    return labels
+
+
+def _step_row(task: HumanTask) -> dict[str, Any]:
+    took = int((task.completed_at - task.created_at).total_seconds()) if task.completed_at else None
+    return {
+        "id": task.id, "step_id": task.step_id, "name": task.name, "role": task.role, "status": task.status,
+        "assignee": task.assignee, "completed_by": task.completed_by, "created_at": task.created_at,
+        "completed_at": task.completed_at, "took_seconds": took, "target_seconds": task.target_seconds,
+        "met_target": None if took is None or task.target_seconds is None else took <= task.target_seconds,
+    }
+
+
+def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
+    """The task with its case: customer, data so far, the step's value and form, and the steps done before."""
+    with uow:
+        found = uow.session.get(HumanTask, task_id)
+        if found is None:
+            raise NotFound(f"no task {task_id}")
+        instance_id = found.instance_id
+    case = queries.instance_view(uow, instance_id)
+    with uow:
+        now = uow.clock.now()
+        task = uow.session.get(HumanTask, task_id)
+        assert task is not None
+        definition = _definition(uow, case["process"], case["version"])
+        facts = diagram_facts(definition)
+        notes = ProcessAnnotations.from_dict(definition.annotations)
+        steps = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                    .order_by(HumanTask.created_at, HumanTask.id)).all()
+        return {
+            "task": {**queries.task_view(task), "created": task.created_at, "due": task.due_at,
+                     "documentation": facts.documentation.get(task.step_id),
+                     "urgency": urgency(task.due_at, task.target_seconds, now) if task.status == "open" else None,
+                     "waited_seconds": int(((task.completed_at or now) - task.created_at).total_seconds())},
+            "form": form_of(definition, task.step_id),
+            "instance": {"id": instance_id, "status": case["status"], "started_at": case["started_at"]},
+            "process": {"key": definition.key, "name": definition.name, "version": definition.version,
+                        "customer_value": notes.process.customer_value,
+                        "target_seconds": notes.process.target_seconds},
+            "customer": case["customer"],
+            "data": {k: v for k, v in case["data"].items() if k != "customer"},
+            "labels": field_labels(definition),
+            "history": [_step_row(s) for s in steps if s.status == "completed"],
+            "other_open": [_step_row(s) for s in steps if s.status == "open" and s.id != task_id],
+            "now": now,
+        }
+
+
+def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
+    """The case on its diagram: the version's XML, the steps done and open, the event history with step names."""
+    case = queries.instance_view(uow, instance_id)
+    with uow:
+        now = uow.clock.now()
+        definition = _definition(uow, case["process"], case["version"])
+        facts = diagram_facts(definition)
+        steps = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                    .order_by(HumanTask.created_at, HumanTask.id)).all()
+        done = [s.step_id for s in steps if s.status == "completed"]
+        open_steps = [s.step_id for s in steps if s.status == "open"]
+        ended = _end_events_reached(facts, done) if case["status"] == "completed" else []
+        started = [facts.start_event] if facts.start_event else []
+        rows = [_step_row(s) for s in steps]
+        for row in rows:
+            if row["status"] == "open":
+                task = next(s for s in steps if s.id == row["id"])
+                row["urgency"] = urgency(task.due_at, task.target_seconds, now)
+        return {
+            **case, "process_name": definition.name, "bpmn_xml": definition.bpmn_xml,
+            "completed_steps": sorted(set(started) | set(done) | set(ended)), "open_step_ids": sorted(set(open_steps)),
+            "ended_at_events": ended, "steps": rows, "step_names": facts.names, "now": now,
+        }
+
+
+def _end_events_reached(facts: DiagramFacts, done: list[str]) -> list[str]:
+    """The end event a finished case ended at, when the diagram says so unambiguously: the only end event
+    reachable from its last completed human step without passing another human step. (The event log holds
+    the steps of people, not those the engine runs by itself, so nothing else is inferred.)"""
+    if not done:
+        return []
+    seen, pending, ends = {done[-1]}, list(facts.successors.get(done[-1], ())), set()
+    while pending:
+        node = pending.pop()
+        if node in seen or facts.kinds.get(node) in HUMAN_TASK_TAGS:
+            continue
+        seen.add(node)
+        if facts.kinds.get(node) in _END_TAGS:
+            ends.add(node)
+        pending.extend(facts.successors.get(node, ()))
+    return sorted(ends) if len(ends) == 1 else []
+
+
+def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Cases whose customer's name contains ``text``, whose customer id is ``text``, or whose id it is; newest first."""
+    text = text.strip()
+    if not text:
+        return []
+    with uow:
+        condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
+        if text.lstrip("#").isdigit():
+            condition = condition | (ProcessInstance.id == int(text.lstrip("#")))
+        found = uow.session.execute(
+            select(ProcessInstance, Customer, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
+            .join(Customer, Customer.id == ProcessInstance.customer_id)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(condition).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+            .limit(limit)).all()
+        ids = [row[0].id for row in found]
+        open_steps: dict[int, list[str]] = {}
+        if ids:
+            for instance_id, name in uow.session.execute(
+                    select(HumanTask.instance_id, HumanTask.name).where(
+                        HumanTask.instance_id.in_(ids), HumanTask.status == "open").order_by(HumanTask.id)):
+                open_steps.setdefault(instance_id, []).append(name)
+        return [{"id": instance.id, "status": instance.status, "started_at": instance.started_at,
+                 "ended_at": instance.ended_at,
+                 "customer": {"id": customer.id, "name": customer.name, "segment": customer.segment},
+                 "process": {"key": key, "name": name, "version": version},
+                 "open_steps": open_steps.get(instance.id, [])}
+                for instance, customer, key, name, version in found]
+
+
+def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """The newest version of every deployed process, with the role that starts it and its running cases."""
+    with uow:
+        newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
+            .group_by(ProcessDefinition.key).subquery()
+        definitions = uow.session.scalars(select(ProcessDefinition).join(
+            newest, (newest.c.key == ProcessDefinition.key) & (newest.c.version == ProcessDefinition.version))
+            .order_by(ProcessDefinition.name)).all()
+        running = dict(uow.session.execute(
+            select(ProcessDefinition.key, func.count(ProcessInstance.id))
+            .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+            .where(ProcessInstance.status == "running").group_by(ProcessDefinition.key)).all())
+        result = []
+        for definition in definitions:
+            notes = ProcessAnnotations.from_dict(definition.annotations)
+            result.append({
+                "key": definition.key, "name": definition.name, "version": definition.version,
+                "customer_value": notes.process.customer_value, "target_seconds": notes.process.target_seconds,
+                "owner": notes.process.owner, "start_role": diagram_facts(definition).start_role,
+                "steps": [s.name for s in notes.steps.values()], "running": running.get(definition.key, 0),
+                "deployed_at": definition.deployed_at,
+            })
+        return result
+
+
+def process_to_start(uow: UnitOfWork, key: str) -> dict[str, Any]:
+    """The newest version of ``key`` and the role whose members may start it."""
+    with uow:
+        definition = uow.definitions.latest(key)
+        if definition is None:
+            raise NotFound(f"no process {key!r} is deployed")
+        notes = ProcessAnnotations.from_dict(definition.annotations)
+        return {"key": definition.key, "name": definition.name, "version": definition.version,
+                "customer_value": notes.process.customer_value,
+                "start_role": diagram_facts(definition).start_role,
+                "segments": sorted({"standard"} | known_segments(uow.session)
+                                   | {seg for s in notes.steps.values() for seg in s.segment_targets})}
+
+
+def find_customers(uow: UnitOfWork, text: str, limit: int = 20) -> list[dict[str, str]]:
+    """Customers whose name contains ``text`` or whose id starts with it."""
+    text = text.strip()
+    if not text:
+        return []
+    with uow:
+        found = uow.session.scalars(select(Customer).where(
+            Customer.name.icontains(text, autoescape=True) | Customer.id.startswith(text, autoescape=True))
+            .order_by(Customer.name, Customer.id).limit(limit)).all()
+        return [{"id": c.id, "name": c.name, "segment": c.segment} for c in found]
+
+
+def customer(uow: UnitOfWork, customer_id: str) -> Optional[dict[str, str]]:
+    with uow:
+        found = uow.session.get(Customer, customer_id)
+        return {"id": found.id, "name": found.name, "segment": found.segment} if found else None
+
+
+def new_customer_id(uow: UnitOfWork) -> str:
+    """An unused customer id such as ``c-3f9a1c``."""
+    with uow:
+        while True:
+            candidate = f"c-{secrets.token_hex(3)}"
+            if uow.session.get(Customer, candidate) is None:
+                return candidate
+
+
+def schema_ready(uow: UnitOfWork) -> bool:
+    """Whether the database has Valueflow's tables (``valueflow init`` has run)."""
+    with uow:
+        return inspect(uow.session.connection()).has_table(ProcessDefinition.__tablename__)

@@ -1,0 +1,72 @@
+"""Read-only views of tasks and cases for the CLI, the web app and integrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import select
+
+from engine.service import NotFound
+from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
+from engine.storage.uow import UnitOfWork
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return moment.isoformat() if moment is not None else None
+
+
+def task_view(task: HumanTask) -> dict[str, Any]:
+    """One task as the contract in DESIGN.md describes it."""
+    return {
+        "id": task.id, "instance_id": task.instance_id, "step_id": task.step_id, "name": task.name,
+        "role": task.role, "lane": task.lane, "assignee": task.assignee,
+        "customer_value": task.customer_value, "value_class": task.value_class,
+        "target_seconds": task.target_seconds, "created_at": _iso(task.created_at), "due_at": _iso(task.due_at),
+        "claimed_at": _iso(task.claimed_at), "completed_at": _iso(task.completed_at),
+        "completed_by": task.completed_by, "status": task.status,
+    }
+
+
+def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[str] = None,
+               instance_id: Optional[int] = None, status: Optional[str] = "open",
+               limit: int = 500) -> list[dict[str, Any]]:
+    """Tasks, most urgent first; ``user`` means assigned to that user."""
+    query = select(HumanTask)
+    if status:
+        query = query.where(HumanTask.is_open() if status == "open" else HumanTask.status == status)
+    if user:
+        query = query.where(HumanTask.assignee == user)
+    if role:
+        query = query.where(HumanTask.role == role)
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)
+    with uow:
+        return [task_view(task) for task in uow.session.scalars(query)]
+
+
+def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
+    """A case: status, customer, data, open steps and its event history."""
+    with uow:
+        instance = uow.session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound(f"no instance {instance_id}")
+        definition = uow.session.get(ProcessDefinition, instance.definition_id)
+        customer = uow.session.get(Customer, instance.customer_id)
+        assert definition is not None and customer is not None
+        case = uow.cases.read(instance.id, uow.compiled(definition.id))
+        open_steps = [task_view(t) for t in uow.tasks.open_of(instance.id)]
+        events = uow.session.scalars(
+            select(TaskEvent).where(TaskEvent.instance_id == instance.id).order_by(TaskEvent.id)).all()
+        return {
+            "id": instance.id, "process": definition.key, "version": definition.version,
+            "status": instance.status, "started_at": _iso(instance.started_at), "ended_at": _iso(instance.ended_at),
+            "customer": {"id": customer.id, "name": customer.name, "segment": customer.segment},
+            "data": case.data, "open_steps": open_steps,
+            "error": {"step": instance.error_step, "message": instance.error_message}
+            if instance.status == "error" else None,
+            "next_timer_at": _iso(instance.next_timer_at),
+            "events": [{"type": e.type, "at": _iso(e.at), "actor": e.actor, "step_id": e.step_id,
+                        "task_id": e.task_id, "detail": e.detail} for e in events],
+        }
