@@ -36,12 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import service
-from engine.time.clock import FixedClock  # noqa: E402
 from engine.definitions.packages import read_package  # noqa: E402
-from engine.work.inbox import InboxFilter, inbox  # noqa: E402
-from engine.storage.wiring import connect  # noqa: E402
 from engine.storage.tables import Customer, HumanTask, ProcessInstance  # noqa: E402
 from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
+from engine.storage.wiring import connect  # noqa: E402
+from engine.time.clock import FixedClock  # noqa: E402
+from engine.work.inbox import InboxFilter, inbox  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 # (process, step, role, target seconds) of the shipped processes' busiest steps.

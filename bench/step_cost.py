@@ -49,14 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import service
-from engine.time.clock import FixedClock  # noqa: E402
-from engine.definitions.packages import compile_package, read_package  # noqa: E402
 from engine.cases.model import Case  # noqa: E402
+from engine.cases.workflow import CaseWorkflow  # noqa: E402
+from engine.definitions.packages import compile_package, read_package  # noqa: E402
 from engine.storage.driver_statements import DriverStatements  # noqa: E402
-from engine.storage.wiring import connect  # noqa: E402
 from engine.storage.tables import HumanTask  # noqa: E402
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory  # noqa: E402
-from engine.cases.workflow import CaseWorkflow  # noqa: E402
+from engine.storage.wiring import connect  # noqa: E402
+from engine.time.clock import FixedClock  # noqa: E402
 
 LOAN_FORMS = {
     "capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,

@@ -1,4 +1,4 @@
-"""The ``valueflow`` command (DESIGN.md "Addresses and commands").
+"""The ``valueflow`` command (docs/design.md, "Addresses and commands").
 
 Every mistake a user can make prints one clear line on stderr and exits
 with status 2; a refused deployment lists each problem on its own line.
@@ -19,24 +19,18 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine.analytics import exports
-
-from engine.analytics import facts
-
-from engine.work import queries
-
-from engine import service
-
-from engine import simulation
-from engine.work.accounts import BUILT_IN_ROLES
-from engine.time.clock import FixedClock, SystemClock, as_utc
-from engine.storage.db import database_url
-from engine.definitions.packages import DeploymentRefused, PackageNotFound, read_package
-from engine.definitions.forms import FormInvalid
-from engine.cases.model import MessageNotExpected, TaskNotReady
-from engine.storage.wiring import connect
+from engine import service, simulation
+from engine.analytics import exports, facts
 from engine.analytics.filters import Filters
+from engine.cases.model import MessageNotExpected, TaskNotReady
+from engine.definitions.forms import FormInvalid
+from engine.definitions.packages import DeploymentRefused, PackageNotFound, read_package
+from engine.storage.db import database_url
 from engine.storage.uow import ConcurrentUpdate, UnitOfWorkFactory
+from engine.storage.wiring import connect
+from engine.time.clock import FixedClock, SystemClock, as_utc
+from engine.work import queries
+from engine.work.accounts import BUILT_IN_ROLES
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
 USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,

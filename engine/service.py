@@ -12,24 +12,16 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.storage.casestore import CaseRecord, TaskRecord
-from engine.time.clock import running_at
-from engine.definitions.packages import Package, compile_package
-from engine.definitions.forms import check_form
 from engine.cases.model import Case
-from engine.work.passwords import hash_password
+from engine.definitions.forms import check_form
+from engine.definitions.packages import Package, compile_package
+from engine.errors import NotAllowed, NotFound
+from engine.storage.casestore import CaseRecord, TaskRecord
 from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
-
-MANAGING_ROLES = frozenset({"manager", "admin"})
-
-
-class NotFound(Exception):
-    """An id or name that matches nothing."""
-
-
-class NotAllowed(Exception):
-    """The user may not do this to this task or case."""
+from engine.time.clock import running_at
+from engine.work.accounts import MANAGING_ROLES
+from engine.work.passwords import hash_password
 
 
 class TaskClosed(Exception):

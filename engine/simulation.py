@@ -39,24 +39,23 @@ from typing import Any, Callable, Optional, TextIO
 
 from sqlalchemy import bindparam, select
 
-from engine.analytics import costs
-
-from engine.work import feedback
-
 from engine import service
-from engine.time.calendar import parse_calendar
-from engine.time.clock import FixedClock
-from engine.definitions.packages import read_package
+from engine.analytics import costs
 from engine.cases.model import MessageNotExpected, TaskNotReady
+from engine.definitions.packages import read_package
+from engine.sandbox.helpers import helper_modules
 from engine.storage.tables import HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import ConcurrentUpdate, UnitOfWorkFactory
-from workflows import loan_decision, order_to_cash, service_request
+from engine.time.calendar import parse_calendar
+from engine.time.clock import FixedClock
+from engine.work import feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "bpmn"
 LOAN_BEFORE = ROOT / "bpmn_history" / "loan_decision_before"
-PROCESSES: dict[str, ModuleType] = {"loan_decision": loan_decision, "order_to_cash": order_to_cash,
-                                    "service_request": service_request}
+# The shipped processes' traffic profiles (``DEMO`` beside their helpers, see engine.sandbox.helpers).
+PROCESSES: dict[str, ModuleType] = {key: module for key, module in helper_modules().items()
+                                    if (SHIPPED / key).is_dir() and hasattr(module, "DEMO")}
 # segment: (share of customers, how much longer than usual their work waits)
 SEGMENTS = {"premium": (0.2, 0.4), "standard": (0.55, 1.0), "basic": (0.25, 1.7)}
 WORKING_HOURS = parse_calendar("UTC 08:00-18:00 Mon-Fri")

@@ -17,10 +17,10 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import create_engine, text
 
-from engine.time.clock import FixedClock
-from engine.storage.wiring import connect
-from engine.storage.uow import UnitOfWorkFactory
 from engine.cases.workflow import CaseWorkflow
+from engine.storage.uow import UnitOfWorkFactory
+from engine.storage.wiring import connect
+from engine.time.clock import FixedClock
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "bpmn"

@@ -12,13 +12,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Optional, Sequence
 
-from engine.work import queries
-
 from engine import service
-from engine.time.clock import FixedClock
 from engine.definitions.annotations import role_key
 from engine.definitions.packages import Package
 from engine.storage.uow import UnitOfWorkFactory
+from engine.time.clock import FixedClock
+from engine.work import queries
 from tests import samples
 
 HOUR = timedelta(hours=1)

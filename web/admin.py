@@ -8,9 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts
-
 from engine import service
+from engine.work import accounts
 from web import db
 from web.auth import login_required, require
 

@@ -13,18 +13,12 @@ from flask import (Blueprint, Response, abort, flash, g, redirect, render_templa
                    url_for)
 from flask.typing import ResponseReturnValue
 
-from engine.analytics import cycle_times
-
-from engine.work import case_pages
-
-from engine.analytics import costs
-
-from engine.analytics import exports
-
 from engine import service
+from engine.analytics import costs, cycle_times, exports
 from engine.analytics.dashboards import (FiltersRefused, Options, dashboard_options, process_dashboard, read_filters,
-                               version_comparison)
+                                         version_comparison)
 from engine.analytics.filters import Filters
+from engine.work import case_pages
 from web import charts, db
 from web.auth import login_required, require
 

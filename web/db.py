@@ -6,8 +6,8 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
-from engine.storage.wiring import connect
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
+from engine.storage.wiring import connect
 
 KEY = "valueflow"
 

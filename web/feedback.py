@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from engine.work import feedback
-
 from engine import service
+from engine.work import feedback
 from web import db
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")

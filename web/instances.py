@@ -8,17 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.analytics import cycle_times
-
-from engine.work import case_pages
-
-from engine.work import feedback
-
-from engine.work import queries
-
 from engine import service
-from engine.work.case_score import case_score
+from engine.analytics import cycle_times
 from engine.storage.uow import ConcurrentUpdate
+from engine.work import case_pages, feedback, queries
+from engine.work.case_score import case_score
 from web import db
 from web.auth import login_required, require, staff_or_manager
 

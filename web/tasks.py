@@ -7,13 +7,10 @@ from typing import Any, Mapping, Optional
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts
-
-from engine.work import case_pages
-
 from engine import service
 from engine.definitions.forms import FormInvalid
 from engine.storage.uow import ConcurrentUpdate
+from engine.work import accounts, case_pages
 from web import db, forms, present
 from web.auth import login_required, require, staff_or_manager
 

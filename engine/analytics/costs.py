@@ -1,4 +1,4 @@
-"""What a case costs: its work time priced at each role's hourly rate (issue 4).
+"""What a case costs: its work time priced at each role's hourly rate.
 
 An admin sets an hourly rate per role (``set_role_rate``); the cost of a case
 is the sum over its completed tasks of work time (claimed → completed) × the
@@ -17,11 +17,11 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
-from engine.analytics.facts import reprice
+from engine.analytics.facts import fresh_scope, reprice
+from engine.analytics.filters import Filters, Scope
 from engine.analytics.rollups import case_rows
-from engine.analytics.filters import Filters, Scope, resolve
-from engine.service import NotAllowed, require_user
 from engine.analytics.sql import Spread, as_date, percentiles
+from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import CaseFact, RoleRate
 from engine.storage.uow import UnitOfWork
 
@@ -40,9 +40,12 @@ def set_role_rate(uow: UnitOfWork, role: str, hourly_rate: float | str | Decimal
         raise ValueError(f"the hourly rate must be a number, not {hourly_rate!r}") from None
     if not rate.is_finite() or rate < 0 or rate >= Decimal("1e10"):
         raise ValueError(f"the hourly rate must be zero or more, not {hourly_rate!r}")
-    if not require_user(uow, actor) & RATE_SETTERS:
-        raise NotAllowed(f"{actor} is not an admin and cannot set hourly rates")
     with uow:
+        roles = uow.cases.user_roles(actor)
+        if roles is None:
+            raise NotFound(f"no user named {actor!r}")
+        if not roles & RATE_SETTERS:
+            raise NotAllowed(f"{actor} is not an admin and cannot set hourly rates")
         row = uow.session.get(RoleRate, role)
         if row is None:
             uow.session.add(RoleRate(role=role, hourly_rate=rate, updated_at=uow.clock.now(), updated_by=actor))
@@ -83,7 +86,7 @@ def cost_per_case(uow: UnitOfWork, filters: Filters) -> CostSummary:
     """The cost of the cases finished in the period, at today's rates (work of a role without a rate costs 0);
     ``roles_without_rate`` names the roles of the process's steps that have none."""
     with uow:
-        return cost_of(uow, resolve(uow, filters))
+        return cost_of(uow, fresh_scope(uow, filters))
 
 
 def cost_of(uow: UnitOfWork, scope: Scope) -> CostSummary:

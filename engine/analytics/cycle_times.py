@@ -1,4 +1,4 @@
-"""Cycle time against target, end to end and step by step (issue 4), aggregated in SQL.
+"""Cycle time against target, end to end and step by step, aggregated in SQL.
 
 Each function takes a unit of work and ``Filters`` (engine.analytics.filters) and returns
 plain dataclasses; the dashboard pages, the CLI and the bench call them.
@@ -23,14 +23,14 @@ from typing import Optional
 
 from sqlalchemy import and_, case, func, null, or_, select
 
-from engine.analytics import costs
+from engine.analytics import costs, sql
 from engine.analytics.costs import CostSummary
-from engine.analytics.facts import refresh
+from engine.analytics.facts import fresh_scope, refresh
+from engine.analytics.filters import (OPEN_CASE_STATUSES, Filters, Scope, all_of, resolve, share, wait_seconds,
+                                      work_seconds)
 from engine.analytics.rollups import CLASS_SECONDS, case_rows, task_buckets, task_rows
-from engine.analytics.filters import OPEN_CASE_STATUSES, Filters, Scope, all_of, resolve, share, wait_seconds, work_seconds
-from engine.service import NotFound
-from engine.analytics import sql
 from engine.analytics.sql import Spread, as_date, moment, percentiles, seconds_between, week_start
+from engine.errors import NotFound
 from engine.storage.tables import CaseFact, Customer, HumanTask, ProcessInstance, TaskFact
 from engine.storage.uow import UnitOfWork
 
@@ -64,7 +64,7 @@ class ProcessSummary:
 def process_summary(uow: UnitOfWork, filters: Filters) -> ProcessSummary:
     """Started / finished / cancelled in the period, running at its end (or now), lead time median and p90."""
     with uow:
-        return summary_of(uow, resolve(uow, filters))
+        return summary_of(uow, fresh_scope(uow, filters))
 
 
 def summary_of(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
@@ -106,7 +106,7 @@ class Week:
 def weekly_trend(uow: UnitOfWork, filters: Filters) -> list[Week]:
     """Week by week (Mondays, UTC), every week from the first to the last with a case started or finished."""
     with uow:
-        return trend_of(uow, resolve(uow, filters))
+        return trend_of(uow, fresh_scope(uow, filters))
 
 
 def trend_of(uow: UnitOfWork, scope: Scope) -> list[Week]:
@@ -185,7 +185,7 @@ def step_table(uow: UnitOfWork, filters: Filters) -> list[StepFigures]:
     ``open_now``/``breached_now`` count the tasks open at the clock's now.
     """
     with uow:
-        scope = resolve(uow, filters)
+        scope = fresh_scope(uow, filters)
         return steps_of(uow, scope)
 
 
@@ -288,7 +288,7 @@ def slowest_cases(uow: UnitOfWork, filters: Filters, step_id: str, limit: int = 
     The completed ones come from the step's index of cycle times, the open ones are the oldest open.
     """
     with uow:
-        return slowest_of(uow, resolve(uow, filters), step_id, limit)
+        return slowest_of(uow, fresh_scope(uow, filters), step_id, limit)
 
 
 def slowest_of(uow: UnitOfWork, scope: Scope, step_id: str, limit: int) -> list[SlowCase]:
@@ -343,7 +343,7 @@ def efficiency(uow: UnitOfWork, filters: Filters) -> Efficiency:
     """PCE over all cases finished in the period (Σ VA work ÷ Σ lead), per case (median, p90), and the
     split of their steps' time (work and wait) by value class."""
     with uow:
-        return efficiency_of(uow, resolve(uow, filters))
+        return efficiency_of(uow, fresh_scope(uow, filters))
 
 
 def efficiency_of(uow: UnitOfWork, scope: Scope) -> Efficiency:
@@ -412,7 +412,7 @@ def compare_versions(uow: UnitOfWork, filters: Filters, first: int, second: int)
         refresh(uow)
         found = []
         for version in (first, second):
-            scope = resolve(uow, filters.but(version=version), fresh_facts=False)
+            scope = resolve(uow, filters.but(version=version))
             found.append(VersionFigures(version, summary_of(uow, scope), steps_of(uow, scope),
                                         efficiency_of(uow, scope), costs.cost_of(uow, scope)))
         return tuple(found)

@@ -1,4 +1,4 @@
-"""A manager's dashboard of one process, gathered from the analytics modules (issue 4).
+"""A manager's dashboard of one process, gathered from the analytics modules.
 
 The web app's dashboard pages call this module only: ``dashboard_options``
 says what the filters may choose (versions, segments, roles, people),
@@ -18,20 +18,13 @@ from typing import Mapping, Optional
 
 from sqlalchemy import select
 
-from engine.analytics import cycle_times
-
-from engine.analytics import costs
-
-from engine.work import feedback
-
-from engine.analytics import risk
-
-from engine.analytics import segments
+from engine.analytics import costs, cycle_times, risk, satisfaction, segments
 from engine.analytics.cycle_times import SlowCase, StepFigures
+from engine.analytics.facts import fresh_scope
+from engine.analytics.filters import Filters
 from engine.definitions.annotations import ProcessAnnotations
-from engine.work.inbox import known_segments
-from engine.analytics.filters import Filters, resolve
-from engine.service import NotFound
+from engine.errors import NotFound
+from engine.storage.repository import known_segments
 from engine.storage.tables import ProcessDefinition, RoleRate, User, UserRole
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -130,7 +123,7 @@ class Dashboard:
     risk: risk.WorkAtRisk
     cost: costs.CostSummary
     rates: dict[str, Optional[float]]
-    satisfaction: feedback.SatisfactionReport
+    satisfaction: satisfaction.SatisfactionReport
     diagram_version: int
     diagram_xml: str
     step: Optional[StepFigures]
@@ -146,7 +139,7 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
     refreshed and the filters resolved once, and every figure is read on that scope.
     """
     with new_uow() as uow:
-        scope = resolve(uow, filters)  # the one facts refresh and scope of the page
+        scope = fresh_scope(uow, filters)  # the one facts refresh and scope of the page
         steps = cycle_times.steps_of(uow, scope)
         chosen = None
         if step_id:
@@ -161,7 +154,7 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
             segments=segments.report_of(uow, scope), risk=risk.risk_of(uow, scope, limit=AT_RISK_ROWS),
             cost=costs.cost_of(uow, scope),
             rates={role: float(rates[role]) if rates.get(role) is not None else None for role in options.roles},
-            satisfaction=feedback.satisfaction_of(uow, scope),
+            satisfaction=satisfaction.satisfaction_of(uow, scope),
             diagram_version=diagram_version, diagram_xml=_version_xml(uow, options.process, diagram_version),
             step=chosen, slowest=cycle_times.slowest_of(uow, scope, step_id, SLOWEST) if chosen and step_id else [])
 

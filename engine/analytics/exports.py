@@ -1,4 +1,4 @@
-"""The event log of a process as CSV and as XES (IEEE 1849-2016), streamed (issue 4).
+"""The event log of a process as CSV and as XES (IEEE 1849-2016), streamed.
 
 One XES trace per case, with the customer's id, the customer's segment and
 the process version as trace attributes. One event per change in a task's
@@ -34,7 +34,8 @@ from xml.sax.saxutils import quoteattr
 
 from sqlalchemy import select
 
-from engine.analytics.filters import Filters, Scope, resolve
+from engine.analytics.facts import fresh_scope
+from engine.analytics.filters import Filters, Scope
 from engine.storage.tables import HumanTask, ProcessInstance, TaskEvent
 from engine.storage.uow import UnitOfWork
 
@@ -186,7 +187,7 @@ FORMATS = ("xes", "csv")
 def event_log(uow: UnitOfWork, filters: Filters) -> EventLog:
     """The event log of the filters' process (NotFound now, before any streaming, for an unknown one)."""
     with uow:
-        scope = resolve(uow, filters)
+        scope = fresh_scope(uow, filters)
     return EventLog(uow, scope)
 
 

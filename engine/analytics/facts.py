@@ -35,11 +35,12 @@ from sqlalchemy import Float, Integer, and_, bindparam, case, cast, exists, func
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.analytics import rollups
-from engine.definitions.annotations import ProcessAnnotations
-from engine.time.calendar import calendar_for
+from engine.analytics.filters import Filters, Scope, resolve
 from engine.analytics.sql import insert_for, seconds_between, week_start
+from engine.definitions.annotations import ProcessAnnotations
 from engine.storage.tables import CaseFact, HumanTask, ProcessDefinition, ProcessInstance, RoleRate, TaskEvent, TaskFact
 from engine.storage.uow import UnitOfWork
+from engine.time.calendar import calendar_for
 
 I, T, D, E = ProcessInstance, HumanTask, ProcessDefinition, TaskEvent
 TF, CF = TaskFact, CaseFact
@@ -190,3 +191,9 @@ def reprice(uow: UnitOfWork, role: str) -> None:
     worked = CF.instance_id.in_(select(TF.instance_id).where(TF.role == role))
     rollups.move_costs(uow, worked, cost)
     uow.session.execute(update(CF).where(worked).values(cost=cost).execution_options(synchronize_session=False))
+
+
+def fresh_scope(uow: UnitOfWork, filters: Filters) -> Scope:
+    """The filters' scope (``engine.analytics.filters.resolve``) once the facts are brought up to date."""
+    refresh(uow)
+    return resolve(uow, filters)

@@ -1,7 +1,7 @@
 """Which cases and tasks a dashboard looks at: the filters and their SQL conditions.
 
 A dashboard shows one process, optionally narrowed to one version, a period,
-a customer segment, a role or an assignee (DESIGN.md, issue 4). ``Filters``
+a customer segment, a role or an assignee (docs/design.md). ``Filters``
 holds those choices (and round-trips them through a URL's query string);
 ``resolve`` turns them into a ``Scope``: the matching definitions with their
 annotations, and the SQL conditions every analytics query shares.
@@ -24,14 +24,13 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import and_, exists, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.definitions.annotations import ProcessAnnotations, StepAnnotation
-from engine.time.calendar import WorkingCalendar, calendar_for
-from engine.time.clock import as_utc
-from engine.analytics.facts import refresh
-from engine.service import NotFound
 from engine.analytics.sql import moment, seconds_between
+from engine.definitions.annotations import ProcessAnnotations, StepAnnotation
+from engine.errors import NotFound
 from engine.storage.tables import CaseFact, HumanTask, ProcessDefinition, ProcessInstance, TaskFact
 from engine.storage.uow import UnitOfWork
+from engine.time.calendar import WorkingCalendar, calendar_for
+from engine.time.clock import as_utc
 
 I, T = ProcessInstance, HumanTask
 TF, CF = TaskFact, CaseFact
@@ -261,13 +260,11 @@ def work_seconds() -> ColumnElement[float]:
     return seconds_between(T.claimed_at, T.completed_at)
 
 
-def resolve(uow: UnitOfWork, filters: Filters, *, fresh_facts: bool = True) -> Scope:
+def resolve(uow: UnitOfWork, filters: Filters) -> Scope:
     """The versions the filters cover (inside an open unit of work); NotFound for an unknown process or version.
 
-    With ``fresh_facts`` the pre-aggregated facts are brought up to date first (engine.analytics.facts.refresh).
+    The facts are read as they are: ``engine.analytics.facts.fresh_scope`` brings them up to date first.
     """
-    if fresh_facts:
-        refresh(uow)
     query = (select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.name,
                     ProcessDefinition.annotations)
              .where(ProcessDefinition.key == filters.process).order_by(ProcessDefinition.version.desc()))

@@ -1,4 +1,4 @@
-"""Breaches and work at risk: the open tasks a manager should look at now (issue 4).
+"""Breaches and work at risk: the open tasks a manager should look at now.
 
 A task is *breached* when it is open past its ``due_at``; it is *at risk*
 when it is not yet due but less than a quarter of its target is left. Under
@@ -17,7 +17,8 @@ from typing import Optional
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.analytics.filters import Filters, Scope, resolve
+from engine.analytics.facts import fresh_scope
+from engine.analytics.filters import Filters, Scope
 from engine.analytics.sql import moment, seconds_between
 from engine.storage.tables import Customer, HumanTask, ProcessInstance
 from engine.storage.uow import UnitOfWork
@@ -57,7 +58,7 @@ class WorkAtRisk:
 def work_at_risk(uow: UnitOfWork, filters: Filters, limit: int = 100) -> WorkAtRisk:
     """The open tasks in scope that are breached or at risk at the clock's now (the period is ignored)."""
     with uow:
-        return risk_of(uow, resolve(uow, filters), limit)
+        return risk_of(uow, fresh_scope(uow, filters), limit)
 
 
 def risk_of(uow: UnitOfWork, scope: Scope, limit: int = 100) -> WorkAtRisk:

@@ -1,4 +1,4 @@
-"""Customer segments against their own targets, so that none is quietly starved (issue 4).
+"""Customer segments against their own targets, so that none is quietly starved.
 
 Premium customers may be promised shorter targets than standard ones; what
 must not happen is that one segment misses its own targets far more often
@@ -20,8 +20,9 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
+from engine.analytics.facts import fresh_scope
+from engine.analytics.filters import Filters, Scope, share
 from engine.analytics.rollups import case_rows, task_buckets, task_rows
-from engine.analytics.filters import Filters, Scope, resolve, share
 from engine.analytics.sql import Spread, percentiles
 from engine.storage.tables import CaseFact, TaskFact
 from engine.storage.uow import UnitOfWork
@@ -69,7 +70,7 @@ class SegmentReport:
 def segment_report(uow: UnitOfWork, filters: Filters) -> SegmentReport:
     """Every segment with finished cases or completed tasks in the period, and the flags worth reading."""
     with uow:
-        return report_of(uow, resolve(uow, filters))
+        return report_of(uow, fresh_scope(uow, filters))
 
 
 def report_of(uow: UnitOfWork, scope: Scope) -> SegmentReport:

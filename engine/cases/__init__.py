@@ -1,1 +1,7 @@
-"""TODO"""
+"""One case in memory: SpiffWorkflow's workflow with Valueflow's rules around it.
+
+``model`` is the only place that drives SpiffWorkflow at run time; ``workflow``
+is the workflow class cases run on, ``compaction`` keeps looping cases small,
+``state`` is the run state as JSON. May import ``definitions``, ``sandbox``, ``errors``
+and ``time``; never storage, work or analytics: a case runs without a database.
+"""

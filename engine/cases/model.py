@@ -20,9 +20,9 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.cases.compaction import compact
-from engine.definitions.packages import CompiledDefinition
 from engine.cases.state import Snapshot, restore, snapshot
 from engine.cases.workflow import CaseWorkflow
+from engine.definitions.packages import CompiledDefinition
 
 # A guard against a process that keeps making engine tasks ready forever.
 _MAX_ENGINE_ROUNDS = 10_000

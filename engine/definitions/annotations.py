@@ -1,6 +1,6 @@
 """What each step gives the customer, read from the BPMN's extension properties.
 
-See DESIGN.md "Step annotations": ``customerValue``, ``valueClass``,
+See docs/design.md, "Step annotations": ``customerValue``, ``valueClass``,
 ``targetDuration`` and ``targetDuration.<segment>`` on user tasks and on the
 process; ``processOwner`` and ``calendar`` (targets in business time, see
 engine.time.calendar) on the process. The owning role is the lane.

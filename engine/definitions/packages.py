@@ -1,7 +1,7 @@
 """Process packages: read from disk, checked, compiled into SpiffWorkflow specs, cached.
 
 A package is a folder ``bpmn/<key>/`` with one ``.bpmn`` file, the ``.dmn``
-files it calls and ``forms/<step id>.json`` (see DESIGN.md), or a lone
+files it calls and ``forms/<step id>.json`` (see docs/design.md), or a lone
 ``.bpmn`` file. ``compile_package`` turns it into a ``CompiledDefinition`` or
 refuses it with every problem found; ``SpecCache`` keeps compiled definitions
 by database id so that nothing is parsed on the path of a request.
@@ -25,13 +25,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
-import workflows
 from engine.definitions.annotations import ProcessAnnotations, from_properties
+from engine.definitions.validation import (HUMAN_TASK_TAGS, BadDocument, Problem, check_process, lanes_by_node, local,
+                                           main_process, properties_of, read_bpmn, read_xml)
+from engine.sandbox.helpers import helpers_for
+from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
 from engine.time.durations import is_duration
-from engine.sandbox.scripting import build_script_engine
-from engine.definitions.validation import (HUMAN_TASK_TAGS, BadDocument, Problem, check_process, lanes_by_node, local,
-                               main_process, properties_of, read_bpmn, read_xml)
 
 
 class PackageNotFound(Exception):
@@ -119,7 +119,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
         annotations=annotations, forms=forms,
-        script_engine=build_script_engine(workflows.helpers_for(key)), warnings=problems,
+        script_engine=build_script_engine(helpers_for(key)), warnings=problems,
         calendar=calendar_for(annotations.process.calendar),
     )
 

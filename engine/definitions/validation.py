@@ -1,4 +1,4 @@
-"""Checks a BPMN document before a version of it is stored (DESIGN.md "Validation").
+"""Checks a BPMN document before a version of it is stored (docs/design.md, "Validation").
 
 Everything here reads the XML itself, so each problem can name the element
 (id and name) it is about; whether SpiffWorkflow can parse the document is
@@ -117,7 +117,7 @@ def main_process(root: etree._Element, preferred_key: Optional[str]) -> etree._E
 
 
 def check_process(process: etree._Element) -> list[Problem]:
-    """Every annotation and structure problem of one process (see DESIGN.md "Validation")."""
+    """Every annotation and structure problem of one process (see docs/design.md, "Validation")."""
     problems = [_problem(store, "data store has no implementation in Valueflow: keep the data in the case "
                                 "or behind a script helper")
                 for store in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}dataStore")]

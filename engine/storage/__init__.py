@@ -1,1 +1,7 @@
-"""TODO"""
+"""Storage: the schema, database engines, units of work and the cases' hot path to the database.
+
+``tables`` is the schema (changed only through ``migrations/``), ``uow`` the
+transaction around a use case, ``casestore`` the statements a step runs,
+``wiring.connect`` the one call that hands out units of work. May import
+``cases``, ``definitions``, ``time`` and ``errors``; never work or analytics.
+"""

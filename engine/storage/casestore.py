@@ -20,11 +20,12 @@ from typing import Any, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
 
-from engine.definitions.packages import CompiledDefinition
 from engine.cases.model import Case
-from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.cases.state import Snapshot
-from engine.storage.tables import CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+from engine.definitions.packages import CompiledDefinition
+from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.tables import (CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User,
+                                   UserRole)
 
 _INSTANCE = ProcessInstance.__table__
 _CASE_TASK = CaseTask.__table__

@@ -19,8 +19,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
-from engine.storage.wal_checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 from engine.storage.driver_statements import driver_errors_as_sqlalchemys
+from engine.storage.wal_checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 
 DEFAULT_URL = "sqlite:///valueflow.db"
 # What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).

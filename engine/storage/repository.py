@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
 from engine.definitions.packages import Package
-from engine.storage.tables import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
 
 
 class Definitions:
@@ -124,3 +124,12 @@ class Users:
     def holding(self, role: str) -> Sequence[User]:
         return self.session.scalars(
             select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)).all()
+
+
+def known_segments(session: Session) -> set[str]:
+    """The segments customers are in: one step down ``ix_customer_segment`` per segment, not a scan of every
+    customer (a recursive query that asks each time for the next segment after the one found)."""
+    first = select(func.min(Customer.segment).label("segment")).cte("found", recursive=True)
+    after = select(func.min(Customer.segment)).where(Customer.segment > first.c.segment).scalar_subquery()
+    found = first.union_all(select(after).where(first.c.segment.is_not(None)))
+    return set(session.scalars(select(found.c.segment).where(found.c.segment.is_not(None))))

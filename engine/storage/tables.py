@@ -224,7 +224,7 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
-# -- analytics (issue 4): cost rates, customer satisfaction, pre-aggregated facts ------------------------------
+# -- analytics: cost rates, customer satisfaction, pre-aggregated facts ------------------------------
 
 class RoleRate(Base):
     """What an hour of a role's work costs; a case's cost is the sum of its work time times these rates."""

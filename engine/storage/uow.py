@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import PoolProxiedConnection
 
-from engine.storage.casestore import CaseCache, CaseStore, StaleCase
-from engine.time.clock import Clock
-from engine.storage.db import commit_transaction
 from engine.definitions.packages import CompiledDefinition, SpecCache
-from engine.storage.kept_connections import KeptConnections
+from engine.storage.casestore import CaseCache, CaseStore, StaleCase
+from engine.storage.db import commit_transaction
 from engine.storage.driver_statements import DriverStatements
+from engine.storage.kept_connections import KeptConnections
 from engine.storage.repository import Definitions, Instances, Tasks, Users
+from engine.time.clock import Clock
 
 
 class ConcurrentUpdate(Exception):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from engine.time.clock import Clock, SystemClock
-from engine.storage.db import database_url, make_engine, upgrade
 from engine.definitions.packages import SpecCache
+from engine.storage.db import database_url, make_engine, upgrade
 from engine.storage.uow import UnitOfWorkFactory
+from engine.time.clock import Clock, SystemClock
 
 
 def connect(url: Optional[str] = None, clock: Optional[Clock] = None, *, migrate: bool = False) -> UnitOfWorkFactory:

@@ -13,12 +13,13 @@ from typing import Iterable, Optional
 
 from sqlalchemy import select
 
-from engine.work.passwords import check_password, hash_password
-from engine.service import MANAGING_ROLES, NotAllowed, NotFound
+from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import User, UserRole
 from engine.storage.uow import UnitOfWork
+from engine.work.passwords import check_password, hash_password
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager")
+MANAGING_ROLES = frozenset({"manager", "admin"})
 
 
 @lru_cache(maxsize=1)

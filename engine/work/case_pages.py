@@ -15,13 +15,14 @@ from typing import Any, Optional
 
 from sqlalchemy import func, inspect, select
 
-from engine.work import queries
 from engine.definitions.annotations import ProcessAnnotations, role_key
-from engine.work.inbox import known_segments, urgency
-from engine.service import NotFound
+from engine.definitions.validation import BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process, read_bpmn
+from engine.errors import NotFound
+from engine.storage.repository import known_segments
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
-from engine.definitions.validation import BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process, read_bpmn
+from engine.work import queries
+from engine.work.inbox import urgency
 
 _END_TAGS = ("endEvent",)
 

@@ -1,4 +1,4 @@
-"""Customer 360: one customer's cases across every process, as a timeline (issue 4, ``/customers/<id>``).
+"""Customer 360: one customer's cases across every process, as a timeline (``/customers/<id>``).
 
 For each case, newest first: the process and version, its status, how long
 it has taken against its end-to-end target, the satisfaction score if any,
@@ -16,10 +16,10 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from engine.definitions.annotations import ProcessAnnotations
-from engine.time.calendar import calendar_for
-from engine.service import NotFound
+from engine.errors import NotFound
 from engine.storage.tables import CaseFeedback, Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
+from engine.time.calendar import calendar_for
 
 I, T = ProcessInstance, HumanTask
 

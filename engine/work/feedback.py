@@ -1,12 +1,11 @@
-"""Customer satisfaction: a score from 1 to 5 for a finished case, and how it moves with cycle time (issue 4).
+"""Customer satisfaction: a score from 1 to 5 for a finished case.
 
 Staff record a score the customer gave them (``record_feedback``), or hand
 the customer a one-time link (``issue_feedback_token``; the web app serves it
 at ``/feedback/<token>``) through which the customer scores the case once
 (``record_feedback_by_token``). A case has at most one score. Only a SHA-256
 of a token is stored, so the table alone does not let anyone answer for a
-customer. ``satisfaction_vs_cycle_time`` bins finished, scored cases by their
-end-to-end lead time and gives each segment's mean score per bin.
+customer. How scores move with cycle time is engine.analytics.satisfaction.
 """
 
 from __future__ import annotations
@@ -15,23 +14,19 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Optional
+from typing import Optional
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.analytics.filters import Filters, Scope, resolve
-from engine.service import NotFound
-from engine.storage.tables import CaseFact, CaseFeedback, Customer, FeedbackToken, ProcessDefinition, ProcessInstance
+from engine.errors import NotFound
+from engine.storage.tables import CaseFeedback, Customer, FeedbackToken, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
-I, CF = ProcessInstance, CaseFact
+I = ProcessInstance
 TOKEN_LIFETIME = timedelta(days=30)
 SCORES = range(1, 6)
 MAX_COMMENT = 2000
-# Bins of lead time as multiples of the process's target; hours when it has none.
-TARGET_MULTIPLES = (0.5, 1.0, 1.5, 2.0, 3.0)
-HOURS_WITHOUT_TARGET = (4, 8, 24, 48, 96, 168)
 
 
 class FeedbackRefused(ValueError):
@@ -164,70 +159,3 @@ def _store(uow: UnitOfWork, instance_id: int, score: int, comment: Optional[str]
         uow.commit()
     except IntegrityError:  # scored by someone else at the same moment
         raise AlreadyScored(f"case {instance_id} already has a satisfaction score") from None
-
-
-@dataclass(frozen=True)
-class SatisfactionBin:
-    """Cases whose lead time fell in [low, high) seconds (high None: no upper bound)."""
-
-    low_seconds: float
-    high_seconds: Optional[float]
-    count: int
-    mean_score: Optional[float]
-
-
-@dataclass(frozen=True)
-class SegmentSatisfaction:
-    segment: str
-    count: int
-    mean_score: Optional[float]
-    bins: tuple[SatisfactionBin, ...]
-
-
-@dataclass(frozen=True)
-class SatisfactionReport:
-    """Scores against end-to-end lead time, by segment; bins are multiples of ``target_seconds`` when set."""
-
-    target_seconds: Optional[int]
-    edges: tuple[float, ...]
-    count: int
-    mean_score: Optional[float]
-    segments: tuple[SegmentSatisfaction, ...]
-
-
-def satisfaction_vs_cycle_time(uow: UnitOfWork, filters: Filters) -> SatisfactionReport:
-    """Mean score per lead-time bin and segment, over the scored cases finished in the period."""
-    with uow:
-        return satisfaction_of(uow, resolve(uow, filters))
-
-
-def satisfaction_of(uow: UnitOfWork, scope: Scope) -> SatisfactionReport:
-    """``satisfaction_vs_cycle_time`` for a resolved scope, inside an open unit of work."""
-    target = scope.process_target(scope.filters.segment)
-    edges = tuple(float(target * m) for m in TARGET_MULTIPLES) if target else \
-        tuple(float(h * 3600) for h in HOURS_WITHOUT_TARGET)
-    bin_of = case(*[(CF.lead_seconds < edge, index) for index, edge in enumerate(edges)], else_=len(edges))
-    rows = uow.session.execute(
-        select(CF.segment, bin_of.label("bin"), func.count(), func.avg(CaseFeedback.score))
-        .join(CaseFeedback, CaseFeedback.instance_id == CF.instance_id).where(*scope.case_facts())
-        .group_by(CF.segment, bin_of)).all()
-    bounds = (0.0, *edges)
-    by_segment: dict[str, dict[int, tuple[int, float]]] = {}
-    for segment, index, count, mean in rows:
-        by_segment.setdefault(segment, {})[int(index)] = (int(count), float(mean))
-    segments = []
-    for segment in sorted(by_segment):
-        cells = by_segment[segment]
-        bins = tuple(SatisfactionBin(bounds[i], edges[i] if i < len(edges) else None, cells.get(i, (0, 0.0))[0],
-                                     round(cells[i][1], 2) if i in cells else None) for i in range(len(edges) + 1))
-        count = sum(c for c, _ in cells.values())
-        segments.append(SegmentSatisfaction(segment, count, _mean(cells.values()), bins))
-    everything = [cell for cells in by_segment.values() for cell in cells.values()]
-    return SatisfactionReport(target, edges, sum(c for c, _ in everything), _mean(everything), tuple(segments))
-
-
-def _mean(cells: Iterable[tuple[int, float]]) -> Optional[float]:
-    pairs = list(cells)
-    count = sum(c for c, _ in pairs)
-    return round(sum(c * m for c, m in pairs) / count, 2) if count else None
-

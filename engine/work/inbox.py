@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
+from engine.storage.repository import known_segments
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
@@ -182,12 +183,3 @@ def _options(uow: UnitOfWork, process: Optional[str]) -> dict[str, Any]:
     segments |= known_segments(uow.session)
     return {"processes": sorted(processes.items(), key=lambda kv: kv[1]),
             "steps": sorted(steps.items(), key=lambda kv: kv[1]), "segments": sorted(segments)}
-
-
-def known_segments(session: Session) -> set[str]:
-    """The segments customers are in: one step down ``ix_customer_segment`` per segment, not a scan of every
-    customer (a recursive query that asks each time for the next segment after the one found)."""
-    first = select(func.min(Customer.segment).label("segment")).cte("found", recursive=True)
-    after = select(func.min(Customer.segment)).where(Customer.segment > first.c.segment).scalar_subquery()
-    found = first.union_all(select(after).where(first.c.segment.is_not(None)))
-    return set(session.scalars(select(found.c.segment).where(found.c.segment.is_not(None))))

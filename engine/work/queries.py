@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 
-from engine.service import NotFound
+from engine.errors import NotFound
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 from engine.storage.uow import UnitOfWork
 
@@ -17,7 +17,7 @@ def _iso(moment: Optional[datetime]) -> Optional[str]:
 
 
 def task_view(task: HumanTask) -> dict[str, Any]:
-    """One task as the contract in DESIGN.md describes it."""
+    """One task as the contract in docs/design.md describes it."""
     return {
         "id": task.id, "instance_id": task.instance_id, "step_id": task.step_id, "name": task.name,
         "role": task.role, "lane": task.lane, "assignee": task.assignee,

@@ -1,6 +1,6 @@
 """analytics: role rates, customer satisfaction, pre-aggregated task and case facts
 
-role_rate: an hourly rate per role, for the cost of a case (issue 4).
+role_rate: an hourly rate per role, for the cost of a case.
 case_feedback, feedback_token: a satisfaction score 1-5 per finished case, given by staff
 or by the customer through a one-time link (only the token's SHA-256 is stored).
 task_fact, case_fact: completed tasks and finished cases in whole seconds, with their

@@ -17,16 +17,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from engine import service, simulation
 from engine.analytics import cycle_times
-
-from engine.work import queries
-
-from engine import service
-
-from engine import simulation
-from engine.time.clock import FixedClock
-from engine.storage.wiring import connect
 from engine.analytics.filters import Filters
+from engine.storage.wiring import connect
+from engine.time.clock import FixedClock
+from engine.work import queries
 from tests.e2e.conftest import LiveServer, screenshot, sign_in
 from tests.web.conftest import MEDIUM_RISK, password_of
 from web import create_app

@@ -1,4 +1,4 @@
-"""The story of issue 3 in a real browser: a loan application from capture to decision, seen on the diagram."""
+"""The loan story in a real browser: a loan application from capture to decision, seen on the diagram."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from engine.work import queries
-
 from engine import service
+from engine.work import queries
 from tests.e2e.conftest import LiveServer, screenshot, sign_in, sign_out
 from tests.web.conftest import MEDIUM_RISK
 

@@ -173,11 +173,7 @@ def test_cases_written_with_a_clock_in_the_past_are_counted_after_later_ones(sto
 def test_the_dashboard_page_shows_the_same_figures_as_each_function(story, stored_uow, narrowed):
     """process_dashboard reads every figure in one unit of work (one facts refresh, one scope); what it shows
     is what each analytics function gives on its own, with a step chosen and with work still open."""
-    from engine.analytics import costs
-    from engine.analytics import dashboards
-    from engine.work import feedback
-    from engine.analytics import risk
-    from engine.analytics import segments
+    from engine.analytics import costs, dashboards, risk, satisfaction, segments
 
     story.case(T0 + timedelta(days=1), [(HOUR, 2 * HOUR)], story.customer("premium"))  # Approve left open
     story.case(T0 + timedelta(days=1), [(4 * HOUR, HOUR), (2 * HOUR, HOUR)], story.customer("premium"))
@@ -197,7 +193,7 @@ def test_the_dashboard_page_shows_the_same_figures_as_each_function(story, store
     assert page.segments == segments.segment_report(stored_uow(), filters)
     assert page.risk == risk.work_at_risk(stored_uow(), filters, limit=dashboards.AT_RISK_ROWS)
     assert page.cost == costs.cost_per_case(stored_uow(), filters)
-    assert page.satisfaction == feedback.satisfaction_vs_cycle_time(stored_uow(), filters)
+    assert page.satisfaction == satisfaction.satisfaction_vs_cycle_time(stored_uow(), filters)
     assert page.diagram_xml == dashboards.version_xml(stored_uow, story.key, 1)
     assert (page.summary.finished, page.summary.running) == ((1, 1) if narrowed else (4, 1))
     assert page.slowest

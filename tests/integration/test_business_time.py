@@ -14,11 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.analytics import cycle_times
-
-from engine.analytics import facts
-
-from engine.analytics import risk
+from engine.analytics import cycle_times, facts, risk
 from engine.analytics.filters import Filters
 from engine.storage.tables import CaseFact, TaskFact
 from tests import samples

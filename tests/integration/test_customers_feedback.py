@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine.work import feedback
-
 from engine import service
-from engine.work.customers import customer_360
+from engine.analytics import satisfaction
 from engine.analytics.filters import Filters
+from engine.work import feedback
+from engine.work.customers import customer_360
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 
@@ -86,7 +86,7 @@ def test_satisfaction_is_binned_by_lead_time_against_the_target(story, stored_uo
     staff = story.users["approver"]
     for instance_id, score in ((story.quick, 5), (story.on_target, 3), (story.slow, 1)):
         feedback.record_feedback(stored_uow(), instance_id, score, staff)
-    report = feedback.satisfaction_vs_cycle_time(stored_uow(), Filters(story.key))
+    report = satisfaction.satisfaction_vs_cycle_time(stored_uow(), Filters(story.key))
     assert report.target_seconds == 24 * 3600 and report.edges[:2] == (12 * 3600, 24 * 3600)
     assert (report.count, report.mean_score) == (3, 3.0)
     [standard] = report.segments

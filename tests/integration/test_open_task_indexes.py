@@ -18,12 +18,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, text
 
-from engine.work import queries
-
 from engine import service
 from engine.storage.db import MIGRATIONS, make_engine
-from engine.work.inbox import inbox
 from engine.storage.wiring import connect
+from engine.work import queries
+from engine.work.inbox import inbox
 from tests.integration.test_storage import setup_two_step
 
 QUEUE_INDEXES = {"ix_task_role_queue", "ix_task_assignee", "ix_task_open_due", "ix_task_queue"}

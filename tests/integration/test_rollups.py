@@ -19,15 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import literal, select
 
-from engine.analytics import cycle_times
-
-from engine.analytics import costs
-
-from engine.analytics import facts
-
-from engine.analytics import rollups
-
 from engine import service
+from engine.analytics import costs, cycle_times, facts, rollups
 from engine.analytics.filters import Filters
 from engine.storage.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
 from tests.conftest import T0

@@ -6,13 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from engine.analytics import cycle_times
-
-from engine.analytics import costs
-
-from engine.analytics import risk
-
 from engine import service
+from engine.analytics import costs, cycle_times, risk
 from engine.analytics.filters import Filters
 from engine.analytics.segments import segment_report
 from tests import samples

@@ -10,14 +10,13 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.work import queries
-
 from engine import service
-from engine.storage.db import checkout_in_transaction, commit_transaction
 from engine.definitions.packages import Package
-from engine.storage.wiring import connect
+from engine.storage.db import checkout_in_transaction, commit_transaction
 from engine.storage.tables import Customer, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate
+from engine.storage.wiring import connect
+from engine.work import queries
 from tests import samples
 
 BOB = service.CustomerRef("c-2", "Bob Stone", "standard")

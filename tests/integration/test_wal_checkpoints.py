@@ -11,9 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from engine.storage import wal_checkpoints
-
 from engine import service
+from engine.storage import wal_checkpoints
 from engine.storage.wal_checkpoints import WalCheckpointer
 from engine.storage.wiring import connect
 from tests.integration.test_storage import BOB, setup_two_step

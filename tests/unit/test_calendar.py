@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.time.calendar import CALENDAR_TIME, InvalidCalendar, calendar_for, parse_calendar
 from engine.definitions.packages import DeploymentRefused, Package, compile_package
+from engine.time.calendar import CALENDAR_TIME, InvalidCalendar, calendar_for, parse_calendar
 from tests import samples
 
 BERLIN = ZoneInfo("Europe/Berlin")

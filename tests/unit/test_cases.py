@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from engine.work import queries
-
 from engine import service
-from engine.definitions.packages import Package
 from engine.definitions.forms import FormInvalid
+from engine.definitions.packages import Package
+from engine.work import queries
 from tests import samples
 
 ANN = service.CustomerRef("c-1", "Ann Lee", "premium")

@@ -1,4 +1,4 @@
-"""The ``valueflow`` command against its contract (DESIGN.md "Addresses and commands", issue 2).
+"""The ``valueflow`` command against its contract (docs/design.md, "Addresses and commands").
 
 Commands run in-process through ``engine.cli.main`` on a SQLite file named by
 VALUEFLOW_DATABASE_URL; one test runs the installed console script. The case
@@ -28,8 +28,8 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from engine.cli import main
-from engine.work.passwords import check_password
 from engine.storage.tables import ProcessDefinition, User
+from engine.work.passwords import check_password
 from tests import samples
 from tests.conftest import REPO, SHIPPED
 

@@ -1,4 +1,4 @@
-"""Deploying: versions, annotations, and every validation rule of DESIGN.md."""
+"""Deploying: versions, annotations, and every validation rule of docs/design.md."""
 
 from __future__ import annotations
 

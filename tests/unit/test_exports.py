@@ -10,12 +10,11 @@ from datetime import timedelta
 import pytest
 from lxml import etree
 
-from engine.analytics import exports
-
 from engine import service
+from engine.analytics import exports
+from engine.analytics.filters import Filters
 from engine.cli import main
 from engine.storage.wiring import connect
-from engine.analytics.filters import Filters
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 

@@ -13,8 +13,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
 
 from engine.cases import state
-from engine.definitions.packages import Package, compile_package
 from engine.cases.model import Case, TaskNotReady
+from engine.definitions.packages import Package, compile_package
 from tests import samples
 
 

@@ -16,10 +16,9 @@ from typing import Any, Optional
 
 import pytest
 
-from engine.work import queries
-
 from engine import service
 from engine.definitions.packages import Package, read_package
+from engine.work import queries
 from tests import samples
 from tests.conftest import SHIPPED
 from workflows.loan_decision import credit_score

@@ -19,15 +19,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from engine.cases import model
-
-from engine.work import queries
-
 from engine import service
-
-from engine.cases import state
-from engine.definitions.packages import read_package
+from engine.cases import model, state
 from engine.cases.model import MessageNotExpected
+from engine.definitions.packages import read_package
+from engine.work import queries
 from tests.conftest import SHIPPED
 
 HOUR, DAY, MINUTE = timedelta(hours=1), timedelta(days=1), timedelta(minutes=1)

@@ -8,17 +8,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from engine.analytics import cycle_times
-
-from engine.analytics import costs
-
 from engine import simulation
-from engine.cli import main
-from engine.time.clock import FixedClock
-from engine.definitions.packages import read_package
-from engine.storage.wiring import connect
+from engine.analytics import costs, cycle_times
 from engine.analytics.filters import Filters
+from engine.cli import main
+from engine.definitions.packages import read_package
 from engine.storage.tables import CaseFeedback, HumanTask, ProcessDefinition, TaskEvent
+from engine.storage.wiring import connect
+from engine.time.clock import FixedClock
 from tests.conftest import SHIPPED
 
 MONDAY = datetime(2026, 3, 2, tzinfo=timezone.utc)

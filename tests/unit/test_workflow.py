@@ -11,9 +11,9 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
-from engine.definitions.packages import Package, compile_package, read_package
 from engine.cases.model import Case
 from engine.cases.workflow import CaseWorkflow
+from engine.definitions.packages import Package, compile_package, read_package
 from tests import samples
 from tests.conftest import SHIPPED
 from tests.unit.test_model import with_subprocess

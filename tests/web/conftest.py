@@ -16,13 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.work import queries
-
 from engine import service
-from engine.time.clock import FixedClock
 from engine.definitions.packages import read_package
-from engine.storage.wiring import connect
 from engine.storage.uow import UnitOfWorkFactory
+from engine.storage.wiring import connect
+from engine.time.clock import FixedClock
+from engine.work import queries
 from tests.conftest import SHIPPED
 from web import create_app
 

@@ -23,11 +23,8 @@ from datetime import timedelta
 
 import pytest
 
-from engine.analytics import costs
-
-from engine.analytics import exports
-
 from engine import service
+from engine.analytics import costs, exports
 from tests import samples
 from tests.conftest import T0
 from tests.histories import HOUR, Story

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from engine.work import queries
-
 from engine import service
+from engine.work import queries
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 

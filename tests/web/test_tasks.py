@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from engine.work import queries
-
 from engine import service
+from engine.work import queries
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 CAPTURE_FORM = {"loan_amount": "250000", "loan_purpose": "purchase", "annual_income": "60000",
