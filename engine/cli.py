@@ -1,4 +1,6 @@
-"""The ``valueflow`` command (docs/design.md, "Addresses and commands").
+"""The ``valueflow`` command: a face of the engine, like the web app (docs/design.md, "Addresses and commands").
+
+It parses arguments, calls engine.service and the read models, and prints.
 
 Every mistake a user can make prints one clear line on stderr and exits
 with status 2; a refused deployment lists each problem on its own line.
