@@ -16,6 +16,7 @@ from engine.cases.model import Case
 from engine.definitions.forms import check_form
 from engine.definitions.packages import Package, compile_package
 from engine.errors import NotAllowed, NotFound
+from engine.metrics import timed_step
 from engine.storage.casestore import CaseRecord, TaskRecord
 from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
@@ -83,6 +84,7 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 
 # -- cases -----------------------------------------------------------------------
 
+@timed_step("start")
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
                    actor: Optional[str] = None) -> int:
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id."""
@@ -108,6 +110,7 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
         return loaded.record.id
 
 
+@timed_step("complete")
 def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]) -> int:
     """Complete a task assigned to ``user`` with form data; returns the instance id."""
     with uow:
@@ -130,6 +133,7 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
         return record.id
 
 
+@timed_step("claim")
 def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Take an unassigned task of one of the user's roles."""
     with uow:
@@ -144,6 +148,7 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         _set_assignee(uow, task, user, "task_claimed", user)
 
 
+@timed_step("release")
 def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Put a claimed task back in its role's queue (its assignee, a manager or an admin)."""
     with uow:
@@ -156,6 +161,7 @@ def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         _set_assignee(uow, task, None, "task_released", user)
 
 
+@timed_step("assign")
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
     """A manager or admin gives an open task to a user who holds its role."""
     with uow:
@@ -167,6 +173,7 @@ def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> Non
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 
+@timed_step("cancel")
 def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
     """Stop a running (or errored) case; its open tasks are cancelled."""
     with uow:
@@ -179,6 +186,7 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
         uow.commit()
 
 
+@timed_step("message")
 def deliver_message(uow: UnitOfWork, instance_id: int, name: str, payload: Optional[dict[str, Any]] = None,
                     actor: Optional[str] = None) -> None:
     """Hand a message (e.g. "documents_received") to a case that waits for it."""
@@ -219,6 +227,7 @@ def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRoun
     return WorkerRound(fired, _record_breaches(new_uow(), batch), tuple(failures))
 
 
+@timed_step("timer")
 def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
     with uow:
         record = _case(uow, instance_id)
