@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 
-from web import (admin, auth, csrf, customers, dashboard, db, errors, feedback, inbox, instances, ops, present,
-                 processes, tasks, vendor)
+from web import (admin, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox, instances, ops,
+                 present, processes, tasks, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         NODE_MODULES=str(Path(__file__).resolve().parent.parent / "node_modules"),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=False,  # True when served over HTTPS (VALUEFLOW_SESSION_COOKIE_SECURE=true)
     )
     if config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -46,6 +47,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    headers.init_app(app)
     errors.init_app(app)
     present.init_app(app)
     ops.init_app(app)
