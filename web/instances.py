@@ -43,7 +43,8 @@ def _render(instance_id: int, code: int = 200, recording: Optional[str] = None,
     """The case page; the form of the message ``recording`` comes back as typed, with its errors."""
     case = _case(instance_id)
     names = case["step_names"]
-    diagram = {"xml": case["bpmn_xml"], "completed": case["completed_steps"], "open": case["open_step_ids"]}
+    diagram = {"xml": case["bpmn_xml"], "completed": case["completed_steps"], "open": case["open_step_ids"],
+               "waiting": sorted({wait["step_id"] for wait in case["waits"]})}
     events = [{**e, "step_name": names.get(e["step_id"] or "", e["step_id"] or "")} for e in case["events"]]
     account = g.account
     may_record = account.is_manager or bool(account.roles & set(case["roles"]))
