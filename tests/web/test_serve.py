@@ -27,11 +27,22 @@ def free_port() -> int:
 
 
 def serve(url: str, folder: Path, *options: str) -> tuple[subprocess.Popen, int]:
-    """``valueflow serve`` on a free port, started once it answers (at most 20 s)."""
+    """``valueflow serve`` on a free port, once it answers."""
+    process, port = start_serving(url, folder, *options)
+    wait_for_login_page(process, port)
+    return process, port
+
+
+def start_serving(url: str, folder: Path, *options: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": url, "VALUEFLOW_SECRET_KEY": "serve-test"}
     process = subprocess.Popen([str(VALUEFLOW), "serve", "--port", str(port), *options], env=env, cwd=folder,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+def wait_for_login_page(process: subprocess.Popen, port: int) -> None:
+    """Wait for the sign-in page (at most 20 s); stop the server and fail with its output if it never comes."""
     page = None
     for _ in range(100):
         try:
@@ -43,9 +54,7 @@ def serve(url: str, folder: Path, *options: str) -> tuple[subprocess.Popen, int]
                 break
             time.sleep(0.2)
     if page is None or "Sign in to Valueflow" not in page:
-        stop(process)
-        raise AssertionError(process.stdout.read() if process.stdout else "no answer")
-    return process, port
+        raise AssertionError(stop(process))
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -71,11 +80,11 @@ def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, t
     assert "1 process version(s) with running cases compiled" in output
 
 
-def loan_with_a_reminder_due(url: str) -> int:
+def loan_with_a_reminder_due(url: str, customer_id: str = "c-1") -> int:
     """A loan whose documents were requested two days and an hour ago: its reminder timer is due now."""
     factory = connect(url, FixedClock(SystemClock().now() - timedelta(days=2, hours=1)))
     instance_id = service.start_instance(factory(), "loan_decision",
-                                         service.CustomerRef("c-1", "Ada Moss", "standard"), {})
+                                         service.CustomerRef(customer_id, "Ada Moss", "standard"), {})
     for data in ({**MEDIUM_RISK, "documents_complete": False},
                  {"missing_documents": "payslips", "request_channel": "email"}):
         task = queries.list_tasks(factory(), instance_id=instance_id)[0]
@@ -111,6 +120,27 @@ def test_serve_fires_due_timers_in_the_same_process_and_stops_cleanly(seeded_dat
     database = Path(url.removeprefix("sqlite:///"))
     assert sorted(path.name for path in database.parent.glob(database.name + "*")) == [database.name], \
         "the worker left the database open"
+
+
+def test_two_serve_processes_on_one_database_fire_each_due_timer_once_and_both_stop_cleanly(seeded_database,
+                                                                                           tmp_path):
+    url = copy_database(seeded_database, tmp_path)
+    loans = [loan_with_a_reminder_due(url, f"c-{n}") for n in range(8)]
+    servers = [start_serving(url, tmp_path, "--worker-interval", "0.1") for _ in range(2)]
+    outputs = []
+    try:
+        for process, port in servers:
+            wait_for_login_page(process, port)
+        for _ in range(150):  # at most 30 s
+            if all(timers_fired(url, loan) for loan in loans):
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)  # both workers go on with rounds over the same cases
+    finally:
+        outputs = [stop(process) for process, _ in servers]
+    assert [process.returncode for process, _ in servers] == [0, 0], outputs
+    assert [timers_fired(url, loan) for loan in loans] == [1] * len(loans), outputs
+    assert not any("valueflow worker:" in output for output in outputs), outputs  # no round nor case failed
 
 
 def test_serve_with_no_worker_leaves_timers_to_valueflow_worker(seeded_database, tmp_path):
