@@ -25,6 +25,7 @@ from engine import service, simulation, worker
 from engine.analytics import exports, facts
 from engine.analytics.filters import Filters
 from engine.cases.model import MessageNotExpected, TaskNotReady
+from engine.definitions.annotations import role_key
 from engine.definitions.forms import FormInvalid
 from engine.definitions.packages import DeploymentRefused, PackageNotFound, read_package
 from engine.storage.db import database_url
@@ -235,9 +236,27 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    service.add_user(_uow_factory(args)(), args.name, args.role, args.password)
-    print(f"user {args.name}: roles {', '.join(args.role)}")
+    roles = _role_names(args.role)
+    service.add_user(_uow_factory(args)(), args.name, roles, args.password)
+    print(f"user {args.name}: roles {', '.join(roles)}")
     return 0
+
+
+def _role_names(values: Sequence[str]) -> list[str]:
+    """The roles of ``--role``, given once or more, each one role or a comma-separated list of them; a role is
+    written as its key (lower-case, dashes), and any other spelling is refused with the key it should be."""
+    roles: list[str] = []
+    for value in values:
+        for name in (part.strip() for part in value.split(",")):
+            if name and role_key(name) != name:
+                spelled = f"; write it {role_key(name)}" if role_key(name) else ""
+                raise UsageError(f"{name!r} is not a role: roles are written in lower case with dashes, "
+                                 f"like credit-analyst{spelled}")
+            if name and name not in roles:
+                roles.append(name)
+    if not roles:
+        raise UsageError("--role needs a role, like --role credit-analyst (several: --role a,b or --role a --role b)")
+    return roles
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -362,7 +381,8 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p = user_sub.add_parser("add", help="add a user or give a user more roles")
     p.set_defaults(run=cmd_user_add)
     p.add_argument("name")
-    p.add_argument("--role", action="append", required=True)
+    p.add_argument("--role", action="append", required=True,
+                   help="a role, or several separated by commas (credit-analyst,underwriter); may be repeated")
     p.add_argument("--password")
     p = command("export", cmd_export, "write a process's event log as XES (IEEE 1849) or CSV")
     p.add_argument("--process", required=True, metavar="KEY", help="the process key, e.g. loan_decision")

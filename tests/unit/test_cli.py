@@ -359,6 +359,15 @@ def test_user_add_with_several_roles_lets_the_user_work_in_each(ready, capsys):
     assert instance(capsys, instance_id)["open_steps"] == []
 
 
+def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
+    out = ok(capsys, "user", "add", "kit", "--role", "back-office, approver", "--password", "S3cret-pw")
+    assert "roles back-office, approver" in out.out
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "kit", '{"amount": 3}')
+    do(capsys, instance_id, "approve", "kit")
+    assert instance(capsys, instance_id)["open_steps"] == []
+
+
 def test_the_worker_fires_a_due_boundary_timer_at_the_given_moment_and_records_the_breach(ready, capsys):
     instance_id = start(capsys)
     do(capsys, instance_id, "review", "bo1", '{"amount": 5}')
@@ -477,6 +486,9 @@ MISTAKES = [
     ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"], "neither a .bpmn file"),
     ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one .bpmn file"),
     ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
+    ("user add with a role spelled as a lane name", [], ["user", "add", "kit", "--role", "Back Office"],
+     "write it back-office"),
+    ("user add with only commas for roles", [], ["user", "add", "kit", "--role", ","], "--role needs a role"),
 ]
 
 
