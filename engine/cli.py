@@ -112,20 +112,70 @@ def _print_json(value: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     new_uow = connect(migrate=True)
+    if args.admin is not None:
+        _require_new_user(new_uow, args.admin)
     with new_uow() as uow:
         facts.refresh(uow)  # on an upgraded database, the dashboards' facts of its history are built now, once
-    # for the demo's loan story the loan's "before" version comes first; the demo deploys the redesign on its way
-    story = args.demo and simulation.deploy_processes(new_uow)
-    if story:
-        print("deployed: loan_decision version 1, as it was before its redesign (the demo deploys version 2)")
+    for line in deploy_shipped(new_uow, demo=args.demo):
+        print(line)
+    if args.admin is not None:
+        password = secrets.token_urlsafe(12)
+        service.add_user(new_uow(), args.admin, ["admin"], password)
+        print(f"created the admin {args.admin} with the password {password} (shown only now; it is stored as a hash)")
+    if args.demo:
+        _add_demo_users(new_uow)
+        _run_demo(days=30, seed=1)
+    elif args.admin is None and not _users_holding(new_uow, "admin"):
+        print("no user can sign in yet: create an admin with `valueflow init --admin NAME`, "
+              "or any user with `valueflow user add NAME --role ROLE --password P`")
+    print(f"database ready: {database_url()}")
+    return 0
+
+
+def deploy_shipped(new_uow: UnitOfWorkFactory, demo: bool) -> list[str]:
+    """Deploy the shipped processes (for the demo, the loan decision as it was before its redesign); one line
+    for each version this created, and one for each process that was already deployed as it ships."""
+    before = _deployed_versions(new_uow)
+    story = demo and simulation.deploy_processes(new_uow)
     for folder in sorted(p for p in SHIPPED.iterdir() if p.is_dir()):
-        if story and folder.name == "loan_decision":
-            continue
-        result = service.deploy(new_uow(), read_package(folder), actor="init")
-        print(f"{'deployed' if result.created else 'up to date'}: {result.key} version {result.version}")
-    roles = list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow))
+        if not (story and folder.name == "loan_decision"):
+            service.deploy(new_uow(), read_package(folder), actor="init")
+    after = _deployed_versions(new_uow)
+    lines = []
+    for key, version in sorted(after - before):
+        before_redesign = story and key == "loan_decision"
+        lines.append(f"deployed: {key} version {version}" + (
+            ", the loan decision before its redesign (the demo traffic below deploys the redesign as version 2)"
+            if before_redesign else ""))
+    created = {key for key, _ in after - before}
+    for key in sorted({key for key, _ in after} - created):
+        lines.append(f"up to date: {key} version {max(v for k, v in after if k == key)}")
+    return lines
+
+
+def _deployed_versions(new_uow: UnitOfWorkFactory) -> set[tuple[str, int]]:
+    with new_uow() as uow:
+        return set(uow.definitions.versions())
+
+
+def _require_new_user(new_uow: UnitOfWorkFactory, name: str) -> None:
+    if not name.strip():
+        raise UsageError("--admin needs the new admin's user name, like --admin a.moss")
+    with new_uow() as uow:
+        if uow.users.by_name(name) is not None:
+            raise UsageError(f"there is already a user named {name}; nothing was changed (give them a password "
+                             f"with `valueflow user add {name} --role admin --password P`)")
+
+
+def _users_holding(new_uow: UnitOfWorkFactory, role: str) -> bool:
+    with new_uow() as uow:
+        return bool(uow.users.holding(role))
+
+
+def _add_demo_users(new_uow: UnitOfWorkFactory) -> None:
+    """One demo user per role, named after it, for each role that has none yet; their passwords shown once."""
     created = []
-    for role in roles:
+    for role in list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow)):
         with new_uow() as uow:
             exists = uow.users.by_name(role) is not None
         if not exists:
@@ -136,10 +186,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         print("demo users (one per role; the passwords are shown only now):")
         for name, password in created:
             print(f"  {name:<22} {password}")
-    if args.demo:
-        _run_demo(days=30, seed=1)
-    print(f"database ready: {database_url()}")
-    return 0
 
 
 def _lane_roles(new_uow: UnitOfWorkFactory) -> set[str]:
@@ -332,8 +378,10 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         p.set_defaults(run=run)
         return p
 
-    p = command("init", cmd_init, "create or upgrade the schema, deploy the shipped processes, add demo users")
-    p.add_argument("--demo", action="store_true", help="then fill the database with 30 days of demo traffic")
+    p = command("init", cmd_init, "create or upgrade the schema and deploy the shipped processes")
+    p.add_argument("--demo", action="store_true",
+                   help="add one demo user per role, then fill the database with 30 days of demo traffic")
+    p.add_argument("--admin", metavar="NAME", help="create the admin NAME and print their password once")
     p = command("demo", cmd_demo, "simulate days of customer traffic through the shipped processes")
     p.add_argument("--days", type=int, default=30, help="how many days, ending now (default 30)")
     p.add_argument("--seed", type=int, default=1, help="the random seed (the same seed, the same demo)")

@@ -39,6 +39,11 @@ class Definitions:
     def add(self, definition: ProcessDefinition) -> None:
         self.session.add(definition)
 
+    def versions(self) -> Sequence[tuple[str, int]]:
+        """The key and version number of every deployed version."""
+        return [(key, version) for key, version in self.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.version))]
+
     def lane_roles(self) -> set[str]:
         """Every role that owns a lane of some deployed version."""
         roles: set[str] = set()
