@@ -290,18 +290,25 @@ def _record_breaches(uow: UnitOfWork, batch: int) -> int:
 
 # -- users -----------------------------------------------------------------------
 
-def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None) -> None:
-    """Create a user with roles, or give an existing user these roles (and password, if given)."""
+def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None,
+             actor: Optional[str] = None) -> None:
+    """Create a user with roles, or give an existing user these roles (and password, if given); logged on the
+    user's account with ``actor`` (None from the command line)."""
     if not name.strip():
         raise ValueError("a user needs a name")
     with uow:
+        now = uow.clock.now()
         user = uow.users.by_name(name)
         if user is None:
-            user = User(name=name, password_hash=hash_password(password) if password else None,
-                        created_at=uow.clock.now())
+            user = User(name=name, password_hash=hash_password(password) if password else None, created_at=now)
             uow.users.add(user)
-        elif password:
-            user.password_hash = hash_password(password)
+            uow.users.log(user, "user_added", actor, now, {"roles": sorted(set(roles))})
+        else:
+            if password:
+                user.password_hash = hash_password(password)
+                user.session_generation += 1
+                uow.users.log(user, "password_set", actor, now)
+            uow.users.log(user, "roles_added", actor, now, {"roles": sorted(set(roles))})
         uow.users.set_roles(user, uow.users.roles(user) | set(roles))
         uow.commit()
 

@@ -6,14 +6,15 @@ rows a step writes go through engine.storage.casestore instead, the hot path.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from datetime import datetime
+from typing import Any, Optional, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
 from engine.definitions.packages import Package
-from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+from engine.storage.tables import AccountEvent, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
 
 
 class Definitions:
@@ -131,8 +132,15 @@ class Users:
             self.session.add(UserRole(user_id=user.id, role=role))
 
     def holding(self, role: str) -> Sequence[User]:
+        """The users holding ``role`` who may sign in (not disabled)."""
         return self.session.scalars(
-            select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)).all()
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == role, User.disabled_at.is_(None))).all()
+
+    def log(self, user: User, kind: str, actor: Optional[str], at: datetime,
+            detail: Optional[dict[str, Any]] = None) -> None:
+        """Append to the account log of ``user``."""
+        self.session.add(AccountEvent(user_id=user.id, type=kind, actor=actor, at=at, detail=detail))
 
 
 def known_segments(session: Session) -> set[str]:
