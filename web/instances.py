@@ -26,8 +26,11 @@ CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def index() -> ResponseReturnValue:
     staff_or_manager()
     text = request.args.get("q", "").strip()
-    results = case_pages.search_cases(db.uow(), text) if text else []
-    return render_template("instances/index.html", q=text, results=results)
+    if text:
+        return render_template("instances/index.html", q=text, results=case_pages.search_cases(db.uow(), text))
+    account = g.account
+    recent = case_pages.recent_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles)
+    return render_template("instances/index.html", q="", results=recent)
 
 
 @bp.get("/<int:instance_id>")

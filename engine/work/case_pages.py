@@ -12,9 +12,9 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import ColumnElement, func, inspect, select, true
 
 from engine.definitions.annotations import ProcessAnnotations, role_key
 from engine.definitions.validation import (BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process,
@@ -225,16 +225,32 @@ def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, 
     text = text.strip()
     if not text:
         return []
+    condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
+    if text.lstrip("#").isdigit():
+        condition = condition | (ProcessInstance.id == int(text.lstrip("#")))
+    return _cases(uow, condition, (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), limit)
+
+
+def recent_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], limit: int = 20) -> list[dict[str, Any]]:
+    """The newest cases with a step of one of ``roles`` or one ``user`` handled; every case when ``roles`` is None
+    (managers). Newest by case number, which walks the primary key instead of sorting every case."""
+    condition: ColumnElement[bool] = true()
+    if roles is not None:
+        condition = select(HumanTask.id).where(
+            HumanTask.instance_id == ProcessInstance.id,
+            HumanTask.role.in_(sorted(roles)) | (HumanTask.assignee == user) | (HumanTask.completed_by == user),
+        ).exists()
+    return _cases(uow, condition, (ProcessInstance.id.desc(),), limit)
+
+
+def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int) -> list[dict[str, Any]]:
+    """The cases meeting ``condition`` in ``order``, each with its customer, process and open steps."""
     with uow:
-        condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
-        if text.lstrip("#").isdigit():
-            condition = condition | (ProcessInstance.id == int(text.lstrip("#")))
         found = uow.session.execute(
             select(ProcessInstance, Customer, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
             .join(Customer, Customer.id == ProcessInstance.customer_id)
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-            .where(condition).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
-            .limit(limit)).all()
+            .where(condition).order_by(*order).limit(limit)).all()
         ids = [row[0].id for row in found]
         open_steps: dict[int, list[str]] = {}
         if ids:
