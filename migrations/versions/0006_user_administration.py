@@ -19,9 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('disabled_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('session_generation', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('app_user', sa.Column('disabled_at', sa.DateTime(), nullable=True))
+    op.add_column('app_user', sa.Column('session_generation', sa.Integer(), server_default='0', nullable=False))
     op.create_table('account_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -38,6 +37,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_account_event_user', table_name='account_event')
     op.drop_table('account_event')
-    with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.drop_column('session_generation')
-        batch_op.drop_column('disabled_at')
+    # SQLite (3.35 and later) drops these columns in place: a batch would drop and copy app_user, which
+    # user_role's foreign key forbids while foreign keys are enforced
+    op.drop_column('app_user', 'session_generation')
+    op.drop_column('app_user', 'disabled_at')
