@@ -295,9 +295,8 @@ def _role_names(values: Sequence[str]) -> list[str]:
     for value in values:
         for name in (part.strip() for part in value.split(",")):
             if name and role_key(name) != name:
-                spelled = f"; write it {role_key(name)}" if role_key(name) else ""
-                raise UsageError(f"{name!r} is not a role: roles are written in lower case with dashes, "
-                                 f"like credit-analyst{spelled}")
+                raise UsageError(f"{name!r} is not a role: roles are written in lower case with dashes; "
+                                 + (f"write it {role_key(name)}" if role_key(name) else "e.g. credit-analyst"))
             if name and name not in roles:
                 roles.append(name)
     if not roles:
