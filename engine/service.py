@@ -170,6 +170,8 @@ def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> Non
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
         if task.role not in _require_user(uow, assignee):
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
+        if uow.users.is_disabled(assignee):
+            raise NotAllowed(f"{assignee} is disabled and cannot sign in to work on task {task_id}")
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 

@@ -131,6 +131,9 @@ class Users:
         for role in roles - self.roles(user):
             self.session.add(UserRole(user_id=user.id, role=role))
 
+    def is_disabled(self, name: str) -> bool:
+        return self.session.scalar(select(User.disabled_at.is_not(None)).where(User.name == name)) is True
+
     def holding(self, role: str) -> Sequence[User]:
         """The users holding ``role`` who may sign in (not disabled)."""
         return self.session.scalars(
