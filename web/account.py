@@ -23,13 +23,15 @@ def password() -> ResponseReturnValue:
 def change_password() -> ResponseReturnValue:
     current, new = request.form.get("current", ""), request.form.get("new", "")
     if new != request.form.get("repeat", ""):
-        error = "The new password and its repetition differ; type them again."
-    else:
-        try:
-            session["generation"] = accounts.change_password(db.uow(), g.account.name, current, new)
-        except accounts.PasswordRefused as exc:
-            error = f"Your password was not changed: {exc}."
-        else:
-            flash("Your password is changed. Sessions elsewhere with the old one have ended.", "success")
-            return redirect(url_for("account.password"))
-    return render_template("account/password.html", error=error), 400
+        return _refused("The new password and its repetition differ; type them again.", 400)
+    try:
+        session["generation"] = accounts.change_password(db.uow(), g.account.name, current, new)
+    except accounts.PasswordRefused as exc:  # a wrong current password is 401, which web.throttle counts
+        return _refused(f"Your password was not changed: {exc}.", 401 if isinstance(exc, accounts.WrongPassword)
+                        else 400)
+    flash("Your password is changed. Sessions elsewhere with the old one have ended.", "success")
+    return redirect(url_for("account.password"))
+
+
+def _refused(error: str, code: int) -> ResponseReturnValue:
+    return render_template("account/password.html", error=error), code

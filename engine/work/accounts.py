@@ -33,6 +33,10 @@ class PasswordRefused(ValueError):
     """A new password was not accepted; the message says why."""
 
 
+class WrongPassword(PasswordRefused):
+    """The current password given to change it is not the user's."""
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     """Checked when a name is unknown, so that a wrong name costs as long as a wrong password."""
@@ -208,7 +212,7 @@ def change_password(uow: UnitOfWork, name: str, current: str, new: str) -> int:
     with uow:
         user = _user(uow, name)
         if user.password_hash is None or not check_password(current, user.password_hash):
-            raise PasswordRefused("the current password is not right")
+            raise WrongPassword("the current password is not right")
         _set_password(user, new)
         uow.users.log(user, "password_changed", name, uow.clock.now())
         generation = user.session_generation

@@ -10,6 +10,7 @@ import pytest
 from engine import service
 from engine.work import accounts
 from tests.web.conftest import Auth, password_of, text_of
+from web.throttle import PASSWORD_CHANGE_REFUSED
 
 
 def test_the_user_list_shows_every_user_with_their_roles_and_a_link_to_edit_each(client, auth):
@@ -210,18 +211,19 @@ def test_only_admins_disable_enable_or_reset(app, auth, action):
 
 # -- one's own password ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("form, message", [
-    ({"current": "wrong-one", "new": "a-new-secret", "repeat": "a-new-secret"}, "the current password is not right"),
-    ({"current": password_of("process-owner"), "new": "a-new-secret", "repeat": "a-new-secreT"},
+@pytest.mark.parametrize("form, code, message", [
+    ({"current": "wrong-one", "new": "a-new-secret", "repeat": "a-new-secret"}, 401,
+     "the current password is not right"),
+    ({"current": password_of("process-owner"), "new": "a-new-secret", "repeat": "a-new-secreT"}, 400,
      "The new password and its repetition differ"),
-    ({"current": password_of("process-owner"), "new": "short", "repeat": "short"}, "needs 8 to 200 characters"),
+    ({"current": password_of("process-owner"), "new": "short", "repeat": "short"}, 400, "needs 8 to 200 characters"),
     ({"current": password_of("process-owner"), "new": password_of("process-owner"),
-      "repeat": password_of("process-owner")}, "the new password is the current one"),
+      "repeat": password_of("process-owner")}, 400, "the new password is the current one"),
 ])
-def test_a_refused_password_change_says_why_and_changes_nothing(client, auth, form, message):
+def test_a_refused_password_change_says_why_and_changes_nothing(client, auth, form, code, message):
     auth.login("process-owner")
     response = auth.post("/account/password", data=form)
-    assert response.status_code == 400
+    assert response.status_code == code
     assert message in text_of(response)
     auth.logout()
     assert auth.login("process-owner").status_code == 302
@@ -243,3 +245,15 @@ def test_any_user_changes_their_own_password_and_keeps_only_this_session(app, cl
     auth.logout()
     auth.login("admin")
     assert "Password changed process-owner" in text_of(client.get("/admin/users/process-owner"))
+
+
+def test_guessing_the_current_password_to_change_it_is_stopped_after_ten_tries(client, auth):
+    auth.login("process-owner")
+    guess = {"current": "guess-1234", "new": "a-new-secret", "repeat": "a-new-secret"}
+    for _ in range(10):
+        assert auth.post("/account/password", data=guess).status_code == 401
+    refused = auth.post("/account/password", data={**guess, "current": password_of("process-owner")})
+    assert refused.status_code == 429
+    assert PASSWORD_CHANGE_REFUSED in refused.get_data(as_text=True)
+    auth.logout()
+    assert auth.login("process-owner").status_code == 302  # the password did not change
