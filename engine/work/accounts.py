@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import AccountEvent, User, UserRole
 from engine.storage.uow import UnitOfWork
-from engine.work.passwords import check_password, hash_password
+from engine.work.passwords import check_password, hash_password, needs_rehash
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager")
 MANAGING_ROLES = frozenset({"manager", "admin"})
@@ -83,6 +83,9 @@ def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]
             return None
         if user.disabled_at is not None:
             raise AccountDisabled(f"{name} was disabled by an admin")
+        if needs_rehash(stored):  # made with an older scheme or weaker parameters: replace it while we know the password
+            user.password_hash = hash_password(password)
+            uow.commit()
         return _account(uow, user)
 
 
