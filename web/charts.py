@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Optional
 
 from engine.analytics.dashboards import Dashboard
-from web.present import duration
+from web.present import duration, duration_beside
 
 HEAT_WORDS = {"green": "Within target", "amber": "p90 over target", "red": "Median over target",
               "none": "No finished tasks"}
@@ -29,8 +29,11 @@ def _scaled(value: Optional[float], unit: int) -> Optional[float]:
     return None if value is None else round(value / unit, 2)
 
 
-def compact(seconds: Optional[float]) -> str:
-    """A duration short enough for the diagram: ``45 min``, ``1 h 21``, ``4 h``, ``2 d 4 h``."""
+def compact(seconds: Optional[float], target: Optional[int] = None) -> str:
+    """A duration short enough for the diagram: ``45 min``, ``1 h 21``, ``4 h``, ``2 d 4 h``; beside a ``target``
+    it would read as while it is not, spelled out in full (web.present.duration_beside)."""
+    if seconds is not None and target and seconds != target and compact(seconds) == compact(target):
+        return duration_beside(seconds, target)
     if seconds is None:
         return "—"
     minutes = int(round(seconds / 60))
@@ -46,7 +49,7 @@ def compact(seconds: Optional[float]) -> str:
 def heat_cells(dashboard: Dashboard, step_url: Callable[[str], str]) -> dict[str, dict[str, Any]]:
     """What each user task of the diagram carries: its colour and words, median against target, count, link."""
     return {s.step_id: {"name": s.name, "status": s.status, "word": HEAT_WORDS[s.status],
-                        "short": HEAT_SHORT[s.status], "median": compact(s.cycle.median),
+                        "short": HEAT_SHORT[s.status], "median": compact(s.cycle.median, s.target_seconds),
                         "target": compact(s.target_seconds) if s.target_seconds else "no target",
                         "count": s.count, "breached": s.breached_now, "url": step_url(s.step_id),
                         "chosen": dashboard.step is not None and dashboard.step.step_id == s.step_id}
