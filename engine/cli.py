@@ -14,7 +14,7 @@ import os
 import secrets
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional, Sequence
@@ -35,6 +35,7 @@ from engine.work import queries
 from engine.work.accounts import BUILT_IN_ROLES
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
+INIT_DEMO_DAYS = 30  # the traffic ``init --demo`` simulates
 USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,
                ConcurrentUpdate, FormInvalid, PackageNotFound, ValueError)
 
@@ -110,7 +111,9 @@ def _print_json(value: Any) -> None:
 # -- commands --------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
-    new_uow = connect(migrate=True)
+    # with --demo, what init deploys and adds is dated the day before the demo's first day, as the demo's own
+    demo_start = simulation.default_start(INIT_DEMO_DAYS, SystemClock().now()) if args.demo else None
+    new_uow = connect(migrate=True, clock=FixedClock(demo_start - timedelta(days=1)) if demo_start else None)
     with new_uow() as uow:
         facts.refresh(uow)  # on an upgraded database, the dashboards' facts of its history are built now, once
     # for the demo's loan story the loan's "before" version comes first; the demo deploys the redesign on its way
@@ -135,8 +138,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         print("demo users (one per role; the passwords are shown only now):")
         for name, password in created:
             print(f"  {name:<22} {password}")
-    if args.demo:
-        _run_demo(days=30, seed=1)
+    if demo_start:
+        _run_demo(days=INIT_DEMO_DAYS, seed=1, start=demo_start)
     print(f"database ready: {database_url()}")
     return 0
 
@@ -245,11 +248,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_demo(days: int, seed: int) -> None:
+def _run_demo(days: int, seed: int, start: Optional[datetime] = None) -> None:
     if days < 1:
         raise UsageError("--days must be 1 or more")
     new_uow = connect(migrate=True, clock=FixedClock(SystemClock().now()))
-    result = simulation.run_demo(new_uow, days=days, seed=seed, progress=sys.stderr)
+    result = simulation.run_demo(new_uow, days=days, seed=seed, start=start, progress=sys.stderr)
     print(f"demo: {result.total_cases} cases over {days} days ({result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}) "
           f"in {result.seconds:.0f} s")
     for key, count in sorted(result.cases.items()):
