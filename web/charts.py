@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Optional
 
 from engine.analytics.dashboards import Dashboard
-from web.present import duration, duration_beside
+from web.present import duration, duration_beside, single_target
 
 HEAT_WORDS = {"green": "Within target", "amber": "p90 over target", "red": "Median over target",
               "none": "No finished tasks"}
@@ -53,14 +53,16 @@ def heat_cells(dashboard: Dashboard, step_url: Callable[[str], str]) -> dict[str
                         "target": compact(s.target_seconds) if s.target_seconds else "no target",
                         "count": s.count, "breached": s.breached_now, "url": step_url(s.step_id),
                         "chosen": dashboard.step is not None and dashboard.step.step_id == s.step_id}
-            for s in dashboard.steps}
+            for s in dashboard.heat_steps}
 
 
 def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
     """The weekly trend, the time by value class, the cost trend and satisfaction against lead time."""
     trend = dashboard.trend
-    target = dashboard.summary.target_seconds
-    name, unit = time_unit([w.lead.p90 for w in trend] + [target])
+    target = single_target(dashboard.summary.targets)
+    # when the versions in view set different targets, one line per version, each named
+    by_version = [] if target else [t for t in dashboard.summary.targets if t.seconds]
+    name, unit = time_unit([w.lead.p90 for w in trend] + [target] + [t.seconds for t in by_version])
     split_name, split_unit = time_unit([c.work_seconds + c.wait_seconds for c in dashboard.efficiency.split])
     report = dashboard.satisfaction
     bounds = (0.0, *report.edges)
@@ -70,6 +72,7 @@ def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
             "started": [w.started for w in trend], "finished": [w.finished for w in trend],
             "median": [_scaled(w.lead.median, unit) for w in trend], "p90": [_scaled(w.lead.p90, unit) for w in trend],
             "target": _scaled(target, unit) if target else None,
+            "targets": [{"version": t.version, "value": _scaled(t.seconds, unit)} for t in by_version],
             "within": [None if w.share_within_target is None else round(w.share_within_target * 100)
                        for w in trend],
         },

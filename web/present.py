@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterable, Optional, Union
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -36,13 +36,14 @@ def duration(seconds: Optional[int]) -> str:
     return f"{minutes} min"
 
 
+Targets = Union[None, int, Iterable[Any]]
 UNITS = (("d", 86400, None), ("h", 3600, 24), ("min", 60, 60), ("s", 1, 60))
 
 
-def duration_beside(seconds: Optional[float], *targets: Optional[int]) -> str:
-    """``duration`` of a figure shown beside its target(s), to the unit it takes for a figure that is not a
-    target never to read as one (``1 d 0 h 26 min`` beside a target of ``1 d``, where ``duration`` says ``1 d``)."""
-    given = [int(t) for t in targets if t]
+def duration_beside(seconds: Optional[float], targets: Targets) -> str:
+    """``duration`` of a figure shown beside its target, or each version's, to the unit it takes for a figure
+    that is not a target never to read as one (``1 d 0 h 26 min`` beside ``1 d``, where ``duration`` says ``1 d``)."""
+    given = target_values(targets)
     if seconds is None or not given:
         return duration(seconds)
     value = math.ceil(abs(seconds))  # a fraction of a second over a target is over it
@@ -52,6 +53,29 @@ def duration_beside(seconds: Optional[float], *targets: Optional[int]) -> str:
                                           for t in given):
         finest += 1
     return duration(value) if finest == usual else _spelled(value, finest)
+
+
+def target_values(targets: Targets) -> list[int]:
+    """The distinct targets of one target in seconds, or of each version's (engine.analytics.filters.VersionTarget)."""
+    if targets is None or isinstance(targets, (int, float)):
+        return [int(targets)] if targets else []
+    return sorted({int(t.seconds) for t in targets if t.seconds})
+
+
+def single_target(targets: Targets) -> Optional[int]:
+    """The target when every version in view sets the same one; None when they differ or set none."""
+    if targets is None or isinstance(targets, (int, float)):
+        return int(targets) if targets else None
+    values = {t.seconds for t in targets}
+    return int(values.pop() or 0) or None if len(values) == 1 else None
+
+
+def targets_text(targets: Targets, none: str = "—") -> str:
+    """``2 d``, or ``v2 4 h 00 min · v1 2 d`` when the versions in view set different targets."""
+    if targets is None or isinstance(targets, (int, float)) or len({t.seconds for t in targets}) < 2:
+        one = single_target(targets)
+        return exact_duration(one) if one else none
+    return " · ".join(f"v{t.version} {exact_duration(t.seconds) if t.seconds else 'none'}" for t in targets)
 
 
 def exact_duration(seconds: Optional[int]) -> str:
@@ -175,7 +199,8 @@ def money(amount: Optional[float]) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         duration=duration, when=when, day=day, iso=iso, urgency_word=urgency_word, time_left=time_left,
-        duration_beside=duration_beside, exact_duration=exact_duration, value_class_name=value_class_name, value_class_meaning=value_class_meaning, humanize=humanize,
+        duration_beside=duration_beside, exact_duration=exact_duration, targets_text=targets_text,
+        single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning, humanize=humanize,
         show_value=show_value, percent=percent, money=money,
         sentence=sentence)
     app.context_processor(navigation)

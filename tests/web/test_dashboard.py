@@ -193,7 +193,7 @@ def test_the_segment_role_and_person_filters_narrow_the_figures(client, auth, st
     ("from=yesterday", "From must be a date like 2026-01-31, not 'yesterday'."),
     ("to=2026-13-01", "To must be a date like 2026-01-31"),
     ("from=2026-02-01&to=2026-01-01", "The period must end after it starts."),
-    ("version=two", "Version must be a number, not 'two'."),
+    ("version=two", "Version must be a number or 'all', not 'two'."),
     ("version=7", "has no version 7; its versions are 1"),
     ("segment=gold", "'gold' is not a customer segment (choose one of:"),
     ("role=wizard", "'wizard' is not a role of this process"),
@@ -380,6 +380,45 @@ def redesigned(story, new_uow) -> Story:
     assert story.deploy(faster).version == 2
     story.case(T0 + timedelta(days=3), [(HOUR, HOUR), (HOUR, HOUR)])
     return story
+
+
+@pytest.fixture
+def retargeted(story) -> Story:
+    """Version 2 halves Review's target (2 h) and the end-to-end one (12 h); one case through it takes 4 h."""
+    xml = samples.two_step(story.key).replace('value="PT4H"', 'value="PT2H"', 1).replace('"P1D"', '"PT12H"')
+    assert story.deploy(xml).version == 2
+    story.case(T0 + timedelta(days=3), [(HOUR, HOUR), (HOUR, HOUR)])
+    return story
+
+
+def test_the_dashboard_opens_on_the_newest_version_against_its_own_targets(client, auth, retargeted):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{retargeted.key}")
+    text = text_of(response)
+    assert "Version 2 · all time" in text and "Cases started 1 1 finished" in text
+    assert "End to end, median 4 h 00 min target 12 h 00 min Within target" in text
+    assert re.search(r'<option value="2" selected>Version 2 \(newest\), deployed [^<]+</option>\s*'
+                     r'<option value="1">Version 1, deployed [^<]+</option>\s*<option value="all">All versions',
+                     response.get_data(as_text=True))
+    assert re.search(r"Review .*? VA 1 2 h 00 min 2 h 00 min 1 h 00 min 1 h 00 min 2 h 00 min 100 % ", text)
+    assert data_of(response)["cells"]["review"]["url"] == f"/dashboard/{retargeted.key}?step=review#step-detail"
+
+
+def test_all_versions_show_each_versions_target_and_the_heat_map_its_own_versions_figures(client, auth, retargeted):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{retargeted.key}?version=all")
+    text = text_of(response)
+    assert "All 2 versions · all time" in text and "Cases started 4 4 finished" in text
+    # 5 h, 24 h, 29 h in version 1 (target 1 d) and 4 h in version 2 (target 12 h): no one target to be within
+    assert "End to end, median 14 h 30 min target v2 12 h 00 min · v1 1 d End to end, p90" in text
+    assert re.search(r"Review .*? VA 4 3 h 30 min .*? v2 2 h 00 min · v1 4 h 00 min 75 % ", text)
+    assert re.search(r"Approve .*? BVA 4 11 h 00 min .*? 8 h 00 min 50 % ", text)  # one target in both versions
+    data = data_of(response)
+    review = data["cells"]["review"]
+    assert (review["count"], review["median"], review["target"]) == (1, "2 h", "2 h")  # version 2's, as drawn
+    assert review["url"] == f"/dashboard/{retargeted.key}?version=all&step=review#step-detail"
+    trend = data["charts"]["trend"]
+    assert trend["target"] is None and trend["targets"] == [{"version": 2, "value": 12.0}, {"version": 1, "value": 24.0}]
 
 
 def test_two_versions_are_compared_side_by_side(client, auth, redesigned):
