@@ -338,8 +338,10 @@ def test_the_event_log_downloads_as_csv_one_row_per_lifecycle_change(client, aut
     assert tuple(rows[0]) == exports.CSV_COLUMNS
     assert {int(r["case_id"]) for r in rows} == set(story.cases)
     first = [(r["activity"], r["lifecycle"]) for r in rows if int(r["case_id"]) == story.cases[0]]
-    assert first == [("Review", "schedule"), ("Review", "assign"), ("Review", "start"), ("Review", "complete"),
-                     ("Approve", "schedule"), ("Approve", "assign"), ("Approve", "start"), ("Approve", "complete")]
+    assert first == [("Case started", "complete"),
+                     ("Review", "schedule"), ("Review", "assign"), ("Review", "start"), ("Review", "complete"),
+                     ("Approve", "schedule"), ("Approve", "assign"), ("Approve", "start"), ("Approve", "complete"),
+                     ("Case completed", "complete")]
 
 
 def test_the_event_log_downloads_as_xes_one_trace_per_case(client, auth, story):
@@ -352,7 +354,7 @@ def test_the_event_log_downloads_as_xes_one_trace_per_case(client, auth, story):
     assert len(traces) == 4
     names = {t.find(f"{XES}string[@key='concept:name']").get("value") for t in traces}
     assert names == {str(i) for i in story.cases} | {str(max(story.cases) + 1)}
-    event = traces[0].find(f"{XES}event")
+    event = traces[0].findall(f"{XES}event")[1]  # the first task event, after "Case started"
     assert {e.get("key") for e in event} >= {"concept:name", "lifecycle:transition", "time:timestamp", "org:role"}
     # the filters apply: premium cases only
     premium = ET.fromstring(client.get(f"/dashboard/{story.key}/events.xes?segment=premium").get_data())
