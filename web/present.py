@@ -56,26 +56,31 @@ def duration_beside(seconds: Optional[float], targets: Targets) -> str:
 
 
 def target_values(targets: Targets) -> list[int]:
-    """The distinct targets of one target in seconds, or of each version's (engine.analytics.filters.VersionTarget)."""
-    if targets is None or isinstance(targets, (int, float)):
-        return [int(targets)] if targets else []
-    return sorted({int(t.seconds) for t in targets if t.seconds})
+    """The distinct targets set, in seconds."""
+    return sorted({seconds for _, seconds in _by_version(targets) if seconds})
 
 
 def single_target(targets: Targets) -> Optional[int]:
     """The target when every version in view sets the same one; None when they differ or set none."""
-    if targets is None or isinstance(targets, (int, float)):
-        return int(targets) if targets else None
-    values = {t.seconds for t in targets}
-    return int(values.pop() or 0) or None if len(values) == 1 else None
+    values = {seconds for _, seconds in _by_version(targets)}
+    return values.pop() if len(values) == 1 else None
 
 
 def targets_text(targets: Targets, none: str = "—") -> str:
     """``2 d``, or ``v2 4 h 00 min · v1 2 d`` when the versions in view set different targets."""
-    if targets is None or isinstance(targets, (int, float)) or len({t.seconds for t in targets}) < 2:
+    pairs = _by_version(targets)
+    if len({seconds for _, seconds in pairs}) < 2:
         one = single_target(targets)
         return exact_duration(one) if one else none
-    return " · ".join(f"v{t.version} {exact_duration(t.seconds) if t.seconds else 'none'}" for t in targets)
+    return " · ".join(f"v{version} {exact_duration(seconds) if seconds else 'none'}" for version, seconds in pairs)
+
+
+def _by_version(targets: Targets) -> list[tuple[Optional[int], Optional[int]]]:
+    """(version, seconds) of each version's target (engine.analytics.filters.VersionTarget); one pair without a
+    version for a lone target in seconds."""
+    if targets is None or isinstance(targets, (int, float)):
+        return [(None, int(targets) if targets else None)]
+    return [(t.version, t.seconds) for t in targets]
 
 
 def exact_duration(seconds: Optional[int]) -> str:
@@ -200,8 +205,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         duration=duration, when=when, day=day, iso=iso, urgency_word=urgency_word, time_left=time_left,
         duration_beside=duration_beside, exact_duration=exact_duration, targets_text=targets_text,
-        single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning, humanize=humanize,
-        show_value=show_value, percent=percent, money=money,
+        single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning,
+        humanize=humanize, show_value=show_value, percent=percent, money=money,
         sentence=sentence)
     app.context_processor(navigation)
 
