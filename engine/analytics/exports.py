@@ -232,12 +232,15 @@ def _attr(value: Any) -> str:
 
 
 def step_table_csv(steps: list[Any]) -> str:
-    """The dashboard's step table (``engine.analytics.cycle_times.step_table``) as CSV, durations in hours."""
+    """The dashboard's step table (``engine.analytics.cycle_times.step_table``) as CSV, durations in hours.
+
+    ``target_hours`` is empty when the versions in view set the step different targets; ``targets_by_version``
+    has each version's (``2=4.00;1=48.00``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(("step_id", "step", "role", "value_class", "target_hours", "count", "median_hours",
                      "p90_hours", "median_wait_hours", "median_work_hours", "share_within_target",
-                     "share_of_lead_time", "open_now", "breached_now", "status"))
+                     "share_of_lead_time", "open_now", "breached_now", "status", "targets_by_version"))
 
     def hours(seconds: Optional[float]) -> str:
         return "" if seconds is None else f"{seconds / 3600:.2f}"
@@ -246,8 +249,10 @@ def step_table_csv(steps: list[Any]) -> str:
         return "" if value is None else f"{value:.4f}"
 
     for s in steps:
-        writer.writerow((s.step_id, s.name, s.role or "", s.value_class or "", hours(s.target_seconds), s.count,
+        agreed = {t.seconds for t in s.targets}
+        writer.writerow((s.step_id, s.name, s.role or "", s.value_class or "",
+                         hours(agreed.pop()) if len(agreed) == 1 else "", s.count,
                          hours(s.cycle.median), hours(s.cycle.p90), hours(s.wait.median), hours(s.work.median),
                          fraction(s.share_within_target), fraction(s.share_of_lead_time), s.open_now,
-                         s.breached_now, s.status))
+                         s.breached_now, s.status, ";".join(f"{t.version}={hours(t.seconds)}" for t in s.targets)))
     return buffer.getvalue()

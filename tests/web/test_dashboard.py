@@ -424,6 +424,15 @@ def test_all_versions_show_each_versions_target_and_the_heat_map_its_own_version
     assert trend["targets"] == [{"version": 2, "value": 12.0}, {"version": 1, "value": 24.0}]  # in hours
 
 
+def test_the_step_table_csv_over_all_versions_gives_each_versions_target(client, auth, retargeted):
+    auth.login("manager")
+    for query, review_target, by_version in (("", "2.00", "2=2.00"), ("?version=all", "", "2=2.00;1=4.00")):
+        rows = list(csv.DictReader(io.StringIO(
+            client.get(f"/dashboard/{retargeted.key}/steps.csv{query}").get_data(as_text=True))))
+        review = next(r for r in rows if r["step_id"] == "review")
+        assert (review["target_hours"], review["targets_by_version"]) == (review_target, by_version)
+
+
 def test_two_versions_are_compared_side_by_side(client, auth, redesigned):
     auth.login("manager")
     response = client.get(f"/dashboard/{redesigned.key}/compare?first=1&second=2")
