@@ -415,6 +415,7 @@ def test_all_versions_show_each_versions_target_and_the_heat_map_its_own_version
     assert "End to end, median 14 h 30 min target v2 12 h 00 min · v1 1 d End to end, p90" in text
     assert re.search(r"Review .*? VA 4 3 h 30 min .*? v2 2 h 00 min · v1 4 h 00 min 75 % ", text)
     assert re.search(r"Approve .*? BVA 4 11 h 00 min .*? 8 h 00 min 50 % ", text)  # one target in both versions
+    assert "grouped by how long they took against the 12 h 00 min target of version 2, by segment" in text
     data = data_of(response)
     review = data["cells"]["review"]
     assert (review["count"], review["median"], review["target"]) == (1, "2 h", "2 h")  # version 2's, as drawn
