@@ -116,7 +116,8 @@ def test_the_dashboard_shows_cases_and_end_to_end_time_against_target(client, au
 
 def test_a_figure_just_over_its_target_never_reads_as_the_target(client, auth, new_uow, clock):
     story = Story(new_uow, clock)  # Review 16 h 25 min 40 s, Approve 8 h 00 min 20 s: 24 h 26 min end to end
-    story.case(T0, [(15 * HOUR, timedelta(hours=1, minutes=25, seconds=40)), (7 * HOUR, HOUR + timedelta(seconds=20))])
+    case = story.case(T0, [(15 * HOUR, timedelta(hours=1, minutes=25, seconds=40)),
+                           (7 * HOUR, HOUR + timedelta(seconds=20))])
     clock.set(T0 + timedelta(days=7))
     auth.login("manager")
     response = client.get(f"/dashboard/{story.key}")
@@ -126,6 +127,7 @@ def test_a_figure_just_over_its_target_never_reads_as_the_target(client, auth, n
     assert re.search(r"Approve .*? BVA 1 8 h 00 min 20 s 8 h 00 min 20 s 7 h 00 min 1 h 00 min 8 h 00 min 0 % ", text)
     cell = data_of(response)["cells"]["approve"]
     assert (cell["median"], cell["target"]) == ("8 h 00 min 20 s", "8 h")
+    assert "8 h 00 min 20 s of 8 h 00 min" in text_of(client.get(f"/instances/{case}"))  # the case page too
 
 
 def test_the_step_table_puts_the_biggest_share_of_the_time_first(client, auth, story):
