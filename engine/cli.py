@@ -32,7 +32,7 @@ from engine.storage.db import database_url
 from engine.storage.uow import ConcurrentUpdate, UnitOfWorkFactory
 from engine.storage.wiring import connect
 from engine.time.clock import FixedClock, SystemClock, as_utc
-from engine.work import queries
+from engine.work import queries, tokens
 from engine.work.accounts import BUILT_IN_ROLES
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
@@ -291,6 +291,11 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_create(args: argparse.Namespace) -> int:
+    print(tokens.create_token(_uow_factory(args)(), args.user, args.name))
+    return 0
+
+
 def _role_names(values: Sequence[str]) -> list[str]:
     """The roles of ``--role``, given once or more, each one role or a comma-separated list of them; a role is
     written as its key (lower-case, dashes), and any other spelling is refused with the key it should be."""
@@ -434,6 +439,13 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", required=True,
                    help="a role, or several separated by commas (credit-analyst,underwriter); may be repeated")
     p.add_argument("--password")
+    token = sub.add_parser("token", help="manage API tokens", description="manage API tokens")
+    token_sub = token.add_subparsers(required=True, metavar="action", parser_class=_Parser)
+    p = token_sub.add_parser("create", help="make an API token acting as a user; prints it once (it is stored "
+                                            "hashed and cannot be shown again)")
+    p.set_defaults(run=cmd_token_create)
+    p.add_argument("user", metavar="NAME", help="the user the token acts as, with their roles")
+    p.add_argument("--name", default="command line", help="what the token is for, shown on the user's token page")
     p = command("export", cmd_export, "write a process's event log as XES (IEEE 1849) or CSV")
     p.add_argument("--process", required=True, metavar="KEY", help="the process key, e.g. loan_decision")
     p.add_argument("--format", required=True, choices=exports.FORMATS)

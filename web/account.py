@@ -1,11 +1,14 @@
-"""The signed-in user's own account: changing their password."""
+"""The signed-in user's own account: changing their password, making and revoking their API tokens."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from typing import Optional
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts
+from engine.errors import NotFound
+from engine.work import accounts, tokens
 from web import db
 from web.auth import login_required
 
@@ -35,3 +38,37 @@ def change_password() -> ResponseReturnValue:
 
 def _refused(error: str, code: int) -> ResponseReturnValue:
     return render_template("account/password.html", error=error), code
+
+
+@bp.get("/tokens")
+@login_required
+def tokens_page() -> ResponseReturnValue:
+    return _tokens_page(None, None, 200)
+
+
+@bp.post("/tokens")
+@login_required
+def create_token() -> ResponseReturnValue:
+    name = request.form.get("name", "")
+    try:
+        secret = tokens.create_token(db.uow(), g.account.name, name)
+    except ValueError as exc:
+        return _tokens_page(None, f"No token was made: {exc}.", 400)
+    return _tokens_page({"name": name.strip(), "secret": secret}, None, 201)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    try:
+        revoked = tokens.revoke_token(db.uow(), g.account.name, token_id)
+    except NotFound as exc:
+        abort(404, f"{exc}.")
+    flash("The token is revoked: requests with it are refused from now on." if revoked
+          else "That token was already revoked.", "success" if revoked else "info")
+    return redirect(url_for("account.tokens_page"))
+
+
+def _tokens_page(made: Optional[dict[str, str]], error: Optional[str], code: int) -> ResponseReturnValue:
+    return render_template("account/tokens.html", tokens=tokens.tokens_of(db.uow(), g.account.name), made=made,
+                           error=error), code

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Optional, TypeVar
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts
+from engine.work import accounts, tokens
 from web import db, vendor
 
 bp = Blueprint("auth", __name__)
@@ -16,16 +16,35 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 @bp.before_app_request
-def load_account() -> None:
-    """``g.account`` is the signed-in user with the roles held now, or None (not looked up for assets)."""
+def load_account() -> Optional[ResponseReturnValue]:
+    """``g.account`` is the signed-in user with the roles held now, or None (not looked up for assets).
+
+    A request with ``Authorization: Bearer <token>`` acts as the token's user and ignores the session; an
+    unknown or revoked token is answered 401 at once.
+    """
     g.account = None
     if request.endpoint == "static" or request.endpoint in vendor.ENDPOINTS:
-        return
+        return None
+    secret = bearer_token()
+    if secret is not None:
+        g.account = tokens.token_account(db.uow(), secret) if secret else None
+        if g.account is None:
+            return jsonify(error={"code": "unauthorized", "fields": {},
+                                  "message": "The API token is unknown, revoked, or its user is disabled; "
+                                             "make a new one under Account, API tokens."}), 401
+        return None
     name = session.get("user")
     g.account = accounts.signed_in(db.uow(), name, session.get("generation", 0)) if name else None
     if name and g.account is None:  # the user was removed or disabled, or their password changed since
         session.clear()
         flash("Your session has ended: your account was changed. Sign in again.", "info")
+    return None
+
+
+def bearer_token() -> Optional[str]:
+    """The token of an ``Authorization: Bearer`` header ('' when the header names Bearer without one), or None."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
 
 
 def login_required(view: View) -> View:

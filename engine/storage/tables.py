@@ -244,6 +244,22 @@ class AccountEvent(Base):
     detail: Mapped[Optional[dict[str, Any]]]
 
 
+
+class ApiToken(Base):
+    """A personal API token: only the SHA-256 of the secret is kept; the token acts as its user while
+    ``revoked_at`` is unset."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_user", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+
 # -- analytics: cost rates, customer satisfaction, pre-aggregated facts ------------------------------
 
 class RoleRate(Base):

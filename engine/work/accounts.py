@@ -66,7 +66,8 @@ class Account:
         return frozenset(r for r in self.roles if r not in BUILT_IN_ROLES)
 
 
-def _account(uow: UnitOfWork, user: User) -> Account:
+def account_of(uow: UnitOfWork, user: User) -> Account:
+    """The account of a loaded user, with the roles they hold now."""
     return Account(user.name, frozenset(uow.users.roles(user)), user.session_generation)
 
 
@@ -86,14 +87,14 @@ def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]
         if needs_rehash(stored):  # made with an older scheme or weaker parameters: replace it while we know the password
             user.password_hash = hash_password(password)
             uow.commit()
-        return _account(uow, user)
+        return account_of(uow, user)
 
 
 def account(uow: UnitOfWork, name: str) -> Optional[Account]:
     """The user's roles as they are now, or None if there is no such user."""
     with uow:
         user = uow.users.by_name(name)
-        return None if user is None else _account(uow, user)
+        return None if user is None else account_of(uow, user)
 
 
 def signed_in(uow: UnitOfWork, name: str, session_generation: int) -> Optional[Account]:
@@ -103,7 +104,7 @@ def signed_in(uow: UnitOfWork, name: str, session_generation: int) -> Optional[A
         user = uow.users.by_name(name)
         if user is None or user.disabled_at is not None or user.session_generation != session_generation:
             return None
-        return _account(uow, user)
+        return account_of(uow, user)
 
 
 def list_users(uow: UnitOfWork, text: str = "", page: int = 1, per_page: int = 25) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def _user_row(user: User, roles: list[str]) -> dict[str, Any]:
 def user_page(uow: UnitOfWork, name: str) -> dict[str, Any]:
     """One user with their roles and the newest entries of their account log."""
     with uow:
-        user = _user(uow, name)
+        user = user_named(uow, name)
         history = uow.session.scalars(select(AccountEvent).where(AccountEvent.user_id == user.id)
                                       .order_by(AccountEvent.id.desc()).limit(HISTORY_SHOWN)).all()
         return {**_user_row(user, sorted(uow.users.roles(user))),
@@ -163,7 +164,7 @@ def set_roles(uow: UnitOfWork, name: str, roles: Iterable[str], actor: str) -> N
         raise ValueError("choose at least one role")
     with uow:
         _require_admin(uow, actor, "change roles")
-        user = _user(uow, name)
+        user = user_named(uow, name)
         if name == actor and "admin" not in wanted:
             raise NotAllowed("you cannot take the admin role from yourself; ask another admin")
         uow.users.set_roles(user, wanted)
@@ -176,7 +177,7 @@ def set_disabled(uow: UnitOfWork, name: str, disabled: bool, actor: str) -> bool
     returns whether anything changed. An admin cannot disable themself."""
     with uow:
         _require_admin(uow, actor, "disable or enable users")
-        user = _user(uow, name)
+        user = user_named(uow, name)
         if disabled and name == actor:
             raise NotAllowed("you cannot disable yourself; ask another admin")
         if (user.disabled_at is not None) == disabled:
@@ -193,7 +194,7 @@ def reset_password(uow: UnitOfWork, name: str, actor: str) -> str:
     password = secrets.token_urlsafe(12)
     with uow:
         _require_admin(uow, actor, "reset passwords")
-        user = _user(uow, name)
+        user = user_named(uow, name)
         if name == actor:
             raise NotAllowed("change your own password on the page for it, with your current password")
         _set_password(user, password)
@@ -213,7 +214,7 @@ def change_password(uow: UnitOfWork, name: str, current: str, new: str) -> int:
     if new == current:
         raise PasswordRefused("the new password is the current one; choose another")
     with uow:
-        user = _user(uow, name)
+        user = user_named(uow, name)
         if user.password_hash is None or not check_password(current, user.password_hash):
             raise WrongPassword("the current password is not right")
         _set_password(user, new)
@@ -228,7 +229,8 @@ def _set_password(user: User, password: str) -> None:
     user.session_generation += 1
 
 
-def _user(uow: UnitOfWork, name: str) -> User:
+def user_named(uow: UnitOfWork, name: str) -> User:
+    """The user called ``name``; NotFound when there is none."""
     user = uow.users.by_name(name)
     if user is None:
         raise NotFound(f"no user named {name!r}")

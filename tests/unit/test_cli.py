@@ -28,8 +28,9 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from engine.cli import deploy_shipped, main
-from engine.storage.tables import ProcessDefinition, User
+from engine.storage.tables import ApiToken, ProcessDefinition, User
 from engine.storage.wiring import connect
+from engine.work import tokens
 from engine.work.passwords import check_password
 from tests import samples
 from tests.conftest import REPO, SHIPPED
@@ -387,6 +388,21 @@ def test_user_add_with_several_roles_lets_the_user_work_in_each(ready, capsys):
     assert instance(capsys, instance_id)["open_steps"] == []
 
 
+def test_token_create_prints_a_token_once_that_acts_as_the_user_and_keeps_only_its_hash(ready, capsys):
+    out = ok(capsys, "token", "create", "bo1", "--name", "loan-portal").out
+    assert re.fullmatch(r"vf_[A-Za-z0-9_-]{40,}\n", out), out
+    secret = out.strip()
+    factory = connect(f"sqlite:///{ready}")
+    try:
+        assert tokens.token_account(factory(), secret).name == "bo1"
+        [row] = tokens.tokens_of(factory(), "bo1")
+        assert row.name == "loan-portal" and row.last_used_at is not None
+        with factory() as uow:
+            assert secret not in str(uow.session.execute(select(ApiToken.__table__)).all())
+    finally:
+        factory.dispose()
+
+
 def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
     out = ok(capsys, "user", "add", "kit", "--role", "back-office, approver", "--password", "S3cret-pw")
     assert "roles back-office, approver" in out.out
@@ -517,6 +533,7 @@ MISTAKES = [
     ("user add with a role spelled as a lane name", [], ["user", "add", "kit", "--role", "Back Office"],
      "write it back-office"),
     ("user add with only commas for roles", [], ["user", "add", "kit", "--role", ","], "--role needs a role"),
+    ("token create for an unknown user", [], ["token", "create", "nobody"], "no user named 'nobody'"),
 ]
 
 
