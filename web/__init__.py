@@ -16,8 +16,8 @@ from flask import Flask, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (account, admin, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox, instances,
-                 ops, present, processes, tasks, throttle, vendor)
+from web import (account, admin, api, api_instances, api_tasks, auth, csrf, customers, dashboard, db, errors, feedback,
+                 headers, inbox, instances, ops, present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -59,6 +59,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
                    ops):
         app.register_blueprint(module.bp)
+    api.init_app(app, [api_instances.bp, api_tasks.bp])
     throttle.init_app(app)
 
     @app.get("/")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Optional, TypeVar
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.work import accounts, tokens
-from web import db, vendor
+from web import api, db, vendor
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -29,9 +29,8 @@ def load_account() -> Optional[ResponseReturnValue]:
     if secret is not None:
         g.account = tokens.token_account(db.uow(), secret) if secret else None
         if g.account is None:
-            return jsonify(error={"code": "unauthorized", "fields": {},
-                                  "message": "The API token is unknown, revoked, or its user is disabled; "
-                                             "make a new one under Account, API tokens."}), 401
+            return api.error(401, "The API token is unknown, revoked, or its user is disabled; make a new one "
+                                  "under Account, API tokens.")
         return None
     name = session.get("user")
     g.account = accounts.signed_in(db.uow(), name, session.get("generation", 0)) if name else None

@@ -1,7 +1,7 @@
 """Every POST carries ``csrf_token``: a random token kept in the signed session and echoed by each form.
 
 A request that authenticates with ``Authorization: Bearer`` carries no cookie a browser would add on its own,
-so it needs none.
+so it needs none; nor does an API request without a signed-in session, which is refused as anonymous.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import secrets
 
 from flask import Flask, abort, request, session
 
-from web import auth
+from web import api, auth
 
 SESSION_KEY = "_csrf"
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -33,6 +33,8 @@ def init_app(app: Flask) -> None:
     def refuse_forged_posts() -> None:
         if request.method not in UNSAFE or auth.bearer_token() is not None:
             return
+        if api.is_api_request() and "user" not in session:
+            return  # nobody is signed in: the API answers 401 before anything is done
         sent = request.form.get("csrf_token", "")
         expected = session.get(SESSION_KEY, "")
         if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):

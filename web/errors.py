@@ -1,9 +1,11 @@
-"""Readable error pages: what happened, in words, and where to go next."""
+"""Readable error pages: what happened, in words, and where to go next; under /api/, the same as JSON."""
 
 from __future__ import annotations
 
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
+
+from web import api
 
 TITLES = {400: "The request could not be accepted", 403: "Not allowed", 404: "Not found",
           405: "Not possible here", 409: "Changed meanwhile"}
@@ -15,5 +17,7 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400 or code >= 500:
             return error
+        if api.is_api_request():
+            return api.http_error(error)
         return render_template("errors/error.html", code=code, title=TITLES.get(code, error.name),
                                message=error.description), code

@@ -234,23 +234,49 @@ def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, 
 def recent_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], limit: int = 20) -> list[dict[str, Any]]:
     """The newest cases with a step of one of ``roles`` or one ``user`` handled; every case when ``roles`` is None
     (managers). Newest by case number, which walks the primary key instead of sorting every case."""
-    condition: ColumnElement[bool] = true()
-    if roles is not None:
-        condition = select(HumanTask.id).where(
-            HumanTask.instance_id == ProcessInstance.id,
-            HumanTask.role.in_(sorted(roles)) | (HumanTask.assignee == user) | (HumanTask.completed_by == user),
-        ).exists()
-    return _cases(uow, condition, (ProcessInstance.id.desc(),), limit)
+    return _cases(uow, _visible(user, roles), (ProcessInstance.id.desc(),), limit)
 
 
-def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int) -> list[dict[str, Any]]:
+def list_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], *, process: Optional[str] = None,
+               status: Optional[str] = None, customer_id: Optional[str] = None, page: int = 1,
+               per_page: int = 25) -> dict[str, Any]:
+    """One page of the cases ``user`` may see (as ``recent_cases``), narrowed by process key, status and
+    customer, newest case first; with the total."""
+    page, per_page = max(page, 1), max(min(per_page, 200), 1)
+    condition = _visible(user, roles)
+    if process:
+        condition = condition & ProcessInstance.definition_id.in_(
+            select(ProcessDefinition.id).where(ProcessDefinition.key == process))
+    if status:
+        condition = condition & (ProcessInstance.status == status)
+    if customer_id:
+        condition = condition & (ProcessInstance.customer_id == customer_id)
+    with uow:
+        total = uow.session.scalar(select(func.count(ProcessInstance.id)).where(condition)) or 0
+    rows = _cases(uow, condition, (ProcessInstance.id.desc(),), per_page, (page - 1) * per_page)
+    return {"rows": rows, "total": total, "page": page, "per_page": per_page,
+            "pages": max((total + per_page - 1) // per_page, 1)}
+
+
+def _visible(user: str, roles: Optional[Iterable[str]]) -> ColumnElement[bool]:
+    """Cases with a step of one of ``roles`` or one ``user`` handled; every case when ``roles`` is None."""
+    if roles is None:
+        return true()
+    return select(HumanTask.id).where(
+        HumanTask.instance_id == ProcessInstance.id,
+        HumanTask.role.in_(sorted(roles)) | (HumanTask.assignee == user) | (HumanTask.completed_by == user),
+    ).exists()
+
+
+def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int,
+           offset: int = 0) -> list[dict[str, Any]]:
     """The cases meeting ``condition`` in ``order``, each with its customer, process and open steps."""
     with uow:
         found = uow.session.execute(
             select(ProcessInstance, Customer, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
             .join(Customer, Customer.id == ProcessInstance.customer_id)
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-            .where(condition).order_by(*order).limit(limit)).all()
+            .where(condition).order_by(*order).offset(offset).limit(limit)).all()
         ids = [row[0].id for row in found]
         open_steps: dict[int, list[str]] = {}
         if ids:

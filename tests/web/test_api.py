@@ -1,0 +1,159 @@
+"""The JSON API with a token: cases started, read, listed and cancelled; tasks listed, read, claimed, released,
+assigned and completed, with the web app's permissions and errors as ``{"error": {...}}``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+import pytest
+
+from engine.work import queries, tokens
+from tests.web.conftest import MEDIUM_RISK, open_task, start_loan
+
+LOAN = {"process": "loan_decision", "customer": {"id": "c-9", "name": "Ada Moss", "segment": "standard"},
+        "data": {"channel": "portal"}}
+
+
+class Api:
+    """A client calling the API as one user, with a token of theirs."""
+
+    def __init__(self, client: Any, new_uow: Any, user: Optional[str]) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {tokens.create_token(new_uow(), user, 'tests')}"} if user else {}
+
+    def get(self, url: str, **query: Any) -> Any:
+        return self.client.get(f"/api/v1{url}", query_string=query, headers=self.headers)
+
+    def post(self, url: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(f"/api/v1{url}", json=body, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def as_user(client, new_uow):
+    return lambda user: Api(client, new_uow, user)
+
+
+def assert_error(response: Any, status: int, fragment: str = "", fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    found = response.get_json()["error"]
+    assert set(found) == {"code", "message", "fields"}
+    assert fragment.lower() in found["message"].lower(), found
+    assert set(fields) <= set(found["fields"]), found
+    return found
+
+
+def cases_of(new_uow: Any) -> int:
+    with new_uow() as uow:
+        return len(queries.list_tasks(uow, status=None))
+
+
+def test_a_case_started_over_the_api_answers_201_with_its_id_status_and_open_steps(as_user, new_uow):
+    response = as_user("customer-service").post("/instances", LOAN)
+    assert response.status_code == 201
+    case = response.get_json()
+    assert case["status"] == "running" and case["process"] == "loan_decision"
+    assert case["customer"] == LOAN["customer"] and case["data"]["channel"] == "portal"
+    [step] = case["open_steps"]
+    assert step["instance_id"] == case["id"] and step["role"] == "customer-service"
+    assert datetime.fromisoformat(step["created_at"]).utcoffset() is not None
+    assert queries.instance_view(new_uow(), case["id"])["events"][0]["actor"] == "customer-service"
+
+
+@pytest.mark.parametrize("user, body, status, fragment, fields", [
+    ("credit-analyst", LOAN, 403, "started by the role customer-service", ()),
+    ("customer-service", {**LOAN, "process": "no_such"}, 404, "no process 'no_such'", ()),
+    ("customer-service", {"process": "loan_decision"}, 422, "customer", ("customer",)),
+    ("customer-service", {**LOAN, "customer": {"id": "c 9!", "name": ""}}, 422, "customer id", ("customer",)),
+    ("customer-service", {**LOAN, "customer": {**LOAN["customer"], "segment": "gold"}}, 422, "segment",
+     ("customer.segment",)),
+    ("customer-service", {**LOAN, "data": [1]}, 422, "data", ("data",)),
+    ("process-owner", LOAN, 403, "front-line staff and managers", ()),
+    (None, LOAN, 401, "Authorization: Bearer", ()),
+])
+def test_a_refused_start_says_why_with_its_status_and_starts_nothing(as_user, new_uow, user, body, status,
+                                                                     fragment, fields):
+    before = cases_of(new_uow)
+    assert_error(as_user(user).post("/instances", body), status, fragment, fields)
+    assert cases_of(new_uow) == before
+
+
+def test_a_body_that_is_not_json_is_a_400(as_user, new_uow):
+    response = as_user("customer-service").post("/instances", data="{not json", content_type="application/json")
+    assert_error(response, 400)
+    assert cases_of(new_uow) == 0
+
+
+def test_a_case_is_read_by_id_and_an_unknown_one_is_a_404(as_user, new_uow):
+    instance_id = start_loan(new_uow)
+    api = as_user("credit-analyst")
+    assert api.get(f"/instances/{instance_id}").get_json()["id"] == instance_id
+    assert_error(api.get("/instances/999999"), 404, "no instance 999999")
+
+
+def test_cases_are_listed_newest_first_in_pages_and_filtered(as_user, new_uow):
+    ids = [start_loan(new_uow, f"c-{n}", f"Customer {n}") for n in range(5)]
+    api = as_user("manager")
+    first = api.get("/instances", per_page=2).get_json()
+    assert [r["id"] for r in first["rows"]] == ids[::-1][:2] and first["total"] == 5 and first["pages"] == 3
+    third = api.get("/instances", per_page=2, page=3).get_json()
+    assert [r["id"] for r in third["rows"]] == [ids[0]]
+    assert [r["id"] for r in api.get("/instances", customer="c-3").get_json()["rows"]] == [ids[3]]
+    assert api.get("/instances", status="completed").get_json()["total"] == 0
+    assert_error(api.get("/instances", status="sleeping"), 422, "status", ("status",))
+
+
+def test_a_manager_cancels_a_case_staff_may_not_and_a_second_cancel_is_a_conflict(as_user, new_uow):
+    instance_id = start_loan(new_uow)
+    assert_error(as_user("customer-service").post(f"/instances/{instance_id}/cancel"), 403, "managers")
+    manager = as_user("manager")
+    assert manager.post(f"/instances/{instance_id}/cancel").get_json()["status"] == "cancelled"
+    assert_error(manager.post(f"/instances/{instance_id}/cancel"), 409, "already cancelled")
+
+
+def test_a_task_is_listed_read_with_its_form_value_and_target_claimed_and_completed(as_user, new_uow):
+    instance_id = start_loan(new_uow)
+    api = as_user("customer-service")
+    queue = api.get("/tasks", view="queues").get_json()
+    [row] = [r for r in queue["rows"] if r["instance_id"] == instance_id]
+    detail = api.get(f"/tasks/{row['id']}").get_json()
+    assert detail["task"]["customer_value"] and detail["task"]["target_seconds"] > 0
+    assert detail["form"]["type"] == "object" and detail["customer"]["name"] == "Ada Moss"
+    assert api.post(f"/tasks/{row['id']}/claim").get_json()["assignee"] == "customer-service"
+    refused = api.post(f"/tasks/{row['id']}/complete", {"data": {"loan_amount": "lots"}})
+    assert_error(refused, 422, "not accepted", ("loan_amount",))
+    assert open_task(new_uow, instance_id)["id"] == row["id"]
+    case = api.post(f"/tasks/{row['id']}/complete", {"data": MEDIUM_RISK}).get_json()
+    assert case["id"] == instance_id and [s["role"] for s in case["open_steps"]] == ["credit-analyst"]
+    assert_error(api.post(f"/tasks/{row['id']}/complete", {"data": MEDIUM_RISK}), 409, "already completed")
+
+
+def test_task_actions_keep_the_web_apps_permissions(as_user, new_uow):
+    task = open_task(new_uow, start_loan(new_uow))
+    analyst = as_user("credit-analyst")
+    assert_error(analyst.get(f"/tasks/{task['id']}"), 403, "which you do not hold")
+    assert_error(analyst.post(f"/tasks/{task['id']}/claim"), 403)
+    clerk = as_user("customer-service")
+    assert_error(clerk.post(f"/tasks/{task['id']}/complete", {"data": MEDIUM_RISK}), 403, "claim it first")
+    assert_error(clerk.post(f"/tasks/{task['id']}/assign", {"assignee": "customer-service"}), 403, "not a manager")
+    assert_error(clerk.get("/tasks", view="all"), 403, "managers")
+    manager = as_user("manager")
+    assert manager.post(f"/tasks/{task['id']}/assign", {"assignee": "customer-service"}).get_json()["assignee"] \
+        == "customer-service"
+    assert manager.post(f"/tasks/{task['id']}/release").get_json()["assignee"] is None
+    assert_error(manager.post(f"/tasks/{task['id']}/assign", {}), 422, "assignee", ("assignee",))
+    assert_error(as_user(None).get("/tasks"), 401)
+
+
+def test_a_signed_in_browser_calling_the_api_still_needs_its_csrf_token(auth, client, new_uow):
+    task = open_task(new_uow, start_loan(new_uow))
+    auth.login("customer-service")
+    assert_error(client.post(f"/api/v1/tasks/{task['id']}/claim"), 400, "security token")
+    assert open_task(new_uow, task["instance_id"])["assignee"] is None
+    assert client.get(f"/api/v1/tasks/{task['id']}").status_code == 200
+
+
+def test_an_unknown_address_or_method_under_the_api_answers_json(as_user):
+    api = as_user("manager")
+    assert_error(api.get("/nothing-here"), 404)
+    assert_error(api.get("/tasks/1/claim"), 405)

@@ -1,0 +1,74 @@
+"""The API's cases: start one, read one, list them, cancel one; and deliver a customer's message to a case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+
+from engine import service
+from engine.work import case_pages, queries
+from web import api, db
+from web.api_schemas import Case, CaseFilter, CasePage, StartCase
+
+bp = api.blueprint("api_instances", "instances", "Cases: start, read, list, cancel.")
+bp.before_request(api.staff_or_manager)
+
+
+def _case(instance_id: int) -> dict[str, Any]:
+    """The case as the CLI's ``instance --json`` shows it."""
+    return queries.instance_view(db.uow(), instance_id)
+
+
+@bp.route("")
+class Instances(MethodView):
+    @bp.arguments(CaseFilter, location="query")
+    @bp.response(200, CasePage)
+    def get(self, query: dict[str, Any]) -> Any:
+        """The cases you may see, newest first: managers every case, staff those with a step of their roles
+        or that they handled."""
+        account = g.account
+        return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
+                                     process=query.get("process"), status=query.get("status"),
+                                     customer_id=query.get("customer"), page=query["page"],
+                                     per_page=query["per_page"])
+
+    @bp.arguments(StartCase)
+    @bp.response(201, Case)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Start a case of the newest version of a process for a customer; only the role of the process's
+        first step starts one, as in the web app."""
+        started = case_pages.process_to_start(db.uow(), body["process"])
+        role = started["start_role"]
+        if role is None or role not in g.account.roles:
+            raise service.NotAllowed(f"cases of {started['name']} are started by the role "
+                                     f"{role or '(no lane set)'}, which you do not hold")
+        customer = body["customer"]
+        if customer["segment"] not in started["segments"]:
+            return api.error(422, "The case was not started: the customer's segment is not one of "
+                             + ", ".join(started["segments"]) + ".",
+                             {"customer.segment": "one of " + ", ".join(started["segments"])})
+        instance_id = service.start_instance(
+            db.uow(), body["process"], service.CustomerRef(customer["id"], customer["name"], customer["segment"]),
+            body["data"], actor=g.account.name)
+        return _case(instance_id)
+
+
+@bp.route("/<int:instance_id>")
+class Instance(MethodView):
+    @bp.response(200, Case)
+    def get(self, instance_id: int) -> Any:
+        """One case: its status, customer, data, open steps, what it waits for, and its events."""
+        return _case(instance_id)
+
+
+@bp.route("/<int:instance_id>/cancel")
+class Cancellation(MethodView):
+    @bp.response(200, Case)
+    def post(self, instance_id: int) -> Any:
+        """Stop a running or failed case (managers and admins); its open tasks are cancelled."""
+        if not g.account.is_manager:
+            raise service.NotAllowed("only managers and admins cancel cases")
+        service.cancel_instance(db.uow(), instance_id, g.account.name)
+        return _case(instance_id)

@@ -1,0 +1,176 @@
+"""The API's request and response bodies as marshmallow schemas; flask-smorest checks requests against them,
+shapes responses by them, and writes the OpenAPI document from them. Field names follow the CLI's JSON
+(engine.work.queries); times are ISO 8601 with their offset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+CUSTOMER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+STATUSES = ("running", "completed", "error", "cancelled")
+TASK_STATUSES = ("open", "completed", "cancelled")
+
+
+class Moment(fields.DateTime):
+    """An ISO 8601 time with its offset, from a datetime or the ISO text the read models already give."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+
+class Customer(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(
+        CUSTOMER_ID, error="a customer id is 1 to 100 letters, digits, dots, dashes or underscores"))
+    name = fields.String(required=True, validate=validate.Length(1, 300))
+    segment = fields.String(load_default="standard", validate=validate.Regexp(
+        r"^[a-z0-9][a-z0-9_-]{0,39}$", error="a segment is written in lower case, e.g. premium"))
+
+
+class StartCase(Schema):
+    process = fields.String(required=True, validate=validate.Length(1, 200),
+                            metadata={"description": "the process key, e.g. loan_decision"})
+    customer = fields.Nested(Customer, required=True)
+    data = fields.Dict(keys=fields.String(), load_default=dict,
+                       metadata={"description": "the case's initial data"})
+
+
+class Task(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    step_id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    assignee = fields.String(allow_none=True)
+    customer_value = fields.String(allow_none=True, metadata={"description": "what the step gives the customer"})
+    value_class = fields.String(allow_none=True, metadata={"description": "VA, BVA or NVA"})
+    target_seconds = fields.Integer(allow_none=True, metadata={"description": "the step's cycle-time target"})
+    created_at = Moment(required=True)
+    due_at = Moment(allow_none=True)
+    claimed_at = Moment(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
+
+
+class DoneTask(Task):
+    completed_at = Moment(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class Wait(Schema):
+    kind = fields.String(required=True, metadata={"description": "message, timer or other"})
+    step_id = fields.String(required=True)
+    step_name = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    due = Moment(allow_none=True)
+
+
+class Event(Schema):
+    type = fields.String(required=True)
+    at = Moment(required=True)
+    actor = fields.String(allow_none=True)
+    step_id = fields.String(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    detail = fields.Dict(allow_none=True)
+
+
+class Case(Schema):
+    id = fields.Integer(required=True)
+    process = fields.String(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    started_at = Moment(required=True)
+    ended_at = Moment(allow_none=True)
+    customer = fields.Nested(Customer, required=True)
+    data = fields.Dict(required=True)
+    open_steps = fields.List(fields.Nested(DoneTask), required=True)
+    waits = fields.List(fields.Nested(Wait), required=True, metadata={"description": "what a running case waits for"})
+    events = fields.List(fields.Nested(Event), required=True)
+
+
+class ProcessRef(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class CaseRow(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    started_at = Moment(required=True)
+    ended_at = Moment(allow_none=True)
+    customer = fields.Nested(Customer, required=True)
+    process = fields.Nested(ProcessRef, required=True)
+    open_steps = fields.List(fields.String(), required=True, metadata={"description": "the names of its open steps"})
+
+
+class Paging(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(1, 200))
+
+
+class CaseFilter(Paging):
+    process = fields.String(validate=validate.Length(1, 200))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    customer = fields.String(validate=validate.Length(1, 100), metadata={"description": "a customer id"})
+
+
+class Page(Schema):
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class CasePage(Page):
+    rows = fields.List(fields.Nested(CaseRow), required=True)
+
+
+class TaskFilter(Paging):
+    view = fields.String(load_default="mine", validate=validate.OneOf(("mine", "queues", "all")), metadata={
+        "description": "mine: assigned to you; queues: unassigned tasks of your roles; all: every open task "
+                       "(managers)"})
+    process = fields.String(validate=validate.Length(1, 200))
+    step = fields.String(validate=validate.Length(1, 200))
+    segment = fields.String(validate=validate.Length(1, 40))
+    role = fields.String(validate=validate.Length(1, 100))
+
+
+class Urgency(Schema):
+    state = fields.String(required=True, metadata={"description": "on_track, at_risk, breached or none"})
+    seconds_left = fields.Integer(allow_none=True)
+
+
+class InboxTask(Task):
+    customer = fields.Nested(Customer, required=True)
+    process = fields.Nested(ProcessRef, required=True)
+    waited_seconds = fields.Integer(required=True)
+    urgency = fields.Nested(Urgency, required=True)
+
+
+class TaskPage(Page):
+    view = fields.String(required=True)
+    rows = fields.List(fields.Nested(InboxTask), required=True)
+
+
+class TargetedProcess(ProcessRef):
+    customer_value = fields.String(allow_none=True)
+    target_seconds = fields.Integer(allow_none=True)
+
+
+class TaskDetail(Schema):
+    task = fields.Nested(DoneTask, required=True)
+    form = fields.Dict(allow_none=True, metadata={"description": "the JSON Schema of the step's form; none: "
+                                                                 "a comment box"})
+    customer = fields.Nested(Customer, required=True)
+    process = fields.Nested(TargetedProcess, required=True)
+    data = fields.Dict(required=True, metadata={"description": "the case's data so far"})
+
+
+class Assignment(Schema):
+    assignee = fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class Completion(Schema):
+    data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "the form's values"})
