@@ -26,7 +26,8 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
-from engine.definitions.validation import (HUMAN_TASK_TAGS, BadDocument, Problem, check_process, lanes_by_node, local,
+from engine.definitions.assignments import Assignment, assignment_of
+from engine.definitions.validation import (BadDocument, Problem, check_process, human_tasks, lanes_by_node,
                                            main_process, properties_of, read_bpmn, read_xml)
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
@@ -127,17 +128,18 @@ def compile_package(package: Package) -> CompiledDefinition:
 def _annotations(process: etree._Element) -> ProcessAnnotations:
     lanes = lanes_by_node(process)
     steps = {}
-    for element in process.iter():
-        if isinstance(element.tag, str) and local(element) in HUMAN_TASK_TAGS:
-            step_id = element.get("id", "")
-            steps[step_id] = from_properties(step_id, element.get("name") or step_id, lanes.get(step_id),
-                                             properties_of(element))
+    for element in human_tasks(process):
+        step_id = element.get("id", "")
+        lane = lanes.get(step_id)
+        written = assignment_of(element) if lane is None else Assignment()
+        steps[step_id] = from_properties(step_id, element.get("name") or step_id, lane, properties_of(element),
+                                         written.group, written.assignee)
     whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
     return ProcessAnnotations(whole, steps)
 
 
 def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
-    human_steps = {e.get("id") for e in process.iter() if isinstance(e.tag, str) and local(e) in HUMAN_TASK_TAGS}
+    human_steps = {e.get("id") for e in human_tasks(process)}
     forms: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     for path, text in package.files.items():

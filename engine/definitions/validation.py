@@ -13,15 +13,16 @@ from typing import Iterable, Optional
 
 from lxml import etree
 
-from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES
+from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES, role_key
+from engine.definitions.assignments import assignment_of
+from engine.definitions.namespaces import BPMN_NS, NS
 from engine.time.calendar import InvalidCalendar, parse_calendar
 from engine.time.durations import is_duration
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 # SpiffWorkflow waits for a person at these; a plain bpmn:task is treated as manual work too.
 HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
+_HUMAN_TASK_KINDS = {f"{{{BPMN_NS}}}userTask": "user task", f"{{{BPMN_NS}}}manualTask": "manual task",
+                     f"{{{BPMN_NS}}}task": "task"}
 _NOT_FLOW_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documentation", "textAnnotation",
                    "association", "dataObject", "dataObjectReference", "dataStoreReference", "ioSpecification",
                    "dataInputAssociation", "dataOutputAssociation", "property", "group", "category",
@@ -81,6 +82,16 @@ class BadDocument(ValueError):
         self.problem = problem
 
 
+def human_tasks(scope: etree._Element) -> Iterable[etree._Element]:
+    """The BPMN user, manual and plain tasks under ``scope`` (not a tool's own elements of the same local name)."""
+    return (element for element in scope.iter() if element.tag in _HUMAN_TASK_KINDS)
+
+
+def kind_of(task: etree._Element) -> str:
+    """How a process owner calls a human task: "user task", "manual task" or "task"."""
+    return _HUMAN_TASK_KINDS[task.tag]
+
+
 def properties_of(element: etree._Element) -> dict[str, str]:
     """The spiffworkflow:property name/value pairs directly on an element."""
     return {
@@ -123,19 +134,40 @@ def check_process(process: etree._Element) -> list[Problem]:
                 for store in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}dataStore")]
     problems += _check_annotations(process, properties_of(process), is_process=True)
     lanes = lanes_by_node(process)
-    for element in process.iter():
-        if not isinstance(element.tag, str) or local(element) not in HUMAN_TASK_TAGS:
-            continue
+    for element in human_tasks(process):
         props = properties_of(element)
-        if element.get("id") not in lanes:
-            problems.append(_problem(element, "user task has no lane, so no role owns it"))
+        problems.extend(_check_owner(element, lanes.get(element.get("id", ""))))
         if not props.get("customerValue"):
-            problems.append(_problem(element, "user task has no customerValue: say what it gives the customer",
-                                     warning=True))
+            problems.append(_problem(element, f"{kind_of(element)} has no customerValue: "
+                                              "say what it gives the customer", warning=True))
         problems.extend(_check_annotations(element, props, is_process=False))
     for scope in [process, *process.iter(f"{{{BPMN_NS}}}subProcess")]:
         problems.extend(_check_reachability(scope))
     return problems
+
+
+def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]:
+    """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it."""
+    kind, written = kind_of(task), assignment_of(task)
+    not_evaluated = "; ".join(written.expressions)
+    if lane is None and written.group is None and written.assignee is None:
+        computed = f" (its {not_evaluated} is computed when the case runs, which Valueflow does not do yet)" \
+            if not_evaluated else ""
+        yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it{computed}: "
+                             "put it in a lane named after the role that does the work, "
+                             "or give it a candidate group (camunda:candidateGroups)")
+        return
+    if lane is not None and (written.assignee is not None
+                             or written.group is not None and role_key(written.group) != role_key(lane)):
+        ignored = f"candidate group {written.group!r}" if written.group else f"assignee {written.assignee!r}"
+        yield _problem(task, f"its lane {lane!r} gives it the role {role_key(lane)!r}; the {ignored} "
+                             f"written by {written.source} is ignored", warning=True)
+    if written.others:
+        yield _problem(task, f"only its first candidate group {written.group!r} owns it; "
+                             f"{', '.join(written.others)} are ignored", warning=True)
+    if not_evaluated:
+        yield _problem(task, f"{not_evaluated} is ignored: Valueflow does not compute owners when the case runs",
+                       warning=True)
 
 
 def _problem(element: etree._Element, message: str, warning: bool = False) -> Problem:

@@ -1,0 +1,110 @@
+"""Processes written in other tools' dialects (tests/dialects/) deploy and run to their end through engine.service.
+
+Each file there was written for these tests the way its tool writes it: roles
+from Camunda 7, Camunda 8 and Flowable assignments, BPMN's potentialOwner, and
+lanes named in other scripts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import service
+from engine.definitions.packages import DeploymentRefused, Package, read_package
+from engine.errors import NotAllowed
+from engine.work import queries
+from tests import samples
+
+DIALECTS = Path(__file__).resolve().parent.parent / "dialects"
+CUSTOMER = service.CustomerRef("c-1", "Ada Moss", "standard")
+
+
+def open_tasks(new_uow, instance_id: int) -> list[dict]:
+    return queries.list_tasks(new_uow(), instance_id=instance_id)
+
+
+def work_through(new_uow, instance_id: int, people: dict[str, str]) -> list[tuple[str, str | None, str | None]]:
+    """Claim (unless already assigned) and complete every task the case opens, each by the person holding its
+    role (``people``: role → user) or by its assignee; returns (step, role, assignee) of each task as it opened."""
+    seen = []
+    while tasks := open_tasks(new_uow, instance_id):
+        task = tasks[0]
+        seen.append((task["step_id"], task["role"], task["assignee"]))
+        user = task["assignee"] or people[task["role"]]
+        if task["assignee"] is None:
+            service.claim_task(new_uow(), task["id"], user)
+        service.complete_task(new_uow(), task["id"], user, {})
+    assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"
+    return seen
+
+
+def test_a_camunda_7_process_takes_its_roles_from_candidate_groups_assignees_and_potential_owners(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice.bpmn"))
+    assert any("Task_approve (Approve invoice): only its first candidate group 'accounting' owns it" in w
+               for w in deployment.warnings), deployment.warnings
+    service.add_user(new_uow(), "ann", ["accounting"])
+    service.add_user(new_uow(), "demo", ["payments"])
+    service.add_user(new_uow(), "rob", ["records-office"])
+    instance_id = service.start_instance(new_uow(), "camunda7_invoice", CUSTOMER)
+    steps = work_through(new_uow, instance_id, {"accounting": "ann", "records-office": "rob"})
+    assert steps == [("Task_approve", "accounting", None), ("Task_pay", None, "demo"),
+                     ("Task_archive", "records-office", None)]
+
+
+def test_a_task_assigned_by_its_diagram_is_in_its_assignees_hands_and_no_one_else_completes_it(new_uow):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice.bpmn"))
+    service.add_user(new_uow(), "ann", ["accounting"])
+    service.add_user(new_uow(), "demo", ["payments"])
+    instance_id = service.start_instance(new_uow(), "camunda7_invoice", CUSTOMER)
+    [approve] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), approve["id"], "ann")
+    service.complete_task(new_uow(), approve["id"], "ann", {})
+    [pay] = open_tasks(new_uow, instance_id)
+    assert [t["id"] for t in queries.list_tasks(new_uow(), user="demo")] == [pay["id"]]
+    with pytest.raises(NotAllowed, match="assigned to demo"):
+        service.complete_task(new_uow(), pay["id"], "ann", {})
+    events = [e["type"] for e in queries.instance_view(new_uow(), instance_id)["events"] if e["task_id"] == pay["id"]]
+    assert events == ["task_created", "task_assigned"]
+
+
+def test_a_camunda_8_user_task_marker_is_not_a_second_task_and_its_assignment_gives_the_role(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda8_claim.bpmn"))
+    assert not any("lane" in w for w in deployment.warnings), deployment.warnings
+    service.add_user(new_uow(), "cleo", ["clerks"])
+    instance_id = service.start_instance(new_uow(), "camunda8_claim", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"clerks": "cleo"}) == [("Task_assess", "clerks", None)]
+
+
+def test_a_lane_wins_over_a_candidate_group_and_the_deploy_says_so(new_uow):
+    xml = samples.two_step().replace(
+        'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
+        '<bpmn:userTask id="review"', '<bpmn:userTask id="review" camunda:candidateGroups="auditors"')
+    deployment = service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert ("warning: review (Review): its lane 'Back Office' gives it the role 'back-office'; the candidate group "
+            "'auditors' written by camunda is ignored") in deployment.warnings
+    with new_uow() as uow:
+        assert uow.compiled(deployment.definition_id).annotations.steps["review"].role == "back-office"
+
+
+@pytest.mark.parametrize("tag, kind", [("userTask", "user task"), ("manualTask", "manual task"), ("task", "task")])
+def test_a_task_without_an_owner_is_refused_naming_its_kind_and_the_fix(new_uow, tag, kind):
+    xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
+        '<bpmn:userTask id="review" name="Review">', f'<bpmn:{tag} id="review" name="Review">').replace(
+        '</bpmn:userTask><bpmn:userTask id="approve"', f'</bpmn:{tag}><bpmn:userTask id="approve"')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        f"review (Review): {kind} has no lane and no candidate group, so no role owns it: put it in a lane named "
+        "after the role that does the work, or give it a candidate group (camunda:candidateGroups)"]
+
+
+def test_an_owner_computed_at_run_time_is_named_in_the_refusal(new_uow):
+    xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
+        'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
+        '<bpmn:userTask id="review"', '<bpmn:userTask id="review" camunda:assignee="${reviewer}"')
+    with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has no lane and no candidate group, "
+                                                r"so no role owns it \(its camunda assignee \$\{reviewer\} is computed "
+                                                r"when the case runs, which Valueflow does not do yet\)"):
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
