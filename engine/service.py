@@ -35,6 +35,7 @@ class Deployment:
     version: int
     created: bool
     warnings: tuple[str, ...]
+    roles: dict[str, str]  # each role that owns a step → the lane or candidate group it comes from
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,12 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
     """Validate and store a package as the next version of its process; the same content again is a no-op."""
     compiled = compile_package(package)
     warnings = tuple(str(p) for p in compiled.warnings)
+    roles = compiled.annotations.role_origins()
     content_hash = package.content_hash()
     with uow:
         existing = uow.definitions.by_hash(compiled.key, content_hash)
         if existing is not None:
-            return Deployment(existing.id, existing.key, existing.version, False, warnings)
+            return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
             key=compiled.key, version=uow.definitions.next_version(compiled.key), name=compiled.name,
@@ -66,7 +68,7 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         except IntegrityError:
             raise ConcurrentUpdate(f"another version of {compiled.key} was deployed at the same moment; "
                                    "nothing was stored, deploy again") from None
-        result = Deployment(row.id, row.key, row.version, True, warnings)
+        result = Deployment(row.id, row.key, row.version, True, warnings, roles)
         uow.commit()
     uow.specs.put(result.definition_id, compiled)
     return result

@@ -11,6 +11,7 @@ whose assignee, if any, gets the task when it opens.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Optional
@@ -22,8 +23,9 @@ TARGET_PREFIX = "targetDuration"
 
 
 def role_key(lane_name: str) -> str:
-    """The role that owns a lane: "Credit Analyst" → ``credit-analyst``."""
-    return re.sub(r"[^a-z0-9]+", "-", lane_name.strip().lower()).strip("-")
+    """The role that owns a lane, in any script: "Credit Analyst" → ``credit-analyst``, "Käufer" → ``käufer``,
+    "Отдел продаж" → ``отдел-продаж`` (letters and digits kept, lower-cased, anything else one dash)."""
+    return re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", lane_name).lower()).strip("-")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,11 @@ class ProcessAnnotations:
 
     process: StepAnnotation
     steps: dict[str, StepAnnotation]
+
+    def role_origins(self) -> dict[str, str]:
+        """Each role that owns a step, with the lane or candidate group it comes from, as a process owner reads it."""
+        return {step.role: f"lane {step.lane!r}" if step.lane else f"candidate group {step.group!r}"
+                for step in sorted(self.steps.values(), key=lambda s: s.role or "") if step.role}
 
     def to_dict(self) -> dict[str, Any]:
         return {"process": self.process.to_dict(), "steps": {k: v.to_dict() for k, v in self.steps.items()}}

@@ -157,6 +157,10 @@ def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]
                              "put it in a lane named after the role that does the work, "
                              "or give it a candidate group (camunda:candidateGroups)")
         return
+    owner = lane if lane is not None else written.group
+    if owner is not None and not role_key(owner):
+        yield _problem(task, f"its {'lane' if lane is not None else 'candidate group'} {owner!r} has no letter "
+                             "or digit to name a role after: rename it")
     if lane is not None and (written.assignee is not None
                              or written.group is not None and role_key(written.group) != role_key(lane)):
         ignored = f"candidate group {written.group!r}" if written.group else f"assignee {written.assignee!r}"

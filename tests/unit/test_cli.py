@@ -235,12 +235,13 @@ def test_init_deploys_the_shipped_processes_and_shows_each_demo_users_password_o
 
 def test_deploy_stores_a_version_and_the_same_content_again_is_a_no_op_printing_it(ready, tmp_path, capsys):
     package = write_package(tmp_path / "pkg" / KEY, case_xml())
-    assert ok(capsys, "deploy", package).out.strip() == f"unchanged, already deployed as {KEY} version 1"
+    assert ok(capsys, "deploy", package).out.splitlines()[0] == f"unchanged, already deployed as {KEY} version 1"
     lone = samples.write(tmp_path, samples.two_step("lone_file"), "lone_file")
-    assert ok(capsys, "deploy", lone).out.strip() == "deployed lone_file version 1"
-    assert ok(capsys, "deploy", lone).out.strip() == "unchanged, already deployed as lone_file version 1"
+    assert ok(capsys, "deploy", lone).out.splitlines() == [
+        "deployed lone_file version 1", "roles: approver (lane 'Approver'), back-office (lane 'Back Office')"]
+    assert ok(capsys, "deploy", lone).out.splitlines()[0] == "unchanged, already deployed as lone_file version 1"
     changed = write_package(tmp_path / "pkg2" / KEY, case_xml("Review the request"))
-    assert ok(capsys, "deploy", changed).out.strip() == f"deployed {KEY} version 2"
+    assert ok(capsys, "deploy", changed).out.splitlines()[0] == f"deployed {KEY} version 2"
     assert definitions_stored(ready)[-2:] == [("lone_file", 1), (KEY, 2)]
 
 
@@ -267,11 +268,11 @@ def test_a_refused_deploy_lists_every_problem_by_element_and_changes_nothing(rea
     assert any("chase (Chase the approval)" in line and "one hour" in line for line in blocking)
     assert definitions_stored(ready) == before
     # the version number did not move: the same content is still version 1, the next change is version 2
-    assert ok(capsys, "deploy", write_package(tmp_path / "again" / KEY, case_xml())).out.strip() \
+    assert ok(capsys, "deploy", write_package(tmp_path / "again" / KEY, case_xml())).out.splitlines()[0] \
         == f"unchanged, already deployed as {KEY} version 1"
     assert instance(capsys, start(capsys))["version"] == 1
     assert instance(capsys, instance_id)["status"] == "running"
-    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.strip() \
+    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.splitlines()[0] \
         == f"deployed {KEY} version 2"
 
 

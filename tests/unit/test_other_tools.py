@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine import service
+from engine.definitions.annotations import role_key
 from engine.definitions.packages import DeploymentRefused, Package, read_package
 from engine.errors import NotAllowed
 from engine.work import queries
@@ -107,4 +108,30 @@ def test_an_owner_computed_at_run_time_is_named_in_the_refusal(new_uow):
     with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has no lane and no candidate group, "
                                                 r"so no role owns it \(its camunda assignee \$\{reviewer\} is computed "
                                                 r"when the case runs, which Valueflow does not do yet\)"):
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+
+
+def test_lanes_named_in_any_script_give_roles_that_people_can_hold_and_claim_with(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "lanes_in_other_scripts.bpmn"))
+    assert deployment.roles == {"käufer": "lane 'Käufer'", "отдел-продаж": "lane 'Отдел продаж'"}
+    service.add_user(new_uow(), "olga", ["отдел-продаж"])
+    service.add_user(new_uow(), "karl", ["käufer"])
+    instance_id = service.start_instance(new_uow(), "lanes_in_other_scripts", CUSTOMER)
+    [offer] = open_tasks(new_uow, instance_id)
+    with pytest.raises(NotAllowed, match="karl does not hold the role 'отдел-продаж'"):
+        service.claim_task(new_uow(), offer["id"], "karl")
+    steps = work_through(new_uow, instance_id, {"отдел-продаж": "olga", "käufer": "karl"})
+    assert steps == [("Task_offer", "отдел-продаж", None), ("Task_accept", "käufer", None)]
+
+
+@pytest.mark.parametrize("lane, role", [("Credit Analyst", "credit-analyst"), ("Käufer", "käufer"),
+                                        ("Ka\u0308ufer", "käufer"), ("Отдел продаж", "отдел-продаж"),
+                                        ("営業 部", "営業-部"), ("Back_Office / EU", "back-office-eu")])
+def test_a_lane_name_becomes_its_letters_lower_cased_with_dashes_between_words(lane, role):
+    assert role_key(lane) == role
+
+
+def test_a_lane_with_no_letter_to_name_a_role_after_is_refused(new_uow):
+    xml = samples.two_step().replace('name="Back Office"', 'name="★ / ★"')
+    with pytest.raises(DeploymentRefused, match=r"review \(Review\): its lane '★ / ★' has no letter or digit"):
         service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
