@@ -35,33 +35,28 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from engine import service  # noqa: E402
-from engine.definitions.packages import DeploymentRefused, Package  # noqa: E402
+from engine.definitions.packages import (DeploymentRefused, Package, is_diagram_file, read_package,  # noqa: E402
+                                         read_xml_file)
 from engine.storage.tables import ProcessInstance  # noqa: E402
 from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 from engine.storage.wiring import connect  # noqa: E402
 from engine.time.clock import FixedClock  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-DIAGRAM_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2", ".xml")
 OUTCOMES = ("deployed", "refused", "crashed", "hung")
 
 
-def is_diagram(path: Path) -> bool:
-    return path.is_file() and path.name.lower().endswith(DIAGRAM_SUFFIXES)
-
-
 def package_of(path: Path) -> Package:
-    """The diagram with the decision tables of its folder, as a lone file is deployed."""
-    members = [path, *sorted(p for p in path.parent.glob("*.dmn") if p.is_file())]
-    files = {p.name: p.read_text(encoding="utf-8") for p in members}
-    stem = path.name[:-len(".bpmn20.xml")] if path.name.endswith(".bpmn20.xml") else path.stem
-    return Package(stem, path.name, files)
+    """The diagram, read as ``valueflow deploy`` reads a lone file, with the decision tables of its folder."""
+    lone = read_package(path)
+    tables = {p.name: read_xml_file(p, p.name) for p in sorted(path.parent.glob("*.dmn")) if p.is_file()}
+    return Package(lone.name, lone.bpmn_file, {**lone.files, **tables})
 
 
 def sources(root: Path) -> dict[str, list[Path]]:
     """The diagram files under ``root``, by source folder."""
     found: dict[str, list[Path]] = defaultdict(list)
-    if is_diagram(root):
+    if is_diagram_file(root):
         found[root.parent.name].append(root)
         return found
     pending = [root]
@@ -70,9 +65,9 @@ def sources(root: Path) -> dict[str, list[Path]]:
         children = sorted(folder.iterdir())
         if folder == root or all(child.is_dir() for child in children):
             pending.extend(child for child in children if child.is_dir())
-            found.update({f"{child.relative_to(root.parent)}": [child] for child in children if is_diagram(child)})
+            found.update({f"{child.relative_to(root.parent)}": [child] for child in children if is_diagram_file(child)})
             continue
-        found[f"{folder.relative_to(root.parent)}"] = sorted(p for p in folder.rglob("*") if is_diagram(p))
+        found[f"{folder.relative_to(root.parent)}"] = sorted(p for p in folder.rglob("*") if is_diagram_file(p))
     return dict(sorted(found.items()))
 
 

@@ -475,8 +475,9 @@ MISTAKES = [
     ("message to a finished case", [], ["message", "{done_instance}", "documents_received"], "completed"),
     ("cancel a finished case", [], ["cancel", "{done_instance}", "--user", "ap1"], "already completed"),
     ("bad --at for the worker", [], ["worker", "--once", "--at", "tomorrow morning"], "not an ISO 8601"),
-    ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"], "neither a .bpmn file"),
-    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one .bpmn file"),
+    ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"],
+     "is neither a diagram file (.bpmn, .bpmn20.xml, .bpmn2, .xml)"),
+    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one diagram file"),
     ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
 ]
 
@@ -541,3 +542,9 @@ def test_the_installed_valueflow_command_runs_the_same_contract(ready, tmp_path)
     mistake = valueflow("claim", "999999", "--user", "bo1")
     assert mistake.returncode != 0 and mistake.stdout == ""
     assert mistake.stderr.splitlines() == ["valueflow: no task 999999"]
+
+
+def test_deploy_reads_a_diagram_file_named_as_flowable_names_it_and_shows_its_roles(ready, capsys):
+    lines = ok(capsys, "deploy", Path(__file__).parent.parent / "dialects" / "flowable_vacation.bpmn20.xml").out
+    assert lines.splitlines() == ["deployed flowable_vacation version 1",
+                                  "roles: hr (candidate group 'hr'), management (candidate group 'management')"]

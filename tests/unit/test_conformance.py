@@ -7,30 +7,33 @@ None of the 21 deploys as it is, for these reasons:
 =========  ========  ==============================================================================
 diagram    outcome   why
 =========  ========  ==============================================================================
-A.1.0      refused   no executable process (one descriptive process: three tasks in a row)
-A.2.0      refused   no executable process (tasks and exclusive gateways)
-A.2.1      refused   no executable process (as A.2.0, with an ioSpecification)
-A.3.0      refused   no executable process (subprocess, message and escalation boundary events)
-A.4.0      refused   no executable process (two pools with lanes, message flows)
-A.4.1      refused   no executable process (as A.4.0, three lanes)
-B.1.0      refused   no executable process (four processes: call activities, data store, groups)
-B.2.0      refused   no executable process (every event and gateway type, multi-instance, loops)
+A.1.0      refused   three plain tasks without a lane or an assignment (its only process is not
+                     marked executable: a warning)
+A.2.0      refused   four plain tasks without a lane or an assignment (tasks and exclusive gateways)
+A.2.1      refused   as A.2.0; and two tasks with two flows out of each and no gateway
+A.3.0      refused   four plain tasks without a lane or an assignment (subprocess, message and
+                     escalation boundary events)
+A.4.0      refused   no executable process among its two (two pools with lanes, message flows)
+A.4.1      refused   no executable process among its two (as A.4.0, three lanes)
+B.1.0      refused   no executable process among its four (call activities, data store, groups)
+B.2.0      refused   no executable process among its four (every event and gateway type, loops)
 C.1.0      refused   archiveInvoice "Archive Invoice": a service task without an operator
-C.1.1      refused   data store "Financial Accounting System" has no implementation (its user tasks are
-                     owned by their potentialOwner resources)
-C.2.0      refused   no executable process (four pools exchanging messages)
+C.1.1      refused   as C.1.0 (its data store is a warning; its user tasks are owned by their
+                     potentialOwner resources)
+C.2.0      refused   no executable process among its four (four pools exchanging messages)
 C.3.0      refused   three user tasks without a lane or a potentialOwner (then: subprocess "Perform
                      emergency repair" has no start event)
-C.4.0      refused   no executable process (no isExecutable attribute at all; four pools)
-C.5.0      refused   no executable process (no isExecutable attribute; data stores and states)
-C.6.0      refused   no executable process (no isExecutable attribute; compensation, travel booking)
-C.7.0      refused   no executable process (no isExecutable attribute; performers, business rule task)
-C.8.0      refused   no executable process (vacation request, isExecutable="false")
+C.4.0      refused   no executable process among its four (no isExecutable attribute at all)
+C.5.0      refused   no executable process among its two (data stores and states)
+C.6.0      refused   "Make Flights and Hotel Offer": SpiffWorkflow cannot resolve its data input
+                     (compensation handlers count as reached through their association)
+C.7.0      refused   "Approve advertisement": SpiffWorkflow cannot resolve its data output
+C.8.0      refused   user task "Manually Approve Vacation" without a lane or an assignment
 C.8.1      refused   service task "Fetch Vacation Information" without an operator (its user task is
                      owned by its potentialOwner "manager")
-C.9.0      refused   user task "Handle Timeout" without a lane (then: service task "Get credit score"
-                     without an operator)
-C.9.1      refused   user task "Call customer" without a lane
+C.9.0      refused   user task "Handle Timeout" without a lane or an assignment (then: service task
+                     "Get credit score" without an operator)
+C.9.1      refused   user task "Call customer" without a lane or an assignment
 C.9.2      refused   call activity "Document Request": a multi-instance without cardinality or input
                      collection (its user tasks are owned by zeebe:assignmentDefinition)
 =========  ========  ==============================================================================
@@ -58,12 +61,22 @@ NOT_EXECUTABLE = "the document has no executable process"
 
 # diagram → the ids of the elements its blocking problems name (None: a problem about the whole document)
 REFUSALS: dict[str, list[str | None]] = {
-    **{name: [None] for name in ("A.1.0", "A.2.0", "A.2.1", "A.3.0", "A.4.0", "A.4.1", "B.1.0", "B.2.0", "C.2.0",
-                                 "C.4.0", "C.5.0", "C.6.0", "C.7.0", "C.8.0")},
+    **{name: [None] for name in ("A.4.0", "A.4.1", "B.1.0", "B.2.0", "C.2.0", "C.4.0", "C.5.0")},
+    "A.1.0": ["_ec59e164-68b4-4f94-98de-ffb1c58a84af", "_820c21c0-45f3-473b-813f-06381cc637cd",
+              "_e70a6fcb-913c-4a7b-a65d-e83adc73d69c"],
+    "A.2.0": ["_5a972b87-735d-454a-b31c-f52fb3afc5c7", "_4f7d62d7-f0e6-46bc-be00-69e02da38f65",
+              "_e6eb725a-34bc-45c7-aed0-9f9596cd7bee", "_7d399717-1aba-47ac-8d7d-8aaa033255e0"],
+    "A.2.1": ["_To9ZpzOCEeSknpIVFCxNIQ", "_To9ZtjOCEeSknpIVFCxNIQ", "_To9ZwDOCEeSknpIVFCxNIQ",
+              "_To9ZzzOCEeSknpIVFCxNIQ", "_To9ZtjOCEeSknpIVFCxNIQ", "_To9ZzzOCEeSknpIVFCxNIQ"],
+    "A.3.0": ["_65f5459f-44ae-436d-a089-a91d6d78075b", "_9fad8da5-a28c-4b6b-bb71-fbd5c65b9681",
+              "_72204cd7-709c-4656-9554-3ae29b3844ce", "_2d2d0d29-896f-49f9-8109-77a7304309c5"],
     "C.1.0": ["archiveInvoice"],
-    "C.1.1": ["sid-14ef3d18-7218-4f57-98f0-bb595114754b"],
+    "C.1.1": ["archiveInvoice"],
     "C.3.0": ["_a92069f7-377b-4dbd-a1fd-1da071aabf6d", "_d034722f-751d-4f37-a3d7-47993822e979",
               "_6a34496f-8cf7-42e5-88a9-d1af98cc3cba"],
+    "C.6.0": ["_9cc2ac34-f12c-49e0-b37c-144e5a84fd92"],
+    "C.7.0": ["_15b00027-5049-4081-8952-fd398e8b722a"],
+    "C.8.0": ["_79523269-7444-4b01-90e9-e23957a9d020"],
     "C.8.1": ["_2b960d84-feb1-46a9-a1a1-c300dd996b99"],
     "C.9.0": ["UserTask_HandleTimeout"],
     "C.9.1": ["UserTask_CallCustomer"],

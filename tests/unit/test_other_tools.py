@@ -135,3 +135,120 @@ def test_a_lane_with_no_letter_to_name_a_role_after_is_refused(new_uow):
     xml = samples.two_step().replace('name="Back Office"', 'name="★ / ★"')
     with pytest.raises(DeploymentRefused, match=r"review \(Review\): its lane '★ / ★' has no letter or digit"):
         service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+
+
+# -- files as other tools write them -------------------------------------------------------------------------------
+
+def deploy_refused(new_uow, xml: str) -> list[str]:
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    return [str(p) for p in caught.value.problems if not p.warning]
+
+
+@pytest.mark.parametrize("as_folder", [False, True], ids=["lone file", "package folder"])
+def test_a_flowable_bpmn20_xml_file_deploys_and_runs_to_its_end(new_uow, tmp_path, as_folder):
+    source = DIALECTS / "flowable_vacation.bpmn20.xml"
+    if as_folder:
+        (tmp_path / "flowable_vacation").mkdir()
+        source = tmp_path / "flowable_vacation" / "vacation.bpmn20.xml"
+        source.write_bytes((DIALECTS / "flowable_vacation.bpmn20.xml").read_bytes())
+        source = source.parent
+    deployment = service.deploy(new_uow(), read_package(source))
+    assert deployment.roles == {"management": "candidate group 'management'", "hr": "candidate group 'hr'"}
+    service.add_user(new_uow(), "mia", ["management"])
+    service.add_user(new_uow(), "hal", ["hr"])
+    instance_id = service.start_instance(new_uow(), "flowable_vacation", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"management": "mia", "hr": "hal"}) == [
+        ("handleRequest", "management", None), ("confirmDates", "hr", None)]
+
+
+@pytest.mark.parametrize("suffix", [".bpmn2", ".xml"])
+def test_other_diagram_file_names_are_read_as_packages(tmp_path, suffix):
+    path = tmp_path / f"claim{suffix}"
+    path.write_bytes((DIALECTS / "camunda8_claim.bpmn").read_bytes())
+    package = read_package(path)
+    assert (package.name, package.bpmn_file) == ("claim", f"claim{suffix}")
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16"])
+def test_a_file_is_read_in_the_encoding_its_prolog_declares(new_uow, tmp_path, encoding):
+    xml = samples.two_step().replace('encoding="UTF-8"', f'encoding="{encoding}"').replace(
+        'name="Back Office"', 'name="Käufer"')
+    path = tmp_path / "two_step.bpmn"
+    path.write_bytes(xml.encode(encoding))
+    deployment = service.deploy(new_uow(), read_package(path))
+    assert deployment.roles["käufer"] == "lane 'Käufer'"
+
+
+def test_a_file_that_is_not_in_its_declared_encoding_is_refused_saying_so(tmp_path):
+    path = tmp_path / "two_step.bpmn"
+    path.write_bytes(samples.two_step().replace('name="Back Office"', 'name="Käufer"').encode("ISO-8859-1"))
+    with pytest.raises(DeploymentRefused,
+                       match=r"two_step.bpmn is not valid UTF-8 text \(byte 711\): save it as UTF-8, or declare"):
+        read_package(path)
+
+
+def test_two_elements_with_one_id_are_named_instead_of_an_xsd_complaint(new_uow):
+    xml = samples.two_step().replace('<bpmn:userTask id="approve"', '<bpmn:userTask id="review"', 1)
+    problems = deploy_refused(new_uow, xml)
+    assert any(p.startswith("review (Review): two elements share the id 'review' (user task, user task): "
+                            "give each its own id") for p in problems), problems
+
+
+def test_an_xsd_complaint_is_rewritten_in_plain_words_about_the_element(new_uow):
+    xml = samples.two_step().replace('<bpmn:startEvent id="begin"/>',
+                                     '<bpmn:startEvent id="begin" name="Asked" messageRef="m1"/>')
+    assert deploy_refused(new_uow, xml) == [
+        "begin (Asked): BPMN does not allow the attribute messageRef on a start event: remove it, or draw the element "
+        "again in your modeler (line 3)"]
+
+
+def test_a_data_store_is_a_warning_and_the_process_runs(new_uow):
+    xml = samples.two_step().replace(
+        '<bpmn:endEvent id="finish"/>',
+        '<bpmn:endEvent id="finish"/><bpmn:dataStoreReference id="ledger_ref" name="Ledger" dataStoreRef="ledger"/>'
+    ).replace('</bpmn:process>', '</bpmn:process><bpmn:dataStore id="ledger" name="Ledger"/>').replace(
+        '<bpmn:userTask id="approve" name="Approve">',
+        '<bpmn:userTask id="approve" name="Approve"><bpmn:dataOutputAssociation id="to_ledger">'
+        '<bpmn:targetRef>ledger_ref</bpmn:targetRef></bpmn:dataOutputAssociation>')
+    deployment = service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert any(w.startswith("warning: ledger_ref (Ledger): data store: Valueflow keeps no data stores")
+               for w in deployment.warnings), deployment.warnings
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"back-office": "bo", "approver": "bo"})[-1][0] == "approve"
+
+
+def test_link_events_are_refused_as_not_supported_not_as_unreachable(new_uow):
+    xml = samples.two_step().replace(
+        '<bpmn:sequenceFlow id="f_review_approve" sourceRef="review" targetRef="approve"/>',
+        '<bpmn:sequenceFlow id="f_review_go" sourceRef="review" targetRef="go"/>'
+        '<bpmn:intermediateThrowEvent id="go" name="To approval"><bpmn:linkEventDefinition name="A"/>'
+        '</bpmn:intermediateThrowEvent>'
+        '<bpmn:intermediateCatchEvent id="arrive" name="From review"><bpmn:linkEventDefinition name="A"/>'
+        '</bpmn:intermediateCatchEvent>'
+        '<bpmn:sequenceFlow id="f_arrive_approve" sourceRef="arrive" targetRef="approve"/>')
+    assert deploy_refused(new_uow, xml) == [
+        f"{element}: link events are not supported: draw a sequence flow from where the link is thrown to where it is "
+        "caught" for element in ("go (To approval)", "arrive (From review)")]
+
+
+def test_the_only_process_not_marked_executable_deploys_with_a_warning_saying_how_to_mark_it(new_uow):
+    xml = samples.two_step().replace('isExecutable="true"', 'isExecutable="false"')
+    deployment = service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert ('warning: two_step (Two Step): is not marked executable, and Valueflow runs it as the document\'s only '
+            'process: mark it executable (isExecutable="true"; in Camunda Modeler, "Executable" in its properties)'
+            ) in deployment.warnings
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER)
+    work_through(new_uow, instance_id, {"back-office": "bo", "approver": "bo"})
+
+
+def test_several_flows_out_of_a_task_are_refused_with_the_gateway_to_add(new_uow):
+    xml = samples.two_step().replace(
+        '<bpmn:endEvent id="finish"/>',
+        '<bpmn:endEvent id="finish"/><bpmn:sequenceFlow id="f_review_finish" sourceRef="review" targetRef="finish"/>')
+    assert deploy_refused(new_uow, xml) == [
+        "review (Review): 2 sequence flows leave this user task without a gateway: add a parallel gateway after it if "
+        "all of them are to be taken, or an exclusive gateway if only one is (BPMN tools draw several flows out of a "
+        "step, which Valueflow runs only through a gateway)"]
