@@ -28,6 +28,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
+from engine.definitions.expressions import prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.schema_errors import explain as explain_schema_error
@@ -142,7 +143,9 @@ def compile_package(package: Package) -> CompiledDefinition:
     except BadDocument as exc:
         raise DeploymentRefused([exc.problem]) from None
     key = process.get("id", "")
+    script_engine = build_script_engine(helpers_for(key))
     problems = check_document(root) + check_process(process)
+    problems += prepare_expressions(process, script_engine.environment)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
     if any(not p.warning for p in problems):
@@ -156,7 +159,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
         annotations=annotations, forms=forms,
-        script_engine=build_script_engine(helpers_for(key)), warnings=problems,
+        script_engine=script_engine, warnings=problems,
         calendar=calendar_for(annotations.process.calendar),
     )
 

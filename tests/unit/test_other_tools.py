@@ -252,3 +252,49 @@ def test_several_flows_out_of_a_task_are_refused_with_the_gateway_to_add(new_uow
         "review (Review): 2 sequence flows leave this user task without a gateway: add a parallel gateway after it if "
         "all of them are to be taken, or an exclusive gateway if only one is (BPMN tools draw several flows out of a "
         "step, which Valueflow runs only through a gateway)"]
+
+
+# -- expressions ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("amount, segment, expected", [
+    (1500, "standard", [("Task_check", "accounting", None), ("Task_approve", "management", None)]),
+    (1500, "premium", [("Task_check", "accounting", None)]),
+    (200, "standard", [("Task_check", "accounting", None)]),
+])
+def test_a_camunda_7_process_with_juel_conditions_takes_the_branch_they_choose(new_uow, amount, segment, expected):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda7_juel.bpmn"))
+    service.add_user(new_uow(), "ann", ["accounting", "management"])
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", service.CustomerRef("c-2", "Bo", segment),
+                                         {"amount": amount})
+    assert work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"}) == expected
+
+
+@pytest.mark.parametrize("condition, why", [
+    ("=approved = false", "FEEL expressions (Camunda 8's '=...') are not supported yet"),
+    ("${approved ? 1 : 2}", "'?' is not supported there in a JUEL condition"),
+    ("${order.isUrgent()}", "calling order['isUrgent']() is not supported in a JUEL condition"),
+    ("Vacation Approval = 'Approved'", "cannot run as Python: syntax error in script"),
+    ("__import__('os')", "cannot run as Python: name '__import__' is not allowed in a script"),
+])
+def test_a_condition_that_cannot_run_is_refused_at_deploy_naming_the_flow(new_uow, condition, why):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace(
+        "${amount gt 1000 &amp;&amp; customer.segment != 'premium'}", condition.replace("&", "&amp;"))
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    assert problem.startswith(f"Flow_large (large): the condition {condition!r} cannot run"), problem
+    assert why in problem, problem
+
+
+def test_a_script_that_cannot_run_is_refused_at_deploy_naming_the_task(new_uow):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace(
+        '<bpmn:endEvent id="EndEvent_paid" name="Refund paid"/>',
+        '<bpmn:endEvent id="EndEvent_paid" name="Refund paid"/><bpmn:scriptTask id="Task_log" name="Log it">'
+        '<bpmn:script>import os</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="Flow_4" sourceRef="Task_approve" targetRef="Task_log"/>'
+        '<bpmn:sequenceFlow id="Flow_5" sourceRef="Task_log" targetRef="EndEvent_approved"/>').replace(
+        '<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_approve" targetRef="EndEvent_approved"/>', '')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "Task_log (Log it): its script cannot run: import is not allowed in a script: line 1"]
