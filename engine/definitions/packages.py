@@ -31,6 +31,7 @@ from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions.expressions import prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
+from engine.definitions.tool_forms import form_data_schema
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml, human_tasks,
                                            lanes_by_node, main_process, properties_of, read_bpmn, read_xml)
@@ -198,6 +199,14 @@ def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, di
             problems.append(Problem(step_id, None, f"form {path} belongs to no user task of the process",
                                     warning=True))
         forms[step_id] = schema
+    for task in human_tasks(process):
+        written, field_problems = form_data_schema(task)
+        problems += field_problems
+        if written is not None and task.get("id") in forms:
+            problems.append(Problem(task.get("id"), task.get("name"), f"its form forms/{task.get('id')}.json is "
+                                    "used; the camunda:formData written on the task is ignored", warning=True))
+        elif written is not None:
+            forms[task.get("id", "")] = written
     return forms, problems
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from engine import service
 from engine.definitions.annotations import role_key
+from engine.definitions.forms import FormInvalid
 from engine.definitions.packages import DeploymentRefused, Package, read_package
 from engine.errors import NotAllowed
 from engine.work import queries
@@ -26,9 +27,11 @@ def open_tasks(new_uow, instance_id: int) -> list[dict]:
     return queries.list_tasks(new_uow(), instance_id=instance_id)
 
 
-def work_through(new_uow, instance_id: int, people: dict[str, str]) -> list[tuple[str, str | None, str | None]]:
+def work_through(new_uow, instance_id: int, people: dict[str, str],
+                 forms: dict[str, dict] | None = None) -> list[tuple[str, str | None, str | None]]:
     """Claim (unless already assigned) and complete every task the case opens, each by the person holding its
-    role (``people``: role → user) or by its assignee; returns (step, role, assignee) of each task as it opened."""
+    role (``people``: role → user) or by its assignee, with the form data given for its step (``forms``);
+    returns (step, role, assignee) of each task as it opened."""
     seen = []
     while tasks := open_tasks(new_uow, instance_id):
         task = tasks[0]
@@ -36,7 +39,7 @@ def work_through(new_uow, instance_id: int, people: dict[str, str]) -> list[tupl
         user = task["assignee"] or people[task["role"]]
         if task["assignee"] is None:
             service.claim_task(new_uow(), task["id"], user)
-        service.complete_task(new_uow(), task["id"], user, {})
+        service.complete_task(new_uow(), task["id"], user, (forms or {}).get(task["step_id"], {}))
     assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"
     return seen
 
@@ -261,12 +264,42 @@ def test_several_flows_out_of_a_task_are_refused_with_the_gateway_to_add(new_uow
     (1500, "premium", [("Task_check", "accounting", None)]),
     (200, "standard", [("Task_check", "accounting", None)]),
 ])
-def test_a_camunda_7_process_with_juel_conditions_takes_the_branch_they_choose(new_uow, amount, segment, expected):
+def test_a_camunda_7_process_with_a_generated_form_and_juel_conditions_runs_the_branch_they_choose(
+        new_uow, amount, segment, expected):
     service.deploy(new_uow(), read_package(DIALECTS / "camunda7_juel.bpmn"))
     service.add_user(new_uow(), "ann", ["accounting", "management"])
-    instance_id = service.start_instance(new_uow(), "camunda7_juel", service.CustomerRef("c-2", "Bo", segment),
-                                         {"amount": amount})
-    assert work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"}) == expected
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", service.CustomerRef("c-2", "Bo", segment))
+    filled = {"Task_check": {"amount": amount, "reason": "late", "receivedOn": "2026-01-02"}}
+    assert work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"}, filled) == expected
+    assert queries.instance_view(new_uow(), instance_id)["data"]["amount"] == amount
+
+
+def test_a_camunda_7_generated_form_becomes_the_steps_form_with_its_fields_labels_options_and_required_flags(
+        new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_juel.bpmn"))
+    with new_uow() as uow:
+        form = uow.compiled(deployment.definition_id).forms["Task_check"]
+    assert form == {"type": "object", "required": ["amount"], "properties": {
+        "amount": {"type": "integer", "title": "Amount to refund", "minimum": 1},
+        "reason": {"type": "string", "title": "Reason", "enum": ["damaged", "late"], "default": "damaged"},
+        "goodwill": {"type": "boolean", "title": "Goodwill gesture", "default": False},
+        "receivedOn": {"type": "string", "format": "date", "title": "Received on"}}}
+    service.add_user(new_uow(), "ann", ["accounting"])
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", CUSTOMER)
+    [task] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), task["id"], "ann")
+    with pytest.raises(FormInvalid) as caught:
+        service.complete_task(new_uow(), task["id"], "ann", {"reason": "lost"})
+    assert set(caught.value.errors) == {"amount", "reason"}
+
+
+def test_a_generated_form_field_of_a_type_valueflow_cannot_show_is_refused_naming_it(new_uow):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace('type="date"', 'type="customer"')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "Task_check (Check the refund): form field 'receivedOn' has the type 'customer', which Valueflow cannot "
+        "show: use one of string, long, boolean, date, enum"]
 
 
 @pytest.mark.parametrize("condition, why", [
