@@ -8,8 +8,9 @@ worker is replaced. For each diagram that deploys, it starts a case for a
 customer with no data and says whether the case got to its first wait (a task
 for a person, a timer, a message, or its end) or stopped in error.
 
-It prints, per source folder (a folder under PATH; a folder holding only
-folders, such as ``tools/``, is split into its subfolders): files, deployed,
+It prints, per source folder (PATH itself for the files directly in it, and
+each folder under PATH; a folder holding only folders, such as ``tools/``, is
+split into its subfolders): files, deployed,
 refused, crashed (any exception other than a refusal), hung, and how many of
 the deployed reached their first wait; then the most frequent reasons for each
 outcome. ``--list`` prints every file's outcome as well.
@@ -65,10 +66,10 @@ def sources(root: Path) -> dict[str, list[Path]]:
         children = sorted(folder.iterdir())
         if folder == root or all(child.is_dir() for child in children):
             pending.extend(child for child in children if child.is_dir())
-            found.update({f"{child.relative_to(root.parent)}": [child] for child in children if is_diagram_file(child)})
+            found[root.name] += [child for child in children if is_diagram_file(child)]
             continue
         found[f"{folder.relative_to(root.parent)}"] = sorted(p for p in folder.rglob("*") if is_diagram_file(p))
-    return dict(sorted(found.items()))
+    return dict(sorted((source, files) for source, files in found.items() if files))
 
 
 def first_wait(new_uow: UnitOfWorkFactory, key: str) -> tuple[bool, str]:
