@@ -155,16 +155,20 @@ def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
             return
         if task.assignee != user and not roles & MANAGING_ROLES:
             raise NotAllowed(f"task {task_id} is claimed by {task.assignee}; only they or a manager can release it")
+        if task.role is None:
+            raise NotAllowed(f"task {task_id} belongs to no role's queue (its diagram gives it to a person), so it "
+                             "cannot go back to one; a manager can assign it to someone else")
         _set_assignee(uow, task, None, "task_released", user)
 
 
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
-    """A manager or admin gives an open task to a user who holds its role."""
+    """A manager or admin gives an open task to a user who holds its role (to any user, when it has none)."""
     with uow:
         task, _ = _open_task(uow, task_id)
         if not _require_user(uow, actor) & MANAGING_ROLES:
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
-        if task.role not in _require_user(uow, assignee):
+        holder_roles = _require_user(uow, assignee)
+        if task.role is not None and task.role not in holder_roles:
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 

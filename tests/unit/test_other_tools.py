@@ -331,3 +331,19 @@ def test_a_script_that_cannot_run_is_refused_at_deploy_naming_the_task(new_uow):
         service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
     assert [str(p) for p in caught.value.problems if not p.warning] == [
         "Task_log (Log it): its script cannot run: import is not allowed in a script: line 1"]
+
+
+def test_a_task_its_diagram_gives_to_a_person_is_not_released_into_no_queue_but_a_manager_can_reassign_it(new_uow):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice.bpmn"))
+    for name, roles in (("ann", ["accounting"]), ("demo", ["payments"]), ("max", ["manager"]), ("kim", ["payments"])):
+        service.add_user(new_uow(), name, roles)
+    instance_id = service.start_instance(new_uow(), "camunda7_invoice", CUSTOMER)
+    [approve] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), approve["id"], "ann")
+    service.complete_task(new_uow(), approve["id"], "ann", {})
+    [pay] = open_tasks(new_uow, instance_id)
+    with pytest.raises(NotAllowed, match="belongs to no role's queue"):
+        service.release_task(new_uow(), pay["id"], "demo")
+    service.assign_task(new_uow(), pay["id"], "kim", "max")
+    service.complete_task(new_uow(), pay["id"], "kim", {})
+    assert [t["step_id"] for t in open_tasks(new_uow, instance_id)] == ["Task_archive"]
