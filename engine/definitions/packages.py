@@ -31,8 +31,8 @@ from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions.expressions import prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
-from engine.definitions.tool_forms import form_data_schema
 from engine.definitions.schema_errors import explain as explain_schema_error
+from engine.definitions.tool_forms import form_data_schema
 from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml, human_tasks,
                                            lanes_by_node, main_process, properties_of, read_bpmn, read_xml)
 from engine.sandbox.helpers import helpers_for

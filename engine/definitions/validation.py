@@ -150,7 +150,7 @@ def is_executable(process: etree._Element) -> bool:
 
 def main_process(root: etree._Element, preferred_key: Optional[str]) -> etree._Element:
     """The process a package deploys: the executable one (by the folder's name when there are several), or the
-    only process of the document even when it is not marked executable (see ``check_executable``)."""
+    only process of the document even when it is not marked executable (``check_process`` warns)."""
     processes = root.findall("bpmn:process", NS)
     executable = [p for p in processes if is_executable(p)]
     if preferred_key:
