@@ -10,6 +10,10 @@ dialect) or JUEL, as Camunda 7, Flowable and Activiti write it: ``${approved}``,
 not cover (method calls, the ``? :`` operator, text around the ``${...}``) and
 FEEL (Camunda 8's ``=...``) raise ``ExpressionNotSupported``, so that the
 deploy refuses the flow instead of a case failing on it later.
+
+The cells of DMN decision tables are checked the same way (``check_decision_tables``):
+SpiffWorkflow runs them as Python, so a FEEL cell (``[250..1000]``,
+``"a","b"``) is refused at deploy, naming the decision and the rule.
 """
 
 from __future__ import annotations
@@ -67,6 +71,37 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
         refusal = environment.refusal(task.findtext("bpmn:script", default="", namespaces=NS), "exec")
         if refusal is not None:
             yield Problem(task.get("id"), task.get("name"), f"its script cannot run: {refusal}")
+
+
+def check_decision_tables(dmn: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
+    """Every input expression and cell of a DMN document's decision tables that the restricted engine would
+    refuse, as SpiffWorkflow evaluates them: an input cell as ``input == (cell)``, ``input cell`` (``< 250``) or
+    with ``?`` standing for the input (``250 <= ? < 1000``); an output cell as an expression."""
+    model = etree.QName(dmn).namespace
+    for decision in dmn.iter(f"{{{model}}}decision"):
+        def problem(where: str, text: str, refusal: str) -> Problem:
+            return Problem(decision.get("id"), decision.get("name"),
+                           f"{where} {text!r} cannot run as Python ({refusal}): FEEL is not supported yet; write a "
+                           "range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), a text in quotes")
+        for expression in decision.iterfind(f".//{{{model}}}inputExpression/{{{model}}}text"):
+            refusal = environment.refusal((expression.text or "").strip())
+            if refusal is not None:
+                yield problem("the input expression", (expression.text or "").strip(), refusal)
+        for number, rule in enumerate(decision.iter(f"{{{model}}}rule"), start=1):
+            for cell in rule.iterfind(f"{{{model}}}inputEntry/{{{model}}}text"):
+                text = (cell.text or "").strip()
+                if text in ("", "-"):
+                    continue
+                tries = [re.sub(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", text)] if "?" in text \
+                    else [f"dmninputexpr == ({text})", f"dmninputexpr {text}"]
+                refusals = [environment.refusal(attempt) for attempt in tries]
+                if all(refusals):
+                    yield problem(f"rule {number}: the input cell", text, str(refusals[0]))
+            for cell in rule.iterfind(f"{{{model}}}outputEntry/{{{model}}}text"):
+                text = (cell.text or "").strip()
+                refusal = environment.refusal(text) if text else None
+                if refusal is not None:
+                    yield problem(f"rule {number}: the output cell", text, refusal)
 
 
 def condition_to_python(text: str) -> str:

@@ -28,7 +28,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
-from engine.definitions.expressions import prepare_expressions
+from engine.definitions.expressions import check_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.schema_errors import explain as explain_schema_error
@@ -147,6 +147,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     script_engine = build_script_engine(helpers_for(key))
     problems = check_document(root) + check_process(process)
     problems += prepare_expressions(process, script_engine.environment)
+    problems += _check_decision_files(package, script_engine.environment)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
     if any(not p.warning for p in problems):
@@ -176,6 +177,17 @@ def _annotations(process: etree._Element) -> ProcessAnnotations:
                                          written.group, written.assignee)
     whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
     return ProcessAnnotations(whole, steps)
+
+
+def _check_decision_files(package: Package, environment: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    for path, text in package.files.items():
+        if path.endswith(".dmn"):
+            try:
+                problems += check_decision_tables(read_xml(text, path), environment)
+            except BadDocument as exc:
+                problems.append(exc.problem)
+    return problems
 
 
 def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:

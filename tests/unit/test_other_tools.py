@@ -347,3 +347,53 @@ def test_a_task_its_diagram_gives_to_a_person_is_not_released_into_no_queue_but_
     service.assign_task(new_uow(), pay["id"], "kim", "max")
     service.complete_task(new_uow(), pay["id"], "kim", {})
     assert [t["step_id"] for t in open_tasks(new_uow, instance_id)] == ["Task_archive"]
+
+
+SIZE_TABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="sizes" name="Sizes" namespace="http://x">
+  <decision id="order_size" name="Order size">
+    <decisionTable id="order_size_table">
+      <input id="in_amount"><inputExpression id="in_amount_expr" typeRef="number"><text>amount</text>
+      </inputExpression></input>
+      <output id="out_size" name="size" typeRef="string"/>
+      <rule id="small"><inputEntry id="small_in"><text>&lt; 250</text></inputEntry>
+        <outputEntry id="small_out"><text>"small"</text></outputEntry></rule>
+      <rule id="medium"><inputEntry id="medium_in"><text>MEDIUM</text></inputEntry>
+        <outputEntry id="medium_out"><text>"medium"</text></outputEntry></rule>
+      <rule id="large"><inputEntry id="large_in"><text>-</text></inputEntry>
+        <outputEntry id="large_out"><text>"large"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def sized(cell: str) -> Package:
+    """two_step with a business rule task (order_size) between its start and Review, and the size table."""
+    xml = samples.two_step().replace(
+        '<bpmn:sequenceFlow id="f_begin_review" sourceRef="begin" targetRef="review"/>',
+        '<bpmn:businessRuleTask id="size" name="Size the order"><bpmn:extensionElements>'
+        '<spiffworkflow:calledDecisionId>order_size</spiffworkflow:calledDecisionId></bpmn:extensionElements>'
+        '</bpmn:businessRuleTask>'
+        '<bpmn:sequenceFlow id="f_begin_size" sourceRef="begin" targetRef="size"/>'
+        '<bpmn:sequenceFlow id="f_size_review" sourceRef="size" targetRef="review"/>').replace(
+        '<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '<bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+                                                      '<bpmn:flowNodeRef>size</bpmn:flowNodeRef>')
+    return Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml, "sizes.dmn": SIZE_TABLE.replace("MEDIUM", cell)})
+
+
+def test_a_decision_table_with_a_feel_range_is_refused_at_deploy_naming_the_decision_and_the_rule(new_uow):
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), sized("[250..1000]"))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    assert problem.startswith("order_size (Order size): rule 2: the input cell '[250..1000]' cannot run as Python ("), \
+        problem
+    assert problem.endswith("FEEL is not supported yet; write a range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), "
+                            "a text in quotes")
+
+
+def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
+    service.deploy(new_uow(), sized("250 &lt;= ? &lt;= 1000"))
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": 600})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == "medium"
