@@ -1,4 +1,6 @@
-"""The ``valueflow`` command (docs/design.md, "Addresses and commands").
+"""The ``valueflow`` command: a face of the engine, like the web app (docs/design.md, "Addresses and commands").
+
+It parses arguments, calls engine.service and the read models, and prints.
 
 Every mistake a user can make prints one clear line on stderr and exits
 with status 2; a refused deployment lists each problem on its own line.
@@ -11,7 +13,7 @@ import json
 import os
 import secrets
 import sys
-import time
+import threading
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine import service, simulation
+from engine import service, simulation, worker
 from engine.analytics import exports, facts
 from engine.analytics.filters import Filters
 from engine.cases.model import MessageNotExpected, TaskNotReady
@@ -290,17 +292,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     new_uow = _uow_factory(args)
-    if not args.once:
-        service.compile_running_definitions(new_uow())
-    while True:
+    if args.once:
         result = service.run_worker_round(new_uow)
-        for failure in result.errors:
-            print(f"valueflow worker: {failure}", file=sys.stderr)
-        if args.once or result.timers_fired or result.breaches:
-            print(f"timers fired in {result.timers_fired} case(s); {result.breaches} new breach(es)")
-        if args.once:
-            return 1 if result.errors else 0
-        time.sleep(args.interval)
+        worker.report(result, print, _to_stderr, always=True)
+        return 1 if result.errors else 0
+    service.compile_running_definitions(new_uow())
+    worker.run_rounds(new_uow, args.interval, threading.Event(), print, _to_stderr)
+    return 0
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:

@@ -12,11 +12,12 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.cases.model import Case
+from engine.cases.model import Case, MessageNotExpected
 from engine.definitions.forms import check_form
 from engine.definitions.packages import Package, compile_package
 from engine.errors import NotAllowed, NotFound
-from engine.storage.casestore import CaseRecord, TaskRecord
+from engine.metrics import timed_step
+from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
 from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
@@ -85,6 +86,7 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 
 # -- cases -----------------------------------------------------------------------
 
+@timed_step("start")
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
                    actor: Optional[str] = None) -> int:
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id."""
@@ -110,6 +112,7 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
         return loaded.record.id
 
 
+@timed_step("complete")
 def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]) -> int:
     """Complete a task assigned to ``user`` with form data; returns the instance id."""
     with uow:
@@ -132,6 +135,7 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
         return record.id
 
 
+@timed_step("claim")
 def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Take an unassigned task of one of the user's roles."""
     with uow:
@@ -146,6 +150,7 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         _set_assignee(uow, task, user, "task_claimed", user)
 
 
+@timed_step("release")
 def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Put a claimed task back in its role's queue (its assignee, a manager or an admin)."""
     with uow:
@@ -161,6 +166,7 @@ def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         _set_assignee(uow, task, None, "task_released", user)
 
 
+@timed_step("assign")
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
     """A manager or admin gives an open task to a user who holds its role (to any user, when it has none)."""
     with uow:
@@ -173,6 +179,7 @@ def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> Non
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 
+@timed_step("cancel")
 def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
     """Stop a running (or errored) case; its open tasks are cancelled."""
     with uow:
@@ -185,20 +192,55 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
         uow.commit()
 
 
+@timed_step("message")
 def deliver_message(uow: UnitOfWork, instance_id: int, name: str, payload: Optional[dict[str, Any]] = None,
                     actor: Optional[str] = None) -> None:
     """Hand a message (e.g. "documents_received") to a case that waits for it."""
     with uow:
-        record = _case(uow, instance_id)
-        if record.status != "running":
-            raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+        record = _running_case(uow, instance_id)
         loaded = uow.cases.load(record, uow.compiled(record.definition_id))
-        with running_at(uow.clock):
-            loaded.case.receive_message(name, payload or {})
-        now = uow.clock.now()
-        uow.cases.log(record.id, "message_received", actor, now, detail={"message": name})
-        uow.cases.save(loaded, now, actor)
-        uow.commit()
+        _receive(uow, loaded, name, payload or {}, actor, None)
+
+
+@timed_step("message")
+def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str, Any], user: str) -> None:
+    """A person of the case's roles (or a manager) records that the customer's message arrived.
+
+    The values are checked against the form of the event that catches the message (``forms/<event id>.json``),
+    or the comment box when it has none; the delivery is logged with ``user`` as its actor.
+    """
+    with uow:
+        record = _running_case(uow, instance_id)
+        roles = _require_user(uow, user)
+        compiled = uow.compiled(record.definition_id)
+        case_roles = compiled.annotations.roles()
+        if not roles & (case_roles | MANAGING_ROLES):
+            raise NotAllowed(f"{user} holds none of the roles of case {instance_id} "
+                             f"({', '.join(sorted(case_roles))}) and cannot record its messages")
+        loaded = uow.cases.load(record, compiled)
+        wait = next((w for w in loaded.case.waits() if w.kind == "message" and w.message == name), None)
+        if wait is None:
+            raise MessageNotExpected(f"case {instance_id} is no longer waiting for the message {name!r}")
+        accepted = check_form(compiled.forms.get(wait.step_id), data)
+        _receive(uow, loaded, name, accepted, user, wait.step_id)
+
+
+def _running_case(uow: UnitOfWork, instance_id: int) -> CaseRecord:
+    record = _case(uow, instance_id)
+    if record.status != "running":
+        raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+    return record
+
+
+def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any], actor: Optional[str],
+             step_id: Optional[str]) -> None:
+    """Deliver the message to the loaded case, log it, save the case and commit."""
+    with running_at(uow.clock):
+        loaded.case.receive_message(name, payload)
+    now = uow.clock.now()
+    uow.cases.log(loaded.record.id, "message_received", actor, now, step_id=step_id, detail={"message": name})
+    uow.cases.save(loaded, now, actor)
+    uow.commit()
 
 
 # -- time ------------------------------------------------------------------------
@@ -225,6 +267,7 @@ def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRoun
     return WorkerRound(fired, _record_breaches(new_uow(), batch), tuple(failures))
 
 
+@timed_step("timer")
 def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
     with uow:
         record = _case(uow, instance_id)

@@ -1,11 +1,13 @@
 """The demo: weeks of customer traffic through the shipped processes, in seconds (``valueflow demo``).
 
+A face of the engine: it drives the use cases as staff and customers would.
+
 Everything goes through the engine's real use cases (engine.service) with the
 test clock moved from event to event; nothing is written behind the engine's
 back, so the dashboards read what real use would leave.
 
 - Customers in three segments (premium, standard, basic) arrive through the
-  day, fewer at weekends, at each process's rate (``DEMO`` in workflows/<key>.py);
+  day, fewer at weekends, at each process's rate (``DEMO`` beside its helpers, engine.sandbox.helpers);
   many come back, so a customer's page holds several cases.
 - Staff of each role (the role's own user from ``valueflow init`` and a few
   more) claim a task after a lognormal wait and complete it after a lognormal

@@ -2,10 +2,11 @@
 
 A package is a folder ``bpmn/<key>/`` with one diagram file (``.bpmn``, or as
 other tools name it ``.bpmn20.xml``, ``.bpmn2``, ``.xml``), the ``.dmn`` files
-it calls and ``forms/<step id>.json`` (see docs/design.md), or a lone diagram
-file. ``compile_package`` turns it into a ``CompiledDefinition`` or refuses
-it with every problem found; ``SpecCache`` keeps compiled definitions by
-database id so that nothing is parsed on the path of a request.
+it calls and ``forms/<step id>.json`` (see docs/design.md; a message event may
+have one too), or a lone diagram file. ``compile_package`` turns it into a
+``CompiledDefinition`` or refuses it with every problem found; ``SpecCache``
+keeps compiled definitions by database id so that nothing is parsed on the
+path of a request.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.tool_forms import form_data_schema
-from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml, human_tasks,
-                                           lanes_by_node, main_process, properties_of, read_bpmn, read_xml)
+from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, Problem, check_document, check_process,
+                                           decode_xml, human_tasks, lanes_by_node, local, main_process,
+                                           properties_of, read_bpmn, read_xml)
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
@@ -192,6 +194,9 @@ def _check_decision_files(package: Package, environment: Any) -> list[Problem]:
 
 def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
     human_steps = {e.get("id") for e in human_tasks(process)}
+    message_catchers = {e.get("id") for e in process.iter()
+                        if isinstance(e.tag, str) and local(e) in MESSAGE_CATCHING_TAGS
+                        and e.find("bpmn:messageEventDefinition", NS) is not None}
     forms: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     for path, text in package.files.items():
@@ -207,9 +212,9 @@ def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, di
         except jsonschema.SchemaError as exc:
             problems.append(Problem(step_id, None, f"form {path} is not a valid JSON Schema: {exc.message}"))
             continue
-        if step_id not in human_steps:
-            problems.append(Problem(step_id, None, f"form {path} belongs to no user task of the process",
-                                    warning=True))
+        if step_id not in human_steps | message_catchers:
+            problems.append(Problem(step_id, None, f"form {path} belongs to no user task nor message event "
+                                    "of the process", warning=True))
         forms[step_id] = schema
     for task in human_tasks(process):
         written, field_problems = form_data_schema(task)

@@ -23,6 +23,8 @@ from engine.time.durations import is_duration
 
 # SpiffWorkflow waits for a person at these; a plain bpmn:task is treated as manual work too.
 HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
+# Elements that may wait for a message from outside: a form of theirs is what a person records on arrival.
+MESSAGE_CATCHING_TAGS = ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask")
 _ID_SPACES = {BPMN_NS, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI"}
 _HUMAN_TASK_KINDS = {f"{{{BPMN_NS}}}userTask": "user task", f"{{{BPMN_NS}}}manualTask": "manual task",
                      f"{{{BPMN_NS}}}task": "task"}

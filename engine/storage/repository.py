@@ -94,10 +94,14 @@ class Tasks:
         self.session.add(event)
 
     def newly_breached(self, at, limit: int) -> Sequence[HumanTask]:  # type: ignore[no-untyped-def]
-        """Open tasks past their due time whose breach is not yet recorded."""
+        """Open tasks past their due time whose breach is not yet recorded, locked for this transaction.
+
+        Rows another worker has locked are skipped (PostgreSQL), so that two workers never record one breach
+        twice; SQLite's writers take turns anyway.
+        """
         return self.session.scalars(select(HumanTask).where(
             HumanTask.is_open(), HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
-            .order_by(HumanTask.due_at).limit(limit)).all()
+            .order_by(HumanTask.due_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 
 class Users:
