@@ -202,6 +202,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     verb = "deployed" if result.created else "unchanged, already deployed as"
     print(f"{verb} {result.key} version {result.version}")
+    if result.roles:
+        print("roles: " + ", ".join(f"{role} ({origin})" for role, origin in result.roles.items()))
     return 0
 
 
