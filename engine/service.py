@@ -10,15 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.cases.model import Case, MessageNotExpected
+from engine.cases.model import Case, MessageNotExpected, Wait
 from engine.definitions.forms import check_form
 from engine.definitions.packages import Package, compile_package
 from engine.errors import NotAllowed, NotFound
 from engine.metrics import timed_step
 from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
-from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
+from engine.storage.tables import BusinessKey, HumanTask, ProcessDefinition, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
 from engine.work.accounts import MANAGING_ROLES
@@ -27,6 +28,13 @@ from engine.work.passwords import hash_password
 
 class TaskClosed(Exception):
     """The task was already completed or cancelled."""
+
+
+class DuplicateBusinessKey(Exception):
+    """Another case of the process already has this business key."""
+
+
+BUSINESS_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,19 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 
 @timed_step("start")
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
-                   actor: Optional[str] = None) -> int:
-    """Start a case of the newest version of process ``key`` for a customer; returns the instance id."""
+                   actor: Optional[str] = None, business_key: Optional[str] = None) -> int:
+    """Start a case of the newest version of process ``key`` for a customer; returns the instance id.
+
+    ``business_key`` (e.g. a portal's application id) names the case for other systems; a second case of the
+    process with the same key is refused with DuplicateBusinessKey, naming the first.
+    """
     if data is not None and not isinstance(data, dict):
         raise ValueError("the initial data must be a JSON object")
+    if business_key is not None and not 0 < len(business_key) <= BUSINESS_KEY_LENGTH:
+        raise ValueError(f"a business key has 1 to {BUSINESS_KEY_LENGTH} characters")
     with uow:
+        if business_key is not None:
+            _require_new_business_key(uow, key, business_key)
         latest = uow.cases.latest_definition(key)
         if latest is None:
             raise NotFound(f"no process {key!r} is deployed")
@@ -106,10 +122,43 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
             case = Case.start(compiled, initial)
         loaded = uow.cases.create(definition_id, customer.id, customer.segment, case, now)
         uow.cases.log(loaded.record.id, "instance_started", actor, now,
-                      detail={"process": key, "version": version})
+                      detail={"process": key, "version": version, "business_key": business_key}
+                      if business_key is not None else {"process": key, "version": version})
         uow.cases.save(loaded, now, actor)
+        if business_key is not None:
+            uow.session.add(BusinessKey(process=key, key=business_key, instance_id=loaded.record.id))
+            try:
+                uow.flush()
+            except IntegrityError:
+                raise DuplicateBusinessKey(f"another case of {key} was started with the business key "
+                                           f"{business_key!r} at the same moment; nothing was started") from None
         uow.commit()
         return loaded.record.id
+
+
+def _require_new_business_key(uow: UnitOfWork, key: str, business_key: str) -> None:
+    existing = uow.session.scalar(select(BusinessKey.instance_id).where(
+        BusinessKey.process == key, BusinessKey.key == business_key))
+    if existing is not None:
+        raise DuplicateBusinessKey(f"case {existing} of {key} already has the business key {business_key!r}; "
+                                   "nothing was started")
+
+
+def case_by_business_key(uow: UnitOfWork, business_key: str, process: Optional[str] = None) -> int:
+    """The case another system knows by ``business_key`` (within ``process`` when given); NotFound when none
+    has it, ValueError when cases of several processes have it and no process is named."""
+    query = select(BusinessKey.process, BusinessKey.instance_id).where(BusinessKey.key == business_key)
+    if process is not None:
+        query = query.where(BusinessKey.process == process)
+    with uow:
+        found = uow.session.execute(query.order_by(BusinessKey.process).limit(2)).all()
+    if not found:
+        raise NotFound(f"no case has the business key {business_key!r}"
+                       + (f" in {process}" if process is not None else ""))
+    if len(found) > 1:
+        raise ValueError(f"cases of several processes ({', '.join(p for p, _ in found)}) have the business key "
+                         f"{business_key!r}; name the process")
+    return int(found[0][1])
 
 
 @timed_step("complete")
@@ -222,9 +271,17 @@ def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str,
         loaded = uow.cases.load(record, compiled)
         wait = next((w for w in loaded.case.waits() if w.kind == "message" and w.message == name), None)
         if wait is None:
-            raise MessageNotExpected(f"case {instance_id} is no longer waiting for the message {name!r}")
+            raise MessageNotExpected(f"case {instance_id} is not waiting for the message {name!r}; "
+                                     + waiting_for(loaded.case.waits()))
         accepted = check_form(compiled.forms.get(wait.step_id), data)
         _receive(uow, loaded, name, accepted, user, wait.step_id)
+
+
+def waiting_for(waits: Iterable[Wait]) -> str:
+    """What a case waits for, in words: its messages and timers, or its open steps when none."""
+    described = [f"the message {w.message!r} ({w.step_name})" if w.kind == "message"
+                 else f"a timer ({w.step_name}, due {w.due.isoformat() if w.due else 'unknown'})" for w in waits]
+    return "it waits for " + (", ".join(described) if described else "none: only for its open steps")
 
 
 def _running_case(uow: UnitOfWork, instance_id: int) -> CaseRecord:

@@ -59,7 +59,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
                    ops):
         app.register_blueprint(module.bp)
-    api.init_app(app, [api_instances.bp, api_tasks.bp])
+    api.init_app(app, [api_instances.bp, api_instances.messages, api_tasks.bp])
     throttle.init_app(app)
 
     @app.get("/")

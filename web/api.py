@@ -26,7 +26,7 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 # The engine's refusals as the status a client can act on.
 REFUSALS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404), (NotAllowed, 403), (service.TaskClosed, 409), (ConcurrentUpdate, 409),
-    (MessageNotExpected, 409), (FormInvalid, 422), (ValueError, 422))
+    (MessageNotExpected, 409), (service.DuplicateBusinessKey, 409), (FormInvalid, 422), (ValueError, 422))
 
 
 class ValueflowApi(Api):  # type: ignore[misc]

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from engine import service
 from engine.work import case_pages, queries
 from web import api, db
-from web.api_schemas import Case, CaseFilter, CasePage, StartCase
+from web.api_schemas import Case, CaseFilter, CasePage, Message, StartCase
 
 bp = api.blueprint("api_instances", "instances", "Cases: start, read, list, cancel.")
 bp.before_request(api.staff_or_manager)
@@ -51,7 +51,7 @@ class Instances(MethodView):
                              {"customer.segment": "one of " + ", ".join(started["segments"])})
         instance_id = service.start_instance(
             db.uow(), body["process"], service.CustomerRef(customer["id"], customer["name"], customer["segment"]),
-            body["data"], actor=g.account.name)
+            body["data"], actor=g.account.name, business_key=body["business_key"])
         return _case(instance_id)
 
 
@@ -71,4 +71,23 @@ class Cancellation(MethodView):
         if not g.account.is_manager:
             raise service.NotAllowed("only managers and admins cancel cases")
         service.cancel_instance(db.uow(), instance_id, g.account.name)
+        return _case(instance_id)
+
+
+messages = api.blueprint("api_messages", "messages", "Messages: tell a waiting case that the customer's message "
+                                                     "arrived, by its id or its business key.")
+messages.before_request(api.staff_or_manager)
+
+
+@messages.route("")
+class Messages(MethodView):
+    @messages.arguments(Message)
+    @messages.response(200, Case)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Deliver a message to a case that waits for it (staff of the case's roles, managers); a case that
+        does not wait for it answers 409 with what it waits for."""
+        instance_id = body["instance_id"]
+        if instance_id is None:
+            instance_id = service.case_by_business_key(db.uow(), body["business_key"], body["process"])
+        service.record_message(db.uow(), instance_id, body["name"], body["data"], g.account.name)
         return _case(instance_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 CUSTOMER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 STATUSES = ("running", "completed", "error", "cancelled")
@@ -33,6 +33,8 @@ class StartCase(Schema):
     process = fields.String(required=True, validate=validate.Length(1, 200),
                             metadata={"description": "the process key, e.g. loan_decision"})
     customer = fields.Nested(Customer, required=True)
+    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
+        "description": "the key your system knows the case by (e.g. an application id); unique per process"})
     data = fields.Dict(keys=fields.String(), load_default=dict,
                        metadata={"description": "the case's initial data"})
 
@@ -79,6 +81,7 @@ class Case(Schema):
     id = fields.Integer(required=True)
     process = fields.String(required=True)
     version = fields.Integer(required=True)
+    business_key = fields.String(allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     started_at = Moment(required=True)
     ended_at = Moment(allow_none=True)
@@ -174,3 +177,19 @@ class Assignment(Schema):
 
 class Completion(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "the form's values"})
+
+
+class Message(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200),
+                         metadata={"description": "the message's name, e.g. documents_received"})
+    instance_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1))
+    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    process = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
+        "description": "the process whose business key is meant, when cases of several have it"})
+    data = fields.Dict(keys=fields.String(), load_default=dict,
+                       metadata={"description": "the values of the form of the event that catches the message"})
+
+    @validates_schema
+    def _one_case(self, body: dict[str, Any], **kwargs: Any) -> None:
+        if (body.get("instance_id") is None) == (body.get("business_key") is None):
+            raise ValidationError("name the case by instance_id or by business_key (one of them)", "instance_id")

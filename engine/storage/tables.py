@@ -121,6 +121,17 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": row_version}
 
 
+class BusinessKey(Base):
+    """The key another system knows a case by (e.g. a loan portal's application id): unique within its process,
+    across versions; messages correlate by it."""
+
+    __tablename__ = "business_key"
+    __table_args__ = (Index("ix_business_key_key", "key"),)
+
+    process: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+
 class CaseTask(Base):
     """One SpiffWorkflow task of a case's live task tree, serialized; rewritten only when it changes.
 

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from engine.errors import NotFound
-from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
+from engine.storage.tables import BusinessKey, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 from engine.storage.uow import UnitOfWork
 
 
@@ -47,7 +47,7 @@ def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[st
 
 
 def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
-    """A case: status, customer, data, open steps and its event history."""
+    """A case: status, business key, customer, data, open steps and its event history."""
     with uow:
         instance = uow.session.get(ProcessInstance, instance_id)
         if instance is None:
@@ -61,6 +61,7 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
             select(TaskEvent).where(TaskEvent.instance_id == instance.id).order_by(TaskEvent.id)).all()
         return {
             "id": instance.id, "process": definition.key, "version": definition.version,
+            "business_key": uow.session.scalar(select(BusinessKey.key).where(BusinessKey.instance_id == instance.id)),
             "status": instance.status, "started_at": _iso(instance.started_at), "ended_at": _iso(instance.ended_at),
             "customer": {"id": customer.id, "name": customer.name, "segment": customer.segment},
             "data": case.data, "open_steps": open_steps,

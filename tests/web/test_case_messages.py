@@ -11,7 +11,11 @@ from tests.web.conftest import MEDIUM_RISK, open_task, password_of, start_loan, 
 
 def waiting_for_documents(new_uow, clock) -> int:
     """A loan whose documents are missing: captured at 09:00, documents requested at 10:00."""
-    instance_id = start_loan(new_uow)
+    return ask_for_documents(new_uow, clock, start_loan(new_uow))
+
+
+def ask_for_documents(new_uow, clock, instance_id: int) -> int:
+    """Capture the new loan ``instance_id`` without its documents, then ask the customer for them."""
     for data in ({**MEDIUM_RISK, "documents_complete": False},
                  {"missing_documents": "bank statements for May", "request_channel": "email"}):
         task = open_task(new_uow, instance_id)
@@ -97,8 +101,8 @@ def test_a_message_delivered_meanwhile_makes_the_recording_a_conflict(client, au
     monkeypatch.setattr(service, "record_message", delivered_first)
     response = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
     assert response.status_code == 409
-    assert (f"Nothing was recorded: case {instance_id} is no longer waiting for the message 'documents_received'."
-            in text_of(response))
+    assert (f"Nothing was recorded: case {instance_id} is not waiting for the message 'documents_received'; "
+            "it waits for" in text_of(response))
     assert [e["actor"] for e in messages_received(new_uow, instance_id)] == ["api"]
 
 
