@@ -2,31 +2,18 @@
 of web/api_schemas.py, and what every endpoint shares: who calls, and errors as JSON.
 
 A call authenticates with ``Authorization: Bearer <token>`` (web.auth resolves it), or with the browser's
-session. Every error is ``{"error": {"code", "message", "fields"}}`` with its HTTP status; ``fields`` names
-each field of the request that was not accepted.
+session. Every error is ``{"error": {"code", "message", "fields"}}`` with its HTTP status (web.api_errors).
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g
 from flask_smorest import Api, Blueprint
-from werkzeug.exceptions import HTTPException
 
-from engine import service
-from engine.cases.model import MessageNotExpected
-from engine.definitions.forms import FormInvalid
-from engine.errors import NotAllowed, NotFound
-from engine.storage.uow import ConcurrentUpdate
-
-PREFIX = "/api/v1"
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests"}
-# The engine's refusals as the status a client can act on.
-REFUSALS: tuple[tuple[type[Exception], int], ...] = (
-    (NotFound, 404), (NotAllowed, 403), (service.TaskClosed, 409), (ConcurrentUpdate, 409),
-    (MessageNotExpected, 409), (service.DuplicateBusinessKey, 409), (FormInvalid, 422), (ValueError, 422))
+from web import idempotency
+from web.api_errors import PREFIX, REFUSALS, error, refused
 
 
 class ValueflowApi(Api):  # type: ignore[misc]
@@ -34,54 +21,6 @@ class ValueflowApi(Api):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         return None
-
-
-def error(status: int, message: str, fields: Optional[Mapping[str, str]] = None) -> Response:
-    response = jsonify(error={"code": CODES.get(status, "error"), "message": message, "fields": dict(fields or {})})
-    response.status_code = status
-    return response
-
-
-def is_api_request() -> bool:
-    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
-
-
-def http_error(exc: HTTPException) -> Response:
-    """An HTTP error as JSON; webargs' 422 names each refused field of the body or query."""
-    data: Any = getattr(exc, "data", None) or {}
-    fields: dict[str, str] = {}
-    whole: list[str] = []
-    for location, found in (data.get("messages") or {}).items():
-        if isinstance(found, dict):
-            fields.update({name: "; ".join(_texts(texts)) for name, texts in found.items()})
-        else:
-            whole += [f"the {location} body: {text}" for text in _texts(found)]
-    message = exc.description or exc.name
-    if fields or whole:
-        message = "The request was not accepted: " + "; ".join(whole + [f"{k}: {v}" for k, v in fields.items()])
-    response = error(exc.code or 500, message, fields)
-    for name, value in (data.get("headers") or {}).items():
-        response.headers[name] = value
-    if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
-
-
-def _texts(found: Any) -> list[str]:
-    """Marshmallow's messages for one field (a list, or a dict for nested fields) as plain sentences."""
-    if isinstance(found, dict):
-        return [f"{key}: {text}" for key, value in found.items() for text in _texts(value)]
-    return [str(text) for text in (found if isinstance(found, list) else [found])]
-
-
-def refused(exc: Exception) -> Response:
-    """An engine refusal as JSON with its status; a form's refusal names each field."""
-    status = next(code for kind, code in REFUSALS if isinstance(exc, kind))
-    if isinstance(exc, FormInvalid):
-        fields = {name or "data": text for name, text in exc.errors.items()}
-        return error(422, "The form's values were not accepted: "
-                     + "; ".join(f"{k} {v}" for k, v in fields.items()), fields)
-    return error(status, str(exc)[:1].upper() + str(exc)[1:] + ".")
 
 
 def signed_in() -> Optional[Response]:
@@ -116,9 +55,13 @@ def init_app(app: Flask, blueprints: list[Any]) -> None:
 
 
 def blueprint(name: str, path: str, description: str) -> Blueprint:
-    """A blueprint of the API at /api/v1/<path>: its views need a caller, and the engine's refusals answer JSON."""
+    """A blueprint of the API at /api/v1/<path>: its views need a caller, its POSTs take an Idempotency-Key
+    (web.idempotency), and the engine's refusals answer JSON."""
     made = Blueprint(name, __name__, url_prefix=f"{PREFIX}/{path}", description=description)
     made.before_request(signed_in)
+    made.before_request(idempotency.claim_or_replay)
+    made.after_request(idempotency.keep_answer)
+    made.teardown_request(idempotency.give_back_on_failure)
     for kind, _ in REFUSALS:
         made.register_error_handler(kind, refused)
     return made

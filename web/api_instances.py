@@ -9,7 +9,8 @@ from flask.views import MethodView
 
 from engine import service
 from engine.work import case_pages, queries
-from web import api, db
+from web import api, db, idempotency
+from web.api_errors import error
 from web.api_schemas import Case, CaseFilter, CasePage, Message, StartCase
 
 bp = api.blueprint("api_instances", "instances", "Cases: start, read, list, cancel.")
@@ -36,6 +37,7 @@ class Instances(MethodView):
 
     @bp.arguments(StartCase)
     @bp.response(201, Case)
+    @bp.doc(**idempotency.DOC)
     def post(self, body: dict[str, Any]) -> Any:
         """Start a case of the newest version of a process for a customer; only the role of the process's
         first step starts one, as in the web app."""
@@ -46,7 +48,7 @@ class Instances(MethodView):
                                      f"{role or '(no lane set)'}, which you do not hold")
         customer = body["customer"]
         if customer["segment"] not in started["segments"]:
-            return api.error(422, "The case was not started: the customer's segment is not one of "
+            return error(422, "The case was not started: the customer's segment is not one of "
                              + ", ".join(started["segments"]) + ".",
                              {"customer.segment": "one of " + ", ".join(started["segments"])})
         instance_id = service.start_instance(
@@ -66,6 +68,7 @@ class Instance(MethodView):
 @bp.route("/<int:instance_id>/cancel")
 class Cancellation(MethodView):
     @bp.response(200, Case)
+    @bp.doc(**idempotency.DOC)
     def post(self, instance_id: int) -> Any:
         """Stop a running or failed case (managers and admins); its open tasks are cancelled."""
         if not g.account.is_manager:
@@ -74,8 +77,9 @@ class Cancellation(MethodView):
         return _case(instance_id)
 
 
-messages = api.blueprint("api_messages", "messages", "Messages: tell a waiting case that the customer's message "
-                                                     "arrived, by its id or its business key.")
+messages = api.blueprint("api_messages", "messages",
+                         "Messages: tell a waiting case that the customer's message arrived, by its id or its "
+                         "business key.")
 messages.before_request(api.staff_or_manager)
 
 
@@ -83,6 +87,7 @@ messages.before_request(api.staff_or_manager)
 class Messages(MethodView):
     @messages.arguments(Message)
     @messages.response(200, Case)
+    @messages.doc(**idempotency.DOC)
     def post(self, body: dict[str, Any]) -> Any:
         """Deliver a message to a case that waits for it (staff of the case's roles, managers); a case that
         does not wait for it answers 409 with what it waits for."""

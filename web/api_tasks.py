@@ -11,7 +11,7 @@ from flask.views import MethodView
 from engine import service
 from engine.work import case_pages, queries
 from engine.work import inbox as engine_inbox
-from web import api, db
+from web import api, db, idempotency
 from web.api_schemas import Assignment, Case, Completion, DoneTask, TaskDetail, TaskFilter, TaskPage
 
 bp = api.blueprint("api_tasks", "tasks", "Tasks: the inbox, one task, and claim, release, assign, complete.")
@@ -54,6 +54,7 @@ class OneTask(MethodView):
 @bp.route("/<int:task_id>/claim")
 class Claim(MethodView):
     @bp.response(200, DoneTask)
+    @bp.doc(**idempotency.DOC)
     def post(self, task_id: int) -> Any:
         """Take an unassigned task of one of your roles."""
         _task(task_id)
@@ -64,6 +65,7 @@ class Claim(MethodView):
 @bp.route("/<int:task_id>/release")
 class Release(MethodView):
     @bp.response(200, DoneTask)
+    @bp.doc(**idempotency.DOC)
     def post(self, task_id: int) -> Any:
         """Put a task back in its role's queue (its assignee, or a manager)."""
         _task(task_id)
@@ -75,6 +77,7 @@ class Release(MethodView):
 class Assign(MethodView):
     @bp.arguments(Assignment)
     @bp.response(200, DoneTask)
+    @bp.doc(**idempotency.DOC)
     def post(self, body: dict[str, Any], task_id: int) -> Any:
         """Give a task to a user who holds its role (managers and admins)."""
         _task(task_id)
@@ -86,6 +89,7 @@ class Assign(MethodView):
 class Complete(MethodView):
     @bp.arguments(Completion)
     @bp.response(200, Case)
+    @bp.doc(**idempotency.DOC)
     def post(self, body: dict[str, Any], task_id: int) -> Any:
         """Complete a task assigned to you with its form's values; answers the case as it is now."""
         _task(task_id)

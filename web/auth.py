@@ -9,7 +9,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from engine.work import accounts, tokens
-from web import api, db, vendor
+from web import db, vendor
+from web.api_errors import error
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -29,7 +30,7 @@ def load_account() -> Optional[ResponseReturnValue]:
     if secret is not None:
         g.account = tokens.token_account(db.uow(), secret) if secret else None
         if g.account is None:
-            return api.error(401, "The API token is unknown, revoked, or its user is disabled; make a new one "
+            return error(401, "The API token is unknown, revoked, or its user is disabled; make a new one "
                                   "under Account, API tokens.")
         return None
     name = session.get("user")

@@ -11,7 +11,7 @@ import secrets
 
 from flask import Flask, abort, request, session
 
-from web import api, auth
+from web import api_errors, auth
 
 SESSION_KEY = "_csrf"
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     def refuse_forged_posts() -> None:
         if request.method not in UNSAFE or auth.bearer_token() is not None:
             return
-        if api.is_api_request() and "user" not in session:
+        if api_errors.is_api_request() and "user" not in session:
             return  # nobody is signed in: the API answers 401 before anything is done
         sent = request.form.get("csrf_token", "")
         expected = session.get(SESSION_KEY, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from web import api
+from web import api_errors
 
 TITLES = {400: "The request could not be accepted", 403: "Not allowed", 404: "Not found",
           405: "Not possible here", 409: "Changed meanwhile"}
@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400 or code >= 500:
             return error
-        if api.is_api_request():
-            return api.http_error(error)
+        if api_errors.is_api_request():
+            return api_errors.http_error(error)
         return render_template("errors/error.html", code=code, title=TITLES.get(code, error.name),
                                message=error.description), code

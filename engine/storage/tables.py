@@ -271,6 +271,21 @@ class ApiToken(Base):
     last_used_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
 
+
+class IdempotentRequest(Base):
+    """A POST to the API sent with an ``Idempotency-Key``: the first request with the key (per user) claims it,
+    and its answer is kept, so that a retry is answered the same and does nothing twice. ``status`` is unset
+    while the first request is still being handled."""
+
+    __tablename__ = "idempotent_request"
+
+    user_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[Optional[int]]
+    response: Mapped[Optional[str]] = mapped_column(Text)
+
 # -- analytics: cost rates, customer satisfaction, pre-aggregated facts ------------------------------
 
 class RoleRate(Base):

@@ -25,8 +25,8 @@ class Api:
     def get(self, url: str, **query: Any) -> Any:
         return self.client.get(f"/api/v1{url}", query_string=query, headers=self.headers)
 
-    def post(self, url: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.client.post(f"/api/v1{url}", json=body, headers=self.headers, **kwargs)
+    def post(self, url: str, body: Any = None, headers: Optional[dict[str, str]] = None, **kwargs: Any) -> Any:
+        return self.client.post(f"/api/v1{url}", json=body, headers={**self.headers, **(headers or {})}, **kwargs)
 
 
 @pytest.fixture
