@@ -14,10 +14,25 @@ from flask_smorest import Api, Blueprint
 
 from web import idempotency
 from web.api_errors import PREFIX, REFUSALS, error, refused
+from web.api_schemas import Error
+
+
+# An id in a path: a positive integer the database can hold (any other is a 404, not a database error).
+ID = "int(min=1, max=2147483647)"
+DESCRIPTION = """Valueflow's JSON API: other systems start cases, deliver the customer's messages and work tasks.
+
+Authenticate with `Authorization: Bearer <token>` (make a token under your account's API tokens page, or with
+`valueflow token create NAME`); it acts with exactly your roles. Times are ISO 8601 with their offset; lists
+come in pages in a stable order. Every error is `{"error": {"code", "message", "fields"}}` with its HTTP status.
+POSTs take an `Idempotency-Key` header: a retry with the same key gets the first answer and does nothing twice.
+"""
 
 
 class ValueflowApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api, leaving errors to web.errors, which answers JSON under /api/ and pages elsewhere."""
+    """flask-smorest's Api, leaving errors to web.errors, which answers JSON under /api/ and pages elsewhere;
+    the document describes them as they are."""
+
+    ERROR_SCHEMA = Error
 
     def _register_error_handlers(self) -> None:
         return None
@@ -47,7 +62,7 @@ def init_app(app: Flask, blueprints: list[Any]) -> None:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    api = ValueflowApi(app, spec_kwargs={"info": {"description": __doc__}})
+    api = ValueflowApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"token": []}]
     for blueprint in blueprints:

@@ -21,6 +21,17 @@ class Moment(fields.DateTime):
         return value.isoformat() if isinstance(value, datetime) else value
 
 
+class ErrorBody(Schema):
+    code = fields.String(required=True, metadata={"description": "e.g. not_found, forbidden, conflict, invalid"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, in words"})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "each refused field of the request, with why"})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
 class Customer(Schema):
     id = fields.String(required=True, validate=validate.Regexp(
         CUSTOMER_ID, error="a customer id is 1 to 100 letters, digits, dots, dashes or underscores"))
@@ -182,7 +193,7 @@ class Completion(Schema):
 class Message(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200),
                          metadata={"description": "the message's name, e.g. documents_received"})
-    instance_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1))
+    instance_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**31 - 1))
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     process = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
         "description": "the process whose business key is meant, when cases of several have it"})

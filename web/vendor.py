@@ -1,5 +1,6 @@
 """Browser libraries installed by ``npm ci`` into node_modules/ and served from the app itself (no CDN):
-bpmn-js (the diagrams) and Chart.js (the dashboard's charts), both pinned in package.json."""
+bpmn-js (the diagrams), Chart.js (the dashboard's charts) and Swagger UI (the API's reference page), all
+pinned in package.json."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from flask import Blueprint, abort, current_app, send_from_directory
 from flask.typing import ResponseReturnValue
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
-ENDPOINTS = ("vendor.bpmn_js", "vendor.chart_js")
+ENDPOINTS = ("vendor.bpmn_js", "vendor.chart_js", "vendor.swagger_ui")
 
 
-def _serve(package: str, what: str, filename: str) -> ResponseReturnValue:
-    folder = Path(current_app.config["NODE_MODULES"]) / package / "dist"
+def _serve(package: str, what: str, filename: str, folder_name: str = "dist") -> ResponseReturnValue:
+    folder = Path(current_app.config["NODE_MODULES"]) / package / folder_name
     if not folder.is_dir():
         abort(404, f"The {what} is not installed: run `npm ci` in the Valueflow folder.")
     return send_from_directory(folder, filename, max_age=86400)
@@ -27,3 +28,8 @@ def bpmn_js(filename: str) -> ResponseReturnValue:
 @bp.get("/chart.js/<path:filename>")
 def chart_js(filename: str) -> ResponseReturnValue:
     return _serve("chart.js", "chart library", filename)
+
+
+@bp.get("/swagger-ui/<path:filename>")
+def swagger_ui(filename: str) -> ResponseReturnValue:
+    return _serve("swagger-ui-dist", "API reference viewer", filename, folder_name="")

@@ -157,3 +157,12 @@ def test_an_unknown_address_or_method_under_the_api_answers_json(as_user):
     api = as_user("manager")
     assert_error(api.get("/nothing-here"), 404)
     assert_error(api.get("/tasks/1/claim"), 405)
+
+
+def test_an_id_too_large_for_the_database_is_a_404_or_a_refused_field_not_a_server_error(as_user):
+    api = as_user("manager")
+    huge = 2**70
+    assert_error(api.get(f"/instances/{huge}"), 404)
+    assert_error(api.post(f"/tasks/{huge}/claim"), 404)
+    assert_error(api.post("/messages", {"name": "documents_received", "instance_id": huge}), 422,
+                 fields=("instance_id",))
