@@ -16,7 +16,7 @@ from tests.web.conftest import start_loan
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def test_generated_requests_find_no_server_error_and_no_answer_outside_the_document(server):
+def test_generated_requests_find_no_server_error_and_no_answer_outside_the_document(server, tmp_path):
     """As a user who may do everything the API offers, on a database with cases and open tasks."""
     new_uow = server.app.extensions["valueflow"]
     service.add_user(new_uow(), "integrator", ["customer-service", "credit-analyst", "underwriter", "manager"])
@@ -30,5 +30,5 @@ def test_generated_requests_find_no_server_error_and_no_answer_outside_the_docum
          "--phases", "examples,coverage,fuzzing", "--seed", "17", "--generation-database", "none",
          "--request-timeout", "30", "--report", "junit", "--report-junit-path",
          str(ARTIFACTS / "schemathesis.xml")],
-        capture_output=True, text=True, timeout=900, env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
+        capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
