@@ -150,6 +150,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     verb = "deployed" if result.created else "unchanged, already deployed as"
     print(f"{verb} {result.key} version {result.version}")
+    if result.changes:
+        print(f"changes against version {result.version - 1}:")
+        for change in result.changes:
+            print(f"  - {change}")
     return 0
 
 

@@ -240,7 +240,9 @@ def test_deploy_stores_a_version_and_the_same_content_again_is_a_no_op_printing_
     assert ok(capsys, "deploy", lone).out.strip() == "deployed lone_file version 1"
     assert ok(capsys, "deploy", lone).out.strip() == "unchanged, already deployed as lone_file version 1"
     changed = write_package(tmp_path / "pkg2" / KEY, case_xml("Review the request"))
-    assert ok(capsys, "deploy", changed).out.strip() == f"deployed {KEY} version 2"
+    assert ok(capsys, "deploy", changed).out.splitlines() == [
+        f"deployed {KEY} version 2", "changes against version 1:", "  - step renamed: “Review” → “Review the request”",
+        "  - step “Review the request”: customer value “Review for the customer” → “Review the request for the customer”"]
     assert definitions_stored(ready)[-2:] == [("lone_file", 1), (KEY, 2)]
 
 
@@ -271,7 +273,7 @@ def test_a_refused_deploy_lists_every_problem_by_element_and_changes_nothing(rea
         == f"unchanged, already deployed as {KEY} version 1"
     assert instance(capsys, start(capsys))["version"] == 1
     assert instance(capsys, instance_id)["status"] == "running"
-    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.strip() \
+    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.splitlines()[0] \
         == f"deployed {KEY} version 2"
 
 
