@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 
-from web import (admin, api_processes, auth, csrf, customers, dashboard, db, errors, feedback, inbox, instances, present,
-                 processes, tasks, vendor)
+from web import (admin, api_processes, auth, csrf, customers, dashboard, db, errors, feedback, inbox, instances,
+                 modeler, present, processes, tasks, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -49,7 +49,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     errors.init_app(app)
     present.init_app(app)
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, vendor,
-                   api_processes):
+                   api_processes, modeler):
         app.register_blueprint(module.bp)
 
     @app.get("/")

@@ -1,0 +1,110 @@
+"""A process owner edits the loan process in the browser: the side panel, deploy with its change summary, drafts."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from engine import service
+from engine.storage.uow import UnitOfWorkFactory
+from engine.work import queries
+from tests.e2e.conftest import LiveServer, screenshot, sign_in, sign_out
+from tests.web.conftest import MEDIUM_RISK
+
+
+def open_review_credit(page: Page, server: LiveServer) -> None:
+    """From the catalogue into the modeler on the loan process, with "Review credit" selected."""
+    page.goto(f"{server.url}/processes")
+    page.locator("section", has_text="Loan decision").get_by_role("link", name="Edit in the modeler").click()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    expect(page.locator("#panel h2")).to_have_text("Review credit")
+
+
+def loan_at_credit_review(new_uow: UnitOfWorkFactory) -> int:
+    """A new medium-risk loan, captured by customer service, now waiting for its credit review; its task id."""
+    customer = service.CustomerRef(f"c-{uuid.uuid4().hex[:6]}", "Ada Moss", "standard")
+    instance_id = service.start_instance(new_uow(), "loan_decision", customer, {}, actor="customer-service")
+    capture = queries.list_tasks(new_uow(), instance_id=instance_id)[0]
+    service.claim_task(new_uow(), capture["id"], "customer-service")
+    service.complete_task(new_uow(), capture["id"], "customer-service", MEDIUM_RISK)
+    review = queries.list_tasks(new_uow(), instance_id=instance_id)
+    assert [t["step_id"] for t in review] == ["credit_review"]
+    return review[0]["id"]
+
+
+def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_follow(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    before = loan_at_credit_review(new_uow)
+
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    expect(page.get_by_label("Target hours")).to_have_value("4")
+    page.get_by_label("Target hours").fill("1")
+    page.get_by_label("Target minutes").fill("30")
+    page.get_by_label("Customer value").fill("A person checks I can afford it, the same day")
+    page.get_by_label("Customer value").press("Tab")
+    expect(page.get_by_text("Stored as PT1H30M.")).to_be_visible()
+    screenshot(page, "modeler-panel")
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    changes = page.locator("#deployed-changes li")
+    expect(changes).to_have_text([
+        "step “Review credit”: customer value “Someone looks at my whole situation, not just a number” → "
+        "“A person checks I can afford it, the same day”",
+        "step “Review credit”: target 4 h → 1 h 30 min",
+    ])
+    expect(page.locator("#modeler-status")).to_contain_text("new cases use version 2")
+    screenshot(page, "modeler-change-summary")
+
+    # The stored version kept every annotation and extension the modeler does not edit.
+    with new_uow() as uow:
+        stored = uow.definitions.latest("loan_decision")
+        assert stored.version == 2
+        assert "spiffworkflow:calledDecisionId" in stored.bpmn_xml
+        assert "spiffworkflow:messageVariable" in stored.bpmn_xml
+        assert 'name="targetDuration.premium" value="PT2H"' in stored.bpmn_xml
+    sign_out(page)
+
+    after = loan_at_credit_review(new_uow)
+    sign_in(page, server.url, "credit-analyst")
+    page.goto(f"{server.url}/tasks/{after}")
+    expect(page.locator("dd", has_text="1 h 30 min")).to_be_visible()
+    expect(page.get_by_text("A person checks I can afford it, the same day")).to_be_visible()
+    page.goto(f"{server.url}/tasks/{before}")  # a loan started before keeps its version's target and value
+    expect(page.locator("dd", has_text="4 h 00 min")).to_be_visible()
+    expect(page.get_by_text("Someone looks at my whole situation, not just a number")).to_be_visible()
+
+
+def test_a_draft_is_saved_the_page_reloaded_and_the_draft_reopened_with_the_change(
+        page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.get_by_label("Customer value").fill("Drafted: my affordability is checked by a person")
+    page.get_by_label("Customer value").press("Tab")
+    expect(page.locator("#modeler-status")).to_have_text("Unsaved changes.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#modeler-status")).to_contain_text("Draft saved (revision 1) by process-owner")
+
+    page.reload()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#modeler-status")).to_contain_text("A draft saved by process-owner")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    expect(page.get_by_label("Customer value")).to_have_value("Someone looks at my whole situation, not just a number")
+    page.get_by_role("button", name="Reopen draft").click()
+    expect(page.locator("#modeler-status")).to_contain_text("Draft reopened: revision 1, saved by process-owner")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    expect(page.get_by_label("Customer value")).to_have_value("Drafted: my affordability is checked by a person")
+
+    # Leaving with unsaved changes asks first.
+    page.get_by_label("Target hours").fill("3")
+    page.get_by_label("Target hours").press("Tab")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
