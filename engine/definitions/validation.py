@@ -14,6 +14,7 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES
+from engine.sandbox.scripting import refusal_of
 from engine.time.calendar import InvalidCalendar, parse_calendar
 from engine.time.durations import is_duration
 
@@ -133,9 +134,26 @@ def check_process(process: etree._Element) -> list[Problem]:
             problems.append(_problem(element, "user task has no customerValue: say what it gives the customer",
                                      warning=True))
         problems.extend(_check_annotations(element, props, is_process=False))
+    problems.extend(_check_scripts(process))
     for scope in [process, *process.iter(f"{{{BPMN_NS}}}subProcess")]:
         problems.extend(_check_reachability(scope))
     return problems
+
+
+def _check_scripts(process: etree._Element) -> Iterable[Problem]:
+    """Scripts and flow conditions the sandbox would refuse (an import, a dunder, a syntax error), by element."""
+    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = task.find("bpmn:script", NS)
+        refusal = refusal_of(script.text or "") if script is not None else None
+        if refusal:
+            yield _problem(task, refusal)
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is not None and (condition.text or "").strip():
+            refusal = refusal_of(condition.text.strip(), expression=True)
+            if refusal:
+                yield _problem(flow, refusal.replace("in script", "in condition").replace("in a script", "in a condition")
+                               + " (a condition is a Python expression on the case data, e.g. approved == True)")
 
 
 def _problem(element: etree._Element, message: str, warning: bool = False) -> Problem:

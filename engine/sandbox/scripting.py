@@ -367,6 +367,12 @@ def _compile(source: str, mode: str, helper_names: frozenset[str]) -> _Compiled:
     return _Compiled(result.code, None, None, ticks, unsafe)
 
 
+def refusal_of(source: str, expression: bool = False) -> str | None:
+    """Why the sandbox would refuse a script (or, with ``expression``, a condition) before running it; None if it
+    compiles. Checked when a process is validated, so the refusal shows on the diagram, not in a failed case."""
+    return _compile(source, "eval" if expression else "exec", frozenset()).refusal
+
+
 # --------------------------------------------------------------------------- environment and engine
 
 class RestrictedEnvironment(TaskDataEnvironment):

@@ -15,23 +15,24 @@ A.4.0      refused   no executable process (two pools with lanes, message flows)
 A.4.1      refused   no executable process (as A.4.0, three lanes)
 B.1.0      refused   no executable process (four processes: call activities, data store, groups)
 B.2.0      refused   no executable process (every event and gateway type, multi-instance, loops)
-C.1.0      refused   archiveInvoice "Archive Invoice": a service task without an operator
+C.1.0      refused   four conditions in Java EL (${approved}), not Python (then: archiveInvoice
+                     "Archive Invoice": a service task without an operator)
 C.1.1      refused   data store "Financial Accounting System" has no implementation; four user tasks
-                     without a lane
+                     without a lane; four conditions in Java EL
 C.2.0      refused   no executable process (four pools exchanging messages)
-C.3.0      refused   four user tasks without a lane (then: subprocess "Perform emergency repair" has
-                     no start event)
+C.3.0      refused   four user tasks without a lane; one condition not in Python (then: subprocess
+                     "Perform emergency repair" has no start event)
 C.4.0      refused   no executable process (no isExecutable attribute at all; four pools)
 C.5.0      refused   no executable process (no isExecutable attribute; data stores and states)
 C.6.0      refused   no executable process (no isExecutable attribute; compensation, travel booking)
 C.7.0      refused   no executable process (no isExecutable attribute; performers, business rule task)
 C.8.0      refused   no executable process (vacation request, isExecutable="false")
-C.8.1      refused   user task "Manually Approve Vacation" without a lane (then: service task "Fetch
-                     Vacation Information" without an operator)
-C.9.0      refused   user task "Handle Timeout" without a lane (then: service task "Get credit score"
-                     without an operator)
+C.8.1      refused   user task "Manually Approve Vacation" without a lane; three conditions not in
+                     Python (then: service task "Fetch Vacation Information" without an operator)
+C.9.0      refused   user task "Handle Timeout" without a lane; four conditions not in Python (then:
+                     service task "Get credit score" without an operator)
 C.9.1      refused   user task "Call customer" without a lane
-C.9.2      refused   three user tasks without a lane (then: call activity "Document Request": a
+C.9.2      refused   three user tasks without a lane; one condition not in Python (then: call activity "Document Request": a
                      multi-instance without cardinality or input collection)
 =========  ========  ==============================================================================
 
@@ -60,15 +61,21 @@ NOT_EXECUTABLE = "the document has no executable process"
 REFUSALS: dict[str, list[str | None]] = {
     **{name: [None] for name in ("A.1.0", "A.2.0", "A.2.1", "A.3.0", "A.4.0", "A.4.1", "B.1.0", "B.2.0", "C.2.0",
                                  "C.4.0", "C.5.0", "C.6.0", "C.7.0", "C.8.0")},
-    "C.1.0": ["archiveInvoice"],
+    # Java EL conditions (${approved}) are not Python: each is refused on its flow.
+    "C.1.0": ["invoiceApproved", "invoiceNotApproved", "reviewSuccessful", "reviewNotSuccessful"],
     "C.1.1": ["sid-14ef3d18-7218-4f57-98f0-bb595114754b", "approveInvoice", "assignApprover", "reviewInvoice",
-              "prepareBankTransfer"],
+              "prepareBankTransfer", "invoiceApproved", "invoiceNotApproved", "reviewSuccessful",
+              "reviewNotSuccessful"],
     "C.3.0": ["_c73a5f4a-72f1-4e11-bb40-2f98da75fb9a", "_a92069f7-377b-4dbd-a1fd-1da071aabf6d",
-              "_d034722f-751d-4f37-a3d7-47993822e979", "_6a34496f-8cf7-42e5-88a9-d1af98cc3cba"],
-    "C.8.1": ["_79523269-7444-4b01-90e9-e23957a9d020"],
-    "C.9.0": ["UserTask_HandleTimeout"],
+              "_d034722f-751d-4f37-a3d7-47993822e979", "_6a34496f-8cf7-42e5-88a9-d1af98cc3cba",
+              "_be893987-caec-4605-b078-bd96b7cd6c12"],
+    "C.8.1": ["_79523269-7444-4b01-90e9-e23957a9d020", "_0a1c4f20-509f-4aeb-baf9-acc762f4fdf9",
+              "_325973e7-0bc8-4136-b6df-be1e681d8608", "_f2b0da63-d841-4457-ad85-7d86c8b5c1d2"],
+    "C.9.0": ["UserTask_HandleTimeout", "SequenceFlow_Red", "SequenceFlow_ApplicationAccepted",
+              "SequenceFlow_ApplicationDeclined", "SequenceFlow_Yellow"],
     "C.9.1": ["UserTask_CallCustomer"],
-    "C.9.2": ["UserTask_DecideOnApplication", "UserTask_AccelerateDecision", "UserTask_CheckForFraud"],
+    "C.9.2": ["UserTask_DecideOnApplication", "UserTask_AccelerateDecision", "UserTask_CheckForFraud",
+              "SequenceFlow_Yes"],
 }
 # Messages that are about the document as a whole, not one element.
 DOCUMENT_LEVEL = (NOT_EXECUTABLE, "several executable processes", "is not well-formed XML", "is not BPMN 2.0",
