@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Flask
@@ -108,3 +109,44 @@ def test_a_draft_is_saved_the_page_reloaded_and_the_draft_reopened_with_the_chan
     page.close(run_before_unload=True)
     page.wait_for_timeout(500)
     assert asked == ["beforeunload"]
+
+
+def test_a_script_with_an_import_is_shown_as_an_error_on_its_task_and_nothing_is_deployed(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator('g.djs-element[data-element-id="send_document_request"]').click()
+    expect(page.locator("#panel h2")).to_have_text("Send document request")
+    script = page.get_by_label("Script (Python)")
+    expect(script).to_have_value(re.compile("document_request_text"))
+    script.fill("import os\ndocument_request = os.getcwd()")
+    script.press("Tab")
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#modeler-status")).to_have_text("1 error(s) block a deploy; click one to see it on the diagram.")
+    errors = page.locator("#problems-errors li")
+    expect(errors).to_have_count(1)
+    expect(errors.first).to_contain_text("Send document request: import is not allowed in a script")
+    expect(page.locator('g.djs-element.vf-error[data-element-id="send_document_request"]')).to_have_count(1)
+    # warnings are listed apart; a click on the error selects its task
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    errors.first.get_by_role("button", name="Send document request").click()
+    expect(page.locator("#panel h2")).to_have_text("Send document request")
+    screenshot(page, "modeler-validation")
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_have_text("Not deployed: fix the 1 error(s) listed below.")
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest("loan_decision").version == 1
+
+
+def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator('g.djs-element[data-element-id="gw_risk"]').click()
+    condition = page.get_by_label(re.compile("^Condition of High risk"))
+    expect(condition).to_have_value(re.compile("HIGH"))
+    condition.fill("risk_level = 'HIGH'")
+    condition.press("Tab")
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#problems-errors li")).to_have_count(1)
+    expect(page.locator("#problems-errors li").first).to_contain_text("syntax error in condition")

@@ -262,14 +262,99 @@
       return parts;
     }
 
-    function otherPanel(shape) {
+    function heading(shape) {
       var bo = shape.businessObject;
-      return [
-        el('p', { 'class': 'eyebrow', text: bo.$type.replace('bpmn:', '') + ' · ' + bo.id }),
-        el('h2', { text: bo.name || bo.id }),
-        field('Name', textInput('vf-name', bo.name, function (v) { rename(shape, v); })),
-        el('p', { 'class': 'vf-hint', text: 'Customer value, value class and targets belong to steps for people and to the process.' }),
-      ];
+      return [el('p', { 'class': 'eyebrow', text: bo.$type.replace('bpmn:', '') + ' · ' + bo.id }), el('h2', { text: bo.name || bo.id })];
+    }
+
+    function nameField(shape) {
+      return field('Name', textInput('vf-name', shape.businessObject.name, function (v) { rename(shape, v); }));
+    }
+
+    function code(input, rows) {
+      input.classList.add('vf-code');
+      input.setAttribute('rows', String(rows));
+      input.setAttribute('spellcheck', 'false');
+      return input;
+    }
+
+    function expression(text) { return text ? moddle.create('bpmn:FormalExpression', { body: text }) : undefined; }
+
+    function conditionInput(flow, id) {
+      var current = flow.businessObject.conditionExpression ? flow.businessObject.conditionExpression.body : '';
+      return code(textInput(id, current, function (v) {
+        fromPanel(function () { modeling.updateProperties(flow, { conditionExpression: expression(v) }); });
+      }, true), 2);
+    }
+
+    function scriptPanel(shape) {
+      var bo = shape.businessObject;
+      var script = code(textInput('vf-script', bo.script, function (v) {
+        fromPanel(function () { modeling.updateProperties(shape, { script: v, scriptFormat: bo.scriptFormat || 'python' }); });
+      }, true), 8);
+      return heading(shape).concat([nameField(shape), field('Script (Python)', script,
+        'Runs in Valueflow\'s sandbox on the case data: no imports, no files; Validate checks it.')]);
+    }
+
+    function flowPanel(shape) {
+      var source = shape.source && shape.source.businessObject;
+      var isDefault = source && source.default === shape.businessObject;
+      return heading(shape).concat([nameField(shape), isDefault
+        ? el('p', { 'class': 'vf-hint', text: 'The default flow: taken when no other condition holds.' })
+        : field('Condition', conditionInput(shape, 'vf-condition'), 'A Python expression on the case data, e.g. risk_level == "LOW". Empty: always taken.')]);
+    }
+
+    function gatewayPanel(shape) {
+      var parts = heading(shape).concat([nameField(shape)]);
+      var flows = (shape.outgoing || []).filter(function (c) { return c.type === 'bpmn:SequenceFlow'; });
+      if (flows.length < 2) { return parts; }
+      parts.push(el('h3', { 'class': 'vf-subhead', text: 'Outgoing flows' }));
+      flows.forEach(function (flow, i) {
+        var target = flow.target && flow.target.businessObject;
+        var label = (flow.businessObject.name || 'Flow') + ' → ' + ((target && (target.name || target.id)) || '?');
+        if (shape.businessObject.default === flow.businessObject) {
+          parts.push(el('p', { 'class': 'vf-hint', text: label + ': the default flow.' }));
+        } else {
+          parts.push(field('Condition of ' + label, conditionInput(flow, 'vf-condition-' + i)));
+        }
+      });
+      return parts;
+    }
+
+    function definitionOf(bo, type) {
+      return (bo.eventDefinitions || []).filter(function (d) { return d.$type === type; })[0] || null;
+    }
+
+    function eventPanel(shape) {
+      var bo = shape.businessObject;
+      var parts = heading(shape).concat([nameField(shape)]);
+      var timer = definitionOf(bo, 'bpmn:TimerEventDefinition');
+      if (timer) {
+        var kind = timer.timeDate ? 'timeDate' : (timer.timeCycle ? 'timeCycle' : 'timeDuration');
+        parts.push(field('Timer (' + kind.replace('time', '').toLowerCase() + ')', textInput('vf-timer', timer[kind] && timer[kind].body, function (v) {
+          var change = {}; change[kind] = expression(v);
+          fromPanel(function () { modeling.updateModdleProperties(shape, timer, change); });
+        }), 'ISO 8601, e.g. PT4H for four hours or P2D for two days.'));
+      }
+      var message = definitionOf(bo, 'bpmn:MessageEventDefinition');
+      if (message) {
+        parts.push(field('Message name', textInput('vf-message', message.messageRef && message.messageRef.name, function (v) {
+          fromPanel(function () {
+            if (message.messageRef) { modeling.updateModdleProperties(shape, message.messageRef, { name: v }); return; }
+            var definitions = canvas.getRootElement().businessObject.$parent;
+            var created = moddle.create('bpmn:Message', { id: 'Message_' + Math.random().toString(36).slice(2, 9), name: v });
+            created.$parent = definitions;
+            modeling.updateModdleProperties(shape, definitions, { rootElements: definitions.rootElements.concat([created]) });
+            modeling.updateModdleProperties(shape, message, { messageRef: created });
+          });
+        }), 'The name a message is delivered with (valueflow, POST /api/v1/messages).'));
+      }
+      return parts;
+    }
+
+    function otherPanel(shape) {
+      return heading(shape).concat([nameField(shape),
+        el('p', { 'class': 'vf-hint', text: 'Customer value, value class and targets belong to steps for people and to the process.' })]);
     }
 
     function render() {
@@ -280,6 +365,10 @@
       if (!shape || shape.type === 'bpmn:Participant' || shape.type === 'bpmn:Process') { parts = processPanel(); }
       else if (HUMAN_TASKS.indexOf(shape.type) >= 0) { parts = taskPanel(shape); }
       else if (shape.type === 'bpmn:Lane') { parts = lanePanel(shape); }
+      else if (shape.type === 'bpmn:ScriptTask') { parts = scriptPanel(shape); }
+      else if (shape.type === 'bpmn:SequenceFlow') { parts = flowPanel(shape); }
+      else if (shape.type === 'bpmn:ExclusiveGateway' || shape.type === 'bpmn:InclusiveGateway') { parts = gatewayPanel(shape); }
+      else if (/Event$/.test(shape.type)) { parts = eventPanel(shape); }
       else if (shape.businessObject && shape.businessObject.$type) { parts = otherPanel(shape); }
       else { parts = processPanel(); }
       container.innerHTML = '';

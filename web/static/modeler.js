@@ -65,10 +65,19 @@
     });
   }
 
+  // The whole diagram in view, right of the palette that overlays the canvas's left edge.
+  function fitBesidePalette(canvas) {
+    var box = canvas.viewbox(), inner = box.inner, outer = box.outer, left = 150;
+    if (!inner.width || !inner.height) { return; }
+    var scale = Math.min((outer.width - left - 20) / inner.width, (outer.height - 40) / inner.height, 1);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - (outer.height / scale - inner.height) / 2,
+                     width: outer.width / scale, height: outer.height / scale });
+  }
+
   function importPackage(pkg) {
     extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {} };
     return modeler.importXML(pkg.bpmn).then(function (result) {
-      modeler.get('canvas').zoom('fit-viewport', 'auto');
+      fitBesidePalette(modeler.get('canvas'));
       clearMarks();
       dirty = false;
       showTitle();
