@@ -50,6 +50,17 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
     page.get_by_label("Customer value").press("Tab")
     expect(page.get_by_text("Stored as PT1H30M.")).to_be_visible()
     screenshot(page, "modeler-panel")
+    page.get_by_role("button", name="Add a field").click()
+    added = page.locator("details.vf-form-field[open]")
+    added.get_by_label("Field name (in the case data)").fill("affordability_note")
+    added.get_by_label("Label").fill("Affordability note")
+    added.get_by_label("Type").select_option("textarea")
+    added.get_by_label("Required").check()
+    added.get_by_label("Help text").fill("What the customer has left each month after repayments.")
+    added.get_by_label("Maximum length (characters)").fill("500")
+    added.get_by_label("Maximum length (characters)").press("Tab")
+    expect(added.locator("summary")).to_have_text("Affordability note · Long text · required")
+    screenshot(page, "modeler-form-field")
 
     page.get_by_role("button", name="Deploy").click()
     expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
@@ -58,6 +69,7 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
         "step “Review credit”: customer value “Someone looks at my whole situation, not just a number” → "
         "“A person checks I can afford it, the same day”",
         "step “Review credit”: target 4 h → 1 h 30 min",
+        "step “Review credit”: form field added: affordability_note (required)",
     ])
     expect(page.locator("#modeler-status")).to_contain_text("new cases use version 2")
     screenshot(page, "modeler-change-summary")
@@ -76,9 +88,12 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
     page.goto(f"{server.url}/tasks/{after}")
     expect(page.locator("dd", has_text="1 h 30 min")).to_be_visible()
     expect(page.get_by_text("A person checks I can afford it, the same day")).to_be_visible()
+    expect(page.get_by_label("Affordability note")).to_be_visible()
+    expect(page.get_by_text("What the customer has left each month after repayments.")).to_be_visible()
     page.goto(f"{server.url}/tasks/{before}")  # a loan started before keeps its version's target and value
     expect(page.locator("dd", has_text="4 h 00 min")).to_be_visible()
     expect(page.get_by_text("Someone looks at my whole situation, not just a number")).to_be_visible()
+    expect(page.get_by_text("What the customer has left each month after repayments.")).to_have_count(0)
 
 
 def test_a_draft_is_saved_the_page_reloaded_and_the_draft_reopened_with_the_change(

@@ -243,6 +243,8 @@
     panel = window.ValueflowPanel(modeler, {
       container: panelBox, segments: data.segments, roles: data.roles, valueClasses: data.value_classes,
       say: say, isNew: function () { return data.version === null; },
+      forms: function () { return extras.forms; },
+      formsChanged: function () { dirty = true; say('Unsaved changes.'); },
     });
     modeler.on('commandStack.changed', function (event) {
       if (event.trigger !== 'clear') { dirty = true; say('Unsaved changes.'); }
