@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 from flask import Flask
 from playwright.sync_api import Page, expect
@@ -165,3 +166,16 @@ def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, serv
     page.get_by_role("button", name="Validate").click()
     expect(page.locator("#problems-errors li")).to_have_count(1)
     expect(page.locator("#problems-errors li").first).to_contain_text("syntax error in condition")
+
+
+def test_the_process_page_draws_the_version_and_downloads_it_as_svg(page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "credit-analyst")
+    page.goto(f"{server.url}/processes")
+    page.get_by_role("link", name="Loan decision").click()
+    expect(page.locator("#diagram")).to_have_attribute("data-state", "ready")
+    expect(page.locator("table.process-steps")).to_contain_text("Someone looks at my whole situation")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download SVG").click()
+    assert download.value.suggested_filename == "loan_decision-v1.svg"
+    assert "<svg" in Path(download.value.path()).read_text(encoding="utf-8")
+    screenshot(page, "process-page")
