@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from engine import service
 from engine.storage.uow import UnitOfWorkFactory
 from engine.work import queries
+from tests.conftest import REPO
 from tests.e2e.conftest import LiveServer, screenshot, sign_in, sign_out
 from tests.web.conftest import MEDIUM_RISK
 
@@ -179,3 +180,33 @@ def test_the_process_page_draws_the_version_and_downloads_it_as_svg(page: Page, 
     assert download.value.suggested_filename == "loan_decision-v1.svg"
     assert "<svg" in Path(download.value.path()).read_text(encoding="utf-8")
     screenshot(page, "process-page")
+
+
+MIWG = sorted((REPO / "tests" / "conformance" / "miwg").glob("*.bpmn"))
+
+
+def test_every_miwg_reference_diagram_opens_in_the_modeler_and_validates_with_its_problems_listed(
+        page: Page, server: LiveServer) -> None:
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    for path in MIWG:
+        page.locator("#open-file").set_input_files(str(path))
+        expect(page.locator("#modeler-status")).to_have_text(
+            f"Opened {path.name}: not saved yet. Validate it, save a draft or deploy it.")
+        assert page.locator(".djs-element").count() > 1, path.name
+        page.get_by_role("button", name="Validate").click()
+        expect(page.locator("#modeler-status")).to_contain_text(re.compile("error|problems"))
+        assert page.locator("#problems-errors li").count() > 0, f"{path.name} validated clean yet is refused on deploy"
+        assert script_errors == [], f"{path.name}: {script_errors}"
+    # each diagram after the first replaced one not saved, so the owner was asked first
+    assert asked == [f"Opening {p.name} replaces your unsaved changes. Open it?" for p in MIWG[1:]]
+    page.locator("#open-file").set_input_files(files=[{"name": "notes.bpmn", "mimeType": "text/xml",
+                                                        "buffer": b"these are not BPMN"}])
+    expect(page.locator("#modeler-status")).to_contain_text("notes.bpmn could not be opened as BPMN")
+    expect(page.locator("#modeler-status")).to_contain_text("your diagram is as it was")
+    assert page.locator(".djs-element").count() > 1

@@ -15,6 +15,7 @@
   var draftRevision = data.draft ? data.draft.revision : 0;
   var dirty = false;
   var marked = [];
+  var MAX_FILE = 5 * 1024 * 1024;
 
   function say(message, kind) {
     statusLine.textContent = message;
@@ -76,6 +77,7 @@
 
   function importPackage(pkg) {
     extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {} };
+    marked = [];  // the markers go with the diagram they were on
     return modeler.importXML(pkg.bpmn).then(function (result) {
       fitBesidePalette(modeler.get('canvas'));
       clearMarks();
@@ -92,7 +94,8 @@
   // -- problems on the diagram ---------------------------------------------------------------------
   function clearMarks() {
     var canvas = modeler.get('canvas');
-    marked.forEach(function (m) { canvas.removeMarker(m[0], m[1]); });
+    var registry = modeler.get('elementRegistry');
+    marked.forEach(function (m) { if (registry.get(m[0])) { canvas.removeMarker(m[0], m[1]); } });
     marked = [];
   }
 
@@ -226,6 +229,32 @@
     });
   }
 
+  // A .bpmn file from the user's computer replaces the diagram (not yet saved: Validate, Save draft or Deploy).
+  function openFile(input) {
+    var file = input.files && input.files[0];
+    input.value = '';
+    if (!file) { return Promise.resolve(); }
+    if (file.size > MAX_FILE) { say(file.name + ' is larger than 5 MB; nothing was opened.', 'error'); return Promise.resolve(); }
+    if (dirty && !window.confirm('Opening ' + file.name + ' replaces your unsaved changes. Open it?')) { return Promise.resolve(); }
+    var before;
+    return modeler.saveXML().then(function (saved) {
+      before = saved.xml;
+      return file.text();
+    }).then(function (text) {
+      return importPackage({ bpmn: text, dmn: extras.dmn, forms: extras.forms });
+    }).then(function () {
+      dirty = true;
+      showProblems({ errors: [], warnings: [] });
+      say('Opened ' + file.name + ': not saved yet. Validate it, save a draft or deploy it.', 'success');
+    }, function (err) {
+      var wasDirty = dirty;
+      return importPackage({ bpmn: before, dmn: extras.dmn, forms: extras.forms }).then(function () {
+        dirty = wasDirty;
+        say(file.name + ' could not be opened as BPMN (' + (err && err.message ? err.message : err) + '); your diagram is as it was.', 'error');
+      });
+    });
+  }
+
   function guarded(action) {
     return function () {
       action().catch(function (err) { say('Something went wrong: ' + (err && err.message ? err.message : err), 'error'); });
@@ -253,6 +282,8 @@
     document.getElementById('btn-deploy').addEventListener('click', guarded(deploy));
     document.getElementById('btn-save-draft').addEventListener('click', guarded(saveDraft));
     reopenButton.addEventListener('click', guarded(reopenDraft));
+    var fileInput = document.getElementById('open-file');
+    fileInput.addEventListener('change', guarded(function () { return openFile(fileInput); }));
     window.addEventListener('beforeunload', function (event) {
       if (dirty) { event.preventDefault(); event.returnValue = ''; }
     });
