@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, url_for
 from flask.typing import ResponseReturnValue
+from jinja2.utils import htmlsafe_json_dumps
 
 from engine import service
 from engine.definitions.blank import blank_bpmn
@@ -59,4 +61,6 @@ def _page(key: str, version: int | None, package: Any, draft: Any, segments: tup
                  "descriptor": url_for("static", filename="spiffworkflow-moddle.json"),
                  "processes": url_for("processes.index")},
     }
-    return render_template("modeler/edit.html", key=key, version=version, data=data)
+    # keys in their order (the tojson filter sorts them), so a form's fields keep the order staff see
+    return render_template("modeler/edit.html", key=key, version=version, data=data,
+                           data_json=htmlsafe_json_dumps(data, dumps=json.dumps))

@@ -51,6 +51,12 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
     page.get_by_label("Customer value").fill("A person checks I can afford it, the same day")
     page.get_by_label("Customer value").press("Tab")
     expect(page.get_by_text("Stored as PT1H30M.")).to_be_visible()
+    page.get_by_label("Target for premium hours").fill("1")
+    page.get_by_label("Target for premium hours").press("Tab")
+    page.get_by_label("Segment to give its own target").select_option("standard")  # the segments customers are in
+    page.get_by_role("button", name="Add a segment target").click()
+    expect(page.get_by_label("Target for standard hours")).to_have_value("1")
+    expect(page.get_by_label("Target for standard minutes")).to_have_value("30")
     screenshot(page, "modeler-panel")
     page.get_by_role("button", name="Add a field").click()
     added = page.locator("details.vf-form-field[open]")
@@ -71,6 +77,8 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
         "step “Review credit”: customer value “Someone looks at my whole situation, not just a number” → "
         "“A person checks I can afford it, the same day”",
         "step “Review credit”: target 4 h → 1 h 30 min",
+        "step “Review credit”: target for premium customers 2 h → 1 h",
+        "step “Review credit”: target for standard customers none → 1 h 30 min",
         "step “Review credit”: form field added: affordability_note (required)",
     ])
     expect(page.locator("#modeler-status")).to_contain_text("new cases use version 2")
@@ -82,7 +90,7 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
         assert stored.version == 2
         assert "spiffworkflow:calledDecisionId" in stored.bpmn_xml
         assert "spiffworkflow:messageVariable" in stored.bpmn_xml
-        assert 'name="targetDuration.premium" value="PT2H"' in stored.bpmn_xml
+        assert 'name="targetDuration.standard" value="PT1H30M"' in stored.bpmn_xml
     sign_out(page)
 
     after = loan_at_credit_review(new_uow)
@@ -91,6 +99,8 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
     expect(page.locator("dd", has_text="1 h 30 min")).to_be_visible()
     expect(page.get_by_text("A person checks I can afford it, the same day")).to_be_visible()
     expect(page.get_by_label("Affordability note")).to_be_visible()
+    form = page.content()  # the fields in the order the schema gives them, the new one last
+    assert form.index("Income verified") < form.index("Affordability confirmed") < form.index("Affordability note")
     expect(page.get_by_text("What the customer has left each month after repayments.")).to_be_visible()
     page.goto(f"{server.url}/tasks/{before}")  # a loan started before keeps its version's target and value
     expect(page.locator("dd", has_text="4 h 00 min")).to_be_visible()

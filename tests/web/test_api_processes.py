@@ -127,8 +127,10 @@ def test_a_draft_is_saved_reopened_and_a_stale_save_is_refused(client, auth, loa
     stale = call(client, auth, "PUT", f"{API}/loan_decision/draft", {"package": loan, "base_revision": 1})
     assert stale.status_code == 409
     assert "process-owner saved revision 2" in stale.json["error"]["message"]
-    reopened = call(client, auth, "GET", f"{API}/loan_decision/draft").json
+    reopened = json.loads(call(client, auth, "GET", f"{API}/loan_decision/draft").get_data(as_text=True))
     assert (reopened["revision"], reopened["package"]) == (2, changed)
+    assert list(reopened["package"]["forms"]["credit_review"]["properties"]) == list(
+        changed["forms"]["credit_review"]["properties"])  # the order staff see the fields in
     wrong = call(client, auth, "PUT", f"{API}/order_to_cash/draft", {"package": loan, "base_revision": 0})
     assert wrong.status_code == 422
     assert call(client, auth, "PUT", f"{API}/loan_decision/draft", {"package": loan}).status_code == 400

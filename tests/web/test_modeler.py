@@ -38,6 +38,9 @@ def test_a_process_owner_opens_the_newest_version_with_segments_roles_and_the_ap
     data = modeler_data(response)
     assert (data["key"], data["version"], data["draft"]) == ("loan_decision", 1, None)
     assert data["package"] == package_to_json(read_package(SHIPPED / "loan_decision"))
+    # a form's fields keep their order (it is the order staff see them in)
+    assert list(data["package"]["forms"]["credit_review"]["properties"]) == [
+        "income_verified", "affordability_confirmed", "recommendation", "review_notes"]
     assert "credit-analyst" in data["roles"]
     assert data["urls"]["deploy"] == "/api/v1/processes/deploy"
     assert set(data["value_classes"]) == {"VA", "BVA", "NVA"}

@@ -192,7 +192,7 @@
       var add = el('button', { type: 'button', 'class': 'btn btn-small', text: 'Add a segment target' });
       add.addEventListener('click', function () {
         var change = {};
-        change[TARGET + '.' + pick.value] = props[TARGET] || 'PT1H';
+        change[TARGET + '.' + pick.value] = readProperties(bo)[TARGET] || 'PT1H';  // starts as the step's target
         writeProperties(shape, bo, change);
         render();
       });
@@ -410,6 +410,8 @@
         field('Customer value', textInput('vf-customer-value', props.customerValue, write('customerValue'), true), 'What the whole process gives the customer.'),
         durationInputs('vf-target', 'End-to-end target', props[TARGET], write(TARGET)),
         field('Process owner', textInput('vf-owner', props.processOwner, write('processOwner')), 'Who answers for this process\'s outcome.'),
+        field('Business calendar', textInput('vf-calendar', props.calendar, write('calendar')),
+          'Targets count in business time when set: a country, opening hours, working days, e.g. DE 09:00-17:00 Mon-Fri. Empty: calendar time.'),
         el('p', { 'class': 'vf-hint', text: 'Select a step or a lane on the diagram to edit it.' }));
       return parts;
     }
