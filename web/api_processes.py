@@ -1,6 +1,7 @@
 """The JSON endpoints the modeler talks to: validate, deploy, and a process's draft (docs/design.md, "Addresses").
 
-A package travels as ``{"bpmn": "<xml>", "dmn": {...}, "forms": {...}}`` (engine.definitions.package_json).
+A package travels as ``{"bpmn": "<xml>", "dmn": {...}, "forms": {...}}`` (engine.definitions.package_json);
+``unpack`` turns an uploaded zip of a package folder into that shape.
 In the browser they take the session and the ``X-CSRF-Token`` header; only process owners and admins
 may call them. Every error is JSON: ``{"error": {"code", "message", "fields"}}``.
 """
@@ -15,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from engine import service
-from engine.definitions.package_json import MalformedPackage, package_from_json
+from engine.definitions.package_json import MalformedPackage, package_from_json, package_json_from_zip
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
 from web import db
@@ -84,6 +85,12 @@ def engine_error(exc: Exception) -> ResponseReturnValue:
 def validate() -> ResponseReturnValue:
     found = service.validate_package(package_from_json(body()))
     return answer(problems(found.errors, found.warnings))
+
+
+@bp.post("/unpack")
+def unpack() -> ResponseReturnValue:
+    """A zipped package folder (the request's body) as the package JSON the modeler opens; stores nothing."""
+    return answer(package_json_from_zip(request.get_data()))
 
 
 @bp.post("/deploy")

@@ -57,6 +57,7 @@ def _page(key: str, version: int | None, package: Any, draft: Any, segments: tup
         "value_classes": {code: f"{name}: {meaning}" for code, (name, meaning) in VALUE_CLASSES.items()},
         "csrf": csrf.token(), "me": g.account.name,
         "urls": {"validate": url_for("api_processes.validate"), "deploy": url_for("api_processes.deploy"),
+                 "unpack": url_for("api_processes.unpack"),
                  "draft": url_for("api_processes.show_draft", key="__KEY__"),
                  "descriptor": url_for("static", filename="spiffworkflow-moddle.json"),
                  "processes": url_for("processes.index")},

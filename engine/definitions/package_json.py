@@ -1,11 +1,14 @@
 """A process package as JSON, the shape the modeler and the JSON API exchange:
-``{"bpmn": "<xml>", "dmn": {"name.dmn": "<xml>"}, "forms": {"<step id>": {…schema…}}}``.
+``{"bpmn": "<xml>", "dmn": {"name.dmn": "<xml>"}, "forms": {"<step id>": {…schema…}}}``;
+and the same read from a zip of a package folder, as a process owner uploads it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from typing import Any
 
 from engine.definitions.packages import Package
@@ -62,3 +65,44 @@ def _process_key(bpmn: str) -> str:
 def _form_text(schema: dict[str, Any]) -> str:
     """A form schema as the package folder keeps it, so that an unchanged form hashes the same."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+MAX_UNPACKED = 5 * 1024 * 1024
+
+
+def package_json_from_zip(data: bytes) -> dict[str, Any]:
+    """The JSON shape of a zipped package folder (one .bpmn, its .dmn files, forms/<step id>.json, at the top or
+    in one folder); MalformedPackage says what is wrong. Other files are left out; nothing is extracted to disk."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, ValueError):
+        raise MalformedPackage("the file is not a zip archive") from None
+    if sum(m.file_size for m in members) > MAX_UNPACKED:
+        raise MalformedPackage("the package holds more than 5 MB once unpacked")
+    tops = {m.filename.split("/")[0] for m in members}
+    # a zipped folder: every file under one top folder (which is not the package's own forms/ folder)
+    inside = len(tops) == 1 and all("/" in m.filename for m in members) and tops != {"forms"}
+    prefix = f"{tops.pop()}/" if inside else ""
+    package: dict[str, Any] = {"dmn": {}, "forms": {}}
+    bpmn_files = []
+    try:
+        for member in members:
+            path = member.filename[len(prefix):]
+            text = archive.read(member).decode("utf-8")
+            if path.endswith(".bpmn") and "/" not in path:
+                bpmn_files.append(path)
+                package["bpmn"] = text
+            elif path.endswith(".dmn") and "/" not in path:
+                package["dmn"][path] = text
+            elif path.startswith("forms/") and path.endswith(".json") and path.count("/") == 1:
+                package["forms"][path[len("forms/"):-len(".json")]] = json.loads(text)
+    except UnicodeDecodeError:
+        raise MalformedPackage("a file of the package is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedPackage(f"a form of the package is not valid JSON: {exc}") from None
+    if len(bpmn_files) != 1:
+        raise MalformedPackage(f"a package holds exactly one .bpmn file next to its .dmn files and forms/ folder; "
+                               f"this one holds {len(bpmn_files)}")
+    package_from_json(package)  # the same checks as a package sent as JSON
+    return package

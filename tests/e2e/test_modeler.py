@@ -217,6 +217,27 @@ def test_every_miwg_reference_diagram_opens_in_the_modeler_and_validates_with_it
     assert asked == [f"Opening {p.name} replaces your unsaved changes. Open it?" for p in MIWG[1:]]
     page.locator("#open-file").set_input_files(files=[{"name": "notes.bpmn", "mimeType": "text/xml",
                                                         "buffer": b"these are not BPMN"}])
-    expect(page.locator("#modeler-status")).to_contain_text("notes.bpmn could not be opened as BPMN")
+    expect(page.locator("#modeler-status")).to_contain_text("notes.bpmn could not be opened (")
     expect(page.locator("#modeler-status")).to_contain_text("your diagram is as it was")
     assert page.locator(".djs-element").count() > 1
+
+
+def test_a_package_zip_opens_with_its_tables_and_forms_and_deploys_with_nothing_changed(
+        page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    package = page.request.get(f"{server.url}/processes/loan_decision/versions/1.zip").body()
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator("#open-file").set_input_files(files=[{"name": "loan_decision.zip", "mimeType": "application/zip",
+                                                        "buffer": package}])
+    expect(page.locator("#modeler-status")).to_have_text(
+        "Opened loan_decision.zip: not saved yet. Validate it, save a draft or deploy it.")
+    expect(page.locator("#modeler-title")).to_have_text("Loan decision")
+    page.get_by_role("button", name="Deploy").click()  # the DMN table and the forms came through with the BPMN
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(
+        ["No step, target, role or form changed: only the drawing or other details did."])
+    page.locator("#open-file").set_input_files(files=[{"name": "broken.zip", "mimeType": "application/zip",
+                                                        "buffer": b"PK not a zip"}])
+    expect(page.locator("#modeler-status")).to_have_text(
+        "broken.zip could not be opened (the file is not a zip archive); your diagram is as it was.")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import timedelta
 
 import pytest
 
 from engine import service
-from engine.definitions.package_json import MalformedPackage, package_from_json, package_to_json
+from engine.definitions.package_json import (MalformedPackage, package_from_json, package_json_from_zip,
+                                             package_to_json)
 from engine.definitions.packages import read_package
 from engine.errors import NotAllowed, NotFound
 from tests.conftest import SHIPPED
@@ -143,3 +146,31 @@ def test_a_save_based_on_an_older_revision_is_refused_naming_who_saved(new_uow, 
 def test_a_draft_belongs_to_the_process_its_diagram_holds(new_uow, editors, loan):
     with pytest.raises(ValueError, match="not 'order_to_cash'"):
         service.save_draft(new_uow(), "order_to_cash", loan, 0, "olivia")
+
+
+def zipped(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_zipped_package_folder_unpacks_to_the_package_it_holds(loan):
+    folder = {f"loan_decision/{path}": text for path, text in read_package(LOAN).files.items()}
+    assert package_json_from_zip(zipped({**folder, "loan_decision/README.txt": "ignored"})) == loan
+    at_the_top = {path: text for path, text in read_package(LOAN).files.items()}
+    assert package_json_from_zip(zipped(at_the_top)) == loan
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"PK not really", "not a zip archive"),
+    (zipped({"a.bpmn": "<x/>", "b.bpmn": "<y/>"}), "forms/ folder; this one holds 2"),
+    (zipped({"notes.txt": "hello"}), "this one holds 0"),
+    (zipped({"p.bpmn": "<x/>", "forms/review.json": "{not json"}), "not valid JSON"),
+    (zipped({"p.bpmn": b"\xff\xfe binary"}), "not UTF-8"),
+    (zipped({"p.bpmn": "<x/>", "big.dmn": " " * (5 * 1024 * 1024 + 1)}), "more than 5 MB"),
+])
+def test_a_bad_zip_is_refused_with_the_reason(data, message):
+    with pytest.raises(MalformedPackage, match=message):
+        package_json_from_zip(data)

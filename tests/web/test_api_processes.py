@@ -134,3 +134,17 @@ def test_a_draft_is_saved_reopened_and_a_stale_save_is_refused(client, auth, loa
     wrong = call(client, auth, "PUT", f"{API}/order_to_cash/draft", {"package": loan, "base_revision": 0})
     assert wrong.status_code == 422
     assert call(client, auth, "PUT", f"{API}/loan_decision/draft", {"package": loan}).status_code == 400
+
+
+def test_a_zipped_package_unpacks_for_process_owners_only(client, auth, loan):
+    auth.login("process-owner")
+    zipped = client.get("/processes/loan_decision/versions/1.zip").get_data()
+    headers = {"X-CSRF-Token": auth.token()}
+    response = client.post(f"{API}/unpack", data=zipped, content_type="application/zip", headers=headers)
+    assert response.status_code == 200 and json.loads(response.get_data(as_text=True)) == loan
+    bad = client.post(f"{API}/unpack", data=b"not a zip", content_type="application/zip", headers=headers)
+    assert (bad.status_code, bad.json["error"]["message"]) == (400, "the file is not a zip archive")
+    auth.login("credit-analyst")
+    headers = {"X-CSRF-Token": auth.token()}
+    assert client.post(f"{API}/unpack", data=zipped, content_type="application/zip",
+                       headers=headers).status_code == 403

@@ -229,28 +229,44 @@
     });
   }
 
-  // A .bpmn file from the user's computer replaces the diagram (not yet saved: Validate, Save draft or Deploy).
+  // A zipped package folder, read by the server into the package's JSON (its BPMN, DMN tables and forms).
+  function unpack(file) {
+    return fetch(data.urls.unpack, {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: { 'Content-Type': 'application/zip', 'Accept': 'application/json', 'X-CSRF-Token': data.csrf },
+    }).then(function (response) {
+      return response.json().then(function (json) {
+        if (!response.ok) { throw new Error(errorText({ status: response.status, json: json })); }
+        return json;
+      });
+    });
+  }
+
+  // A .bpmn file or a package .zip from the user's computer replaces the diagram (not yet saved: Validate,
+  // Save draft or Deploy).
   function openFile(input) {
     var file = input.files && input.files[0];
     input.value = '';
     if (!file) { return Promise.resolve(); }
     if (file.size > MAX_FILE) { say(file.name + ' is larger than 5 MB; nothing was opened.', 'error'); return Promise.resolve(); }
     if (dirty && !window.confirm('Opening ' + file.name + ' replaces your unsaved changes. Open it?')) { return Promise.resolve(); }
-    var before;
+    var before, beforeExtras = extras;
     return modeler.saveXML().then(function (saved) {
       before = saved.xml;
-      return file.text();
-    }).then(function (text) {
-      return importPackage({ bpmn: text, dmn: extras.dmn, forms: extras.forms });
+      return /\.zip$/i.test(file.name) ? unpack(file) : file.text().then(function (text) {
+        return { bpmn: text, dmn: extras.dmn, forms: extras.forms };
+      });
+    }).then(function (pkg) {
+      return importPackage(pkg);
     }).then(function () {
       dirty = true;
       showProblems({ errors: [], warnings: [] });
       say('Opened ' + file.name + ': not saved yet. Validate it, save a draft or deploy it.', 'success');
     }, function (err) {
       var wasDirty = dirty;
-      return importPackage({ bpmn: before, dmn: extras.dmn, forms: extras.forms }).then(function () {
+      return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms }).then(function () {
         dirty = wasDirty;
-        say(file.name + ' could not be opened as BPMN (' + (err && err.message ? err.message : err) + '); your diagram is as it was.', 'error');
+        say(file.name + ' could not be opened (' + (err && err.message ? err.message : err) + '); your diagram is as it was.', 'error');
       });
     });
   }
