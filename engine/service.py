@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.cases.model import Case
 from engine.definitions.annotations import ProcessAnnotations
-from engine.definitions.changes import Change, changes_between
+from engine.definitions.changes import Change, changes_between, table_changes
 from engine.definitions.forms import check_form
 from engine.definitions.package_json import package_from_json, package_to_json
 from engine.definitions.packages import CompiledDefinition, DeploymentRefused, Package, compile_package
@@ -97,7 +97,7 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         existing = uow.definitions.by_hash(compiled.key, content_hash)
         if existing is not None:
             return Deployment(existing.id, existing.key, existing.version, False, warnings)
-        changes = _changes_since(uow.definitions.latest(compiled.key), compiled)
+        changes = _changes_since(uow.definitions.latest(compiled.key), compiled, package)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
             key=compiled.key, version=uow.definitions.next_version(compiled.key), name=compiled.name,
@@ -115,13 +115,14 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
     return result
 
 
-def _changes_since(previous: Optional[ProcessDefinition], compiled: CompiledDefinition) -> list[Change]:
+def _changes_since(previous: Optional[ProcessDefinition], compiled: CompiledDefinition,
+                   package: Package) -> list[Change]:
     if previous is None:
         return []
     forms = {path[len("forms/"):-len(".json")]: json.loads(text) for path, text in previous.files.items()
              if path.startswith("forms/") and path.endswith(".json")}
     return changes_between(ProcessAnnotations.from_dict(previous.annotations), forms, compiled.annotations,
-                           compiled.forms)
+                           compiled.forms) + table_changes(previous.files, package.files)
 
 
 def validate_package(package: Package) -> Validation:

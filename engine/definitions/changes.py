@@ -3,7 +3,7 @@
 Compares the annotations (see ``engine.definitions.annotations``) and the form
 schemas of the steps people work on: steps added, removed and renamed; their
 customer value, value class, target and segment overrides, role and form
-fields; and the process's own customer value, end-to-end target and owner.
+fields; the process's own customer value, end-to-end target and owner; and its decision tables.
 """
 
 from __future__ import annotations
@@ -109,3 +109,11 @@ def _span(seconds: Optional[int]) -> str:
     minutes, rest = divmod(rest, 60)
     parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (rest, "s")) if n]
     return " ".join(parts) or "0 min"
+
+
+def table_changes(before: dict[str, str], after: dict[str, str]) -> list[Change]:
+    """The decision tables (``.dmn`` files of the package, by name) added, removed or changed."""
+    names = sorted(n for n in before.keys() | after.keys() if n.endswith(".dmn"))
+    return [Change(None, f"decision table {name} " + ("added" if name not in before else
+                                                       "removed" if name not in after else "changed"))
+            for name in names if before.get(name) != after.get(name)]

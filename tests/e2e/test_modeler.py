@@ -241,3 +241,34 @@ def test_a_package_zip_opens_with_its_tables_and_forms_and_deploys_with_nothing_
                                                         "buffer": b"PK not a zip"}])
     expect(page.locator("#modeler-status")).to_have_text(
         "broken.zip could not be opened (the file is not a zip archive); your diagram is as it was.")
+
+
+def test_a_process_owner_edits_a_row_of_the_risk_table_and_new_loans_follow_the_new_rule(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator('g.djs-element[data-element-id="assess_risk"]').click()
+    expect(page.locator("#panel")).to_contain_text("Decides with the table risk_rating.")
+    page.get_by_role("button", name="Edit the decision table").click()
+    expect(page.locator("#dmn-canvas")).to_have_attribute("data-state", "ready")
+    cell = page.locator('td[data-row-id="rule_fair_score"][data-col-id="output_risk"]')
+    expect(cell).to_have_text('"MEDIUM"')
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('"HIGH"')
+    screenshot(page, "modeler-decision-table")
+    page.get_by_role("button", name="Keep the changes").click()
+    expect(page.locator("#modeler-status")).to_have_text(
+        "Decision table in risk_rating.dmn changed: not saved yet. Validate, save a draft or deploy.")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(["decision table risk_rating.dmn changed"])
+
+    # A fair-score loan (score 562), reviewed by a credit analyst before, is now declined by the table.
+    customer = service.CustomerRef(f"c-{uuid.uuid4().hex[:6]}", "Ada Moss", "standard")
+    instance_id = service.start_instance(new_uow(), "loan_decision", customer, {}, actor="customer-service")
+    capture = queries.list_tasks(new_uow(), instance_id=instance_id)[0]
+    service.claim_task(new_uow(), capture["id"], "customer-service")
+    service.complete_task(new_uow(), capture["id"], "customer-service", MEDIUM_RISK)
+    assert [t["step_id"] for t in queries.list_tasks(new_uow(), instance_id=instance_id)] == ["explain_decline"]

@@ -174,3 +174,9 @@ def test_a_zipped_package_folder_unpacks_to_the_package_it_holds(loan):
 def test_a_bad_zip_is_refused_with_the_reason(data, message):
     with pytest.raises(MalformedPackage, match=message):
         package_json_from_zip(data)
+
+
+def test_a_changed_decision_table_is_listed(new_uow, editors, loan):
+    dmn = loan["dmn"]["risk_rating.dmn"].replace('<text>"MEDIUM"</text>', '<text>"HIGH"</text>', 1)
+    result = service.deploy_edited(new_uow(), {**loan, "dmn": {"risk_rating.dmn": dmn}}, "olivia")
+    assert [str(c) for c in result.changes] == ["decision table risk_rating.dmn changed"]

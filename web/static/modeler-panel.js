@@ -506,6 +506,23 @@
       return parts;
     }
 
+    function decisionPanel(shape) {
+      var bo = shape.businessObject;
+      var values = (bo.extensionElements && bo.extensionElements.values) || [];
+      var called = values.filter(function (v) { return v.$type === 'spiffworkflow:CalledDecisionId'; })[0];
+      var decisionId = called && called.value ? called.value.trim() : '';
+      var parts = heading(shape).concat([nameField(shape)]);
+      if (!decisionId) {
+        parts.push(el('p', { 'class': 'vf-hint vf-flag', text: 'This business rule task names no decision table (spiffworkflow:calledDecisionId).' }));
+        return parts;
+      }
+      parts.push(el('p', { 'class': 'vf-role' }, [document.createTextNode('Decides with the table '), el('code', { text: decisionId }), document.createTextNode('.')]));
+      var edit = el('button', { type: 'button', 'class': 'btn', text: 'Edit the decision table' });
+      edit.addEventListener('click', function () { options.editDecision(decisionId); });
+      parts.push(edit);
+      return parts;
+    }
+
     function otherPanel(shape) {
       return heading(shape).concat([nameField(shape),
         el('p', { 'class': 'vf-hint', text: 'Customer value, value class and targets belong to steps for people and to the process.' })]);
@@ -522,6 +539,7 @@
       else if (HUMAN_TASKS.indexOf(shape.type) >= 0) { parts = taskPanel(shape); }
       else if (shape.type === 'bpmn:Lane') { parts = lanePanel(shape); }
       else if (shape.type === 'bpmn:ScriptTask') { parts = scriptPanel(shape); }
+      else if (shape.type === 'bpmn:BusinessRuleTask') { parts = decisionPanel(shape); }
       else if (shape.type === 'bpmn:SequenceFlow') { parts = flowPanel(shape); }
       else if (shape.type === 'bpmn:ExclusiveGateway' || shape.type === 'bpmn:InclusiveGateway') { parts = gatewayPanel(shape); }
       else if (/Event$/.test(shape.type)) { parts = eventPanel(shape); }

@@ -290,6 +290,10 @@
       say: say, isNew: function () { return data.version === null; },
       forms: function () { return extras.forms; },
       formsChanged: function () { dirty = true; say('Unsaved changes.'); },
+      editDecision: function (decisionId) { decisions.open(decisionId); },
+    });
+    var decisions = window.ValueflowDecisions({
+      dmn: function () { return extras.dmn; }, say: say, changed: function () { dirty = true; },
     });
     modeler.on('commandStack.changed', function (event) {
       if (event.trigger !== 'clear') { dirty = true; say('Unsaved changes.'); }
