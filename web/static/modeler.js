@@ -75,6 +75,11 @@
                      width: outer.width / scale, height: outer.height / scale });
   }
 
+  function notUnderstood(warnings) {
+    return 'Reading it gave ' + warnings.length + ' warning(s); a part the modeler does not understand is left out '
+      + 'when the diagram is saved. The first: ' + warnings[0].message;
+  }
+
   function importPackage(pkg) {
     extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {} };
     marked = [];  // the markers go with the diagram they were on
@@ -85,9 +90,8 @@
       showTitle();
       panel.render();
       container.dataset.state = 'ready';
-      if (result.warnings && result.warnings.length) {
-        say('The diagram opened with ' + result.warnings.length + ' part(s) the modeler does not know; they are kept as they are.', 'warning');
-      }
+      if (result.warnings && result.warnings.length) { say(notUnderstood(result.warnings), 'warning'); }
+      return result.warnings || [];
     });
   }
 
@@ -258,9 +262,10 @@
       });
     }).then(function (pkg) {
       return importPackage(pkg);
-    }).then(function () {
+    }).then(function (warnings) {
       dirty = true;
       showProblems({ errors: [], warnings: [] });
+      if (warnings.length) { say('Opened ' + file.name + '. ' + notUnderstood(warnings), 'warning'); return; }
       say('Opened ' + file.name + ': not saved yet. Validate it, save a draft or deploy it.', 'success');
     }, function (err) {
       var wasDirty = dirty;
