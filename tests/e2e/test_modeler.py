@@ -317,3 +317,43 @@ def test_a_part_the_modeler_cannot_keep_is_announced_when_the_file_opens(page: P
     expect(page.locator("#modeler-status")).to_contain_text(
         "Opened loan_decision.bpmn. Reading it gave 1 warning(s); a part the modeler does not understand is left out "
         "when the diagram is saved. The first: unparsable content <spiffworkflow:somethingNew> detected")
+
+
+def test_a_process_owner_draws_a_new_process_from_the_blank_diagram_and_deploys_it(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/processes")
+    page.get_by_role("link", name="New process").click()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.get_by_label("Process key").fill("address_change")
+    page.get_by_label("Process key").press("Tab")
+    page.get_by_label("Name").fill("Address change")
+    page.get_by_label("Name").press("Tab")
+    page.get_by_label("End-to-end target days").fill("1")
+    page.get_by_label("End-to-end target days").press("Tab")
+
+    # the blank diagram's start event (its id from the key the page opened with)
+    page.locator("g.djs-shape[data-element-id^='start_process_']:not([data-element-id$='_label'])").click()
+    page.locator(".djs-context-pad [data-action='append.append-task']").click()
+    page.keyboard.type("Update the address")  # the new task's label, typed on the canvas
+    page.locator("#panel").click(position={"x": 5, "y": 5})
+    expect(page.locator("#panel h2")).to_have_text("Update the address")
+    page.get_by_label("Customer value").fill("My letters reach my new home")
+    page.get_by_label("Customer value").press("Tab")
+    page.get_by_label("Value class").select_option("VA")
+    page.get_by_label("Target hours").fill("4")
+    page.get_by_label("Target hours").press("Tab")
+    expect(page.locator("#panel")).to_contain_text("Done by the role customer-service (its lane).")
+    page.locator(".djs-context-pad [data-action='append.end-event']").click()
+    expect(page.locator("#modeler-title")).to_have_text("Address change")
+    expect(page.locator("g.djs-shape", has_text="Update the address")).to_have_count(1)  # its label on the canvas
+
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#modeler-status")).to_have_text("No problems found: ready to deploy.")
+    screenshot(page, "modeler-new-process")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 1")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(["The first version of address_change."])
+    page.goto(f"{server.url}/processes/address_change")
+    expect(page.locator("table.process-steps")).to_contain_text("My letters reach my new home")
+    expect(page.locator("table.process-steps")).to_contain_text("4 h 00 min")

@@ -47,6 +47,9 @@
     var writing = false;  // the panel's own edits do not redraw it under the user's cursor
 
     function fromPanel(change) {
+      // a label still being typed on the canvas would overwrite the panel's edit when it closes
+      var directEditing = modeler.get('directEditing');
+      if (directEditing.isActive()) { directEditing.cancel(); }
       writing = true;
       try { change(); } finally { writing = false; }
     }

@@ -301,7 +301,7 @@
       dmn: function () { return extras.dmn; }, say: say, changed: function () { dirty = true; },
     });
     modeler.on('commandStack.changed', function (event) {
-      if (event.trigger !== 'clear') { dirty = true; say('Unsaved changes.'); }
+      if (event.trigger !== 'clear') { dirty = true; say('Unsaved changes.'); showTitle(); }
     });
     document.getElementById('btn-validate').addEventListener('click', guarded(validate));
     document.getElementById('btn-deploy').addEventListener('click', guarded(deploy));
