@@ -14,7 +14,7 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.cases.model import Case
+from engine.cases.model import Case, MessageNotExpected
 from engine.definitions.annotations import ProcessAnnotations
 from engine.definitions.changes import Change, changes_between, table_changes
 from engine.definitions.forms import check_form
@@ -22,7 +22,8 @@ from engine.definitions.package_json import package_from_json, package_to_json
 from engine.definitions.packages import CompiledDefinition, DeploymentRefused, Package, compile_package
 from engine.definitions.validation import Problem
 from engine.errors import NotAllowed, NotFound
-from engine.storage.casestore import CaseRecord, TaskRecord
+from engine.metrics import timed_step
+from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
 from engine.storage.repository import known_segments
 from engine.storage.tables import HumanTask, ProcessDefinition, ProcessDraft, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
@@ -46,6 +47,7 @@ class Deployment:
     version: int
     created: bool
     warnings: tuple[str, ...]
+    roles: dict[str, str]  # each role that owns a step → the lane or candidate group it comes from
     # against the version before it; empty for a first version or an unchanged package
     changes: tuple[Change, ...] = ()
 
@@ -92,11 +94,12 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
     """Validate and store a package as the next version of its process; the same content again is a no-op."""
     compiled = compile_package(package)
     warnings = tuple(str(p) for p in compiled.warnings)
+    roles = compiled.annotations.role_origins()
     content_hash = package.content_hash()
     with uow:
         existing = uow.definitions.by_hash(compiled.key, content_hash)
         if existing is not None:
-            return Deployment(existing.id, existing.key, existing.version, False, warnings)
+            return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
         changes = _changes_since(uow.definitions.latest(compiled.key), compiled, package)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
@@ -109,7 +112,7 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         except IntegrityError:
             raise ConcurrentUpdate(f"another version of {compiled.key} was deployed at the same moment; "
                                    "nothing was stored, deploy again") from None
-        result = Deployment(row.id, row.key, row.version, True, warnings, tuple(changes))
+        result = Deployment(row.id, row.key, row.version, True, warnings, roles, tuple(changes))
         uow.commit()
     uow.specs.put(result.definition_id, compiled)
     return result
@@ -215,6 +218,7 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 
 # -- cases -----------------------------------------------------------------------
 
+@timed_step("start")
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
                    actor: Optional[str] = None) -> int:
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id."""
@@ -240,6 +244,7 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
         return loaded.record.id
 
 
+@timed_step("complete")
 def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]) -> int:
     """Complete a task assigned to ``user`` with form data; returns the instance id."""
     with uow:
@@ -262,6 +267,7 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
         return record.id
 
 
+@timed_step("claim")
 def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Take an unassigned task of one of the user's roles."""
     with uow:
@@ -276,6 +282,7 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         _set_assignee(uow, task, user, "task_claimed", user)
 
 
+@timed_step("release")
 def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Put a claimed task back in its role's queue (its assignee, a manager or an admin)."""
     with uow:
@@ -285,20 +292,28 @@ def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
             return
         if task.assignee != user and not roles & MANAGING_ROLES:
             raise NotAllowed(f"task {task_id} is claimed by {task.assignee}; only they or a manager can release it")
+        if task.role is None:
+            raise NotAllowed(f"task {task_id} belongs to no role's queue (its diagram gives it to a person), so it "
+                             "cannot go back to one; a manager can assign it to someone else")
         _set_assignee(uow, task, None, "task_released", user)
 
 
+@timed_step("assign")
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
-    """A manager or admin gives an open task to a user who holds its role."""
+    """A manager or admin gives an open task to a user who holds its role (to any user, when it has none)."""
     with uow:
         task, _ = _open_task(uow, task_id)
         if not _require_user(uow, actor) & MANAGING_ROLES:
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
-        if task.role not in _require_user(uow, assignee):
+        holder_roles = _require_user(uow, assignee)
+        if task.role is not None and task.role not in holder_roles:
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
+        if uow.users.is_disabled(assignee):
+            raise NotAllowed(f"{assignee} is disabled and cannot sign in to work on task {task_id}")
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 
+@timed_step("cancel")
 def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
     """Stop a running (or errored) case; its open tasks are cancelled."""
     with uow:
@@ -311,20 +326,55 @@ def cancel_instance(uow: UnitOfWork, instance_id: int, actor: str) -> None:
         uow.commit()
 
 
+@timed_step("message")
 def deliver_message(uow: UnitOfWork, instance_id: int, name: str, payload: Optional[dict[str, Any]] = None,
                     actor: Optional[str] = None) -> None:
     """Hand a message (e.g. "documents_received") to a case that waits for it."""
     with uow:
-        record = _case(uow, instance_id)
-        if record.status != "running":
-            raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+        record = _running_case(uow, instance_id)
         loaded = uow.cases.load(record, uow.compiled(record.definition_id))
-        with running_at(uow.clock):
-            loaded.case.receive_message(name, payload or {})
-        now = uow.clock.now()
-        uow.cases.log(record.id, "message_received", actor, now, detail={"message": name})
-        uow.cases.save(loaded, now, actor)
-        uow.commit()
+        _receive(uow, loaded, name, payload or {}, actor, None)
+
+
+@timed_step("message")
+def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str, Any], user: str) -> None:
+    """A person of the case's roles (or a manager) records that the customer's message arrived.
+
+    The values are checked against the form of the event that catches the message (``forms/<event id>.json``),
+    or the comment box when it has none; the delivery is logged with ``user`` as its actor.
+    """
+    with uow:
+        record = _running_case(uow, instance_id)
+        roles = _require_user(uow, user)
+        compiled = uow.compiled(record.definition_id)
+        case_roles = compiled.annotations.roles()
+        if not roles & (case_roles | MANAGING_ROLES):
+            raise NotAllowed(f"{user} holds none of the roles of case {instance_id} "
+                             f"({', '.join(sorted(case_roles))}) and cannot record its messages")
+        loaded = uow.cases.load(record, compiled)
+        wait = next((w for w in loaded.case.waits() if w.kind == "message" and w.message == name), None)
+        if wait is None:
+            raise MessageNotExpected(f"case {instance_id} is no longer waiting for the message {name!r}")
+        accepted = check_form(compiled.forms.get(wait.step_id), data)
+        _receive(uow, loaded, name, accepted, user, wait.step_id)
+
+
+def _running_case(uow: UnitOfWork, instance_id: int) -> CaseRecord:
+    record = _case(uow, instance_id)
+    if record.status != "running":
+        raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+    return record
+
+
+def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any], actor: Optional[str],
+             step_id: Optional[str]) -> None:
+    """Deliver the message to the loaded case, log it, save the case and commit."""
+    with running_at(uow.clock):
+        loaded.case.receive_message(name, payload)
+    now = uow.clock.now()
+    uow.cases.log(loaded.record.id, "message_received", actor, now, step_id=step_id, detail={"message": name})
+    uow.cases.save(loaded, now, actor)
+    uow.commit()
 
 
 # -- time ------------------------------------------------------------------------
@@ -351,6 +401,7 @@ def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRoun
     return WorkerRound(fired, _record_breaches(new_uow(), batch), tuple(failures))
 
 
+@timed_step("timer")
 def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
     with uow:
         record = _case(uow, instance_id)
@@ -379,18 +430,25 @@ def _record_breaches(uow: UnitOfWork, batch: int) -> int:
 
 # -- users -----------------------------------------------------------------------
 
-def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None) -> None:
-    """Create a user with roles, or give an existing user these roles (and password, if given)."""
+def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None,
+             actor: Optional[str] = None) -> None:
+    """Create a user with roles, or give an existing user these roles (and password, if given); logged on the
+    user's account with ``actor`` (None from the command line)."""
     if not name.strip():
         raise ValueError("a user needs a name")
     with uow:
+        now = uow.clock.now()
         user = uow.users.by_name(name)
         if user is None:
-            user = User(name=name, password_hash=hash_password(password) if password else None,
-                        created_at=uow.clock.now())
+            user = User(name=name, password_hash=hash_password(password) if password else None, created_at=now)
             uow.users.add(user)
-        elif password:
-            user.password_hash = hash_password(password)
+            uow.users.log(user, "user_added", actor, now, {"roles": sorted(set(roles))})
+        else:
+            if password:
+                user.password_hash = hash_password(password)
+                user.session_generation += 1
+                uow.users.log(user, "password_set", actor, now)
+            uow.users.log(user, "roles_added", actor, now, {"roles": sorted(set(roles))})
         uow.users.set_roles(user, uow.users.roles(user) | set(roles))
         uow.commit()
 

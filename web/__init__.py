@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, redirect, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (admin, api_processes, auth, csrf, customers, dashboard, db, errors, feedback, inbox, instances,
-                 modeler, present, processes, tasks, vendor)
+from web import (account, admin, api_processes, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox,
+                 instances, modeler, ops, present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -30,6 +31,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         NODE_MODULES=str(Path(__file__).resolve().parent.parent / "node_modules"),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=False,  # True when served over HTTPS (VALUEFLOW_SESSION_COOKIE_SECURE=true)
+        PROXY_HOPS=0,               # reverse proxies in front whose X-Forwarded-For/-Proto to trust
     )
     if config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -44,13 +47,19 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     csrf.init_app(app)
+    headers.init_app(app)
     errors.init_app(app)
     present.init_app(app)
-    for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, vendor,
-                   api_processes, modeler):
+    ops.init_app(app)
+    for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
+                   ops, api_processes, modeler):
         app.register_blueprint(module.bp)
+    throttle.init_app(app)
 
     @app.get("/")
     @auth.login_required

@@ -7,7 +7,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, url_for
+from flask import Blueprint, Response, abort, g, render_template, url_for
 from flask.typing import ResponseReturnValue
 from jinja2.utils import htmlsafe_json_dumps
 
@@ -15,11 +15,14 @@ from engine import service
 from engine.definitions.blank import blank_bpmn
 from engine.errors import NotFound
 from engine.work import accounts
-from web import csrf, db
+from web import csrf, db, headers
 from web.auth import login_required, require
 from web.present import VALUE_CLASSES
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+# dmn-js draws its decision tables with style attributes in its markup; on this page alone styles (never
+# scripts) may be inline, or the table editor's layout is refused.
+POLICY = headers.POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
 @bp.before_request
@@ -50,7 +53,7 @@ def edit(key: str) -> ResponseReturnValue:
     return _page(key, editing.version, package, saved, editing.segments)
 
 
-def _page(key: str, version: int | None, package: Any, draft: Any, segments: tuple[str, ...] = ()) -> str:
+def _page(key: str, version: int | None, package: Any, draft: Any, segments: tuple[str, ...] = ()) -> Response:
     data = {
         "key": key, "version": version, "package": package, "draft": draft,
         "segments": list(segments), "roles": accounts.known_roles(db.uow()),
@@ -63,5 +66,6 @@ def _page(key: str, version: int | None, package: Any, draft: Any, segments: tup
                  "processes": url_for("processes.index")},
     }
     # keys in their order (the tojson filter sorts them), so a form's fields keep the order staff see
-    return render_template("modeler/edit.html", key=key, version=version, data=data,
+    page = render_template("modeler/edit.html", key=key, version=version, data=data,
                            data_json=htmlsafe_json_dumps(data, dumps=json.dumps))
+    return Response(page, headers={"Content-Security-Policy": POLICY})

@@ -367,12 +367,6 @@ def _compile(source: str, mode: str, helper_names: frozenset[str]) -> _Compiled:
     return _Compiled(result.code, None, None, ticks, unsafe)
 
 
-def refusal_of(source: str, expression: bool = False) -> str | None:
-    """Why the sandbox would refuse a script (or, with ``expression``, a condition) before running it; None if it
-    compiles. Checked when a process is validated, so the refusal shows on the diagram, not in a failed case."""
-    return _compile(source, "eval" if expression else "exec", frozenset()).refusal
-
-
 # --------------------------------------------------------------------------- environment and engine
 
 class RestrictedEnvironment(TaskDataEnvironment):
@@ -390,6 +384,10 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self._compile = functools.lru_cache(maxsize=_CACHE_SIZE)(
             lambda source, mode: _compile(source, mode, helper_names)
         )
+
+    def refusal(self, source: str, mode: str = "eval") -> str | None:
+        """Why ``source`` would be refused before it runs (a syntax error, a forbidden construct), or None."""
+        return self._compile(source, mode).refusal
 
     # -- public hooks called by SpiffWorkflow
 

@@ -3,7 +3,9 @@
 SQLite (the default, a file beside the working directory) gets WAL, a busy
 timeout and ``BEGIN IMMEDIATE`` transactions, so that concurrent writers queue
 for the lock instead of failing half-way, and its log is checkpointed on a
-background thread (engine.storage.wal_checkpoints); PostgreSQL needs nothing special.
+background thread (engine.storage.wal_checkpoints). Readers begin deferred
+transactions instead: in WAL mode they read a snapshot and never wait for the
+write lock. PostgreSQL needs nothing special.
 """
 
 from __future__ import annotations
@@ -85,18 +87,19 @@ def _dispose_if_alive(engine_ref: "weakref.ref[Engine]") -> None:
         engine.dispose()
 
 
-def checkout_in_transaction(engine: Engine) -> PoolProxiedConnection:
+def checkout_in_transaction(engine: Engine, *, reading: bool = False) -> PoolProxiedConnection:
     """A pooled driver connection inside a new transaction; driver errors come as SQLAlchemy's own."""
     with driver_errors_as_sqlalchemys(engine.dialect, None):
         pooled = engine.raw_connection()
-    return begun_or_returned(engine, pooled)
+    return begun_or_returned(engine, pooled, reading=reading)
 
 
-def begun_or_returned(engine: Engine, pooled: PoolProxiedConnection) -> PoolProxiedConnection:
+def begun_or_returned(engine: Engine, pooled: PoolProxiedConnection, *,
+                      reading: bool = False) -> PoolProxiedConnection:
     """``pooled``, inside a new transaction; if it cannot begin one, it goes back to the pool and the error is raised."""
     try:
         with driver_errors_as_sqlalchemys(engine.dialect, "BEGIN"):
-            begin_transaction(engine, pooled)
+            begin_transaction(engine, pooled, reading=reading)
     except BaseException:
         pooled.close()
         raise
@@ -112,22 +115,29 @@ def commit_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
         after_commit(pooled.driver_connection, pooled.info)
 
 
-def begin_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
+def begin_transaction(engine: Engine, pooled: PoolProxiedConnection, *, reading: bool = False) -> None:
     """Open a transaction on a pooled driver connection, as the engine's own connections do.
 
     SQLite: ``BEGIN IMMEDIATE``, so that a writer queues for the lock at the
-    start (the busy timeout) instead of failing at its first write; nothing if
-    the connection is already in a transaction. PostgreSQL's driver opens one
-    by itself at the first statement.
+    start (the busy timeout) instead of failing at its first write; a reader's
+    plain ``BEGIN`` takes no lock until it reads, and then only a snapshot;
+    nothing if the connection is already in a transaction. PostgreSQL's driver
+    opens one by itself at the first statement.
     """
     if engine.dialect.name == "sqlite" and not pooled.driver_connection.in_transaction:  # type: ignore[union-attr]
-        pooled.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        pooled.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for the project's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -38,13 +38,14 @@ class KeptConnections:
         if self._keep:
             event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
-    def take(self) -> PoolProxiedConnection:
-        """A pooled connection inside a new transaction: a kept one if there is one, else one from the pool."""
+    def take(self, *, reading: bool = False) -> PoolProxiedConnection:
+        """A pooled connection inside a new transaction (a reader's, with ``reading``): a kept one if there is one,
+        else one from the pool."""
         with self._lock:
             pooled = self._idle.pop() if self._idle else None
         if pooled is None:
-            return checkout_in_transaction(self._engine)
-        return begun_or_returned(self._engine, pooled)
+            return checkout_in_transaction(self._engine, reading=reading)
+        return begun_or_returned(self._engine, pooled, reading=reading)
 
     def release(self, pooled: PoolProxiedConnection) -> None:
         """Roll back what the connection did not commit, and keep it for the next unit of work or return it."""

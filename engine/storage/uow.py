@@ -2,7 +2,9 @@
 
 Leaving the ``with`` block without ``commit()`` rolls everything back, so a
 use case that fails half-way changes nothing. Losing an optimistic-lock race
-surfaces as ``ConcurrentUpdate``.
+surfaces as ``ConcurrentUpdate``. A read model enters ``with uow.reading():``
+instead: on SQLite its transaction reads a snapshot without waiting for the
+write lock, and it cannot commit.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from engine.time.clock import Clock
 
 class ConcurrentUpdate(Exception):
     """Someone else changed the same case or task at the same moment; nothing was saved."""
+
+
+class ReadOnlyUnitOfWork(RuntimeError):
+    """A unit of work entered for reading was asked to commit: the code that did it must write as a writer."""
 
 
 class UnitOfWork:
@@ -50,16 +56,24 @@ class UnitOfWork:
         self._connection: Optional[Connection] = None
         self._session: Optional[Session] = None
         self._cases: Optional[CaseStore] = None
+        self._reading = False
 
     def __enter__(self) -> "UnitOfWork":
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
+        return self
+
+    def reading(self) -> "UnitOfWork":
+        """This unit of work as a reader, for ``with uow.reading():`` (see the module's docstring)."""
+        self._reading = True
         return self
 
     @property
     def connection(self) -> Connection:
         """This unit of work's connection, inside its transaction."""
         if self._connection is None:
-            # Carry on in the case store's transaction if it has begun one.
+            if self._reading and self._pooled is None:
+                self._pooled = self._kept.take(reading=True)
+            # Carry on in the case store's (or the reader's) transaction if it has begun one.
             self._connection = Connection(self._engine, self._pooled) if self._pooled else self._engine.connect()
             self._pooled = None
         if not self._connection.in_transaction():
@@ -110,7 +124,7 @@ class UnitOfWork:
         if self._connection is not None:
             return self.connection.connection
         if self._pooled is None:
-            self._pooled = self._kept.take()
+            self._pooled = self._kept.take(reading=self._reading)
         return self._pooled
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
@@ -124,11 +138,14 @@ class UnitOfWork:
         elif self._pooled is not None:
             self._kept.release(self._pooled)
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
+        self._reading = False
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
             raise ConcurrentUpdate("someone else changed this case at the same moment; "
                                    "nothing was saved, reload it and try again") from None
 
     def commit(self) -> None:
+        if self._reading:
+            raise ReadOnlyUnitOfWork("a unit of work entered with reading() cannot commit")
         if self._session is not None:
             self._session.commit()  # flushes; commits the transaction if the session has begun using it
         if self._connection is not None and self._connection.in_transaction():

@@ -70,11 +70,18 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A browser tab; any script error or Content-Security-Policy refusal on any page fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda message: problems.append(f"refused: {message.text}")
+            if message.type == "error" and ("Content Security Policy" in message.text or "Refused to" in message.text)
+            else None)
     yield page
     context.close()
+    assert problems == []
 
 
 def sign_in(page: Page, base_url: str, name: str) -> None:

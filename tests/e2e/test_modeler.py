@@ -152,7 +152,7 @@ def test_a_script_with_an_import_is_shown_as_an_error_on_its_task_and_nothing_is
     expect(page.locator("#modeler-status")).to_have_text("1 error(s) block a deploy; click one to see it on the diagram.")
     errors = page.locator("#problems-errors li")
     expect(errors).to_have_count(1)
-    expect(errors.first).to_contain_text("Send document request: import is not allowed in a script")
+    expect(errors.first).to_contain_text("Send document request: its script cannot run: import is not allowed in a script")
     expect(page.locator('g.djs-element.vf-error[data-element-id="send_document_request"]')).to_have_count(1)
     # warnings are listed apart; a click on the error selects its task
     page.locator('g.djs-element[data-element-id="credit_review"]').click()
@@ -176,7 +176,7 @@ def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, serv
     condition.press("Tab")
     page.get_by_role("button", name="Validate").click()
     expect(page.locator("#problems-errors li")).to_have_count(1)
-    expect(page.locator("#problems-errors li").first).to_contain_text("syntax error in condition")
+    expect(page.locator("#problems-errors li").first).to_contain_text("cannot run as Python: syntax error")
 
 
 def test_the_process_page_draws_the_version_and_downloads_it_as_svg(page: Page, server: LiveServer) -> None:

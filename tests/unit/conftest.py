@@ -1,5 +1,5 @@
 """Unit tests: every task query a case answers from its task table is also asked of SpiffWorkflow's own tree
-walk, and must get the same answer (see ``table_answers`` in tests/conftest.py and engine/workflow.py)."""
+walk, and must get the same answer (see ``table_answers`` in tests/conftest.py and engine/cases/workflow.py)."""
 
 from __future__ import annotations
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from engine import service
 from engine.work import queries
+from tests import samples
+from tests.conftest import T0
+from tests.histories import Story
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 
@@ -144,3 +148,44 @@ def test_search_finds_cases_by_customer_name_customer_id_or_case_number(client, 
     assert cases("2") == ["2"]
     assert cases("%") == []
     assert "No case matches “nobody”" in text_of(client.get("/instances?q=nobody"))
+
+
+def test_the_cases_page_lists_the_newest_cases_of_the_users_roles_before_any_search(client, auth, new_uow):
+    loan = start_loan(new_uow, "c-1", "Ada Moss")
+    order = service.start_instance(new_uow(), "order_to_cash", service.CustomerRef("c-2", "Ben Ortiz", "standard"),
+                                   {}, actor="tests")
+    later_loan = start_loan(new_uow, "c-3", "Cleo Park")
+
+    def listed() -> list[int]:
+        return [int(n) for n in re.findall(r">Case (\d+)<", client.get("/instances").get_data(as_text=True))]
+
+    auth.login("credit-analyst")
+    assert listed() == []
+    assert "No cases yet with a step of your roles." in text_of(client.get("/instances"))
+    capture = open_task(new_uow, loan)["id"]
+    service.claim_task(new_uow(), capture, "customer-service")
+    service.complete_task(new_uow(), capture, "customer-service", MEDIUM_RISK)
+    assert listed() == [loan]  # its credit review is the analyst's
+    auth.logout()
+
+    auth.login("customer-service")
+    page = text_of(client.get("/instances"))
+    assert "Recent cases of your roles" in page and "Cleo Park" in page and "Ben Ortiz" not in page
+    assert listed() == [later_loan, loan]
+    auth.logout()
+
+    auth.login("manager")
+    assert "Recent cases" in text_of(client.get("/instances"))
+    assert listed() == [later_loan, order, loan]
+
+
+def test_a_process_card_counts_the_running_cases_of_its_version_and_names_the_others(client, auth, new_uow, clock):
+    story = Story(new_uow, clock)
+    for _ in range(2):
+        story.start(T0)
+    story.deploy(samples.two_step(story.key).replace('value="PT4H"', 'value="PT2H"', 1))
+    story.start(T0 + timedelta(days=1))
+    auth.login("customer-service")
+    html = client.get("/processes").get_data(as_text=True)
+    card = re.sub(r"<[^>]+>|\s+", " ", html.split(f'aria-labelledby="p-{story.key}">', 1)[1].split("</p>", 1)[0])
+    assert " ".join(card.split()) == "version 2 · 1 running case (3 in all versions)"

@@ -44,6 +44,9 @@ def test_a_process_owner_opens_the_newest_version_with_segments_roles_and_the_ap
     assert "credit-analyst" in data["roles"]
     assert data["urls"]["deploy"] == "/api/v1/processes/deploy"
     assert set(data["value_classes"]) == {"VA", "BVA", "NVA"}
+    # dmn-js needs inline styles here; scripts stay the app's own
+    policy = response.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
 
 
 def test_the_modeler_offers_a_saved_draft(client, auth, new_uow):

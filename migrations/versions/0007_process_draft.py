@@ -4,15 +4,15 @@ process_draft holds the package as the modeler sends it (BPMN, DMN tables, form 
 who saved it and when, and a revision number that each save increments: a save based on an older
 revision is refused, so two owners editing the same draft are told instead of overwriting each other.
 
-Revision ID: 0006_process_draft
-Revises: 0005_open_task_indexes
+Revision ID: 0007_process_draft
+Revises: 0006_user_administration
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0006_process_draft'
-down_revision = '0005_open_task_indexes'
+revision = '0007_process_draft'
+down_revision = '0006_user_administration'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,74 @@
+"""What operators ask of the database: can it be reached, is its schema current, how much work waits in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Optional
+
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.storage.db import alembic_config
+from engine.storage.tables import HumanTask, ProcessInstance
+from engine.storage.uow import UnitOfWork
+
+# A timer due this long without being fired means no worker is keeping up.
+OVERDUE_AFTER = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether this process can serve requests, and if not, why in one line."""
+
+    database: bool
+    schema_current: bool
+    problem: Optional[str] = None
+
+    @property
+    def ready(self) -> bool:
+        return self.database and self.schema_current
+
+
+def readiness(engine: Engine) -> Readiness:
+    """The database answers and its schema is at the newest migration this code knows."""
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        return Readiness(False, False, f"the database cannot be reached: {reason}")
+    needed = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if current != needed:
+        found = ", ".join(sorted(current)) or "no schema"
+        return Readiness(True, False, f"the database schema is at {found}, this version needs "
+                                      f"{', '.join(sorted(needed))}: run `valueflow init` to upgrade it")
+    return Readiness(True, True)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Work waiting in the database now."""
+
+    timers_due: int
+    timers_overdue: int
+    incidents_open: int
+    tasks_open: int
+    tasks_breached: int
+
+
+def backlog(uow: UnitOfWork) -> Backlog:
+    """Counted in SQL, on the open-task and case indexes."""
+    now = uow.clock.now()
+    I, T = ProcessInstance, HumanTask
+    with uow.reading():
+        session = uow.session
+        running = I.status == "running"
+        due = session.scalar(select(func.count()).where(running, I.next_timer_at <= now)) or 0
+        overdue = session.scalar(select(func.count()).where(running, I.next_timer_at <= now - OVERDUE_AFTER)) or 0
+        incidents = session.scalar(select(func.count()).where(I.status == "error")) or 0
+        tasks_open = session.scalar(select(func.count()).where(T.is_open())) or 0
+        breached = session.scalar(select(func.count()).where(T.is_open(), T.due_at < now)) or 0
+    return Backlog(int(due), int(overdue), int(incidents), int(tasks_open), int(breached))

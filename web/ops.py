@@ -1,0 +1,77 @@
+"""For operators and load balancers: liveness, readiness and Prometheus metrics, without signing in."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from engine.metrics import REGISTRY
+from engine.storage.health import Backlog, backlog, readiness
+from web import db
+
+bp = Blueprint("ops", __name__)
+
+REQUEST_SECONDS = Histogram(
+    "valueflow_http_request_seconds", "Time to answer an HTTP request, by route.", ["method", "route", "status"],
+    buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY)
+BACKLOG = {
+    "timers_due": "Timers due now, fired or not yet.",
+    "timers_overdue": "Timers due for over a minute and not fired: no worker keeps up.",
+    "incidents_open": "Cases stopped in error.",
+    "tasks_open": "Human tasks open.",
+    "tasks_breached": "Open human tasks past their target.",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Time every request by its route (the URL rule, so that ids do not make new series)."""
+    @app.before_request
+    def _start_clock() -> None:
+        g.request_began = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        began = g.pop("request_began", None)
+        if began is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+            REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(
+                time.perf_counter() - began)
+        return response
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """The process is alive and answers."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Ready for traffic: the database answers and its schema is current (503 with the reason otherwise)."""
+    found = readiness(db.factory().engine)
+    body = {"status": "ready" if found.ready else "not ready", "database": found.database,
+            "schema_current": found.schema_current}
+    if found.problem:
+        body["problem"] = found.problem
+    return jsonify(body), 200 if found.ready else 503
+
+
+@bp.get("/metrics")
+def metrics() -> ResponseReturnValue:
+    """Request and step latencies of this process, and the database's backlog read now."""
+    scraped = CollectorRegistry(auto_describe=False)
+    scraped.register(_BacklogCollector(backlog(db.uow())))
+    return Response(generate_latest(REGISTRY) + generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
+
+
+class _BacklogCollector:
+    def __init__(self, found: Backlog) -> None:
+        self.found = found
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        for name, text in BACKLOG.items():
+            yield GaugeMetricFamily(f"valueflow_{name}", text, value=getattr(self.found, name))
