@@ -58,6 +58,11 @@ class Account:
         return bool(self.roles & MANAGING_ROLES)
 
     @property
+    def reads_dashboards(self) -> bool:
+        """Managers and admins, and process owners, who own the outcome (read-only: only admins set rates)."""
+        return self.is_manager or "process-owner" in self.roles
+
+    @property
     def edits_processes(self) -> bool:
         """Process owners and admins open the modeler, save drafts and deploy."""
         return bool(self.roles & EDITING_ROLES)
