@@ -62,8 +62,8 @@ def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]
 
 
 def account(uow: UnitOfWork, name: str) -> Optional[Account]:
-    """The user's roles as they are now, or None if there is no such user."""
-    with uow:
+    """The user's roles as they are now, or None if there is no such user (a reader: it never waits for a writer)."""
+    with uow.reading():
         user = uow.users.by_name(name)
         if user is None:
             return None
