@@ -14,14 +14,18 @@ What counts as bounded, and why each part is:
   or a copy no longer than the data;
 - comparisons (``==``, ``<``, ``in``...), ``and``/``or``/``not``, ``x if c else y``,
   unary minus and plus: one pass over their operands at most;
-- ``+`` and ``-``: the result is at most as long as its operands together, so
-  an expression of n parts gives at most n times the largest value it reads
-  (numbers grow by one bit); ``*``, ``**``, ``<<``, ``%`` and f-strings are
-  left out, because each can make a value far larger than its operands;
+- at most ``MAX_ADDITIONS`` ``+`` and ``-`` in one expression (or one line of
+  a script): each result is at most as long as its operands together, so
+  the value is at most five times the largest one read, however long the
+  expression (numbers grow by a few bits). ``*``, ``**``, ``<<``, ``%`` and
+  f-strings are left out, because each can make a value far larger than its
+  operands;
 - tuple, list, set and dict displays of such parts;
 - calls of the process's helper functions (trusted code, registered by the
   process's package) and of the builtins in ``CHEAP_BUILTINS`` only, each a
-  single pass over its arguments, with no ``*args``/``**kwargs`` unpacking.
+  single pass over its arguments, with no ``*args``/``**kwargs`` unpacking
+  (``str`` is not one: of a display naming one large value many times, it
+  writes that value as many times).
 
 A script is bounded when each of its statements is an assignment, ``+=``/``-=``
 or a call of the kinds above, and no statement reads a name an earlier one
@@ -37,7 +41,8 @@ from __future__ import annotations
 
 import ast
 
-CHEAP_BUILTINS = frozenset({"len", "abs", "min", "max", "bool", "int", "float", "str"})
+CHEAP_BUILTINS = frozenset({"len", "abs", "min", "max", "bool", "int", "float"})
+MAX_ADDITIONS = 4
 
 _LEAVES = (ast.Constant, ast.Name, ast.Load, ast.Store, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.cmpop)
 _SHAPES = (ast.Expression, ast.Attribute, ast.Subscript, ast.Slice, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp,
@@ -78,10 +83,14 @@ def is_bounded(tree: ast.AST, helper_names: frozenset[str]) -> bool:
 
 
 def _bounded_expression(tree: ast.AST, helper_names: frozenset[str]) -> bool:
+    additions = 0
     for node in ast.walk(tree):
         if isinstance(node, _LEAVES) or isinstance(node, _SHAPES):
             continue
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            additions += 1
+            if additions > MAX_ADDITIONS:
+                return False
             continue
         if isinstance(node, ast.Call):
             callee = node.func

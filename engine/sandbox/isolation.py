@@ -49,7 +49,7 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # Seconds of CPU beyond the allowance before the kernel stops a worker: a Python-level loop meets the scripts'
@@ -123,14 +123,13 @@ class _Worker:
         self.requests = Connection(requests, readable=False)
         self.replies = Connection(replies, writable=False)
 
-    def end(self) -> Optional[int]:
-        """Kill the worker (if it still runs) and return how it ended: its exit code, or minus the signal."""
+    def end(self) -> None:
+        """Kill the worker if it still runs; ``process.returncode`` then says how it ended (minus a signal)."""
         if self.process.poll() is None:
             self.process.kill()
-        code = self.process.wait()
+        self.process.wait()
         self.requests.close()
         self.replies.close()
-        return code
 
 
 class SandboxPool:
@@ -152,7 +151,7 @@ class SandboxPool:
             outcome = worker.replies.recv() if answered else None
         except (EOFError, OSError):  # it died: the kernel ended it, or something else did
             self._discard(worker)
-            raise self._overrun(worker, cpu_seconds, memory_mb, wall_seconds) from None
+            raise self._overrun(worker, cpu_seconds, memory_mb) from None
         except BaseException:
             self._discard(worker)
             raise
@@ -176,7 +175,7 @@ class SandboxPool:
         for worker in idle:
             worker.end()
 
-    def _overrun(self, worker: _Worker, cpu_seconds: float, memory_mb: int, wall_seconds: float) -> Overrun:
+    def _overrun(self, worker: _Worker, cpu_seconds: float, memory_mb: int) -> Overrun:
         ended = worker.process.returncode
         if ended == -signal.SIGXCPU:
             return Overrun(f"used more than {cpu_seconds:g} s of CPU")

@@ -109,6 +109,7 @@ from engine.sandbox.values import why_unstorable
 
 __all__ = ["ScriptRefused", "build_script_engine", "SAFE_BUILTIN_NAMES"]
 
+_FLAT = frozenset({bool, float, type(None)})  # values a case keeps whatever they are
 _FILENAME = "<string>"  # SpiffWorkflow looks for this name in tracebacks to find the line
 _TICK = "_tick_"
 _CACHE_SIZE = 1024
@@ -424,9 +425,10 @@ class RestrictedEnvironment(TaskDataEnvironment):
         if self.isolated and not compiled.bounded:
             return self._in_sandbox(compiled, "eval", expression, context, external_context)
         result = self._evaluate_here(compiled, context, external_context)
-        reason = why_unstorable(result)
-        if reason is not None:
-            raise ScriptRefused(f"the expression gave {reason}, which a case cannot keep")
+        if result.__class__ not in _FLAT:  # a condition's True or False needs no look
+            reason = why_unstorable(result)
+            if reason is not None:
+                raise ScriptRefused(f"the expression gave {reason}, which a case cannot keep")
         return result
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:

@@ -135,6 +135,8 @@ UNBOUNDED = [
     "f'{amount:>1000000000}'",
     "text % values",
     "credit_score(*items)",
+    "str([text, text, text])",
+    "text + text + text + text + text + text",
 ]
 
 
