@@ -101,8 +101,8 @@ def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]
 
 
 def account(uow: UnitOfWork, name: str) -> Optional[Account]:
-    """The user's roles as they are now, or None if there is no such user."""
-    with uow:
+    """The user's roles as they are now, or None if there is no such user (a reader: it never waits for a writer)."""
+    with uow.reading():
         user = uow.users.by_name(name)
         return None if user is None else _account(uow, user)
 
