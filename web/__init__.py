@@ -16,8 +16,9 @@ from flask import Flask, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (account, admin, api, api_docs, api_instances, api_tasks, auth, csrf, customers, dashboard, db, errors,
-                 feedback, headers, inbox, instances, ops, present, processes, tasks, throttle, vendor)
+from web import (account, admin, api, api_docs, api_instances, api_processes, api_tasks, auth, csrf, customers,
+                 dashboard, db, errors, feedback, headers, inbox, instances, modeler, ops, present, processes, tasks,
+                 throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -57,7 +58,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     present.init_app(app)
     ops.init_app(app)
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
-                   ops, api_docs):
+                   ops, api_processes, modeler, api_docs):
         app.register_blueprint(module.bp)
     api.init_app(app, [api_instances.bp, api_instances.messages, api_tasks.bp])
     throttle.init_app(app)

@@ -1,7 +1,8 @@
 """Every POST carries ``csrf_token``: a random token kept in the signed session and echoed by each form.
 
-A request that authenticates with ``Authorization: Bearer`` carries no cookie a browser would add on its own,
-so it needs none; nor does an API request without a signed-in session, which is refused as anonymous.
+Scripts calling the JSON API from a page send the same token in the ``X-CSRF-Token`` header instead. A request
+that authenticates with ``Authorization: Bearer`` carries no cookie a browser would add on its own, so it needs
+none; nor does an API request without a signed-in session, which is refused as anonymous.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Flask, abort, request, session
 from web import api_errors, auth
 
 SESSION_KEY = "_csrf"
+HEADER = "X-CSRF-Token"
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 REFUSED = ("This form could not be accepted: its security token is missing or out of date (the page may be "
            "old, or you signed in elsewhere). Nothing was changed. Go back, reload the page and try again.")
@@ -35,7 +37,7 @@ def init_app(app: Flask) -> None:
             return
         if api_errors.is_api_request() and "user" not in session:
             return  # nobody is signed in: the API answers 401 before anything is done
-        sent = request.form.get("csrf_token", "")
+        sent = request.headers.get(HEADER) or request.form.get("csrf_token", "")
         expected = session.get(SESSION_KEY, "")
         if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
             abort(400, REFUSED)

@@ -1,5 +1,6 @@
 """Browser libraries installed by ``npm ci`` into node_modules/ and served from the app itself (no CDN):
-bpmn-js (the diagrams), Chart.js (the dashboard's charts) and Swagger UI (the API's reference page), all
+bpmn-js (the diagrams), dmn-js (the modeler's decision tables), Chart.js (the dashboard's charts) and
+Swagger UI (the API's reference page), all
 pinned in package.json."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from flask import Blueprint, abort, current_app, send_from_directory
 from flask.typing import ResponseReturnValue
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
-ENDPOINTS = ("vendor.bpmn_js", "vendor.chart_js", "vendor.swagger_ui")
+ENDPOINTS = ("vendor.bpmn_js", "vendor.chart_js", "vendor.dmn_js", "vendor.swagger_ui")
 
 
 def _serve(package: str, what: str, filename: str, folder_name: str = "dist") -> ResponseReturnValue:
@@ -28,6 +29,11 @@ def bpmn_js(filename: str) -> ResponseReturnValue:
 @bp.get("/chart.js/<path:filename>")
 def chart_js(filename: str) -> ResponseReturnValue:
     return _serve("chart.js", "chart library", filename)
+
+
+@bp.get("/dmn-js/<path:filename>")
+def dmn_js(filename: str) -> ResponseReturnValue:
+    return _serve("dmn-js", "decision table editor", filename)
 
 
 @bp.get("/swagger-ui/<path:filename>")

@@ -21,6 +21,7 @@ from engine.work.passwords import check_password, hash_password, needs_rehash
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager")
 MANAGING_ROLES = frozenset({"manager", "admin"})
+EDITING_ROLES = frozenset({"process-owner", "admin"})
 PASSWORD_LENGTHS = (8, 200)
 HISTORY_SHOWN = 50
 
@@ -57,6 +58,16 @@ class Account:
         return bool(self.roles & MANAGING_ROLES)
 
     @property
+    def reads_dashboards(self) -> bool:
+        """Managers and admins, and process owners, who own the outcome (read-only: only admins set rates)."""
+        return self.is_manager or "process-owner" in self.roles
+
+    @property
+    def edits_processes(self) -> bool:
+        """Process owners and admins open the modeler, save drafts and deploy."""
+        return bool(self.roles & EDITING_ROLES)
+
+    @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
@@ -91,8 +102,8 @@ def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]
 
 
 def account(uow: UnitOfWork, name: str) -> Optional[Account]:
-    """The user's roles as they are now, or None if there is no such user."""
-    with uow:
+    """The user's roles as they are now, or None if there is no such user (a reader: it never waits for a writer)."""
+    with uow.reading():
         user = uow.users.by_name(name)
         return None if user is None else account_of(uow, user)
 

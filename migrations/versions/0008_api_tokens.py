@@ -3,15 +3,15 @@
 ``api_token`` holds each user's named API tokens: the SHA-256 of the secret (the secret itself is shown
 once and never stored), when it was made, when it was last used, and when it was revoked.
 
-Revision ID: 0007_api_tokens
-Revises: 0006_user_administration
+Revision ID: 0008_api_tokens
+Revises: 0007_process_draft
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0007_api_tokens'
-down_revision = '0006_user_administration'
+revision = '0008_api_tokens'
+down_revision = '0007_process_draft'
 branch_labels = None
 depends_on = None
 

@@ -4,15 +4,15 @@
 and, once it is answered, its status and body; the primary key lets only the first of two requests at once
 claim the key.
 
-Revision ID: 0009_idempotent_requests
-Revises: 0008_business_keys
+Revision ID: 0010_idempotent_requests
+Revises: 0009_business_keys
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0009_idempotent_requests'
-down_revision = '0008_business_keys'
+revision = '0010_idempotent_requests'
+down_revision = '0009_business_keys'
 branch_labels = None
 depends_on = None
 

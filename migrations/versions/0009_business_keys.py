@@ -3,15 +3,15 @@
 ``business_key`` holds the key another system knows a case by (a portal's application id), unique within
 the case's process across its versions (the primary key), and the case it names (unique: one key a case).
 
-Revision ID: 0008_business_keys
-Revises: 0007_api_tokens
+Revision ID: 0009_business_keys
+Revises: 0008_api_tokens
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0008_business_keys'
-down_revision = '0007_api_tokens'
+revision = '0009_business_keys'
+down_revision = '0008_api_tokens'
 branch_labels = None
 depends_on = None
 
