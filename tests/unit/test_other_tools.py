@@ -303,7 +303,8 @@ def test_a_generated_form_field_of_a_type_valueflow_cannot_show_is_refused_namin
 
 
 @pytest.mark.parametrize("condition, why", [
-    ("=approved = false", "FEEL expressions (Camunda 8's '=...') are not supported yet"),
+    ("=approved ? 1", "FEEL that Valueflow does not run: '?' is not supported there"),
+    ("=matches(name, \"x\")", "FEEL that Valueflow does not run: the function matches() is not one Valueflow knows"),
     ("${approved ? 1 : 2}", "'?' is not supported there in a JUEL condition"),
     ("${order.isUrgent()}", "calling order['isUrgent']() is not supported in a JUEL condition"),
     ("Vacation Approval = 'Approved'", "cannot run as Python: syntax error in script"),
@@ -382,14 +383,26 @@ def sized(cell: str) -> Package:
     return Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml, "sizes.dmn": SIZE_TABLE.replace("MEDIUM", cell)})
 
 
-def test_a_decision_table_with_a_feel_range_is_refused_at_deploy_naming_the_decision_and_the_rule(new_uow):
+@pytest.mark.parametrize("cell, amount, size", [
+    ("[250..1000]", 1000, "medium"), ("(250..1000]", 250, "large"), ("]250..1000[", 1000, "large"),
+    ("250, 600, 800", 600, "medium"), ("not(&lt; 500)", 600, "medium"), ("not(&lt; 500)", 300, "large"),
+    ("&gt;= 250 * 2", 500, "medium"), ("? &gt; 250 and ? &lt; 1000", 300, "medium"),
+])
+def test_a_decision_table_written_in_feel_deploys_and_decides_with_its_ranges_lists_and_negations(
+        new_uow, cell, amount, size):
+    service.deploy(new_uow(), sized(cell))
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": amount})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == size
+
+
+def test_a_decision_cell_neither_feel_nor_python_reads_is_refused_at_deploy_naming_the_decision_and_the_rule(new_uow):
     with pytest.raises(DeploymentRefused) as caught:
-        service.deploy(new_uow(), sized("[250..1000]"))
+        service.deploy(new_uow(), sized("[250..1000"))
     [problem] = [str(p) for p in caught.value.problems if not p.warning]
-    assert problem.startswith("order_size (Order size): rule 2: the input cell '[250..1000]' cannot run as Python ("), \
+    assert problem.startswith("order_size (Order size): rule 2: the input cell '[250..1000' cannot run: neither FEEL ("), \
         problem
-    assert problem.endswith("FEEL is not supported yet; write a range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), "
-                            "a text in quotes")
+    assert problem.endswith('write a range as [250..1000], a list as "a","b", a text in double quotes'), problem
 
 
 def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
@@ -397,3 +410,36 @@ def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
     service.add_user(new_uow(), "bo", ["back-office", "approver"])
     instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": 600})
     assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == "medium"
+
+
+def test_camunda_decisions_in_feel_called_by_reference_route_a_camunda_7_invoice_to_its_approvers(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice_decisions"))
+    service.add_user(new_uow(), "mia", ["management"])
+    service.add_user(new_uow(), "ann", ["accounting"])
+    budget = service.start_instance(new_uow(), "camunda7_invoice_decisions", CUSTOMER,
+                                    {"amount": 250, "invoiceCategory": "Misc"})
+    day_to_day = service.start_instance(new_uow(), "camunda7_invoice_decisions", CUSTOMER,
+                                        {"amount": 249.99, "invoiceCategory": "Misc"})
+    assert work_through(new_uow, budget, {"management": "mia"}) == [("Task_management", "management", None)]
+    assert work_through(new_uow, day_to_day, {"accounting": "ann"}) == [("Task_accounting", "accounting", None)]
+    data = queries.instance_view(new_uow(), day_to_day)["data"]
+    assert (data["invoiceClassification"], data["result"]) == ("day-to-day expense", ["accounting", "sales"])
+    assert not [w for w in deployment.warnings if "decision" in w], deployment.warnings
+
+
+@pytest.mark.parametrize("amount, segment, large", [(1500, "standard", True), (1500, "premium", False),
+                                                    (900, "standard", False)])
+def test_camunda_8_feel_conditions_with_their_leading_equals_sign_choose_the_gateways_branch(
+        new_uow, amount, segment, large):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace(
+        "${amount gt 1000 &amp;&amp; customer.segment != 'premium'}",
+        '=amount &gt; 1000 and customer.segment != "premium"').replace(
+        '#{!(amount &gt; 1000) || customer.segment eq "premium"}',
+        '= not(amount &gt; 1000) or customer.segment = "premium"')
+    service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    service.add_user(new_uow(), "ann", ["accounting", "management"])
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", service.CustomerRef("c-2", "Bo", segment))
+    filled = {"Task_check": {"amount": amount, "reason": "late", "receivedOn": "2026-01-02"}}
+    steps = [step for step, _, _ in work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"},
+                                                 filled)]
+    assert ("Task_approve" in steps) is large, steps
