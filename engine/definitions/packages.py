@@ -31,7 +31,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
-from engine.definitions.decision_references import map_decision_references
+from engine.definitions.decision_references import decision_requirements, map_decision_references
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
@@ -152,9 +152,11 @@ def compile_package(package: Package) -> CompiledDefinition:
     script_engine = build_script_engine({**feel.FUNCTIONS, **helpers_for(key)})
     problems = check_document(root) + check_process(process)
     problems += prepare_expressions(process, script_engine.environment)
-    map_decision_references(process)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
     problems += decision_problems
+    requirements = {decision: required for document in decision_tables.values()
+                    for decision, required in decision_requirements(document).items()}
+    problems += map_decision_references(process, requirements)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
     if any(not p.warning for p in problems):

@@ -7,6 +7,7 @@ lanes named in other scripts.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -412,7 +413,7 @@ def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
     assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == "medium"
 
 
-def test_camunda_decisions_in_feel_called_by_reference_route_a_camunda_7_invoice_to_its_approvers(new_uow):
+def test_a_camunda_decision_in_feel_called_by_reference_evaluates_the_decision_it_requires_first(new_uow):
     deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice_decisions"))
     service.add_user(new_uow(), "mia", ["management"])
     service.add_user(new_uow(), "ann", ["accounting"])
@@ -443,3 +444,17 @@ def test_camunda_8_feel_conditions_with_their_leading_equals_sign_choose_the_gat
     steps = [step for step, _, _ in work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"},
                                                  filled)]
     assert ("Task_approve" in steps) is large, steps
+
+
+def test_a_decision_requiring_one_that_no_table_defines_is_refused_at_deploy_naming_both(new_uow):
+    folder = DIALECTS / "camunda7_invoice_decisions"
+    tables = (folder / "invoiceBusinessDecisions.dmn").read_text(encoding="utf-8")
+    without_classification = re.sub(r'<decision id="invoiceClassification".*?</decision>', "", tables, flags=re.S)
+    package = Package("camunda7_invoice_decisions", "camunda7_invoice_decisions.bpmn", {
+        "camunda7_invoice_decisions.bpmn": (folder / "camunda7_invoice_decisions.bpmn").read_text(encoding="utf-8"),
+        "invoiceBusinessDecisions.dmn": without_classification})
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), package)
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "Task_assign (Assign approver group): the decision 'invoice-assign-approver' requires the decision "
+        "'invoiceClassification', which no decision table of the package defines: add its .dmn file"]
