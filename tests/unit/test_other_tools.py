@@ -458,3 +458,10 @@ def test_a_decision_requiring_one_that_no_table_defines_is_refused_at_deploy_nam
     assert [str(p) for p in caught.value.problems if not p.warning] == [
         "Task_assign (Assign approver group): the decision 'invoice-assign-approver' requires the decision "
         "'invoiceClassification', which no decision table of the package defines: add its .dmn file"]
+
+
+def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_task(new_uow):
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice_example"))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
