@@ -339,6 +339,12 @@ class _Parser:
         if kind == "name":
             if value in _RESERVED or value in _PYTHON_ONLY:
                 raise FeelNotSupported(f"{value!r} is not supported there")
+            words = [value]
+            while self.peek()[0] == "name" and self.peek()[1] not in _RESERVED | set(_KEYWORDS):
+                words.append(self.take()[1])
+            if len(words) > 1:
+                raise FeelNotSupported(f"the name {' '.join(words)!r} has spaces, which Valueflow cannot read: "
+                                       f"name the variable without them ({''.join(words)})")
             return value
         if (kind, value) == ("operator", "?"):
             return INPUT

@@ -60,6 +60,8 @@ def test_a_dash_or_an_empty_cell_matches_any_input():
     ("amount ==  5", "'=' is not supported there"),
     ("substring(name)", "substring() takes 2 or 3 argument(s), not 1"),
     ("amount in [1..", "the expression ends too soon"),
+    ('Vacation Approval = "Approved"', "the name 'Vacation Approval' has spaces, which Valueflow cannot read: name "
+                                       "the variable without them (VacationApproval)"),
 ])
 def test_feel_that_valueflow_does_not_translate_is_named(feel, why):
     with pytest.raises(FeelNotSupported, match="^" + re.escape(why) + "$"):
