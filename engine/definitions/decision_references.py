@@ -8,12 +8,20 @@ A decision that requires others (DMN decision requirements,
 evaluated first: a business rule task for each required decision, required
 ones before those that need them, is put in front of the task. All of this is
 done in the parsed document only. A decision's outputs land in the case data
-under their names, as SpiffWorkflow writes them (a ``resultVariable`` is not read).
+under their names, as SpiffWorkflow writes them, and also in the task's result
+variable when it names one, shaped as its engine shapes it: Camunda 7's
+``camunda:resultVariable`` by ``camunda:mapDecisionResult`` (``singleEntry``: the
+value, ``singleResult``: the outputs by name, ``collectEntries``: the list of
+values, ``resultList``, the default: the list of outputs by name), Camunda 8's
+``resultVariable`` as Zeebe does (one output: its value, or the list of values
+of a COLLECT table; several: the outputs by name, or a list of them). The
+variable is set by a script after the task (``spiffworkflow:postScript``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from typing import NamedTuple, Optional
 
 from lxml import etree
 
@@ -21,18 +29,33 @@ from engine.definitions.namespaces import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
 from engine.definitions.validation import Problem
 
 
-def decision_requirements(document: etree._Element) -> dict[str, list[str]]:
-    """The ids of the decisions each decision of a DMN document requires, by decision id."""
+class Decision(NamedTuple):
+    """What calling a decision involves: the decisions it requires, its outputs' names, whether it collects."""
+
+    requires: tuple[str, ...]
+    outputs: tuple[str, ...]
+    collects: bool
+
+
+def decisions_of(document: etree._Element) -> dict[str, Decision]:
+    """The decisions of a DMN document, by id."""
     model = etree.QName(document).namespace
-    return {decision.get("id", ""): [required.get("href", "").lstrip("#")
-                                     for required in decision.iterfind(f".//{{{model}}}requiredDecision")]
-            for decision in document.iterfind(f"{{{model}}}decision")}
+    found = {}
+    for decision in document.iterfind(f"{{{model}}}decision"):
+        table = decision.find(f"{{{model}}}decisionTable")
+        outputs = table.iterfind(f"{{{model}}}output") if table is not None else ()
+        found[decision.get("id", "")] = Decision(
+            tuple(required.get("href", "").lstrip("#") for required in decision.iterfind(f".//{{{model}}}requiredDecision")),
+            tuple(output.get("name") or output.get("label") or "" for output in outputs),
+            table is not None and table.get("hitPolicy") == "COLLECT" and not table.get("aggregation"))
+    return found
 
 
-def map_decision_references(process: etree._Element, requirements: Mapping[str, Sequence[str]]) -> list[Problem]:
+def map_decision_references(process: etree._Element, decisions: Mapping[str, Decision]) -> list[Problem]:
     """Give every business rule task of ``process`` the ``spiffworkflow:calledDecisionId`` SpiffWorkflow follows,
-    and a business rule task before it for each decision its decision requires; returns the requirements that
-    cannot be met (a required decision no table defines, a decision requiring itself)."""
+    a business rule task before it for each decision its decision requires, and the script that fills its result
+    variable; returns what cannot be done (a required decision no table defines, a decision requiring itself,
+    a result variable of outputs whose names are not variable names)."""
     problems: list[Problem] = []
     for task in list(process.iter(f"{{{BPMN_NS}}}businessRuleTask")):
         written = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS)
@@ -45,12 +68,15 @@ def map_decision_references(process: etree._Element, requirements: Mapping[str, 
         if written is None:
             _call(task, decision)
         try:
-            first = _required_first(decision, requirements, ())
+            first = _required_first(decision, decisions, ())
+            script = _result_script(task, decisions.get(decision))
         except _Unmet as unmet:
             problems.append(Problem(task.get("id"), task.get("name"), str(unmet)))
             continue
         for required in first[:-1]:
             _insert_before(process, task, required)
+        if script is not None and task.find("bpmn:extensionElements/spiffworkflow:postScript", NS) is None:
+            etree.SubElement(task.find("bpmn:extensionElements", NS), f"{{{SPIFF_NS}}}postScript").text = script
     return problems
 
 
@@ -58,17 +84,46 @@ class _Unmet(Exception):
     """A decision requirement that cannot be met."""
 
 
-def _required_first(decision: str, requirements: Mapping[str, Sequence[str]], path: tuple[str, ...]) -> list[str]:
+def _required_first(decision: str, decisions: Mapping[str, Decision], path: tuple[str, ...]) -> list[str]:
     """``decision`` and every decision it requires, each after those it requires, each once."""
     if decision in path:
         raise _Unmet(f"the decision {decision!r} requires itself (through {' → '.join(path)})")
     order: list[str] = []
-    for required in requirements.get(decision, ()):
-        if required not in requirements:
+    for required in decisions[decision].requires if decision in decisions else ():
+        if required not in decisions:
             raise _Unmet(f"the decision {decision!r} requires the decision {required!r}, which no decision table "
                          "of the package defines: add its .dmn file")
-        order += [d for d in _required_first(required, requirements, (*path, decision)) if d not in order]
+        order += [d for d in _required_first(required, decisions, (*path, decision)) if d not in order]
     return [*order, decision]
+
+
+def _result_script(task: etree._Element, decision: Optional[Decision]) -> Optional[str]:
+    """The Python that sets the task's result variable from the outputs the decision left in the data, or None."""
+    called = task.find("bpmn:extensionElements/zeebe:calledDecision", NS)
+    variable = task.get(f"{{{CAMUNDA_NS}}}resultVariable") or (
+        called.get("resultVariable") if called is not None else None)
+    if not variable or decision is None:
+        return None
+    names = decision.outputs
+    if not variable.isidentifier() or not all(name.isidentifier() for name in names):
+        raise _Unmet(f"its result variable {variable!r} cannot be filled: it and the outputs of its decision "
+                     f"({', '.join(map(repr, names))}) must be variable names")
+    shape = (task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "resultList") if called is None else (
+        ("collectEntries" if decision.collects else "singleEntry") if len(names) == 1 else
+        ("resultList" if decision.collects else "singleResult"))
+    one_by_name = "{" + ", ".join(f"{name!r}: {name}" for name in names) + "}"
+    each_by_name = "{" + ", ".join(f"{name!r}: {name}[i]" for name in names) + "}"
+    value, nothing = {
+        "singleEntry": (names[0], "None"),
+        "singleResult": (one_by_name, "None"),
+        "collectEntries": (names[0] if decision.collects else f"[{names[0]}]", "[]"),
+        "resultList": (f"[{each_by_name} for i in range(len({names[0]}))]" if decision.collects else
+                       f"[{one_by_name}]", "[]"),
+    }.get(shape, (None, None))
+    if value is None:
+        raise _Unmet(f"its camunda:mapDecisionResult {shape!r} is not one Valueflow knows: use singleEntry, "
+                     "singleResult, collectEntries or resultList")
+    return f"try:\n    {variable} = {value}\nexcept NameError:\n    {variable} = {nothing}\n"
 
 
 def _call(task: etree._Element, decision: str) -> None:

@@ -31,7 +31,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
-from engine.definitions.decision_references import decision_requirements, map_decision_references
+from engine.definitions.decision_references import decisions_of, map_decision_references
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
@@ -154,9 +154,9 @@ def compile_package(package: Package) -> CompiledDefinition:
     problems += prepare_expressions(process, script_engine.environment)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
     problems += decision_problems
-    requirements = {decision: required for document in decision_tables.values()
-                    for decision, required in decision_requirements(document).items()}
-    problems += map_decision_references(process, requirements)
+    decisions = {key: decision for document in decision_tables.values()
+                 for key, decision in decisions_of(document).items()}
+    problems += map_decision_references(process, decisions)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
     if any(not p.warning for p in problems):

@@ -424,7 +424,7 @@ def test_a_camunda_decision_in_feel_called_by_reference_evaluates_the_decision_i
     assert work_through(new_uow, budget, {"management": "mia"}) == [("Task_management", "management", None)]
     assert work_through(new_uow, day_to_day, {"accounting": "ann"}) == [("Task_accounting", "accounting", None)]
     data = queries.instance_view(new_uow(), day_to_day)["data"]
-    assert (data["invoiceClassification"], data["result"]) == ("day-to-day expense", ["accounting", "sales"])
+    assert (data["invoiceClassification"], data["approverGroups"]) == ("day-to-day expense", ["accounting", "sales"])
     assert not [w for w in deployment.warnings if "decision" in w], deployment.warnings
 
 
@@ -465,3 +465,21 @@ def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_tas
         service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice_example"))
     assert [str(p) for p in caught.value.problems if not p.warning] == [
         "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
+
+
+@pytest.mark.parametrize("reference, result", [
+    ('<bpmn:extensionElements><zeebe:calledDecision xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
+     'decisionId="order_size" resultVariable="orderSize"/></bpmn:extensionElements>', "medium"),
+    ('', {"size": "medium"}),
+])
+def test_a_camunda_business_rule_tasks_result_variable_holds_the_decision_as_its_engine_shapes_it(
+        new_uow, reference, result):
+    package = sized("[250..1000]")
+    camunda = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:decisionRef="order_size" ' \
+              'camunda:resultVariable="orderSize" camunda:mapDecisionResult="singleResult"'
+    xml = re.sub(r'<bpmn:businessRuleTask id="size" name="Size the order">.*?</bpmn:businessRuleTask>',
+                 f'<bpmn:businessRuleTask id="size" name="Size the order" {camunda if not reference else ""}>'
+                 f'{reference}</bpmn:businessRuleTask>', package.files["two_step.bpmn"], flags=re.S)
+    service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {**package.files, "two_step.bpmn": xml}))
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": 600})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["orderSize"] == result
