@@ -13,7 +13,8 @@ arithmetic, comparisons (``=``, ``!=``, ``<``...), ``and``/``or``/``not(...)``,
 ``if … then … else``, ``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary tests>``, and the
 built-in functions a decision table commonly uses (``FUNCTIONS``). Unary tests
 (a DMN input cell) add ``< 5``, ranges ``[a..b]``, ``(a..b]``, ``]a..b[``,
-lists of tests ``"a","b"``, ``not(...)``, ``-`` and ``?`` for the input.
+lists of tests ``"a","b"``, ``not(...)``, ``-`` and ``?`` for the input; as in
+FEEL, a null input matches no comparison nor range.
 Anything else raises ``FeelNotSupported`` naming what is not supported.
 """
 
@@ -188,9 +189,12 @@ class _Parser:
 
     def positive_test(self, subject: str) -> str:
         kind, value = self.peek()
-        if kind == "operator" and value in ("<", "<=", ">", ">=", "=", "!="):
+        if kind == "operator" and value in ("=", "!="):
             self.index += 1
             return f"({subject} {_COMPARISONS[value]} {self.additive()})"
+        if kind == "operator" and value in ("<", "<=", ">", ">="):  # null is neither less nor more than anything
+            self.index += 1
+            return f"({subject} is not None and {subject} {value} {self.additive()})"
         if kind == "operator" and value in ("[", "(", "]") and self.is_interval():
             return self.interval(subject)
         if (kind, value) == ("name", "null"):
@@ -230,7 +234,7 @@ class _Parser:
             raise FeelNotSupported(f"a range must end with ']', ')' or '[', not {closing!r}")
         left = "<=" if opening == "[" else "<"
         right = "<=" if closing == "]" else "<"
-        return f"({low} {left} {subject} {right} {high})"
+        return f"({subject} is not None and {low} {left} {subject} {right} {high})"
 
     # -- expressions
 

@@ -388,6 +388,7 @@ def sized(cell: str) -> Package:
     ("[250..1000]", 1000, "medium"), ("(250..1000]", 250, "large"), ("]250..1000[", 1000, "large"),
     ("250, 600, 800", 600, "medium"), ("not(&lt; 500)", 600, "medium"), ("not(&lt; 500)", 300, "large"),
     ("&gt;= 250 * 2", 500, "medium"), ("? &gt; 250 and ? &lt; 1000", 300, "medium"),
+    ("null", None, "medium"), ("[250..1000]", None, "large"),
 ])
 def test_a_decision_table_written_in_feel_deploys_and_decides_with_its_ranges_lists_and_negations(
         new_uow, cell, amount, size):
