@@ -462,8 +462,12 @@ def test_a_decision_requiring_one_that_no_table_defines_is_refused_at_deploy_nam
 
 
 def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_task(new_uow):
+    example = DIALECTS / "camunda7_invoice_example" / "invoice.v2.bpmn"
+    tables = DIALECTS / "camunda7_invoice_decisions" / "invoiceBusinessDecisions.dmn"  # the example's own, as shipped
+    package = Package("invoice", example.name, {example.name: example.read_text(encoding="utf-8"),
+                                                tables.name: tables.read_text(encoding="utf-8")})
     with pytest.raises(DeploymentRefused) as caught:
-        service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice_example"))
+        service.deploy(new_uow(), package)
     assert [str(p) for p in caught.value.problems if not p.warning] == [
         "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
 
