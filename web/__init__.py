@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, redirect, url_for
+from flask import Flask, g, redirect
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -63,8 +63,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     @app.get("/")
     @auth.login_required
     def home() -> ResponseReturnValue:
-        account = g.account
-        return redirect(url_for("inbox.index" if account.staff_roles or account.is_manager else "processes.index"))
+        return redirect(auth.landing(g.account)[1])
 
     return app
 
