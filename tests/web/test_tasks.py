@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -231,3 +232,22 @@ def test_a_step_without_a_form_gets_a_comment_box_and_done(client, auth, new_uow
     assert "Comment" in page and "Done" in page
     assert auth.post(f"/tasks/{task}/complete", data={"comment": "checked"}).status_code == 302
     assert queries.instance_view(new_uow(), instance_id)["data"]["comment"] == "checked"
+
+
+def test_nested_case_data_reads_as_fields_and_a_long_value_is_folded(client, auth, new_uow):
+    note = "bank statements " * 400
+    instance_id = service.start_instance(
+        new_uow(), "loan_decision", service.CustomerRef("c-9", "Ada Moss", "standard"),
+        {"received_documents": {"documents": "bank statements for May", "pages": 12},
+         "guarantors": [{"name": "Bo Moss", "income": 41000}], "channels": ["phone", "email"], "scan_note": note},
+        actor="customer-service")
+    auth.login("customer-service")
+    response = client.get(f"/tasks/{open_task(new_uow, instance_id)['id']}")
+    data = text_of(response).split("The case so far", 1)[1].split("Steps done", 1)[0]
+    assert "Received documents Documents bank statements for May Pages 12" in data
+    assert "Guarantors 1. Name Bo Moss Income 41,000" in data
+    assert "Channels phone, email" in data
+    assert "{" not in data and "[" not in data
+    folded = re.search(r'<details class="long-value"><summary>([^<]*)…', response.get_data(as_text=True))
+    assert folded is not None and len(folded.group(1)) < 300 and note.startswith(folded.group(1))
+    assert "show all 6,400 characters" in data
