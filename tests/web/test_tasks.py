@@ -251,3 +251,18 @@ def test_nested_case_data_reads_as_fields_and_a_long_value_is_folded(client, aut
     folded = re.search(r'<details class="long-value"><summary>([^<]*)…', response.get_data(as_text=True))
     assert folded is not None and len(folded.group(1)) < 300 and note.startswith(folded.group(1))
     assert "show all 6,400 characters" in data
+
+
+def test_a_text_over_the_length_cap_is_refused_at_its_field_and_nothing_is_saved(client, auth, new_uow):
+    instance_id = start_loan(new_uow)
+    task = open_task(new_uow, instance_id)["id"]
+    auth.login("customer-service")
+    auth.post(f"/tasks/{task}/claim")
+    form = text_of(client.get(f"/tasks/{task}"))
+    assert "Notes Anything the credit analyst should know. (up to 10,000 characters)" in form
+    response = auth.post(f"/tasks/{task}/complete", data={**CAPTURE_FORM, "application_notes": "x" * 200_000})
+    assert response.status_code == 400
+    assert ("must be at most 10,000 characters (it has 200,000), the most any field takes when its form sets no "
+            "limit.") in text_of(response)
+    assert [s["step_id"] for s in queries.instance_view(new_uow(), instance_id)["open_steps"]] == [
+        "capture_application"]
