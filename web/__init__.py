@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import (admin, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox, instances, ops,
-                 present, processes, tasks, throttle, vendor)
+                 params, present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -56,6 +56,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     errors.init_app(app)
     present.init_app(app)
     ops.init_app(app)
+    app.url_map.converters["id"] = params.RecordId
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, vendor, ops):
         app.register_blueprint(module.bp)
     throttle.init_app(app)

@@ -148,7 +148,7 @@ def compare(key: str) -> ResponseReturnValue:
         return render_template("dashboard/compare.html", problems=[
             f"{options.name} has only one version deployed so far; deploy a redesign to compare."], **context)
     problems = [f"{name} must be a version number, not {value!r}" for name, value in chosen.items()
-                if value and not value.isdigit()]
+                if value and not value.isdecimal()]
     try:
         filters = read_filters(options, {**request.args, "version": ""})
     except FiltersRefused as exc:
@@ -188,4 +188,4 @@ def set_rate(key: str) -> ResponseReturnValue:
         abort(403, f"{exc}. Nothing was changed.")
     stored = costs.role_rates(db.uow())[role]
     flash(f"The hourly rate of {role} is now {stored:,.2f}; every cost is counted at today's rates.", "success")
-    return redirect(url_for("dashboard.show", key=key, **request.args.to_dict(), _anchor="costs"))
+    return redirect(url_for("dashboard.show", key=key, **{k: v for k, v in _typed().items() if v}, _anchor="costs"))

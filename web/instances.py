@@ -17,6 +17,7 @@ from web import db
 from web.auth import login_required, require, staff_or_manager
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
+LONGEST_SEARCH = 200
 CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -25,11 +26,14 @@ CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def index() -> ResponseReturnValue:
     staff_or_manager()
     text = request.args.get("q", "").strip()
+    if len(text) > LONGEST_SEARCH:
+        abort(400, f"A search is at most {LONGEST_SEARCH} characters: a customer's name or id, or a case number. "
+                   f"Yours has {len(text):,}.")
     results = case_pages.search_cases(db.uow(), text) if text else []
     return render_template("instances/index.html", q=text, results=results)
 
 
-@bp.get("/<int:instance_id>")
+@bp.get("/<id:instance_id>")
 @login_required
 def show(instance_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -51,7 +55,7 @@ def _render(instance_id: int, code: int = 200, **extra: Any) -> ResponseReturnVa
                            score=case_score(db.uow(), instance_id), scores=feedback.SCORES, **extra), code
 
 
-@bp.post("/<int:instance_id>/feedback")
+@bp.post("/<id:instance_id>/feedback")
 @login_required
 def record_score(instance_id: int) -> ResponseReturnValue:
     """Staff record the score the customer gave them (1 to 5) for a finished case."""
@@ -71,7 +75,7 @@ def record_score(instance_id: int) -> ResponseReturnValue:
     return redirect(url_for("instances.show", instance_id=instance_id, _anchor="satisfaction"))
 
 
-@bp.post("/<int:instance_id>/feedback-link")
+@bp.post("/<id:instance_id>/feedback-link")
 @login_required
 def feedback_link(instance_id: int) -> ResponseReturnValue:
     """A one-time link for the customer to score the finished case; shown once, on this answer only."""

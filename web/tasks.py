@@ -62,14 +62,14 @@ def _refused(task_id: int, exc: Exception, lead: str,
     return _render(task_id, code, f"{lead}: {exc}.", typed)
 
 
-@bp.get("/<int:task_id>")
+@bp.get("/<id:task_id>")
 @login_required
 def show(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
     return _render(task_id)
 
 
-@bp.post("/<int:task_id>/claim")
+@bp.post("/<id:task_id>/claim")
 @login_required
 def claim(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -82,7 +82,7 @@ def claim(task_id: int) -> ResponseReturnValue:
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-@bp.post("/<int:task_id>/release")
+@bp.post("/<id:task_id>/release")
 @login_required
 def release(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -95,7 +95,7 @@ def release(task_id: int) -> ResponseReturnValue:
     return redirect(url_for("inbox.index"))
 
 
-@bp.post("/<int:task_id>/assign")
+@bp.post("/<id:task_id>/assign")
 @login_required
 def assign(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -111,7 +111,7 @@ def assign(task_id: int) -> ResponseReturnValue:
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-@bp.post("/<int:task_id>/complete")
+@bp.post("/<id:task_id>/complete")
 @login_required
 def complete(task_id: int) -> ResponseReturnValue:
     staff_or_manager()

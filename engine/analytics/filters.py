@@ -70,7 +70,7 @@ class Filters:
             return value or None
 
         version = text("version")
-        if version is not None and not version.isdigit():
+        if version is not None and not version.isdecimal():
             raise ValueError(f"version must be a number, not {version!r}")
         return cls(process=process, start=_instant(text("from"), "from", end=False),
                    end=_instant(text("to"), "to", end=True), version=int(version) if version else None,

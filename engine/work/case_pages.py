@@ -198,8 +198,9 @@ def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, 
         return []
     with uow:
         condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
-        if text.lstrip("#").isdigit():
-            condition = condition | (ProcessInstance.id == int(text.lstrip("#")))
+        number = text.lstrip("#")
+        if number.isdecimal() and len(number) <= 18:  # a case id fits a BIGINT
+            condition = condition | (ProcessInstance.id == int(number))
         found = uow.session.execute(
             select(ProcessInstance, Customer, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
             .join(Customer, Customer.id == ProcessInstance.customer_id)
