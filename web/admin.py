@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from engine import service
 from engine.work import accounts
-from web import db
+from web import db, refused
 from web.auth import login_required, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,9 +31,16 @@ def _render(code: int = 200, **values: Any) -> tuple[str, int]:
                            roles=accounts.known_roles(db.uow()), **values), code
 
 
+def _refused(**kept: Any) -> ResponseReturnValue:
+    """Back to the users page, scrolled to the refusal: the add form's fields or the alert."""
+    return refused.back_to(url_for("admin.users"), "add-heading" if "errors" in kept else "users-alert", 400,
+                           lambda: _render(400, **kept), **kept)
+
+
 @bp.get("/users")
 def users() -> ResponseReturnValue:
-    return _render()
+    kept, code = refused.taken()
+    return _render(code, **kept)
 
 
 @bp.post("/users")
@@ -55,7 +62,7 @@ def add_user() -> ResponseReturnValue:
     elif set(roles) - set(known):
         errors["roles"] = "Unknown role: " + ", ".join(sorted(set(roles) - set(known))) + "."
     if errors:
-        return _render(400, new={"name": name, "roles": roles}, errors=errors)
+        return _refused(new={"name": name, "roles": roles}, errors=errors)
     service.add_user(db.uow(), name, roles, password)
     flash(f"User {name} added with the roles {', '.join(sorted(roles))}.", "success")
     return redirect(url_for("admin.users"))
@@ -66,12 +73,12 @@ def set_roles(name: str) -> ResponseReturnValue:
     roles = request.form.getlist("roles")
     unknown = set(roles) - set(accounts.known_roles(db.uow()))
     if unknown:
-        return _render(400, alert="Unknown role: " + ", ".join(sorted(unknown)) + ". Nothing was changed.")
+        return _refused(alert="Unknown role: " + ", ".join(sorted(unknown)) + ". Nothing was changed.")
     try:
         accounts.set_roles(db.uow(), name, roles, g.account.name)
     except service.NotFound as exc:
         abort(404, str(exc))
     except (ValueError, service.NotAllowed) as exc:
-        return _render(400, alert=f"The roles of {name} were not changed: {exc}.")
+        return _refused(alert=f"The roles of {name} were not changed: {exc}.")
     flash(f"{name} now holds: {', '.join(sorted(roles))}.", "success")
     return redirect(url_for("admin.users"))
