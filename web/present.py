@@ -106,7 +106,7 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-FOLD_AFTER = 280        # characters of a value shown before the rest is folded away
+FOLD_AFTER = 200        # characters of a value shown before the rest is folded away
 NESTING_SHOWN = 4       # levels of nested objects drawn as fields; deeper ones read as compact JSON
 
 

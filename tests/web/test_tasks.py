@@ -248,7 +248,7 @@ def test_nested_case_data_reads_as_fields_and_a_long_value_is_folded(client, aut
     assert "Guarantors 1. Name Bo Moss Income 41,000" in data
     assert "Channels phone, email" in data
     assert "{" not in data and "[" not in data
-    folded = re.search(r'<details class="long-value"><summary>([^<]*)…', response.get_data(as_text=True))
+    folded = re.search(r'<details class="long-value"><summary><span class="fold-preview">([^<]*)… ', response.get_data(as_text=True))
     assert folded is not None and len(folded.group(1)) < 300 and note.startswith(folded.group(1))
     assert "show all 6,400 characters" in data
 
