@@ -98,7 +98,7 @@ def _instant(value: Optional[str], name: str, end: bool) -> Optional[datetime]:
             day = date.fromisoformat(value)
             return datetime.combine(day + timedelta(days=1) if end else day, time(), timezone.utc)
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or one at the calendar's very end
         raise ValueError(f"{name} must be a date like 2026-01-31, not {value!r}") from None
 
 
