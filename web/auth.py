@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from engine.work import accounts
-from web import db, refused, vendor
+from web import db, vendor
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -73,16 +73,14 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         if g.account is not None:
             return redirect(_safe_next(target, g.account))
-        kept, code = refused.taken()
-        return render_template("auth/login.html", next=target, **{"username": "", **kept}), code
+        return render_template("auth/login.html", next=target, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     found = accounts.authenticate(db.uow(), username, password) if username and password else None
-    if found is None:
-        kept = {"username": username, "error": "Enter your user name and password." if not username or not password
-                else "That user name and password do not match. Check them and try again."}
-        return refused.back_to(url_for("auth.login", **({"next": target} if target else {})), "login-error", 401,
-                               lambda: (render_template("auth/login.html", next=target, **kept), 401), **kept)
+    if found is None:  # answered in place: the sign-in throttle counts these 401s
+        message = ("Enter your user name and password." if not username or not password
+                   else "That user name and password do not match. Check them and try again.")
+        return render_template("auth/login.html", next=target, username=username, error=message), 401
     session.clear()
     session["user"] = found.name
     return redirect(_safe_next(target, found))

@@ -29,17 +29,13 @@ def test_every_page_asks_an_anonymous_visitor_to_sign_in(client, path):
 
 def test_a_wrong_password_is_refused_with_a_plain_message_and_no_session(client, auth):
     response = auth.login("credit-analyst", "not-the-password")
-    assert response.status_code == 303 and response.headers["Location"] == "/login#login-error"
-    response = client.get(response.headers["Location"])
     assert response.status_code == 401
-    assert 'value="credit-analyst"' in response.get_data(as_text=True)
     assert "That user name and password do not match" in text_of(response)
     assert client.get("/inbox").status_code == 302
 
 
 def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(auth):
     response = auth.login("nobody-at-all", "whatever-password")
-    response = auth.client.get(response.headers["Location"])
     assert response.status_code == 401
     assert "That user name and password do not match" in text_of(response)
 
