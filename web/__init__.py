@@ -56,7 +56,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     errors.init_app(app)
     present.init_app(app)
     ops.init_app(app)
-    app.url_map.converters["id"] = params.RecordId
+    app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, vendor, ops):
         app.register_blueprint(module.bp)
     throttle.init_app(app)

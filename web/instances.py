@@ -33,7 +33,7 @@ def index() -> ResponseReturnValue:
     return render_template("instances/index.html", q=text, results=results)
 
 
-@bp.get("/<id:instance_id>")
+@bp.get("/<int:instance_id>")
 @login_required
 def show(instance_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -56,7 +56,7 @@ def _render(instance_id: int, code: int = 200, **extra: Any) -> ResponseReturnVa
                            score=case_score(db.uow(), instance_id), scores=feedback.SCORES, **extra), code
 
 
-@bp.post("/<id:instance_id>/feedback")
+@bp.post("/<int:instance_id>/feedback")
 @login_required
 def record_score(instance_id: int) -> ResponseReturnValue:
     """Staff record the score the customer gave them (1 to 5) for a finished case."""
@@ -76,7 +76,7 @@ def record_score(instance_id: int) -> ResponseReturnValue:
     return redirect(url_for("instances.show", instance_id=instance_id, _anchor="satisfaction"))
 
 
-@bp.post("/<id:instance_id>/feedback-link")
+@bp.post("/<int:instance_id>/feedback-link")
 @login_required
 def feedback_link(instance_id: int) -> ResponseReturnValue:
     """A one-time link for the customer to score the finished case; shown once, on this answer only."""

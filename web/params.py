@@ -10,7 +10,8 @@ LARGEST_ID = 2**63 - 1  # the largest id a BIGINT column holds
 
 
 class RecordId(BaseConverter):
-    """``<id:task_id>``: a row id written in ASCII digits, 1 to LARGEST_ID; any other path is not found (404)."""
+    """``<int:task_id>`` in this app: a row id written in ASCII digits, 1 to LARGEST_ID; any other path is not
+    found (404). It stands in for Werkzeug's ``int``, which takes any size and other scripts' digits."""
 
     regex = r"[0-9]{1,19}"
 

@@ -70,7 +70,7 @@ def _back(task_id: int, code: int, alert: Optional[str] = None, values: Optional
                            alert=alert, values=values, errors=errors)
 
 
-@bp.get("/<id:task_id>")
+@bp.get("/<int:task_id>")
 @login_required
 def show(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -78,7 +78,7 @@ def show(task_id: int) -> ResponseReturnValue:
     return _render(task_id, code, kept.get("alert"), kept.get("values"), kept.get("errors"))
 
 
-@bp.post("/<id:task_id>/claim")
+@bp.post("/<int:task_id>/claim")
 @login_required
 def claim(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -91,7 +91,7 @@ def claim(task_id: int) -> ResponseReturnValue:
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-@bp.post("/<id:task_id>/release")
+@bp.post("/<int:task_id>/release")
 @login_required
 def release(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -104,7 +104,7 @@ def release(task_id: int) -> ResponseReturnValue:
     return redirect(url_for("inbox.index"))
 
 
-@bp.post("/<id:task_id>/assign")
+@bp.post("/<int:task_id>/assign")
 @login_required
 def assign(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
@@ -120,7 +120,7 @@ def assign(task_id: int) -> ResponseReturnValue:
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-@bp.post("/<id:task_id>/complete")
+@bp.post("/<int:task_id>/complete")
 @login_required
 def complete(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
