@@ -187,8 +187,8 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
 
 def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen:
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": url}
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "valueflow"), "serve", "--port", str(port)], cwd=workdir,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [str(ROOT / ".venv" / "bin" / "valueflow"), "serve", "--no-worker", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import sys
-import time
+import threading
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -21,10 +21,11 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine import service, simulation
+from engine import service, simulation, worker
 from engine.analytics import exports, facts
 from engine.analytics.filters import Filters
 from engine.cases.model import MessageNotExpected, TaskNotReady
+from engine.definitions.annotations import role_key
 from engine.definitions.forms import FormInvalid
 from engine.definitions.packages import DeploymentRefused, PackageNotFound, read_package
 from engine.storage.db import database_url
@@ -111,20 +112,70 @@ def _print_json(value: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     new_uow = connect(migrate=True)
+    if args.admin is not None:
+        _require_new_user(new_uow, args.admin)
     with new_uow() as uow:
         facts.refresh(uow)  # on an upgraded database, the dashboards' facts of its history are built now, once
-    # for the demo's loan story the loan's "before" version comes first; the demo deploys the redesign on its way
-    story = args.demo and simulation.deploy_processes(new_uow)
-    if story:
-        print("deployed: loan_decision version 1, as it was before its redesign (the demo deploys version 2)")
+    for line in deploy_shipped(new_uow, demo=args.demo):
+        print(line)
+    if args.admin is not None:
+        password = secrets.token_urlsafe(12)
+        service.add_user(new_uow(), args.admin, ["admin"], password)
+        print(f"created the admin {args.admin} with the password {password} (shown only now; it is stored as a hash)")
+    if args.demo:
+        _add_demo_users(new_uow)
+        _run_demo(days=30, seed=1)
+    elif args.admin is None and not _users_holding(new_uow, "admin"):
+        print("no user can sign in yet: create an admin with `valueflow init --admin NAME`, "
+              "or any user with `valueflow user add NAME --role ROLE --password P`")
+    print(f"database ready: {database_url()}")
+    return 0
+
+
+def deploy_shipped(new_uow: UnitOfWorkFactory, demo: bool) -> list[str]:
+    """Deploy the shipped processes (for the demo, the loan decision as it was before its redesign); one line
+    for each version this created, and one for each process that was already deployed as it ships."""
+    before = _deployed_versions(new_uow)
+    story = demo and simulation.deploy_processes(new_uow)
     for folder in sorted(p for p in SHIPPED.iterdir() if p.is_dir()):
-        if story and folder.name == "loan_decision":
-            continue
-        result = service.deploy(new_uow(), read_package(folder), actor="init")
-        print(f"{'deployed' if result.created else 'up to date'}: {result.key} version {result.version}")
-    roles = list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow))
+        if not (story and folder.name == "loan_decision"):
+            service.deploy(new_uow(), read_package(folder), actor="init")
+    after = _deployed_versions(new_uow)
+    lines = []
+    for key, version in sorted(after - before):
+        before_redesign = story and key == "loan_decision"
+        lines.append(f"deployed: {key} version {version}" + (
+            ", the loan decision before its redesign (the demo traffic below deploys the redesign as version 2)"
+            if before_redesign else ""))
+    created = {key for key, _ in after - before}
+    for key in sorted({key for key, _ in after} - created):
+        lines.append(f"up to date: {key} version {max(v for k, v in after if k == key)}")
+    return lines
+
+
+def _deployed_versions(new_uow: UnitOfWorkFactory) -> set[tuple[str, int]]:
+    with new_uow() as uow:
+        return set(uow.definitions.versions())
+
+
+def _require_new_user(new_uow: UnitOfWorkFactory, name: str) -> None:
+    if not name.strip():
+        raise UsageError("--admin needs the new admin's user name, like --admin a.moss")
+    with new_uow() as uow:
+        if uow.users.by_name(name) is not None:
+            raise UsageError(f"there is already a user named {name}; nothing was changed (give them a password "
+                             f"with `valueflow user add {name} --role admin --password P`)")
+
+
+def _users_holding(new_uow: UnitOfWorkFactory, role: str) -> bool:
+    with new_uow() as uow:
+        return bool(uow.users.holding(role))
+
+
+def _add_demo_users(new_uow: UnitOfWorkFactory) -> None:
+    """One demo user per role, named after it, for each role that has none yet; their passwords shown once."""
     created = []
-    for role in roles:
+    for role in list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow)):
         with new_uow() as uow:
             exists = uow.users.by_name(role) is not None
         if not exists:
@@ -135,10 +186,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         print("demo users (one per role; the passwords are shown only now):")
         for name, password in created:
             print(f"  {name:<22} {password}")
-    if args.demo:
-        _run_demo(days=30, seed=1)
-    print(f"database ready: {database_url()}")
-    return 0
 
 
 def _lane_roles(new_uow: UnitOfWorkFactory) -> set[str]:
@@ -235,9 +282,26 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    service.add_user(_uow_factory(args)(), args.name, args.role, args.password)
-    print(f"user {args.name}: roles {', '.join(args.role)}")
+    roles = _role_names(args.role)
+    service.add_user(_uow_factory(args)(), args.name, roles, args.password)
+    print(f"user {args.name}: roles {', '.join(roles)}")
     return 0
+
+
+def _role_names(values: Sequence[str]) -> list[str]:
+    """The roles of ``--role``, given once or more, each one role or a comma-separated list of them; a role is
+    written as its key (lower-case, dashes), and any other spelling is refused with the key it should be."""
+    roles: list[str] = []
+    for value in values:
+        for name in (part.strip() for part in value.split(",")):
+            if name and role_key(name) != name:
+                raise UsageError(f"{name!r} is not a role: roles are written in lower case with dashes; "
+                                 + (f"write it {role_key(name)}" if role_key(name) else "e.g. credit-analyst"))
+            if name and name not in roles:
+                roles.append(name)
+    if not roles:
+        raise UsageError("--role needs a role, like --role credit-analyst (several: --role a,b or --role a --role b)")
+    return roles
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -290,17 +354,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     new_uow = _uow_factory(args)
-    if not args.once:
-        service.compile_running_definitions(new_uow())
-    while True:
+    if args.once:
         result = service.run_worker_round(new_uow)
-        for failure in result.errors:
-            print(f"valueflow worker: {failure}", file=sys.stderr)
-        if args.once or result.timers_fired or result.breaches:
-            print(f"timers fired in {result.timers_fired} case(s); {result.breaches} new breach(es)")
-        if args.once:
-            return 1 if result.errors else 0
-        time.sleep(args.interval)
+        worker.report(result, print, _to_stderr, always=True)
+        return 1 if result.errors else 0
+    service.compile_running_definitions(new_uow())
+    worker.run_rounds(new_uow, args.interval, threading.Event(), print, _to_stderr)
+    return 0
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
@@ -313,8 +377,10 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         p.set_defaults(run=run)
         return p
 
-    p = command("init", cmd_init, "create or upgrade the schema, deploy the shipped processes, add demo users")
-    p.add_argument("--demo", action="store_true", help="then fill the database with 30 days of demo traffic")
+    p = command("init", cmd_init, "create or upgrade the schema and deploy the shipped processes")
+    p.add_argument("--demo", action="store_true",
+                   help="add one demo user per role, then fill the database with 30 days of demo traffic")
+    p.add_argument("--admin", metavar="NAME", help="create the admin NAME and print their password once")
     p = command("demo", cmd_demo, "simulate days of customer traffic through the shipped processes")
     p.add_argument("--days", type=int, default=30, help="how many days, ending now (default 30)")
     p.add_argument("--seed", type=int, default=1, help="the random seed (the same seed, the same demo)")
@@ -362,7 +428,8 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p = user_sub.add_parser("add", help="add a user or give a user more roles")
     p.set_defaults(run=cmd_user_add)
     p.add_argument("name")
-    p.add_argument("--role", action="append", required=True)
+    p.add_argument("--role", action="append", required=True,
+                   help="a role, or several separated by commas (credit-analyst,underwriter); may be repeated")
     p.add_argument("--password")
     p = command("export", cmd_export, "write a process's event log as XES (IEEE 1849) or CSV")
     p.add_argument("--process", required=True, metavar="KEY", help="the process key, e.g. loan_decision")

@@ -12,12 +12,12 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.cases.model import Case
+from engine.cases.model import Case, MessageNotExpected
 from engine.definitions.forms import check_form
 from engine.definitions.packages import Package, compile_package
 from engine.errors import NotAllowed, NotFound
 from engine.metrics import timed_step
-from engine.storage.casestore import CaseRecord, TaskRecord
+from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
 from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
@@ -170,6 +170,8 @@ def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> Non
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
         if task.role not in _require_user(uow, assignee):
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
+        if uow.users.is_disabled(assignee):
+            raise NotAllowed(f"{assignee} is disabled and cannot sign in to work on task {task_id}")
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 
@@ -191,16 +193,50 @@ def deliver_message(uow: UnitOfWork, instance_id: int, name: str, payload: Optio
                     actor: Optional[str] = None) -> None:
     """Hand a message (e.g. "documents_received") to a case that waits for it."""
     with uow:
-        record = _case(uow, instance_id)
-        if record.status != "running":
-            raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+        record = _running_case(uow, instance_id)
         loaded = uow.cases.load(record, uow.compiled(record.definition_id))
-        with running_at(uow.clock):
-            loaded.case.receive_message(name, payload or {})
-        now = uow.clock.now()
-        uow.cases.log(record.id, "message_received", actor, now, detail={"message": name})
-        uow.cases.save(loaded, now, actor)
-        uow.commit()
+        _receive(uow, loaded, name, payload or {}, actor, None)
+
+
+@timed_step("message")
+def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str, Any], user: str) -> None:
+    """A person of the case's roles (or a manager) records that the customer's message arrived.
+
+    The values are checked against the form of the event that catches the message (``forms/<event id>.json``),
+    or the comment box when it has none; the delivery is logged with ``user`` as its actor.
+    """
+    with uow:
+        record = _running_case(uow, instance_id)
+        roles = _require_user(uow, user)
+        compiled = uow.compiled(record.definition_id)
+        case_roles = compiled.annotations.roles()
+        if not roles & (case_roles | MANAGING_ROLES):
+            raise NotAllowed(f"{user} holds none of the roles of case {instance_id} "
+                             f"({', '.join(sorted(case_roles))}) and cannot record its messages")
+        loaded = uow.cases.load(record, compiled)
+        wait = next((w for w in loaded.case.waits() if w.kind == "message" and w.message == name), None)
+        if wait is None:
+            raise MessageNotExpected(f"case {instance_id} is no longer waiting for the message {name!r}")
+        accepted = check_form(compiled.forms.get(wait.step_id), data)
+        _receive(uow, loaded, name, accepted, user, wait.step_id)
+
+
+def _running_case(uow: UnitOfWork, instance_id: int) -> CaseRecord:
+    record = _case(uow, instance_id)
+    if record.status != "running":
+        raise TaskClosed(f"instance {instance_id} is {record.status}, not waiting for messages")
+    return record
+
+
+def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any], actor: Optional[str],
+             step_id: Optional[str]) -> None:
+    """Deliver the message to the loaded case, log it, save the case and commit."""
+    with running_at(uow.clock):
+        loaded.case.receive_message(name, payload)
+    now = uow.clock.now()
+    uow.cases.log(loaded.record.id, "message_received", actor, now, step_id=step_id, detail={"message": name})
+    uow.cases.save(loaded, now, actor)
+    uow.commit()
 
 
 # -- time ------------------------------------------------------------------------
@@ -256,18 +292,25 @@ def _record_breaches(uow: UnitOfWork, batch: int) -> int:
 
 # -- users -----------------------------------------------------------------------
 
-def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None) -> None:
-    """Create a user with roles, or give an existing user these roles (and password, if given)."""
+def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None,
+             actor: Optional[str] = None) -> None:
+    """Create a user with roles, or give an existing user these roles (and password, if given); logged on the
+    user's account with ``actor`` (None from the command line)."""
     if not name.strip():
         raise ValueError("a user needs a name")
     with uow:
+        now = uow.clock.now()
         user = uow.users.by_name(name)
         if user is None:
-            user = User(name=name, password_hash=hash_password(password) if password else None,
-                        created_at=uow.clock.now())
+            user = User(name=name, password_hash=hash_password(password) if password else None, created_at=now)
             uow.users.add(user)
-        elif password:
-            user.password_hash = hash_password(password)
+            uow.users.log(user, "user_added", actor, now, {"roles": sorted(set(roles))})
+        else:
+            if password:
+                user.password_hash = hash_password(password)
+                user.session_generation += 1
+                uow.users.log(user, "password_set", actor, now)
+            uow.users.log(user, "roles_added", actor, now, {"roles": sorted(set(roles))})
         uow.users.set_roles(user, uow.users.roles(user) | set(roles))
         uow.commit()
 

@@ -16,8 +16,8 @@ from flask import Flask, g, redirect
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (admin, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox, instances, ops,
-                 params, present, processes, tasks, throttle, vendor)
+from web import (account, admin, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox, instances,
+                 ops, params, present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -57,7 +57,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     present.init_app(app)
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
-    for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, vendor, ops):
+    for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
+                   ops):
         app.register_blueprint(module.bp)
     throttle.init_app(app)
 

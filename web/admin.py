@@ -1,11 +1,12 @@
-"""Users and roles, for admins: list, add a user, set a user's roles."""
+"""Users and roles, for admins: find users a page at a time, add one, and on each user's page set their roles,
+disable or enable them, and reset their password."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import service
@@ -15,7 +16,8 @@ from web.auth import login_required, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
-MIN_PASSWORD = 8
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+LONGEST_SEARCH = 100
 
 
 @bp.before_request
@@ -25,16 +27,38 @@ def admins_only() -> None:
 
 
 def _render(code: int = 200, **values: Any) -> tuple[str, int]:
+    """The user list (one page of it, narrowed by the search in the address) beside the form to add a user."""
+    text = request.args.get("q", "").strip()
+    if len(text) > LONGEST_SEARCH:
+        abort(400, f"Search for at most {LONGEST_SEARCH} characters of a user name or role.")
+    page_number = request.args.get("page", "1")
+    if not PAGE_NUMBER.fullmatch(page_number):
+        abort(400, "The page number must be a whole number from 1.")
     values.setdefault("new", {"name": "", "roles": []})
     values.setdefault("errors", {})
-    return render_template("admin/users.html", users=accounts.list_users(db.uow()),
+    found = accounts.list_users(db.uow(), text, int(page_number), current_app.config["PER_PAGE"])
+
+    def link(page: int) -> str:
+        return url_for("admin.users", **{k: v for k, v in (("q", text), ("page", page)) if v not in ("", 1)})
+
+    return render_template("admin/users.html", found=found, q=text, link=link,
                            roles=accounts.known_roles(db.uow()), **values), code
 
 
-def _refused(**kept: Any) -> ResponseReturnValue:
-    """Back to the users page, scrolled to the refusal: the add form's fields or the alert."""
-    return refused.back_to(url_for("admin.users"), "add-heading" if "errors" in kept else "users-alert", 400,
-                           lambda: _render(400, **kept), **kept)
+def _render_user(name: str, code: int = 200, **values: Any) -> tuple[str, int]:
+    """One user's page: roles, access, password, and the account's log."""
+    try:
+        user = accounts.user_page(db.uow(), name)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    return render_template("admin/user.html", user=user, roles=accounts.known_roles(db.uow()),
+                           is_self=name == g.account.name, **values), code
+
+
+def _user_refused(name: str, alert: str) -> ResponseReturnValue:
+    """Back to the user's page, scrolled to the reason nothing was changed."""
+    return refused.back_to(url_for("admin.show", name=name), "user-alert", 400,
+                           lambda: _render_user(name, 400, alert=alert), alert=alert)
 
 
 @bp.get("/users")
@@ -54,18 +78,26 @@ def add_user() -> ResponseReturnValue:
         errors["name"] = ("A user name has letters, digits, dots, dashes, underscores or @ "
                           "(100 at most), like a.moss.")
     elif accounts.account(db.uow(), name) is not None:
-        errors["name"] = f"There is already a user named {name}; change their roles in the list below."
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = f"The password needs at least {MIN_PASSWORD} characters."
+        errors["name"] = f"There is already a user named {name}; change their roles on their page."
+    shortest, longest = accounts.PASSWORD_LENGTHS
+    if not shortest <= len(password) <= longest:
+        errors["password"] = f"The password needs {shortest} to {longest} characters."
     if not roles:
         errors["roles"] = "Choose at least one role."
     elif set(roles) - set(known):
         errors["roles"] = "Unknown role: " + ", ".join(sorted(set(roles) - set(known))) + "."
     if errors:
-        return _refused(new={"name": name, "roles": roles}, errors=errors)
-    service.add_user(db.uow(), name, roles, password)
+        kept = {"new": {"name": name, "roles": roles}, "errors": errors}
+        return refused.back_to(url_for("admin.users"), "add-heading", 400, lambda: _render(400, **kept), **kept)
+    service.add_user(db.uow(), name, roles, password, actor=g.account.name)
     flash(f"User {name} added with the roles {', '.join(sorted(roles))}.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/users/<name>")
+def show(name: str) -> ResponseReturnValue:
+    kept, code = refused.taken()
+    return _render_user(name, code, **kept)
 
 
 @bp.post("/users/<name>/roles")
@@ -73,12 +105,49 @@ def set_roles(name: str) -> ResponseReturnValue:
     roles = request.form.getlist("roles")
     unknown = set(roles) - set(accounts.known_roles(db.uow()))
     if unknown:
-        return _refused(alert="Unknown role: " + ", ".join(sorted(unknown)) + ". Nothing was changed.")
+        return _user_refused(name, "Unknown role: " + ", ".join(sorted(unknown)) + ". Nothing was changed.")
     try:
         accounts.set_roles(db.uow(), name, roles, g.account.name)
     except service.NotFound as exc:
         abort(404, str(exc))
     except (ValueError, service.NotAllowed) as exc:
-        return _refused(alert=f"The roles of {name} were not changed: {exc}.")
+        return _user_refused(name, f"The roles of {name} were not changed: {exc}.")
     flash(f"{name} now holds: {', '.join(sorted(roles))}.", "success")
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.show", name=name))
+
+
+@bp.post("/users/<name>/disable")
+def disable(name: str) -> ResponseReturnValue:
+    return _set_disabled(name, True)
+
+
+@bp.post("/users/<name>/enable")
+def enable(name: str) -> ResponseReturnValue:
+    return _set_disabled(name, False)
+
+
+def _set_disabled(name: str, disabled: bool) -> ResponseReturnValue:
+    try:
+        changed = accounts.set_disabled(db.uow(), name, disabled, g.account.name)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    except service.NotAllowed as exc:
+        return _user_refused(name, f"Nothing was changed for {name}: {exc}.")
+    state = "disabled: they cannot sign in, and their open sessions have ended" if disabled else \
+        "enabled: they can sign in again"
+    flash(f"{name} is {state}." if changed else f"{name} was already {'disabled' if disabled else 'enabled'}.",
+          "success" if changed else "info")
+    return redirect(url_for("admin.show", name=name))
+
+
+@bp.post("/users/<name>/password")
+def reset_password(name: str) -> ResponseReturnValue:
+    """A new random password, shown on this answer only; the user's open sessions end."""
+    try:
+        password = accounts.reset_password(db.uow(), name, g.account.name)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    except service.NotAllowed as exc:
+        return _user_refused(name, f"The password of {name} was not reset: {exc}.")
+    page, code = _render_user(name, new_password=password)
+    return page, code, {"Cache-Control": "no-store"}

@@ -22,9 +22,10 @@ def load_account() -> None:
     if request.endpoint == "static" or request.endpoint in vendor.ENDPOINTS:
         return
     name = session.get("user")
-    g.account = accounts.account(db.uow(), name) if name else None
-    if name and g.account is None:  # the user was removed
+    g.account = accounts.signed_in(db.uow(), name, session.get("generation", 0)) if name else None
+    if name and g.account is None:  # the user was removed or disabled, or their password changed since
         session.clear()
+        flash("Your session has ended: your account was changed. Sign in again.", "info")
 
 
 def login_required(view: View) -> View:
@@ -76,13 +77,18 @@ def login() -> ResponseReturnValue:
         return render_template("auth/login.html", next=target, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    found = accounts.authenticate(db.uow(), username, password) if username and password else None
+    try:
+        found = accounts.authenticate(db.uow(), username, password) if username and password else None
+    except accounts.AccountDisabled:
+        return render_template("auth/login.html", next=target, username=username,
+                               error="Your account is disabled; ask an admin to enable it."), 403
     if found is None:  # answered in place: the sign-in throttle counts these 401s
         message = ("Enter your user name and password." if not username or not password
                    else "That user name and password do not match. Check them and try again.")
         return render_template("auth/login.html", next=target, username=username, error=message), 401
     session.clear()
     session["user"] = found.name
+    session["generation"] = found.session_generation
     return redirect(_safe_next(target, found))
 
 

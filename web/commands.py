@@ -1,4 +1,5 @@
-"""``valueflow serve``: added to the engine's command through the "valueflow.commands" entry point."""
+"""``valueflow serve``: the web app and, beside it, the timer worker; added to the engine's command through
+the "valueflow.commands" entry point."""
 
 from __future__ import annotations
 
@@ -14,19 +15,28 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     p.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
+    p.add_argument("--no-worker", dest="worker", action="store_false",
+                   help="leave timers and breaches to `valueflow worker` processes run apart")
+    p.add_argument("--worker-interval", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds between the in-process worker's rounds (default 5)")
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve the app with waitress, a production WSGI server (Werkzeug's own is for development only)."""
+    """Serve the app with waitress, a production WSGI server (Werkzeug's own is for development only), and
+    unless ``--no-worker``, the timer and breach worker on a thread beside it, on the app's clock."""
     from waitress import create_server
 
     from engine.work import case_pages
 
     from engine import service
+    from engine.worker import BackgroundWorker
     from web import create_app, db
 
     if args.threads < 1:
         print("valueflow: --threads must be at least 1", file=sys.stderr)
+        return 2
+    if not args.worker_interval > 0:
+        print("valueflow: --worker-interval must be a number of seconds above 0", file=sys.stderr)
         return 2
     app = create_app()
     with app.app_context():
@@ -43,14 +53,31 @@ def run_serve(args: argparse.Namespace) -> int:
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
     print(f"Valueflow is running on http://{shown}:{args.port}/ — sign in with a user printed by "
           "`valueflow init` (Ctrl+C stops it)", flush=True)
+    worker = BackgroundWorker(app.extensions[db.KEY], args.worker_interval, _say, _complain) if args.worker else None
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
+        if worker is not None:
+            worker.start()
+            print(f"Timers and breached targets are handled in this process, every {args.worker_interval:g} s "
+                  "(--no-worker leaves them to `valueflow worker`)", flush=True)
+        else:
+            print("Timers and breached targets are left to `valueflow worker` (--no-worker)", flush=True)
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        if worker is not None and not worker.stop():
+            print("valueflow: the worker did not finish its round in time; stopping without it", file=sys.stderr)
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _complain(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _stop_like_ctrl_c(_signal: int, _frame: Optional[FrameType]) -> None:

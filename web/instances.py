@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import service
 from engine.analytics import cycle_times
+from engine.definitions.forms import FormInvalid
 from engine.storage.uow import ConcurrentUpdate
 from engine.work import case_pages, feedback, queries
 from engine.work.case_score import case_score
-from web import db, refused
+from web import db, forms, present, refused
 from web.auth import login_required, require, staff_or_manager
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
@@ -29,8 +30,11 @@ def index() -> ResponseReturnValue:
     if len(text) > LONGEST_SEARCH:
         abort(400, f"A search is at most {LONGEST_SEARCH} characters: a customer's name or id, or a case number. "
                    f"Yours has {len(text):,}.")
-    results = case_pages.search_cases(db.uow(), text) if text else []
-    return render_template("instances/index.html", q=text, results=results)
+    if text:
+        return render_template("instances/index.html", q=text, results=case_pages.search_cases(db.uow(), text))
+    account = g.account
+    recent = case_pages.recent_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles)
+    return render_template("instances/index.html", q="", results=recent)
 
 
 @bp.get("/<int:instance_id>")
@@ -41,19 +45,61 @@ def show(instance_id: int) -> ResponseReturnValue:
     return _render(instance_id, code, **kept)
 
 
-def _render(instance_id: int, code: int = 200, **extra: Any) -> ResponseReturnValue:
-    try:
-        case = case_pages.instance_page(db.uow(), instance_id)
-    except service.NotFound as exc:
-        abort(404, str(exc))
+def _render(instance_id: int, code: int = 200, recording: Optional[str] = None,
+            message_values: Optional[Mapping[str, Any]] = None, message_errors: Optional[Mapping[str, str]] = None,
+            **extra: Any) -> ResponseReturnValue:
+    """The case page; the form of the message ``recording`` comes back as typed, with its errors."""
+    case = _case(instance_id)
     names = case["step_names"]
-    diagram = {"xml": case["bpmn_xml"], "completed": case["completed_steps"], "open": case["open_step_ids"]}
+    diagram = {"xml": case["bpmn_xml"], "completed": case["completed_steps"], "open": case["open_step_ids"],
+               "waiting": sorted({wait["step_id"] for wait in case["waits"]})}
     events = [{**e, "step_name": names.get(e["step_id"] or "", e["step_id"] or "")} for e in case["events"]]
+    account = g.account
+    may_record = account.is_manager or bool(account.roles & set(case["roles"]))
+    retyped = (message_values, message_errors)
+    waits = [{**wait, "fields": forms.fields_for(forms.schema_or_comment(wait["form"]),
+                                                 *(retyped if wait["message"] == recording else ()))}
+             if wait["kind"] == "message" else wait for wait in case["waits"]]
     extra.setdefault("score_error", None)
+    extra.setdefault("message_error", None)
     extra.setdefault("typed", {"score": "", "comment": ""})
-    return render_template("instances/show.html", case=case, diagram=diagram, events=events,
+    return render_template("instances/show.html", case=case, diagram=diagram, events=events, waits=waits,
+                           may_record=may_record, recording=recording,
                            efficiency=cycle_times.case_efficiency(db.uow(), instance_id),
                            score=case_score(db.uow(), instance_id), scores=feedback.SCORES, **extra), code
+
+
+def _case(instance_id: int) -> dict[str, Any]:
+    try:
+        return case_pages.instance_page(db.uow(), instance_id)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+
+
+@bp.post("/<int:instance_id>/messages/<name>")
+@login_required
+def record_message(instance_id: int, name: str) -> ResponseReturnValue:
+    """Staff of the case's roles (and managers) record that the customer's message arrived, with its form."""
+    staff_or_manager()
+    case = _case(instance_id)
+    wait = next((w for w in case["waits"] if w["kind"] == "message" and w["message"] == name), None)
+    if wait is None:
+        return _render(instance_id, 409, message_error=f"Case {instance_id} is no longer waiting for "
+                                                       f"\u201c{present.humanize(name)}\u201d; nothing was recorded.")
+    try:
+        data, typed = forms.read_submission(forms.schema_or_comment(wait["form"]), request.form)
+    except forms.FormInvalidTyped as exc:
+        return _render(instance_id, 400, name, exc.typed, exc.errors)
+    try:
+        service.record_message(db.uow(), instance_id, name, data, g.account.name)
+    except FormInvalid as exc:
+        return _render(instance_id, 400, name, typed, exc.errors)
+    except service.NotAllowed as exc:
+        return _render(instance_id, 403, message_error=f"Nothing was recorded: {exc}.")
+    except (service.MessageNotExpected, service.TaskClosed, ConcurrentUpdate) as exc:
+        return _render(instance_id, 409, message_error=f"Nothing was recorded: {exc}.")
+    flash(f"Recorded: {wait['step_name']} for {case['customer']['name']} (case {instance_id}).", "success")
+    return redirect(url_for("instances.show", instance_id=instance_id))
 
 
 @bp.post("/<int:instance_id>/feedback")

@@ -2,7 +2,8 @@
 
 Only failed attempts count. Once a user name has had ``FAILURES_PER_ACCOUNT``
 failures, every attempt for it is refused with 429 and ``Retry-After`` until
-the window has passed, whatever the password; the same for an address. The
+the window has passed, whatever the password; the same for an address, and for
+a signed-in user giving wrong current passwords to change theirs. The
 counts live in ``RATELIMIT_STORAGE_URI`` (``VALUEFLOW_RATELIMIT_STORAGE_URI``):
 ``memory://`` by default, which one process keeps for itself; several web
 processes share ``redis://host:6379``. Behind a reverse proxy, the address is
@@ -12,7 +13,7 @@ the proxy's unless the app is told to trust its ``X-Forwarded-For``
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -21,10 +22,13 @@ FAILURES_PER_ADDRESS = "50 per 15 minutes"
 ACCOUNT_REFUSED = ("Too many failed sign-ins for this user name. Wait 15 minutes and try again, "
                    "or ask an admin to reset the password.")
 ADDRESS_REFUSED = "Too many failed sign-ins from your address. Wait 15 minutes and try again."
+PASSWORD_CHANGE_REFUSED = ("Too many wrong current passwords given to change yours. Wait 15 minutes and try "
+                           "again, or ask an admin to reset the password.")
 
 
 def init_app(app: Flask) -> None:
-    """Limit failed POSTs to the login view; call once its blueprint is registered."""
+    """Limit failed POSTs to the login view, and wrong current passwords given to change one's own; call once
+    their blueprints are registered."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "valueflow")
@@ -34,6 +38,14 @@ def init_app(app: Flask) -> None:
     per_address = limiter.limit(FAILURES_PER_ADDRESS, methods=["POST"], deduct_when=_failed,
                                 error_message=ADDRESS_REFUSED, scope="login-address")
     app.view_functions["auth.login"] = per_account(per_address(app.view_functions["auth.login"]))
+    per_signed_in = limiter.limit(FAILURES_PER_ACCOUNT, key_func=_signed_in_name, methods=["POST"],
+                                  deduct_when=_failed, error_message=PASSWORD_CHANGE_REFUSED, scope="password-change")
+    app.view_functions["account.change_password"] = per_signed_in(app.view_functions["account.change_password"])
+
+
+def _signed_in_name() -> str:
+    """The account changing its password (a session without one gets the login page, and counts by address)."""
+    return g.account.name if g.account is not None else get_remote_address()
 
 
 def _user_name() -> str:

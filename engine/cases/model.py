@@ -14,6 +14,8 @@ from typing import Any, Iterable, Iterator, Optional
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task as SpiffTask
@@ -43,6 +45,17 @@ class EndlessLoop(Exception):
 
 class MessageNotExpected(Exception):
     """No part of the case is waiting for this message."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Something outside the case that it waits for: a message (named) or a timer (due at a moment)."""
+
+    kind: str                   # "message" or "timer"
+    step_id: str                # the catching event's BPMN id
+    step_name: str
+    message: Optional[str] = None
+    due: Optional[datetime] = None
 
 
 @dataclass(frozen=True)
@@ -114,19 +127,35 @@ class Case:
 
     def next_timer_at(self) -> Optional[datetime]:
         """When the earliest waiting timer of the case is due, if any."""
-        due = []
-        for task in self.workflow.event_manager.tasks.values():
-            # Timers keep their due time here, also behind an event-based gateway, where
-            # waiting_events() shows no value; a cycle timer keeps a dict with the next due time.
-            value = task.internal_data.get("event_value")
-            if isinstance(value, dict):
-                value = value.get("next")
-            if isinstance(value, str):
-                try:
-                    due.append(datetime.fromisoformat(value))
-                except ValueError:
-                    continue
-        return min(due) if due else None
+        # Timers keep their due time here, also behind an event-based gateway, where waiting_events() shows no value.
+        due = [_due_time(task.internal_data.get("event_value")) for task in self.workflow.event_manager.tasks.values()]
+        return min((moment for moment in due if moment is not None), default=None)
+
+    def waits(self) -> list[Wait]:
+        """The messages and timers the case waits for now, in diagram order within each waiting element.
+
+        An event-based gateway waits for each of its outgoing events at once (SpiffWorkflow keeps their
+        definitions on the gateway, in the order of its outputs).
+        """
+        found = []
+        for task in self._tasks():
+            spec = task.task_spec
+            definition = getattr(spec, "event_definition", None)
+            if task.state != TaskState.WAITING or definition is None:
+                continue
+            gateway = isinstance(definition, MultipleEventDefinition)
+            if gateway and len(definition.event_definitions) == len(spec.outputs):
+                pairs = list(zip(spec.outputs, definition.event_definitions))
+            else:
+                pairs = [(spec, definition)]
+            due = _due_time(task.internal_data.get("event_value"))
+            for catching, event in pairs:
+                step = (catching.bpmn_id or catching.name, catching.bpmn_name or catching.bpmn_id or catching.name)
+                if isinstance(event, MessageEventDefinition):
+                    found.append(Wait("message", *step, message=event.name))
+                elif isinstance(event, TimerEventDefinition):
+                    found.append(Wait("timer", *step, due=due))
+        return found
 
     # -- what people and time do to it ------------------------------------------
 
@@ -198,3 +227,15 @@ class Case:
         step = task.task_spec.bpmn_id if task is not None else None
         message = str(exc).rstrip(". ")
         self.error = CaseError(step, message)
+
+
+def _due_time(event_value: Any) -> Optional[datetime]:
+    """A waiting timer's due time as SpiffWorkflow keeps it (a cycle timer keeps a dict with the next one)."""
+    if isinstance(event_value, dict):
+        event_value = event_value.get("next")
+    if not isinstance(event_value, str):
+        return None
+    try:
+        return datetime.fromisoformat(event_value)
+    except ValueError:
+        return None

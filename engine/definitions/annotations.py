@@ -90,6 +90,10 @@ class ProcessAnnotations:
     def to_dict(self) -> dict[str, Any]:
         return {"process": self.process.to_dict(), "steps": {k: v.to_dict() for k, v in self.steps.items()}}
 
+    def roles(self) -> set[str]:
+        """The roles that own a step of the process."""
+        return {step.role for step in self.steps.values() if step.role}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ProcessAnnotations":
         return cls(StepAnnotation.from_dict(data["process"]),

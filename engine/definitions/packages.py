@@ -1,7 +1,7 @@
 """Process packages: read from disk, checked, compiled into SpiffWorkflow specs, cached.
 
 A package is a folder ``bpmn/<key>/`` with one ``.bpmn`` file, the ``.dmn``
-files it calls and ``forms/<step id>.json`` (see docs/design.md), or a lone
+files it calls and ``forms/<step id>.json`` (see docs/design.md; a message event may have one too), or a lone
 ``.bpmn`` file. ``compile_package`` turns it into a ``CompiledDefinition`` or
 refuses it with every problem found; ``SpecCache`` keeps compiled definitions
 by database id so that nothing is parsed on the path of a request.
@@ -26,8 +26,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
-from engine.definitions.validation import (HUMAN_TASK_TAGS, BadDocument, Problem, check_process, lanes_by_node, local,
-                                           main_process, properties_of, read_bpmn, read_xml)
+from engine.definitions.validation import (HUMAN_TASK_TAGS, MESSAGE_CATCHING_TAGS, NS, BadDocument, Problem,
+                                           check_process, lanes_by_node, local, main_process, properties_of,
+                                           read_bpmn, read_xml)
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
@@ -138,6 +139,9 @@ def _annotations(process: etree._Element) -> ProcessAnnotations:
 
 def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
     human_steps = {e.get("id") for e in process.iter() if isinstance(e.tag, str) and local(e) in HUMAN_TASK_TAGS}
+    message_catchers = {e.get("id") for e in process.iter()
+                        if isinstance(e.tag, str) and local(e) in MESSAGE_CATCHING_TAGS
+                        and e.find("bpmn:messageEventDefinition", NS) is not None}
     forms: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     for path, text in package.files.items():
@@ -153,9 +157,9 @@ def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, di
         except jsonschema.SchemaError as exc:
             problems.append(Problem(step_id, None, f"form {path} is not a valid JSON Schema: {exc.message}"))
             continue
-        if step_id not in human_steps:
-            problems.append(Problem(step_id, None, f"form {path} belongs to no user task of the process",
-                                    warning=True))
+        if step_id not in human_steps | message_catchers:
+            problems.append(Problem(step_id, None, f"form {path} belongs to no user task nor message event "
+                                    "of the process", warning=True))
         forms[step_id] = schema
     return forms, problems
 

@@ -22,6 +22,8 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 # SpiffWorkflow waits for a person at these; a plain bpmn:task is treated as manual work too.
 HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
+# Elements that may wait for a message from outside: a form of theirs is what a person records on arrival.
+MESSAGE_CATCHING_TAGS = ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask")
 _NOT_FLOW_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documentation", "textAnnotation",
                    "association", "dataObject", "dataObjectReference", "dataStoreReference", "ioSpecification",
                    "dataInputAssociation", "dataOutputAssociation", "property", "group", "category",

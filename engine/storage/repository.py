@@ -6,14 +6,15 @@ rows a step writes go through engine.storage.casestore instead, the hot path.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from datetime import datetime
+from typing import Any, Optional, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
 from engine.definitions.packages import Package
-from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+from engine.storage.tables import AccountEvent, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
 
 
 class Definitions:
@@ -38,6 +39,11 @@ class Definitions:
 
     def add(self, definition: ProcessDefinition) -> None:
         self.session.add(definition)
+
+    def versions(self) -> Sequence[tuple[str, int]]:
+        """The key and version number of every deployed version."""
+        return [(key, version) for key, version in self.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.version))]
 
     def lane_roles(self) -> set[str]:
         """Every role that owns a lane of some deployed version."""
@@ -94,10 +100,14 @@ class Tasks:
         self.session.add(event)
 
     def newly_breached(self, at, limit: int) -> Sequence[HumanTask]:  # type: ignore[no-untyped-def]
-        """Open tasks past their due time whose breach is not yet recorded."""
+        """Open tasks past their due time whose breach is not yet recorded, locked for this transaction.
+
+        Rows another worker has locked are skipped (PostgreSQL), so that two workers never record one breach
+        twice; SQLite's writers take turns anyway.
+        """
         return self.session.scalars(select(HumanTask).where(
             HumanTask.is_open(), HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
-            .order_by(HumanTask.due_at).limit(limit)).all()
+            .order_by(HumanTask.due_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 
 class Users:
@@ -121,9 +131,19 @@ class Users:
         for role in roles - self.roles(user):
             self.session.add(UserRole(user_id=user.id, role=role))
 
+    def is_disabled(self, name: str) -> bool:
+        return self.session.scalar(select(User.disabled_at.is_not(None)).where(User.name == name)) is True
+
     def holding(self, role: str) -> Sequence[User]:
+        """The users holding ``role`` who may sign in (not disabled)."""
         return self.session.scalars(
-            select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)).all()
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == role, User.disabled_at.is_(None))).all()
+
+    def log(self, user: User, kind: str, actor: Optional[str], at: datetime,
+            detail: Optional[dict[str, Any]] = None) -> None:
+        """Append to the account log of ``user``."""
+        self.session.add(AccountEvent(user_id=user.id, type=kind, actor=actor, at=at, detail=detail))
 
 
 def known_segments(session: Session) -> set[str]:

@@ -209,12 +209,17 @@ class TaskEvent(Base):
 
 
 class User(Base):
+    """Someone who signs in. While ``disabled_at`` is set they cannot; a session ends when the user's
+    ``session_generation`` (raised by each password change or reset) is past the one it signed in at."""
+
     __tablename__ = "app_user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[Optional[str]] = mapped_column(String(300))
     created_at: Mapped[datetime]
+    disabled_at: Mapped[Optional[datetime]]
+    session_generation: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
 
 
 class UserRole(Base):
@@ -222,6 +227,21 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class AccountEvent(Base):
+    """One line of the append-only log of what was done to an account (added, roles set, disabled, enabled,
+    password reset or changed), by whom and when."""
+
+    __tablename__ = "account_event"
+    __table_args__ = (Index("ix_account_event_user", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[Optional[str]] = mapped_column(String(100))
+    at: Mapped[datetime]
+    detail: Mapped[Optional[dict[str, Any]]]
 
 
 # -- analytics: cost rates, customer satisfaction, pre-aggregated facts ------------------------------

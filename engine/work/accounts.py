@@ -1,25 +1,40 @@
-"""Users and roles for the web app: who may sign in, who holds which role.
+"""Users and roles for the web app: who may sign in, who holds which role, and what admins do to accounts.
 
-Reads go through a unit of work like engine.work.queries; ``set_roles`` is the one
-use case here (an admin replacing a user's roles) and commits like those of
-engine.service.
+Reads go through a unit of work like engine.work.queries. The use cases here (an admin setting a user's
+roles, disabling or enabling them, resetting their password; a user changing their own) commit like those
+of engine.service, and each is appended to the account's log.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.errors import NotAllowed, NotFound
-from engine.storage.tables import User, UserRole
+from engine.storage.tables import AccountEvent, User, UserRole
 from engine.storage.uow import UnitOfWork
-from engine.work.passwords import check_password, hash_password
+from engine.work.passwords import check_password, hash_password, needs_rehash
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager")
 MANAGING_ROLES = frozenset({"manager", "admin"})
+PASSWORD_LENGTHS = (8, 200)
+HISTORY_SHOWN = 50
+
+
+class AccountDisabled(Exception):
+    """The password is right, but an admin has disabled the user."""
+
+
+class PasswordRefused(ValueError):
+    """A new password was not accepted; the message says why."""
+
+
+class WrongPassword(PasswordRefused):
+    """The current password given to change it is not the user's."""
 
 
 @lru_cache(maxsize=1)
@@ -30,10 +45,11 @@ def _dummy_hash() -> str:
 
 @dataclass(frozen=True)
 class Account:
-    """A signed-in user: the name and the roles held now."""
+    """A signed-in user: the name, the roles held now, and the session generation signed in at."""
 
     name: str
     roles: frozenset[str]
+    session_generation: int = 0
 
     @property
     def is_manager(self) -> bool:
@@ -50,39 +66,83 @@ class Account:
         return frozenset(r for r in self.roles if r not in BUILT_IN_ROLES)
 
 
+def _account(uow: UnitOfWork, user: User) -> Account:
+    return Account(user.name, frozenset(uow.users.roles(user)), user.session_generation)
+
+
 def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]:
-    """The account if ``password`` is the user's, else None (also for unknown names and users without one)."""
+    """The account if ``password`` is the user's, else None (also for unknown names and users without one).
+
+    AccountDisabled when the password is right but the user is disabled.
+    """
     with uow:
         user = uow.users.by_name(name)
         stored = user.password_hash if user is not None and user.password_hash else None
         matches = check_password(password, stored or _dummy_hash())
         if user is None or stored is None or not matches:
             return None
-        return Account(user.name, frozenset(uow.users.roles(user)))
+        if user.disabled_at is not None:
+            raise AccountDisabled(f"{name} was disabled by an admin")
+        if needs_rehash(stored):  # made with an older scheme or weaker parameters: replace it while we know the password
+            user.password_hash = hash_password(password)
+            uow.commit()
+        return _account(uow, user)
 
 
 def account(uow: UnitOfWork, name: str) -> Optional[Account]:
     """The user's roles as they are now, or None if there is no such user."""
     with uow:
         user = uow.users.by_name(name)
-        if user is None:
-            return None
-        return Account(user.name, frozenset(uow.users.roles(user)))
+        return None if user is None else _account(uow, user)
 
 
-def list_users(uow: UnitOfWork) -> list[dict[str, object]]:
-    """Every user with their roles, by name."""
+def signed_in(uow: UnitOfWork, name: str, session_generation: int) -> Optional[Account]:
+    """The account of a session signed in as ``name`` at ``session_generation``; None when the session has
+    ended: the user is gone or disabled, or their password was changed or reset since."""
     with uow:
-        users = uow.session.scalars(select(User).order_by(User.name)).all()
+        user = uow.users.by_name(name)
+        if user is None or user.disabled_at is not None or user.session_generation != session_generation:
+            return None
+        return _account(uow, user)
+
+
+def list_users(uow: UnitOfWork, text: str = "", page: int = 1, per_page: int = 25) -> dict[str, Any]:
+    """One page of the users, by name: all, or those whose name or one of whose roles contains ``text``."""
+    page, per_page = max(page, 1), max(min(per_page, 200), 1)
+    with uow:
+        query = select(User)
+        if text:
+            holders = select(UserRole.user_id).where(UserRole.role.icontains(text, autoescape=True))
+            query = query.where(User.name.icontains(text, autoescape=True) | User.id.in_(holders))
+        total = uow.session.scalar(query.with_only_columns(func.count(User.id))) or 0
+        users = uow.session.scalars(query.order_by(User.name).offset((page - 1) * per_page).limit(per_page)).all()
         roles: dict[int, list[str]] = {}
-        for user_id, role in uow.session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
-            roles.setdefault(user_id, []).append(role)
-        return [{"name": u.name, "roles": roles.get(u.id, []), "created_at": u.created_at,
-                 "can_sign_in": u.password_hash is not None} for u in users]
+        if users:
+            for user_id, role in uow.session.execute(select(UserRole.user_id, UserRole.role).where(
+                    UserRole.user_id.in_([u.id for u in users])).order_by(UserRole.role)):
+                roles.setdefault(user_id, []).append(role)
+        return {"rows": [_user_row(u, roles.get(u.id, [])) for u in users], "total": total, "page": page,
+                "per_page": per_page, "pages": max((total + per_page - 1) // per_page, 1)}
+
+
+def _user_row(user: User, roles: list[str]) -> dict[str, Any]:
+    return {"name": user.name, "roles": roles, "created_at": user.created_at,
+            "can_sign_in": user.password_hash is not None, "disabled_at": user.disabled_at}
+
+
+def user_page(uow: UnitOfWork, name: str) -> dict[str, Any]:
+    """One user with their roles and the newest entries of their account log."""
+    with uow:
+        user = _user(uow, name)
+        history = uow.session.scalars(select(AccountEvent).where(AccountEvent.user_id == user.id)
+                                      .order_by(AccountEvent.id.desc()).limit(HISTORY_SHOWN)).all()
+        return {**_user_row(user, sorted(uow.users.roles(user))),
+                "history": [{"type": e.type, "actor": e.actor, "at": e.at, "detail": e.detail or {}}
+                            for e in history]}
 
 
 def users_with_role(uow: UnitOfWork, role: str) -> list[str]:
-    """Names of the users holding ``role``, sorted."""
+    """Names of the users holding ``role`` who are not disabled, sorted."""
     with uow:
         return sorted(u.name for u in uow.users.holding(role))
 
@@ -94,19 +154,88 @@ def known_roles(uow: UnitOfWork) -> list[str]:
         return list(BUILT_IN_ROLES) + sorted(lane_roles - set(BUILT_IN_ROLES))
 
 
+# -- use cases ---------------------------------------------------------------------
+
 def set_roles(uow: UnitOfWork, name: str, roles: Iterable[str], actor: str) -> None:
     """An admin replaces the roles of a user (an admin cannot take the admin role from themself)."""
     wanted = {r.strip() for r in roles if r.strip()}
     if not wanted:
         raise ValueError("choose at least one role")
     with uow:
-        admin = uow.users.by_name(actor)
-        if admin is None or "admin" not in uow.users.roles(admin):
-            raise NotAllowed(f"{actor} is not an admin and cannot change roles")
-        user = uow.users.by_name(name)
-        if user is None:
-            raise NotFound(f"no user named {name!r}")
+        _require_admin(uow, actor, "change roles")
+        user = _user(uow, name)
         if name == actor and "admin" not in wanted:
             raise NotAllowed("you cannot take the admin role from yourself; ask another admin")
         uow.users.set_roles(user, wanted)
+        uow.users.log(user, "roles_set", actor, uow.clock.now(), {"roles": sorted(wanted)})
         uow.commit()
+
+
+def set_disabled(uow: UnitOfWork, name: str, disabled: bool, actor: str) -> bool:
+    """An admin disables a user (who then cannot sign in, and whose sessions end) or enables them again;
+    returns whether anything changed. An admin cannot disable themself."""
+    with uow:
+        _require_admin(uow, actor, "disable or enable users")
+        user = _user(uow, name)
+        if disabled and name == actor:
+            raise NotAllowed("you cannot disable yourself; ask another admin")
+        if (user.disabled_at is not None) == disabled:
+            return False
+        now = uow.clock.now()
+        user.disabled_at = now if disabled else None
+        uow.users.log(user, "disabled" if disabled else "enabled", actor, now)
+        uow.commit()
+        return True
+
+
+def reset_password(uow: UnitOfWork, name: str, actor: str) -> str:
+    """An admin gives a user a new random password, returned to be shown once; the user's sessions end."""
+    password = secrets.token_urlsafe(12)
+    with uow:
+        _require_admin(uow, actor, "reset passwords")
+        user = _user(uow, name)
+        if name == actor:
+            raise NotAllowed("change your own password on the page for it, with your current password")
+        _set_password(user, password)
+        uow.users.log(user, "password_reset", actor, uow.clock.now())
+        uow.commit()
+    return password
+
+
+def change_password(uow: UnitOfWork, name: str, current: str, new: str) -> int:
+    """A user replaces their own password, knowing the current one; their other sessions end.
+
+    Returns the session generation the user's own session carries on with.
+    """
+    shortest, longest = PASSWORD_LENGTHS
+    if not shortest <= len(new) <= longest:
+        raise PasswordRefused(f"the new password needs {shortest} to {longest} characters")
+    if new == current:
+        raise PasswordRefused("the new password is the current one; choose another")
+    with uow:
+        user = _user(uow, name)
+        if user.password_hash is None or not check_password(current, user.password_hash):
+            raise WrongPassword("the current password is not right")
+        _set_password(user, new)
+        uow.users.log(user, "password_changed", name, uow.clock.now())
+        generation = user.session_generation
+        uow.commit()
+        return generation
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.session_generation += 1
+
+
+def _user(uow: UnitOfWork, name: str) -> User:
+    user = uow.users.by_name(name)
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def _require_admin(uow: UnitOfWork, actor: str, what: str) -> None:
+    admin = uow.users.by_name(actor)
+    if admin is None or admin.disabled_at is not None or "admin" not in uow.users.roles(admin):
+        raise NotAllowed(f"{actor} is not an admin and cannot {what}")

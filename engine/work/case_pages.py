@@ -11,12 +11,14 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from datetime import datetime
+from typing import Any, Iterable, Optional
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import ColumnElement, func, inspect, select, true
 
 from engine.definitions.annotations import ProcessAnnotations, role_key
-from engine.definitions.validation import BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process, read_bpmn
+from engine.definitions.validation import (BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process,
+                                           properties_of, read_bpmn)
 from engine.errors import NotFound
 from engine.storage.repository import known_segments
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
@@ -34,6 +36,7 @@ class DiagramFacts:
     names: dict[str, str]
     kinds: dict[str, str]
     documentation: dict[str, str]
+    customer_values: dict[str, str]
     successors: dict[str, tuple[str, ...]]
     start_role: Optional[str]
     start_event: Optional[str]
@@ -55,7 +58,7 @@ def diagram_facts(definition: ProcessDefinition) -> DiagramFacts:
 
 def _read_facts(xml: str, key: str) -> DiagramFacts:
     process = main_process(read_bpmn(xml, f"{key}.bpmn"), key)
-    names, kinds, docs = {}, {}, {}
+    names, kinds, docs, values = {}, {}, {}, {}
     successors: dict[str, list[str]] = {}
     for element in process.iter():
         if not isinstance(element.tag, str) or not element.get("id"):
@@ -66,6 +69,9 @@ def _read_facts(xml: str, key: str) -> DiagramFacts:
         doc = element.find("bpmn:documentation", NS)
         if doc is not None and (doc.text or "").strip():
             docs[element_id] = doc.text.strip()
+        customer_value = properties_of(element).get("customerValue", "").strip()
+        if customer_value:
+            values[element_id] = customer_value
         if kind == "sequenceFlow":
             successors.setdefault(element.get("sourceRef", ""), []).append(element.get("targetRef", ""))
     lanes = lanes_by_node(process)
@@ -73,7 +79,7 @@ def _read_facts(xml: str, key: str) -> DiagramFacts:
     plain = [e for e in starts if not any(local(c).endswith("EventDefinition") for c in e)]
     first = (plain or starts or [None])[0]
     lane = lanes.get(first.get("id", "")) if first is not None else None
-    return DiagramFacts(names, kinds, docs, {k: tuple(v) for k, v in successors.items()},
+    return DiagramFacts(names, kinds, docs, values, {k: tuple(v) for k, v in successors.items()},
                         role_key(lane) if lane else None, first.get("id") if first is not None else None)
 
 
@@ -168,9 +174,32 @@ def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
                 row["urgency"] = urgency(task.due_at, task.target_seconds, now)
         return {
             **case, "process_name": definition.name, "bpmn_xml": definition.bpmn_xml,
+            "waits": _waits(case, definition, facts, now),
+            "roles": sorted(ProcessAnnotations.from_dict(definition.annotations).roles()),
             "completed_steps": sorted(set(started) | set(done) | set(ended)), "open_step_ids": sorted(set(open_steps)),
             "ended_at_events": ended, "steps": rows, "step_names": facts.names, "now": now,
         }
+
+
+# The events after which a case may have begun to wait: every one that moved it on.
+_MOVED_ON = ("instance_started", "task_completed", "message_received", "timer_fired")
+
+
+def _waits(case: dict[str, Any], definition: ProcessDefinition, facts: DiagramFacts,
+           now: datetime) -> list[dict[str, Any]]:
+    """What the case waits for, each since the moment the case last moved on (when it began to wait), with
+    the waiting step's customer value and, for a message, the form of the event that catches it."""
+    moved = [e["at"] for e in case["events"] if e["type"] in _MOVED_ON]
+    since = datetime.fromisoformat(moved[-1] if moved else case["started_at"])
+    return [{**wait, "since": since, "waited_seconds": int((now - since).total_seconds()),
+             "due_in_seconds": _seconds_until(wait["due"], now),
+             "customer_value": facts.customer_values.get(wait["step_id"]),
+             "form": form_of(definition, wait["step_id"]) if wait["kind"] == "message" else None}
+            for wait in case["waits"]]
+
+
+def _seconds_until(moment: Optional[str], now: datetime) -> Optional[int]:
+    return int((datetime.fromisoformat(moment) - now).total_seconds()) if moment else None
 
 
 def _end_events_reached(facts: DiagramFacts, done: list[str]) -> list[str]:
@@ -196,17 +225,33 @@ def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, 
     text = text.strip()
     if not text:
         return []
+    condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
+    number = text.lstrip("#")
+    if number.isdecimal() and len(number) <= 18:  # a case id fits a BIGINT
+        condition = condition | (ProcessInstance.id == int(number))
+    return _cases(uow, condition, (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), limit)
+
+
+def recent_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], limit: int = 20) -> list[dict[str, Any]]:
+    """The newest cases with a step of one of ``roles`` or one ``user`` handled; every case when ``roles`` is None
+    (managers). Newest by case number, which walks the primary key instead of sorting every case."""
+    condition: ColumnElement[bool] = true()
+    if roles is not None:
+        condition = select(HumanTask.id).where(
+            HumanTask.instance_id == ProcessInstance.id,
+            HumanTask.role.in_(sorted(roles)) | (HumanTask.assignee == user) | (HumanTask.completed_by == user),
+        ).exists()
+    return _cases(uow, condition, (ProcessInstance.id.desc(),), limit)
+
+
+def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int) -> list[dict[str, Any]]:
+    """The cases meeting ``condition`` in ``order``, each with its customer, process and open steps."""
     with uow:
-        condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
-        number = text.lstrip("#")
-        if number.isdecimal() and len(number) <= 18:  # a case id fits a BIGINT
-            condition = condition | (ProcessInstance.id == int(number))
         found = uow.session.execute(
             select(ProcessInstance, Customer, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
             .join(Customer, Customer.id == ProcessInstance.customer_id)
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-            .where(condition).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
-            .limit(limit)).all()
+            .where(condition).order_by(*order).limit(limit)).all()
         ids = [row[0].id for row in found]
         open_steps: dict[int, list[str]] = {}
         if ids:

@@ -78,7 +78,7 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
         return {
             "view": view, "rows": rows, "total": total_open, "page": page, "per_page": per_page,
             "pages": max((total_open + per_page - 1) // per_page, 1), "counts": counts,
-            "options": _options(uow, filters.process), "now": now,
+            "options": _options(uow, filters.process, None if everyone else set(roles)), "now": now,
         }
 
 
@@ -165,8 +165,9 @@ def _counts(uow: UnitOfWork, user: str, roles: list[str], everyone: bool, filter
     return counts
 
 
-def _options(uow: UnitOfWork, process: Optional[str]) -> dict[str, Any]:
-    """What the filters can be set to: deployed processes, their human steps, known customer segments."""
+def _options(uow: UnitOfWork, process: Optional[str], roles: Optional[set[str]]) -> dict[str, Any]:
+    """What the filters can be set to: deployed processes, their human steps (only those of ``roles``, unless it
+    is None), known customer segments."""
     definitions = uow.session.execute(
         select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.annotations)
         .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
@@ -178,7 +179,7 @@ def _options(uow: UnitOfWork, process: Optional[str]) -> dict[str, Any]:
         notes = ProcessAnnotations.from_dict(stored_annotations)
         for step in notes.steps.values():
             segments |= set(step.segment_targets)
-            if process in (None, key) and step.step_id:
+            if process in (None, key) and step.step_id and (roles is None or step.role in roles):
                 steps[step.step_id] = step.name
     segments |= known_segments(uow.session)
     return {"processes": sorted(processes.items(), key=lambda kv: kv[1]),

@@ -63,11 +63,11 @@ def engine(storage_url: str) -> Iterator[Engine]:
 
 def test_an_older_database_keeps_its_open_and_completed_tasks_through_the_upgrade_and_back(engine, storage_url, clock):
     migrate(engine, "head")
+    new_uow = connect(storage_url, clock)
+    setup_two_step(new_uow)  # its users are written by today's model, which knows columns 0004 lacks
     migrate(engine, "0004_daily_sums", down=True)  # PostgreSQL's database is shared by the session's tests
     try:
         assert open_task_indexes(engine) == set()
-        new_uow = connect(storage_url, clock)
-        setup_two_step(new_uow)
         done, waiting = (service.start_instance(new_uow(), "two_step", CUSTOMER) for _ in range(2))
         [review] = queries.list_tasks(new_uow(), instance_id=done)
         service.claim_task(new_uow(), review["id"], "bo1")

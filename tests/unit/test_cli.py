@@ -27,8 +27,9 @@ from typing import Any, Union
 import pytest
 from sqlalchemy import create_engine, select
 
-from engine.cli import main
+from engine.cli import deploy_shipped, main
 from engine.storage.tables import ProcessDefinition, User
+from engine.storage.wiring import connect
 from engine.work.passwords import check_password
 from tests import samples
 from tests.conftest import REPO, SHIPPED
@@ -210,27 +211,54 @@ def definitions_stored(db: Path) -> list[tuple[str, int]]:
 
 # -- init and deploy ----------------------------------------------------------------
 
-def test_init_deploys_the_shipped_processes_and_shows_each_demo_users_password_once(db, capsys):
+def users_stored(db: Path) -> dict[str, str]:
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(select(User.name, User.password_hash)).all())
+    finally:
+        engine.dispose()
+
+
+def test_init_deploys_the_shipped_processes_and_creates_no_user_unless_asked(db, capsys):
     first = ok(capsys, "init")
     shipped = sorted(p.name for p in SHIPPED.iterdir() if p.is_dir())
-    for key in shipped:
-        assert f"deployed: {key} version 1" in first.out
-    users = dict(re.findall(r"^ {2}(\S+) +(\S+)$", first.out, re.MULTILINE))
-    assert {"admin", "process-owner", "manager", "credit-analyst", "underwriter", "customer-service"} <= set(users)
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as connection:
-        hashes = dict(connection.execute(select(User.name, User.password_hash)).all())
-    engine.dispose()
-    assert set(hashes) == set(users)  # one demo user per role, named after it
-    assert all(check_password(password, hashes[name]) for name, password in users.items())
+    assert [line for line in first.out.splitlines() if line.startswith(("deployed", "up to date"))] == [
+        f"deployed: {key} version 1" for key in shipped]
+    assert users_stored(db) == {}
+    assert "no user can sign in yet: create an admin with `valueflow init --admin NAME`" in first.out
 
     second = ok(capsys, "init")
     assert "deployed:" not in second.out
     for key in shipped:
         assert f"up to date: {key} version 1" in second.out
-    for password in users.values():
-        assert password not in second.out + second.err
     assert definitions_stored(db) == [(key, 1) for key in shipped]
+
+
+def test_init_admin_creates_that_one_admin_and_shows_the_password_once(db, capsys):
+    first = ok(capsys, "init", "--admin", "ops")
+    [password] = re.findall(r"^created the admin ops with the password (\S+) \(shown only now", first.out, re.M)
+    hashes = users_stored(db)
+    assert list(hashes) == ["ops"] and check_password(password, hashes["ops"])
+    assert "no user can sign in yet" not in first.out
+
+    again = run(capsys, "init", "--admin", "ops")
+    assert_one_clear_line(again)
+    assert "there is already a user named ops; nothing was changed" in again.err
+    assert password not in again.out + again.err
+    assert users_stored(db) == hashes
+
+
+def test_init_for_the_demo_says_which_versions_it_created_on_a_new_database(db):
+    new_uow = connect(f"sqlite:///{db}", migrate=True)
+    try:
+        lines = deploy_shipped(new_uow, demo=True)
+    finally:
+        new_uow.dispose()
+    shipped = sorted(p.name for p in SHIPPED.iterdir() if p.is_dir())
+    assert lines == [f"deployed: {key} version 1" + (
+        ", the loan decision before its redesign (the demo traffic below deploys the redesign as version 2)"
+        if key == "loan_decision" else "") for key in shipped]
 
 
 def test_deploy_stores_a_version_and_the_same_content_again_is_a_no_op_printing_it(ready, tmp_path, capsys):
@@ -359,6 +387,15 @@ def test_user_add_with_several_roles_lets_the_user_work_in_each(ready, capsys):
     assert instance(capsys, instance_id)["open_steps"] == []
 
 
+def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
+    out = ok(capsys, "user", "add", "kit", "--role", "back-office, approver", "--password", "S3cret-pw")
+    assert "roles back-office, approver" in out.out
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "kit", '{"amount": 3}')
+    do(capsys, instance_id, "approve", "kit")
+    assert instance(capsys, instance_id)["open_steps"] == []
+
+
 def test_the_worker_fires_a_due_boundary_timer_at_the_given_moment_and_records_the_breach(ready, capsys):
     instance_id = start(capsys)
     do(capsys, instance_id, "review", "bo1", '{"amount": 5}')
@@ -477,6 +514,9 @@ MISTAKES = [
     ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"], "neither a .bpmn file"),
     ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one .bpmn file"),
     ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
+    ("user add with a role spelled as a lane name", [], ["user", "add", "kit", "--role", "Back Office"],
+     "write it back-office"),
+    ("user add with only commas for roles", [], ["user", "add", "kit", "--role", ","], "--role needs a role"),
 ]
 
 

@@ -7,6 +7,8 @@ import hashlib
 
 import pytest
 
+from engine import service
+from engine.work import accounts
 from engine.work.passwords import check_password, hash_password, needs_rehash
 
 
@@ -44,3 +46,19 @@ def test_an_argon2_hash_at_weaker_parameters_asks_to_be_replaced():
 def test_a_damaged_or_foreign_hash_never_matches_and_never_raises(stored):
     assert check_password("anything", stored) is False
     assert needs_rehash(stored)
+
+
+def test_signing_in_with_an_older_hash_replaces_it_with_argon2id(new_uow):
+    service.add_user(new_uow(), "old-timer", ["manager"], "s3cret-pw-1234")
+    with new_uow() as uow:
+        user = uow.users.by_name("old-timer")
+        user.password_hash = scrypt_hash("s3cret-pw-1234")
+        uow.commit()
+    assert accounts.authenticate(new_uow(), "old-timer", "wrong-pw-1234") is None
+    with new_uow() as uow:
+        assert uow.users.by_name("old-timer").password_hash.startswith("scrypt$")  # a wrong password changes nothing
+    assert accounts.authenticate(new_uow(), "old-timer", "s3cret-pw-1234").name == "old-timer"
+    with new_uow() as uow:
+        stored = uow.users.by_name("old-timer").password_hash
+    assert stored.startswith("$argon2id$") and not needs_rehash(stored)
+    assert accounts.authenticate(new_uow(), "old-timer", "s3cret-pw-1234").name == "old-timer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from engine import service
@@ -110,3 +111,24 @@ def test_an_empty_inbox_says_so(client, auth):
     auth.login("underwriter")
     page = text_of(client.get("/inbox"))
     assert "Nothing is assigned to you." in page
+
+
+def step_options(response) -> list[str]:
+    """The choices of the Step filter, as shown."""
+    select = response.get_data(as_text=True).split('<select id="f-step"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', select)
+
+
+def test_the_step_filter_offers_the_steps_of_the_users_roles_and_managers_every_step(client, auth):
+    auth.login("credit-analyst")
+    assert step_options(client.get("/inbox")) == ["Review credit"]
+    auth.logout()
+    auth.login("customer-service")
+    assert step_options(client.get("/inbox")) == ["Capture application", "Explain decline to customer",
+                                                   "Prepare loan offer", "Request missing documents"]
+    auth.logout()
+    auth.login("manager")
+    everything = step_options(client.get("/inbox"))
+    assert len(everything) == 16 and {"Review credit", "Pick and pack", "Triage request"} <= set(everything)
+    assert step_options(client.get("/inbox?process=service_request")) == [
+        "Confirm with customer", "Resolve request", "Review escalation", "Triage request"]

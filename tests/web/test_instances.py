@@ -148,3 +148,32 @@ def test_search_finds_cases_by_customer_name_customer_id_or_case_number(client, 
     assert cases("2") == ["2"]
     assert cases("%") == []
     assert "No case matches “nobody”" in text_of(client.get("/instances?q=nobody"))
+
+
+def test_the_cases_page_lists_the_newest_cases_of_the_users_roles_before_any_search(client, auth, new_uow):
+    loan = start_loan(new_uow, "c-1", "Ada Moss")
+    order = service.start_instance(new_uow(), "order_to_cash", service.CustomerRef("c-2", "Ben Ortiz", "standard"),
+                                   {}, actor="tests")
+    later_loan = start_loan(new_uow, "c-3", "Cleo Park")
+
+    def listed() -> list[int]:
+        return [int(n) for n in re.findall(r">Case (\d+)<", client.get("/instances").get_data(as_text=True))]
+
+    auth.login("credit-analyst")
+    assert listed() == []
+    assert "No cases yet with a step of your roles." in text_of(client.get("/instances"))
+    capture = open_task(new_uow, loan)["id"]
+    service.claim_task(new_uow(), capture, "customer-service")
+    service.complete_task(new_uow(), capture, "customer-service", MEDIUM_RISK)
+    assert listed() == [loan]  # its credit review is the analyst's
+    auth.logout()
+
+    auth.login("customer-service")
+    page = text_of(client.get("/instances"))
+    assert "Recent cases of your roles" in page and "Cleo Park" in page and "Ben Ortiz" not in page
+    assert listed() == [later_loan, loan]
+    auth.logout()
+
+    auth.login("manager")
+    assert "Recent cases" in text_of(client.get("/instances"))
+    assert listed() == [later_loan, order, loan]

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 from engine import service
 from engine.storage.wiring import connect
-from tests.web.conftest import copy_database
+from engine.time.clock import FixedClock, SystemClock
+from engine.work import queries
+from tests.web.conftest import MEDIUM_RISK, copy_database
 
 VALUEFLOW = Path(sys.executable).with_name("valueflow")
 
@@ -23,31 +26,51 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, tmp_path):
+def serve(url: str, folder: Path, *options: str) -> tuple[subprocess.Popen, int]:
+    """``valueflow serve`` on a free port, once it answers."""
+    process, port = start_serving(url, folder, *options)
+    wait_for_login_page(process, port)
+    return process, port
+
+
+def start_serving(url: str, folder: Path, *options: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": url, "VALUEFLOW_SECRET_KEY": "serve-test"}
+    process = subprocess.Popen([str(VALUEFLOW), "serve", "--port", str(port), *options], env=env, cwd=folder,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+def wait_for_login_page(process: subprocess.Popen, port: int) -> None:
+    """Wait for the sign-in page (at most 20 s); stop the server and fail with its output if it never comes."""
+    page = None
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                page = response.read().decode()
+            break
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    if page is None or "Sign in to Valueflow" not in page:
+        raise AssertionError(stop(process))
+
+
+def stop(process: subprocess.Popen) -> str:
+    """Stop it as a service manager does (SIGTERM); what it printed."""
+    process.terminate()
+    output, _ = process.communicate(timeout=60)
+    return output
+
+
+def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, tmp_path):
     url = copy_database(seeded_database, tmp_path)
     factory = connect(url)
     service.start_instance(factory(), "service_request", service.CustomerRef("c-1", "Kim Park", "standard"))
     factory.dispose()
-    env = {**os.environ, "VALUEFLOW_DATABASE_URL": url, "VALUEFLOW_SECRET_KEY": "serve-test"}
-    process = subprocess.Popen([str(VALUEFLOW), "serve", "--port", str(port)], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        page = None
-        for _ in range(100):  # wait for it to listen (at most 20 s)
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
-                    page = response.read().decode()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    break
-                time.sleep(0.2)
-        assert page is not None, process.stdout.read() if process.poll() is not None else "no answer"
-        assert "Sign in to Valueflow" in page
-    finally:
-        process.terminate()  # SIGTERM, as a service manager stops it
-        output, _ = process.communicate(timeout=10)
+    process, port = serve(url, tmp_path)
+    output = stop(process)
     assert process.returncode == 0, output
     database = Path(url.removeprefix("sqlite:///"))
     assert sorted(path.name for path in database.parent.glob(database.name + "*")) == [database.name], \
@@ -55,6 +78,82 @@ def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, t
     assert f"Valueflow is running on http://localhost:{port}/" in output
     # the running case's process is parsed before the first request, not during it
     assert "1 process version(s) with running cases compiled" in output
+
+
+def loan_with_a_reminder_due(url: str, customer_id: str = "c-1") -> int:
+    """A loan whose documents were requested two days and an hour ago: its reminder timer is due now."""
+    factory = connect(url, FixedClock(SystemClock().now() - timedelta(days=2, hours=1)))
+    instance_id = service.start_instance(factory(), "loan_decision",
+                                         service.CustomerRef(customer_id, "Ada Moss", "standard"), {})
+    for data in ({**MEDIUM_RISK, "documents_complete": False},
+                 {"missing_documents": "payslips", "request_channel": "email"}):
+        task = queries.list_tasks(factory(), instance_id=instance_id)[0]
+        service.claim_task(factory(), task["id"], "customer-service")
+        service.complete_task(factory(), task["id"], "customer-service", data)
+    factory.dispose()
+    return instance_id
+
+
+def timers_fired(url: str, instance_id: int) -> int:
+    factory = connect(url)
+    try:
+        return sum(e["type"] == "timer_fired" for e in queries.instance_view(factory(), instance_id)["events"])
+    finally:
+        factory.dispose()
+
+
+def test_serve_fires_due_timers_in_the_same_process_and_stops_cleanly(seeded_database, tmp_path):
+    url = copy_database(seeded_database, tmp_path)
+    instance_id = loan_with_a_reminder_due(url)
+    process, _ = serve(url, tmp_path, "--worker-interval", "0.2")
+    try:
+        for _ in range(150):  # the worker's first round runs as the server starts (at most 30 s)
+            if timers_fired(url, instance_id):
+                break
+            time.sleep(0.2)
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert timers_fired(url, instance_id) == 1, output
+    assert "Timers and breached targets are handled in this process, every 0.2 s" in output
+    assert "timers fired in 1 case(s)" in output
+    database = Path(url.removeprefix("sqlite:///"))
+    assert sorted(path.name for path in database.parent.glob(database.name + "*")) == [database.name], \
+        "the worker left the database open"
+
+
+def test_two_serve_processes_on_one_database_fire_each_due_timer_once_and_both_stop_cleanly(seeded_database,
+                                                                                           tmp_path):
+    url = copy_database(seeded_database, tmp_path)
+    loans = [loan_with_a_reminder_due(url, f"c-{n}") for n in range(8)]
+    servers = [start_serving(url, tmp_path, "--worker-interval", "0.1") for _ in range(2)]
+    outputs = []
+    try:
+        for process, port in servers:
+            wait_for_login_page(process, port)
+        for _ in range(150):  # at most 30 s
+            if all(timers_fired(url, loan) for loan in loans):
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)  # both workers go on with rounds over the same cases
+    finally:
+        outputs = [stop(process) for process, _ in servers]
+    assert [process.returncode for process, _ in servers] == [0, 0], outputs
+    assert [timers_fired(url, loan) for loan in loans] == [1] * len(loans), outputs
+    assert not any("valueflow worker:" in output for output in outputs), outputs  # no round nor case failed
+
+
+def test_serve_with_no_worker_leaves_timers_to_valueflow_worker(seeded_database, tmp_path):
+    url = copy_database(seeded_database, tmp_path)
+    instance_id = loan_with_a_reminder_due(url)
+    process, _ = serve(url, tmp_path, "--no-worker", "--worker-interval", "0.2")
+    try:
+        time.sleep(1)  # five rounds' time, had a worker run
+        assert timers_fired(url, instance_id) == 0
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert "Timers and breached targets are left to `valueflow worker` (--no-worker)" in output
 
 
 def test_serve_refuses_a_database_without_the_schema(tmp_path):

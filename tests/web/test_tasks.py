@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from engine import service
-from engine.work import queries
+from engine.work import accounts, queries
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 CAPTURE_FORM = {"loan_amount": "250000", "loan_purpose": "purchase", "annual_income": "60000",
@@ -204,6 +204,18 @@ def test_assigning_to_someone_who_cannot_take_the_task_is_refused_clearly(client
     response = auth.post(f"/tasks/{review}/assign", data={"assignee": assignee}, follow_redirects=True)
     assert response.status_code == code
     assert message in text_of(response)
+    assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
+
+
+def test_a_disabled_user_is_not_offered_nor_given_tasks(client, auth, new_uow, clock):
+    review = at_review(new_uow, clock)
+    accounts.set_disabled(new_uow(), "analyst-2", True, "admin")
+    auth.login("manager")
+    page = client.get(f"/tasks/{review}").get_data(as_text=True)
+    assert '<option value="credit-analyst"' in page and '<option value="analyst-2"' not in page
+    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"})
+    assert response.status_code == 403
+    assert "analyst-2 is disabled and cannot sign in to work on task" in text_of(response)
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
 
 

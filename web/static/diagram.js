@@ -1,5 +1,5 @@
 // Draws a case's process version with bpmn-js (the navigated viewer) and marks its steps.
-// Reads {"xml", "completed", "open"} from the JSON block #diagram-data; no other data is fetched.
+// Reads {"xml", "completed", "open", "waiting"} from the JSON block #diagram-data; no other data is fetched.
 (function () {
   'use strict';
   var container = document.getElementById('diagram');
@@ -40,6 +40,7 @@
     }
     mark(data.completed, 'vf-done', '\u2713', 'done');
     mark(data.open, 'vf-open', '\u25CF', 'waiting for a person now');
+    mark(data.waiting || [], 'vf-waiting', '\u23F3', 'waiting for a message or a timer');
     canvas.zoom('fit-viewport', 'auto');
     container.dataset.state = 'ready';
   }).catch(function (err) {

@@ -1,0 +1,151 @@
+"""The case page says what a case waits for, and staff record the customer's message there."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine import service
+from engine.work import queries
+from tests.web.conftest import MEDIUM_RISK, open_task, password_of, start_loan, text_of
+
+
+def waiting_for_documents(new_uow, clock) -> int:
+    """A loan whose documents are missing: captured at 09:00, documents requested at 10:00."""
+    instance_id = start_loan(new_uow)
+    for data in ({**MEDIUM_RISK, "documents_complete": False},
+                 {"missing_documents": "bank statements for May", "request_channel": "email"}):
+        task = open_task(new_uow, instance_id)
+        service.claim_task(new_uow(), task["id"], "customer-service")
+        clock.advance(timedelta(hours=1))
+        service.complete_task(new_uow(), task["id"], "customer-service", data)
+    return instance_id
+
+
+def messages_received(new_uow, instance_id: int) -> list[dict]:
+    return [e for e in queries.instance_view(new_uow(), instance_id)["events"] if e["type"] == "message_received"]
+
+
+def test_the_case_page_says_which_message_and_timer_the_case_waits_for_and_since_when(client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    clock.advance(timedelta(hours=3))
+    auth.login("customer-service")
+    page = text_of(client.get(f"/instances/{instance_id}"))
+    assert ("Waiting for Documents received — a message from outside ( documents_received ), "
+            "waiting since Mon 5 Jan 2026, 11:00 (3 h 00 min).") in page
+    assert "For the customer: “My application moves on the moment my papers arrive”" in page
+    assert ("Two days without documents — a timer, due Wed 7 Jan 2026, 11:00 (in 1 d 21 h), "
+            "waiting since Mon 5 Jan 2026, 11:00.") in page
+    assert "Documents received * (required) What arrived, e.g. 'bank statements for May'. " \
+           "Record: Documents received" in page
+
+
+def test_staff_of_the_case_record_the_documents_and_the_case_moves_on_to_credit_review(
+        client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    auth.login("customer-service")
+    response = auth.post(f"/instances/{instance_id}/messages/documents_received",
+                         data={"documents": "bank statements for May"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/instances/{instance_id}"
+    page = text_of(client.get(response.headers["Location"]))
+    assert f"Recorded: Documents received for Ada Moss (case {instance_id})." in page
+    assert "Waiting for" not in page and "Record: Documents received" not in page
+    assert "Message received Documents received customer-service" in page  # the history names who recorded it
+    case = queries.instance_view(new_uow(), instance_id)
+    assert case["data"]["received_documents"] == {"documents": "bank statements for May"}
+    assert [t["step_id"] for t in case["open_steps"]] == ["credit_review"]
+    assert [(e["actor"], e["step_id"]) for e in messages_received(new_uow, instance_id)] == \
+        [("customer-service", "catch_documents_received")]
+
+
+def test_a_required_value_left_out_is_explained_at_its_field_and_nothing_changes(client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    auth.login("customer-service")
+    response = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "  "})
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "Some values need attention (see below); nothing was recorded yet." in page
+    assert "Documents received is required." in page
+    assert messages_received(new_uow, instance_id) == []
+    assert [w["message"] for w in queries.instance_view(new_uow(), instance_id)["waits"] if w["message"]] == \
+        ["documents_received"]
+
+
+def test_a_message_the_case_no_longer_waits_for_is_a_conflict_that_changes_nothing(client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    auth.login("customer-service")
+    assert auth.post(f"/instances/{instance_id}/messages/documents_received",
+                     data={"documents": "payslips"}).status_code == 302
+    again = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    assert again.status_code == 409
+    assert (f"Case {instance_id} is no longer waiting for “Documents received”; nothing was recorded."
+            in text_of(again))
+    unknown = auth.post(f"/instances/{instance_id}/messages/payment_received", data={})
+    assert unknown.status_code == 409 and "no longer waiting for “Payment received”" in text_of(unknown)
+    assert len(messages_received(new_uow, instance_id)) == 1
+
+
+def test_a_message_delivered_meanwhile_makes_the_recording_a_conflict(client, auth, new_uow, clock, monkeypatch):
+    """The page was read while the case waited; the message arrived (e.g. through the API) before the use case ran."""
+    instance_id = waiting_for_documents(new_uow, clock)
+    auth.login("customer-service")
+    record = service.record_message
+
+    def delivered_first(uow, *args, **kwargs):  # type: ignore[no-untyped-def]
+        service.deliver_message(new_uow(), instance_id, "documents_received", {"documents": "by post"}, actor="api")
+        return record(uow, *args, **kwargs)
+
+    monkeypatch.setattr(service, "record_message", delivered_first)
+    response = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    assert response.status_code == 409
+    assert (f"Nothing was recorded: case {instance_id} is no longer waiting for the message 'documents_received'."
+            in text_of(response))
+    assert [e["actor"] for e in messages_received(new_uow, instance_id)] == ["api"]
+
+
+def test_staff_of_other_processes_see_no_button_and_cannot_record(client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    service.add_user(new_uow(), "warehouse-1", ["warehouse"], password_of("warehouse-1"))
+    auth.login("warehouse-1")
+    page = text_of(client.get(f"/instances/{instance_id}"))
+    assert "Waiting for Documents received" in page and "Record: Documents received" not in page
+    refused = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    assert refused.status_code == 403
+    assert ("Nothing was recorded: warehouse-1 holds none of the roles of case 1 (credit-analyst, customer-service, "
+            "underwriter) and cannot record its messages.") in text_of(refused)
+    assert messages_received(new_uow, instance_id) == []
+
+
+def test_a_manager_records_the_message_too(client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    auth.login("manager")
+    assert "Record: Documents received" in text_of(client.get(f"/instances/{instance_id}"))
+    assert auth.post(f"/instances/{instance_id}/messages/documents_received",
+                     data={"documents": "ID card"}).status_code == 302
+    assert [e["actor"] for e in messages_received(new_uow, instance_id)] == ["manager"]
+
+
+def test_a_finished_case_waits_for_nothing(client, auth, new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    service.cancel_instance(new_uow(), instance_id, "manager")
+    auth.login("customer-service")
+    assert "Waiting for" not in text_of(client.get(f"/instances/{instance_id}"))
+    refused = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    assert refused.status_code == 409
+    assert messages_received(new_uow, instance_id) == []
+
+
+def test_a_service_request_being_resolved_shows_its_escalation_timer(client, auth, new_uow, clock):
+    instance_id = service.start_instance(new_uow(), "service_request",
+                                         service.CustomerRef("c-2", "Kim Park", "standard"), {})
+    service.add_user(new_uow(), "desk", ["service-desk"])
+    triage = open_task(new_uow, instance_id)
+    service.claim_task(new_uow(), triage["id"], "desk")
+    clock.advance(timedelta(minutes=30))
+    service.complete_task(new_uow(), triage["id"], "desk", {"category": "billing", "severity": "low",
+                                                             "description": "charged twice"})
+    assert open_task(new_uow, instance_id)["step_id"] == "resolve_request"
+    auth.login("manager")
+    page = text_of(client.get(f"/instances/{instance_id}"))
+    assert ("Waiting for Not resolved in 8 hours — a timer, due Mon 5 Jan 2026, 17:30 (in 8 h 00 min), "
+            "waiting since Mon 5 Jan 2026, 09:30.") in page
+    assert "Record:" not in page
