@@ -84,20 +84,22 @@ def record_message(instance_id: int, name: str) -> ResponseReturnValue:
     case = _case(instance_id)
     wait = next((w for w in case["waits"] if w["kind"] == "message" and w["message"] == name), None)
     if wait is None:
-        return _render(instance_id, 409, message_error=f"Case {instance_id} is no longer waiting for "
-                                                       f"\u201c{present.humanize(name)}\u201d; nothing was recorded.")
+        return _message_refused(instance_id, 409, message_error=f"Case {instance_id} is no longer waiting for "
+                                                                f"\u201c{present.humanize(name)}\u201d; nothing was "
+                                                                "recorded.")
     try:
         data, typed = forms.read_submission(forms.schema_or_comment(wait["form"]), request.form)
     except forms.FormInvalidTyped as exc:
-        return _render(instance_id, 400, name, exc.typed, exc.errors)
+        return _message_refused(instance_id, 400, recording=name, message_values=exc.typed,
+                                message_errors=exc.errors)
     try:
         service.record_message(db.uow(), instance_id, name, data, g.account.name)
     except FormInvalid as exc:
-        return _render(instance_id, 400, name, typed, exc.errors)
+        return _message_refused(instance_id, 400, recording=name, message_values=typed, message_errors=exc.errors)
     except service.NotAllowed as exc:
-        return _render(instance_id, 403, message_error=f"Nothing was recorded: {exc}.")
+        return _message_refused(instance_id, 403, message_error=f"Nothing was recorded: {exc}.")
     except (service.MessageNotExpected, service.TaskClosed, ConcurrentUpdate) as exc:
-        return _render(instance_id, 409, message_error=f"Nothing was recorded: {exc}.")
+        return _message_refused(instance_id, 409, message_error=f"Nothing was recorded: {exc}.")
     flash(f"Recorded: {wait['step_name']} for {case['customer']['name']} (case {instance_id}).", "success")
     return redirect(url_for("instances.show", instance_id=instance_id))
 
@@ -135,6 +137,13 @@ def feedback_link(instance_id: int) -> ResponseReturnValue:
         return _score_refused(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
                               f"No link was made: {exc}.")
     return _render(instance_id, feedback_url=url_for("feedback.give", token=token, _external=True))
+
+
+def _message_refused(instance_id: int, code: int, **kept: Any) -> ResponseReturnValue:
+    """Back to the case page at the message's form (its values as typed, its errors) or at the reason."""
+    return refused.back_to(url_for("instances.show", instance_id=instance_id),
+                           "form-errors" if "recording" in kept else "message-error", code,
+                           lambda: _render(instance_id, code, **kept), **kept)
 
 
 def _score_refused(instance_id: int, code: int, message: str,

@@ -213,7 +213,7 @@ def test_a_disabled_user_is_not_offered_nor_given_tasks(client, auth, new_uow, c
     auth.login("manager")
     page = client.get(f"/tasks/{review}").get_data(as_text=True)
     assert '<option value="credit-analyst"' in page and '<option value="analyst-2"' not in page
-    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"})
+    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"}, follow_redirects=True)
     assert response.status_code == 403
     assert "analyst-2 is disabled and cannot sign in to work on task" in text_of(response)
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
