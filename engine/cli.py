@@ -14,7 +14,7 @@ import os
 import secrets
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional, Sequence
@@ -36,6 +36,7 @@ from engine.work import queries
 from engine.work.accounts import BUILT_IN_ROLES
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
+INIT_DEMO_DAYS = 30  # the traffic ``init --demo`` simulates
 USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,
                ConcurrentUpdate, FormInvalid, PackageNotFound, ValueError)
 
@@ -111,7 +112,9 @@ def _print_json(value: Any) -> None:
 # -- commands --------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
-    new_uow = connect(migrate=True)
+    # with --demo, what init deploys and adds is dated the day before the demo's first day, as the demo's own
+    demo_start = simulation.default_start(INIT_DEMO_DAYS, SystemClock().now()) if args.demo else None
+    new_uow = connect(migrate=True, clock=FixedClock(demo_start - timedelta(days=1)) if demo_start else None)
     if args.admin is not None:
         _require_new_user(new_uow, args.admin)
     with new_uow() as uow:
@@ -122,9 +125,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         password = secrets.token_urlsafe(12)
         service.add_user(new_uow(), args.admin, ["admin"], password)
         print(f"created the admin {args.admin} with the password {password} (shown only now; it is stored as a hash)")
-    if args.demo:
+    if demo_start:
         _add_demo_users(new_uow)
-        _run_demo(days=30, seed=1)
+        _run_demo(days=INIT_DEMO_DAYS, seed=1, start=demo_start)
     elif args.admin is None and not _users_holding(new_uow, "admin"):
         print("no user can sign in yet: create an admin with `valueflow init --admin NAME`, "
               "or any user with `valueflow user add NAME --role ROLE --password P`")
@@ -199,6 +202,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     verb = "deployed" if result.created else "unchanged, already deployed as"
     print(f"{verb} {result.key} version {result.version}")
+    if result.roles:
+        print("roles: " + ", ".join(f"{role} ({origin})" for role, origin in result.roles.items()))
     return 0
 
 
@@ -309,11 +314,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_demo(days: int, seed: int) -> None:
+def _run_demo(days: int, seed: int, start: Optional[datetime] = None) -> None:
     if days < 1:
         raise UsageError("--days must be 1 or more")
     new_uow = connect(migrate=True, clock=FixedClock(SystemClock().now()))
-    result = simulation.run_demo(new_uow, days=days, seed=seed, progress=sys.stderr)
+    result = simulation.run_demo(new_uow, days=days, seed=seed, start=start, progress=sys.stderr)
     print(f"demo: {result.total_cases} cases over {days} days ({result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}) "
           f"in {result.seconds:.0f} s")
     for key, count in sorted(result.cases.items()):

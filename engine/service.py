@@ -36,6 +36,7 @@ class Deployment:
     version: int
     created: bool
     warnings: tuple[str, ...]
+    roles: dict[str, str]  # each role that owns a step → the lane or candidate group it comes from
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,12 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
     """Validate and store a package as the next version of its process; the same content again is a no-op."""
     compiled = compile_package(package)
     warnings = tuple(str(p) for p in compiled.warnings)
+    roles = compiled.annotations.role_origins()
     content_hash = package.content_hash()
     with uow:
         existing = uow.definitions.by_hash(compiled.key, content_hash)
         if existing is not None:
-            return Deployment(existing.id, existing.key, existing.version, False, warnings)
+            return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
             key=compiled.key, version=uow.definitions.next_version(compiled.key), name=compiled.name,
@@ -67,7 +69,7 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         except IntegrityError:
             raise ConcurrentUpdate(f"another version of {compiled.key} was deployed at the same moment; "
                                    "nothing was stored, deploy again") from None
-        result = Deployment(row.id, row.key, row.version, True, warnings)
+        result = Deployment(row.id, row.key, row.version, True, warnings, roles)
         uow.commit()
     uow.specs.put(result.definition_id, compiled)
     return result
@@ -158,17 +160,21 @@ def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
             return
         if task.assignee != user and not roles & MANAGING_ROLES:
             raise NotAllowed(f"task {task_id} is claimed by {task.assignee}; only they or a manager can release it")
+        if task.role is None:
+            raise NotAllowed(f"task {task_id} belongs to no role's queue (its diagram gives it to a person), so it "
+                             "cannot go back to one; a manager can assign it to someone else")
         _set_assignee(uow, task, None, "task_released", user)
 
 
 @timed_step("assign")
 def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> None:
-    """A manager or admin gives an open task to a user who holds its role."""
+    """A manager or admin gives an open task to a user who holds its role (to any user, when it has none)."""
     with uow:
         task, _ = _open_task(uow, task_id)
         if not _require_user(uow, actor) & MANAGING_ROLES:
             raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
-        if task.role not in _require_user(uow, assignee):
+        holder_roles = _require_user(uow, assignee)
+        if task.role is not None and task.role not in holder_roles:
             raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
         if uow.users.is_disabled(assignee):
             raise NotAllowed(f"{assignee} is disabled and cannot sign in to work on task {task_id}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Optional
 
 from engine.analytics.dashboards import Dashboard
-from web.present import duration
+from web.present import duration, duration_beside, single_target
 
 HEAT_WORDS = {"green": "Within target", "amber": "p90 over target", "red": "Median over target",
               "none": "No finished tasks"}
@@ -29,8 +29,11 @@ def _scaled(value: Optional[float], unit: int) -> Optional[float]:
     return None if value is None else round(value / unit, 2)
 
 
-def compact(seconds: Optional[float]) -> str:
-    """A duration short enough for the diagram: ``45 min``, ``1 h 21``, ``4 h``, ``2 d 4 h``."""
+def compact(seconds: Optional[float], target: Optional[int] = None) -> str:
+    """A duration short enough for the diagram: ``45 min``, ``1 h 21``, ``4 h``, ``2 d 4 h``; beside a ``target``
+    it would read as while it is not, spelled out in full (web.present.duration_beside)."""
+    if seconds is not None and target and seconds != target and compact(seconds) == compact(target):
+        return duration_beside(seconds, target)
     if seconds is None:
         return "—"
     minutes = int(round(seconds / 60))
@@ -46,18 +49,20 @@ def compact(seconds: Optional[float]) -> str:
 def heat_cells(dashboard: Dashboard, step_url: Callable[[str], str]) -> dict[str, dict[str, Any]]:
     """What each user task of the diagram carries: its colour and words, median against target, count, link."""
     return {s.step_id: {"name": s.name, "status": s.status, "word": HEAT_WORDS[s.status],
-                        "short": HEAT_SHORT[s.status], "median": compact(s.cycle.median),
+                        "short": HEAT_SHORT[s.status], "median": compact(s.cycle.median, s.target_seconds),
                         "target": compact(s.target_seconds) if s.target_seconds else "no target",
                         "count": s.count, "breached": s.breached_now, "url": step_url(s.step_id),
                         "chosen": dashboard.step is not None and dashboard.step.step_id == s.step_id}
-            for s in dashboard.steps}
+            for s in dashboard.heat_steps}
 
 
 def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
     """The weekly trend, the time by value class, the cost trend and satisfaction against lead time."""
     trend = dashboard.trend
-    target = dashboard.summary.target_seconds
-    name, unit = time_unit([w.lead.p90 for w in trend] + [target])
+    target = single_target(dashboard.summary.targets)
+    # when the versions in view set different targets, one line per version, each named
+    by_version = [] if target else [t for t in dashboard.summary.targets if t.seconds]
+    name, unit = time_unit([w.lead.p90 for w in trend] + [target] + [t.seconds for t in by_version])
     split_name, split_unit = time_unit([c.work_seconds + c.wait_seconds for c in dashboard.efficiency.split])
     report = dashboard.satisfaction
     bounds = (0.0, *report.edges)
@@ -67,6 +72,7 @@ def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
             "started": [w.started for w in trend], "finished": [w.finished for w in trend],
             "median": [_scaled(w.lead.median, unit) for w in trend], "p90": [_scaled(w.lead.p90, unit) for w in trend],
             "target": _scaled(target, unit) if target else None,
+            "targets": [{"version": t.version, "value": _scaled(t.seconds, unit)} for t in by_version],
             "within": [None if w.share_within_target is None else round(w.share_within_target * 100)
                        for w in trend],
         },

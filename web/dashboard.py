@@ -47,8 +47,16 @@ def _typed() -> dict[str, str]:
     return {name: request.args.get(name, "").strip() for name in FILTER_NAMES}
 
 
-def _link_maker(endpoint: str, key: str, filters: Optional[Filters]):  # type: ignore[no-untyped-def]
-    kept = filters.to_params() if filters is not None else {}
+def _kept(options: Options, filters: Optional[Filters]) -> dict[str, str]:
+    """The filters as a query string, without the version when it is the default one (the newest)."""
+    params = filters.to_params() if filters is not None else {}
+    if params.get("version") == str(options.newest):
+        del params["version"]
+    return params
+
+
+def _link_maker(endpoint: str, options: Options, filters: Optional[Filters]):  # type: ignore[no-untyped-def]
+    key, kept = options.process, _kept(options, filters)
 
     def link(**changes: Any) -> str:
         args = {**kept, **changes}
@@ -56,10 +64,10 @@ def _link_maker(endpoint: str, key: str, filters: Optional[Filters]):  # type: i
     return link
 
 
-def _presets(key: str, filters: Optional[Filters]) -> list[dict[str, Any]]:
+def _presets(options: Options, filters: Optional[Filters]) -> list[dict[str, Any]]:
     """All time and the last 7/30/90 days (UTC dates ending today), each with the other filters kept."""
-    today = db.now().date()
-    kept = {k: v for k, v in (filters.to_params() if filters else {}).items() if k not in ("from", "to")}
+    key, today = options.process, db.now().date()
+    kept = {k: v for k, v in _kept(options, filters).items() if k not in ("from", "to")}
     chosen = (filters.to_params().get("from"), filters.to_params().get("to")) if filters else (None, None)
     items = [{"label": "All time", "url": url_for("dashboard.show", key=key, **kept),
               "current": chosen == (None, None)}]
@@ -73,7 +81,8 @@ def _presets(key: str, filters: Optional[Filters]) -> list[dict[str, Any]]:
 @bp.get("")
 def index() -> ResponseReturnValue:
     processes = case_pages.catalogue(db.uow())
-    summaries = {p["key"]: cycle_times.process_summary(db.uow(), Filters(p["key"])) for p in processes}
+    summaries = {p["key"]: cycle_times.process_summary(db.uow(), Filters(p["key"], version=p["version"]))
+                 for p in processes}
     return render_template("dashboard/index.html", processes=processes, summaries=summaries)
 
 
@@ -93,16 +102,18 @@ def _render(key: str, code: int = 200, rate_error: Optional[dict[str, str]] = No
     except (FiltersRefused, service.NotFound) as exc:
         problems = exc.problems if isinstance(exc, FiltersRefused) else [str(exc)]
         return render_template("dashboard/show.html", options=options, typed=typed, problems=problems, d=None,
-                               presets=_presets(key, None), link=_link_maker("dashboard.show", key, None),
+                               version_chosen=typed["version"], presets=_presets(options, None),
+                               link=_link_maker("dashboard.show", options, None),
                                heat_words=charts.HEAT_WORDS, heat_meanings=charts.HEAT_MEANINGS), 400
-    link = _link_maker("dashboard.show", key, filters)
+    link = _link_maker("dashboard.show", options, filters)
     data = {"xml": dashboard.diagram_xml,
             "cells": charts.heat_cells(dashboard, lambda s: link(step=s, _anchor="step-detail")),
             "charts": charts.dashboard_charts(dashboard)}
     return render_template(
         "dashboard/show.html", options=options, typed=typed, problems=[], d=dashboard, data=data, link=link,
-        presets=_presets(key, filters), export=_link_maker("dashboard.events", key, filters),
-        steps_csv=_link_maker("dashboard.steps_csv", key, filters)(),
+        version_chosen=filters.to_params()["version"], presets=_presets(options, filters),
+        export=_link_maker("dashboard.events", options, filters),
+        steps_csv=_link_maker("dashboard.steps_csv", options, filters)(),
         lead_status=cycle_times.heat_status(dashboard.summary.within_target, dashboard.summary.with_target),
         rate_error=rate_error or {}, heat_words=charts.HEAT_WORDS, heat_meanings=charts.HEAT_MEANINGS,
         shown_steps=[dashboard.step] if dashboard.step else dashboard.steps), code
@@ -164,7 +175,7 @@ def compare(key: str) -> ResponseReturnValue:
     except FiltersRefused as exc:
         return render_template("dashboard/compare.html", problems=exc.problems, **context), 400
     context.update(comparison=comparison, chosen={"first": str(first), "second": str(second)},
-                   back=_link_maker("dashboard.show", key, filters)())
+                   back=_link_maker("dashboard.show", options, filters)())
     return render_template("dashboard/compare.html", problems=[], **context)
 
 

@@ -6,9 +6,10 @@ Registered as Jinja filters, so templates only place values; no rules live in te
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterable, Optional, Union
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -34,6 +35,82 @@ def duration(seconds: Optional[int]) -> str:
     if hours:
         return f"{hours} h {minutes:02d} min"
     return f"{minutes} min"
+
+
+Targets = Union[None, int, Iterable[Any]]
+UNITS = (("d", 86400, None), ("h", 3600, 24), ("min", 60, 60), ("s", 1, 60))
+
+
+def duration_beside(seconds: Optional[float], targets: Targets) -> str:
+    """``duration`` of a figure shown beside its target, or each version's, to the unit it takes for a figure
+    that is not a target never to read as one (``1 d 0 h 26 min`` beside ``1 d``, where ``duration`` says ``1 d``)."""
+    given = target_values(targets)
+    if seconds is None or not given:
+        return duration(seconds)
+    value = math.ceil(abs(seconds))  # a fraction of a second over a target is over it
+    usual = _usual_finest(value)
+    finest = max([usual] + [_exact_finest(t) for t in given])
+    while finest < len(UNITS) - 1 and any(value != t and _spelled(value, finest) == _spelled(t, finest)
+                                          for t in given):
+        finest += 1
+    return duration(value) if finest == usual else _spelled(value, finest)
+
+
+def target_values(targets: Targets) -> list[int]:
+    """The distinct targets set, in seconds."""
+    return sorted({seconds for _, seconds in _by_version(targets) if seconds})
+
+
+def single_target(targets: Targets) -> Optional[int]:
+    """The target when every version in view sets the same one; None when they differ or set none."""
+    values = {seconds for _, seconds in _by_version(targets)}
+    return values.pop() if len(values) == 1 else None
+
+
+def targets_text(targets: Targets, none: str = "—") -> str:
+    """``2 d``, or ``v2 4 h 00 min · v1 2 d`` when the versions in view set different targets."""
+    pairs = _by_version(targets)
+    if len({seconds for _, seconds in pairs}) < 2:
+        one = single_target(targets)
+        return exact_duration(one) if one else none
+    return " · ".join(f"v{version} {exact_duration(seconds) if seconds else 'none'}" for version, seconds in pairs)
+
+
+def _by_version(targets: Targets) -> list[tuple[Optional[int], Optional[int]]]:
+    """(version, seconds) of each version's target (engine.analytics.filters.VersionTarget); one pair without a
+    version for a lone target in seconds."""
+    if targets is None or isinstance(targets, (int, float)):
+        return [(None, int(targets) if targets else None)]
+    return [(t.version, t.seconds) for t in targets]
+
+
+def exact_duration(seconds: Optional[int]) -> str:
+    """``duration`` of a target, down to its last unit (``1 d 1 h 30 min``, where ``duration`` says ``1 d 1 h``)."""
+    if not seconds:
+        return duration(seconds)
+    value = abs(int(seconds))
+    finest = _exact_finest(value)
+    return duration(value) if finest <= _usual_finest(value) else _spelled(value, finest)
+
+
+def _usual_finest(seconds: int) -> int:
+    """The last unit ``duration`` shows: hours beside days, minutes otherwise."""
+    return 1 if seconds >= 86400 else 2
+
+
+def _exact_finest(seconds: int) -> int:
+    """The last unit it takes to spell ``seconds`` exactly."""
+    return next(i for i, (_, size, _) in enumerate(UNITS) if seconds % size == 0)
+
+
+def _spelled(seconds: int, finest: int) -> str:
+    """``seconds`` from its largest unit down to ``UNITS[finest]``, rounded down: ``1 d 0 h 26 min``."""
+    parts: list[str] = []
+    for i, (name, size, modulo) in enumerate(UNITS[:finest + 1]):
+        amount = seconds // size if not parts or modulo is None else seconds // size % modulo
+        if parts or amount or i == finest:
+            parts.append(f"{amount:02d} {name}" if parts and size < 3600 else f"{amount} {name}")
+    return " ".join(parts)
 
 
 def when(moment: Optional[Any]) -> str:
@@ -167,8 +244,9 @@ def money(amount: Optional[float]) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         duration=duration, when=when, day=day, iso=iso, urgency_word=urgency_word, time_left=time_left,
-        value_class_name=value_class_name, value_class_meaning=value_class_meaning, humanize=humanize,
-        show_value=show_value, percent=percent, money=money,
+        duration_beside=duration_beside, exact_duration=exact_duration, targets_text=targets_text,
+        single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning,
+        humanize=humanize, show_value=show_value, percent=percent, money=money,
         sentence=sentence)
     app.context_processor(navigation)
 

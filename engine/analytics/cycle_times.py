@@ -26,8 +26,8 @@ from sqlalchemy import and_, case, func, null, or_, select
 from engine.analytics import costs, sql
 from engine.analytics.costs import CostSummary
 from engine.analytics.facts import fresh_scope, refresh
-from engine.analytics.filters import (OPEN_CASE_STATUSES, Filters, Scope, all_of, resolve, share, wait_seconds,
-                                      work_seconds)
+from engine.analytics.filters import (OPEN_CASE_STATUSES, Filters, Scope, VersionTarget, all_of, resolve, share,
+                                      wait_seconds, work_seconds)
 from engine.analytics.rollups import CLASS_SECONDS, case_rows, task_buckets, task_rows
 from engine.analytics.sql import Spread, as_date, moment, percentiles, seconds_between, week_start
 from engine.errors import NotFound
@@ -44,7 +44,10 @@ GREEN, AMBER, RED, NO_DATA = "green", "amber", "red", "none"
 
 @dataclass(frozen=True)
 class ProcessSummary:
-    """Cases started, finished and open, and the end-to-end cycle time of those finished, against target."""
+    """Cases started, finished and open, and the end-to-end cycle time of those finished, against target.
+
+    ``target_seconds`` is the newest version's target, ``targets`` each version's in scope: each case is
+    measured against its own version's."""
 
     process: str
     name: str
@@ -56,6 +59,7 @@ class ProcessSummary:
     running: int
     lead: Spread
     target_seconds: Optional[int]
+    targets: tuple[VersionTarget, ...]
     with_target: int
     within_target: int
     share_within_target: Optional[float]
@@ -89,6 +93,7 @@ def summary_of(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
         process=f.process, name=scope.name, versions=tuple(v.version for v in scope.versions),
         calendar=scope.newest.calendar.describe(), started=int(counts[0]), finished=n,
         cancelled=int(counts[1]), running=int(counts[2]), lead=lead, target_seconds=scope.process_target(f.segment),
+        targets=scope.process_targets(f.segment),
         with_target=with_target, within_target=within, share_within_target=share(within, with_target))
 
 
@@ -137,13 +142,16 @@ def trend_of(uow: UnitOfWork, scope: Scope) -> list[Week]:
 
 @dataclass(frozen=True)
 class StepFigures:
-    """One user task: how long it takes, waiting and working, against its target, and what is open now."""
+    """One user task: how long it takes, waiting and working, against its target, and what is open now.
+
+    ``target_seconds`` is the newest version's target, ``targets`` each version's in scope that has the step."""
 
     step_id: str
     name: str
     role: Optional[str]
     value_class: Optional[str]
     target_seconds: Optional[int]
+    targets: tuple[VersionTarget, ...]
     count: int
     cycle: Spread
     wait: Spread
@@ -224,6 +232,7 @@ def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
             step_id=step_id, name=note.name if note else step_id, role=note.role if note else None,
             value_class=note.value_class if note else None,
             target_seconds=note.target_for(scope.filters.segment) if note else None,
+            targets=scope.step_targets(step_id, scope.filters.segment),
             count=int(row.count) if row else 0,
             cycle=spreads["cycle"].get(step_id, Spread.empty()), wait=spreads["wait"].get(step_id, Spread.empty()),
             work=spreads["work"].get(step_id, Spread.empty()),

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from engine.analytics import costs, cycle_times, risk, satisfaction, segments
 from engine.analytics.cycle_times import SlowCase, StepFigures
 from engine.analytics.facts import fresh_scope
-from engine.analytics.filters import Filters
+from engine.analytics.filters import Filters, resolve
 from engine.definitions.annotations import ProcessAnnotations
 from engine.errors import NotFound
 from engine.storage.repository import known_segments
@@ -87,7 +87,8 @@ def dashboard_options(new_uow: UnitOfWorkFactory, key: str) -> Options:
 
 def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
     """Filters from a query string (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``), each
-    checked against ``options``; FiltersRefused naming every bad value."""
+    checked against ``options``; FiltersRefused naming every bad value. Without a version, the newest;
+    ``version=all`` covers every version."""
     problems = []
     try:
         filters = Filters.from_params(options.process, params)
@@ -106,7 +107,7 @@ def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
             problems.append(f"{value!r} is not a {what}" + (f" (choose one of: {', '.join(known)})" if known else ""))
     if problems or filters is None:
         raise FiltersRefused(problems)
-    return filters
+    return filters if version else filters.but(version=options.newest)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Dashboard:
     satisfaction: satisfaction.SatisfactionReport
     diagram_version: int
     diagram_xml: str
+    heat_steps: list[StepFigures]  # the steps of the diagram's version alone, which the heat map colours
     step: Optional[StepFigures]
     slowest: list[SlowCase]
 
@@ -134,7 +136,8 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
                       step_id: Optional[str] = None) -> Dashboard:
     """Every figure of the dashboard; with ``step_id``, that step's figures and slowest cases too.
 
-    The diagram is the chosen version's, or the newest one's when the figures cover every version.
+    The diagram is the chosen version's, or the newest one's when the figures cover every version; the heat
+    map on it colours that version's own figures.
     FiltersRefused for a step the process does not have. The page is one unit of work: the facts are
     refreshed and the filters resolved once, and every figure is read on that scope.
     """
@@ -148,6 +151,8 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
                 raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
         rates = dict(uow.session.execute(select(RoleRate.role, RoleRate.hourly_rate)).all())
         diagram_version = filters.version or options.newest
+        heat_steps = steps if len(scope.versions) == 1 else \
+            cycle_times.steps_of(uow, resolve(uow, filters.but(version=diagram_version)))
         return Dashboard(
             filters=filters, options=options, summary=cycle_times.summary_of(uow, scope),
             trend=cycle_times.trend_of(uow, scope), steps=steps, efficiency=cycle_times.efficiency_of(uow, scope),
@@ -156,6 +161,7 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
             rates={role: float(rates[role]) if rates.get(role) is not None else None for role in options.roles},
             satisfaction=satisfaction.satisfaction_of(uow, scope),
             diagram_version=diagram_version, diagram_xml=_version_xml(uow, options.process, diagram_version),
+            heat_steps=heat_steps,
             step=chosen, slowest=cycle_times.slowest_of(uow, scope, step_id, SLOWEST) if chosen and step_id else [])
 
 

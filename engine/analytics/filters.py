@@ -35,6 +35,7 @@ from engine.time.clock import as_utc
 I, T = ProcessInstance, HumanTask
 TF, CF = TaskFact, CaseFact
 OPEN_CASE_STATUSES = ("running", "error")
+ALL_VERSIONS = "all"  # the query-string value of a version filter that covers every version
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,18 @@ class Filters:
             return value or None
 
         version = text("version")
-        if version is not None and not version.isdecimal():
-            raise ValueError(f"version must be a number, not {version!r}")
+        if version == ALL_VERSIONS:
+            version = None
+        elif version is not None and not version.isdecimal():
+            raise ValueError(f"version must be a number or {ALL_VERSIONS!r}, not {version!r}")
         return cls(process=process, start=_instant(text("from"), "from", end=False),
                    end=_instant(text("to"), "to", end=True), version=int(version) if version else None,
                    segment=text("segment"), role=text("role"), assignee=text("assignee"))
 
     def to_params(self) -> dict[str, str]:
-        """The query-string form read back by ``from_params`` (dates when the bounds are midnights)."""
-        params: dict[str, str] = {}
+        """The query-string form read back by ``from_params`` (dates when the bounds are midnights; ``version``
+        is ``all`` when the filters cover every version)."""
+        params: dict[str, str] = {"version": ALL_VERSIONS}
         if self.start is not None:
             params["from"] = _date_or_instant(self.start, end=False)
         if self.end is not None:
@@ -117,6 +121,14 @@ class Version:
     name: str
     annotations: ProcessAnnotations
     calendar: WorkingCalendar
+
+
+@dataclass(frozen=True)
+class VersionTarget:
+    """One version's target in seconds (None when that version sets none)."""
+
+    version: int
+    seconds: Optional[int]
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,16 @@ class Scope:
 
     def process_target(self, segment: Optional[str] = None) -> Optional[int]:
         return self.newest.annotations.process.target_for(segment)
+
+    def process_targets(self, segment: Optional[str] = None) -> tuple[VersionTarget, ...]:
+        """Each version's end-to-end target for ``segment``, newest first: figures over several versions
+        measure each case against its own version's."""
+        return tuple(VersionTarget(v.version, v.annotations.process.target_for(segment)) for v in self.versions)
+
+    def step_targets(self, step_id: str, segment: Optional[str] = None) -> tuple[VersionTarget, ...]:
+        """Each version's target for the step (versions without it left out), newest first."""
+        return tuple(VersionTarget(v.version, v.annotations.steps[step_id].target_for(segment))
+                     for v in self.versions if step_id in v.annotations.steps)
 
     # -- conditions ----------------------------------------------------------------
 

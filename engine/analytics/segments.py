@@ -21,7 +21,7 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from engine.analytics.facts import fresh_scope
-from engine.analytics.filters import Filters, Scope, share
+from engine.analytics.filters import Filters, Scope, VersionTarget, share
 from engine.analytics.rollups import case_rows, task_buckets, task_rows
 from engine.analytics.sql import Spread, percentiles
 from engine.storage.tables import CaseFact, TaskFact
@@ -55,6 +55,7 @@ class SegmentFigures:
     finished: int
     lead: Spread
     target_seconds: Optional[int]
+    targets: tuple[VersionTarget, ...]  # each version's in scope, newest first
     with_target: int
     within_target: int
     share_within_target: Optional[float]
@@ -83,6 +84,7 @@ def report_of(uow: UnitOfWork, scope: Scope) -> SegmentReport:
         finished, with_target, within, lead = cases.get(segment, (0, 0, 0, Spread.empty()))
         segments.append(SegmentFigures(
             segment=segment, finished=finished, lead=lead, target_seconds=scope.process_target(segment),
+            targets=scope.process_targets(segment),
             with_target=with_target, within_target=within, share_within_target=share(within, with_target),
             steps=tuple(_segment_steps(scope, segment, steps.get(segment, {})))))
     return SegmentReport(tuple(segments), tuple(_flags(segments)))

@@ -3,12 +3,15 @@
 See docs/design.md, "Step annotations": ``customerValue``, ``valueClass``,
 ``targetDuration`` and ``targetDuration.<segment>`` on user tasks and on the
 process; ``processOwner`` and ``calendar`` (targets in business time, see
-engine.time.calendar) on the process. The owning role is the lane.
+engine.time.calendar) on the process. The owning role is the lane; outside lanes, the
+candidate group another tool wrote on the task (engine.definitions.assignments),
+whose assignee, if any, gets the task when it opens.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Optional
@@ -20,8 +23,9 @@ TARGET_PREFIX = "targetDuration"
 
 
 def role_key(lane_name: str) -> str:
-    """The role that owns a lane: "Credit Analyst" → ``credit-analyst``."""
-    return re.sub(r"[^a-z0-9]+", "-", lane_name.strip().lower()).strip("-")
+    """The role that owns a lane, in any script: "Credit Analyst" → ``credit-analyst``, "Käufer" → ``käufer``,
+    "Отдел продаж" → ``отдел-продаж`` (letters and digits kept, lower-cased, anything else one dash)."""
+    return re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", lane_name).lower()).strip("-")
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,13 @@ class StepAnnotation:
     segment_targets: dict[str, int] = field(default_factory=dict)
     owner: Optional[str] = None
     calendar: Optional[str] = None
+    group: Optional[str] = None
+    assignee: Optional[str] = None
 
     @cached_property  # read for every task a step opens
     def role(self) -> Optional[str]:
-        return role_key(self.lane) if self.lane else None
+        owner = self.lane or self.group
+        return role_key(owner) if owner else None
 
     def target_for(self, segment: Optional[str]) -> Optional[int]:
         """The target in seconds for a customer of ``segment`` (its override, else the default)."""
@@ -53,7 +60,7 @@ class StepAnnotation:
             "step_id": self.step_id, "name": self.name, "lane": self.lane,
             "customer_value": self.customer_value, "value_class": self.value_class,
             "target_seconds": self.target_seconds, "segment_targets": dict(self.segment_targets),
-            "owner": self.owner, "calendar": self.calendar,
+            "owner": self.owner, "calendar": self.calendar, "group": self.group, "assignee": self.assignee,
         }
 
     @classmethod
@@ -61,8 +68,8 @@ class StepAnnotation:
         return cls(**data)
 
 
-def from_properties(step_id: Optional[str], name: str, lane: Optional[str],
-                    properties: dict[str, str]) -> StepAnnotation:
+def from_properties(step_id: Optional[str], name: str, lane: Optional[str], properties: dict[str, str],
+                    group: Optional[str] = None, assignee: Optional[str] = None) -> StepAnnotation:
     """Build an annotation from extension properties already checked by validation."""
     segment_targets = {
         key[len(TARGET_PREFIX) + 1:]: duration_seconds(value)
@@ -77,6 +84,7 @@ def from_properties(step_id: Optional[str], name: str, lane: Optional[str],
         segment_targets=segment_targets,
         owner=properties.get("processOwner"),
         calendar=properties.get("calendar") if step_id is None else None,
+        group=group, assignee=assignee,
     )
 
 
@@ -86,6 +94,11 @@ class ProcessAnnotations:
 
     process: StepAnnotation
     steps: dict[str, StepAnnotation]
+
+    def role_origins(self) -> dict[str, str]:
+        """Each role that owns a step, with the lane or candidate group it comes from, as a process owner reads it."""
+        return {step.role: f"lane {step.lane!r}" if step.lane else f"candidate group {step.group!r}"
+                for step in sorted(self.steps.values(), key=lambda s: s.role or "") if step.role}
 
     def to_dict(self) -> dict[str, Any]:
         return {"process": self.process.to_dict(), "steps": {k: v.to_dict() for k, v in self.steps.items()}}

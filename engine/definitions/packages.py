@@ -1,10 +1,12 @@
 """Process packages: read from disk, checked, compiled into SpiffWorkflow specs, cached.
 
-A package is a folder ``bpmn/<key>/`` with one ``.bpmn`` file, the ``.dmn``
-files it calls and ``forms/<step id>.json`` (see docs/design.md; a message event may have one too), or a lone
-``.bpmn`` file. ``compile_package`` turns it into a ``CompiledDefinition`` or
-refuses it with every problem found; ``SpecCache`` keeps compiled definitions
-by database id so that nothing is parsed on the path of a request.
+A package is a folder ``bpmn/<key>/`` with one diagram file (``.bpmn``, or as
+other tools name it ``.bpmn20.xml``, ``.bpmn2``, ``.xml``), the ``.dmn`` files
+it calls and ``forms/<step id>.json`` (see docs/design.md; a message event may
+have one too), or a lone diagram file. ``compile_package`` turns it into a
+``CompiledDefinition`` or refuses it with every problem found; ``SpecCache``
+keeps compiled definitions by database id so that nothing is parsed on the
+path of a request.
 """
 
 from __future__ import annotations
@@ -26,17 +28,27 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
-from engine.definitions.validation import (HUMAN_TASK_TAGS, MESSAGE_CATCHING_TAGS, NS, BadDocument, Problem,
-                                           check_process, lanes_by_node, local, main_process, properties_of,
-                                           read_bpmn, read_xml)
+from engine.definitions.assignments import Assignment, assignment_of
+from engine.definitions.expressions import check_decision_tables, prepare_expressions
+from engine.definitions.namespaces import NS
+from engine.definitions.schema_errors import element_on_line
+from engine.definitions.schema_errors import explain as explain_schema_error
+from engine.definitions.tool_forms import form_data_schema
+from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, Problem, check_document, check_process,
+                                           decode_xml, human_tasks, lanes_by_node, local, main_process,
+                                           properties_of, read_bpmn, read_xml)
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
 from engine.time.durations import is_duration
 
 
+# The names BPMN tools give diagram files: bpmn.io and Camunda, Flowable and Activiti, Eclipse BPMN2, others.
+DIAGRAM_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2", ".xml")
+
+
 class PackageNotFound(Exception):
-    """The path to deploy is not a .bpmn file nor a folder holding exactly one."""
+    """The path to deploy is not a diagram file nor a folder holding exactly one."""
 
 
 class DeploymentRefused(Exception):
@@ -67,19 +79,47 @@ class Package:
         return digest.hexdigest()
 
 
+def is_diagram_file(path: Path) -> bool:
+    """Whether the file is a BPMN diagram by its name, as modelling tools and engines name them."""
+    return path.is_file() and path.name.lower().endswith(DIAGRAM_SUFFIXES)
+
+
+def diagram_stem(file_name: str) -> str:
+    """A diagram file's name without its suffix: ``vacation.bpmn20.xml`` → ``vacation``."""
+    suffix = next((s for s in DIAGRAM_SUFFIXES if file_name.lower().endswith(s)), "")
+    return file_name[:len(file_name) - len(suffix)]
+
+
 def read_package(path: Path) -> Package:
-    """Read a package folder (one .bpmn, its .dmn files, forms/*.json) or a lone .bpmn file."""
+    """Read a package folder (one diagram, its .dmn files, forms/*.json) or a lone diagram file.
+
+    XML files are read in the encoding they declare; a file that cannot be read is refused.
+    """
     path = Path(path)
-    if path.is_file() and path.suffix == ".bpmn":
-        return Package(path.stem, path.name, {path.name: path.read_text(encoding="utf-8")})
+    if is_diagram_file(path):
+        return Package(diagram_stem(path.name), path.name, {path.name: _read_member(path, path.name)})
     if not path.is_dir():
-        raise PackageNotFound(f"{path} is neither a .bpmn file nor a process package folder")
-    bpmn_files = sorted(path.glob("*.bpmn"))
-    if len(bpmn_files) != 1:
-        raise PackageNotFound(f"{path} must hold exactly one .bpmn file, it holds {len(bpmn_files)}")
-    members = [*bpmn_files, *sorted(path.glob("*.dmn")), *sorted(path.glob("forms/*.json"))]
-    files = {p.relative_to(path).as_posix(): p.read_text(encoding="utf-8") for p in members}
-    return Package(path.name, bpmn_files[0].name, files)
+        raise PackageNotFound(f"{path} is neither a diagram file ({', '.join(DIAGRAM_SUFFIXES)}) "
+                              "nor a process package folder")
+    diagrams = sorted(p for p in path.iterdir() if is_diagram_file(p))
+    if len(diagrams) != 1:
+        raise PackageNotFound(f"{path} must hold exactly one diagram file ({', '.join(DIAGRAM_SUFFIXES)}), "
+                              f"it holds {len(diagrams)}")
+    members = [*diagrams, *sorted(path.glob("*.dmn")), *sorted(path.glob("forms/*.json"))]
+    files = {p.relative_to(path).as_posix(): _read_member(p, p.relative_to(path).as_posix()) for p in members}
+    return Package(path.name, diagrams[0].name, files)
+
+
+def _read_member(path: Path, name: str) -> str:
+    return path.read_text(encoding="utf-8") if path.suffix == ".json" else read_xml_file(path, name)
+
+
+def read_xml_file(path: Path, name: str) -> str:
+    """An XML file's text, read in the encoding it declares; refused (as ``name``) when it cannot be read."""
+    try:
+        return decode_xml(path.read_bytes(), name)
+    except BadDocument as exc:
+        raise DeploymentRefused([exc.problem]) from None
 
 
 @dataclass
@@ -106,13 +146,16 @@ def compile_package(package: Package) -> CompiledDefinition:
     except BadDocument as exc:
         raise DeploymentRefused([exc.problem]) from None
     key = process.get("id", "")
-    problems = check_process(process)
+    script_engine = build_script_engine(helpers_for(key))
+    problems = check_document(root) + check_process(process)
+    problems += prepare_expressions(process, script_engine.environment)
+    problems += _check_decision_files(package, script_engine.environment)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
     if any(not p.warning for p in problems):
         # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
         raise DeploymentRefused(problems)
-    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, key)
+    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, process)
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
     _quote_bare_iso_timers([spec, *subprocess_specs.values()])
@@ -120,7 +163,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
         annotations=annotations, forms=forms,
-        script_engine=build_script_engine(helpers_for(key)), warnings=problems,
+        script_engine=script_engine, warnings=problems,
         calendar=calendar_for(annotations.process.calendar),
     )
 
@@ -128,17 +171,29 @@ def compile_package(package: Package) -> CompiledDefinition:
 def _annotations(process: etree._Element) -> ProcessAnnotations:
     lanes = lanes_by_node(process)
     steps = {}
-    for element in process.iter():
-        if isinstance(element.tag, str) and local(element) in HUMAN_TASK_TAGS:
-            step_id = element.get("id", "")
-            steps[step_id] = from_properties(step_id, element.get("name") or step_id, lanes.get(step_id),
-                                             properties_of(element))
+    for element in human_tasks(process):
+        step_id = element.get("id", "")
+        lane = lanes.get(step_id)
+        written = assignment_of(element) if lane is None else Assignment()
+        steps[step_id] = from_properties(step_id, element.get("name") or step_id, lane, properties_of(element),
+                                         written.group, written.assignee)
     whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
     return ProcessAnnotations(whole, steps)
 
 
+def _check_decision_files(package: Package, environment: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    for path, text in package.files.items():
+        if path.endswith(".dmn"):
+            try:
+                problems += check_decision_tables(read_xml(text, path), environment)
+            except BadDocument as exc:
+                problems.append(exc.problem)
+    return problems
+
+
 def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
-    human_steps = {e.get("id") for e in process.iter() if isinstance(e.tag, str) and local(e) in HUMAN_TASK_TAGS}
+    human_steps = {e.get("id") for e in human_tasks(process)}
     message_catchers = {e.get("id") for e in process.iter()
                         if isinstance(e.tag, str) and local(e) in MESSAGE_CATCHING_TAGS
                         and e.find("bpmn:messageEventDefinition", NS) is not None}
@@ -161,32 +216,66 @@ def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, di
             problems.append(Problem(step_id, None, f"form {path} belongs to no user task nor message event "
                                     "of the process", warning=True))
         forms[step_id] = schema
+    for task in human_tasks(process):
+        written, field_problems = form_data_schema(task)
+        problems += field_problems
+        if written is not None and task.get("id") in forms:
+            problems.append(Problem(task.get("id"), task.get("name"), f"its form forms/{task.get('id')}.json is "
+                                    "used; the camunda:formData written on the task is ignored", warning=True))
+        elif written is not None:
+            forms[task.get("id", "")] = written
     return forms, problems
 
 
-def _parse_with_spiff(package: Package, root: etree._Element,
-                      key: str) -> tuple[Optional[WorkflowSpec], dict[str, WorkflowSpec], list[Problem]]:
+def _parse_with_spiff(package: Package, root: etree._Element, process: etree._Element
+                      ) -> tuple[Optional[WorkflowSpec], dict[str, WorkflowSpec], list[Problem]]:
+    key = process.get("id", "")
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         for path, text in package.files.items():
             if path.endswith(".dmn"):
                 parser.add_dmn_xml(read_xml(text, path), filename=path)
+        process.set("isExecutable", "true")  # the only process runs even when not marked so (see check_process)
+        _drop_data_stores(root)
         parser.add_bpmn_xml(root, filename=package.bpmn_file)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except BadDocument as exc:
         return None, {}, [exc.problem]
     except SpiffWorkflowException as exc:
-        return None, {}, [Problem(getattr(exc, "id", None) or None, getattr(exc, "name", None) or None,
-                                  _spiff_message(exc))]
+        return None, {}, [_spiff_problem(exc, root)]
     except Exception as exc:  # the parser raises bare exceptions for some malformed input
         return None, {}, [Problem(None, None, f"SpiffWorkflow cannot parse the process: {exc}")]
     return spec, subprocess_specs, []
 
 
-def _spiff_message(exc: SpiffWorkflowException) -> str:
-    line = getattr(exc, "line_number", "")
-    return f"SpiffWorkflow cannot parse it: {exc}" + (f" (line {line})" if line else "")
+def _drop_data_stores(root: etree._Element) -> None:
+    """Take data stores, their references and the associations to them out of the document SpiffWorkflow parses:
+    Valueflow keeps none (a warning at deploy), and SpiffWorkflow refuses a store it has no class for."""
+    stores = root.findall(".//bpmn:dataStore", NS) + root.findall(".//bpmn:dataStoreReference", NS)
+    store_ids = {store.get("id") for store in stores}
+    associations = [a for a in root.iterfind(".//bpmn:dataInputAssociation", NS)
+                    if (a.findtext("bpmn:sourceRef", namespaces=NS) or "").strip() in store_ids]
+    associations += [a for a in root.iterfind(".//bpmn:dataOutputAssociation", NS)
+                     if (a.findtext("bpmn:targetRef", namespaces=NS) or "").strip() in store_ids]
+    for element in stores + associations:
+        element.getparent().remove(element)
+
+
+def _spiff_problem(exc: SpiffWorkflowException, root: etree._Element) -> Problem:
+    """SpiffWorkflow's complaint about the element it names, or a schema complaint about the element on its line."""
+    line = getattr(exc, "line_number", None)
+    where = f" (line {line})" if line else ""
+    plain = explain_schema_error(str(exc))
+    if plain is None:
+        return Problem(getattr(exc, "id", None) or None, getattr(exc, "name", None) or None,
+                       f"SpiffWorkflow cannot parse it: {exc}{where}")
+    element = element_on_line(root, line, str(exc))
+    while element is not None and not element.get("id"):
+        element = element.getparent()
+    if element is None:
+        return Problem(None, None, plain + where)
+    return Problem(element.get("id"), element.get("name"), plain + where)
 
 
 def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:

@@ -7,23 +7,27 @@ checked by ``engine.definitions.packages``.
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from lxml import etree
 
-from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES
+from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES, role_key
+from engine.definitions.assignments import assignment_of
+from engine.definitions.namespaces import BPMN_NS, NS
 from engine.time.calendar import InvalidCalendar, parse_calendar
 from engine.time.durations import is_duration
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 # SpiffWorkflow waits for a person at these; a plain bpmn:task is treated as manual work too.
 HUMAN_TASK_TAGS = ("userTask", "manualTask", "task")
 # Elements that may wait for a message from outside: a form of theirs is what a person records on arrival.
 MESSAGE_CATCHING_TAGS = ("intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask")
+_ID_SPACES = {BPMN_NS, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI"}
+_HUMAN_TASK_KINDS = {f"{{{BPMN_NS}}}userTask": "user task", f"{{{BPMN_NS}}}manualTask": "manual task",
+                     f"{{{BPMN_NS}}}task": "task"}
 _NOT_FLOW_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documentation", "textAnnotation",
                    "association", "dataObject", "dataObjectReference", "dataStoreReference", "ioSpecification",
                    "dataInputAssociation", "dataOutputAssociation", "property", "group", "category",
@@ -53,9 +57,41 @@ def local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def decode_xml(data: bytes, file_name: str) -> str:
+    """The text of an XML file in the encoding its byte order mark or prolog declares (UTF-8 when neither does),
+    with the prolog then declaring UTF-8, as the text is stored and parsed; raises BadDocument."""
+    encoding, start = "utf-8", 0
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding, start = name, len(bom)
+            break
+    else:
+        if data.startswith((b"<\0?\0", b"\0<\0?")):  # UTF-16 without a byte order mark
+            encoding = "utf-16-le" if data[0] == ord("<") else "utf-16-be"
+        elif (declared := _DECLARED_ENCODING.match(data)) is not None:
+            encoding = declared.group(1).decode("ascii")
+    try:
+        text = data[start:].decode(codecs.lookup(encoding).name)
+    except LookupError:
+        raise BadDocument(Problem(None, None, f"{file_name} declares the encoding {encoding}, which is not one "
+                                              "Valueflow knows: save it as UTF-8")) from None
+    except UnicodeDecodeError as exc:
+        raise BadDocument(Problem(None, None, f"{file_name} is not valid {encoding} text (byte {exc.start}): "
+                                              "save it as UTF-8, or declare its encoding in the XML prolog")) from None
+    return _declaring_utf8(text)
+
+
+def _declaring_utf8(text: str) -> str:
+    return re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", r"\1\2UTF-8\2", text, count=1)
+
+
 def read_xml(text: str | bytes, file_name: str) -> etree._Element:
     """Parse XML safely: no DTD, no entities, no network; raises BadDocument."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    data = _declaring_utf8(text.lstrip("\ufeff")).encode("utf-8") if isinstance(text, str) else text
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
     try:
         root = etree.fromstring(data, parser)
@@ -83,6 +119,16 @@ class BadDocument(ValueError):
         self.problem = problem
 
 
+def human_tasks(scope: etree._Element) -> Iterable[etree._Element]:
+    """The BPMN user, manual and plain tasks under ``scope`` (not a tool's own elements of the same local name)."""
+    return (element for element in scope.iter() if element.tag in _HUMAN_TASK_KINDS)
+
+
+def kind_of(task: etree._Element) -> str:
+    """How a process owner calls a human task: "user task", "manual task" or "task"."""
+    return _HUMAN_TASK_KINDS[task.tag]
+
+
 def properties_of(element: etree._Element) -> dict[str, str]:
     """The spiffworkflow:property name/value pairs directly on an element."""
     return {
@@ -100,19 +146,29 @@ def lanes_by_node(process: etree._Element) -> dict[str, str]:
     return result
 
 
+def is_executable(process: etree._Element) -> bool:
+    return process.get("isExecutable", "false").strip().lower() == "true"
+
+
 def main_process(root: etree._Element, preferred_key: Optional[str]) -> etree._Element:
-    """The process a package deploys: the executable one (by the folder's name when there are several)."""
+    """The process a package deploys: the executable one (by the folder's name when there are several), or the
+    only process of the document even when it is not marked executable (``check_process`` warns)."""
     processes = root.findall("bpmn:process", NS)
-    executable = [p for p in processes if p.get("isExecutable", "false").lower() == "true"]
+    executable = [p for p in processes if is_executable(p)]
     if preferred_key:
         for process in executable:
             if process.get("id") == preferred_key:
                 return process
     if len(executable) == 1:
         return executable[0]
+    if not executable and len(processes) == 1:
+        return processes[0]
     if not executable:
-        raise BadDocument(Problem(None, None, "the document has no executable process "
-                                              "(mark one process isExecutable=\"true\")"))
+        ids = ", ".join(p.get("id", "?") for p in processes)
+        among = f" among its {len(processes)} processes ({ids})" if processes else ""
+        raise BadDocument(Problem(None, None, f"the document has no executable process{among}: mark the one to "
+                                              "run executable (isExecutable=\"true\"; in Camunda Modeler, "
+                                              "\"Executable\" in the process's properties)"))
     ids = ", ".join(p.get("id", "?") for p in executable)
     raise BadDocument(Problem(None, None, f"the document has several executable processes ({ids}); "
                                           "name the package folder after the one to deploy"))
@@ -120,24 +176,93 @@ def main_process(root: etree._Element, preferred_key: Optional[str]) -> etree._E
 
 def check_process(process: etree._Element) -> list[Problem]:
     """Every annotation and structure problem of one process (see docs/design.md, "Validation")."""
-    problems = [_problem(store, "data store has no implementation in Valueflow: keep the data in the case "
-                                "or behind a script helper")
-                for store in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}dataStore")]
+    problems = [] if is_executable(process) else [_problem(
+        process, "is not marked executable, and Valueflow runs it as the document's only process: mark it "
+                 "executable (isExecutable=\"true\"; in Camunda Modeler, \"Executable\" in its properties)",
+        warning=True)]
+    references = list(process.iter(f"{{{BPMN_NS}}}dataStoreReference"))
+    referred = {reference.get("dataStoreRef") for reference in references}
+    stores = [s for s in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}dataStore") if s.get("id") not in referred]
+    problems += [_problem(store, "data store: Valueflow keeps no data stores, so a case neither reads nor writes "
+                                 "it (keep the data in the case, or behind a script helper)", warning=True)
+                 for store in references + stores]
+    problems += [_problem(event, "link events are not supported: draw a sequence flow from where the link is "
+                                 "thrown to where it is caught")
+                 for event in process.iter() if event.find("bpmn:linkEventDefinition", NS) is not None]
     problems += _check_annotations(process, properties_of(process), is_process=True)
     lanes = lanes_by_node(process)
-    for element in process.iter():
-        if not isinstance(element.tag, str) or local(element) not in HUMAN_TASK_TAGS:
-            continue
+    for element in human_tasks(process):
         props = properties_of(element)
-        if element.get("id") not in lanes:
-            problems.append(_problem(element, "user task has no lane, so no role owns it"))
+        problems.extend(_check_owner(element, lanes.get(element.get("id", ""))))
         if not props.get("customerValue"):
-            problems.append(_problem(element, "user task has no customerValue: say what it gives the customer",
-                                     warning=True))
+            problems.append(_problem(element, f"{kind_of(element)} has no customerValue: "
+                                              "say what it gives the customer", warning=True))
         problems.extend(_check_annotations(element, props, is_process=False))
     for scope in [process, *process.iter(f"{{{BPMN_NS}}}subProcess")]:
         problems.extend(_check_reachability(scope))
+        problems.extend(_check_implicit_splits(scope))
     return problems
+
+
+def check_document(root: etree._Element) -> list[Problem]:
+    """Problems of the document as a whole: ids that more than one element carries."""
+    holders: dict[str, list[etree._Element]] = defaultdict(list)
+    for element in root.iter():
+        # ids are unique among BPMN's elements and their diagram's; a tool's own elements may reuse them
+        if isinstance(element.tag, str) and element.get("id") and etree.QName(element).namespace in _ID_SPACES:
+            holders[element.get("id", "")].append(element)
+    count = {2: "two", 3: "three"}
+    return [_problem(next((e for e in elements if e.get("name")), elements[0]),
+                     f"{count.get(len(elements), len(elements))} elements share the id {element_id!r} "
+                     f"({', '.join(_readable(local(e)) for e in elements)}): give each its own id")
+            for element_id, elements in holders.items() if len(elements) > 1]
+
+
+def _readable(tag: str) -> str:
+    """A BPMN tag as a process owner says it: ``exclusiveGateway`` → "exclusive gateway"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", tag).lower()
+
+
+def _check_implicit_splits(scope: etree._Element) -> Iterable[Problem]:
+    """Several sequence flows out of a step that is not a gateway: BPMN's implicit split, which Valueflow refuses."""
+    outgoing: dict[str, int] = defaultdict(int)
+    for flow in scope.findall("bpmn:sequenceFlow", NS):
+        outgoing[flow.get("sourceRef", "")] += 1
+    for node_id, node in _flow_nodes(scope).items():
+        kind = kind_of(node) if node.tag in _HUMAN_TASK_KINDS else _readable(local(node))
+        if outgoing[node_id] > 1 and not kind.endswith("gateway"):
+            yield _problem(node, f"{outgoing[node_id]} sequence flows leave this {kind} without a gateway: add a "
+                                 "parallel gateway after it if all of them are to be taken, or an exclusive gateway "
+                                 "if only one is (BPMN tools draw several flows out of a step, which Valueflow "
+                                 "runs only through a gateway)")
+
+
+def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]:
+    """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it."""
+    kind, written = kind_of(task), assignment_of(task)
+    not_evaluated = "; ".join(written.expressions)
+    if lane is None and written.group is None and written.assignee is None:
+        computed = f" (its {not_evaluated} is computed when the case runs, which Valueflow does not do yet)" \
+            if not_evaluated else ""
+        yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it{computed}: "
+                             "put it in a lane named after the role that does the work, "
+                             "or give it a candidate group (camunda:candidateGroups)")
+        return
+    owner = lane if lane is not None else written.group
+    if owner is not None and not role_key(owner):
+        yield _problem(task, f"its {'lane' if lane is not None else 'candidate group'} {owner!r} has no letter "
+                             "or digit to name a role after: rename it")
+    if lane is not None and (written.assignee is not None
+                             or written.group is not None and role_key(written.group) != role_key(lane)):
+        ignored = f"candidate group {written.group!r}" if written.group else f"assignee {written.assignee!r}"
+        yield _problem(task, f"its lane {lane!r} gives it the role {role_key(lane)!r}; the {ignored} "
+                             f"written by {written.source} is ignored", warning=True)
+    if written.others:
+        yield _problem(task, f"only its first candidate group {written.group!r} owns it; "
+                             f"{', '.join(written.others)} are ignored", warning=True)
+    if not_evaluated:
+        yield _problem(task, f"{not_evaluated} is ignored: Valueflow does not compute owners when the case runs",
+                       warning=True)
 
 
 def _problem(element: etree._Element, message: str, warning: bool = False) -> Problem:
@@ -184,6 +309,14 @@ def _check_reachability(scope: etree._Element) -> list[Problem]:
 
     for flow in scope.findall("bpmn:sequenceFlow", NS):
         link(flow.get("sourceRef", ""), flow.get("targetRef", ""))
+    for thrown in _link_events(nodes, "intermediateThrowEvent"):
+        for caught in _link_events(nodes, "intermediateCatchEvent"):
+            if _link_name(thrown) == _link_name(caught):  # refused on its own: do not call it unreachable too
+                link(thrown.get("id", ""), caught.get("id", ""))
+    for association in scope.findall("bpmn:association", NS):  # a compensation event and its handler
+        source, target = nodes.get(association.get("sourceRef", "")), nodes.get(association.get("targetRef", ""))
+        if source is not None and target is not None and target.get("isForCompensation", "").lower() == "true":
+            link(source.get("id", ""), target.get("id", ""))
     for node_id, node in nodes.items():
         attached = node.get("attachedToRef")
         if local(node) == "boundaryEvent" and attached:
@@ -191,7 +324,8 @@ def _check_reachability(scope: etree._Element) -> list[Problem]:
     event_subprocesses = {i for i, n in nodes.items()
                           if local(n) == "subProcess" and n.get("triggeredByEvent", "false").lower() == "true"}
     starts = {i for i, n in nodes.items() if local(n) == "startEvent"} | event_subprocesses
-    ends = {i for i, n in nodes.items() if local(n) == "endEvent"} | event_subprocesses
+    compensation_handlers = {i for i, n in nodes.items() if n.get("isForCompensation", "").lower() == "true"}
+    ends = {i for i, n in nodes.items() if local(n) == "endEvent"} | event_subprocesses | compensation_handlers
     reached = _walk(starts, forward)
     finishing = _walk(ends, backward)
     problems = []
@@ -201,6 +335,14 @@ def _check_reachability(scope: etree._Element) -> list[Problem]:
         elif node_id not in finishing:
             problems.append(_problem(node, "cannot reach an end event"))
     return problems
+
+
+def _link_events(nodes: dict[str, etree._Element], tag: str) -> list[etree._Element]:
+    return [n for n in nodes.values() if local(n) == tag and n.find("bpmn:linkEventDefinition", NS) is not None]
+
+
+def _link_name(event: etree._Element) -> str:
+    return event.find("bpmn:linkEventDefinition", NS).get("name") or event.get("name") or ""
 
 
 def _walk(seeds: set[str], edges: dict[str, set[str]]) -> set[str]:

@@ -385,6 +385,10 @@ class RestrictedEnvironment(TaskDataEnvironment):
             lambda source, mode: _compile(source, mode, helper_names)
         )
 
+    def refusal(self, source: str, mode: str = "eval") -> str | None:
+        """Why ``source`` would be refused before it runs (a syntax error, a forbidden construct), or None."""
+        return self._compile(source, mode).refusal
+
     # -- public hooks called by SpiffWorkflow
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:

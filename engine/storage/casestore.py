@@ -179,7 +179,7 @@ _UPDATE_CASE_TASK = Prepared(update(_CASE_TASK).where(
 _INSERT_CASE_TASK = Prepared(insert(_CASE_TASK), ("instance_id", "task_id", "body"))
 _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
     "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
-    "target_seconds", "created_at", "due_at", "status", "row_version"))
+    "target_seconds", "created_at", "due_at", "assignee", "claimed_at", "status", "row_version"))
 _INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
 _DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
@@ -369,10 +369,14 @@ class CaseStore:
                 "customer_value": note.customer_value if note else None,
                 "value_class": note.value_class if note else None, "target_seconds": target,
                 "created_at": now, "due_at": compiled.calendar.due(now, target) if target is not None else None,
+                # a task its diagram assigns to a person is in their hands from the start
+                "assignee": note.assignee if note else None, "claimed_at": now if note and note.assignee else None,
                 "status": "open", "row_version": 1,
             })
         for row in new:
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             open_tasks[row["spiff_task_id"]] = task_id
             self.log(record.id, "task_created", None, now, task_id, row["step_id"])
+            if row["assignee"]:
+                self.log(record.id, "task_assigned", None, now, task_id, row["step_id"], {"assignee": row["assignee"]})
         return open_tasks

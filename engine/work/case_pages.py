@@ -268,17 +268,21 @@ def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ..
 
 
 def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
-    """The newest version of every deployed process, with the role that starts it and its running cases."""
+    """The newest version of every deployed process, with the role that starts it, its running cases
+    (``running``) and those of every version (``running_all_versions``)."""
     with uow:
         newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
             .group_by(ProcessDefinition.key).subquery()
         definitions = uow.session.scalars(select(ProcessDefinition).join(
             newest, (newest.c.key == ProcessDefinition.key) & (newest.c.version == ProcessDefinition.version))
             .order_by(ProcessDefinition.name)).all()
-        running = dict(uow.session.execute(
-            select(ProcessDefinition.key, func.count(ProcessInstance.id))
-            .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-            .where(ProcessInstance.status == "running").group_by(ProcessDefinition.key)).all())
+        running: dict[str, dict[int, int]] = {}
+        for key, version, count in uow.session.execute(
+                select(ProcessDefinition.key, ProcessDefinition.version, func.count(ProcessInstance.id))
+                .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+                .where(ProcessInstance.status == "running")
+                .group_by(ProcessDefinition.key, ProcessDefinition.version)):
+            running.setdefault(key, {})[version] = count
         result = []
         for definition in definitions:
             notes = ProcessAnnotations.from_dict(definition.annotations)
@@ -286,7 +290,9 @@ def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
                 "key": definition.key, "name": definition.name, "version": definition.version,
                 "customer_value": notes.process.customer_value, "target_seconds": notes.process.target_seconds,
                 "owner": notes.process.owner, "start_role": diagram_facts(definition).start_role,
-                "steps": [s.name for s in notes.steps.values()], "running": running.get(definition.key, 0),
+                "steps": [s.name for s in notes.steps.values()],
+                "running": running.get(definition.key, {}).get(definition.version, 0),
+                "running_all_versions": sum(running.get(definition.key, {}).values()),
                 "deployed_at": definition.deployed_at,
             })
         return result

@@ -121,3 +121,27 @@ def test_a_manager_opens_the_loan_dashboard_and_follows_a_red_step_to_its_slowes
     slowest.first.get_by_role("link", name="Case").click()
     expect(page.locator("#diagram")).to_have_attribute("data-state", "ready")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Case ")
+
+
+def test_the_dashboard_opens_on_the_newest_version_and_over_all_versions_names_each_versions_target(
+        page: Page, demo_server: LiveServer) -> None:
+    sign_in(page, demo_server.url, "manager")
+    page.goto(f"{demo_server.url}/dashboard/loan_decision")
+    target_of_capture = page.locator('#step-table tr[data-step="capture_application"] td:nth-of-type(7)')
+    expect(page.locator("#f-version")).to_have_value("2")
+    expect(page.locator(".lead")).to_contain_text("Version 2")
+    expect(page.locator("#kpi-median + .kpi-note")).to_contain_text("target 2 d")
+    expect(target_of_capture).to_have_text("1 h 00 min")
+
+    # Over all versions, the redesign's targets and the old process's are named side by side.
+    page.locator("#f-version").select_option("all")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/dashboard/loan_decision?*version=all*")
+    expect(page.locator(".lead")).to_contain_text("All 2 versions")
+    expect(page.locator("#kpi-median + .kpi-note")).to_have_text("target v2 2 d · v1 7 d")
+    expect(target_of_capture).to_have_text("v2 1 h 00 min · v1 1 d")
+    expect(page.get_by_role("heading", name="Heat map · version 2")).to_be_visible()
+    expect(page.locator("#heat-map")).to_contain_text("the figures of version 2 alone")
+    expect(page.locator("#heatmap")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#chart-trend")).to_have_attribute("data-drawn", "true")
+    screenshot(page, "dashboard-versions")

@@ -263,12 +263,13 @@ def test_init_for_the_demo_says_which_versions_it_created_on_a_new_database(db):
 
 def test_deploy_stores_a_version_and_the_same_content_again_is_a_no_op_printing_it(ready, tmp_path, capsys):
     package = write_package(tmp_path / "pkg" / KEY, case_xml())
-    assert ok(capsys, "deploy", package).out.strip() == f"unchanged, already deployed as {KEY} version 1"
+    assert ok(capsys, "deploy", package).out.splitlines()[0] == f"unchanged, already deployed as {KEY} version 1"
     lone = samples.write(tmp_path, samples.two_step("lone_file"), "lone_file")
-    assert ok(capsys, "deploy", lone).out.strip() == "deployed lone_file version 1"
-    assert ok(capsys, "deploy", lone).out.strip() == "unchanged, already deployed as lone_file version 1"
+    assert ok(capsys, "deploy", lone).out.splitlines() == [
+        "deployed lone_file version 1", "roles: approver (lane 'Approver'), back-office (lane 'Back Office')"]
+    assert ok(capsys, "deploy", lone).out.splitlines()[0] == "unchanged, already deployed as lone_file version 1"
     changed = write_package(tmp_path / "pkg2" / KEY, case_xml("Review the request"))
-    assert ok(capsys, "deploy", changed).out.strip() == f"deployed {KEY} version 2"
+    assert ok(capsys, "deploy", changed).out.splitlines()[0] == f"deployed {KEY} version 2"
     assert definitions_stored(ready)[-2:] == [("lone_file", 1), (KEY, 2)]
 
 
@@ -295,11 +296,11 @@ def test_a_refused_deploy_lists_every_problem_by_element_and_changes_nothing(rea
     assert any("chase (Chase the approval)" in line and "one hour" in line for line in blocking)
     assert definitions_stored(ready) == before
     # the version number did not move: the same content is still version 1, the next change is version 2
-    assert ok(capsys, "deploy", write_package(tmp_path / "again" / KEY, case_xml())).out.strip() \
+    assert ok(capsys, "deploy", write_package(tmp_path / "again" / KEY, case_xml())).out.splitlines()[0] \
         == f"unchanged, already deployed as {KEY} version 1"
     assert instance(capsys, start(capsys))["version"] == 1
     assert instance(capsys, instance_id)["status"] == "running"
-    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.strip() \
+    assert ok(capsys, "deploy", write_package(tmp_path / "next" / KEY, case_xml("Check"))).out.splitlines()[0] \
         == f"deployed {KEY} version 2"
 
 
@@ -511,8 +512,9 @@ MISTAKES = [
     ("message to a finished case", [], ["message", "{done_instance}", "documents_received"], "completed"),
     ("cancel a finished case", [], ["cancel", "{done_instance}", "--user", "ap1"], "already completed"),
     ("bad --at for the worker", [], ["worker", "--once", "--at", "tomorrow morning"], "not an ISO 8601"),
-    ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"], "neither a .bpmn file"),
-    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one .bpmn file"),
+    ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"],
+     "is neither a diagram file (.bpmn, .bpmn20.xml, .bpmn2, .xml)"),
+    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one diagram file"),
     ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
     ("user add with a role spelled as a lane name", [], ["user", "add", "kit", "--role", "Back Office"],
      "write it back-office"),
@@ -580,3 +582,9 @@ def test_the_installed_valueflow_command_runs_the_same_contract(ready, tmp_path)
     mistake = valueflow("claim", "999999", "--user", "bo1")
     assert mistake.returncode != 0 and mistake.stdout == ""
     assert mistake.stderr.splitlines() == ["valueflow: no task 999999"]
+
+
+def test_deploy_reads_a_diagram_file_named_as_flowable_names_it_and_shows_its_roles(ready, capsys):
+    lines = ok(capsys, "deploy", Path(__file__).parent.parent / "dialects" / "flowable_vacation.bpmn20.xml").out
+    assert lines.splitlines() == ["deployed flowable_vacation version 1",
+                                  "roles: hr (candidate group 'hr'), management (candidate group 'management')"]

@@ -58,7 +58,9 @@ def test_annotations_are_extracted_with_roles_and_segment_targets(new_uow):
     ("<bpmn:definitions", "not well-formed XML"),
     ('<?xml version="1.0"?><note>hello</note>', "not BPMN 2.0"),
     ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>', "DTD or entities"),
-    (samples.two_step().replace('isExecutable="true"', 'isExecutable="false"'), "no executable process"),
+    (samples.two_step().replace('isExecutable="true"', 'isExecutable="false"').replace(
+        '</bpmn:definitions>', '<bpmn:process id="other" isExecutable="false"/></bpmn:definitions>'),
+     "the document has no executable process among its 2 processes (two_step, other)"),
     (samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', ''),
      "review (Review): user task has no lane"),
     (samples.two_step().replace('value="PT8H"', 'value="8 hours"'),
@@ -86,10 +88,11 @@ def test_every_problem_is_listed_not_just_the_first(new_uow):
     assert len(problems) == 3, problems
 
 
-def test_a_document_spiffworkflow_rejects_is_refused(new_uow):
+def test_a_document_spiffworkflow_rejects_is_refused_in_plain_words(new_uow):
     xml = samples.two_step().replace('<bpmn:endEvent id="finish"/>', '<bpmn:endEvent id="finish"><bpmn:bogus/></bpmn:endEvent>')
     problems = refusal(new_uow, xml)
-    assert any("SpiffWorkflow cannot parse" in p for p in problems), problems
+    assert problems == ["finish: BPMN does not allow a bogus at this place (expected there: documentation, extension "
+                        "elements, auditing, monitoring, category value ref, …): move it, or remove it (line 3)"]
 
 
 def test_missing_customer_value_is_a_warning_that_does_not_block(new_uow):

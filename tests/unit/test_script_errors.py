@@ -17,7 +17,8 @@ from typing import Any, Optional
 import pytest
 
 from engine import service
-from engine.definitions.packages import Package, read_package
+from engine.definitions.packages import DeploymentRefused, Package, read_package
+from engine.errors import NotFound
 from engine.work import queries
 from tests import samples
 from tests.conftest import SHIPPED
@@ -101,24 +102,38 @@ def assert_a_healthy_case_is_unaffected(new_uow) -> None:
     assert [(s["step_id"], s["status"]) for s in view["open_steps"]] == [("review", "open")]
 
 
-FORBIDDEN_SCRIPTS = [
+# Scripts the restricted engine refuses before they run: the deploy refuses them, naming the step.
+REFUSED_SCRIPTS = [
     ("import", "import os\nresult = os.listdir('/')", "import is not allowed in a script"),
     ("from-import", "total = 1\nfrom subprocess import run", "import is not allowed in a script: line 2"),
-    ("open a file", "secret = open('/etc/passwd').read()", "open() is not allowed in a script"),
     ("subclasses", "classes = ().__class__.__base__.__subclasses__()", "attribute '__class__' is not allowed"),
     ("function globals", "def peek():\n    return 1\nfound = peek.__globals__",
      "attribute '__globals__' is not allowed"),
     ("dunder import", "os = __import__('os')", "name '__import__' is not allowed"),
-    ("builtin off the safe list", "names = vars()", "vars() is not allowed in a script"),
     ("eval", "total = eval('1 + 1')", "eval() is not allowed in a script"),
+    ("syntax error", "total = (amount", "syntax error in script"),
+]
+# Scripts that fail only on what they meet when they run: they stop their case.
+FAILING_SCRIPTS = [
+    ("open a file", "secret = open('/etc/passwd').read()", "open() is not allowed in a script"),
+    ("builtin off the safe list", "names = vars()", "vars() is not allowed in a script"),
     ("unknown name", "total = amount * rate", "NameError: name 'rate' is not defined"),
     ("division by zero", "total = amount / 0", "ZeroDivisionError: division by zero"),
-    ("syntax error", "total = (amount", "syntax error in script"),
     ("a value a case cannot keep", "total = 1\nnumbers = range(3)", "the script left a range in 'numbers'"),
 ]
 
 
-@pytest.mark.parametrize("script, fragment", [pytest.param(s, f, id=i) for i, s, f in FORBIDDEN_SCRIPTS])
+@pytest.mark.parametrize("script, fragment", [pytest.param(s, f, id=i) for i, s, f in REFUSED_SCRIPTS])
+def test_a_script_the_engine_would_refuse_is_refused_at_deploy_naming_its_step(new_uow, script, fragment):
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(new_uow, "risky", scripted("risky", script))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    assert problem.startswith("calculate (Calculate): its script cannot run: ") and fragment in problem, problem
+    with pytest.raises(NotFound):
+        service.start_instance(new_uow(), "risky", KIM, {"amount": 100})
+
+
+@pytest.mark.parametrize("script, fragment", [pytest.param(s, f, id=i) for i, s, f in FAILING_SCRIPTS])
 def test_a_failing_script_errors_its_case_at_that_step_and_keeps_the_message(new_uow, script, fragment):
     deploy(new_uow, "risky", scripted("risky", script))
     instance_id = service.start_instance(new_uow(), "risky", KIM, {"amount": 100})
@@ -128,7 +143,7 @@ def test_a_failing_script_errors_its_case_at_that_step_and_keeps_the_message(new
 
 
 def test_an_errored_case_logs_an_instance_errored_event(new_uow):
-    deploy(new_uow, "risky", scripted("risky", "import os"))
+    deploy(new_uow, "risky", scripted("risky", "total = 1 / 0"))
     instance_id = service.start_instance(new_uow(), "risky", KIM)
     types = [e["type"] for e in queries.instance_view(new_uow(), instance_id)["events"]]
     assert types == ["instance_started", "instance_errored"]
@@ -156,7 +171,6 @@ def test_an_endless_script_is_stopped_after_the_time_limit_and_its_case_errored(
 @pytest.mark.parametrize("condition, fragment", [
     pytest.param("amount / 0 &gt; 1", "ZeroDivisionError: division by zero", id="division by zero"),
     pytest.param("undefined_limit &lt; amount", "name 'undefined_limit' is not defined", id="unknown name"),
-    pytest.param("amount.__class__ is int", "attribute '__class__' is not allowed", id="dunder attribute"),
     pytest.param("open('/etc/passwd') is not None", "open() is not allowed", id="open"),
 ])
 def test_a_failing_gateway_condition_errors_the_case_at_the_gateway(new_uow, condition, fragment):
@@ -164,6 +178,12 @@ def test_a_failing_gateway_condition_errors_the_case_at_the_gateway(new_uow, con
     instance_id = service.start_instance(new_uow(), "routing", KIM, {"amount": 100})
     assert_errored_at(new_uow, instance_id, "route", fragment)
     assert_a_healthy_case_is_unaffected(new_uow)
+
+
+def test_a_condition_the_engine_would_refuse_is_refused_at_deploy_naming_its_flow(new_uow):
+    with pytest.raises(DeploymentRefused, match=r"to_big: the condition 'amount.__class__ is int' cannot run as "
+                                                r"Python: attribute '__class__' is not allowed in a script"):
+        deploy(new_uow, "routing", gated("routing", "amount.__class__ is int"))
 
 
 def test_a_working_gateway_condition_routes_the_case(new_uow):
@@ -188,7 +208,7 @@ def test_a_script_failing_after_a_completed_task_errors_the_case_there_and_the_c
 
 
 def test_an_errored_case_refuses_messages_with_a_clear_error(new_uow):
-    deploy(new_uow, "risky", scripted("risky", "import os"))
+    deploy(new_uow, "risky", scripted("risky", "total = 1 / 0"))
     instance_id = service.start_instance(new_uow(), "risky", KIM)
     with pytest.raises(service.TaskClosed, match="is error"):
         service.deliver_message(new_uow(), instance_id, "anything", {})

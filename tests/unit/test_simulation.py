@@ -8,12 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from engine import simulation
-from engine.analytics import costs, cycle_times
+from engine import cli, simulation
+from engine.analytics import costs, cycle_times, facts
 from engine.analytics.filters import Filters
 from engine.cli import main
 from engine.definitions.packages import read_package
-from engine.storage.tables import CaseFeedback, HumanTask, ProcessDefinition, TaskEvent
+from engine.storage.tables import (CaseFact, CaseFeedback, HumanTask, ProcessDefinition, ProcessInstance,
+                                  TaskEvent, TaskFact)
 from engine.storage.wiring import connect
 from engine.time.clock import FixedClock
 from tests.conftest import SHIPPED
@@ -118,3 +119,31 @@ def test_valueflow_demo_needs_at_least_a_day(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VALUEFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     assert main(["demo", "--days", "0"]) == 2
     assert capsys.readouterr().err == "valueflow: --days must be 1 or more\n"
+
+
+def test_the_demo_leaves_the_dashboards_facts_built(demo):
+    _, new_uow, _ = demo
+    with new_uow() as uow:
+        built = [uow.session.scalar(select(func.count()).select_from(table)) for table in (TaskFact, CaseFact)]
+        facts.refresh(uow)
+        after = [uow.session.scalar(select(func.count()).select_from(table)) for table in (TaskFact, CaseFact)]
+    assert built == after and min(built) > 0
+
+
+def test_init_demo_dates_each_version_before_its_cases_and_in_version_order(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'init.db'}")
+    monkeypatch.setattr(cli, "INIT_DEMO_DAYS", 2)
+    assert main(["init", "--demo"]) == 0
+    new_uow = connect(f"sqlite:///{tmp_path / 'init.db'}")
+    with new_uow() as uow:
+        versions = uow.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.deployed_at,
+                   func.min(ProcessInstance.started_at))
+            .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+            .group_by(ProcessDefinition.id).order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+    new_uow.dispose()
+    assert [(key, version) for key, version, *_ in versions] == [
+        ("loan_decision", 1), ("loan_decision", 2), ("order_to_cash", 1), ("service_request", 1)]
+    assert all(deployed_at <= first_case for _, _, deployed_at, first_case in versions)
+    loan = [deployed_at for key, _, deployed_at, _ in versions if key == "loan_decision"]
+    assert loan == sorted(loan) and loan[0] < loan[1]

@@ -114,6 +114,22 @@ def test_the_dashboard_shows_cases_and_end_to_end_time_against_target(client, au
     assert "Process cycle efficiency 7 %" in text  # 4 h of VA work in 58 h
 
 
+def test_a_figure_just_over_its_target_never_reads_as_the_target(client, auth, new_uow, clock):
+    story = Story(new_uow, clock)  # Review 16 h 25 min 40 s, Approve 8 h 00 min 20 s: 24 h 26 min end to end
+    case = story.case(T0, [(15 * HOUR, timedelta(hours=1, minutes=25, seconds=40)),
+                           (7 * HOUR, HOUR + timedelta(seconds=20))])
+    clock.set(T0 + timedelta(days=7))
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}")
+    text = text_of(response)
+    assert "End to end, median 1 d 0 h 26 min target 1 d Over target" in text
+    assert "End to end, p90 1 d 0 h 26 min" in text
+    assert re.search(r"Approve .*? BVA 1 8 h 00 min 20 s 8 h 00 min 20 s 7 h 00 min 1 h 00 min 8 h 00 min 0 % ", text)
+    cell = data_of(response)["cells"]["approve"]
+    assert (cell["median"], cell["target"]) == ("8 h 00 min 20 s", "8 h")
+    assert "8 h 00 min 20 s of 8 h 00 min" in text_of(client.get(f"/instances/{case}"))  # the case page too
+
+
 def test_the_step_table_puts_the_biggest_share_of_the_time_first(client, auth, story):
     auth.login("manager")
     response = client.get(f"/dashboard/{story.key}")
@@ -179,7 +195,7 @@ def test_the_segment_role_and_person_filters_narrow_the_figures(client, auth, st
     ("from=yesterday", "From must be a date like 2026-01-31, not 'yesterday'."),
     ("to=2026-13-01", "To must be a date like 2026-01-31"),
     ("from=2026-02-01&to=2026-01-01", "The period must end after it starts."),
-    ("version=two", "Version must be a number, not 'two'."),
+    ("version=two", "Version must be a number or 'all', not 'two'."),
     ("version=7", "has no version 7; its versions are 1"),
     ("segment=gold", "'gold' is not a customer segment (choose one of:"),
     ("role=wizard", "'wizard' is not a role of this process"),
@@ -328,8 +344,10 @@ def test_the_event_log_downloads_as_csv_one_row_per_lifecycle_change(client, aut
     assert tuple(rows[0]) == exports.CSV_COLUMNS
     assert {int(r["case_id"]) for r in rows} == set(story.cases)
     first = [(r["activity"], r["lifecycle"]) for r in rows if int(r["case_id"]) == story.cases[0]]
-    assert first == [("Review", "schedule"), ("Review", "assign"), ("Review", "start"), ("Review", "complete"),
-                     ("Approve", "schedule"), ("Approve", "assign"), ("Approve", "start"), ("Approve", "complete")]
+    assert first == [("Case started", "complete"),
+                     ("Review", "schedule"), ("Review", "assign"), ("Review", "start"), ("Review", "complete"),
+                     ("Approve", "schedule"), ("Approve", "assign"), ("Approve", "start"), ("Approve", "complete"),
+                     ("Case completed", "complete")]
 
 
 def test_the_event_log_downloads_as_xes_one_trace_per_case(client, auth, story):
@@ -342,7 +360,7 @@ def test_the_event_log_downloads_as_xes_one_trace_per_case(client, auth, story):
     assert len(traces) == 4
     names = {t.find(f"{XES}string[@key='concept:name']").get("value") for t in traces}
     assert names == {str(i) for i in story.cases} | {str(max(story.cases) + 1)}
-    event = traces[0].find(f"{XES}event")
+    event = traces[0].findall(f"{XES}event")[1]  # the first task event, after "Case started"
     assert {e.get("key") for e in event} >= {"concept:name", "lifecycle:transition", "time:timestamp", "org:role"}
     # the filters apply: premium cases only
     premium = ET.fromstring(client.get(f"/dashboard/{story.key}/events.xes?segment=premium").get_data())
@@ -370,6 +388,56 @@ def redesigned(story, new_uow) -> Story:
     assert story.deploy(faster).version == 2
     story.case(T0 + timedelta(days=3), [(HOUR, HOUR), (HOUR, HOUR)])
     return story
+
+
+@pytest.fixture
+def retargeted(story) -> Story:
+    """Version 2 halves Review's target (2 h) and the end-to-end one (12 h); one case through it takes 4 h."""
+    xml = samples.two_step(story.key).replace('value="PT4H"', 'value="PT2H"', 1).replace('"P1D"', '"PT12H"')
+    assert story.deploy(xml).version == 2
+    story.case(T0 + timedelta(days=3), [(HOUR, HOUR), (HOUR, HOUR)])
+    return story
+
+
+def test_the_dashboard_opens_on_the_newest_version_against_its_own_targets(client, auth, retargeted):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{retargeted.key}")
+    text = text_of(response)
+    assert "Version 2 · all time" in text and "Cases started 1 1 finished" in text
+    assert "End to end, median 4 h 00 min target 12 h 00 min Within target" in text
+    assert re.search(r'<option value="2" selected>Version 2 \(newest\), deployed [^<]+</option>\s*'
+                     r'<option value="1">Version 1, deployed [^<]+</option>\s*<option value="all">All versions',
+                     response.get_data(as_text=True))
+    assert re.search(r"Review .*? VA 1 2 h 00 min 2 h 00 min 1 h 00 min 1 h 00 min 2 h 00 min 100 % ", text)
+    assert data_of(response)["cells"]["review"]["url"] == f"/dashboard/{retargeted.key}?step=review#step-detail"
+
+
+def test_all_versions_show_each_versions_target_and_the_heat_map_its_own_versions_figures(client, auth, retargeted):
+    auth.login("manager")
+    response = client.get(f"/dashboard/{retargeted.key}?version=all")
+    text = text_of(response)
+    assert "All 2 versions · all time" in text and "Cases started 4 4 finished" in text
+    # 5 h, 24 h, 29 h in version 1 (target 1 d) and 4 h in version 2 (target 12 h): no one target to be within
+    assert "End to end, median 14 h 30 min target v2 12 h 00 min · v1 1 d End to end, p90" in text
+    assert re.search(r"Review .*? VA 4 3 h 30 min .*? v2 2 h 00 min · v1 4 h 00 min 75 % ", text)
+    assert re.search(r"Approve .*? BVA 4 11 h 00 min .*? 8 h 00 min 50 % ", text)  # one target in both versions
+    assert "grouped by how long they took against the 12 h 00 min target of version 2, by segment" in text
+    data = data_of(response)
+    review = data["cells"]["review"]
+    assert (review["count"], review["median"], review["target"]) == (1, "2 h", "2 h")  # version 2's, as drawn
+    assert review["url"] == f"/dashboard/{retargeted.key}?version=all&step=review#step-detail"
+    trend = data["charts"]["trend"]
+    assert trend["target"] is None
+    assert trend["targets"] == [{"version": 2, "value": 12.0}, {"version": 1, "value": 24.0}]  # in hours
+
+
+def test_the_step_table_csv_over_all_versions_gives_each_versions_target(client, auth, retargeted):
+    auth.login("manager")
+    for query, review_target, by_version in (("", "2.00", "2=2.00"), ("?version=all", "", "2=2.00;1=4.00")):
+        rows = list(csv.DictReader(io.StringIO(
+            client.get(f"/dashboard/{retargeted.key}/steps.csv{query}").get_data(as_text=True))))
+        review = next(r for r in rows if r["step_id"] == "review")
+        assert (review["target_hours"], review["targets_by_version"]) == (review_target, by_version)
 
 
 def test_two_versions_are_compared_side_by_side(client, auth, redesigned):

@@ -111,7 +111,7 @@ def test_no_query_parameter_alone_answers_a_hostile_value_with_a_server_error(wa
     ("/instances/" + "9" * 20, 404, "Not found"),
     ("/instances?q=" + "x" * 100_000, 400, "A search is at most 200 characters"),
     ("/instances?q=²", 200, "No case"),
-    ("/dashboard/loan_decision?version=²", 400, "Version must be a number, not '²'"),
+    ("/dashboard/loan_decision?version=²", 400, "Version must be a number or 'all', not '²'"),
 ])
 def test_a_hostile_address_gets_a_plain_refusal(client, auth, path, code, says):
     auth.login("admin")

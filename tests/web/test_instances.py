@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from engine import service
 from engine.work import queries
+from tests import samples
+from tests.conftest import T0
+from tests.histories import Story
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
 
 
@@ -177,3 +181,15 @@ def test_the_cases_page_lists_the_newest_cases_of_the_users_roles_before_any_sea
     auth.login("manager")
     assert "Recent cases" in text_of(client.get("/instances"))
     assert listed() == [later_loan, order, loan]
+
+
+def test_a_process_card_counts_the_running_cases_of_its_version_and_names_the_others(client, auth, new_uow, clock):
+    story = Story(new_uow, clock)
+    for _ in range(2):
+        story.start(T0)
+    story.deploy(samples.two_step(story.key).replace('value="PT4H"', 'value="PT2H"', 1))
+    story.start(T0 + timedelta(days=1))
+    auth.login("customer-service")
+    html = client.get("/processes").get_data(as_text=True)
+    card = re.sub(r"<[^>]+>|\s+", " ", html.split(f'aria-labelledby="p-{story.key}">', 1)[1].split("</p>", 1)[0])
+    assert " ".join(card.split()) == "version 2 · 1 running case (3 in all versions)"

@@ -127,10 +127,12 @@
       { type: 'line', label: 'p90 time (' + trend.unit + ')', data: trend.p90, borderColor: '#8a5a00',
         backgroundColor: '#8a5a00', borderDash: [6, 4], yAxisID: 'time', spanGaps: true, order: 1 }
     ];
-    if (trend.target !== null) {
-      trendSets.push({ type: 'line', label: 'Target (' + trend.unit + ')', data: trend.labels.map(function () { return trend.target; }),
-        borderColor: BAD, borderDash: [2, 3], pointRadius: 0, yAxisID: 'time', order: 0 });
-    }
+    var targets = trend.target !== null ? [{ label: 'Target', value: trend.target }] :
+      trend.targets.map(function (t) { return { label: 'Target of v' + t.version, value: t.value }; });
+    targets.forEach(function (t, i) {
+      trendSets.push({ type: 'line', label: t.label + ' (' + trend.unit + ')', data: trend.labels.map(function () { return t.value; }),
+        borderColor: BAD, borderDash: i ? [8, 4] : [2, 3], pointRadius: 0, yAxisID: 'time', order: 0 });
+    });
     chart('chart-trend', {
       data: { labels: trend.labels, datasets: trendSets },
       options: { scales: { x: axis('Week of', { grid: { display: false } }), cases: axis('Cases', { position: 'left' }),

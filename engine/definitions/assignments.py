@@ -1,0 +1,80 @@
+"""Who owns a human task outside a lane: the assignment other BPMN tools write on the task itself.
+
+Read, in this order: ``camunda:candidateGroups`` / ``camunda:assignee`` (Camunda 7),
+``zeebe:assignmentDefinition`` (Camunda 8), ``flowable:`` / ``activiti:``
+``candidateGroups`` and ``assignee``, and BPMN's own ``potentialOwner`` (a
+resource assignment expression such as ``group(sales)``, ``user(ada)`` or a
+plain name, or a reference to a ``bpmn:resource``). The first candidate group
+becomes the step's role; an assignee gives the task to that user when it opens.
+Expressions (``${approver}``, ``=approver``) are named as not evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from lxml import etree
+
+from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
+_ATTRIBUTE_DIALECTS = (("camunda", CAMUNDA_NS), ("flowable", FLOWABLE_NS), ("activiti", ACTIVITI_NS))
+_RESOURCE_CALL = re.compile(r"^\s*(user|group)\s*\(\s*([^()]*?)\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The owner a tool wrote on a task: its first candidate group, its assignee, and what was not usable."""
+
+    group: Optional[str] = None
+    assignee: Optional[str] = None
+    source: Optional[str] = None  # the dialect it came from: camunda, zeebe, flowable, activiti, potentialOwner
+    others: tuple[str, ...] = ()  # further candidate groups, not used
+    expressions: tuple[str, ...] = ()  # assignments computed at run time, which Valueflow does not evaluate
+
+
+def _is_expression(text: str) -> bool:
+    return text.startswith(("${", "#{", "=")) or "(" in text
+
+
+def _split(text: Optional[str]) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def assignment_of(task: etree._Element) -> Assignment:
+    """The assignment written on ``task`` by the first dialect that has a usable one; empty when none has."""
+    written: list[tuple[str, list[str], Optional[str]]] = []  # (dialect, candidate groups, assignee)
+    for prefix, namespace in _ATTRIBUTE_DIALECTS:
+        written.append((prefix, _split(task.get(f"{{{namespace}}}candidateGroups")),
+                        task.get(f"{{{namespace}}}assignee")))
+    for definition in task.iterfind("bpmn:extensionElements/zeebe:assignmentDefinition", NS):
+        written.append(("zeebe", _split(definition.get("candidateGroups")), definition.get("assignee")))
+    written += [_potential_owner(owner) for owner in task.iterfind("bpmn:potentialOwner", NS)]
+    expressions: list[str] = []
+    for dialect, groups, assignee in written:
+        expressions += [f"{dialect} candidate group {g}" for g in groups if _is_expression(g)]
+        groups = [g for g in groups if not _is_expression(g)]
+        if assignee and _is_expression(assignee):
+            expressions.append(f"{dialect} assignee {assignee}")
+            assignee = None
+        if groups or assignee:
+            return Assignment(groups[0] if groups else None, assignee or None, dialect, tuple(groups[1:]),
+                              tuple(expressions))
+    return Assignment(expressions=tuple(expressions))
+
+
+def _potential_owner(owner: etree._Element) -> tuple[str, list[str], Optional[str]]:
+    """A potentialOwner's group or user: from its expression, else from the name of the resource it refers to."""
+    expression = owner.findtext("bpmn:resourceAssignmentExpression/bpmn:formalExpression", namespaces=NS)
+    if expression is None:
+        reference = (owner.findtext("bpmn:resourceRef", namespaces=NS) or "").strip()
+        resource = next((r for r in owner.getroottree().getroot().iter(f"{{{BPMN_NS}}}resource")
+                         if r.get("id") == reference), None)
+        return "potentialOwner", _split(resource.get("name") if resource is not None else None), None
+    call = _RESOURCE_CALL.match(expression)
+    if call is None:
+        return "potentialOwner", _split(expression), None
+    kind, names = call.groups()
+    if kind == "user":
+        return "potentialOwner", [], (_split(names) or [None])[0]
+    return "potentialOwner", _split(names), None

@@ -1,0 +1,154 @@
+"""Conditions as other engines write them, turned into the Python the restricted engine runs.
+
+A sequence flow's condition may be Python (Valueflow's and SpiffWorkflow's own
+dialect) or JUEL, as Camunda 7, Flowable and Activiti write it: ``${approved}``,
+``#{amount > 1000 && !urgent}``. JUEL is translated: comparisons (also ``eq``,
+``ne``, ``lt``, ``gt``, ``le``, ``ge``), ``&&``/``||``/``!`` (and ``and``,
+``or``, ``not``), arithmetic (also ``div``, ``mod``), ``empty``, literals
+(``true``, ``false``, ``null``, numbers, strings) and property access
+(``customer.segment`` reads the key ``segment`` of ``customer``). What it does
+not cover (method calls, the ``? :`` operator, text around the ``${...}``) and
+FEEL (Camunda 8's ``=...``) raise ``ExpressionNotSupported``, so that the
+deploy refuses the flow instead of a case failing on it later.
+
+The cells of DMN decision tables are checked the same way (``check_decision_tables``):
+SpiffWorkflow runs them as Python, so a FEEL cell (``[250..1000]``,
+``"a","b"``) is refused at deploy, naming the decision and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from lxml import etree
+
+from engine.definitions.namespaces import BPMN_NS, NS
+from engine.definitions.validation import Problem
+from engine.sandbox.scripting import RestrictedEnvironment
+
+_JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.S)
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<operator>==|!=|<=|>=|&&|\|\||[<>!+\-*/%().\[\]])
+  | (?P<other>.)
+""", re.X | re.S)
+_WORDS = {"true": "True", "false": "False", "null": "None", "and": "and", "or": "or", "not": "not",
+          "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%"}
+_OPERATORS = {"&&": " and ", "||": " or ", "!": " not "}
+
+
+class ExpressionNotSupported(ValueError):
+    """An expression in a language, or using a construct, that Valueflow cannot run."""
+
+
+def prepare_expressions(process: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
+    """Check every condition and script of a process before it is stored, and rewrite JUEL conditions into
+    the Python that runs them (in the parsed document only): what would fail in a case is refused now."""
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        written = (condition.text or "").strip() if condition is not None else ""
+        if not written:
+            continue
+        language = condition.get("language") or ""
+        try:
+            if language and not any(known in language.lower() for known in ("python", "juel", "feel")):
+                raise ExpressionNotSupported(f"it is written in {language}, which Valueflow does not run: "
+                                             "write it in Python")
+            python = condition_to_python(written)
+        except ExpressionNotSupported as exc:
+            yield Problem(flow.get("id"), flow.get("name"), f"the condition {written!r} cannot run: {exc}")
+            continue
+        refusal = environment.refusal(python)
+        if refusal is not None:
+            yield Problem(flow.get("id"), flow.get("name"),
+                          f"the condition {written!r} cannot run as Python: {refusal}")
+        condition.text = python
+    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        refusal = environment.refusal(task.findtext("bpmn:script", default="", namespaces=NS), "exec")
+        if refusal is not None:
+            yield Problem(task.get("id"), task.get("name"), f"its script cannot run: {refusal}")
+
+
+def check_decision_tables(dmn: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
+    """Every input expression and cell of a DMN document's decision tables that the restricted engine would
+    refuse, as SpiffWorkflow evaluates them: an input cell as ``input == (cell)``, ``input cell`` (``< 250``) or
+    with ``?`` standing for the input (``250 <= ? < 1000``); an output cell as an expression."""
+    model = etree.QName(dmn).namespace
+    for decision in dmn.iter(f"{{{model}}}decision"):
+        def problem(where: str, text: str, refusal: str) -> Problem:
+            return Problem(decision.get("id"), decision.get("name"),
+                           f"{where} {text!r} cannot run as Python ({refusal}): FEEL is not supported yet; write a "
+                           "range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), a text in quotes")
+        for expression in decision.iterfind(f".//{{{model}}}inputExpression/{{{model}}}text"):
+            refusal = environment.refusal((expression.text or "").strip())
+            if refusal is not None:
+                yield problem("the input expression", (expression.text or "").strip(), refusal)
+        for number, rule in enumerate(decision.iter(f"{{{model}}}rule"), start=1):
+            for cell in rule.iterfind(f"{{{model}}}inputEntry/{{{model}}}text"):
+                text = (cell.text or "").strip()
+                if text in ("", "-"):
+                    continue
+                tries = [re.sub(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", text)] if "?" in text \
+                    else [f"dmninputexpr == ({text})", f"dmninputexpr {text}"]
+                refusals = [environment.refusal(attempt) for attempt in tries]
+                if all(refusals):
+                    yield problem(f"rule {number}: the input cell", text, str(refusals[0]))
+            for cell in rule.iterfind(f"{{{model}}}outputEntry/{{{model}}}text"):
+                text = (cell.text or "").strip()
+                refusal = environment.refusal(text) if text else None
+                if refusal is not None:
+                    yield problem(f"rule {number}: the output cell", text, refusal)
+
+
+def condition_to_python(text: str) -> str:
+    """The Python to evaluate for a condition written in Python or JUEL; raises ExpressionNotSupported."""
+    stripped = text.strip()
+    if stripped.startswith("="):
+        raise ExpressionNotSupported("FEEL expressions (Camunda 8's '=...') are not supported yet: "
+                                     "write the condition in Python, e.g. approved == False")
+    if "${" in stripped or "#{" in stripped:
+        return juel_to_python(stripped)
+    return stripped
+
+
+def juel_to_python(text: str) -> str:
+    """Translate one JUEL expression ``${...}`` or ``#{...}`` into Python; raises ExpressionNotSupported."""
+    whole = _JUEL.match(text)
+    if whole is None or "${" in whole["body"] or "#{" in whole["body"]:
+        raise ExpressionNotSupported("only a single ${...} expression is supported, without text around it")
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(whole["body"]) if m.lastgroup != "space"]
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        kind, value = tokens[index]
+        if kind == "other" or value in ("[", "]", "."):
+            raise ExpressionNotSupported(f"{value!r} is not supported there in a JUEL condition")
+        if kind == "name" and value == "empty":
+            index, operand = _path(tokens, index + 1)
+            out.append(f"({operand} in (None, '') or {operand} == [] or {operand} == {{}})")
+        elif kind == "name" and value not in _WORDS:
+            index, operand = _path(tokens, index)
+            out.append(operand)
+        else:
+            out.append(f" {_WORDS[value]} " if kind == "name" else _OPERATORS.get(value, f" {value} ")
+                       if kind == "operator" else value)
+            index += 1
+    return " ".join("".join(out).split())
+
+
+def _path(tokens: list[tuple[str | None, str]], index: int) -> tuple[int, str]:
+    """A name and its ``.property`` accesses from ``index``: the index after them, and the Python reading them."""
+    if index >= len(tokens) or tokens[index][0] != "name" or tokens[index][1] in _WORDS:
+        raise ExpressionNotSupported("'empty' must be followed by a variable in a JUEL condition")
+    python = tokens[index][1]
+    index += 1
+    while index + 1 < len(tokens) and tokens[index] == ("operator", ".") and tokens[index + 1][0] == "name":
+        python += f"[{tokens[index + 1][1]!r}]"
+        index += 2
+    if index < len(tokens) and tokens[index] == ("operator", "("):
+        raise ExpressionNotSupported(f"calling {python}() is not supported in a JUEL condition")
+    return index, python

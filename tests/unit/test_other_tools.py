@@ -1,0 +1,399 @@
+"""Processes written in other tools' dialects (tests/dialects/) deploy and run to their end through engine.service.
+
+Each file there was written for these tests the way its tool writes it: roles
+from Camunda 7, Camunda 8 and Flowable assignments, BPMN's potentialOwner, and
+lanes named in other scripts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import service
+from engine.definitions.annotations import role_key
+from engine.definitions.forms import FormInvalid
+from engine.definitions.packages import DeploymentRefused, Package, read_package
+from engine.errors import NotAllowed
+from engine.work import queries
+from tests import samples
+
+DIALECTS = Path(__file__).resolve().parent.parent / "dialects"
+CUSTOMER = service.CustomerRef("c-1", "Ada Moss", "standard")
+
+
+def open_tasks(new_uow, instance_id: int) -> list[dict]:
+    return queries.list_tasks(new_uow(), instance_id=instance_id)
+
+
+def work_through(new_uow, instance_id: int, people: dict[str, str],
+                 forms: dict[str, dict] | None = None) -> list[tuple[str, str | None, str | None]]:
+    """Claim (unless already assigned) and complete every task the case opens, each by the person holding its
+    role (``people``: role → user) or by its assignee, with the form data given for its step (``forms``);
+    returns (step, role, assignee) of each task as it opened."""
+    seen = []
+    while tasks := open_tasks(new_uow, instance_id):
+        task = tasks[0]
+        seen.append((task["step_id"], task["role"], task["assignee"]))
+        user = task["assignee"] or people[task["role"]]
+        if task["assignee"] is None:
+            service.claim_task(new_uow(), task["id"], user)
+        service.complete_task(new_uow(), task["id"], user, (forms or {}).get(task["step_id"], {}))
+    assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"
+    return seen
+
+
+def test_a_camunda_7_process_takes_its_roles_from_candidate_groups_assignees_and_potential_owners(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice.bpmn"))
+    assert any("Task_approve (Approve invoice): only its first candidate group 'accounting' owns it" in w
+               for w in deployment.warnings), deployment.warnings
+    service.add_user(new_uow(), "ann", ["accounting"])
+    service.add_user(new_uow(), "demo", ["payments"])
+    service.add_user(new_uow(), "rob", ["records-office"])
+    instance_id = service.start_instance(new_uow(), "camunda7_invoice", CUSTOMER)
+    steps = work_through(new_uow, instance_id, {"accounting": "ann", "records-office": "rob"})
+    assert steps == [("Task_approve", "accounting", None), ("Task_pay", None, "demo"),
+                     ("Task_archive", "records-office", None)]
+
+
+def test_a_task_assigned_by_its_diagram_is_in_its_assignees_hands_and_no_one_else_completes_it(new_uow):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice.bpmn"))
+    service.add_user(new_uow(), "ann", ["accounting"])
+    service.add_user(new_uow(), "demo", ["payments"])
+    instance_id = service.start_instance(new_uow(), "camunda7_invoice", CUSTOMER)
+    [approve] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), approve["id"], "ann")
+    service.complete_task(new_uow(), approve["id"], "ann", {})
+    [pay] = open_tasks(new_uow, instance_id)
+    assert [t["id"] for t in queries.list_tasks(new_uow(), user="demo")] == [pay["id"]]
+    with pytest.raises(NotAllowed, match="assigned to demo"):
+        service.complete_task(new_uow(), pay["id"], "ann", {})
+    events = [e["type"] for e in queries.instance_view(new_uow(), instance_id)["events"] if e["task_id"] == pay["id"]]
+    assert events == ["task_created", "task_assigned"]
+
+
+def test_a_camunda_8_user_task_marker_is_not_a_second_task_and_its_assignment_gives_the_role(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda8_claim.bpmn"))
+    assert not any("lane" in w for w in deployment.warnings), deployment.warnings
+    service.add_user(new_uow(), "cleo", ["clerks"])
+    instance_id = service.start_instance(new_uow(), "camunda8_claim", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"clerks": "cleo"}) == [("Task_assess", "clerks", None)]
+
+
+def test_a_lane_wins_over_a_candidate_group_and_the_deploy_says_so(new_uow):
+    xml = samples.two_step().replace(
+        'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
+        '<bpmn:userTask id="review"', '<bpmn:userTask id="review" camunda:candidateGroups="auditors"')
+    deployment = service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert ("warning: review (Review): its lane 'Back Office' gives it the role 'back-office'; the candidate group "
+            "'auditors' written by camunda is ignored") in deployment.warnings
+    with new_uow() as uow:
+        assert uow.compiled(deployment.definition_id).annotations.steps["review"].role == "back-office"
+
+
+@pytest.mark.parametrize("tag, kind", [("userTask", "user task"), ("manualTask", "manual task"), ("task", "task")])
+def test_a_task_without_an_owner_is_refused_naming_its_kind_and_the_fix(new_uow, tag, kind):
+    xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
+        '<bpmn:userTask id="review" name="Review">', f'<bpmn:{tag} id="review" name="Review">').replace(
+        '</bpmn:userTask><bpmn:userTask id="approve"', f'</bpmn:{tag}><bpmn:userTask id="approve"')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        f"review (Review): {kind} has no lane and no candidate group, so no role owns it: put it in a lane named "
+        "after the role that does the work, or give it a candidate group (camunda:candidateGroups)"]
+
+
+def test_an_owner_computed_at_run_time_is_named_in_the_refusal(new_uow):
+    xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
+        'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
+        '<bpmn:userTask id="review"', '<bpmn:userTask id="review" camunda:assignee="${reviewer}"')
+    with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has no lane and no candidate group, "
+                                                r"so no role owns it \(its camunda assignee \$\{reviewer\} is computed "
+                                                r"when the case runs, which Valueflow does not do yet\)"):
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+
+
+def test_lanes_named_in_any_script_give_roles_that_people_can_hold_and_claim_with(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "lanes_in_other_scripts.bpmn"))
+    assert deployment.roles == {"käufer": "lane 'Käufer'", "отдел-продаж": "lane 'Отдел продаж'"}
+    service.add_user(new_uow(), "olga", ["отдел-продаж"])
+    service.add_user(new_uow(), "karl", ["käufer"])
+    instance_id = service.start_instance(new_uow(), "lanes_in_other_scripts", CUSTOMER)
+    [offer] = open_tasks(new_uow, instance_id)
+    with pytest.raises(NotAllowed, match="karl does not hold the role 'отдел-продаж'"):
+        service.claim_task(new_uow(), offer["id"], "karl")
+    steps = work_through(new_uow, instance_id, {"отдел-продаж": "olga", "käufer": "karl"})
+    assert steps == [("Task_offer", "отдел-продаж", None), ("Task_accept", "käufer", None)]
+
+
+@pytest.mark.parametrize("lane, role", [("Credit Analyst", "credit-analyst"), ("Käufer", "käufer"),
+                                        ("Ka\u0308ufer", "käufer"), ("Отдел продаж", "отдел-продаж"),
+                                        ("営業 部", "営業-部"), ("Back_Office / EU", "back-office-eu")])
+def test_a_lane_name_becomes_its_letters_lower_cased_with_dashes_between_words(lane, role):
+    assert role_key(lane) == role
+
+
+def test_a_lane_with_no_letter_to_name_a_role_after_is_refused(new_uow):
+    xml = samples.two_step().replace('name="Back Office"', 'name="★ / ★"')
+    with pytest.raises(DeploymentRefused, match=r"review \(Review\): its lane '★ / ★' has no letter or digit"):
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+
+
+# -- files as other tools write them -------------------------------------------------------------------------------
+
+def deploy_refused(new_uow, xml: str) -> list[str]:
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    return [str(p) for p in caught.value.problems if not p.warning]
+
+
+@pytest.mark.parametrize("as_folder", [False, True], ids=["lone file", "package folder"])
+def test_a_flowable_bpmn20_xml_file_deploys_and_runs_to_its_end(new_uow, tmp_path, as_folder):
+    source = DIALECTS / "flowable_vacation.bpmn20.xml"
+    if as_folder:
+        (tmp_path / "flowable_vacation").mkdir()
+        source = tmp_path / "flowable_vacation" / "vacation.bpmn20.xml"
+        source.write_bytes((DIALECTS / "flowable_vacation.bpmn20.xml").read_bytes())
+        source = source.parent
+    deployment = service.deploy(new_uow(), read_package(source))
+    assert deployment.roles == {"management": "candidate group 'management'", "hr": "candidate group 'hr'"}
+    service.add_user(new_uow(), "mia", ["management"])
+    service.add_user(new_uow(), "hal", ["hr"])
+    instance_id = service.start_instance(new_uow(), "flowable_vacation", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"management": "mia", "hr": "hal"}) == [
+        ("handleRequest", "management", None), ("confirmDates", "hr", None)]
+
+
+@pytest.mark.parametrize("suffix", [".bpmn2", ".xml"])
+def test_other_diagram_file_names_are_read_as_packages(tmp_path, suffix):
+    path = tmp_path / f"claim{suffix}"
+    path.write_bytes((DIALECTS / "camunda8_claim.bpmn").read_bytes())
+    package = read_package(path)
+    assert (package.name, package.bpmn_file) == ("claim", f"claim{suffix}")
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16"])
+def test_a_file_is_read_in_the_encoding_its_prolog_declares(new_uow, tmp_path, encoding):
+    xml = samples.two_step().replace('encoding="UTF-8"', f'encoding="{encoding}"').replace(
+        'name="Back Office"', 'name="Käufer"')
+    path = tmp_path / "two_step.bpmn"
+    path.write_bytes(xml.encode(encoding))
+    deployment = service.deploy(new_uow(), read_package(path))
+    assert deployment.roles["käufer"] == "lane 'Käufer'"
+
+
+def test_a_file_that_is_not_in_its_declared_encoding_is_refused_saying_so(tmp_path):
+    path = tmp_path / "two_step.bpmn"
+    path.write_bytes(samples.two_step().replace('name="Back Office"', 'name="Käufer"').encode("ISO-8859-1"))
+    with pytest.raises(DeploymentRefused,
+                       match=r"two_step.bpmn is not valid UTF-8 text \(byte 711\): save it as UTF-8, or declare"):
+        read_package(path)
+
+
+def test_two_elements_with_one_id_are_named_instead_of_an_xsd_complaint(new_uow):
+    xml = samples.two_step().replace('<bpmn:userTask id="approve"', '<bpmn:userTask id="review"', 1)
+    problems = deploy_refused(new_uow, xml)
+    assert any(p.startswith("review (Review): two elements share the id 'review' (user task, user task): "
+                            "give each its own id") for p in problems), problems
+
+
+def test_an_xsd_complaint_is_rewritten_in_plain_words_about_the_element(new_uow):
+    xml = samples.two_step().replace('<bpmn:startEvent id="begin"/>',
+                                     '<bpmn:startEvent id="begin" name="Asked" messageRef="m1"/>')
+    assert deploy_refused(new_uow, xml) == [
+        "begin (Asked): BPMN does not allow the attribute messageRef on a start event: remove it, or draw the element "
+        "again in your modeler (line 3)"]
+
+
+def test_a_data_store_is_a_warning_and_the_process_runs(new_uow):
+    xml = samples.two_step().replace(
+        '<bpmn:endEvent id="finish"/>',
+        '<bpmn:endEvent id="finish"/><bpmn:dataStoreReference id="ledger_ref" name="Ledger" dataStoreRef="ledger"/>'
+    ).replace('</bpmn:process>', '</bpmn:process><bpmn:dataStore id="ledger" name="Ledger"/>').replace(
+        '<bpmn:userTask id="approve" name="Approve">',
+        '<bpmn:userTask id="approve" name="Approve"><bpmn:dataOutputAssociation id="to_ledger">'
+        '<bpmn:targetRef>ledger_ref</bpmn:targetRef></bpmn:dataOutputAssociation>')
+    deployment = service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert any(w.startswith("warning: ledger_ref (Ledger): data store: Valueflow keeps no data stores")
+               for w in deployment.warnings), deployment.warnings
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"back-office": "bo", "approver": "bo"})[-1][0] == "approve"
+
+
+def test_link_events_are_refused_as_not_supported_not_as_unreachable(new_uow):
+    xml = samples.two_step().replace(
+        '<bpmn:sequenceFlow id="f_review_approve" sourceRef="review" targetRef="approve"/>',
+        '<bpmn:sequenceFlow id="f_review_go" sourceRef="review" targetRef="go"/>'
+        '<bpmn:intermediateThrowEvent id="go" name="To approval"><bpmn:linkEventDefinition name="A"/>'
+        '</bpmn:intermediateThrowEvent>'
+        '<bpmn:intermediateCatchEvent id="arrive" name="From review"><bpmn:linkEventDefinition name="A"/>'
+        '</bpmn:intermediateCatchEvent>'
+        '<bpmn:sequenceFlow id="f_arrive_approve" sourceRef="arrive" targetRef="approve"/>')
+    assert deploy_refused(new_uow, xml) == [
+        f"{element}: link events are not supported: draw a sequence flow from where the link is thrown to where it is "
+        "caught" for element in ("go (To approval)", "arrive (From review)")]
+
+
+def test_the_only_process_not_marked_executable_deploys_with_a_warning_saying_how_to_mark_it(new_uow):
+    xml = samples.two_step().replace('isExecutable="true"', 'isExecutable="false"')
+    deployment = service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert ('warning: two_step (Two Step): is not marked executable, and Valueflow runs it as the document\'s only '
+            'process: mark it executable (isExecutable="true"; in Camunda Modeler, "Executable" in its properties)'
+            ) in deployment.warnings
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER)
+    work_through(new_uow, instance_id, {"back-office": "bo", "approver": "bo"})
+
+
+def test_several_flows_out_of_a_task_are_refused_with_the_gateway_to_add(new_uow):
+    xml = samples.two_step().replace(
+        '<bpmn:endEvent id="finish"/>',
+        '<bpmn:endEvent id="finish"/><bpmn:sequenceFlow id="f_review_finish" sourceRef="review" targetRef="finish"/>')
+    assert deploy_refused(new_uow, xml) == [
+        "review (Review): 2 sequence flows leave this user task without a gateway: add a parallel gateway after it if "
+        "all of them are to be taken, or an exclusive gateway if only one is (BPMN tools draw several flows out of a "
+        "step, which Valueflow runs only through a gateway)"]
+
+
+# -- expressions ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("amount, segment, expected", [
+    (1500, "standard", [("Task_check", "accounting", None), ("Task_approve", "management", None)]),
+    (1500, "premium", [("Task_check", "accounting", None)]),
+    (200, "standard", [("Task_check", "accounting", None)]),
+])
+def test_a_camunda_7_process_with_a_generated_form_and_juel_conditions_runs_the_branch_they_choose(
+        new_uow, amount, segment, expected):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda7_juel.bpmn"))
+    service.add_user(new_uow(), "ann", ["accounting", "management"])
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", service.CustomerRef("c-2", "Bo", segment))
+    filled = {"Task_check": {"amount": amount, "reason": "late", "receivedOn": "2026-01-02"}}
+    assert work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"}, filled) == expected
+    assert queries.instance_view(new_uow(), instance_id)["data"]["amount"] == amount
+
+
+def test_a_camunda_7_generated_form_becomes_the_steps_form_with_its_fields_labels_options_and_required_flags(
+        new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_juel.bpmn"))
+    with new_uow() as uow:
+        form = uow.compiled(deployment.definition_id).forms["Task_check"]
+    assert form == {"type": "object", "required": ["amount"], "properties": {
+        "amount": {"type": "integer", "title": "Amount to refund", "minimum": 1},
+        "reason": {"type": "string", "title": "Reason", "enum": ["damaged", "late"], "default": "damaged"},
+        "goodwill": {"type": "boolean", "title": "Goodwill gesture", "default": False},
+        "receivedOn": {"type": "string", "format": "date", "title": "Received on"}}}
+    service.add_user(new_uow(), "ann", ["accounting"])
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", CUSTOMER)
+    [task] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), task["id"], "ann")
+    with pytest.raises(FormInvalid) as caught:
+        service.complete_task(new_uow(), task["id"], "ann", {"reason": "lost"})
+    assert set(caught.value.errors) == {"amount", "reason"}
+
+
+def test_a_generated_form_field_of_a_type_valueflow_cannot_show_is_refused_naming_it(new_uow):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace('type="date"', 'type="customer"')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "Task_check (Check the refund): form field 'receivedOn' has the type 'customer', which Valueflow cannot "
+        "show: use one of string, long, boolean, date, enum"]
+
+
+@pytest.mark.parametrize("condition, why", [
+    ("=approved = false", "FEEL expressions (Camunda 8's '=...') are not supported yet"),
+    ("${approved ? 1 : 2}", "'?' is not supported there in a JUEL condition"),
+    ("${order.isUrgent()}", "calling order['isUrgent']() is not supported in a JUEL condition"),
+    ("Vacation Approval = 'Approved'", "cannot run as Python: syntax error in script"),
+    ("__import__('os')", "cannot run as Python: name '__import__' is not allowed in a script"),
+])
+def test_a_condition_that_cannot_run_is_refused_at_deploy_naming_the_flow(new_uow, condition, why):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace(
+        "${amount gt 1000 &amp;&amp; customer.segment != 'premium'}", condition.replace("&", "&amp;"))
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    assert problem.startswith(f"Flow_large (large): the condition {condition!r} cannot run"), problem
+    assert why in problem, problem
+
+
+def test_a_script_that_cannot_run_is_refused_at_deploy_naming_the_task(new_uow):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace(
+        '<bpmn:endEvent id="EndEvent_paid" name="Refund paid"/>',
+        '<bpmn:endEvent id="EndEvent_paid" name="Refund paid"/><bpmn:scriptTask id="Task_log" name="Log it">'
+        '<bpmn:script>import os</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="Flow_4" sourceRef="Task_approve" targetRef="Task_log"/>'
+        '<bpmn:sequenceFlow id="Flow_5" sourceRef="Task_log" targetRef="EndEvent_approved"/>').replace(
+        '<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_approve" targetRef="EndEvent_approved"/>', '')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "Task_log (Log it): its script cannot run: import is not allowed in a script: line 1"]
+
+
+def test_a_task_its_diagram_gives_to_a_person_is_not_released_into_no_queue_but_a_manager_can_reassign_it(new_uow):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice.bpmn"))
+    for name, roles in (("ann", ["accounting"]), ("demo", ["payments"]), ("max", ["manager"]), ("kim", ["payments"])):
+        service.add_user(new_uow(), name, roles)
+    instance_id = service.start_instance(new_uow(), "camunda7_invoice", CUSTOMER)
+    [approve] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), approve["id"], "ann")
+    service.complete_task(new_uow(), approve["id"], "ann", {})
+    [pay] = open_tasks(new_uow, instance_id)
+    with pytest.raises(NotAllowed, match="belongs to no role's queue"):
+        service.release_task(new_uow(), pay["id"], "demo")
+    service.assign_task(new_uow(), pay["id"], "kim", "max")
+    service.complete_task(new_uow(), pay["id"], "kim", {})
+    assert [t["step_id"] for t in open_tasks(new_uow, instance_id)] == ["Task_archive"]
+
+
+SIZE_TABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="sizes" name="Sizes" namespace="http://x">
+  <decision id="order_size" name="Order size">
+    <decisionTable id="order_size_table">
+      <input id="in_amount"><inputExpression id="in_amount_expr" typeRef="number"><text>amount</text>
+      </inputExpression></input>
+      <output id="out_size" name="size" typeRef="string"/>
+      <rule id="small"><inputEntry id="small_in"><text>&lt; 250</text></inputEntry>
+        <outputEntry id="small_out"><text>"small"</text></outputEntry></rule>
+      <rule id="medium"><inputEntry id="medium_in"><text>MEDIUM</text></inputEntry>
+        <outputEntry id="medium_out"><text>"medium"</text></outputEntry></rule>
+      <rule id="large"><inputEntry id="large_in"><text>-</text></inputEntry>
+        <outputEntry id="large_out"><text>"large"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def sized(cell: str) -> Package:
+    """two_step with a business rule task (order_size) between its start and Review, and the size table."""
+    xml = samples.two_step().replace(
+        '<bpmn:sequenceFlow id="f_begin_review" sourceRef="begin" targetRef="review"/>',
+        '<bpmn:businessRuleTask id="size" name="Size the order"><bpmn:extensionElements>'
+        '<spiffworkflow:calledDecisionId>order_size</spiffworkflow:calledDecisionId></bpmn:extensionElements>'
+        '</bpmn:businessRuleTask>'
+        '<bpmn:sequenceFlow id="f_begin_size" sourceRef="begin" targetRef="size"/>'
+        '<bpmn:sequenceFlow id="f_size_review" sourceRef="size" targetRef="review"/>').replace(
+        '<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '<bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+                                                      '<bpmn:flowNodeRef>size</bpmn:flowNodeRef>')
+    return Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml, "sizes.dmn": SIZE_TABLE.replace("MEDIUM", cell)})
+
+
+def test_a_decision_table_with_a_feel_range_is_refused_at_deploy_naming_the_decision_and_the_rule(new_uow):
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), sized("[250..1000]"))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    assert problem.startswith("order_size (Order size): rule 2: the input cell '[250..1000]' cannot run as Python ("), \
+        problem
+    assert problem.endswith("FEEL is not supported yet; write a range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), "
+                            "a text in quotes")
+
+
+def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
+    service.deploy(new_uow(), sized("250 &lt;= ? &lt;= 1000"))
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": 600})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == "medium"
