@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, url_for
 from werkzeug.exceptions import HTTPException
+
+from web import auth
 
 TITLES = {400: "The request could not be accepted", 403: "Not allowed", 404: "Not found",
           405: "Not possible here", 409: "Changed meanwhile"}
@@ -15,5 +17,7 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400 or code >= 500:
             return error
+        account = g.get("account")
+        way_back = auth.landing(account) if account is not None else ("Sign in", url_for("auth.login"))
         return render_template("errors/error.html", code=code, title=TITLES.get(code, error.name),
-                               message=error.description), code
+                               message=error.description, way_back=way_back), code
