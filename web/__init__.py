@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, redirect, url_for
+from flask import Flask, g, redirect
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import (account, admin, api, api_docs, api_instances, api_processes, api_tasks, auth, csrf, customers,
-                 dashboard, db, errors, feedback, headers, inbox, instances, modeler, ops, present, processes, tasks,
-                 throttle, vendor)
+                 dashboard, db, errors, feedback, headers, inbox, instances, modeler, ops, params, present, processes,
+                 tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -57,6 +57,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     errors.init_app(app)
     present.init_app(app)
     ops.init_app(app)
+    app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
                    ops, api_processes, modeler, api_docs):
         app.register_blueprint(module.bp)
@@ -66,8 +67,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     @app.get("/")
     @auth.login_required
     def home() -> ResponseReturnValue:
-        account = g.account
-        return redirect(url_for("inbox.index" if account.staff_roles or account.is_manager else "processes.index"))
+        return redirect(auth.landing(g.account)[1])
 
     return app
 

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from engine import service
 from engine.work import accounts
-from web import db
+from web import db, refused
 from web.auth import login_required, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -55,9 +55,16 @@ def _render_user(name: str, code: int = 200, **values: Any) -> tuple[str, int]:
                            is_self=name == g.account.name, **values), code
 
 
+def _user_refused(name: str, alert: str) -> ResponseReturnValue:
+    """Back to the user's page, scrolled to the reason nothing was changed."""
+    return refused.back_to(url_for("admin.show", name=name), "user-alert", 400,
+                           lambda: _render_user(name, 400, alert=alert), alert=alert)
+
+
 @bp.get("/users")
 def users() -> ResponseReturnValue:
-    return _render()
+    kept, code = refused.taken()
+    return _render(code, **kept)
 
 
 @bp.post("/users")
@@ -80,7 +87,8 @@ def add_user() -> ResponseReturnValue:
     elif set(roles) - set(known):
         errors["roles"] = "Unknown role: " + ", ".join(sorted(set(roles) - set(known))) + "."
     if errors:
-        return _render(400, new={"name": name, "roles": roles}, errors=errors)
+        kept = {"new": {"name": name, "roles": roles}, "errors": errors}
+        return refused.back_to(url_for("admin.users"), "add-heading", 400, lambda: _render(400, **kept), **kept)
     service.add_user(db.uow(), name, roles, password, actor=g.account.name)
     flash(f"User {name} added with the roles {', '.join(sorted(roles))}.", "success")
     return redirect(url_for("admin.users"))
@@ -88,7 +96,8 @@ def add_user() -> ResponseReturnValue:
 
 @bp.get("/users/<name>")
 def show(name: str) -> ResponseReturnValue:
-    return _render_user(name)
+    kept, code = refused.taken()
+    return _render_user(name, code, **kept)
 
 
 @bp.post("/users/<name>/roles")
@@ -96,13 +105,13 @@ def set_roles(name: str) -> ResponseReturnValue:
     roles = request.form.getlist("roles")
     unknown = set(roles) - set(accounts.known_roles(db.uow()))
     if unknown:
-        return _render_user(name, 400, alert="Unknown role: " + ", ".join(sorted(unknown)) + ". Nothing was changed.")
+        return _user_refused(name, "Unknown role: " + ", ".join(sorted(unknown)) + ". Nothing was changed.")
     try:
         accounts.set_roles(db.uow(), name, roles, g.account.name)
     except service.NotFound as exc:
         abort(404, str(exc))
     except (ValueError, service.NotAllowed) as exc:
-        return _render_user(name, 400, alert=f"The roles of {name} were not changed: {exc}.")
+        return _user_refused(name, f"The roles of {name} were not changed: {exc}.")
     flash(f"{name} now holds: {', '.join(sorted(roles))}.", "success")
     return redirect(url_for("admin.show", name=name))
 
@@ -123,7 +132,7 @@ def _set_disabled(name: str, disabled: bool) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except service.NotAllowed as exc:
-        return _render_user(name, 400, alert=f"Nothing was changed for {name}: {exc}.")
+        return _user_refused(name, f"Nothing was changed for {name}: {exc}.")
     state = "disabled: they cannot sign in, and their open sessions have ended" if disabled else \
         "enabled: they can sign in again"
     flash(f"{name} is {state}." if changed else f"{name} was already {'disabled' if disabled else 'enabled'}.",
@@ -139,6 +148,6 @@ def reset_password(name: str) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except service.NotAllowed as exc:
-        return _render_user(name, 400, alert=f"The password of {name} was not reset: {exc}.")
+        return _user_refused(name, f"The password of {name} was not reset: {exc}.")
     page, code = _render_user(name, new_password=password)
     return page, code, {"Cache-Control": "no-store"}

@@ -12,13 +12,11 @@ from typing import Any, Optional
 from flask import Flask, Response, g
 from flask_smorest import Api, Blueprint
 
-from web import idempotency
+from web import idempotency, params
 from web.api_errors import PREFIX, REFUSALS, error, refused
 from web.api_schemas import Error
 
 
-# An id in a path: a positive integer the database can hold (any other is a 404, not a database error).
-ID = "int(min=1, max=2147483647)"
 DESCRIPTION = """Valueflow's JSON API: other systems start cases, deliver the customer's messages and work tasks.
 
 Authenticate with `Authorization: Bearer <token>` (make a token under your account's API tokens page, or with
@@ -63,6 +61,9 @@ def init_app(app: Flask, blueprints: list[Any]) -> None:
     app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = ValueflowApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
+    # ``<int:…>`` in a path is web.params.RecordId, a positive id a row can have (any other is a 404)
+    api.register_converter(params.RecordId, lambda _: {"type": "integer", "minimum": 1,
+                                                       "maximum": params.LARGEST_ID})
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"token": []}]
     for blueprint in blueprints:

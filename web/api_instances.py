@@ -57,7 +57,7 @@ class Instances(MethodView):
         return _case(instance_id)
 
 
-@bp.route(f"/<{api.ID}:instance_id>")
+@bp.route("/<int:instance_id>")
 class Instance(MethodView):
     @bp.response(200, Case)
     def get(self, instance_id: int) -> Any:
@@ -65,7 +65,7 @@ class Instance(MethodView):
         return _case(instance_id)
 
 
-@bp.route(f"/<{api.ID}:instance_id>/cancel")
+@bp.route("/<int:instance_id>/cancel")
 class Cancellation(MethodView):
     @bp.response(200, Case)
     @bp.doc(**idempotency.DOC)

@@ -43,7 +43,7 @@ class Tasks(MethodView):
                                   per_page=query["per_page"])
 
 
-@bp.route(f"/<{api.ID}:task_id>")
+@bp.route("/<int:task_id>")
 class OneTask(MethodView):
     @bp.response(200, TaskDetail)
     def get(self, task_id: int) -> Any:
@@ -51,7 +51,7 @@ class OneTask(MethodView):
         return _task(task_id)
 
 
-@bp.route(f"/<{api.ID}:task_id>/claim")
+@bp.route("/<int:task_id>/claim")
 class Claim(MethodView):
     @bp.response(200, DoneTask)
     @bp.doc(**idempotency.DOC)
@@ -62,7 +62,7 @@ class Claim(MethodView):
         return _task(task_id)["task"]
 
 
-@bp.route(f"/<{api.ID}:task_id>/release")
+@bp.route("/<int:task_id>/release")
 class Release(MethodView):
     @bp.response(200, DoneTask)
     @bp.doc(**idempotency.DOC)
@@ -73,7 +73,7 @@ class Release(MethodView):
         return _task(task_id)["task"]
 
 
-@bp.route(f"/<{api.ID}:task_id>/assign")
+@bp.route("/<int:task_id>/assign")
 class Assign(MethodView):
     @bp.arguments(Assignment)
     @bp.response(200, DoneTask)
@@ -85,7 +85,7 @@ class Assign(MethodView):
         return _task(task_id)["task"]
 
 
-@bp.route(f"/<{api.ID}:task_id>/complete")
+@bp.route("/<int:task_id>/complete")
 class Complete(MethodView):
     @bp.arguments(Completion)
     @bp.response(200, Case)

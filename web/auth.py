@@ -71,10 +71,20 @@ def staff_or_manager() -> None:
             + (", ".join(sorted(account.roles)) or "none") + ") do not include one of them.")
 
 
-def _safe_next(target: Optional[str]) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+def landing(account: accounts.Account) -> tuple[str, str]:
+    """(label, address) of the page a signed-in user starts from: the inbox for staff and managers, else the
+    process catalogue, which everyone signed in may read."""
+    if account.staff_roles or account.is_manager:
+        return "Go to your inbox", url_for("inbox.index")
+    return "Go to the processes", url_for("processes.index")
+
+
+def _safe_next(target: Optional[str], account: accounts.Account) -> str:
+    """``target`` when it is an address on this site; else the user's landing page."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
-    return url_for("inbox.index")
+    return landing(account)[1]
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -82,7 +92,7 @@ def login() -> ResponseReturnValue:
     target = request.values.get("next")
     if request.method == "GET":
         if g.account is not None:
-            return redirect(_safe_next(target))
+            return redirect(_safe_next(target, g.account))
         return render_template("auth/login.html", next=target, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -91,16 +101,14 @@ def login() -> ResponseReturnValue:
     except accounts.AccountDisabled:
         return render_template("auth/login.html", next=target, username=username,
                                error="Your account is disabled; ask an admin to enable it."), 403
-    if found is None:
+    if found is None:  # answered in place: the sign-in throttle counts these 401s
         message = ("Enter your user name and password." if not username or not password
                    else "That user name and password do not match. Check them and try again.")
         return render_template("auth/login.html", next=target, username=username, error=message), 401
     session.clear()
     session["user"] = found.name
     session["generation"] = found.session_generation
-    if not (found.staff_roles or found.is_manager) and not target:
-        target = url_for("processes.index")
-    return redirect(_safe_next(target))
+    return redirect(_safe_next(target, found))
 
 
 @bp.post("/logout")

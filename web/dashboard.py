@@ -19,7 +19,7 @@ from engine.analytics.dashboards import (FiltersRefused, Options, dashboard_opti
                                          version_comparison)
 from engine.analytics.filters import Filters
 from engine.work import case_pages
-from web import charts, db
+from web import charts, db, refused
 from web.auth import login_required, require
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -88,7 +88,8 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/<key>")
 def show(key: str) -> ResponseReturnValue:
-    return _render(key)
+    kept, code = refused.taken()
+    return _render(key, code, kept.get("rate_error"))
 
 
 def _render(key: str, code: int = 200, rate_error: Optional[dict[str, str]] = None) -> ResponseReturnValue:
@@ -159,7 +160,7 @@ def compare(key: str) -> ResponseReturnValue:
         return render_template("dashboard/compare.html", problems=[
             f"{options.name} has only one version deployed so far; deploy a redesign to compare."], **context)
     problems = [f"{name} must be a version number, not {value!r}" for name, value in chosen.items()
-                if value and not value.isdigit()]
+                if value and not value.isdecimal()]
     try:
         filters = read_filters(options, {**request.args, "version": ""})
     except FiltersRefused as exc:
@@ -185,18 +186,22 @@ def set_rate(key: str) -> ResponseReturnValue:
     options = _options(key)
     role = request.form.get("role", "").strip()
     rate = request.form.get("hourly_rate", "").strip()
+    back = url_for("dashboard.show", key=key, **{k: v for k, v in _typed().items() if v})
+
+    def refuse(rate_error: dict[str, str]) -> ResponseReturnValue:
+        return refused.back_to(back, "rate-error", 400, lambda: _render(key, 400, rate_error), rate_error=rate_error)
+
     if role not in options.roles:
-        return _render(key, 400, {"role": role, "message": f"{role or 'That'!r} is not a role of {options.name}; "
-                                  "nothing was changed."})
+        return refuse({"role": role, "message": f"{role or 'That'!r} is not a role of {options.name}; "
+                                                "nothing was changed."})
     if not rate:
-        return _render(key, 400, {"role": role, "message": "Enter an hourly rate, such as 45 or 62.50."})
+        return refuse({"role": role, "message": "Enter an hourly rate, such as 45 or 62.50."})
     try:
         costs.set_role_rate(db.uow(), role, rate, account.name)
     except ValueError as exc:
-        return _render(key, 400, {"role": role, "value": rate,
-                                  "message": f"The rate of {role} was not changed: {exc}."})
+        return refuse({"role": role, "value": rate, "message": f"The rate of {role} was not changed: {exc}."})
     except service.NotAllowed as exc:
         abort(403, f"{exc}. Nothing was changed.")
     stored = costs.role_rates(db.uow())[role]
     flash(f"The hourly rate of {role} is now {stored:,.2f}; every cost is counted at today's rates.", "success")
-    return redirect(url_for("dashboard.show", key=key, **request.args.to_dict(), _anchor="costs"))
+    return redirect(f"{back}#costs")

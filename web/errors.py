@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, url_for
 from werkzeug.exceptions import HTTPException
 
-from web import api_errors
+from web import api_errors, auth
 
 TITLES = {400: "The request could not be accepted", 403: "Not allowed", 404: "Not found",
           405: "Not possible here", 409: "Changed meanwhile"}
@@ -19,5 +19,7 @@ def init_app(app: Flask) -> None:
             return error
         if api_errors.is_api_request():
             return api_errors.http_error(error)
+        account = g.get("account")
+        way_back = auth.landing(account) if account is not None else ("Sign in", url_for("auth.login"))
         return render_template("errors/error.html", code=code, title=TITLES.get(code, error.name),
-                               message=error.description), code
+                               message=error.description, way_back=way_back), code

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import service
 from engine.work import feedback
-from web import db
+from web import db, refused
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 UNKNOWN = ("This feedback link is not valid", "Check that the whole link was copied from the message we sent you. "
@@ -32,16 +32,22 @@ def give(token: str) -> ResponseReturnValue:
     if not asked.open:
         return _closed(asked)
     if request.method == "GET":
-        return render_template("feedback/give.html", asked=asked, score="", comment="", error=None)
+        kept, code = refused.taken()
+        return render_template("feedback/give.html", asked=asked, **{"score": "", "comment": "", "error": None,
+                                                                   **kept}), code
     score, comment = request.form.get("score", "").strip(), request.form.get("comment", "")
+
+    def refuse(error: str) -> ResponseReturnValue:
+        kept = {"score": score, "comment": comment, "error": error}
+        return refused.back_to(url_for("feedback.give", token=token), "feedback-error", 400,
+                               lambda: (render_template("feedback/give.html", asked=asked, **kept), 400), **kept)
+
     if score not in {str(n) for n in feedback.SCORES}:
-        return render_template("feedback/give.html", asked=asked, score=score, comment=comment,
-                               error="Choose a score from 1 (poor) to 5 (excellent)."), 400
+        return refuse("Choose a score from 1 (poor) to 5 (excellent).")
     try:
         feedback.record_feedback_by_token(db.uow(), token, int(score), comment)
     except feedback.BadScore as exc:
-        return render_template("feedback/give.html", asked=asked, score=score, comment=comment,
-                               error=f"Your score was not recorded yet: {exc}."), 400
+        return refuse(f"Your score was not recorded yet: {exc}.")
     except feedback.FeedbackRefused:
         return _closed(feedback.feedback_request(db.uow(), token))
     return render_template("feedback/closed.html", title="Thank you", thanks=True,

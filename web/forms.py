@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from engine.definitions.forms import COMMENT_FORM, FormInvalid, check_form
+from engine.definitions.forms import COMMENT_FORM, DEFAULT_MAX_LENGTH, FormInvalid, check_form
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -33,7 +33,8 @@ class Field:
     value: Any = ""                 # the text shown (a bool for checkboxes)
     error: str = ""
     options: list[tuple[str, str]] = field(default_factory=list)
-    limits: str = ""                # e.g. "1,000 to 5,000,000"
+    limits: str = ""                # e.g. "1,000 to 5,000,000" or "up to 2,000 characters"
+    max_length: Optional[int] = None  # text fields: the most characters the form takes
     autofocus: bool = False         # the first field with an error takes the keyboard focus
 
     @property
@@ -60,7 +61,7 @@ def fields_for(schema: dict[str, Any], values: Optional[Mapping[str, Any]] = Non
             required=name in required and widget != "checkbox", help=spec.get("description", ""),
             value=bool(value) if widget == "checkbox" else ("" if value is None else str(value)),
             error=errors.get(name, ""), options=[(str(v), _option_label(v)) for v in spec.get("enum", [])],
-            limits=_limits(spec)))
+            limits=_limits(spec, widget), max_length=_max_length(spec, widget)))
     first_bad = next((f for f in fields if f.error), None)
     if first_bad is not None:
         first_bad.autofocus = True
@@ -87,7 +88,14 @@ def _option_label(value: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _limits(spec: dict[str, Any]) -> str:
+def _max_length(spec: dict[str, Any], widget: str) -> Optional[int]:
+    return spec.get("maxLength", DEFAULT_MAX_LENGTH) if widget in ("text", "textarea") else None
+
+
+def _limits(spec: dict[str, Any], widget: str) -> str:
+    longest = _max_length(spec, widget)
+    if longest is not None:
+        return f"up to {longest:,} characters"
     low, high = spec.get("minimum"), spec.get("maximum")
     if low is not None and high is not None:
         return f"{low:,} to {high:,}"

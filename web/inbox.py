@@ -6,11 +6,12 @@ from flask import Blueprint, current_app, g, render_template, request, session, 
 from flask.typing import ResponseReturnValue
 
 from engine.work import inbox as engine_inbox
-from web import db
+from web import db, params
 from web.auth import login_required, staff_or_manager
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 FILTERS = ("process", "step", "segment", "role")
+MAX_PAGE = 1_000_000
 
 
 @bp.get("")
@@ -19,11 +20,11 @@ def index() -> ResponseReturnValue:
     staff_or_manager()
     account = g.account
     chosen = {name: request.args.get(name, "").strip() or None for name in FILTERS}
-    page_number = request.args.get("page", "1")
+    page_number = params.whole_number("page number", request.args.get("page", "").strip() or "1", 1, MAX_PAGE)
     page = engine_inbox.inbox(
         db.uow(), account.name, account.staff_roles, everyone=account.is_manager,
         view=request.args.get("view", "auto"), filters=engine_inbox.InboxFilter(**chosen),
-        page=int(page_number) if page_number.isdigit() else 1, per_page=current_app.config["PER_PAGE"])
+        page=page_number, per_page=current_app.config["PER_PAGE"])
     suggestion = None
     if session.pop("just_completed", None):
         suggestion = engine_inbox.next_task(db.uow(), account.name, account.staff_roles)

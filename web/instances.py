@@ -14,10 +14,11 @@ from engine.definitions.forms import FormInvalid
 from engine.storage.uow import ConcurrentUpdate
 from engine.work import case_pages, feedback, queries
 from engine.work.case_score import case_score
-from web import db, forms, present
+from web import db, forms, present, refused
 from web.auth import login_required, require, staff_or_manager
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
+LONGEST_SEARCH = 200
 CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -26,6 +27,9 @@ CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def index() -> ResponseReturnValue:
     staff_or_manager()
     text = request.args.get("q", "").strip()
+    if len(text) > LONGEST_SEARCH:
+        abort(400, f"A search is at most {LONGEST_SEARCH} characters: a customer's name or id, or a case number. "
+                   f"Yours has {len(text):,}.")
     if text:
         return render_template("instances/index.html", q=text, results=case_pages.search_cases(db.uow(), text))
     account = g.account
@@ -37,7 +41,8 @@ def index() -> ResponseReturnValue:
 @login_required
 def show(instance_id: int) -> ResponseReturnValue:
     staff_or_manager()
-    return _render(instance_id)
+    kept, code = refused.taken()
+    return _render(instance_id, code, **kept)
 
 
 def _render(instance_id: int, code: int = 200, recording: Optional[str] = None,
@@ -79,20 +84,22 @@ def record_message(instance_id: int, name: str) -> ResponseReturnValue:
     case = _case(instance_id)
     wait = next((w for w in case["waits"] if w["kind"] == "message" and w["message"] == name), None)
     if wait is None:
-        return _render(instance_id, 409, message_error=f"Case {instance_id} is no longer waiting for "
-                                                       f"\u201c{present.humanize(name)}\u201d; nothing was recorded.")
+        return _message_refused(instance_id, 409, message_error=f"Case {instance_id} is no longer waiting for "
+                                                                f"\u201c{present.humanize(name)}\u201d; nothing was "
+                                                                "recorded.")
     try:
         data, typed = forms.read_submission(forms.schema_or_comment(wait["form"]), request.form)
     except forms.FormInvalidTyped as exc:
-        return _render(instance_id, 400, name, exc.typed, exc.errors)
+        return _message_refused(instance_id, 400, recording=name, message_values=exc.typed,
+                                message_errors=exc.errors)
     try:
         service.record_message(db.uow(), instance_id, name, data, g.account.name)
     except FormInvalid as exc:
-        return _render(instance_id, 400, name, typed, exc.errors)
+        return _message_refused(instance_id, 400, recording=name, message_values=typed, message_errors=exc.errors)
     except service.NotAllowed as exc:
-        return _render(instance_id, 403, message_error=f"Nothing was recorded: {exc}.")
+        return _message_refused(instance_id, 403, message_error=f"Nothing was recorded: {exc}.")
     except (service.MessageNotExpected, service.TaskClosed, ConcurrentUpdate) as exc:
-        return _render(instance_id, 409, message_error=f"Nothing was recorded: {exc}.")
+        return _message_refused(instance_id, 409, message_error=f"Nothing was recorded: {exc}.")
     flash(f"Recorded: {wait['step_name']} for {case['customer']['name']} (case {instance_id}).", "success")
     return redirect(url_for("instances.show", instance_id=instance_id))
 
@@ -104,15 +111,15 @@ def record_score(instance_id: int) -> ResponseReturnValue:
     staff_or_manager()
     typed = {"score": request.form.get("score", "").strip(), "comment": request.form.get("comment", "")}
     if typed["score"] not in {str(n) for n in feedback.SCORES}:
-        return _render(instance_id, 400, score_error="Choose the customer's score, from 1 (poor) to 5 (excellent); "
-                                                     "nothing was recorded.", typed=typed)
+        return _score_refused(instance_id, 400, "Choose the customer's score, from 1 (poor) to 5 (excellent); "
+                                                "nothing was recorded.", typed)
     try:
         feedback.record_feedback(db.uow(), instance_id, int(typed["score"]), g.account.name, typed["comment"])
     except service.NotFound as exc:
         abort(404, str(exc))
     except feedback.FeedbackRefused as exc:
-        return _render(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
-                       score_error=f"The score was not recorded: {exc}.", typed=typed)
+        return _score_refused(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
+                              f"The score was not recorded: {exc}.", typed)
     flash(f"Score {typed['score']} of 5 recorded for case {instance_id}.", "success")
     return redirect(url_for("instances.show", instance_id=instance_id, _anchor="satisfaction"))
 
@@ -127,9 +134,24 @@ def feedback_link(instance_id: int) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except feedback.FeedbackRefused as exc:
-        return _render(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
-                       score_error=f"No link was made: {exc}.")
+        return _score_refused(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
+                              f"No link was made: {exc}.")
     return _render(instance_id, feedback_url=url_for("feedback.give", token=token, _external=True))
+
+
+def _message_refused(instance_id: int, code: int, **kept: Any) -> ResponseReturnValue:
+    """Back to the case page at the message's form (its values as typed, its errors) or at the reason."""
+    return refused.back_to(url_for("instances.show", instance_id=instance_id),
+                           "form-errors" if "recording" in kept else "message-error", code,
+                           lambda: _render(instance_id, code, **kept), **kept)
+
+
+def _score_refused(instance_id: int, code: int, message: str,
+                   typed: Optional[dict[str, str]] = None) -> ResponseReturnValue:
+    """Back to the case's satisfaction section, with the reason and the values as typed."""
+    kept = {"score_error": message, **({"typed": typed} if typed else {})}
+    return refused.back_to(url_for("instances.show", instance_id=instance_id), "satisfaction", code,
+                           lambda: _render(instance_id, code, **kept), **kept)
 
 
 def _startable(key: str) -> dict[str, Any]:
@@ -151,6 +173,9 @@ def new() -> ResponseReturnValue:
         return redirect(url_for("processes.index"))
     process = _startable(key)
     if request.method == "GET":
+        kept, code = refused.taken()
+        if kept:
+            return _start_form(process, code, kept["values"], kept["errors"])
         chosen = case_pages.customer(db.uow(), request.args.get("customer", "")) if request.args.get("customer") else None
         look_for = request.args.get("find", "").strip()
         values = chosen or {"id": "", "name": "", "segment": "standard"}
@@ -160,8 +185,8 @@ def new() -> ResponseReturnValue:
     values = {name: request.form.get(name, "").strip() for name in ("id", "name", "segment")}
     errors = _check_customer(values, process["segments"])
     if errors:
-        return render_template("instances/new.html", process=process, values=values, errors=errors, find="",
-                               existing=False, matches=None), 400
+        return refused.back_to(url_for("instances.new", process=key), "customer-heading", 400,
+                               lambda: _start_form(process, 400, values, errors), values=values, errors=errors)
     customer_id = values["id"] or case_pages.new_customer_id(db.uow())
     try:
         instance_id = service.start_instance(db.uow(), key, service.CustomerRef(customer_id, values["name"],
@@ -170,6 +195,13 @@ def new() -> ResponseReturnValue:
     except (service.NotFound, ValueError) as exc:
         abort(400, str(exc))
     return _land(instance_id, values["name"])
+
+
+def _start_form(process: dict[str, Any], code: int, values: dict[str, str],
+                errors: dict[str, str]) -> ResponseReturnValue:
+    """The start form holding the values as typed, each error at its field."""
+    return render_template("instances/new.html", process=process, values=values, errors=errors, find="",
+                           existing=False, matches=None), code
 
 
 def _check_customer(values: dict[str, str], segments: list[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Optional, Union
 from zoneinfo import ZoneInfo
@@ -168,7 +169,7 @@ def humanize(name: Any) -> str:
 
 
 def show_value(value: Any) -> str:
-    """Case data for people: Yes/No, numbers with thousands separators, lists and objects compact."""
+    """A single value for people: Yes/No, numbers with thousands separators, the rest as text."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -180,6 +181,45 @@ def show_value(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+FOLD_AFTER = 200        # characters of a value shown before the rest is folded away
+NESTING_SHOWN = 4       # levels of nested objects drawn as fields; deeper ones read as compact JSON
+
+
+@dataclass
+class Shown:
+    """One field of case data as a page draws it: a value (folded when long) or the fields nested in it."""
+
+    label: str
+    text: str = ""
+    parts: list["Shown"] = field(default_factory=list)
+
+    @property
+    def folded(self) -> bool:
+        return len(self.text) > FOLD_AFTER
+
+    @property
+    def preview(self) -> str:
+        return self.text[:FOLD_AFTER]
+
+
+def case_fields(data: dict[str, Any], labels: Optional[dict[str, str]] = None) -> list[Shown]:
+    """Case data as labelled fields: objects become nested fields, lists of plain values a comma list."""
+    return [_shown((labels or {}).get(str(k)) or humanize(k), v, 1) for k, v in data.items()]
+
+
+def _shown(label: str, value: Any, depth: int) -> Shown:
+    if depth <= NESTING_SHOWN:
+        if isinstance(value, dict) and value:
+            return Shown(label, parts=[_shown(humanize(k), v, depth + 1) for k, v in value.items()])
+        if isinstance(value, list) and any(isinstance(item, (list, dict)) for item in value):
+            return Shown(label, parts=[_shown(f"{n}.", item, depth + 1) for n, item in enumerate(value, 1)])
+        if isinstance(value, list):
+            return Shown(label, ", ".join(show_value(item) for item in value) or "—")
+    if isinstance(value, dict) and not value:
+        return Shown(label, "—")
+    return Shown(label, show_value(value))
 
 
 def sentence(text: Any) -> str:

@@ -11,7 +11,7 @@ from engine import service
 from engine.definitions.forms import FormInvalid
 from engine.storage.uow import ConcurrentUpdate
 from engine.work import accounts, case_pages
-from web import db, forms, present
+from web import db, forms, present, refused
 from web.auth import login_required, require, staff_or_manager
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -45,7 +45,7 @@ def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: 
         assignable=assignable, has_form=ctx["form"] is not None,
         fields=forms.fields_for(schema, values, errors), form_error=(errors or {}).get(""),
         error_count=len(errors or {}), alert=alert, preview=is_open or bool(values),
-        data=[(labels.get(k) or present.humanize(k), present.show_value(v)) for k, v in ctx["data"].items()],
+        data=present.case_fields(ctx["data"], labels),
     ), code
 
 
@@ -57,16 +57,25 @@ _ACTION_ERRORS = tuple(_REFUSALS)
 
 def _refused(task_id: int, exc: Exception, lead: str,
              typed: Optional[Mapping[str, Any]] = None) -> ResponseReturnValue:
-    """The task page again, with the engine's reason and the status its kind of refusal deserves."""
+    """Back to the task page, with the engine's reason and the status its kind of refusal deserves."""
     code = next(status for kind, status in _REFUSALS.items() if isinstance(exc, kind))
-    return _render(task_id, code, f"{lead}: {exc}.", typed)
+    return _back(task_id, code, alert=f"{lead}: {exc}.", values=typed)
+
+
+def _back(task_id: int, code: int, alert: Optional[str] = None, values: Optional[Mapping[str, Any]] = None,
+          errors: Optional[Mapping[str, str]] = None) -> ResponseReturnValue:
+    """Post/Redirect/Get to the task page, scrolled to the first error or the alert."""
+    return refused.back_to(url_for("tasks.show", task_id=task_id), "form-errors" if errors else "task-alert", code,
+                           lambda: _render(task_id, code, alert, values, errors),
+                           alert=alert, values=values, errors=errors)
 
 
 @bp.get("/<int:task_id>")
 @login_required
 def show(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
-    return _render(task_id)
+    kept, code = refused.taken()
+    return _render(task_id, code, kept.get("alert"), kept.get("values"), kept.get("errors"))
 
 
 @bp.post("/<int:task_id>/claim")
@@ -102,7 +111,7 @@ def assign(task_id: int) -> ResponseReturnValue:
     _context(task_id)
     assignee = request.form.get("assignee", "").strip()
     if not assignee:
-        return _render(task_id, 400, "Choose the person to assign the task to.")
+        return _back(task_id, 400, alert="Choose the person to assign the task to.")
     try:
         service.assign_task(db.uow(), task_id, assignee, g.account.name)
     except _ACTION_ERRORS as exc:
@@ -120,11 +129,11 @@ def complete(task_id: int) -> ResponseReturnValue:
     try:
         data, typed = forms.read_submission(schema, request.form)
     except forms.FormInvalidTyped as exc:
-        return _render(task_id, 400, None, exc.typed, exc.errors)
+        return _back(task_id, 400, values=exc.typed, errors=exc.errors)
     try:
         service.complete_task(db.uow(), task_id, g.account.name, data)
     except FormInvalid as exc:
-        return _render(task_id, 400, None, typed, exc.errors)
+        return _back(task_id, 400, values=typed, errors=exc.errors)
     except _ACTION_ERRORS as exc:
         return _refused(task_id, exc, "Your values were not saved", typed)
     session["just_completed"] = task_id

@@ -96,7 +96,7 @@ def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
         problems.append(str(exc))
         filters = None
     version = (params.get("version") or "").strip()
-    if version.isdigit() and int(version) not in {v.version for v in options.versions}:
+    if version.isdecimal() and int(version) not in {v.version for v in options.versions}:
         problems.append(f"{options.name} has no version {int(version)}; its versions are "
                         + ", ".join(str(v.version) for v in reversed(options.versions)))
     for name, known, what in (("segment", options.segments, "customer segment"),

@@ -73,7 +73,7 @@ class Filters:
         version = text("version")
         if version == ALL_VERSIONS:
             version = None
-        elif version is not None and not version.isdigit():
+        elif version is not None and not version.isdecimal():
             raise ValueError(f"version must be a number or {ALL_VERSIONS!r}, not {version!r}")
         return cls(process=process, start=_instant(text("from"), "from", end=False),
                    end=_instant(text("to"), "to", end=True), version=int(version) if version else None,
@@ -102,7 +102,7 @@ def _instant(value: Optional[str], name: str, end: bool) -> Optional[datetime]:
             day = date.fromisoformat(value)
             return datetime.combine(day + timedelta(days=1) if end else day, time(), timezone.utc)
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or one at the calendar's very end
         raise ValueError(f"{name} must be a date like 2026-01-31, not {value!r}") from None
 
 

@@ -3,6 +3,8 @@
 Only the fields a form declares reach the case data: a form cannot set a
 variable the process computes itself (a risk class, an approval flag).
 A step without a form accepts one optional ``comment``.
+Text is as long as a field's ``maxLength`` allows, or DEFAULT_MAX_LENGTH
+characters when the form sets no limit.
 
 Every completion checks its form, so the usual case is made cheap: a form
 of flat fields (the keywords in ``_field_checks``) is compiled once into
@@ -19,6 +21,7 @@ from typing import Any, Callable, Optional
 
 import jsonschema
 
+DEFAULT_MAX_LENGTH = 10_000
 COMMENT_FORM: dict[str, Any] = {
     "type": "object",
     "properties": {"comment": {"type": "string", "title": "Comment", "x-widget": "textarea"}},
@@ -38,7 +41,7 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
     schema = schema or COMMENT_FORM
     if not isinstance(data, dict):
         raise FormInvalid({"": "the form data must be a JSON object"})
-    validator, surely_valid = _checkers(schema)
+    validator, surely_valid, capped = _checkers(schema)
     if surely_valid is not None and surely_valid(data):
         return dict(data)
     known = set(schema.get("properties", {}))
@@ -49,26 +52,42 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
                 if name not in error.instance:
                     errors.setdefault(".".join([*map(str, error.absolute_path), name]), "is required")
             continue
-        errors.setdefault(".".join(str(part) for part in error.absolute_path), _message(error))
+        where = ".".join(str(part) for part in error.absolute_path)
+        errors.setdefault(where, _message(error, where in capped))
     if errors:
         raise FormInvalid(errors)
     return dict(data)
 
 
 Check = Callable[[Any], bool]
+Checkers = tuple[jsonschema.Draft202012Validator, Optional[Check], frozenset[str]]
 # Validators cost more to build than to run; schemas live as long as their compiled definition.
 # Each entry keeps its schema alive, so the id stays that schema's.
-_CHECKERS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator, Optional[Check]]] = {}
+_CHECKERS: dict[int, tuple[dict[str, Any], Checkers]] = {}
 
 
-def _checkers(schema: dict[str, Any]) -> tuple[jsonschema.Draft202012Validator, Optional[Check]]:
-    """jsonschema's validator for the form, and its quick check (None when the form is beyond it)."""
+def _checkers(schema: dict[str, Any]) -> Checkers:
+    """jsonschema's validator for the form with its length caps, its quick check (None when the form is beyond
+    it), and the fields capped at DEFAULT_MAX_LENGTH."""
     entry = _CHECKERS.get(id(schema))
     if entry is None or entry[0] is not schema:
-        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-        entry = (schema, validator, _quick_check(schema, validator))
+        capped_schema, capped = _with_length_caps(schema)
+        validator = jsonschema.Draft202012Validator(capped_schema, format_checker=jsonschema.FormatChecker())
+        entry = (schema, (validator, _quick_check(capped_schema, validator), capped))
         _CHECKERS[id(schema)] = entry
-    return entry[1], entry[2]
+    return entry[1]
+
+
+def _with_length_caps(schema: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+    """The schema with ``maxLength: DEFAULT_MAX_LENGTH`` on each field that may hold text and sets no limit, and
+    those fields' names."""
+    fields = schema.get("properties")
+    if not isinstance(fields, dict):
+        return schema, frozenset()
+    capped = frozenset(name for name, field in fields.items() if _may_hold_text(field) and "maxLength" not in field)
+    properties = {name: {**field, "maxLength": DEFAULT_MAX_LENGTH} if name in capped else field
+                  for name, field in fields.items()}
+    return {**schema, "properties": properties}, capped
 
 
 # Keywords that say nothing about validity (besides any "x-..." extension).
@@ -78,6 +97,13 @@ _ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default",
 
 def _annotation(keyword: str) -> bool:
     return keyword in _ANNOTATIONS or keyword.startswith("x-")
+
+
+def _may_hold_text(field: Any) -> bool:
+    if not isinstance(field, dict):
+        return False
+    declared = field.get("type")
+    return declared is None or declared == "string" or (isinstance(declared, list) and "string" in declared)
 
 
 def _quick_check(schema: dict[str, Any], validator: jsonschema.Draft202012Validator) -> Optional[Check]:
@@ -168,7 +194,7 @@ _LENGTHS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: jsonschema.ValidationError, capped: bool) -> str:
     if error.validator == "enum":
         return "must be one of " + ", ".join(str(v) for v in error.validator_value)
     if error.validator == "type":
@@ -184,6 +210,9 @@ def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "minLength":
         return "must not be empty" if error.validator_value == 1 else \
             f"must be at least {error.validator_value} characters"
+    if error.validator == "maxLength":
+        limit = f"must be at most {error.validator_value:,} characters (it has {len(error.instance):,})"
+        return limit + ", the most any field takes when its form sets no limit" if capped else limit
     return error.message
 
 

@@ -226,8 +226,9 @@ def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, 
     if not text:
         return []
     condition = Customer.name.icontains(text, autoescape=True) | (Customer.id == text)
-    if text.lstrip("#").isdigit():
-        condition = condition | (ProcessInstance.id == int(text.lstrip("#")))
+    number = text.lstrip("#")
+    if number.isdecimal() and len(number) <= 18:  # a case id fits a BIGINT
+        condition = condition | (ProcessInstance.id == int(number))
     return _cases(uow, condition, (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), limit)
 
 

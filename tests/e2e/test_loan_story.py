@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import Page, expect
@@ -46,6 +47,7 @@ def test_a_loan_application_goes_from_capture_to_a_decision_and_shows_finished_o
     page.get_by_label("Notes").fill("Buying her first flat.")
     page.get_by_role("button", name="Complete").click()
     expect(page.locator("#form-errors")).to_contain_text("1 field needs attention")
+    expect(page).to_have_url(re.compile(r"/tasks/\d+#form-errors$"))  # not the POST address: a reload sends nothing
     expect(page.get_by_text("Annual gross income must be a number")).to_be_visible()
     expect(page.get_by_label("Annual gross income")).to_have_value("sixty thousand")
     expect(page.get_by_label("Loan amount")).to_have_value("250,000")

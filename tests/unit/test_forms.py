@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from engine.definitions.forms import FormInvalid, _checkers, check_form
+from engine.definitions.forms import DEFAULT_MAX_LENGTH, FormInvalid, _checkers, check_form
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_FORMS = sorted(ROOT.glob("bpmn/*/forms/*.json"))
@@ -38,7 +38,7 @@ def jsonschema_accepts(schema: dict, data: dict) -> bool:
 @pytest.mark.parametrize("path", SHIPPED_FORMS, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 def test_the_quick_check_agrees_with_jsonschema_on_every_shipped_form(path):
     schema = json.loads(path.read_text())
-    _, quick = _checkers(schema)
+    _, quick, _ = _checkers(schema)
     assert quick is not None, "every shipped form is flat enough for the quick check"
     fields = schema["properties"]
     pools = {name: values_for(field) for name, field in fields.items()}
@@ -105,3 +105,19 @@ def test_data_the_quick_check_refuses_gets_every_field_named():
 def test_a_field_without_one_type_applies_its_limits_to_values_of_their_kind_only(field, value, accepted):
     schema = {"type": "object", "properties": {"n": field}}
     assert _checkers(schema)[1]({"n": value}) == accepted == jsonschema_accepts(schema, {"n": value})
+
+
+def test_a_text_longer_than_the_forms_max_length_is_refused_with_the_limit():
+    schema = {"type": "object", "properties": {"reference": {"type": "string", "maxLength": 20}}}
+    assert check_form(schema, {"reference": "x" * 20}) == {"reference": "x" * 20}
+    with pytest.raises(FormInvalid) as refused:
+        check_form(schema, {"reference": "x" * 21})
+    assert refused.value.errors == {"reference": "must be at most 20 characters (it has 21)"}
+
+
+def test_a_text_field_without_a_max_length_takes_the_default_cap_and_says_so():
+    assert check_form(None, {"comment": "x" * DEFAULT_MAX_LENGTH}) == {"comment": "x" * DEFAULT_MAX_LENGTH}
+    with pytest.raises(FormInvalid) as refused:
+        check_form(None, {"comment": "x" * 200_000})
+    assert refused.value.errors == {"comment": "must be at most 10,000 characters (it has 200,000), the most any "
+                                               "field takes when its form sets no limit"}

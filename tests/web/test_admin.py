@@ -45,6 +45,8 @@ def test_an_admin_adds_a_user_who_can_then_sign_in_and_work_the_queue(client, au
 def test_a_bad_new_user_is_refused_with_the_reason_and_the_values_kept(client, auth, new_uow, form, message):
     auth.login("admin")
     response = auth.post("/admin/users", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/users#add-heading"
+    response = client.get(response.headers["Location"])
     assert response.status_code == 400
     assert message in text_of(response)
     assert accounts.account(new_uow(), "newbie") is None
@@ -67,7 +69,7 @@ def test_an_admin_sets_a_users_roles_adding_and_removing(client, auth, new_uow):
 ])
 def test_bad_role_changes_are_refused_and_change_nothing(client, auth, new_uow, name, roles, code, message):
     auth.login("admin")
-    response = auth.post(f"/admin/users/{name}/roles", data={"roles": roles})
+    response = auth.post(f"/admin/users/{name}/roles", data={"roles": roles}, follow_redirects=True)
     assert response.status_code == code
     assert message in text_of(response)
     assert accounts.account(new_uow(), "analyst-2").roles == {"credit-analyst"}
@@ -173,7 +175,7 @@ def test_a_disabled_user_cannot_sign_in_and_their_open_session_ends(app, client,
 
 def test_an_admin_cannot_disable_themself(client, auth, new_uow):
     auth.login("admin")
-    response = auth.post("/admin/users/admin/disable")
+    response = auth.post("/admin/users/admin/disable", follow_redirects=True)
     assert response.status_code == 400
     assert "Nothing was changed for admin: you cannot disable yourself; ask another admin." in text_of(response)
     assert client.get("/admin/users").status_code == 200
@@ -197,7 +199,7 @@ def test_a_reset_password_is_shown_once_replaces_the_old_one_and_ends_open_sessi
 
 def test_an_admin_resets_no_password_of_their_own_here(auth):
     auth.login("admin")
-    response = auth.post("/admin/users/admin/password")
+    response = auth.post("/admin/users/admin/password", follow_redirects=True)
     assert response.status_code == 400
     assert auth.login("admin").status_code == 302
 

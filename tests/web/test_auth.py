@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.web.conftest import text_of
@@ -72,6 +74,15 @@ def test_the_inbox_is_refused_to_a_user_without_a_staff_or_manager_role(client, 
     response = client.get("/inbox")
     assert response.status_code == 403
     assert "for front-line staff and managers" in text_of(response)
+
+
+def test_a_refused_page_offers_a_way_back_the_user_may_see(client, auth):
+    auth.login("process-owner")
+    response = client.get("/inbox")
+    assert "Go to your inbox" not in text_of(response)
+    way_back = re.search(r'href="([^"]+)" id="way-back">([^<]+)<', response.get_data(as_text=True))
+    assert way_back is not None and way_back.groups() == ("/processes", "Go to the processes")
+    assert client.get(way_back.group(1)).status_code == 200
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])

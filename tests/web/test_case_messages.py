@@ -40,7 +40,7 @@ def test_the_case_page_says_which_message_and_timer_the_case_waits_for_and_since
     assert ("Two days without documents — a timer, due Wed 7 Jan 2026, 11:00 (in 1 d 21 h), "
             "waiting since Mon 5 Jan 2026, 11:00.") in page
     assert "Documents received * (required) What arrived, e.g. 'bank statements for May'. " \
-           "Record: Documents received" in page
+           "(up to 10,000 characters) Record: Documents received" in page
 
 
 def test_staff_of_the_case_record_the_documents_and_the_case_moves_on_to_credit_review(
@@ -65,6 +65,8 @@ def test_a_required_value_left_out_is_explained_at_its_field_and_nothing_changes
     instance_id = waiting_for_documents(new_uow, clock)
     auth.login("customer-service")
     response = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "  "})
+    assert response.status_code == 303 and response.headers["Location"] == f"/instances/{instance_id}#form-errors"
+    response = client.get(response.headers["Location"])
     assert response.status_code == 400
     page = text_of(response)
     assert "Some values need attention (see below); nothing was recorded yet." in page
@@ -79,11 +81,12 @@ def test_a_message_the_case_no_longer_waits_for_is_a_conflict_that_changes_nothi
     auth.login("customer-service")
     assert auth.post(f"/instances/{instance_id}/messages/documents_received",
                      data={"documents": "payslips"}).status_code == 302
-    again = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    again = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"},
+                      follow_redirects=True)
     assert again.status_code == 409
     assert (f"Case {instance_id} is no longer waiting for “Documents received”; nothing was recorded."
             in text_of(again))
-    unknown = auth.post(f"/instances/{instance_id}/messages/payment_received", data={})
+    unknown = auth.post(f"/instances/{instance_id}/messages/payment_received", data={}, follow_redirects=True)
     assert unknown.status_code == 409 and "no longer waiting for “Payment received”" in text_of(unknown)
     assert len(messages_received(new_uow, instance_id)) == 1
 
@@ -99,7 +102,8 @@ def test_a_message_delivered_meanwhile_makes_the_recording_a_conflict(client, au
         return record(uow, *args, **kwargs)
 
     monkeypatch.setattr(service, "record_message", delivered_first)
-    response = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    response = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"},
+                         follow_redirects=True)
     assert response.status_code == 409
     assert (f"Nothing was recorded: case {instance_id} is not waiting for the message 'documents_received'; "
             "it waits for" in text_of(response))
@@ -112,7 +116,8 @@ def test_staff_of_other_processes_see_no_button_and_cannot_record(client, auth, 
     auth.login("warehouse-1")
     page = text_of(client.get(f"/instances/{instance_id}"))
     assert "Waiting for Documents received" in page and "Record: Documents received" not in page
-    refused = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    refused = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"},
+                        follow_redirects=True)
     assert refused.status_code == 403
     assert ("Nothing was recorded: warehouse-1 holds none of the roles of case 1 (credit-analyst, customer-service, "
             "underwriter) and cannot record its messages.") in text_of(refused)
@@ -133,7 +138,8 @@ def test_a_finished_case_waits_for_nothing(client, auth, new_uow, clock):
     service.cancel_instance(new_uow(), instance_id, "manager")
     auth.login("customer-service")
     assert "Waiting for" not in text_of(client.get(f"/instances/{instance_id}"))
-    refused = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"})
+    refused = auth.post(f"/instances/{instance_id}/messages/documents_received", data={"documents": "payslips"},
+                        follow_redirects=True)
     assert refused.status_code == 409
     assert messages_received(new_uow, instance_id) == []
 

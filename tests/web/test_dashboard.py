@@ -303,6 +303,9 @@ def test_a_bad_rate_is_refused_and_changes_nothing(client, auth, story, new_uow,
     auth.login("admin")
     role = story.role("approver")
     response = auth.post(f"/dashboard/{story.key}/rates", data={"role": role, "hourly_rate": rate})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/dashboard/{story.key}#rate-error"
+    response = client.get(response.headers["Location"])
     assert response.status_code == 400
     assert message.format(role=role) in text_of(response)
     assert role not in costs.role_rates(new_uow())
@@ -311,7 +314,8 @@ def test_a_bad_rate_is_refused_and_changes_nothing(client, auth, story, new_uow,
 
 def test_a_rate_for_a_role_outside_the_process_is_refused(client, auth, story, new_uow):
     auth.login("admin")
-    response = auth.post(f"/dashboard/{story.key}/rates", data={"role": "underwriter", "hourly_rate": "50"})
+    response = auth.post(f"/dashboard/{story.key}/rates", data={"role": "underwriter", "hourly_rate": "50"},
+                         follow_redirects=True)
     assert response.status_code == 400
     assert "'underwriter' is not a role of" in text_of(response)
     assert "underwriter" not in costs.role_rates(new_uow())

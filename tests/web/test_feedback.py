@@ -70,11 +70,14 @@ def test_a_bad_score_through_the_link_is_explained_and_nothing_is_recorded(clien
     auth.login("customer-service")
     link = issue_link(auth, client, story.done)
     response = auth.post(link, data={"score": score, "comment": "kept"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("#feedback-error")
+    response = client.get(response.headers["Location"])
     assert response.status_code == 400
     assert "Choose a score from 1 (poor) to 5 (excellent)." in text_of(response)
     assert ">kept</textarea>" in response.get_data(as_text=True)
     assert case_score(new_uow(), story.done).score is None
-    assert client.get(link).status_code == 200  # the link still works
+    again = client.get(link)  # reloaded: the link still works, and the refusal is not shown twice
+    assert again.status_code == 200 and "Choose a score" not in text_of(again)
 
 
 def test_staff_record_the_score_a_customer_gave_them(client, auth, story, new_uow):
@@ -84,10 +87,10 @@ def test_staff_record_the_score_a_customer_gave_them(client, auth, story, new_uo
     assert response.headers["Location"].endswith(f"/instances/{story.done}#satisfaction")
     text = text_of(client.get(f"/instances/{story.done}"))
     assert "5 / 5 — recorded by credit-analyst" in text and "Said thanks." in text
-    again = auth.post(f"/instances/{story.done}/feedback", data={"score": "1"})
+    again = auth.post(f"/instances/{story.done}/feedback", data={"score": "1"}, follow_redirects=True)
     assert again.status_code == 409 and "already has a satisfaction score" in text_of(again)
     assert case_score(new_uow(), story.done).score == 5
-    no_link = auth.post(f"/instances/{story.done}/feedback-link")
+    no_link = auth.post(f"/instances/{story.done}/feedback-link", follow_redirects=True)
     assert no_link.status_code == 409 and "No link was made" in text_of(no_link)
 
 
@@ -98,7 +101,7 @@ def test_staff_record_the_score_a_customer_gave_them(client, auth, story, new_uo
 ])
 def test_a_bad_staff_score_is_refused(client, auth, story, new_uow, form, message):
     auth.login("customer-service")
-    response = auth.post(f"/instances/{story.done}/feedback", data=form)
+    response = auth.post(f"/instances/{story.done}/feedback", data=form, follow_redirects=True)
     assert response.status_code == 400 and message in text_of(response)
     assert case_score(new_uow(), story.done).score is None
 
@@ -106,9 +109,9 @@ def test_a_bad_staff_score_is_refused(client, auth, story, new_uow, form, messag
 def test_a_running_case_takes_no_score_yet(client, auth, story, new_uow):
     auth.login("customer-service")
     assert "The customer can score the case once it is finished." in text_of(client.get(f"/instances/{story.running}"))
-    response = auth.post(f"/instances/{story.running}/feedback", data={"score": "3"})
+    response = auth.post(f"/instances/{story.running}/feedback", data={"score": "3"}, follow_redirects=True)
     assert response.status_code == 400 and "is running; a score is for a finished case" in text_of(response)
-    link = auth.post(f"/instances/{story.running}/feedback-link")
+    link = auth.post(f"/instances/{story.running}/feedback-link", follow_redirects=True)
     assert link.status_code == 400 and "No link was made" in text_of(link)
     assert case_score(new_uow(), story.running).open_links == 0
 

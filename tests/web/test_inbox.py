@@ -103,7 +103,8 @@ def test_the_inbox_pages_through_many_tasks(client, auth, new_uow, clock, app):
     assert rows(first) == ["Bruno Premium", "Anna Standard"]
     assert "Page 1 of 2 · 3 tasks" in text_of(first)
     assert rows(client.get("/inbox?view=queues&page=2")) == ["Clara Later"]
-    assert rows(client.get("/inbox?view=queues&page=nonsense")) == ["Bruno Premium", "Anna Standard"]
+    refused = client.get("/inbox?view=queues&page=nonsense")
+    assert refused.status_code == 400 and "The page number must be a whole number" in text_of(refused)
 
 
 def test_an_empty_inbox_says_so(client, auth):

@@ -50,13 +50,17 @@ def test_starting_a_case_with_bad_customer_details_explains_each_and_starts_noth
     start_loan(new_uow, "c-17", "Ada Moss")
     auth.login("customer-service")
     response = auth.post("/instances/new?process=loan_decision", data={"name": "", "segment": "gold", "id": "c 17"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/instances/new?process=loan_decision#customer-heading"
+    response = client.get(response.headers["Location"])
     assert response.status_code == 400
+    assert 'value="c 17"' in response.get_data(as_text=True)
     page = text_of(response)
     assert "Enter the customer's name." in page
     assert "Choose one of the segments: premium, standard." in page
     assert "A customer id has letters, digits" in page
     response = auth.post("/instances/new?process=loan_decision", data={"name": "Someone Else", "segment": "standard",
-                                                                      "id": "c-17"})
+                                                                      "id": "c-17"}, follow_redirects=True)
     assert response.status_code == 400
     assert "Customer c-17 is Ada Moss on file." in text_of(response)
     assert len(queries.list_tasks(new_uow(), status=None)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -59,7 +60,7 @@ def test_a_task_already_claimed_by_someone_else_cannot_be_claimed(client, auth, 
     review = at_review(new_uow, clock)
     service.claim_task(new_uow(), review, "analyst-2")
     auth.login("credit-analyst")
-    response = auth.post(f"/tasks/{review}/claim")
+    response = auth.post(f"/tasks/{review}/claim", follow_redirects=True)
     assert response.status_code == 403
     assert "You could not claim this task: task 2 is already claimed by analyst-2." in text_of(response)
 
@@ -106,7 +107,7 @@ def test_bad_values_re_render_the_form_with_a_message_at_each_field_and_every_va
     auth.post(f"/tasks/{task}/claim")
     bad = {**CAPTURE_FORM, "annual_income": "sixty thousand", "years_employed": "3.5", "loan_amount": "500",
            "existing_debts": ""}
-    response = auth.post(f"/tasks/{task}/complete", data=bad)
+    response = auth.post(f"/tasks/{task}/complete", data=bad, follow_redirects=True)
     assert response.status_code == 400
     page = text_of(response)
     assert "4 fields need attention; nothing was saved yet." in page
@@ -158,7 +159,7 @@ def test_a_task_completed_by_someone_else_meanwhile_says_so_and_nothing_is_doubl
     service.complete_task(new_uow(), review, "analyst-2", {"income_verified": True, "affordability_confirmed": True,
                                                           "recommendation": "approve", "review_notes": "ok"})
     mine = {"income_verified": "on", "recommendation": "decline", "review_notes": "my own notes"}
-    response = auth.post(f"/tasks/{review}/complete", data=mine)
+    response = auth.post(f"/tasks/{review}/complete", data=mine, follow_redirects=True)
     assert response.status_code == 409
     page = text_of(response)
     assert "Your values were not saved: task 2 (Review credit) was already completed by analyst-2." in page
@@ -173,7 +174,7 @@ def test_a_task_taken_over_meanwhile_cannot_be_completed_by_its_former_holder(cl
     auth.login("credit-analyst")
     auth.post(f"/tasks/{review}/claim")
     service.assign_task(new_uow(), review, "analyst-2", "manager")
-    response = auth.post(f"/tasks/{review}/complete", data={"recommendation": "approve", "review_notes": "x"})
+    response = auth.post(f"/tasks/{review}/complete", data={"recommendation": "approve", "review_notes": "x"}, follow_redirects=True)
     assert response.status_code == 403
     assert "task 2 is assigned to analyst-2; only its assignee can complete it" in text_of(response)
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["status"] == "open"
@@ -200,7 +201,7 @@ def test_assigning_to_someone_who_cannot_take_the_task_is_refused_clearly(client
                                                                           code, message):
     review = at_review(new_uow, clock)
     auth.login("manager")
-    response = auth.post(f"/tasks/{review}/assign", data={"assignee": assignee})
+    response = auth.post(f"/tasks/{review}/assign", data={"assignee": assignee}, follow_redirects=True)
     assert response.status_code == code
     assert message in text_of(response)
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
@@ -212,7 +213,7 @@ def test_a_disabled_user_is_not_offered_nor_given_tasks(client, auth, new_uow, c
     auth.login("manager")
     page = client.get(f"/tasks/{review}").get_data(as_text=True)
     assert '<option value="credit-analyst"' in page and '<option value="analyst-2"' not in page
-    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"})
+    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"}, follow_redirects=True)
     assert response.status_code == 403
     assert "analyst-2 is disabled and cannot sign in to work on task" in text_of(response)
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
@@ -222,7 +223,7 @@ def test_staff_cannot_assign_tasks(client, auth, new_uow, clock):
     review = at_review(new_uow, clock)
     auth.login("credit-analyst")
     assert 'name="assignee"' not in client.get(f"/tasks/{review}").get_data(as_text=True)
-    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"})
+    response = auth.post(f"/tasks/{review}/assign", data={"assignee": "analyst-2"}, follow_redirects=True)
     assert response.status_code == 403
     assert "credit-analyst is not a manager or admin and cannot assign tasks" in text_of(response)
 
@@ -243,3 +244,55 @@ def test_a_step_without_a_form_gets_a_comment_box_and_done(client, auth, new_uow
     assert "Comment" in page and "Done" in page
     assert auth.post(f"/tasks/{task}/complete", data={"comment": "checked"}).status_code == 302
     assert queries.instance_view(new_uow(), instance_id)["data"]["comment"] == "checked"
+
+
+def test_nested_case_data_reads_as_fields_and_a_long_value_is_folded(client, auth, new_uow):
+    note = "bank statements " * 400
+    instance_id = service.start_instance(
+        new_uow(), "loan_decision", service.CustomerRef("c-9", "Ada Moss", "standard"),
+        {"received_documents": {"documents": "bank statements for May", "pages": 12},
+         "guarantors": [{"name": "Bo Moss", "income": 41000}], "channels": ["phone", "email"], "scan_note": note},
+        actor="customer-service")
+    auth.login("customer-service")
+    response = client.get(f"/tasks/{open_task(new_uow, instance_id)['id']}")
+    data = text_of(response).split("The case so far", 1)[1].split("Steps done", 1)[0]
+    assert "Received documents Documents bank statements for May Pages 12" in data
+    assert "Guarantors 1. Name Bo Moss Income 41,000" in data
+    assert "Channels phone, email" in data
+    assert "{" not in data and "[" not in data
+    folded = re.search(r'<details class="long-value"><summary><span class="fold-preview">([^<]*)… ', response.get_data(as_text=True))
+    assert folded is not None and len(folded.group(1)) < 300 and note.startswith(folded.group(1))
+    assert "show all 6,400 characters" in data
+
+
+def test_a_text_over_the_length_cap_is_refused_at_its_field_and_nothing_is_saved(client, auth, new_uow):
+    instance_id = start_loan(new_uow)
+    task = open_task(new_uow, instance_id)["id"]
+    auth.login("customer-service")
+    auth.post(f"/tasks/{task}/claim")
+    form = text_of(client.get(f"/tasks/{task}"))
+    assert "Notes Anything the credit analyst should know. (up to 10,000 characters)" in form
+    response = auth.post(f"/tasks/{task}/complete", data={**CAPTURE_FORM, "application_notes": "x" * 200_000})
+    assert response.status_code == 400
+    assert ("must be at most 10,000 characters (it has 200,000), the most any field takes when its form sets no "
+            "limit.") in text_of(response)
+    assert [s["step_id"] for s in queries.instance_view(new_uow(), instance_id)["open_steps"]] == [
+        "capture_application"]
+
+
+def test_a_refused_form_redirects_to_the_task_page_at_its_errors_and_a_reload_sends_nothing(client, auth, new_uow):
+    instance_id = start_loan(new_uow)
+    task = open_task(new_uow, instance_id)["id"]
+    auth.login("customer-service")
+    auth.post(f"/tasks/{task}/claim")
+    response = auth.post(f"/tasks/{task}/complete", data={**CAPTURE_FORM, "annual_income": "sixty thousand"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/tasks/{task}#form-errors"
+    shown = client.get(f"/tasks/{task}")
+    assert shown.status_code == 400
+    assert "Annual gross income must be a number, like 250000 or 3.5." in text_of(shown)
+    assert 'value="sixty thousand"' in shown.get_data(as_text=True) and "First home." in text_of(shown)
+    reloaded = client.get(f"/tasks/{task}")
+    assert reloaded.status_code == 200 and "nothing was saved yet" not in text_of(reloaded)
+    assert [s["step_id"] for s in queries.instance_view(new_uow(), instance_id)["open_steps"]] == [
+        "capture_application"]

@@ -1,0 +1,33 @@
+"""Numbers read from addresses: record ids in paths, whole numbers in query strings; anything else is refused
+with a page that says what the address takes."""
+
+from __future__ import annotations
+
+from flask import abort
+from werkzeug.routing import BaseConverter, ValidationError
+
+LARGEST_ID = 2**63 - 1  # the largest id a BIGINT column holds
+
+
+class RecordId(BaseConverter):
+    """``<int:task_id>`` in this app: a row id written in ASCII digits, 1 to LARGEST_ID; any other path is not
+    found (404). It stands in for Werkzeug's ``int``, which takes any size and other scripts' digits."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= LARGEST_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: object) -> str:
+        return str(int(value))  # type: ignore[call-overload]
+
+
+def whole_number(name: str, text: str, low: int, high: int) -> int:
+    """``text`` as a whole number from ``low`` to ``high``, or a 400 page saying what ``name`` takes."""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(high)) and low <= int(text) <= high:
+        return int(text)
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    abort(400, f"The {name} must be a whole number from {low:,} to {high:,}, written in digits, not {shown!r}.")
