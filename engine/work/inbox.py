@@ -60,7 +60,7 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
     """
     roles = sorted(set(queue_roles))
     page, per_page = max(page, 1), max(min(per_page, 200), 1)
-    with uow:
+    with uow.reading():
         now = uow.clock.now()
         counts = _counts(uow, user, roles, everyone, filters)
         if view not in VIEWS or (view == "all" and not everyone):

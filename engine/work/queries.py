@@ -42,13 +42,13 @@ def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[st
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)
-    with uow:
+    with uow.reading():
         return [task_view(task) for task in uow.session.scalars(query)]
 
 
 def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     """A case: status, customer, data, open steps and its event history."""
-    with uow:
+    with uow.reading():
         instance = uow.session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFound(f"no instance {instance_id}")
