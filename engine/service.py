@@ -29,6 +29,14 @@ class TaskClosed(Exception):
     """The task was already completed or cancelled."""
 
 
+class TaskTaken(NotAllowed):
+    """Someone else holds the task: it was claimed by, or assigned to, ``holder`` first."""
+
+    def __init__(self, task_id: int, holder: str) -> None:
+        super().__init__(f"task {task_id} is already claimed by {holder}")
+        self.holder = holder
+
+
 @dataclass(frozen=True)
 class Deployment:
     definition_id: int
@@ -146,7 +154,7 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         if task.assignee == user:
             return
         if task.assignee is not None:
-            raise NotAllowed(f"task {task_id} is already claimed by {task.assignee}")
+            raise TaskTaken(task_id, task.assignee)
         _set_assignee(uow, task, user, "task_claimed", user)
 
 
