@@ -98,12 +98,18 @@ def account(uow: UnitOfWork, name: str) -> Optional[Account]:
 
 def signed_in(uow: UnitOfWork, name: str, session_generation: int) -> Optional[Account]:
     """The account of a session signed in as ``name`` at ``session_generation``; None when the session has
-    ended: the user is gone or disabled, or their password was changed or reset since."""
+    ended: the user is gone or disabled, or their password was changed or reset since.
+
+    Run before every request, so it is one statement on the reader's driver connection, without the ORM.
+    """
     with uow.reading():
-        user = uow.users.by_name(name)
-        if user is None or user.disabled_at is not None or user.session_generation != session_generation:
-            return None
-        return _account(uow, user)
+        state = uow.cases.sign_in_state(name)
+    if state is None:
+        return None
+    generation, disabled, roles = state
+    if disabled or generation != session_generation:
+        return None
+    return Account(name, frozenset(roles), generation)
 
 
 def list_users(uow: UnitOfWork, text: str = "", page: int = 1, per_page: int = 25) -> dict[str, Any]:
