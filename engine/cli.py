@@ -204,6 +204,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     print(f"{verb} {result.key} version {result.version}")
     if result.roles:
         print("roles: " + ", ".join(f"{role} ({origin})" for role, origin in result.roles.items()))
+    if result.changes:
+        print(f"changes against version {result.version - 1}:")
+        for change in result.changes:
+            print(f"  - {change}")
     return 0
 
 

@@ -7,21 +7,28 @@ meant for the person who caused it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterable, Optional
 
 from sqlalchemy.exc import IntegrityError
 
 from engine.cases.model import Case, MessageNotExpected
+from engine.definitions.annotations import ProcessAnnotations
+from engine.definitions.changes import Change, changes_between, table_changes
 from engine.definitions.forms import check_form
-from engine.definitions.packages import Package, compile_package
+from engine.definitions.package_json import package_from_json, package_to_json
+from engine.definitions.packages import CompiledDefinition, DeploymentRefused, Package, compile_package
+from engine.definitions.validation import Problem
 from engine.errors import NotAllowed, NotFound
 from engine.metrics import timed_step
 from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
-from engine.storage.tables import HumanTask, ProcessDefinition, TaskEvent, User
+from engine.storage.repository import known_segments
+from engine.storage.tables import HumanTask, ProcessDefinition, ProcessDraft, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
-from engine.work.accounts import MANAGING_ROLES
+from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES
 from engine.work.passwords import hash_password
 
 
@@ -37,6 +44,10 @@ class TaskTaken(NotAllowed):
         self.holder = holder
 
 
+class DraftConflict(Exception):
+    """Someone else saved the draft since the revision the save was based on; nothing was stored."""
+
+
 @dataclass(frozen=True)
 class Deployment:
     definition_id: int
@@ -45,6 +56,37 @@ class Deployment:
     created: bool
     warnings: tuple[str, ...]
     roles: dict[str, str]  # each role that owns a step → the lane or candidate group it comes from
+    # against the version before it; empty for a first version or an unchanged package
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class Validation:
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A saved, undeployed edit of a process: the package as JSON (engine.definitions.package_json)."""
+
+    key: str
+    package: dict[str, Any]
+    revision: int
+    saved_by: str
+    saved_at: datetime
+
+
+@dataclass(frozen=True)
+class ProcessToEdit:
+    """What the modeler opens: the newest version's package (None for a process only drafted so far),
+    the saved draft if any, and the customer segments the database knows (for target overrides)."""
+
+    key: str
+    version: Optional[int]
+    package: Optional[dict[str, Any]]
+    draft: Optional[Draft]
+    segments: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -66,6 +108,7 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         existing = uow.definitions.by_hash(compiled.key, content_hash)
         if existing is not None:
             return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
+        changes = _changes_since(uow.definitions.latest(compiled.key), compiled, package)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
             key=compiled.key, version=uow.definitions.next_version(compiled.key), name=compiled.name,
@@ -77,10 +120,99 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         except IntegrityError:
             raise ConcurrentUpdate(f"another version of {compiled.key} was deployed at the same moment; "
                                    "nothing was stored, deploy again") from None
-        result = Deployment(row.id, row.key, row.version, True, warnings, roles)
+        result = Deployment(row.id, row.key, row.version, True, warnings, roles, tuple(changes))
         uow.commit()
     uow.specs.put(result.definition_id, compiled)
     return result
+
+
+def _changes_since(previous: Optional[ProcessDefinition], compiled: CompiledDefinition,
+                   package: Package) -> list[Change]:
+    if previous is None:
+        return []
+    forms = {path[len("forms/"):-len(".json")]: json.loads(text) for path, text in previous.files.items()
+             if path.startswith("forms/") and path.endswith(".json")}
+    return changes_between(ProcessAnnotations.from_dict(previous.annotations), forms, compiled.annotations,
+                           compiled.forms) + table_changes(previous.files, package.files)
+
+
+def validate_package(package: Package) -> Validation:
+    """Every problem deploying the package would meet, blocking errors apart from warnings; stores nothing."""
+    try:
+        problems = compile_package(package).warnings
+    except DeploymentRefused as refused:
+        problems = refused.problems
+    return Validation(tuple(p for p in problems if not p.warning), tuple(p for p in problems if p.warning))
+
+
+# -- editing processes in the browser ---------------------------------------------------
+
+def deploy_edited(uow: UnitOfWork, data: Any, user: str) -> Deployment:
+    """A process owner's (or admin's) deploy of a package sent as JSON; see ``deploy``."""
+    package = package_from_json(data)
+    with uow:
+        _require_editor(uow, user)
+    return deploy(uow, package, actor=user)
+
+
+def open_for_editing(uow: UnitOfWork, key: str, user: str) -> ProcessToEdit:
+    """The newest version of process ``key`` and its draft, for a process owner or admin to edit."""
+    with uow:
+        _require_editor(uow, user)
+        latest = uow.definitions.latest(key)
+        draft = uow.drafts.get(key)
+        if latest is None and draft is None:
+            raise NotFound(f"no process {key!r} is deployed or drafted")
+        return ProcessToEdit(key, latest.version if latest else None,
+                             package_to_json(uow.definitions.package(latest.id)) if latest else None,
+                             _draft(draft) if draft else None, tuple(sorted(known_segments(uow.session))))
+
+
+def get_draft(uow: UnitOfWork, key: str, user: str) -> Draft:
+    """The saved draft of process ``key``; NotFound when there is none."""
+    with uow:
+        _require_editor(uow, user)
+        draft = uow.drafts.get(key)
+        if draft is None:
+            raise NotFound(f"no draft of process {key!r} is saved")
+        return _draft(draft)
+
+
+def save_draft(uow: UnitOfWork, key: str, data: Any, base_revision: int, user: str) -> Draft:
+    """Save a draft of process ``key`` on top of revision ``base_revision`` (0: the first draft).
+
+    Refused with DraftConflict, naming who saved, when the stored draft is no longer at that revision.
+    """
+    package = package_from_json(data)
+    if package.name != key:
+        raise ValueError(f"the diagram's executable process is {package.name!r}, not {key!r}: "
+                         "save it as a draft of that process")
+    with uow:
+        _require_editor(uow, user)
+        now = uow.clock.now()
+        try:
+            stored = uow.drafts.replace(key, base_revision, package_to_json(package), user, now)
+            uow.flush()
+        except IntegrityError:
+            raise DraftConflict(f"another draft of {key} was saved at the same moment; nothing was saved: "
+                                "reopen the draft before saving again") from None
+        if not stored:
+            current = uow.drafts.get(key)
+            who = (f"{current.saved_by} saved revision {current.revision} at {current.saved_at:%Y-%m-%d %H:%M} UTC"
+                   if current else "it was removed")
+            raise DraftConflict(f"the draft of {key} changed since you opened it ({who}); nothing was saved: "
+                                "reopen the draft, or copy your change, before saving again")
+        uow.commit()
+        return Draft(key, package_to_json(package), base_revision + 1, user, now)
+
+
+def _draft(row: ProcessDraft) -> Draft:
+    return Draft(row.key, dict(row.package), row.revision, row.saved_by, row.saved_at)
+
+
+def _require_editor(uow: UnitOfWork, user: str) -> None:
+    if not _require_user(uow, user) & EDITING_ROLES:
+        raise NotAllowed(f"{user} is not a process owner or admin; only they edit, draft and deploy processes")
 
 
 def compile_running_definitions(uow: UnitOfWork) -> int:

@@ -16,8 +16,8 @@ from flask import Flask, g, redirect
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (account, admin, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox, instances,
-                 ops, params, present, processes, tasks, throttle, vendor)
+from web import (account, admin, api_processes, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox,
+                 instances, modeler, ops, params, present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -58,7 +58,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
-                   ops):
+                   ops, api_processes, modeler):
         app.register_blueprint(module.bp)
     throttle.init_app(app)
 

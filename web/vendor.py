@@ -1,5 +1,6 @@
 """Browser libraries installed by ``npm ci`` into node_modules/ and served from the app itself (no CDN):
-bpmn-js (the diagrams) and Chart.js (the dashboard's charts), both pinned in package.json."""
+bpmn-js (the diagrams), dmn-js (the modeler's decision tables) and Chart.js (the dashboard's charts), all
+pinned in package.json."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask import Blueprint, abort, current_app, send_from_directory
 from flask.typing import ResponseReturnValue
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
-ENDPOINTS = ("vendor.bpmn_js", "vendor.chart_js")
+ENDPOINTS = ("vendor.bpmn_js", "vendor.chart_js", "vendor.dmn_js")
 
 
 def _serve(package: str, what: str, filename: str) -> ResponseReturnValue:
@@ -27,3 +28,8 @@ def bpmn_js(filename: str) -> ResponseReturnValue:
 @bp.get("/chart.js/<path:filename>")
 def chart_js(filename: str) -> ResponseReturnValue:
     return _serve("chart.js", "chart library", filename)
+
+
+@bp.get("/dmn-js/<path:filename>")
+def dmn_js(filename: str) -> ResponseReturnValue:
+    return _serve("dmn-js", "decision table editor", filename)

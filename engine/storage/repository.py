@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
 from engine.definitions.packages import Package
-from engine.storage.tables import AccountEvent, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User, UserRole
+from engine.storage.tables import (AccountEvent, Customer, HumanTask, ProcessDefinition, ProcessDraft, ProcessInstance,
+                                   TaskEvent, User, UserRole)
 
 
 class Definitions:
@@ -69,6 +70,28 @@ def package_of(definition: ProcessDefinition) -> Package:
     bpmn_file = f"{definition.key}.bpmn"
     files[bpmn_file] = definition.bpmn_xml
     return Package(definition.key, bpmn_file, files)
+
+
+class Drafts:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, key: str) -> Optional[ProcessDraft]:
+        return self.session.get(ProcessDraft, key)
+
+    def replace(self, key: str, base_revision: int, package: dict[str, Any], saved_by: str, saved_at: datetime) -> bool:
+        """Store the draft as revision ``base_revision + 1`` if it is still at ``base_revision`` (0: none yet);
+        False when someone else saved meanwhile."""
+        if base_revision == 0:
+            if self.get(key) is not None:
+                return False
+            self.session.add(ProcessDraft(key=key, package=package, revision=1, saved_by=saved_by, saved_at=saved_at))
+            return True
+        result = self.session.execute(
+            update(ProcessDraft).where(ProcessDraft.key == key, ProcessDraft.revision == base_revision)
+            .values(package=package, revision=base_revision + 1, saved_by=saved_by, saved_at=saved_at)
+            .execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class Instances:

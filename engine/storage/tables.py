@@ -80,6 +80,21 @@ class ProcessDefinition(Base):
     deployed_by: Mapped[Optional[str]] = mapped_column(String(100))
 
 
+class ProcessDraft(Base):
+    """A process owner's unsaved edit of one process: the package as JSON (engine.definitions.package_json).
+
+    ``revision`` counts the saves; a save based on an older revision is refused (someone else saved meanwhile).
+    """
+
+    __tablename__ = "process_draft"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    package: Mapped[dict[str, Any]]
+    revision: Mapped[int]
+    saved_by: Mapped[str] = mapped_column(String(100))
+    saved_at: Mapped[datetime]
+
+
 class Customer(Base):
     __tablename__ = "customer"
 

@@ -21,7 +21,7 @@ from engine.storage.casestore import CaseCache, CaseStore, StaleCase
 from engine.storage.db import commit_transaction
 from engine.storage.driver_statements import DriverStatements
 from engine.storage.kept_connections import KeptConnections
-from engine.storage.repository import Definitions, Instances, Tasks, Users
+from engine.storage.repository import Definitions, Drafts, Instances, Tasks, Users
 from engine.time.clock import Clock
 
 
@@ -90,6 +90,10 @@ class UnitOfWork:
     @property
     def definitions(self) -> Definitions:
         return Definitions(self.session)
+
+    @property
+    def drafts(self) -> Drafts:
+        return Drafts(self.session)
 
     def compiled(self, definition_id: int) -> CompiledDefinition:
         """The definition's specs, compiled once per process; the stored row is read only the first time."""

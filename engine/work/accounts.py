@@ -21,6 +21,7 @@ from engine.work.passwords import check_password, hash_password, needs_rehash
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager")
 MANAGING_ROLES = frozenset({"manager", "admin"})
+EDITING_ROLES = frozenset({"process-owner", "admin"})
 PASSWORD_LENGTHS = (8, 200)
 HISTORY_SHOWN = 50
 
@@ -55,6 +56,11 @@ class Account:
     def is_manager(self) -> bool:
         """Managers and admins assign and reassign any open task."""
         return bool(self.roles & MANAGING_ROLES)
+
+    @property
+    def edits_processes(self) -> bool:
+        """Process owners and admins open the modeler, save drafts and deploy."""
+        return bool(self.roles & EDITING_ROLES)
 
     @property
     def is_admin(self) -> bool:

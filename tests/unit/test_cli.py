@@ -269,7 +269,10 @@ def test_deploy_stores_a_version_and_the_same_content_again_is_a_no_op_printing_
         "deployed lone_file version 1", "roles: approver (lane 'Approver'), back-office (lane 'Back Office')"]
     assert ok(capsys, "deploy", lone).out.splitlines()[0] == "unchanged, already deployed as lone_file version 1"
     changed = write_package(tmp_path / "pkg2" / KEY, case_xml("Review the request"))
-    assert ok(capsys, "deploy", changed).out.splitlines()[0] == f"deployed {KEY} version 2"
+    assert ok(capsys, "deploy", changed).out.splitlines() == [
+        f"deployed {KEY} version 2", "roles: approver (lane 'Approver'), back-office (lane 'Back Office')",
+        "changes against version 1:", "  - step renamed: “Review” → “Review the request”",
+        "  - step “Review the request”: customer value “Review for the customer” → “Review the request for the customer”"]
     assert definitions_stored(ready)[-2:] == [("lone_file", 1), (KEY, 2)]
 
 

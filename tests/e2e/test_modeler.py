@@ -1,0 +1,359 @@
+"""A process owner edits the loan process in the browser: the side panel, deploy with its change summary, drafts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from engine import service
+from engine.storage.uow import UnitOfWorkFactory
+from engine.work import queries
+from tests.conftest import REPO
+from tests.e2e.conftest import LiveServer, screenshot, sign_in, sign_out
+from tests.web.conftest import MEDIUM_RISK
+
+
+def open_review_credit(page: Page, server: LiveServer) -> None:
+    """From the catalogue into the modeler on the loan process, with "Review credit" selected."""
+    page.goto(f"{server.url}/processes")
+    page.locator("section", has_text="Loan decision").get_by_role("link", name="Edit in the modeler").click()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    expect(page.locator("#panel h2")).to_have_text("Review credit")
+
+
+def loan_at_credit_review(new_uow: UnitOfWorkFactory) -> int:
+    """A new medium-risk loan, captured by customer service, now waiting for its credit review; its task id."""
+    customer = service.CustomerRef(f"c-{uuid.uuid4().hex[:6]}", "Ada Moss", "standard")
+    instance_id = service.start_instance(new_uow(), "loan_decision", customer, {}, actor="customer-service")
+    capture = queries.list_tasks(new_uow(), instance_id=instance_id)[0]
+    service.claim_task(new_uow(), capture["id"], "customer-service")
+    service.complete_task(new_uow(), capture["id"], "customer-service", MEDIUM_RISK)
+    review = queries.list_tasks(new_uow(), instance_id=instance_id)
+    assert [t["step_id"] for t in review] == ["credit_review"]
+    return review[0]["id"]
+
+
+def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_follow(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    before = loan_at_credit_review(new_uow)
+
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    expect(page.get_by_label("Target hours")).to_have_value("4")
+    page.get_by_label("Target hours").fill("1")
+    page.get_by_label("Target minutes").fill("30")
+    page.get_by_label("Customer value").fill("A person checks I can afford it, the same day")
+    page.get_by_label("Customer value").press("Tab")
+    expect(page.get_by_text("Stored as PT1H30M.")).to_be_visible()
+    page.get_by_label("Target for premium hours").fill("1")
+    page.get_by_label("Target for premium hours").press("Tab")
+    page.get_by_label("Segment to give its own target").select_option("standard")  # the segments customers are in
+    page.get_by_role("button", name="Add a segment target").click()
+    expect(page.get_by_label("Target for standard hours")).to_have_value("1")
+    expect(page.get_by_label("Target for standard minutes")).to_have_value("30")
+    screenshot(page, "modeler-panel")
+    page.get_by_role("button", name="Add a field").click()
+    added = page.locator("details.vf-form-field[open]")
+    added.get_by_label("Field name (in the case data)").fill("affordability_note")
+    added.get_by_label("Label").fill("Affordability note")
+    added.get_by_label("Type").select_option("textarea")
+    added.get_by_label("Required").check()
+    added.get_by_label("Help text").fill("What the customer has left each month after repayments.")
+    added.get_by_label("Maximum length (characters)").fill("500")
+    added.get_by_label("Maximum length (characters)").press("Tab")
+    expect(added.locator("summary")).to_have_text("Affordability note · Long text · required")
+    screenshot(page, "modeler-form-field")
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    changes = page.locator("#deployed-changes li")
+    expect(changes).to_have_text([
+        "step “Review credit”: customer value “Someone looks at my whole situation, not just a number” → "
+        "“A person checks I can afford it, the same day”",
+        "step “Review credit”: target 4 h → 1 h 30 min",
+        "step “Review credit”: target for premium customers 2 h → 1 h",
+        "step “Review credit”: target for standard customers none → 1 h 30 min",
+        "step “Review credit”: form field added: affordability_note (required)",
+    ])
+    expect(page.locator("#modeler-status")).to_contain_text("new cases use version 2")
+    screenshot(page, "modeler-change-summary")
+
+    # The stored version kept every annotation and extension the modeler does not edit.
+    with new_uow() as uow:
+        stored = uow.definitions.latest("loan_decision")
+        assert stored.version == 2
+        assert "spiffworkflow:calledDecisionId" in stored.bpmn_xml
+        assert "spiffworkflow:messageVariable" in stored.bpmn_xml
+        assert 'name="targetDuration.standard" value="PT1H30M"' in stored.bpmn_xml
+    sign_out(page)
+
+    after = loan_at_credit_review(new_uow)
+    sign_in(page, server.url, "credit-analyst")
+    page.goto(f"{server.url}/tasks/{after}")
+    expect(page.locator("dd", has_text="1 h 30 min")).to_be_visible()
+    expect(page.get_by_text("A person checks I can afford it, the same day")).to_be_visible()
+    expect(page.get_by_label("Affordability note")).to_be_visible()
+    form = page.content()  # the fields in the order the schema gives them, the new one last
+    assert form.index("Income verified") < form.index("Affordability confirmed") < form.index("Affordability note")
+    expect(page.get_by_text("What the customer has left each month after repayments.")).to_be_visible()
+    page.goto(f"{server.url}/tasks/{before}")  # a loan started before keeps its version's target and value
+    expect(page.locator("dd", has_text="4 h 00 min")).to_be_visible()
+    expect(page.get_by_text("Someone looks at my whole situation, not just a number")).to_be_visible()
+    expect(page.get_by_text("What the customer has left each month after repayments.")).to_have_count(0)
+
+
+def test_a_draft_is_saved_the_page_reloaded_and_the_draft_reopened_with_the_change(
+        page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.get_by_label("Customer value").fill("Drafted: my affordability is checked by a person")
+    page.get_by_label("Customer value").press("Tab")
+    expect(page.locator("#modeler-status")).to_have_text("Unsaved changes.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#modeler-status")).to_contain_text("Draft saved (revision 1) by process-owner")
+
+    page.reload()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#modeler-status")).to_contain_text("A draft saved by process-owner")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    expect(page.get_by_label("Customer value")).to_have_value("Someone looks at my whole situation, not just a number")
+    page.get_by_role("button", name="Reopen draft").click()
+    expect(page.locator("#modeler-status")).to_contain_text("Draft reopened: revision 1, saved by process-owner")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    expect(page.get_by_label("Customer value")).to_have_value("Drafted: my affordability is checked by a person")
+
+    # Leaving with unsaved changes asks first.
+    page.get_by_label("Target hours").fill("3")
+    page.get_by_label("Target hours").press("Tab")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+
+
+def test_a_script_with_an_import_is_shown_as_an_error_on_its_task_and_nothing_is_deployed(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator('g.djs-element[data-element-id="send_document_request"]').click()
+    expect(page.locator("#panel h2")).to_have_text("Send document request")
+    script = page.get_by_label("Script (Python)")
+    expect(script).to_have_value(re.compile("document_request_text"))
+    script.fill("import os\ndocument_request = os.getcwd()")
+    script.press("Tab")
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#modeler-status")).to_have_text("1 error(s) block a deploy; click one to see it on the diagram.")
+    errors = page.locator("#problems-errors li")
+    expect(errors).to_have_count(1)
+    expect(errors.first).to_contain_text("Send document request: its script cannot run: import is not allowed in a script")
+    expect(page.locator('g.djs-element.vf-error[data-element-id="send_document_request"]')).to_have_count(1)
+    # warnings are listed apart; a click on the error selects its task
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    errors.first.get_by_role("button", name="Send document request").click()
+    expect(page.locator("#panel h2")).to_have_text("Send document request")
+    screenshot(page, "modeler-validation")
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_have_text("Not deployed: fix the 1 error(s) listed below.")
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest("loan_decision").version == 1
+
+
+def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator('g.djs-element[data-element-id="gw_risk"]').click()
+    condition = page.get_by_label(re.compile("^Condition of High risk"))
+    expect(condition).to_have_value(re.compile("HIGH"))
+    condition.fill("risk_level = 'HIGH'")
+    condition.press("Tab")
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#problems-errors li")).to_have_count(1)
+    expect(page.locator("#problems-errors li").first).to_contain_text("cannot run as Python: syntax error")
+
+
+def test_the_process_page_draws_the_version_and_downloads_it_as_svg(page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "credit-analyst")
+    page.goto(f"{server.url}/processes")
+    page.get_by_role("link", name="Loan decision").click()
+    expect(page.locator("#diagram")).to_have_attribute("data-state", "ready")
+    expect(page.locator("table.process-steps")).to_contain_text("Someone looks at my whole situation")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download SVG").click()
+    assert download.value.suggested_filename == "loan_decision-v1.svg"
+    assert "<svg" in Path(download.value.path()).read_text(encoding="utf-8")
+    screenshot(page, "process-page")
+
+
+MIWG = sorted((REPO / "tests" / "conformance" / "miwg").glob("*.bpmn"))
+
+
+def test_every_miwg_reference_diagram_opens_in_the_modeler_and_validates_with_its_problems_listed(
+        page: Page, server: LiveServer) -> None:
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    for path in MIWG:
+        page.locator("#open-file").set_input_files(str(path))
+        expect(page.locator("#modeler-status")).to_contain_text(f"Opened {path.name}")  # some with warnings
+        assert page.locator(".djs-element").count() > 1, path.name
+        page.get_by_role("button", name="Validate").click()
+        expect(page.locator("#modeler-status")).to_contain_text(re.compile("error|problems"))
+        assert page.locator("#problems-errors li").count() > 0, f"{path.name} validated clean yet is refused on deploy"
+        assert script_errors == [], f"{path.name}: {script_errors}"
+    # each diagram after the first replaced one not saved, so the owner was asked first
+    assert asked == [f"Opening {p.name} replaces your unsaved changes. Open it?" for p in MIWG[1:]]
+    page.locator("#open-file").set_input_files(files=[{"name": "notes.bpmn", "mimeType": "text/xml",
+                                                        "buffer": b"these are not BPMN"}])
+    expect(page.locator("#modeler-status")).to_contain_text("notes.bpmn could not be opened (")
+    expect(page.locator("#modeler-status")).to_contain_text("your diagram is as it was")
+    assert page.locator(".djs-element").count() > 1
+
+
+def test_a_package_zip_opens_with_its_tables_and_forms_and_deploys_with_nothing_changed(
+        page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    package = page.request.get(f"{server.url}/processes/loan_decision/versions/1.zip").body()
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator("#open-file").set_input_files(files=[{"name": "loan_decision.zip", "mimeType": "application/zip",
+                                                        "buffer": package}])
+    expect(page.locator("#modeler-status")).to_have_text(
+        "Opened loan_decision.zip: not saved yet. Validate it, save a draft or deploy it.")
+    expect(page.locator("#modeler-title")).to_have_text("Loan decision")
+    page.get_by_role("button", name="Deploy").click()  # the DMN table and the forms came through with the BPMN
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(
+        ["No step, target, role or form changed: only the drawing or other details did."])
+    page.locator("#open-file").set_input_files(files=[{"name": "broken.zip", "mimeType": "application/zip",
+                                                        "buffer": b"PK not a zip"}])
+    expect(page.locator("#modeler-status")).to_have_text(
+        "broken.zip could not be opened (the file is not a zip archive); your diagram is as it was.")
+
+
+def test_a_process_owner_edits_a_row_of_the_risk_table_and_new_loans_follow_the_new_rule(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator('g.djs-element[data-element-id="assess_risk"]').click()
+    expect(page.locator("#panel")).to_contain_text("Decides with the table risk_rating.")
+    page.get_by_role("button", name="Edit the decision table").click()
+    expect(page.locator("#dmn-canvas")).to_have_attribute("data-state", "ready")
+    cell = page.locator('td[data-row-id="rule_fair_score"][data-col-id="output_risk"]')
+    expect(cell).to_have_text('"MEDIUM"')
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('"HIGH"')
+    screenshot(page, "modeler-decision-table")
+    page.get_by_role("button", name="Keep the changes").click()
+    expect(page.locator("#modeler-status")).to_have_text(
+        "Decision table in risk_rating.dmn changed: not saved yet. Validate, save a draft or deploy.")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(["decision table risk_rating.dmn changed"])
+
+    # A fair-score loan (score 562), reviewed by a credit analyst before, is now declined by the table.
+    customer = service.CustomerRef(f"c-{uuid.uuid4().hex[:6]}", "Ada Moss", "standard")
+    instance_id = service.start_instance(new_uow(), "loan_decision", customer, {}, actor="customer-service")
+    capture = queries.list_tasks(new_uow(), instance_id=instance_id)[0]
+    service.claim_task(new_uow(), capture["id"], "customer-service")
+    service.complete_task(new_uow(), capture["id"], "customer-service", MEDIUM_RISK)
+    assert [t["step_id"] for t in queries.list_tasks(new_uow(), instance_id=instance_id)] == ["explain_decline"]
+
+
+def test_extension_elements_of_other_tools_survive_an_edit_and_a_deploy(
+        page: Page, server: LiveServer, live_app: Flask, tmp_path: Path) -> None:
+    xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")
+    at = xml.index("<bpmn:extensionElements>", xml.index('id="credit_review"')) + len("<bpmn:extensionElements>")
+    xml = (xml[:at] + '<other:checklist xmlns:other="http://example.com/other-tool" items="3">'
+           '<other:item>payslips</other:item></other:checklist>'
+           '<spiffworkflow:instructionsForEndUser>Read the payslips first</spiffworkflow:instructionsForEndUser>'
+           '<spiffworkflow:unitTests><spiffworkflow:unitTest id="t1"><spiffworkflow:inputJson>{}'
+           '</spiffworkflow:inputJson><spiffworkflow:expectedOutputJson>{"ok": 1}</spiffworkflow:expectedOutputJson>'
+           '</spiffworkflow:unitTest></spiffworkflow:unitTests>'
+           + xml[at:])
+    path = tmp_path / "loan_decision.bpmn"
+    path.write_text(xml, encoding="utf-8")
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator("#open-file").set_input_files(str(path))
+    expect(page.locator("#modeler-status")).to_have_text(
+        "Opened loan_decision.bpmn: not saved yet. Validate it, save a draft or deploy it.")
+    page.locator('g.djs-element[data-element-id="credit_review"]').click()
+    page.get_by_label("Target hours").fill("3")
+    page.get_by_label("Target hours").press("Tab")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    with live_app.extensions["valueflow"]() as uow:
+        stored = uow.definitions.latest("loan_decision").bpmn_xml
+    assert 'items="3"' in stored and "payslips</other:item>" in stored
+    assert "Read the payslips first</spiffworkflow:instructionsForEndUser>" in stored
+    assert 'name="targetDuration" value="PT3H"' in stored
+    assert '<spiffworkflow:unitTest id="t1">' in stored and '{"ok": 1}</spiffworkflow:expectedOutputJson>' in stored
+
+
+def test_a_part_the_modeler_cannot_keep_is_announced_when_the_file_opens(page: Page, server: LiveServer,
+                                                                        tmp_path: Path) -> None:
+    xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")
+    at = xml.index("<bpmn:extensionElements>", xml.index('id="credit_review"')) + len("<bpmn:extensionElements>")
+    path = tmp_path / "loan_decision.bpmn"
+    path.write_text(xml[:at] + "<spiffworkflow:somethingNew>x</spiffworkflow:somethingNew>" + xml[at:],
+                    encoding="utf-8")
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator("#open-file").set_input_files(str(path))
+    expect(page.locator("#modeler-status")).to_contain_text(
+        "Opened loan_decision.bpmn. Reading it gave 1 warning(s); a part the modeler does not understand is left out "
+        "when the diagram is saved. The first: unparsable content <spiffworkflow:somethingNew> detected")
+
+
+def test_a_process_owner_draws_a_new_process_from_the_blank_diagram_and_deploys_it(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/processes")
+    page.get_by_role("link", name="New process").click()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.get_by_label("Process key").fill("address_change")
+    page.get_by_label("Process key").press("Tab")
+    page.get_by_label("Name").fill("Address change")
+    page.get_by_label("Name").press("Tab")
+    page.get_by_label("End-to-end target days").fill("1")
+    page.get_by_label("End-to-end target days").press("Tab")
+
+    # the blank diagram's start event (its id from the key the page opened with)
+    page.locator("g.djs-shape[data-element-id^='start_process_']:not([data-element-id$='_label'])").click()
+    page.locator(".djs-context-pad [data-action='append.append-task']").click()
+    page.keyboard.type("Update the address")  # the new task's label, typed on the canvas
+    page.locator("#panel").click(position={"x": 5, "y": 5})
+    expect(page.locator("#panel h2")).to_have_text("Update the address")
+    page.get_by_label("Customer value").fill("My letters reach my new home")
+    page.get_by_label("Customer value").press("Tab")
+    page.get_by_label("Value class").select_option("VA")
+    page.get_by_label("Target hours").fill("4")
+    page.get_by_label("Target hours").press("Tab")
+    expect(page.locator("#panel")).to_contain_text("Done by the role customer-service (its lane).")
+    page.locator(".djs-context-pad [data-action='append.end-event']").click()
+    expect(page.locator("#modeler-title")).to_have_text("Address change")
+    expect(page.locator("g.djs-shape", has_text="Update the address")).to_have_count(1)  # its label on the canvas
+
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#modeler-status")).to_have_text("No problems found: ready to deploy.")
+    screenshot(page, "modeler-new-process")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 1")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(["The first version of address_change."])
+    page.goto(f"{server.url}/processes/address_change")
+    expect(page.locator("table.process-steps")).to_contain_text("My letters reach my new home")
+    expect(page.locator("table.process-steps")).to_contain_text("4 h 00 min")

@@ -1,0 +1,76 @@
+"""The modeler page: for process owners and admins only, opening the newest version, its draft, or a blank process."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from engine import service
+from engine.definitions.package_json import package_from_json, package_to_json
+from engine.definitions.packages import read_package
+from tests.conftest import SHIPPED
+from tests.web.conftest import text_of
+
+
+def modeler_data(response) -> dict:
+    found = re.search(r'<script type="application/json" id="modeler-data">(.*?)</script>',
+                      response.get_data(as_text=True), flags=re.S)
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("role", ["manager", "credit-analyst", "customer-service"])
+def test_other_roles_are_refused_the_modeler_in_words(client, auth, role):
+    auth.login(role)
+    for url in ("/modeler/loan_decision", "/modeler/new"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "for process owners and admins" in text_of(response)
+    assert "Edit in the modeler" not in text_of(client.get("/processes"))
+
+
+def test_a_process_owner_opens_the_newest_version_with_segments_roles_and_the_api(client, auth, new_uow):
+    auth.login("process-owner")
+    assert "Edit in the modeler" in text_of(client.get("/processes"))
+    response = client.get("/modeler/loan_decision")
+    assert response.status_code == 200
+    data = modeler_data(response)
+    assert (data["key"], data["version"], data["draft"]) == ("loan_decision", 1, None)
+    assert data["package"] == package_to_json(read_package(SHIPPED / "loan_decision"))
+    # a form's fields keep their order (it is the order staff see them in)
+    assert list(data["package"]["forms"]["credit_review"]["properties"]) == [
+        "income_verified", "affordability_confirmed", "recommendation", "review_notes"]
+    assert "credit-analyst" in data["roles"]
+    assert data["urls"]["deploy"] == "/api/v1/processes/deploy"
+    assert set(data["value_classes"]) == {"VA", "BVA", "NVA"}
+    # dmn-js needs inline styles here; scripts stay the app's own
+    policy = response.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+
+
+def test_the_modeler_offers_a_saved_draft(client, auth, new_uow):
+    loan = package_to_json(read_package(SHIPPED / "loan_decision"))
+    service.save_draft(new_uow(), "loan_decision", loan, 0, "admin")
+    auth.login("process-owner")
+    response = client.get("/modeler/loan_decision")
+    assert modeler_data(response)["draft"]["saved_by"] == "admin"
+    assert "A draft saved by admin" in text_of(response)
+
+
+def test_a_new_process_starts_blank_with_a_pool_a_lane_and_a_start_event(client, auth):
+    auth.login("admin")
+    data = modeler_data(client.get("/modeler/new"))
+    assert data["version"] is None
+    package = package_from_json(data["package"])
+    assert package.name == data["key"]
+    found = service.validate_package(package)
+    assert [p.element_id for p in found.errors] == [f"start_{data['key']}"]  # nothing drawn after it yet
+    assert "end event" in found.errors[0].message
+
+
+def test_an_unknown_process_is_a_404_in_words(client, auth):
+    auth.login("process-owner")
+    response = client.get("/modeler/no_such_process")
+    assert response.status_code == 404
+    assert "no process 'no_such_process'" in text_of(response)

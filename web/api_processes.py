@@ -1,0 +1,120 @@
+"""The JSON endpoints the modeler talks to: validate, deploy, and a process's draft (docs/design.md, "Addresses").
+
+A package travels as ``{"bpmn": "<xml>", "dmn": {...}, "forms": {...}}`` (engine.definitions.package_json);
+``unpack`` turns an uploaded zip of a package folder into that shape.
+In the browser they take the session and the ``X-CSRF-Token`` header; only process owners and admins
+may call them. Every error is JSON: ``{"error": {"code", "message", "fields"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from engine import service
+from engine.definitions.package_json import MalformedPackage, package_from_json, package_json_from_zip
+from engine.errors import NotAllowed, NotFound
+from engine.storage.uow import ConcurrentUpdate
+from web import db
+
+bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes")
+MAX_BODY = 5 * 1024 * 1024
+# Engine errors as the HTTP status and error code a client can act on.
+STATUS = ((MalformedPackage, 400, "bad_package"), (NotAllowed, 403, "forbidden"), (NotFound, 404, "not_found"),
+          (service.DraftConflict, 409, "conflict"), (ConcurrentUpdate, 409, "conflict"),
+          (ValueError, 422, "invalid"))
+
+
+def answer(payload: Any, status: int = 200) -> Response:
+    """JSON with its keys in their order (Flask's own JSON sorts them), so a form's fields keep the order staff see."""
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
+    return answer({"error": {"code": code, "message": message, "fields": fields or {}}}, status)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> ResponseReturnValue:
+    return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or exc.name)
+
+
+@bp.before_request
+def editors_only() -> ResponseReturnValue | None:
+    request.max_content_length = MAX_BODY
+    if g.account is None:
+        return error(401, "unauthenticated", "Sign in first.")
+    if not g.account.edits_processes:
+        return error(403, "forbidden", "Editing and deploying processes is for process owners and admins.")
+    return None
+
+
+def body() -> Any:
+    """The request's JSON (a 400 when it is not JSON, a 413 past 5 MB)."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise MalformedPackage("the request body must be JSON (Content-Type: application/json)")
+    return data
+
+
+def problems(validation_errors: Any, warnings: Any) -> dict[str, list[dict[str, Any]]]:
+    def listed(found: Any) -> list[dict[str, Any]]:
+        return [{"element_id": p.element_id, "element_name": p.element_name, "message": p.message} for p in found]
+    return {"errors": listed(validation_errors), "warnings": listed(warnings)}
+
+
+def draft_json(draft: service.Draft, with_package: bool) -> dict[str, Any]:
+    found = {"key": draft.key, "revision": draft.revision, "saved_by": draft.saved_by,
+             "saved_at": draft.saved_at.isoformat()}
+    return {**found, "package": draft.package} if with_package else found
+
+
+@bp.errorhandler(Exception)
+def engine_error(exc: Exception) -> ResponseReturnValue:
+    for kind, status, code in STATUS:
+        if isinstance(exc, kind):
+            return error(status, code, str(exc))
+    raise exc
+
+
+@bp.post("/validate")
+def validate() -> ResponseReturnValue:
+    found = service.validate_package(package_from_json(body()))
+    return answer(problems(found.errors, found.warnings))
+
+
+@bp.post("/unpack")
+def unpack() -> ResponseReturnValue:
+    """A zipped package folder (the request's body) as the package JSON the modeler opens; stores nothing."""
+    return answer(package_json_from_zip(request.get_data()))
+
+
+@bp.post("/deploy")
+def deploy() -> ResponseReturnValue:
+    try:
+        result = service.deploy_edited(db.uow(), body(), g.account.name)
+    except service.DeploymentRefused as refused:
+        return answer(problems([p for p in refused.problems if not p.warning],
+                               [p for p in refused.problems if p.warning]), 422)
+    return answer({"key": result.key, "version": result.version, "created": result.created,
+                   "changes": [c.to_dict() for c in result.changes], "warnings": list(result.warnings)},
+                  201 if result.created else 200)
+
+
+@bp.get("/<key>/draft")
+def show_draft(key: str) -> ResponseReturnValue:
+    return answer(draft_json(service.get_draft(db.uow(), key, g.account.name), with_package=True))
+
+
+@bp.put("/<key>/draft")
+def save_draft(key: str) -> ResponseReturnValue:
+    data = body()
+    if not isinstance(data, dict) or not isinstance(data.get("base_revision"), int) or "package" not in data:
+        raise MalformedPackage('a draft is {"package": {...}, "base_revision": <the revision it was based on, '
+                               '0 for the first>}')
+    draft = service.save_draft(db.uow(), key, data["package"], data["base_revision"], g.account.name)
+    return answer(draft_json(draft, with_package=False))
