@@ -31,8 +31,8 @@ PRESETS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90))
 @login_required
 def managers_only() -> None:
     account = g.account
-    require(account.is_manager, "Dashboards are for managers; your roles ("
-            + (", ".join(sorted(account.roles)) or "none") + ") do not include manager or admin.")
+    require(account.reads_dashboards, "Dashboards are for managers and process owners; your roles ("
+            + (", ".join(sorted(account.roles)) or "none") + ") do not include manager, admin or process owner.")
 
 
 def _options(key: str) -> Options:

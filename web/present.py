@@ -262,7 +262,7 @@ def navigation() -> dict[str, Any]:
     if account.staff_roles or account.is_manager:
         items += [("Inbox", "inbox.index", "inbox"), ("Cases", "instances.index", "instances")]
     items.append(("Processes", "processes.index", "processes"))
-    if account.is_manager:
+    if account.reads_dashboards:
         items.append(("Dashboards", "dashboard.index", "dashboard"))
     if account.is_admin:
         items.append(("Users", "admin.users", "admin"))

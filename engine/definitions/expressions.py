@@ -1,28 +1,32 @@
-"""Conditions as other engines write them, turned into the Python the restricted engine runs.
+"""Conditions and decision tables as other engines write them, turned into the Python the restricted engine runs.
 
 A sequence flow's condition may be Python (Valueflow's and SpiffWorkflow's own
-dialect) or JUEL, as Camunda 7, Flowable and Activiti write it: ``${approved}``,
-``#{amount > 1000 && !urgent}``. JUEL is translated: comparisons (also ``eq``,
-``ne``, ``lt``, ``gt``, ``le``, ``ge``), ``&&``/``||``/``!`` (and ``and``,
-``or``, ``not``), arithmetic (also ``div``, ``mod``), ``empty``, literals
-(``true``, ``false``, ``null``, numbers, strings) and property access
-(``customer.segment`` reads the key ``segment`` of ``customer``). What it does
-not cover (method calls, the ``? :`` operator, text around the ``${...}``) and
-FEEL (Camunda 8's ``=...``) raise ``ExpressionNotSupported``, so that the
-deploy refuses the flow instead of a case failing on it later.
+dialect), JUEL as Camunda 7, Flowable and Activiti write it (``${approved}``,
+``#{amount > 1000 && !urgent}``) or FEEL as Camunda 8 writes it (``=approved =
+false``, or any condition whose ``language`` says FEEL; see ``feel``). JUEL is
+translated here: comparisons (also ``eq``, ``ne``, ``lt``, ``gt``, ``le``,
+``ge``), ``&&``/``||``/``!`` (and ``and``, ``or``, ``not``), arithmetic (also
+``div``, ``mod``), ``empty``, literals (``true``, ``false``, ``null``, numbers,
+strings) and property access (``customer.segment`` reads the key ``segment``
+of ``customer``). What neither translation covers (JUEL method calls, the
+``? :`` operator, text around the ``${...}``; FEEL's ``for``, contexts, unknown
+functions) raises ``ExpressionNotSupported``, so that the deploy refuses the
+flow instead of a case failing on it later.
 
-The cells of DMN decision tables are checked the same way (``check_decision_tables``):
-SpiffWorkflow runs them as Python, so a FEEL cell (``[250..1000]``,
-``"a","b"``) is refused at deploy, naming the decision and the rule.
+The input expressions and cells of DMN decision tables (``prepare_decision_tables``)
+are read as FEEL first and rewritten into Python, else run as the Python
+SpiffWorkflow reads; a cell that neither reads is refused at deploy, naming
+the decision and the rule.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable, Optional
 
 from lxml import etree
 
+from engine.definitions import feel
 from engine.definitions.namespaces import BPMN_NS, NS
 from engine.definitions.validation import Problem
 from engine.sandbox.scripting import RestrictedEnvironment
@@ -58,7 +62,7 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
             if language and not any(known in language.lower() for known in ("python", "juel", "feel")):
                 raise ExpressionNotSupported(f"it is written in {language}, which Valueflow does not run: "
                                              "write it in Python")
-            python = condition_to_python(written)
+            python = condition_to_python(written, feel_language="feel" in language.lower())
         except ExpressionNotSupported as exc:
             yield Problem(flow.get("id"), flow.get("name"), f"the condition {written!r} cannot run: {exc}")
             continue
@@ -73,43 +77,69 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
             yield Problem(task.get("id"), task.get("name"), f"its script cannot run: {refusal}")
 
 
-def check_decision_tables(dmn: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
-    """Every input expression and cell of a DMN document's decision tables that the restricted engine would
-    refuse, as SpiffWorkflow evaluates them: an input cell as ``input == (cell)``, ``input cell`` (``< 250``) or
-    with ``?`` standing for the input (``250 <= ? < 1000``); an output cell as an expression."""
+def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
+    """Rewrite a DMN document's input expressions and cells written in FEEL into the Python SpiffWorkflow runs
+    (in the parsed document only), and name every one that neither FEEL nor Python reads. A cell is read as FEEL
+    first (``"a","b"`` is a list of tests there, not a tuple), then as SpiffWorkflow's Python: an input cell as
+    ``input == (cell)``, ``input cell`` (``< 250``) or with ``?`` standing for the input (``250 <= ? < 1000``)."""
     model = etree.QName(dmn).namespace
     for decision in dmn.iter(f"{{{model}}}decision"):
         def problem(where: str, text: str, refusal: str) -> Problem:
             return Problem(decision.get("id"), decision.get("name"),
-                           f"{where} {text!r} cannot run as Python ({refusal}): FEEL is not supported yet; write a "
-                           "range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), a text in quotes")
+                           f"{where} {text!r} cannot run: {refusal}")
         for expression in decision.iterfind(f".//{{{model}}}inputExpression/{{{model}}}text"):
-            refusal = environment.refusal((expression.text or "").strip())
+            text = (expression.text or "").strip()
+            python, refusal = _feel_or_python(text, [text], environment, feel.expression_to_python)
             if refusal is not None:
-                yield problem("the input expression", (expression.text or "").strip(), refusal)
+                yield problem("the input expression", text, refusal)
+            expression.text = python
         for number, rule in enumerate(decision.iter(f"{{{model}}}rule"), start=1):
             for cell in rule.iterfind(f"{{{model}}}inputEntry/{{{model}}}text"):
                 text = (cell.text or "").strip()
                 if text in ("", "-"):
                     continue
-                tries = [re.sub(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", text)] if "?" in text \
-                    else [f"dmninputexpr == ({text})", f"dmninputexpr {text}"]
-                refusals = [environment.refusal(attempt) for attempt in tries]
-                if all(refusals):
-                    yield problem(f"rule {number}: the input cell", text, str(refusals[0]))
+                tries = [re.sub(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", feel.INPUT, text)] if "?" in text \
+                    else [f"{feel.INPUT} == ({text})", f"{feel.INPUT} {text}"]
+                python, refusal = _feel_or_python(text, tries, environment, feel.unary_tests_to_python)
+                if refusal is not None:
+                    yield problem(f"rule {number}: the input cell", text, refusal)
+                cell.text = python
             for cell in rule.iterfind(f"{{{model}}}outputEntry/{{{model}}}text"):
                 text = (cell.text or "").strip()
-                refusal = environment.refusal(text) if text else None
-                if refusal is not None:
-                    yield problem(f"rule {number}: the output cell", text, refusal)
+                if text:
+                    python, refusal = _feel_or_python(text, [text], environment, feel.expression_to_python)
+                    if refusal is not None:
+                        yield problem(f"rule {number}: the output cell", text, refusal)
+                    cell.text = python
 
 
-def condition_to_python(text: str) -> str:
-    """The Python to evaluate for a condition written in Python or JUEL; raises ExpressionNotSupported."""
+def _feel_or_python(text: str, python_tries: list[str], environment: RestrictedEnvironment,
+                    translate: Callable[[str], Optional[str]]) -> tuple[str, Optional[str]]:
+    """The Python to store for ``text``: its FEEL translation when FEEL reads it, else ``text`` itself when one of
+    its Python readings compiles; with the reason neither does, or None."""
+    try:
+        python = translate(text)
+        if python is None or environment.refusal(python) is None:
+            return python or text, None
+        feel_refusal = str(environment.refusal(python))
+    except feel.FeelNotSupported as exc:
+        feel_refusal = str(exc)
+    python_refusals = [environment.refusal(attempt) for attempt in python_tries]
+    if not all(python_refusals):
+        return text, None
+    return text, (f"neither FEEL ({feel_refusal}) nor Python ({python_refusals[0]}) reads it; write a range as "
+                  "[250..1000], a list as \"a\",\"b\", a text in double quotes")
+
+
+def condition_to_python(text: str, feel_language: bool = False) -> str:
+    """The Python to evaluate for a condition written in Python, JUEL or FEEL (a leading ``=``, or
+    ``feel_language`` when the flow says so); raises ExpressionNotSupported."""
     stripped = text.strip()
-    if stripped.startswith("="):
-        raise ExpressionNotSupported("FEEL expressions (Camunda 8's '=...') are not supported yet: "
-                                     "write the condition in Python, e.g. approved == False")
+    if stripped.startswith("=") or feel_language:
+        try:
+            return feel.expression_to_python(stripped)
+        except feel.FeelNotSupported as exc:
+            raise ExpressionNotSupported(f"FEEL that Valueflow does not run: {exc}") from None
     if "${" in stripped or "#{" in stripped:
         return juel_to_python(stripped)
     return stripped

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,9 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
-from engine.definitions.expressions import check_decision_tables, prepare_expressions
+from engine.definitions import feel
+from engine.definitions.decision_references import decisions_of, map_decision_references
+from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.schema_errors import explain as explain_schema_error
@@ -146,16 +149,20 @@ def compile_package(package: Package) -> CompiledDefinition:
     except BadDocument as exc:
         raise DeploymentRefused([exc.problem]) from None
     key = process.get("id", "")
-    script_engine = build_script_engine(helpers_for(key))
+    script_engine = build_script_engine({**feel.FUNCTIONS, **helpers_for(key)})
     problems = check_document(root) + check_process(process)
     problems += prepare_expressions(process, script_engine.environment)
-    problems += _check_decision_files(package, script_engine.environment)
+    decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
+    problems += decision_problems
+    decisions = {key: decision for document in decision_tables.values()
+                 for key, decision in decisions_of(document).items()}
+    problems += map_decision_references(process, decisions)
     forms, form_problems = _read_forms(package, process)
     problems += form_problems
     if any(not p.warning for p in problems):
         # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
         raise DeploymentRefused(problems)
-    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, process)
+    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, process, decision_tables)
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
     _quote_bare_iso_timers([spec, *subprocess_specs.values()])
@@ -181,15 +188,36 @@ def _annotations(process: etree._Element) -> ProcessAnnotations:
     return ProcessAnnotations(whole, steps)
 
 
-def _check_decision_files(package: Package, environment: Any) -> list[Problem]:
+def _prepare_decision_files(package: Package, environment: Any) -> tuple[dict[str, etree._Element], list[Problem]]:
+    """The package's DMN documents by path, their FEEL rewritten into Python, and what in them cannot run."""
+    tables: dict[str, etree._Element] = {}
     problems: list[Problem] = []
     for path, text in package.files.items():
         if path.endswith(".dmn"):
             try:
-                problems += check_decision_tables(read_xml(text, path), environment)
+                tables[path] = read_xml(text, path)
             except BadDocument as exc:
                 problems.append(exc.problem)
-    return problems
+                continue
+            problems += prepare_decision_tables(tables[path], environment)
+    return {f"{path}#{decision.get('id')}": decision_document
+            for path, document in tables.items() for decision, decision_document in _one_per_decision(document)
+            }, problems
+
+
+def _one_per_decision(document: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
+    """Each decision of a DMN document with a copy of the document holding it alone: SpiffWorkflow reads only the
+    first decision of a document."""
+    model = etree.QName(document).namespace
+    decisions = document.findall(f"{{{model}}}decision")
+    copies = []
+    for keep in decisions:
+        copy = deepcopy(document)
+        for other in copy.findall(f"{{{model}}}decision"):
+            if other.get("id") != keep.get("id"):
+                copy.remove(other)
+        copies.append((keep, copy))
+    return copies
 
 
 def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
@@ -227,14 +255,14 @@ def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, di
     return forms, problems
 
 
-def _parse_with_spiff(package: Package, root: etree._Element, process: etree._Element
+def _parse_with_spiff(package: Package, root: etree._Element, process: etree._Element,
+                      decision_tables: dict[str, etree._Element]
                       ) -> tuple[Optional[WorkflowSpec], dict[str, WorkflowSpec], list[Problem]]:
     key = process.get("id", "")
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
-        for path, text in package.files.items():
-            if path.endswith(".dmn"):
-                parser.add_dmn_xml(read_xml(text, path), filename=path)
+        for path, document in decision_tables.items():
+            parser.add_dmn_xml(document, filename=path)
         process.set("isExecutable", "true")  # the only process runs even when not marked so (see check_process)
         _drop_data_stores(root)
         parser.add_bpmn_xml(root, filename=package.bpmn_file)

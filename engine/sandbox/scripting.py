@@ -41,24 +41,37 @@ SpiffWorkflow calls the *environment* directly (no task, no wrapping) for a
 process's data-object/completion conditions and message correlation
 expressions: there the raw ``ScriptRefused`` / runtime error comes out.
 
-Time limit
-----------
-Each loop body (``while``/``for``), comprehension/generator step, function
-call and lambda call in a script gets an injected ``_tick_()`` call that raises
-once the deadline has passed, and keeps raising at every later tick, so a
-script that swallows the exception (bare ``except:``) is stopped at its next
-iteration; if it swallows it and finishes anyway, the run still fails.  Code
-without loops/functions (almost every condition) pays nothing.  No
-``sys.settrace``/signals: it works in any thread and leaves debuggers and
-coverage alone.  Known limit: a single long C-level operation
-(``10 ** 10 ** 8``, ``"x" * 10 ** 10``, ``sorted(range(10 ** 9))``) is not
-interrupted; hostile authors need process isolation (subprocess + rlimits).
+Time and memory limits
+----------------------
+Code the compiler proves cheap (engine.sandbox.bounded: no loops, calls of
+helpers and a few builtins only, no ``*``/``**``...) runs in the server's
+process: almost every condition, DMN cell and timer, at no extra cost. Any
+other code runs in a sandbox process (engine.sandbox.isolation) under a CPU
+limit of ``time_limit`` seconds and a memory limit of ``memory_mb`` MB that the
+kernel holds, also inside one long C-level operation (``10 ** 10 ** 8``,
+``sum(iter(int, 1))``, ``[0] * 10 ** 9``). Past either, the step fails with
+``"the script of step 'Route' used more than 2 s of CPU"`` (or ``"... more
+than 256 MB of memory"``), the error's ``__cause__`` an ``Overrun``. Only data
+crosses between the processes: the data a script leaves, or an expression's
+value (an iterator read out into a list); helpers go by reference, so those
+the code uses must be functions defined at the top of a module.
+
+Inside, each loop body (``while``/``for``), comprehension/generator step,
+function call and lambda call gets an injected ``_tick_()`` call that raises
+once ``time_limit`` seconds have passed, and keeps raising at every later
+tick, so a script that swallows the exception (bare ``except:``) is stopped at
+its next iteration; if it swallows it and finishes anyway, the run still
+fails. That gives a Python-level loop the clearer message
+``"script ran longer than 2.0 s"`` with its line; the kernel's limit allows
+half a second more, for what no tick sees.
 
 Data
 ----
 As in SpiffWorkflow, every top-level name a script assigns ends up in the task
 data; builtins, guards, helpers and any function objects are removed after the
-run.  In ``evaluate`` the helpers and builtins take precedence over data keys
+run. A value a case could not keep (engine.sandbox.values: a function, an
+integer of 5,000 digits, lists nested 5,000 deep...) is removed too, and the
+script fails naming the variable; an expression giving such a value fails.  In ``evaluate`` the helpers and builtins take precedence over data keys
 of the same name; in ``execute`` SpiffWorkflow's check refuses (ValueError)
 data keys that would hide a helper.  ``print`` is accepted and discarded.
 """
@@ -69,14 +82,13 @@ import ast
 import builtins
 import functools
 import operator
+import pickle
 import sys
 import time
+import traceback
 import warnings
-from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
-from uuid import UUID
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (
@@ -91,15 +103,21 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.sandbox.bounded import is_bounded
+from engine.sandbox.isolation import Overrun, shared_pool
+from engine.sandbox.values import why_unstorable
+
 __all__ = ["ScriptRefused", "build_script_engine", "SAFE_BUILTIN_NAMES"]
 
+_FLAT = frozenset({bool, float, type(None)})  # values a case keeps whatever they are
 _FILENAME = "<string>"  # SpiffWorkflow looks for this name in tracebacks to find the line
 _TICK = "_tick_"
 _CACHE_SIZE = 1024
 
 
 class ScriptRefused(Exception):
-    """A script or expression used something the sandbox forbids (import, open, dunder attribute, unknown builtin) or ran too long."""
+    """A script or expression used something the sandbox forbids (import, open, dunder attribute, unknown builtin),
+    ran too long, or left a value a case cannot keep."""
 
     def __init__(self, message: str, line_number: int | None = None):
         super().__init__(message)
@@ -254,12 +272,14 @@ class _Compiled(NamedTuple):
     refusal: str | None                        # message when refused at compile time
     line: int | None                           # line of the refusal
     ticks: bool                                # needs a clock (has loops/functions)
+    bounded: bool                              # provably cheap: may run in the server's process
+    helpers_used: frozenset[str]               # the helpers it names: what a sandbox process needs
     unsafe: tuple[tuple[str, int], ...]        # (builtin name, line) used but only allowed if the data defines it
 
 
 def _refusal(message: str, line: int | None) -> _Compiled:
     suffix = f": line {line}" if line else ""
-    return _Compiled(None, message + suffix, line, False, ())
+    return _Compiled(None, message + suffix, line, False, False, frozenset(), ())
 
 
 def _analyse(tree: ast.AST, helper_names: frozenset[str]) -> _Compiled | tuple[bool, tuple[tuple[str, int], ...]]:
@@ -354,6 +374,8 @@ def _compile(source: str, mode: str, helper_names: frozenset[str]) -> _Compiled:
         if isinstance(analysed, _Compiled):
             return analysed
         ticks, unsafe = analysed
+        bounded = is_bounded(tree, helper_names)
+        helpers_used = frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name)) & helper_names
         compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
         try:
             result = compiler(tree, filename=_FILENAME, policy=_Policy)
@@ -364,20 +386,31 @@ def _compile(source: str, mode: str, helper_names: frozenset[str]) -> _Compiled:
         if len(result.errors) > 1:
             message += f" (and {len(result.errors) - 1} more problem{'s' if len(result.errors) > 2 else ''})"
         return _refusal(message, line)
-    return _Compiled(result.code, None, None, ticks, unsafe)
+    return _Compiled(result.code, None, None, ticks, bounded, helpers_used, unsafe)
 
 
 # --------------------------------------------------------------------------- environment and engine
 
 class RestrictedEnvironment(TaskDataEnvironment):
-    """TaskDataEnvironment that compiles with RestrictedPython, with safe builtins, guards, helpers and a time limit."""
+    """TaskDataEnvironment that compiles with RestrictedPython, with safe builtins, guards, helpers and limits.
 
-    def __init__(self, helpers: Mapping[str, Callable[..., Any]], time_limit: float = 2.0):
+    Code the compiler proves bounded (engine.sandbox.bounded) runs here; any
+    other code runs in a sandbox process (engine.sandbox.isolation) with
+    ``time_limit`` seconds of CPU and ``memory_mb`` MB of memory, unless
+    ``isolated`` is false (as inside that process itself). Either way every
+    value it leaves must be one a case can keep (engine.sandbox.values).
+    """
+
+    def __init__(self, helpers: Mapping[str, Callable[..., Any]], time_limit: float = 2.0, memory_mb: int = 256,
+                 isolated: bool = True):
         for name in helpers:
             if not name.isidentifier() or name.startswith("_"):
                 raise ValueError(f"helper name {name!r} must be an identifier not starting with '_'")
         self.helpers = dict(helpers)
         self.time_limit = float(time_limit)
+        self.memory_mb = memory_mb
+        self.isolated = isolated
+        self._portable: set[frozenset[str]] = set()  # sets of helpers known to reach a sandbox process
         # `globals` is what SpiffWorkflow's TaskDataEnvironment uses for its overwrite check and clean-up.
         super().__init__({"__builtins__": SAFE_BUILTINS, **_GUARDS, **self.helpers})
         helper_names = frozenset(self.helpers)
@@ -393,6 +426,30 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         compiled = self._prepare(expression, "eval", context, external_context)
+        if self.isolated and not compiled.bounded:
+            return self._in_sandbox(compiled, "eval", expression, context, external_context)
+        result = self._evaluate_here(compiled, context, external_context)
+        if result.__class__ not in _FLAT:  # a condition's True or False needs no look
+            reason = why_unstorable(result)
+            if reason is not None:
+                raise ScriptRefused(f"the expression gave {reason}, which a case cannot keep")
+        return result
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        compiled = self._prepare(script, "exec", context, external_context)
+        self.check_for_overwrite(context, external_context or {})
+        if self.isolated and not compiled.bounded:
+            left = self._in_sandbox(compiled, "exec", script, context, external_context)
+            context.clear()
+            context.update(left)
+            return True
+        self._execute_here(compiled, context, external_context)
+        return True
+
+    # -- internals
+
+    def _evaluate_here(self, compiled: _Compiled, context: dict[str, Any],
+                       external_context: dict[str, Any] | None) -> Any:
         if external_context:
             scope = {**external_context, **context, **self.globals}
         else:
@@ -411,9 +468,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
             raise self._too_long(clock)
         return result
 
-    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
-        compiled = self._prepare(script, "exec", context, external_context)
-        self.check_for_overwrite(context, external_context or {})
+    def _execute_here(self, compiled: _Compiled, context: dict[str, Any],
+                      external_context: dict[str, Any] | None) -> None:
         if external_context:
             context.update(external_context)
         context.update(self.globals)
@@ -434,15 +490,30 @@ class RestrictedEnvironment(TaskDataEnvironment):
                 del context["_print"]
         if clock is not None and clock.expired:  # the script swallowed the stop and finished anyway
             raise self._too_long(clock)
-        kept_back = [name for name, value in context.items() if not storable(value)]
-        if kept_back:
-            kinds = {name: type(context.pop(name)).__name__ for name in kept_back}  # the case could not be saved
-            name = kept_back[0]
-            raise ScriptRefused(f"the script left a {kinds[name]} in {name!r}, which a case cannot keep "
+        unstorable = {name: reason for name, value in context.items() if (reason := why_unstorable(value))}
+        if unstorable:
+            for name in unstorable:
+                del context[name]  # the case could not be saved with them
+            name, reason = next(iter(unstorable.items()))
+            raise ScriptRefused(f"the script left {reason} in {name!r}, which a case cannot keep "
                                 "(use numbers, text, lists, dicts, dates)")
-        return True
 
-    # -- internals
+    def _in_sandbox(self, compiled: _Compiled, mode: str, source: str, context: dict[str, Any],
+                    external_context: dict[str, Any] | None) -> Any:
+        """Run the code in a sandbox process: the result (eval) or the data the script leaves (exec)."""
+        helpers = {name: self.helpers[name] for name in compiled.helpers_used}
+        if compiled.helpers_used not in self._portable:
+            try:
+                pickle.dumps(helpers)
+            except Exception:
+                raise ScriptRefused(
+                    "this code runs in a sandbox process, which cannot reach the helper functions "
+                    f"{', '.join(sorted(helpers))}: helpers must be functions defined at the top of a module"
+                ) from None
+            self._portable.add(compiled.helpers_used)
+        return shared_pool().run(
+            _run_isolated, (helpers, self.time_limit, mode, source, context, external_context),
+            cpu_seconds=self.time_limit, memory_mb=self.memory_mb, wall_seconds=5 * self.time_limit + 5)
 
     def _prepare(self, source: str, mode: str, context: Mapping[str, Any],
                  external_context: Mapping[str, Any] | None) -> _Compiled:
@@ -458,9 +529,51 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return ScriptRefused(f"script ran longer than {self.time_limit} s", clock.line if clock else None)
 
 
+@functools.lru_cache(maxsize=64)
+def _sandbox_environment(helpers: tuple[tuple[str, Callable[..., Any]], ...], time_limit: float
+                         ) -> RestrictedEnvironment:
+    return RestrictedEnvironment(dict(helpers), time_limit, isolated=False)
+
+
+def _run_isolated(helpers: dict[str, Callable[..., Any]], time_limit: float, mode: str, source: str,
+                  context: dict[str, Any], external_context: dict[str, Any] | None) -> Any:
+    """What a sandbox process runs: the code, in-process there, under its limits; only data comes back.
+
+    An iterator an expression gives is read out into a list (still under the
+    limits), since only values cross between processes; the line of a runtime
+    error goes back as ``script_line``, the traceback cannot.
+    """
+    environment = _sandbox_environment(tuple(sorted(helpers.items())), time_limit)
+    try:
+        if mode == "exec":
+            environment.execute(source, context, external_context)
+            return context
+        compiled = environment._prepare(source, mode, context, external_context)
+        result = environment._evaluate_here(compiled, context, external_context)
+        if isinstance(result, (Iterator, range)):
+            result = list(result)
+        reason = why_unstorable(result)
+        if reason is not None:
+            raise ScriptRefused(f"the expression gave {reason}, which a case cannot keep")
+        return result
+    except Exception as error:
+        lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == _FILENAME]
+        if lines:
+            error.script_line = lines[-1]  # type: ignore[attr-defined]
+        raise
+
+
 def _describe(err: BaseException) -> str:
     text = str(err)
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _overran(task: Any, err: Overrun) -> WorkflowTaskException:
+    """The error of a step whose code went past its limits, naming the step, e.g.
+    "the script of step 'Route' used more than 2 s of CPU"."""
+    spec = task.task_spec
+    return WorkflowTaskException(f"the script of step {spec.bpmn_name or spec.bpmn_id or spec.name!r} {err}",
+                                 task=task, exception=err)
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
@@ -471,6 +584,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         try:
             return self.environment.evaluate(expression, task.data, external_context)
+        except Overrun as err:
+            raise _overran(task, err) from err
         except SpiffWorkflowException as se:
             se.add_note(f"Error evaluating expression '{expression}'")
             raise
@@ -482,6 +597,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> bool:
         try:
             return self.environment.execute(script, task.data, external_context or {})
+        except Overrun as err:
+            raise _overran(task, err) from err
         except Exception as err:
             raise self.create_task_exec_exception(task, script, err) from err
 
@@ -498,8 +615,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
         if isinstance(err, SpiffWorkflowException):
             return super().create_task_exec_exception(task, script, err)
         line_number, error_line = self.get_error_line_number_and_content(script, err)
-        if isinstance(err, ScriptRefused) and err.line_number:
-            line_number = err.line_number
+        line_number = getattr(err, "line_number", None) or getattr(err, "script_line", None) or line_number
+        if line_number:
             lines = script.splitlines()
             error_line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
         return WorkflowTaskException(
@@ -507,21 +624,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
         )
 
 
-_PLAIN = (str, int, float, bool, type(None), date, datetime, timedelta, Decimal, UUID)
-
-
-def storable(value: Any) -> bool:
-    """Whether a case's data can keep ``value``: JSON's kinds, dates, times, decimals and ids, nested."""
-    if isinstance(value, _PLAIN):
-        return True
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return all(storable(item) for item in value)
-    if isinstance(value, dict):
-        return all(isinstance(key, str) and storable(item) for key, item in value.items())
-    return False
-
-
-def build_script_engine(helpers: Mapping[str, Callable[..., Any]], time_limit: float = 2.0) -> PythonScriptEngine:
+def build_script_engine(helpers: Mapping[str, Callable[..., Any]], time_limit: float = 2.0,
+                        memory_mb: int = 256) -> PythonScriptEngine:
     """A SpiffWorkflow script engine whose environment compiles every script and expression with RestrictedPython
-    and exposes only the instance data, a safe list of builtins and the given helper functions."""
-    return RestrictedScriptEngine(environment=RestrictedEnvironment(helpers, time_limit))
+    and exposes only the instance data, a safe list of builtins and the given helper functions, within
+    ``time_limit`` seconds of CPU and ``memory_mb`` MB of memory."""
+    return RestrictedScriptEngine(environment=RestrictedEnvironment(helpers, time_limit, memory_mb))

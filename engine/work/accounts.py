@@ -58,6 +58,11 @@ class Account:
         return bool(self.roles & MANAGING_ROLES)
 
     @property
+    def reads_dashboards(self) -> bool:
+        """Managers and admins, and process owners, who own the outcome (read-only: only admins set rates)."""
+        return self.is_manager or "process-owner" in self.roles
+
+    @property
     def edits_processes(self) -> bool:
         """Process owners and admins open the modeler, save drafts and deploy."""
         return bool(self.roles & EDITING_ROLES)
@@ -96,7 +101,7 @@ def authenticate(uow: UnitOfWork, name: str, password: str) -> Optional[Account]
 
 
 def account(uow: UnitOfWork, name: str) -> Optional[Account]:
-    """The user's roles as they are now, or None if there is no such user."""
+    """The user's roles as they are now, or None if there is no such user (a reader: it never waits for a writer)."""
     with uow.reading():
         user = uow.users.by_name(name)
         return None if user is None else _account(uow, user)

@@ -33,11 +33,11 @@ C.8.0      refused   user task "Manually Approve Vacation" without a lane or an 
                      conditions that are not Python
 C.8.1      refused   three conditions that are not Python (Vacation Approval = "Approved") (then:
                      service task "Fetch Vacation Information" without an operator)
-C.9.0      refused   user task "Handle Timeout" without a lane or an assignment; four FEEL
-                     conditions (= approved), not supported yet
+C.9.0      refused   user task "Handle Timeout" without a lane or an assignment (its four FEEL
+                     conditions, = approved, some … satisfies, run)
 C.9.1      refused   user task "Call customer" without a lane or an assignment
-C.9.2      refused   a FEEL condition (=fraud), not supported yet (then: call activity "Document
-                     Request": a multi-instance without cardinality or input collection)
+C.9.2      refused   call activity "Document Request": a multi-instance without cardinality or
+                     input collection (its FEEL condition =fraud runs)
 =========  ========  ==============================================================================
 
 SpiffWorkflow stops at the first thing it cannot parse and often cannot name
@@ -83,10 +83,9 @@ REFUSALS: dict[str, list[str | None]] = {
               "_325973e7-0bc8-4136-b6df-be1e681d8608", "_0a1c4f20-509f-4aeb-baf9-acc762f4fdf9"],
     "C.8.1": ["_0a1c4f20-509f-4aeb-baf9-acc762f4fdf9", "_325973e7-0bc8-4136-b6df-be1e681d8608",
               "_f2b0da63-d841-4457-ad85-7d86c8b5c1d2"],
-    "C.9.0": ["UserTask_HandleTimeout", "SequenceFlow_Red", "SequenceFlow_ApplicationAccepted",
-              "SequenceFlow_ApplicationDeclined", "SequenceFlow_Yellow"],
+    "C.9.0": ["UserTask_HandleTimeout"],
     "C.9.1": ["UserTask_CallCustomer"],
-    "C.9.2": ["SequenceFlow_Yes"],
+    "C.9.2": ["CallActivity_RequestDocument"],
 }
 # Messages that are about the document as a whole, not one element.
 DOCUMENT_LEVEL = (NOT_EXECUTABLE, "several executable processes", "is not well-formed XML", "is not BPMN 2.0",

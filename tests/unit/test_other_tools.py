@@ -7,6 +7,7 @@ lanes named in other scripts.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -303,7 +304,8 @@ def test_a_generated_form_field_of_a_type_valueflow_cannot_show_is_refused_namin
 
 
 @pytest.mark.parametrize("condition, why", [
-    ("=approved = false", "FEEL expressions (Camunda 8's '=...') are not supported yet"),
+    ("=approved ? 1", "FEEL that Valueflow does not run: '?' is not supported there"),
+    ("=matches(name, \"x\")", "FEEL that Valueflow does not run: the function matches() is not one Valueflow knows"),
     ("${approved ? 1 : 2}", "'?' is not supported there in a JUEL condition"),
     ("${order.isUrgent()}", "calling order['isUrgent']() is not supported in a JUEL condition"),
     ("Vacation Approval = 'Approved'", "cannot run as Python: syntax error in script"),
@@ -382,14 +384,27 @@ def sized(cell: str) -> Package:
     return Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml, "sizes.dmn": SIZE_TABLE.replace("MEDIUM", cell)})
 
 
-def test_a_decision_table_with_a_feel_range_is_refused_at_deploy_naming_the_decision_and_the_rule(new_uow):
+@pytest.mark.parametrize("cell, amount, size", [
+    ("[250..1000]", 1000, "medium"), ("(250..1000]", 250, "large"), ("]250..1000[", 1000, "large"),
+    ("250, 600, 800", 600, "medium"), ("not(&lt; 500)", 600, "medium"), ("not(&lt; 500)", 300, "large"),
+    ("&gt;= 250 * 2", 500, "medium"), ("? &gt; 250 and ? &lt; 1000", 300, "medium"),
+    ("null", None, "medium"), ("[250..1000]", None, "large"),
+])
+def test_a_decision_table_written_in_feel_deploys_and_decides_with_its_ranges_lists_and_negations(
+        new_uow, cell, amount, size):
+    service.deploy(new_uow(), sized(cell))
+    service.add_user(new_uow(), "bo", ["back-office", "approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": amount})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == size
+
+
+def test_a_decision_cell_neither_feel_nor_python_reads_is_refused_at_deploy_naming_the_decision_and_the_rule(new_uow):
     with pytest.raises(DeploymentRefused) as caught:
-        service.deploy(new_uow(), sized("[250..1000]"))
+        service.deploy(new_uow(), sized("[250..1000"))
     [problem] = [str(p) for p in caught.value.problems if not p.warning]
-    assert problem.startswith("order_size (Order size): rule 2: the input cell '[250..1000]' cannot run as Python ("), \
+    assert problem.startswith("order_size (Order size): rule 2: the input cell '[250..1000' cannot run: neither FEEL ("), \
         problem
-    assert problem.endswith("FEEL is not supported yet; write a range as 250 <= ? <= 1000, a list as ? in ('a', 'b'), "
-                            "a text in quotes")
+    assert problem.endswith('write a range as [250..1000], a list as "a","b", a text in double quotes'), problem
 
 
 def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
@@ -397,3 +412,79 @@ def test_a_decision_table_written_in_python_deploys_and_decides(new_uow):
     service.add_user(new_uow(), "bo", ["back-office", "approver"])
     instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": 600})
     assert queries.instance_view(new_uow(), instance_id)["data"]["size"] == "medium"
+
+
+def test_a_camunda_decision_in_feel_called_by_reference_evaluates_the_decision_it_requires_first(new_uow):
+    deployment = service.deploy(new_uow(), read_package(DIALECTS / "camunda7_invoice_decisions"))
+    service.add_user(new_uow(), "mia", ["management"])
+    service.add_user(new_uow(), "ann", ["accounting"])
+    budget = service.start_instance(new_uow(), "camunda7_invoice_decisions", CUSTOMER,
+                                    {"amount": 250, "invoiceCategory": "Misc"})
+    day_to_day = service.start_instance(new_uow(), "camunda7_invoice_decisions", CUSTOMER,
+                                        {"amount": 249.99, "invoiceCategory": "Misc"})
+    assert work_through(new_uow, budget, {"management": "mia"}) == [("Task_management", "management", None)]
+    assert work_through(new_uow, day_to_day, {"accounting": "ann"}) == [("Task_accounting", "accounting", None)]
+    data = queries.instance_view(new_uow(), day_to_day)["data"]
+    assert (data["invoiceClassification"], data["approverGroups"]) == ("day-to-day expense", ["accounting", "sales"])
+    assert not [w for w in deployment.warnings if "decision" in w], deployment.warnings
+
+
+@pytest.mark.parametrize("amount, segment, large", [(1500, "standard", True), (1500, "premium", False),
+                                                    (900, "standard", False)])
+def test_camunda_8_feel_conditions_with_their_leading_equals_sign_choose_the_gateways_branch(
+        new_uow, amount, segment, large):
+    xml = (DIALECTS / "camunda7_juel.bpmn").read_text(encoding="utf-8").replace(
+        "${amount gt 1000 &amp;&amp; customer.segment != 'premium'}",
+        '=amount &gt; 1000 and customer.segment != "premium"').replace(
+        '#{!(amount &gt; 1000) || customer.segment eq "premium"}',
+        '= not(amount &gt; 1000) or customer.segment = "premium"')
+    service.deploy(new_uow(), Package("camunda7_juel", "camunda7_juel.bpmn", {"camunda7_juel.bpmn": xml}))
+    service.add_user(new_uow(), "ann", ["accounting", "management"])
+    instance_id = service.start_instance(new_uow(), "camunda7_juel", service.CustomerRef("c-2", "Bo", segment))
+    filled = {"Task_check": {"amount": amount, "reason": "late", "receivedOn": "2026-01-02"}}
+    steps = [step for step, _, _ in work_through(new_uow, instance_id, {"accounting": "ann", "management": "ann"},
+                                                 filled)]
+    assert ("Task_approve" in steps) is large, steps
+
+
+def test_a_decision_requiring_one_that_no_table_defines_is_refused_at_deploy_naming_both(new_uow):
+    folder = DIALECTS / "camunda7_invoice_decisions"
+    tables = (folder / "invoiceBusinessDecisions.dmn").read_text(encoding="utf-8")
+    without_classification = re.sub(r'<decision id="invoiceClassification".*?</decision>', "", tables, flags=re.S)
+    package = Package("camunda7_invoice_decisions", "camunda7_invoice_decisions.bpmn", {
+        "camunda7_invoice_decisions.bpmn": (folder / "camunda7_invoice_decisions.bpmn").read_text(encoding="utf-8"),
+        "invoiceBusinessDecisions.dmn": without_classification})
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), package)
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "Task_assign (Assign approver group): the decision 'invoice-assign-approver' requires the decision "
+        "'invoiceClassification', which no decision table of the package defines: add its .dmn file"]
+
+
+def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_task(new_uow):
+    example = DIALECTS / "camunda7_invoice_example" / "invoice.v2.bpmn"
+    tables = DIALECTS / "camunda7_invoice_decisions" / "invoiceBusinessDecisions.dmn"  # the example's own, as shipped
+    package = Package("invoice", example.name, {example.name: example.read_text(encoding="utf-8"),
+                                                tables.name: tables.read_text(encoding="utf-8")})
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), package)
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
+
+
+@pytest.mark.parametrize("reference, result", [
+    ('<bpmn:extensionElements><zeebe:calledDecision xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
+     'decisionId="order_size" resultVariable="orderSize"/></bpmn:extensionElements>', "medium"),
+    ('', {"size": "medium"}),
+])
+def test_a_camunda_business_rule_tasks_result_variable_holds_the_decision_as_its_engine_shapes_it(
+        new_uow, reference, result):
+    package = sized("[250..1000]")
+    camunda = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:decisionRef="order_size" ' \
+              'camunda:resultVariable="orderSize" camunda:mapDecisionResult="singleResult"'
+    xml = re.sub(r'<bpmn:businessRuleTask id="size" name="Size the order">.*?</bpmn:businessRuleTask>',
+                 f'<bpmn:businessRuleTask id="size" name="Size the order" {camunda if not reference else ""}>'
+                 f'{reference}</bpmn:businessRuleTask>', package.files["two_step.bpmn"], flags=re.S)
+    service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {**package.files, "two_step.bpmn": xml}))
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER, {"amount": 600})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["orderSize"] == result

@@ -196,10 +196,15 @@ def test_a_script_can_loop_build_and_change_dicts_and_lists():
     assert data["biggest"] == 3
 
 
+def add_one(n: int) -> int:
+    """A helper defined at the top of a module, as a sandbox process can import it."""
+    return n + 1
+
+
 def test_helpers_builtins_and_guards_are_not_left_in_the_data():
     workflow = run_script(
         "n = len(items)\ndef local_function():\n    return 1\nresult = helper(n)\nprint(n)",
-        helpers={"helper": lambda n: n + 1},
+        helpers={"helper": add_one},
         items=[1, 2],
     )
     task_data = workflow.get_tasks(spec_name="the_script")[0].data

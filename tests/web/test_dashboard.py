@@ -64,13 +64,28 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(client, story):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("user", ["customer-service", "credit-analyst", "process-owner"])
-def test_staff_and_process_owners_are_refused_in_words(client, auth, story, user):
+@pytest.mark.parametrize("user", ["customer-service", "credit-analyst"])
+def test_staff_are_refused_in_words(client, auth, story, user):
     auth.login(user)
     for url in (f"/dashboard/{story.key}", "/dashboard", f"/dashboard/{story.key}/events.csv"):
         response = client.get(url)
         assert response.status_code == 403
-        assert "Dashboards are for managers" in text_of(response)
+        assert "Dashboards are for managers and process owners" in text_of(response)
+
+
+def test_process_owners_read_every_dashboard_but_neither_set_rates_nor_open_cases_from_it(client, auth, story):
+    auth.login("process-owner")
+    page = client.get(f"/dashboard/{story.key}?step=approve")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<a href="/dashboard"' in html  # the "Dashboards" link in the top bar
+    assert "Admins set the rates." in text_of(page) and "/rates" not in html
+    assert re.search(r'href="/(instances|tasks)/\d+"', html) is None  # cases are for staff and managers
+    assert client.get("/dashboard").status_code == 200
+    assert client.get(f"/dashboard/{story.key}/events.csv").status_code == 200
+    assert f'href="/dashboard/{story.key}"' in client.get("/processes").get_data(as_text=True)
+    refused = auth.post(f"/dashboard/{story.key}/rates", {"role": story.role("approver"), "hourly_rate": "50"})
+    assert refused.status_code == 403
 
 
 @pytest.mark.parametrize("user", ["manager", "admin"])
@@ -505,3 +520,9 @@ def test_the_case_page_gives_the_cases_own_cycle_efficiency(client, auth, story)
     text = text_of(client.get(f"/instances/{story.cases[0]}"))
     assert ("Took 5 h 00 min end to end: 1 h 00 min of VA work, 1 h 00 min of BVA work, 3 h 00 min waiting for a "
             "person. Process cycle efficiency (value-adding work ÷ lead time): 20 %") in text
+
+
+def test_managers_open_the_cases_and_tasks_the_dashboard_lists(client, auth, story):
+    auth.login("manager")
+    html = client.get(f"/dashboard/{story.key}?step=approve").get_data(as_text=True)
+    assert re.search(r'href="/(instances|tasks)/\d+"', html) is not None

@@ -26,9 +26,9 @@ QUERY_NAMES = ("page", "view", "process", "step", "segment", "role", "q", "next"
 FORM_NAMES = ("username", "password", "next", "name", "roles", "role", "hourly_rate", "score", "comment", "id",
               "segment", "assignee", "process", "loan_amount", "application_notes", "no_such_field")
 USERS = (None, "credit-analyst", "admin", "process-owner")  # anonymous, staff, manager and admin, neither
-# A real value for each path argument, so that a hostile value in one argument reaches the view.
+# A real value for each path argument (else 1), so that a hostile value in one argument reaches the view.
 REAL = {"task_id": "1", "instance_id": "1", "customer_id": "c-1", "key": "loan_decision", "fmt": "xes",
-        "token": "no-such-token", "name": "credit-analyst", "filename": "valueflow.css"}
+        "token": "no-such-token", "name": "credit-analyst", "filename": "valueflow.css", "kind": "bpmn"}
 SIGNED = "hostile-csrf"
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
@@ -41,7 +41,7 @@ def routes(app: Flask) -> Iterator[tuple[Rule, str]]:
 
 def path_of(rule: Rule, **values: str) -> str:
     """The rule's address with each argument given (URL-quoted) or, when not given, a real value."""
-    return ARGUMENT.sub(lambda found: quote(values.get(found[1], REAL[found[1]]), safe=""), rule.rule)
+    return ARGUMENT.sub(lambda found: quote(values.get(found[1], REAL.get(found[1], "1")), safe=""), rule.rule)
 
 
 @pytest.fixture

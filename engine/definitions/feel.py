@@ -1,0 +1,389 @@
+"""FEEL (DMN 1.3, Camunda 8) translated into the Python the restricted engine runs.
+
+FEEL is translated, as JUEL is, rather than run by a FEEL library: the
+libraries on PyPI (pySFeel, S-FEEL only, GPL-3.0, last release 2022;
+bkflow-feel, last release 2023, pinned to old pytz and pydantic) evaluate in
+their own interpreter, outside the restricted engine, so they would escape its
+time limit and its refusals. A translated expression is plain Python that the
+restricted engine compiles, checks and times like any other.
+
+Covered: literals (numbers, ``"strings"``, ``true``, ``false``, ``null``),
+names and paths (``customer.segment`` reads the key ``segment``), lists,
+arithmetic, comparisons (``=``, ``!=``, ``<``...), ``and``/``or``/``not(...)``,
+``if … then … else``, ``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary tests>``, and the
+built-in functions a decision table commonly uses (``FUNCTIONS``). Unary tests
+(a DMN input cell) add ``< 5``, ranges ``[a..b]``, ``(a..b]``, ``]a..b[``,
+lists of tests ``"a","b"``, ``not(...)``, ``-`` and ``?`` for the input; as in
+FEEL, a null input matches no comparison nor range.
+Anything else raises ``FeelNotSupported`` naming what is not supported.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+INPUT = "dmninputexpr"  # the name SpiffWorkflow gives a DMN input when a cell refers to it
+
+
+class FeelNotSupported(ValueError):
+    """A FEEL expression, or a construct in it, that Valueflow cannot translate."""
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _date_and_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _number(text: str) -> int | float:
+    value = Decimal(str(text))
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _substring(text: str, start: int, length: int | None = None) -> str:
+    begin = start - 1 if start > 0 else len(text) + start
+    return text[begin:] if length is None else text[begin:begin + length]
+
+
+# Functions a translation may call, by the helper name the restricted engine is given them under.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "feel_date": _date, "feel_date_and_time": _date_and_time, "feel_number": _number,
+    "feel_substring": _substring,
+}
+
+# FEEL built-ins written as Python over the engine's safe builtins, or as one of FUNCTIONS: name → (arities, template).
+_BUILTINS: dict[str, tuple[tuple[int, ...], str]] = {
+    "date": ((1,), "feel_date({0})"),
+    "date and time": ((1,), "feel_date_and_time({0})"),
+    "number": ((1,), "feel_number({0})"),
+    "string": ((1,), "str({0})"),
+    "string length": ((1,), "len({0})"),
+    "upper case": ((1,), "({0}).upper()"),
+    "lower case": ((1,), "({0}).lower()"),
+    "contains": ((2,), "(({1}) in ({0}))"),
+    "starts with": ((2,), "({0}).startswith({1})"),
+    "ends with": ((2,), "({0}).endswith({1})"),
+    "substring": ((2, 3), "feel_substring({args})"),
+    "abs": ((1,), "abs({0})"),
+    "floor": ((1,), "(({0}) // 1)"),
+    "ceiling": ((1,), "(-(-({0}) // 1))"),
+    "round": ((1, 2), "round({args})"),
+    "min": ((1, 2, 3, 4, 5, 6, 7, 8), "min({args})"),
+    "max": ((1, 2, 3, 4, 5, 6, 7, 8), "max({args})"),
+    "sum": ((1,), "sum({0})"),
+    "count": ((1,), "len({0})"),
+    "list contains": ((2,), "(({1}) in ({0}))"),
+    "not": ((1,), "(not ({0}))"),
+}
+_MULTIWORD = sorted((name for name in _BUILTINS if " " in name), key=len, reverse=True)
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<number>\d+(?:\.\d+)?|\.\d+)
+  | (?P<function>(?:""" + "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in _MULTIWORD) + r"""))(?=\s*\()
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<operator>\.\.|!=|<=|>=|\*\*|[=<>+\-*/(),.\[\]?])
+  | (?P<other>.)
+""", re.X | re.S)
+_KEYWORDS = {"true": "True", "false": "False", "null": "None"}
+_RESERVED = {"and", "or", "not", "between", "in", "if", "then", "else", "for", "some", "every", "function",
+             "instance", "of", "satisfies", "return"}
+_PYTHON_ONLY = {"True", "False", "None", "is", "lambda", "def", "class", "del", "global", "pass", "import",
+                "from", "as", "with", "try", "except", "finally", "raise", "while", "yield", "assert", "async",
+                "await", "break", "continue", "elif", "nonlocal"}
+_COMPARISONS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def expression_to_python(text: str) -> str:
+    """The Python for one FEEL expression (a condition, an input expression, an output cell); a leading ``=``
+    (Camunda 8) is dropped. Raises FeelNotSupported."""
+    body = text.strip()
+    if body.startswith("="):
+        body = body[1:]
+    parser = _Parser(body)
+    python = parser.expression()
+    parser.end()
+    return python
+
+
+def unary_tests_to_python(text: str) -> str | None:
+    """The Python condition on ``dmninputexpr`` for a DMN input cell written as FEEL unary tests; None when the
+    cell matches any input (``-`` or empty). Raises FeelNotSupported."""
+    body = text.strip()
+    if body in ("", "-"):
+        return None
+    parser = _Parser(body)
+    python = parser.unary_tests(INPUT)
+    parser.end()
+    return python
+
+
+class _Parser:
+    """A recursive-descent reader of one FEEL text, producing Python source."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens: list[tuple[str, str]] = []
+        for match in _TOKEN.finditer(text):
+            kind = match.lastgroup or "other"
+            if kind == "other":
+                raise FeelNotSupported(f"{match.group()!r} is not FEEL that Valueflow reads")
+            if kind == "function":
+                self.tokens.append((kind, " ".join(match.group().split())))
+            elif kind != "space":
+                self.tokens.append((kind, match.group()))
+        if not self.tokens:
+            raise FeelNotSupported("the expression is empty")
+        self.index = 0
+        self.in_range_bound = False  # a '[' after a range's upper bound closes the range (']a..b['), not an index
+
+    # -- tokens
+
+    def peek(self, offset: int = 0) -> tuple[str, str]:
+        at = self.index + offset
+        return self.tokens[at] if at < len(self.tokens) else ("end", "")
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def accept(self, value: str) -> bool:
+        if self.peek()[1] == value and self.peek()[0] in ("operator", "name"):
+            self.index += 1
+            return True
+        return False
+
+    def expect(self, value: str) -> None:
+        if not self.accept(value):
+            raise FeelNotSupported(f"expected {value!r} {self.where()}")
+
+    def where(self) -> str:
+        kind, value = self.peek()
+        return "at the end" if kind == "end" else f"before {value!r}"
+
+    def end(self) -> None:
+        if self.peek()[0] != "end":
+            raise FeelNotSupported(f"{self.peek()[1]!r} is not supported there")
+
+    # -- unary tests
+
+    def unary_tests(self, subject: str) -> str:
+        if self.peek() == ("name", "not") and self.peek(1) == ("operator", "("):
+            self.index += 2
+            inner = self.positive_tests(subject)
+            self.expect(")")
+            return f"(not {inner})"
+        return self.positive_tests(subject)
+
+    def positive_tests(self, subject: str) -> str:
+        tests = [self.positive_test(subject)]
+        while self.accept(","):
+            tests.append(self.positive_test(subject))
+        return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
+
+    def positive_test(self, subject: str) -> str:
+        kind, value = self.peek()
+        if kind == "operator" and value in ("=", "!="):
+            self.index += 1
+            return f"({subject} {_COMPARISONS[value]} {self.additive()})"
+        if kind == "operator" and value in ("<", "<=", ">", ">="):  # null is neither less nor more than anything
+            self.index += 1
+            return f"({subject} is not None and {subject} {value} {self.additive()})"
+        if kind == "operator" and value in ("[", "(", "]") and self.is_interval():
+            return self.interval(subject)
+        if (kind, value) == ("name", "null"):
+            self.index += 1
+            return f"({subject} is None)"
+        start = self.index
+        python = self.expression()
+        if any(token == ("operator", "?") for token in self.tokens[start:self.index]):
+            return f"({python})"
+        if self.tokens[start] == ("operator", "[") and self.index - start > 1 and self.tokens[self.index - 1] == (
+                "operator", "]"):
+            return f"({subject} in {python})"  # a list matches each of its items
+        return f"({subject} == {python})"
+
+    def is_interval(self) -> bool:
+        depth = 1  # the opening bracket, which may be ']' in ']a..b]'
+        for kind, value in self.tokens[self.index + 1:]:
+            if kind == "operator" and value in ("(", "["):
+                depth += 1
+            elif kind == "operator" and value in (")", "]"):
+                depth -= 1
+                if depth <= 0:
+                    return False
+            elif (kind, value) == ("operator", "..") and depth == 1:
+                return True
+        return False
+
+    def interval(self, subject: str) -> str:
+        opening = self.take()[1]
+        low = self.additive()
+        self.expect("..")
+        self.in_range_bound = True
+        high = self.additive()
+        self.in_range_bound = False
+        closing = self.take()[1]
+        if closing not in ("]", ")", "["):
+            raise FeelNotSupported(f"a range must end with ']', ')' or '[', not {closing!r}")
+        left = "<=" if opening == "[" else "<"
+        right = "<=" if closing == "]" else "<"
+        return f"({subject} is not None and {low} {left} {subject} {right} {high})"
+
+    # -- expressions
+
+    def expression(self) -> str:
+        if self.accept("if"):
+            condition = self.expression()
+            self.expect("then")
+            chosen = self.expression()
+            self.expect("else")
+            otherwise = self.expression()
+            return f"({chosen} if {condition} else {otherwise})"
+        for quantifier, python in (("some", "any"), ("every", "all")):
+            if self.accept(quantifier):
+                kind, variable = self.take()
+                if kind != "name" or variable in _RESERVED or variable in _KEYWORDS or variable in _PYTHON_ONLY:
+                    raise FeelNotSupported(f"'{quantifier}' must be followed by a variable name")
+                self.expect("in")
+                collection = self.disjunction()
+                self.expect("satisfies")
+                condition = self.expression()
+                return f"{python}({condition} for {variable} in {collection})"
+        return self.disjunction()
+
+    def disjunction(self) -> str:
+        parts = [self.conjunction()]
+        while self.accept("or"):
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+    def conjunction(self) -> str:
+        parts = [self.comparison()]
+        while self.accept("and"):
+            parts.append(self.comparison())
+        return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
+
+    def comparison(self) -> str:
+        left = self.additive()
+        kind, value = self.peek()
+        if kind == "operator" and value in _COMPARISONS:
+            self.index += 1
+            right = self.additive()
+            if right == "None" and value in ("=", "!="):
+                return f"({left} {'is' if value == '=' else 'is not'} None)"
+            return f"({left} {_COMPARISONS[value]} {right})"
+        if self.accept("between"):
+            low = self.additive()
+            self.expect("and")
+            high = self.additive()
+            return f"({low} <= {left} <= {high})"
+        if self.accept("in"):
+            if self.peek() == ("operator", "(") and not self.is_interval():
+                self.index += 1
+                tests = self.positive_tests(left)
+                self.expect(")")
+                return tests
+            return self.positive_test(left)
+        return left
+
+    def additive(self) -> str:
+        python = self.multiplicative()
+        while self.peek() in (("operator", "+"), ("operator", "-")):
+            python = f"({python} {self.take()[1]} {self.multiplicative()})"
+        return python
+
+    def multiplicative(self) -> str:
+        python = self.power()
+        while self.peek() in (("operator", "*"), ("operator", "/")):
+            python = f"({python} {self.take()[1]} {self.power()})"
+        return python
+
+    def power(self) -> str:
+        python = self.unary()
+        if self.accept("**"):
+            python = f"({python} ** {self.unary()})"
+        return python
+
+    def unary(self) -> str:
+        if self.accept("-"):
+            return f"(-{self.unary()})"
+        return self.postfix()
+
+    def postfix(self) -> str:
+        python = self.primary()
+        while True:
+            if self.peek() == ("operator", ".") and self.peek(1)[0] == "name":
+                self.index += 1
+                python = f"{python}[{self.take()[1]!r}]"
+            elif self.peek() == ("operator", "[") and not self.in_range_bound:
+                self.index += 1
+                position = self.expression()
+                self.expect("]")
+                python = f"{python}[({position}) - 1]"
+            else:
+                return python
+
+    def primary(self) -> str:
+        kind, value = self.take()
+        if kind == "number":
+            return value
+        if kind == "string":
+            return repr(_unquote(value))
+        if kind == "function" or (kind == "name" and self.peek() == ("operator", "(")):
+            return self.call(value)
+        if kind == "name" and value in _KEYWORDS:
+            return _KEYWORDS[value]
+        if kind == "name":
+            if value in _RESERVED or value in _PYTHON_ONLY:
+                raise FeelNotSupported(f"{value!r} is not supported there")
+            words = [value]
+            while self.peek()[0] == "name" and self.peek()[1] not in _RESERVED | set(_KEYWORDS):
+                words.append(self.take()[1])
+            if len(words) > 1:
+                raise FeelNotSupported(f"the name {' '.join(words)!r} has spaces, which Valueflow cannot read: "
+                                       f"name the variable without them ({''.join(words)})")
+            return value
+        if (kind, value) == ("operator", "?"):
+            return INPUT
+        if (kind, value) == ("operator", "("):
+            inner = self.expression()
+            self.expect(")")
+            return f"({inner})"
+        if (kind, value) == ("operator", "["):
+            return "[" + ", ".join(self.items_until("]")) + "]"
+        if kind == "end":
+            raise FeelNotSupported("the expression ends too soon")
+        raise FeelNotSupported(f"{value!r} is not supported there")
+
+    def call(self, name: str) -> str:
+        if name not in _BUILTINS:
+            raise FeelNotSupported(f"the function {name}() is not one Valueflow knows")
+        self.expect("(")
+        args = self.items_until(")")
+        arities, template = _BUILTINS[name]
+        if len(args) not in arities:
+            raise FeelNotSupported(f"{name}() takes {' or '.join(map(str, arities))} argument(s), not {len(args)}")
+        return template.format(*args, args=", ".join(args))
+
+
+    def items_until(self, closing: str) -> list[str]:
+        """The comma-separated expressions up to ``closing`` (a list's or a call's), which is taken too."""
+        items: list[str] = []
+        if not self.accept(closing):
+            items.append(self.expression())
+            while self.accept(","):
+                items.append(self.expression())
+            self.expect(closing)
+        return items
+
+
+def _unquote(literal: str) -> str:
+    body = literal[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), body)

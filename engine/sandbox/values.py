@@ -1,0 +1,67 @@
+"""Which values a case's data can keep: what a script or expression leaves must survive being saved.
+
+A case's data is written as JSON with each step (engine.cases.state), so a
+value that JSON cannot hold would fail at the save, after the step ran, on
+every try. The limits below are the writers' own, with room to spare:
+
+- an integer of at most ``MAX_DIGITS`` digits (Python refuses to write one of
+  more than 4,300 as text);
+- nesting at most ``MAX_DEPTH`` levels deep (the fast JSON writer stops at 255
+  levels, the standard one at Python's recursion limit; a snapshot wraps the
+  data in three more);
+- at most ``MAX_ITEMS`` values and ``MAX_TEXT`` characters in one variable, so
+  that a list that holds itself, or the same list many times over (which
+  costs a script nothing and JSON all of it), is refused rather than written;
+- only JSON's kinds, dates, times, durations, decimals and ids: sets and tuples
+  are written as lists; functions, ranges, generators and objects are refused.
+
+The walk is a loop, not a recursion, so it never raises RecursionError itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Optional
+from uuid import UUID
+
+MAX_DIGITS = 4_000
+MAX_DEPTH = 100
+MAX_ITEMS = 1_000_000
+MAX_TEXT = 10_000_000
+
+_LARGEST = 10 ** MAX_DIGITS
+_PLAIN = (bool, float, type(None), date, datetime, timedelta, Decimal, UUID)
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def why_unstorable(value: Any) -> Optional[str]:
+    """None when a case's data can keep ``value``; else what is wrong with it, e.g. "an integer of 5,000 digits"."""
+    items = text = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        items += 1
+        if items > MAX_ITEMS:
+            return f"more than {MAX_ITEMS:,} values"
+        if isinstance(current, str):
+            text += len(current)
+            if text > MAX_TEXT:
+                return f"more than {MAX_TEXT:,} characters of text"
+        elif isinstance(current, int) and not isinstance(current, bool):
+            if -_LARGEST >= current or current >= _LARGEST:
+                return f"an integer of more than {MAX_DIGITS:,} digits"
+        elif isinstance(current, _PLAIN):
+            continue
+        elif isinstance(current, (dict, *_SEQUENCES)):
+            if depth >= MAX_DEPTH:
+                return f"lists or dicts nested more than {MAX_DEPTH} levels deep"
+            if isinstance(current, dict):
+                if not all(isinstance(key, str) for key in current):
+                    return "a dict whose keys are not all text"
+                pending.extend((item, depth + 1) for item in current.values())
+            else:
+                pending.extend((item, depth + 1) for item in current)
+        else:
+            return f"a {type(current).__name__}"
+    return None

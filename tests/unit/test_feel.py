@@ -1,0 +1,68 @@
+"""FEEL as DMN 1.3 and Camunda 8 write it, translated to the Python the restricted engine runs, and run there."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import re
+
+import pytest
+
+from engine.definitions.feel import FUNCTIONS, FeelNotSupported, expression_to_python, unary_tests_to_python
+from engine.sandbox.scripting import RestrictedEnvironment
+
+ENVIRONMENT = RestrictedEnvironment(FUNCTIONS)
+DATA = {"amount": 600, "name": "Ada Moss", "customer": {"segment": "premium"}, "items": [3, 5, 8], "note": None,
+        "due": date(2026, 3, 2)}
+
+
+@pytest.mark.parametrize("feel, value", [
+    ('=amount > 500 and customer.segment = "premium"', True),
+    ("=not(amount > 500) or note = null", True),
+    ("amount * 2 - 200 / 4", 1150.0),
+    ('"Ada" + " " + "Moss" = name', True),
+    ('if amount between 250 and 1000 then "budget" else "exceptional"', "budget"),
+    ("amount in [250..1000]", True),
+    ("amount in (600..1000]", False),
+    ("amount in [500, 600]", True),
+    ('upper case(substring(name, 1, 3))', "ADA"),
+    ('string length(name) = 8 and starts with(name, "Ada") and contains(name, "Mo")', True),
+    ("items[1] + count(items) + sum(items) + max(items)", 30),
+    ("list contains(items, 5) and floor(2.7) = 2 and ceiling(2.1) = 3 and abs(-3) = 3", True),
+    ('due < date("2026-04-01") and number("2.5") = 2.5', True),
+    ("some item in items satisfies item > 7", True),
+    ("every item in items satisfies item > 3", False),
+])
+def test_feel_expressions_run_in_the_restricted_engine_with_feels_meaning(feel, value):
+    assert ENVIRONMENT.evaluate(expression_to_python(feel), dict(DATA)) == value
+
+
+@pytest.mark.parametrize("cell, matching, other", [
+    ("[250..1000]", 250, 1001), ("(250..1000]", 1000, 250), ("]250..1000[", 999, 1000), ("< 5", 4, 5),
+    ('"Misc","Travel Expenses"', "Misc", "Software"), ('not("Misc")', "Travel", "Misc"),
+    ('>= date("2026-01-01")', date(2026, 1, 1), date(2025, 12, 31)), ("null", None, 0), ("? > 2 and ? < 4", 3, 4),
+])
+def test_feel_unary_tests_match_the_input_they_describe(cell, matching, other):
+    python = unary_tests_to_python(cell)
+    assert ENVIRONMENT.evaluate(python, {}, {"dmninputexpr": matching}) is True
+    assert ENVIRONMENT.evaluate(python, {}, {"dmninputexpr": other}) is False
+
+
+def test_a_dash_or_an_empty_cell_matches_any_input():
+    assert unary_tests_to_python("-") is None and unary_tests_to_python(" ") is None
+
+
+@pytest.mark.parametrize("feel, why", [
+    ("for x in items return x", "'for' is not supported there"),
+    ("some in items satisfies true", "'some' must be followed by a variable name"),
+    ("matches(name, \"A.*\")", "the function matches() is not one Valueflow knows"),
+    ("'single quotes'", "\"'\" is not FEEL that Valueflow reads"),
+    ("amount ==  5", "'=' is not supported there"),
+    ("substring(name)", "substring() takes 2 or 3 argument(s), not 1"),
+    ("amount in [1..", "the expression ends too soon"),
+    ('Vacation Approval = "Approved"', "the name 'Vacation Approval' has spaces, which Valueflow cannot read: name "
+                                       "the variable without them (VacationApproval)"),
+])
+def test_feel_that_valueflow_does_not_translate_is_named(feel, why):
+    with pytest.raises(FeelNotSupported, match="^" + re.escape(why) + "$"):
+        expression_to_python(feel)
