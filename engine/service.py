@@ -44,6 +44,14 @@ class DuplicateBusinessKey(Exception):
 BUSINESS_KEY_LENGTH = 200
 
 
+class TaskTaken(NotAllowed):
+    """Someone else holds the task: it was claimed by, or assigned to, ``holder`` first."""
+
+    def __init__(self, task_id: int, holder: str) -> None:
+        super().__init__(f"task {task_id} is already claimed by {holder}")
+        self.holder = holder
+
+
 class DraftConflict(Exception):
     """Someone else saved the draft since the revision the save was based on; nothing was stored."""
 
@@ -327,7 +335,7 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         if task.assignee == user:
             return
         if task.assignee is not None:
-            raise NotAllowed(f"task {task_id} is already claimed by {task.assignee}")
+            raise TaskTaken(task_id, task.assignee)
         _set_assignee(uow, task, user, "task_claimed", user)
 
 

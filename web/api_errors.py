@@ -19,7 +19,7 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests"}
 # The engine's refusals as the status a client can act on.
 REFUSALS: tuple[tuple[type[Exception], int], ...] = (
-    (NotFound, 404), (NotAllowed, 403), (service.TaskClosed, 409), (ConcurrentUpdate, 409),
+    (NotFound, 404), (service.TaskTaken, 409), (NotAllowed, 403), (service.TaskClosed, 409), (ConcurrentUpdate, 409),
     (MessageNotExpected, 409), (service.DuplicateBusinessKey, 409), (FormInvalid, 422), (ValueError, 422))
 
 

@@ -10,23 +10,39 @@ from flask.typing import ResponseReturnValue
 from engine import service
 from engine.definitions.forms import FormInvalid
 from engine.storage.uow import ConcurrentUpdate
-from engine.work import accounts, case_pages
+from engine.work import accounts, case_pages, queries
 from web import db, forms, present, refused
 from web.auth import login_required, require, staff_or_manager
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 
+def _require_access(task_id: int, name: str, role: Optional[str], assignee: Optional[str]) -> None:
+    """403 unless the user holds the task's role, has it, or manages."""
+    account = g.account
+    require(role in account.roles or assignee == account.name or account.is_manager,
+            f"Task {task_id} ({name}) is work for the role {role}, which you do not hold.")
+
+
 def _context(task_id: int) -> dict[str, Any]:
-    """The task with its case, or 404; 403 unless the user holds its role, has it, or manages."""
+    """The task page's content, or 404; 403 unless the user may see the task."""
     try:
         ctx = case_pages.task_page(db.uow(), task_id)
     except service.NotFound as exc:
         abort(404, str(exc))
-    task, account = ctx["task"], g.account
-    require(task["role"] in account.roles or task["assignee"] == account.name or account.is_manager,
-            f"Task {task_id} ({task['name']}) is work for the role {task['role']}, which you do not hold.")
+    task = ctx["task"]
+    _require_access(task_id, task["name"], task["role"], task["assignee"])
     return ctx
+
+
+def _at_hand(task_id: int) -> queries.TaskAtHand:
+    """The task's row for an action on it, or 404; 403 unless the user may see the task."""
+    try:
+        task = queries.task_at_hand(db.uow(), task_id)
+    except service.NotFound as exc:
+        abort(404, str(exc))
+    _require_access(task_id, task.name, task.role, task.assignee)
+    return task
 
 
 def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: Optional[Mapping[str, Any]] = None,
@@ -51,7 +67,7 @@ def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: 
 
 # What an engine refusal means for the page: a wrong value, not yours to do, or too late.
 _REFUSALS: dict[type[Exception], int] = {
-    service.NotFound: 400, service.NotAllowed: 403, service.TaskClosed: 409, ConcurrentUpdate: 409}
+    service.TaskTaken: 409, service.NotFound: 400, service.NotAllowed: 403, service.TaskClosed: 409, ConcurrentUpdate: 409}
 _ACTION_ERRORS = tuple(_REFUSALS)
 
 
@@ -82,7 +98,7 @@ def show(task_id: int) -> ResponseReturnValue:
 @login_required
 def claim(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
-    _context(task_id)
+    _at_hand(task_id)
     try:
         service.claim_task(db.uow(), task_id, g.account.name)
     except _ACTION_ERRORS as exc:
@@ -95,12 +111,12 @@ def claim(task_id: int) -> ResponseReturnValue:
 @login_required
 def release(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
-    ctx = _context(task_id)
+    task = _at_hand(task_id)
     try:
         service.release_task(db.uow(), task_id, g.account.name)
     except _ACTION_ERRORS as exc:
         return _refused(task_id, exc, "You could not release this task")
-    flash(f"{ctx['task']['name']} for {ctx['customer']['name']} is back in the {ctx['task']['role']} queue.", "info")
+    flash(f"{task.name} for {task.customer_name} is back in the {task.role} queue.", "info")
     return redirect(url_for("inbox.index"))
 
 
@@ -108,7 +124,7 @@ def release(task_id: int) -> ResponseReturnValue:
 @login_required
 def assign(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
-    _context(task_id)
+    _at_hand(task_id)
     assignee = request.form.get("assignee", "").strip()
     if not assignee:
         return _back(task_id, 400, alert="Choose the person to assign the task to.")
@@ -124,8 +140,8 @@ def assign(task_id: int) -> ResponseReturnValue:
 @login_required
 def complete(task_id: int) -> ResponseReturnValue:
     staff_or_manager()
-    ctx = _context(task_id)
-    schema = forms.schema_or_comment(ctx["form"])
+    task = _at_hand(task_id)
+    schema = forms.schema_or_comment(task.form)
     try:
         data, typed = forms.read_submission(schema, request.form)
     except forms.FormInvalidTyped as exc:
@@ -137,5 +153,5 @@ def complete(task_id: int) -> ResponseReturnValue:
     except _ACTION_ERRORS as exc:
         return _refused(task_id, exc, "Your values were not saved", typed)
     session["just_completed"] = task_id
-    flash(f"Done: {ctx['task']['name']} for {ctx['customer']['name']} (case {ctx['instance']['id']}).", "success")
+    flash(f"Done: {task.name} for {task.customer_name} (case {task.instance_id}).", "success")
     return redirect(url_for("inbox.index"))

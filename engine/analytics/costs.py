@@ -58,7 +58,7 @@ def set_role_rate(uow: UnitOfWork, role: str, hourly_rate: float | str | Decimal
 
 def role_rates(uow: UnitOfWork) -> dict[str, float]:
     """Every role's hourly rate, by role."""
-    with uow:
+    with uow.reading():
         return {role: float(rate) for role, rate in uow.session.execute(
             select(RoleRate.role, RoleRate.hourly_rate).order_by(RoleRate.role))}
 

@@ -386,7 +386,7 @@ class CaseEfficiency:
 
 def case_efficiency(uow: UnitOfWork, instance_id: int) -> CaseEfficiency:
     """The PCE of one case: its VA work ÷ its lead time (up to now while it runs)."""
-    with uow:
+    with uow.reading():
         found = uow.session.execute(
             select(I.status, seconds_between(I.started_at, func.coalesce(I.ended_at, moment(uow.clock.now()))))
             .where(I.id == instance_id)).first()

@@ -66,7 +66,7 @@ class Options:
 
 def dashboard_options(new_uow: UnitOfWorkFactory, key: str) -> Options:
     """The versions of ``key``, the segments customers are in, its lane roles and the people holding them."""
-    with new_uow() as uow:
+    with new_uow().reading() as uow:
         rows = uow.session.execute(
             select(ProcessDefinition.version, ProcessDefinition.name, ProcessDefinition.deployed_at,
                    ProcessDefinition.deployed_by, ProcessDefinition.annotations)
@@ -167,7 +167,7 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
 
 def version_xml(new_uow: UnitOfWorkFactory, key: str, version: int) -> str:
     """The BPMN of one version of a process; NotFound when there is no such version."""
-    with new_uow() as uow:
+    with new_uow().reading() as uow:
         return _version_xml(uow, key, version)
 
 

@@ -152,6 +152,9 @@ _SET_ASSIGNEE = Prepared(update(_HUMAN_TASK).where(
     row_version=_HUMAN_TASK.c.row_version + 1))
 _USER_ROLES = Prepared(select(_USER.c.id, _USER_ROLE.c.role).outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
                        .where(_USER.c.name == bindparam("name")))
+_SIGNED_IN = Prepared(select(_USER.c.session_generation, _USER.c.disabled_at.is_not(None), _USER_ROLE.c.role)
+                     .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
+                     .where(_USER.c.name == bindparam("name")))
 _LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
                               .where(_DEFINITION.c.key == bindparam("key"))
                               .order_by(_DEFINITION.c.version.desc()).limit(1))
@@ -241,6 +244,14 @@ class CaseStore:
         """The roles of the user called ``name``, or None when there is no such user."""
         rows = self.sql.all(_USER_ROLES, {"name": name})
         return {role for _user_id, role in rows if role is not None} if rows else None
+
+    def sign_in_state(self, name: str) -> Optional[tuple[int, bool, set[str]]]:
+        """(session generation, disabled, roles) of the user called ``name``, or None when there is no such user."""
+        rows = self.sql.all(_SIGNED_IN, {"name": name})
+        if not rows:
+            return None
+        generation, disabled, _role = rows[0]
+        return generation, bool(disabled), {role for _g, _d, role in rows if role is not None}
 
     def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
         """The id and version number of the newest deployed version of process ``key``."""

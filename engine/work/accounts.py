@@ -110,18 +110,24 @@ def account(uow: UnitOfWork, name: str) -> Optional[Account]:
 
 def signed_in(uow: UnitOfWork, name: str, session_generation: int) -> Optional[Account]:
     """The account of a session signed in as ``name`` at ``session_generation``; None when the session has
-    ended: the user is gone or disabled, or their password was changed or reset since."""
-    with uow:
-        user = uow.users.by_name(name)
-        if user is None or user.disabled_at is not None or user.session_generation != session_generation:
-            return None
-        return account_of(uow, user)
+    ended: the user is gone or disabled, or their password was changed or reset since.
+
+    Run before every request, so it is one statement on the reader's driver connection, without the ORM.
+    """
+    with uow.reading():
+        state = uow.cases.sign_in_state(name)
+    if state is None:
+        return None
+    generation, disabled, roles = state
+    if disabled or generation != session_generation:
+        return None
+    return Account(name, frozenset(roles), generation)
 
 
 def list_users(uow: UnitOfWork, text: str = "", page: int = 1, per_page: int = 25) -> dict[str, Any]:
     """One page of the users, by name: all, or those whose name or one of whose roles contains ``text``."""
     page, per_page = max(page, 1), max(min(per_page, 200), 1)
-    with uow:
+    with uow.reading():
         query = select(User)
         if text:
             holders = select(UserRole.user_id).where(UserRole.role.icontains(text, autoescape=True))
@@ -144,7 +150,7 @@ def _user_row(user: User, roles: list[str]) -> dict[str, Any]:
 
 def user_page(uow: UnitOfWork, name: str) -> dict[str, Any]:
     """One user with their roles and the newest entries of their account log."""
-    with uow:
+    with uow.reading():
         user = user_named(uow, name)
         history = uow.session.scalars(select(AccountEvent).where(AccountEvent.user_id == user.id)
                                       .order_by(AccountEvent.id.desc()).limit(HISTORY_SHOWN)).all()
@@ -155,13 +161,13 @@ def user_page(uow: UnitOfWork, name: str) -> dict[str, Any]:
 
 def users_with_role(uow: UnitOfWork, role: str) -> list[str]:
     """Names of the users holding ``role`` who are not disabled, sorted."""
-    with uow:
+    with uow.reading():
         return sorted(u.name for u in uow.users.holding(role))
 
 
 def known_roles(uow: UnitOfWork) -> list[str]:
     """The built-in roles, then every lane role of a deployed process and any other role a user holds."""
-    with uow:
+    with uow.reading():
         lane_roles = uow.definitions.lane_roles() | set(uow.session.scalars(select(UserRole.role).distinct()))
         return list(BUILT_IN_ROLES) + sorted(lane_roles - set(BUILT_IN_ROLES))
 

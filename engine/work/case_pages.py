@@ -120,13 +120,13 @@ def _step_row(task: HumanTask) -> dict[str, Any]:
 
 def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
     """The task with its case: customer, data so far, the step's value and form, and the steps done before."""
-    with uow:
+    with uow.reading():
         found = uow.session.get(HumanTask, task_id)
         if found is None:
             raise NotFound(f"no task {task_id}")
         instance_id = found.instance_id
     case = queries.instance_view(uow, instance_id)
-    with uow:
+    with uow.reading():
         now = uow.clock.now()
         task = uow.session.get(HumanTask, task_id)
         assert task is not None
@@ -157,7 +157,7 @@ def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
 def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     """The case on its diagram: the version's XML, the steps done and open, the event history with step names."""
     case = queries.instance_view(uow, instance_id)
-    with uow:
+    with uow.reading():
         now = uow.clock.now()
         definition = _definition(uow, case["process"], case["version"])
         facts = diagram_facts(definition)
@@ -272,7 +272,7 @@ def _visible(user: str, roles: Optional[Iterable[str]]) -> ColumnElement[bool]:
 def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int,
            offset: int = 0) -> list[dict[str, Any]]:
     """The cases meeting ``condition`` in ``order``, each with its customer, process and open steps."""
-    with uow:
+    with uow.reading():
         found = uow.session.execute(
             select(ProcessInstance, Customer, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
             .join(Customer, Customer.id == ProcessInstance.customer_id)
@@ -296,7 +296,7 @@ def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ..
 def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
     """The newest version of every deployed process, with the role that starts it, its running cases
     (``running``) and those of every version (``running_all_versions``)."""
-    with uow:
+    with uow.reading():
         newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
             .group_by(ProcessDefinition.key).subquery()
         definitions = uow.session.scalars(select(ProcessDefinition).join(
@@ -326,7 +326,7 @@ def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 def process_to_start(uow: UnitOfWork, key: str) -> dict[str, Any]:
     """The newest version of ``key`` and the role whose members may start it."""
-    with uow:
+    with uow.reading():
         definition = uow.definitions.latest(key)
         if definition is None:
             raise NotFound(f"no process {key!r} is deployed")
@@ -343,7 +343,7 @@ def find_customers(uow: UnitOfWork, text: str, limit: int = 20) -> list[dict[str
     text = text.strip()
     if not text:
         return []
-    with uow:
+    with uow.reading():
         found = uow.session.scalars(select(Customer).where(
             Customer.name.icontains(text, autoescape=True) | Customer.id.startswith(text, autoescape=True))
             .order_by(Customer.name, Customer.id).limit(limit)).all()
@@ -351,14 +351,14 @@ def find_customers(uow: UnitOfWork, text: str, limit: int = 20) -> list[dict[str
 
 
 def customer(uow: UnitOfWork, customer_id: str) -> Optional[dict[str, str]]:
-    with uow:
+    with uow.reading():
         found = uow.session.get(Customer, customer_id)
         return {"id": found.id, "name": found.name, "segment": found.segment} if found else None
 
 
 def new_customer_id(uow: UnitOfWork) -> str:
     """An unused customer id such as ``c-3f9a1c``."""
-    with uow:
+    with uow.reading():
         while True:
             candidate = f"c-{secrets.token_hex(3)}"
             if uow.session.get(Customer, candidate) is None:
@@ -367,5 +367,5 @@ def new_customer_id(uow: UnitOfWork) -> str:
 
 def schema_ready(uow: UnitOfWork) -> bool:
     """Whether the database has Valueflow's tables (``valueflow init`` has run)."""
-    with uow:
+    with uow.reading():
         return inspect(uow.session.connection()).has_table(ProcessDefinition.__tablename__)

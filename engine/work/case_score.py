@@ -25,7 +25,7 @@ class CaseScore:
 
 
 def case_score(uow: UnitOfWork, instance_id: int) -> CaseScore:
-    with uow:
+    with uow.reading():
         row = uow.session.get(CaseFeedback, instance_id)
         links = uow.session.scalar(select(func.count()).select_from(FeedbackToken).where(
             FeedbackToken.instance_id == instance_id, FeedbackToken.used_at.is_(None),

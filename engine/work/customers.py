@@ -84,7 +84,7 @@ class CustomerView:
 
 def customer_360(uow: UnitOfWork, customer_id: str, limit: int = 100) -> CustomerView:
     """The customer and their ``limit`` newest cases with every step; NotFound for an unknown customer."""
-    with uow:
+    with uow.reading():
         customer = uow.session.get(Customer, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}")

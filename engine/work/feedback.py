@@ -105,7 +105,7 @@ class FeedbackRequest:
 
 def feedback_request(uow: UnitOfWork, token: str) -> FeedbackRequest:
     """The case a feedback link is about; NotFound for a link that was never issued."""
-    with uow:
+    with uow.reading():
         row = uow.session.execute(
             select(FeedbackToken.instance_id, ProcessDefinition.name, Customer.name, I.ended_at,
                    FeedbackToken.used_at, FeedbackToken.expires_at, CaseFeedback.score)

@@ -8,6 +8,7 @@ with one, so that the ordering by ``due_at`` can walk an index.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Optional
@@ -60,7 +61,7 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
     """
     roles = sorted(set(queue_roles))
     page, per_page = max(page, 1), max(min(per_page, 200), 1)
-    with uow:
+    with uow.reading():
         now = uow.clock.now()
         counts = _counts(uow, user, roles, everyone, filters)
         if view not in VIEWS or (view == "all" and not everyone):
@@ -165,22 +166,51 @@ def _counts(uow: UnitOfWork, user: str, roles: list[str], everyone: bool, filter
     return counts
 
 
+@dataclass(frozen=True)
+class _DefinitionChoices:
+    """What one stored definition adds to the filters: its human steps (id, name, role) and the segments its
+    targets name."""
+
+    steps: tuple[tuple[str, str, Optional[str]], ...]
+    segments: frozenset[str]
+
+
+_choices: dict[str, _DefinitionChoices] = {}  # by content hash: the same package holds the same steps anywhere
+_choices_lock = threading.Lock()
+
+
+def _definition_choices(uow: UnitOfWork, hashes: list[str]) -> dict[str, _DefinitionChoices]:
+    """Each deployed package's choices, decoded from its annotations the first time only (packages never change)."""
+    missing = [h for h in hashes if h not in _choices]
+    if missing:
+        for content_hash, stored_annotations in uow.session.execute(
+                select(ProcessDefinition.content_hash, ProcessDefinition.annotations)
+                .where(ProcessDefinition.content_hash.in_(missing))):
+            notes = ProcessAnnotations.from_dict(stored_annotations)
+            found = _DefinitionChoices(
+                tuple((s.step_id, s.name, s.role) for s in notes.steps.values() if s.step_id),
+                frozenset(segment for s in notes.steps.values() for segment in s.segment_targets))
+            with _choices_lock:
+                _choices[content_hash] = found
+    return {h: _choices[h] for h in hashes}
+
+
 def _options(uow: UnitOfWork, process: Optional[str], roles: Optional[set[str]]) -> dict[str, Any]:
     """What the filters can be set to: deployed processes, their human steps (only those of ``roles``, unless it
     is None), known customer segments."""
     definitions = uow.session.execute(
-        select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.annotations)
+        select(ProcessDefinition.content_hash, ProcessDefinition.key, ProcessDefinition.name)
         .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+    choices = _definition_choices(uow, [content_hash for content_hash, _key, _name in definitions])
     processes: dict[str, str] = {}
     steps: dict[str, str] = {}
     segments: set[str] = set()
-    for key, name, stored_annotations in definitions:
+    for content_hash, key, name in definitions:
         processes[key] = name
-        notes = ProcessAnnotations.from_dict(stored_annotations)
-        for step in notes.steps.values():
-            segments |= set(step.segment_targets)
-            if process in (None, key) and step.step_id and (roles is None or step.role in roles):
-                steps[step.step_id] = step.name
+        segments |= choices[content_hash].segments
+        if process in (None, key):
+            steps.update((step_id, step_name) for step_id, step_name, role in choices[content_hash].steps
+                         if roles is None or role in roles)
     segments |= known_segments(uow.session)
     return {"processes": sorted(processes.items(), key=lambda kv: kv[1]),
             "steps": sorted(steps.items(), key=lambda kv: kv[1]), "segments": sorted(segments)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
@@ -42,13 +43,13 @@ def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[st
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)
-    with uow:
+    with uow.reading():
         return [task_view(task) for task in uow.session.scalars(query)]
 
 
 def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     """A case: status, business key, customer, data, open steps and its event history."""
-    with uow:
+    with uow.reading():
         instance = uow.session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFound(f"no instance {instance_id}")
@@ -73,3 +74,33 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
             "events": [{"type": e.type, "at": _iso(e.at), "actor": e.actor, "step_id": e.step_id,
                         "task_id": e.task_id, "detail": e.detail} for e in events],
         }
+
+
+@dataclass(frozen=True)
+class TaskAtHand:
+    """What an action on a task needs: who may act on it, the form it is completed with, the names it is told by."""
+
+    id: int
+    instance_id: int
+    name: str
+    role: Optional[str]
+    assignee: Optional[str]
+    status: str
+    customer_name: str
+    form: Optional[dict[str, Any]]
+
+
+def task_at_hand(uow: UnitOfWork, task_id: int) -> TaskAtHand:
+    """The task's own row with its customer's name and its step's form (from the compiled definition)."""
+    with uow.reading():
+        row = uow.session.execute(
+            select(HumanTask.instance_id, HumanTask.step_id, HumanTask.name, HumanTask.role, HumanTask.assignee,
+                   HumanTask.status, Customer.name, ProcessInstance.definition_id)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .join(Customer, Customer.id == ProcessInstance.customer_id)
+            .where(HumanTask.id == task_id)).first()
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        instance_id, step_id, name, role, assignee, status, customer_name, definition_id = row
+        return TaskAtHand(task_id, instance_id, name, role, assignee, status, customer_name,
+                          uow.compiled(definition_id).forms.get(step_id))

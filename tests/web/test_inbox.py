@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from engine import service
+from engine.definitions.packages import Package, read_package
+from tests.conftest import SHIPPED
 from tests.web.conftest import open_task, start_loan, text_of
 
 
@@ -132,3 +136,18 @@ def test_the_step_filter_offers_the_steps_of_the_users_roles_and_managers_every_
     assert len(everything) == 16 and {"Review credit", "Pick and pack", "Triage request"} <= set(everything)
     assert step_options(client.get("/inbox?process=service_request")) == [
         "Confirm with customer", "Resolve request", "Review escalation", "Triage request"]
+
+
+def test_the_step_filter_decodes_each_deployed_version_once_and_offers_a_new_version_at_once(client, auth, new_uow):
+    statements: list[str] = []
+    event.listen(new_uow.engine, "before_cursor_execute", lambda _c, _k, statement, *_: statements.append(statement))
+    auth.login("credit-analyst")
+    client.get("/inbox")
+    statements.clear()
+    assert step_options(client.get("/inbox")) == ["Review credit"]
+    assert not [s for s in statements if "annotations" in s], "the inbox decoded stored annotations again"
+    shipped = read_package(SHIPPED / "loan_decision")
+    renamed = {path: text.replace('name="Review credit"', 'name="Review credit and income"')
+               for path, text in shipped.files.items()}
+    service.deploy(new_uow(), Package(shipped.name, shipped.bpmn_file, renamed), actor="tests")
+    assert step_options(client.get("/inbox")) == ["Review credit and income"]

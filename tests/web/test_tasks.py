@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 
 from engine import service
 from engine.work import accounts, queries
-from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
+from tests.web.conftest import MEDIUM_RISK, Auth, open_task, start_loan, text_of
 
 CAPTURE_FORM = {"loan_amount": "250000", "loan_purpose": "purchase", "annual_income": "60000",
                 "existing_debts": "15000", "years_employed": "3", "property_value": "300000",
@@ -56,12 +57,12 @@ def test_claiming_makes_the_form_yours_and_releasing_puts_it_back(client, auth, 
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
 
 
-def test_a_task_already_claimed_by_someone_else_cannot_be_claimed(client, auth, new_uow, clock):
+def test_a_task_already_claimed_by_someone_else_is_a_conflict_naming_who_holds_it(client, auth, new_uow, clock):
     review = at_review(new_uow, clock)
     service.claim_task(new_uow(), review, "analyst-2")
     auth.login("credit-analyst")
     response = auth.post(f"/tasks/{review}/claim", follow_redirects=True)
-    assert response.status_code == 403
+    assert response.status_code == 409
     assert "You could not claim this task: task 2 is already claimed by analyst-2." in text_of(response)
 
 
@@ -296,3 +297,28 @@ def test_a_refused_form_redirects_to_the_task_page_at_its_errors_and_a_reload_se
     assert reloaded.status_code == 200 and "nothing was saved yet" not in text_of(reloaded)
     assert [s["step_id"] for s in queries.instance_view(new_uow(), instance_id)["open_steps"]] == [
         "capture_application"]
+
+
+def test_of_two_people_claiming_at_once_one_gets_the_task_and_the_other_a_conflict_naming_them(app, new_uow, clock):
+    review = at_review(new_uow, clock)
+    people = {name: Auth(app.test_client()) for name in ("credit-analyst", "analyst-2")}
+    for name, person in people.items():
+        person.login(name)
+    start = threading.Barrier(len(people))
+    answers: dict[str, int] = {}
+
+    def claim(name: str) -> None:
+        start.wait()
+        answers[name] = people[name].post(f"/tasks/{review}/claim").status_code
+
+    threads = [threading.Thread(target=claim, args=(name,)) for name in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    holder = queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"]
+    loser = next(name for name in people if name != holder)
+    assert answers == {holder: 302, loser: 303}  # the loser goes back to the task page, which answers 409
+    page = people[loser].client.get(f"/tasks/{review}")
+    assert page.status_code == 409
+    assert f"You could not claim this task: task {review} is already claimed by {holder}." in text_of(page)
