@@ -52,10 +52,20 @@ def test_a_process_owner_lands_on_the_process_catalogue(auth):
     assert auth.login("process-owner").headers["Location"] == "/processes"
 
 
-def test_a_next_address_off_the_site_is_ignored(client, auth):
+@pytest.mark.parametrize("target", ["//evil.example/steal", "/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                                    "https://evil.example/", "/\r\nLocation: https://evil.example", " //evil.example",
+                                    "javascript:alert(1)"])
+def test_a_next_address_off_the_site_is_ignored(client, auth, target):
     client.get("/login")
     response = client.post("/login", data={"username": "credit-analyst", "password": "pw-credit-analyst-1234",
-                                           "next": "//evil.example/steal", "csrf_token": auth.token()})
+                                           "next": target, "csrf_token": auth.token()})
+    assert response.headers["Location"] == "/inbox"
+
+
+def test_a_next_address_with_an_encoded_tab_from_the_login_link_is_ignored(client, auth):
+    """``/login?next=/%09/evil.example``: browsers drop the tab, which would make it ``//evil.example``."""
+    auth.login("credit-analyst")
+    response = client.get("/login?next=/%09/evil.example")
     assert response.headers["Location"] == "/inbox"
 
 
