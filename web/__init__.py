@@ -34,6 +34,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=False,  # True when served over HTTPS (VALUEFLOW_SESSION_COOKIE_SECURE=true)
         PROXY_HOPS=0,               # reverse proxies in front whose X-Forwarded-For/-Proto to trust
+        MAX_CONTENT_LENGTH=1024 * 1024,  # a request body; the modeler's package endpoints take up to 5 MB
     )
     if config is None:
         app.config.from_pyfile("config.py", silent=True)
