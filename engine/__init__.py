@@ -11,7 +11,8 @@ Wings, from the bottom up (each wing's ``__init__`` says what it may import):
 - ``analytics``: cycle times against targets, the managers' dashboards and the event log export.
 
 ``errors`` holds the two errors every wing may raise. ``service`` is the one
-use-case layer on top: each use case runs in one unit of work and commits it.
+use-case layer on top: each use case runs in one unit of work and commits it;
+``metrics`` times the use cases for Prometheus.
 The faces on top of that are ``cli`` (the ``valueflow`` command), ``worker``
 (the timer and breach worker, in its own process or beside the web app) and
 ``simulation`` (the demo's traffic); the web app lives outside the engine, in ``web/``.
