@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.cases.model import Case, MessageNotExpected, Wait
 from engine.definitions.annotations import ProcessAnnotations
+from engine.definitions.canonical import same_content
 from engine.definitions.changes import Change, changes_between, table_changes
 from engine.definitions.forms import check_form
 from engine.definitions.package_json import package_from_json, package_to_json
@@ -107,16 +108,24 @@ class CustomerRef:
 # -- definitions ---------------------------------------------------------------
 
 def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> Deployment:
-    """Validate and store a package as the next version of its process; the same content again is a no-op."""
+    """Validate and store a package as the next version of its process.
+
+    A package with the same content as the newest version (engine.definitions.canonical: however a modeler
+    rewrote its XML), or with the very files of an older one, stores nothing and answers that version,
+    ``created`` false.
+    """
     compiled = compile_package(package)
     warnings = tuple(str(p) for p in compiled.warnings)
     roles = compiled.annotations.role_origins()
     content_hash = package.content_hash()
     with uow:
+        newest = uow.definitions.latest(compiled.key)
         existing = uow.definitions.by_hash(compiled.key, content_hash)
+        if existing is None and newest is not None and same_content(uow.definitions.package(newest.id), package):
+            existing = newest
         if existing is not None:
             return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
-        changes = _changes_since(uow.definitions.latest(compiled.key), compiled, package)
+        changes = _changes_since(newest, compiled, package)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
             key=compiled.key, version=uow.definitions.next_version(compiled.key), name=compiled.name,

@@ -221,8 +221,8 @@ def test_every_miwg_reference_diagram_opens_in_the_modeler_and_validates_with_it
     assert page.locator(".djs-element").count() > 1
 
 
-def test_a_package_zip_opens_with_its_tables_and_forms_and_deploys_with_nothing_changed(
-        page: Page, server: LiveServer) -> None:
+def test_a_package_zip_opens_with_its_tables_and_forms_and_an_unchanged_deploy_stores_nothing(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
     sign_in(page, server.url, "process-owner")
     package = page.request.get(f"{server.url}/processes/loan_decision/versions/1.zip").body()
     page.goto(f"{server.url}/modeler/new")
@@ -232,7 +232,22 @@ def test_a_package_zip_opens_with_its_tables_and_forms_and_deploys_with_nothing_
     expect(page.locator("#modeler-status")).to_have_text(
         "Opened loan_decision.zip: not saved yet. Validate it, save a draft or deploy it.")
     expect(page.locator("#modeler-title")).to_have_text("Loan decision")
-    page.get_by_role("button", name="Deploy").click()  # the DMN table and the forms came through with the BPMN
+    # the DMN table and the forms came through with the BPMN, which the modeler rewrote: the same package
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="No change since version 1")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(
+        ["The diagram, its decision tables and its forms are the same as version 1: nothing was stored."])
+    expect(page.locator("#modeler-status")).to_have_text("No change since version 1: nothing was deployed.")
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest("loan_decision").version == 1
+    # moving a shape is a change of the drawing, deployed as a new version
+    box = page.locator('g.djs-element[data-element-id="credit_review"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(page.locator("#modeler-status")).to_have_text("Unsaved changes.")
+    page.get_by_role("button", name="Deploy").click()
     expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
     expect(page.locator("#deployed-changes li")).to_have_text(
         ["No step, target, role or form changed: only the drawing or other details did."])

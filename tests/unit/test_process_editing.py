@@ -7,6 +7,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+from lxml import etree
 
 from engine import service
 from engine.definitions.package_json import (MalformedPackage, package_from_json, package_json_from_zip,
@@ -83,6 +84,38 @@ def test_steps_added_and_removed_are_listed(new_uow, editors, loan):
 def test_the_same_package_again_is_no_new_version_and_no_change(new_uow, editors, loan):
     result = service.deploy_edited(new_uow(), loan, "olivia")
     assert (result.version, result.created, result.changes) == (1, False, ())
+
+
+def rewritten(loan: dict) -> dict:
+    """The loan package as a modeler saves it unchanged: no indentation or comments, the drawing's shapes in
+    another order, attributes in another order, the forms' JSON laid out differently."""
+    root = etree.fromstring(loan["bpmn"].encode("utf-8"))
+    plane = root.find(".//{http://www.omg.org/spec/BPMN/20100524/DI}BPMNPlane")
+    plane[:] = list(reversed(plane))
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            attributes = list(reversed(element.attrib.items()))
+            element.attrib.clear()
+            element.attrib.update(attributes)
+            element.tail = None
+            if element.text is not None and not element.text.strip():
+                element.text = None
+    xml = etree.tostring(root, encoding="unicode")
+    assert xml != loan["bpmn"] and "<!--" not in xml
+    return {**loan, "bpmn": xml}
+
+
+def test_the_same_package_as_a_modeler_rewrites_it_is_no_new_version(new_uow, editors, loan):
+    result = service.deploy_edited(new_uow(), rewritten(loan), "olivia")
+    assert (result.version, result.created, result.changes) == (1, False, ())
+
+
+def test_a_moved_shape_is_a_new_version_without_other_changes(new_uow, editors, loan):
+    xml = rewritten(loan)["bpmn"]
+    at = xml.index("<dc:Bounds", xml.index('bpmnElement="credit_review"'))
+    moved = xml[:at] + xml[at:].replace('x="', 'x="1', 1)
+    result = service.deploy_edited(new_uow(), {**loan, "bpmn": moved}, "olivia")
+    assert (result.version, result.created, result.changes) == (2, True, ())
 
 
 def test_validation_lists_errors_apart_from_warnings_and_stores_nothing(new_uow, editors, loan):

@@ -174,10 +174,12 @@
     deployedBox.hidden = false;
     var list = document.getElementById('deployed-changes');
     list.innerHTML = '';
-    document.getElementById('deployed-title').textContent = (json.created ? 'Deployed as version ' : 'Nothing new: this is version ') + json.version;
+    document.getElementById('deployed-title').textContent = (json.created ? 'Deployed as version ' : 'No change since version ') + json.version;
     var lines = json.changes.map(function (c) { return c.message; });
-    if (!lines.length) {
-      lines = [json.version === 1 ? 'The first version of ' + json.key + '.' : (json.created ? 'No step, target, role or form changed: only the drawing or other details did.' : 'The diagram is the same as that version.')];
+    if (!json.created) {
+      lines = ['The diagram, its decision tables and its forms are the same as version ' + json.version + ': nothing was stored.'];
+    } else if (!lines.length) {
+      lines = [json.version === 1 ? 'The first version of ' + json.key + '.' : 'No step, target, role or form changed: only the drawing or other details did.'];
     }
     lines.forEach(function (text) {
       var li = document.createElement('li');
@@ -196,7 +198,7 @@
         data.version = answer.json.version;
         dirty = false;
         showDeployed(answer.json);
-        say(answer.status === 201 ? 'Deployed: new cases use version ' + answer.json.version + '; running cases stay on theirs.' : 'Already deployed as version ' + answer.json.version + '.', 'success');
+        say(answer.json.created ? 'Deployed: new cases use version ' + answer.json.version + '; running cases stay on theirs.' : 'No change since version ' + answer.json.version + ': nothing was deployed.', 'success');
       } else if (answer.status === 422) {
         showProblems(answer.json);
         say('Not deployed: fix the ' + answer.json.errors.length + ' error(s) listed below.', 'error');
