@@ -23,7 +23,7 @@ from engine.errors import NotFound
 from engine.storage.repository import known_segments
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
-from engine.work import queries
+from engine.work import process_pages, queries
 from engine.work.inbox import urgency
 
 _END_TAGS = ("endEvent",)
@@ -294,32 +294,29 @@ def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ..
 
 
 def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
-    """The newest version of every deployed process, with the role that starts it, its running cases
-    (``running``) and those of every version (``running_all_versions``)."""
+    """Every deployed process as its newest version says (name, customer value, end-to-end target, owner, the
+    role that starts it, its steps), with its running cases (``running``, ``running_all_versions``) and all
+    its versions, newest first (``process_pages.version_summary``)."""
     with uow.reading():
         newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
             .group_by(ProcessDefinition.key).subquery()
         definitions = uow.session.scalars(select(ProcessDefinition).join(
             newest, (newest.c.key == ProcessDefinition.key) & (newest.c.version == ProcessDefinition.version))
             .order_by(ProcessDefinition.name)).all()
-        running: dict[str, dict[int, int]] = {}
-        for key, version, count in uow.session.execute(
-                select(ProcessDefinition.key, ProcessDefinition.version, func.count(ProcessInstance.id))
-                .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-                .where(ProcessInstance.status == "running")
-                .group_by(ProcessDefinition.key, ProcessDefinition.version)):
-            running.setdefault(key, {})[version] = count
+        versions: dict[str, list[dict[str, Any]]] = {}
+        for row in process_pages.version_rows(uow):
+            versions.setdefault(row.key, []).append(process_pages.version_summary(row))
         result = []
         for definition in definitions:
             notes = ProcessAnnotations.from_dict(definition.annotations)
+            listed = versions[definition.key]
             result.append({
                 "key": definition.key, "name": definition.name, "version": definition.version,
                 "customer_value": notes.process.customer_value, "target_seconds": notes.process.target_seconds,
                 "owner": notes.process.owner, "start_role": diagram_facts(definition).start_role,
                 "steps": [s.name for s in notes.steps.values()],
-                "running": running.get(definition.key, {}).get(definition.version, 0),
-                "running_all_versions": sum(running.get(definition.key, {}).values()),
-                "deployed_at": definition.deployed_at,
+                "running": listed[0]["running"], "running_all_versions": sum(v["running"] for v in listed),
+                "deployed_at": definition.deployed_at, "versions": listed,
             })
         return result
 

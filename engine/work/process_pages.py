@@ -20,20 +20,34 @@ from engine.storage.tables import ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
 
+def version_rows(uow: UnitOfWork, key: Optional[str] = None) -> list[Any]:
+    """Every version of ``key`` (default: of every process), by key and newest first: its id, key, version,
+    who deployed it and when, its running and finished cases, and its annotations. Inside a unit of work."""
+    counts = select(
+        ProcessInstance.definition_id,
+        func.sum(case((ProcessInstance.status == "running", 1), else_=0)).label("running"),
+        func.sum(case((ProcessInstance.status == "completed", 1), else_=0)).label("finished"),
+    ).group_by(ProcessInstance.definition_id).subquery()
+    query = select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version,
+                   ProcessDefinition.deployed_at, ProcessDefinition.deployed_by, ProcessDefinition.annotations,
+                   counts.c.running, counts.c.finished) \
+        .outerjoin(counts, counts.c.definition_id == ProcessDefinition.id) \
+        .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())
+    return list(uow.session.execute(query if key is None else query.where(ProcessDefinition.key == key)))
+
+
+def version_summary(row: Any) -> dict[str, Any]:
+    """One of ``version_rows`` as a page lists it, with the version's end-to-end target."""
+    return {"version": row.version, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
+            "running": int(row.running or 0), "finished": int(row.finished or 0),
+            "target_seconds": ProcessAnnotations.from_dict(row.annotations).process.target_seconds}
+
+
 def process_page(uow: UnitOfWork, key: str, version: Optional[int] = None) -> dict[str, Any]:
     """Every version of ``key`` (newest first) with who deployed it, when, and its running and finished cases;
     and the chosen version (default: the newest) with its diagram and its steps."""
     with uow:
-        counts = select(
-            ProcessInstance.definition_id,
-            func.sum(case((ProcessInstance.status == "running", 1), else_=0)).label("running"),
-            func.sum(case((ProcessInstance.status == "completed", 1), else_=0)).label("finished"),
-        ).group_by(ProcessInstance.definition_id).subquery()
-        rows = uow.session.execute(
-            select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.deployed_at,
-                   ProcessDefinition.deployed_by, counts.c.running, counts.c.finished)
-            .outerjoin(counts, counts.c.definition_id == ProcessDefinition.id)
-            .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
+        rows = version_rows(uow, key)
         if not rows:
             raise NotFound(f"no process {key!r} is deployed")
         chosen = next((r for r in rows if r.version == version), None) if version is not None else rows[0]
@@ -47,8 +61,7 @@ def process_page(uow: UnitOfWork, key: str, version: Optional[int] = None) -> di
         return {
             "key": key, "name": definition.name, "version": definition.version, "newest": rows[0].version,
             "xml": definition.bpmn_xml, "process": notes.process.to_dict(),
-            "versions": [{"version": r.version, "deployed_at": r.deployed_at, "deployed_by": r.deployed_by,
-                          "running": int(r.running or 0), "finished": int(r.finished or 0)} for r in rows],
+            "versions": [version_summary(r) for r in rows],
             "steps": [{**step.to_dict(), "role": step.role, "fields": _fields(forms.get(step_id))}
                       for step_id, step in notes.steps.items()],
         }

@@ -91,6 +91,13 @@ def test_a_process_owner_changes_a_steps_target_and_value_deploys_and_new_loans_
         assert "spiffworkflow:calledDecisionId" in stored.bpmn_xml
         assert "spiffworkflow:messageVariable" in stored.bpmn_xml
         assert 'name="targetDuration.standard" value="PT1H30M"' in stored.bpmn_xml
+    page.goto(f"{server.url}/processes")  # the catalogue lists the new version, the first folded below it
+    card = page.locator("section.process-card", has_text="Loan decision")
+    expect(card.get_by_role("table", name="Versions of Loan decision")).to_contain_text("v2 of Loan decision")
+    expect(card.get_by_role("table", name="Versions of Loan decision")).to_contain_text("by process-owner")
+    card.get_by_text("1 older version").click()
+    expect(card.get_by_role("table", name="Older versions of Loan decision")).to_contain_text("by tests")
+    screenshot(page, "catalogue")
     sign_out(page)
 
     after = loan_at_credit_review(new_uow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from engine import service
@@ -55,3 +56,24 @@ def test_a_version_downloads_as_bpmn_and_as_its_package_zip(client, auth):
     assert "loan_decision/loan_decision.bpmn" in names and "loan_decision/risk_rating.dmn" in names
     assert "loan_decision/forms/credit_review.json" in names
     assert client.get("/processes/loan_decision/versions/7.bpmn").status_code == 404
+
+
+def test_the_catalogue_lists_each_process_with_its_versions_their_cases_and_targets_the_older_folded(
+        client, auth, new_uow):
+    start_loan(new_uow)
+    loan = package_to_json(read_package(SHIPPED / "loan_decision"))
+    faster = {**loan, "bpmn": loan["bpmn"].replace('name="targetDuration" value="P2D"',
+                                                   'name="targetDuration" value="P1D"', 1)}
+    service.deploy_edited(new_uow(), faster, "process-owner")
+    auth.login("credit-analyst")  # every signed-in user reads the catalogue
+    text = text_of(client.get("/processes"))
+    card = text[text.index("Loan decision"):text.index("Order to cash")]
+    assert "End-to-end target 1 d" in card and "Owner Head of Retail Lending" in card
+    newest, older = card.split("1 older version")
+    assert re.search(r"Version Deployed Running Finished Target v2 of Loan decision \d+ \w+ \d{4} by process-owner "
+                     r"0 0 1 d$", newest.strip())
+    assert re.search(r"^of Loan decision v1 of Loan decision \d+ \w+ \d{4} by tests 1 0 2 d", older.strip())
+    html = client.get("/processes").get_data(as_text=True)
+    assert '<details class="older-versions">' in html and 'href="/processes/loan_decision?version=1"' in html
+    service_desk = text[text.index("Service request"):]
+    assert "older version" not in service_desk and "v1 of Service request" in service_desk
