@@ -379,3 +379,28 @@ def test_a_process_owner_draws_a_new_process_from_the_blank_diagram_and_deploys_
     page.goto(f"{server.url}/processes/address_change")
     expect(page.locator("table.process-steps")).to_contain_text("My letters reach my new home")
     expect(page.locator("table.process-steps")).to_contain_text("4 h 00 min")
+
+
+def test_a_package_the_server_refuses_as_too_large_is_explained_and_nothing_is_stored(
+        page: Page, server: LiveServer, live_app: Flask, tmp_path: Path) -> None:
+    xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")
+    at = xml.index("<bpmn:documentation>") + len("<bpmn:documentation>")
+    path = tmp_path / "loan_decision.bpmn"  # 3 MB on disk; its quotes are escaped in the JSON sent: over 5 MB
+    path.write_text(xml[:at] + '"' * (3 * 1024 * 1024) + xml[at:], encoding="utf-8")
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    page.locator("#open-file").set_input_files(str(path))
+    expect(page.locator("#modeler-status")).to_contain_text("Opened loan_decision.bpmn")
+    too_large = re.compile(r"the package is \d+\.\d MB, larger than the 5 MB the server accepts, so nothing was "
+                           r"stored\. Shorten long texts in the diagram \(documentation, scripts\)")
+    with page.expect_response("**/api/v1/processes/validate") as answer:
+        page.get_by_role("button", name="Validate").click()
+    assert answer.value.status == 413
+    expect(page.locator("#modeler-status")).to_have_text(re.compile("^Not validated: " + too_large.pattern))
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_have_text(re.compile("^Not deployed: " + too_large.pattern))
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#modeler-status")).to_have_text(re.compile("^Draft not saved: " + too_large.pattern))
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest("loan_decision").version == 1
+        assert uow.drafts.get("loan_decision") is None

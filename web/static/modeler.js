@@ -45,18 +45,26 @@
   }
 
   function api(method, url, body) {
+    var text = body === undefined ? undefined : JSON.stringify(body);
     return fetch(url, {
       method: method, credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': data.csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: text,
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {
-        return { status: response.status, json: json };
+        return { status: response.status, json: json, size: text === undefined ? 0 : new Blob([text]).size };
       });
     });
   }
 
+  function megabytes(bytes) { return (bytes / 1024 / 1024).toFixed(1) + ' MB'; }
+
   function errorText(answer) {
+    if (answer.status === 413) {
+      return (answer.size ? 'the package is ' + megabytes(answer.size) + ', ' : 'it is ')
+        + 'larger than the 5 MB the server accepts, so nothing was stored. '
+        + 'Shorten long texts in the diagram (documentation, scripts) or leave out what the process does not need';
+    }
     return (answer.json && answer.json.error && answer.json.error.message) || ('the server answered ' + answer.status);
   }
 
@@ -242,7 +250,7 @@
       headers: { 'Content-Type': 'application/zip', 'Accept': 'application/json', 'X-CSRF-Token': data.csrf },
     }).then(function (response) {
       return response.json().then(function (json) {
-        if (!response.ok) { throw new Error(errorText({ status: response.status, json: json })); }
+        if (!response.ok) { throw new Error(errorText({ status: response.status, json: json, size: file.size })); }
         return json;
       });
     });
