@@ -176,6 +176,44 @@ def test_a_script_with_an_import_is_shown_as_an_error_on_its_task_and_nothing_is
         assert uow.definitions.latest("loan_decision").version == 1
 
 
+def test_a_task_drawn_outside_every_lane_is_shown_as_an_error_on_it_and_nothing_is_deployed(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    key = page.get_by_label("Process key").input_value()
+    # the blank pool's only lane is deleted: what is drawn next lies in the pool, outside every lane
+    lane = page.locator(f'g.djs-shape[data-element-id="lane_{key}"]').bounding_box()
+    page.mouse.click(lane["x"] + lane["width"] - 60, lane["y"] + 30)
+    expect(page.locator("#panel h2")).to_have_text("Customer Service")
+    page.locator(".djs-context-pad [data-action='delete']").click()
+    expect(page.locator("g.djs-shape[data-element-id^='lane_']")).to_have_count(0)
+    page.locator(f'g.djs-shape[data-element-id="start_{key}"]').click()
+    page.locator(".djs-context-pad [data-action='append.append-task']").click()
+    page.keyboard.type("Check the address")
+    page.locator("#panel").click(position={"x": 5, "y": 5})
+    expect(page.locator("#panel h2")).to_have_text("Check the address")
+    expect(page.locator("#panel")).to_contain_text("Outside every lane: move it into a lane so a role does it.")
+    task_id = page.locator(".djs-shape.selected").get_attribute("data-element-id")
+    page.locator(".djs-context-pad [data-action='append.end-event']").click()
+
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#modeler-status")).to_have_text("1 error(s) block a deploy; click one to see it on the diagram.")
+    errors = page.locator("#problems-errors li")
+    expect(errors).to_have_count(1)
+    expect(errors.first).to_contain_text("Check the address: task has no lane and no candidate group, so no role owns it")
+    expect(page.locator("g.djs-element.vf-error")).to_have_count(1)
+    expect(page.locator(f'g.djs-element.vf-error[data-element-id="{task_id}"]')).to_have_count(1)
+    page.locator(f'g.djs-shape[data-element-id="start_{key}"]').click()
+    errors.first.get_by_role("button", name="Check the address").click()
+    expect(page.locator("#panel h2")).to_have_text("Check the address")
+    screenshot(page, "modeler-task-outside-lanes")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_have_text("Not deployed: fix the 1 error(s) listed below.")
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest(key) is None
+
+
 def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, server: LiveServer) -> None:
     sign_in(page, server.url, "process-owner")
     open_review_credit(page, server)
