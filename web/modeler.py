@@ -14,6 +14,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from engine import service
 from engine.definitions.blank import blank_bpmn
 from engine.errors import NotFound
+from engine.time.calendar import countries_by_name
 from engine.work import accounts
 from web import csrf, db, headers
 from web.auth import login_required, require
@@ -57,6 +58,7 @@ def _page(key: str, version: int | None, package: Any, draft: Any, segments: tup
     data = {
         "key": key, "version": version, "package": package, "draft": draft,
         "segments": list(segments), "roles": accounts.known_roles(db.uow()),
+        "countries": [{"code": code, "name": name} for code, name in countries_by_name()],
         "value_classes": {code: f"{name}: {meaning}" for code, (name, meaning) in VALUE_CLASSES.items()},
         "csrf": csrf.token(), "me": g.account.name,
         "urls": {"validate": url_for("api_processes.validate"), "deploy": url_for("api_processes.deploy"),

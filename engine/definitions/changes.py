@@ -3,7 +3,7 @@
 Compares the annotations (see ``engine.definitions.annotations``) and the form
 schemas of the steps people work on: steps added, removed and renamed; their
 customer value, value class, target and segment overrides, role and form
-fields; the process's own customer value, end-to-end target and owner; and its decision tables.
+fields; the process's own customer value, end-to-end target, owner and business calendar; and its decision tables.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def _annotation_changes(element_id: Optional[str], label: str, old: StepAnnotati
     changes = []
     for title, was, now in (("customer value", old.customer_value, new.customer_value),
                             ("value class", old.value_class, new.value_class),
-                            ("owner", old.owner, new.owner)):
+                            ("owner", old.owner, new.owner),
+                            ("business calendar", old.calendar, new.calendar)):
         if was != now:
             changes.append(Change(element_id, f"{label}: {title} {_quoted(was)} → {_quoted(now)}"))
     if old.target_seconds != new.target_seconds:

@@ -36,6 +36,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+from holidays.registry import COUNTRIES
 
 DAY = 86400
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -220,6 +221,12 @@ def parse_calendar(text: str) -> BusinessCalendar:
     return BusinessCalendar(rules, " ".join(part for part in (
         f"{country}-{subdivision}" if subdivision else country, zone,
         f"{opens:%H:%M}-{closes:%H:%M}", _describe_days(weekdays)) if part))
+
+
+def countries_by_name() -> list[tuple[str, str]]:
+    """The countries a calendar may name without a time zone (``COUNTRY_ZONES``): code and English name, by name."""
+    names = {entry[1]: module.replace("_", " ").title() for module, entry in COUNTRIES.items()}
+    return sorted(((code, names[code]) for code in COUNTRY_ZONES if code in names), key=lambda found: found[1])
 
 
 @lru_cache(maxsize=64)

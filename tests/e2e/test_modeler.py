@@ -475,3 +475,50 @@ def test_a_package_the_server_refuses_as_too_large_is_explained_and_nothing_is_s
     with live_app.extensions["valueflow"]() as uow:
         assert uow.definitions.latest("loan_decision").version == 1
         assert uow.drafts.get("loan_decision") is None
+
+
+def test_the_business_calendar_is_a_country_opening_hours_and_working_days_and_an_unknown_one_is_kept(
+        page: Page, server: LiveServer, live_app: Flask, tmp_path: Path) -> None:
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    canvas = page.locator("#canvas").bounding_box()  # a click on the empty canvas: the process's own panel
+    page.mouse.click(canvas["x"] + canvas["width"] - 30, canvas["y"] + 30)
+    expect(page.locator("#panel h2")).to_have_text("Loan decision")
+    expect(page.get_by_label("Targets count in")).to_have_value("")
+    page.get_by_label("Targets count in").select_option("business")
+    expect(page.locator(".vf-calendar")).to_contain_text("Stored as 09:00-17:00 Mon-Fri.")
+    page.get_by_label("Country, for its public holidays").select_option("DE")
+    page.get_by_label("Opens at").fill("08:30")
+    page.get_by_label("Closes at").fill("16:00")
+    page.get_by_label("Fri", exact=True).uncheck()
+    page.get_by_label("Sat", exact=True).check()
+    expect(page.locator(".vf-calendar")).to_contain_text("Stored as DE 08:30-16:00 Mon-Thu,Sat.")
+    page.get_by_label("Closes at").fill("07:00")
+    expect(page.locator(".vf-calendar")).to_contain_text("The calendar closes after it opens, on the same day. "
+                                                          "Nothing was changed.")
+    page.get_by_label("Closes at").fill("16:00")
+    screenshot(page, "modeler-calendar")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    expect(page.locator("#deployed-changes li")).to_have_text(
+        ["the process: business calendar none → “DE 08:30-16:00 Mon-Thu,Sat”"])
+    with live_app.extensions["valueflow"]() as uow:
+        assert 'name="calendar" value="DE 08:30-16:00 Mon-Thu,Sat"' in uow.definitions.latest("loan_decision").bpmn_xml
+
+    # a value these fields cannot show is named and kept; a country named with its zone is offered as stored
+    xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")
+    page.on("dialog", lambda dialog: dialog.accept())  # the second file replaces the first, not saved
+    for stored in ("US America/New_York 08:00-16:00 Mon-Fri", "weekdays 9 to 5"):
+        path = tmp_path / "loan_decision.bpmn"
+        path.write_text(xml.replace('<spiffworkflow:property name="processOwner"',
+                                    f'<spiffworkflow:property name="calendar" value="{stored}"/>'
+                                    '<spiffworkflow:property name="processOwner"'), encoding="utf-8")
+        page.locator("#open-file").set_input_files(str(path))
+        expect(page.locator("#modeler-status")).to_contain_text("Opened loan_decision.bpmn")
+        expect(page.locator("#panel h2")).to_have_text("Loan decision")
+        expect(page.get_by_label("Targets count in")).to_have_value("business")
+        expect(page.locator(".vf-calendar")).to_contain_text(f"Stored as {stored}.")
+    expect(page.locator(".vf-calendar")).to_contain_text(
+        "Now “weekdays 9 to 5”, which these fields cannot show; changing one replaces it.")
+    page.get_by_role("button", name="Validate").click()
+    expect(page.locator("#problems-errors li").first).to_contain_text("calendar 'weekdays 9 to 5'")

@@ -262,8 +262,7 @@
         field('Customer value', textInput('vf-customer-value', props.customerValue, write('customerValue'), true), 'What the whole process gives the customer.'),
         durationInputs('vf-target', 'End-to-end target', props[TARGET], write(TARGET)),
         field('Process owner', textInput('vf-owner', props.processOwner, write('processOwner')), 'Who answers for this process\'s outcome.'),
-        field('Business calendar', textInput('vf-calendar', props.calendar, write('calendar')),
-          'Targets count in business time when set: a country, opening hours, working days, e.g. DE 09:00-17:00 Mon-Fri. Empty: calendar time.'),
+        calendarEditor.section(props.calendar, write('calendar')),
         el('p', { 'class': 'vf-hint', text: 'Select a step or a lane on the diagram to edit it.' }));
       return parts;
     }
@@ -379,6 +378,8 @@
       return heading(shape).concat([nameField(shape),
         el('p', { 'class': 'vf-hint', text: 'Customer value, value class and targets belong to steps for people and to the process.' })]);
     }
+
+    var calendarEditor = window.ValueflowCalendar({ el: el, field: field, countries: options.countries });
 
     var formEditor = window.ValueflowFormEditor({
       el: el, field: field, textInput: textInput, forms: options.forms, formsChanged: options.formsChanged,

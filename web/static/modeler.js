@@ -302,6 +302,7 @@
     modeler = new window.BpmnJS({ container: container, moddleExtensions: { spiffworkflow: descriptor } });
     panel = window.ValueflowPanel(modeler, {
       container: panelBox, segments: data.segments, roles: data.roles, valueClasses: data.value_classes,
+      countries: data.countries,
       say: say, isNew: function () { return data.version === null; },
       forms: function () { return extras.forms; },
       formsChanged: function () { dirty = true; say('Unsaved changes.'); },
