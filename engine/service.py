@@ -88,7 +88,8 @@ class Draft:
 
 @dataclass(frozen=True)
 class ProcessToEdit:
-    """What the modeler opens: the newest version's package (None for a process only drafted so far),
+    """What the modeler opens: a version's package, the newest unless another was chosen (None for a process
+    only drafted so far),
     the saved draft if any, and the customer segments the database knows (for target overrides)."""
 
     key: str
@@ -172,16 +173,19 @@ def deploy_edited(uow: UnitOfWork, data: Any, user: str) -> Deployment:
     return deploy(uow, package, actor=user)
 
 
-def open_for_editing(uow: UnitOfWork, key: str, user: str) -> ProcessToEdit:
-    """The newest version of process ``key`` and its draft, for a process owner or admin to edit."""
+def open_for_editing(uow: UnitOfWork, key: str, user: str, version: Optional[int] = None) -> ProcessToEdit:
+    """Version ``version`` (default: the newest) of process ``key`` and its draft, for a process owner or admin
+    to edit; a deploy of the edit becomes the newest version."""
     with uow:
         _require_editor(uow, user)
-        latest = uow.definitions.latest(key)
+        chosen = uow.definitions.latest(key) if version is None else uow.definitions.version(key, version)
         draft = uow.drafts.get(key)
-        if latest is None and draft is None:
+        if version is not None and chosen is None:
+            raise NotFound(f"process {key!r} has no version {version}")
+        if chosen is None and draft is None:
             raise NotFound(f"no process {key!r} is deployed or drafted")
-        return ProcessToEdit(key, latest.version if latest else None,
-                             package_to_json(uow.definitions.package(latest.id)) if latest else None,
+        return ProcessToEdit(key, chosen.version if chosen else None,
+                             package_to_json(uow.definitions.package(chosen.id)) if chosen else None,
                              _draft(draft) if draft else None, tuple(sorted(known_segments(uow.session))))
 
 

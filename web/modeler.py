@@ -7,7 +7,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, render_template, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from jinja2.utils import htmlsafe_json_dumps
 
@@ -43,7 +43,7 @@ def new() -> ResponseReturnValue:
 @bp.get("/<key>")
 def edit(key: str) -> ResponseReturnValue:
     try:
-        editing = service.open_for_editing(db.uow(), key, g.account.name)
+        editing = service.open_for_editing(db.uow(), key, g.account.name, request.args.get("version", type=int))
     except NotFound as exc:
         abort(404, str(exc))
     draft = editing.draft

@@ -30,6 +30,10 @@ class Definitions:
             select(ProcessDefinition).where(ProcessDefinition.key == key)
             .order_by(ProcessDefinition.version.desc()).limit(1)).first()
 
+    def version(self, key: str, version: int) -> Optional[ProcessDefinition]:
+        return self.session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.key == key, ProcessDefinition.version == version)).first()
+
     def by_hash(self, key: str, content_hash: str) -> Optional[ProcessDefinition]:
         return self.session.scalars(select(ProcessDefinition).where(
             ProcessDefinition.key == key, ProcessDefinition.content_hash == content_hash)).first()

@@ -214,6 +214,19 @@ def test_a_task_drawn_outside_every_lane_is_shown_as_an_error_on_it_and_nothing_
         assert uow.definitions.latest(key) is None
 
 
+def test_a_lane_named_in_any_script_shows_the_role_key_the_engine_gives_it(page: Page, server: LiveServer) -> None:
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    lane = page.locator("g.djs-shape[data-element-id^='lane_']").bounding_box()
+    page.mouse.click(lane["x"] + lane["width"] - 60, lane["y"] + 30)
+    expect(page.locator("#panel")).to_contain_text("Role key: customer-service")
+    page.get_by_label("Name").fill("Отдел продаж")
+    page.get_by_label("Name").press("Tab")
+    expect(page.locator("#panel")).to_contain_text(
+        "Role key: отдел-продаж — no user holds this role yet: an admin adds one under Users.")
+
+
 def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, server: LiveServer) -> None:
     sign_in(page, server.url, "process-owner")
     open_review_credit(page, server)

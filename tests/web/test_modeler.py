@@ -74,3 +74,23 @@ def test_an_unknown_process_is_a_404_in_words(client, auth):
     response = client.get("/modeler/no_such_process")
     assert response.status_code == 404
     assert "no process 'no_such_process'" in text_of(response)
+
+
+def test_a_process_owner_opens_an_older_version_from_its_page_and_the_countries_for_its_calendar(
+        client, auth, new_uow):
+    loan = package_to_json(read_package(SHIPPED / "loan_decision"))
+    renamed = {**loan, "bpmn": loan["bpmn"].replace('name="Review credit"', 'name="Review affordability"')}
+    service.deploy_edited(new_uow(), renamed, "process-owner")
+    auth.login("process-owner")
+    page = client.get("/processes/loan_decision?version=1").get_data(as_text=True)
+    assert '<a class="btn btn-primary" href="/modeler/loan_decision?version=1">Edit version 1 in the modeler</a>' in page
+    assert 'href="/modeler/loan_decision">Edit in the modeler</a>' in client.get("/processes/loan_decision").get_data(
+        as_text=True)
+    older = client.get("/modeler/loan_decision?version=1")
+    assert "editing a copy of version 1" in text_of(older)
+    assert modeler_data(older)["package"] == loan
+    assert 'name="Review affordability"' in modeler_data(client.get("/modeler/loan_decision"))["package"]["bpmn"]
+    missing = client.get("/modeler/loan_decision?version=9")
+    assert missing.status_code == 404 and "process 'loan_decision' has no version 9" in text_of(missing)
+    countries = modeler_data(older)["countries"]
+    assert {"code": "DE", "name": "Germany"} in countries and {"code": "GB", "name": "United Kingdom"} in countries

@@ -9,7 +9,7 @@
   var ISO_DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
   function roleKey(laneName) {
-    return (laneName || '').trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+    return (laneName || '').normalize('NFC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '');
   }
 
   // "P1DT2H30M" → {days: 1, hours: 2, minutes: 30}; null when it is not a duration this panel can show.
@@ -230,7 +230,7 @@
       return [
         el('p', { 'class': 'eyebrow', text: 'Lane · ' + bo.id }),
         el('h2', { text: bo.name || bo.id }),
-        field('Name', textInput('vf-name', bo.name, function (v) { rename(shape, v); }),
+        field('Name', textInput('vf-name', bo.name, function (v) { rename(shape, v); render(); }),
           'The lane\'s name gives the role that does its steps.'),
         el('p', { 'class': 'vf-role' + (known ? '' : ' vf-flag') }, [
           document.createTextNode('Role key: '), el('code', { text: role || '(none)' }),
