@@ -277,9 +277,21 @@ def test_every_miwg_reference_diagram_opens_in_the_modeler_and_validates_with_it
     assert asked == [f"Opening {p.name} replaces your unsaved changes. Open it?" for p in MIWG[1:]]
     page.locator("#open-file").set_input_files(files=[{"name": "notes.bpmn", "mimeType": "text/xml",
                                                         "buffer": b"these are not BPMN"}])
-    expect(page.locator("#modeler-status")).to_contain_text("notes.bpmn could not be opened (")
+    expect(page.locator("#modeler-status")).to_contain_text("notes.bpmn could not be opened (it is not well-formed XML")
     expect(page.locator("#modeler-status")).to_contain_text("your diagram is as it was")
     assert page.locator(".djs-element").count() > 1
+    for name, text, reason in (
+            ("note.bpmn", '<?xml version="1.0"?><note>hello</note>',
+             "it is not BPMN 2.0 (its root is not bpmn:definitions)"),
+            ("entities.bpmn", '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "boom">]><d>&x;</d>',
+             "it declares a DTD or entities, which are not allowed"),
+            ("undrawn.bpmn", '<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/'
+             '20100524/MODEL" id="d" targetNamespace="x"><bpmn:process id="p" isExecutable="false">'
+             '<bpmn:startEvent id="s"/></bpmn:process></bpmn:definitions>',
+             "it holds no drawing (BPMN diagram interchange) to show; the server also finds: ")):
+        page.locator("#open-file").set_input_files(files=[{"name": name, "mimeType": "text/xml",
+                                                            "buffer": text.encode()}])
+        expect(page.locator("#modeler-status")).to_contain_text(f"{name} could not be opened ({reason}")
 
 
 def test_every_miwg_reference_diagram_is_drawn_by_the_process_pages_viewer(

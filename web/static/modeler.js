@@ -264,11 +264,13 @@
     if (!file) { return Promise.resolve(); }
     if (file.size > MAX_FILE) { say(file.name + ' is larger than 5 MB; nothing was opened.', 'error'); return Promise.resolve(); }
     if (dirty && !window.confirm('Opening ' + file.name + ' replaces your unsaved changes. Open it?')) { return Promise.resolve(); }
-    var before, beforeExtras = extras;
+    var before, beforeExtras = extras, text = null;
     return modeler.saveXML().then(function (saved) {
       before = saved.xml;
-      return /\.zip$/i.test(file.name) ? unpack(file) : file.text().then(function (text) {
-        return { bpmn: text, dmn: extras.dmn, forms: extras.forms };
+      return /\.zip$/i.test(file.name) ? unpack(file) : file.text().then(function (read) {
+        text = read;
+        if (/<!(DOCTYPE|ENTITY)/i.test(read)) { throw new Error('it declares a DTD or entities, which are not allowed'); }
+        return { bpmn: read, dmn: extras.dmn, forms: extras.forms };
       });
     }).then(function (pkg) {
       return importPackage(pkg);
@@ -278,12 +280,30 @@
       if (warnings.length) { say('Opened ' + file.name + '. ' + notUnderstood(warnings), 'warning'); return; }
       say('Opened ' + file.name + ': not saved yet. Validate it, save a draft or deploy it.', 'success');
     }, function (err) {
-      var wasDirty = dirty;
-      return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms }).then(function () {
+      var wasDirty = dirty, reason;
+      return whyNotOpened(text, err).then(function (found) {
+        reason = found;
+        return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms });
+      }).then(function () {
         dirty = wasDirty;
-        say(file.name + ' could not be opened (' + (err && err.message ? err.message : err) + '); your diagram is as it was.', 'error');
+        say(file.name + ' could not be opened (' + reason + '); your diagram is as it was.', 'error');
       });
     });
+  }
+
+  // Why bpmn-js could not draw a file: its own reason, made plain, with the first problem the engine's
+  // validation finds in the file (not XML, not BPMN, no executable process…) when it finds one.
+  function whyNotOpened(text, err) {
+    var drawn = String(err && err.message ? err.message : err);
+    var undrawable = /no diagram to display/.test(drawn);
+    var reason = undrawable ? 'it holds no drawing (BPMN diagram interchange) to show' : drawn;
+    if (text === null || /DTD or entities/.test(drawn)) { return Promise.resolve(reason); }
+    return api('POST', data.urls.validate, { bpmn: text }).then(function (answer) {
+      var first = answer.status === 200 && answer.json.errors.length  // "x.bpmn is not …" names the sent copy
+        ? answer.json.errors[0].message.replace(/^[\w.-]+\.bpmn\b/, 'it') : null;
+      if (!first) { return reason; }
+      return undrawable ? reason + '; the server also finds: ' + first : first;
+    }, function () { return reason; });
   }
 
   function guarded(action) {
