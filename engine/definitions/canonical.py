@@ -2,8 +2,8 @@
 
 A modeler rewrites a diagram each time it saves one: attributes in another order, other indentation, comments
 dropped, the shapes of the drawing listed in the order it draws them. Two packages have the same content when
-their diagrams and decision tables are equal in canonical XML (C14N 2.0, whitespace around text ignored,
-the children of a drawing's plane in id order) and their forms are equal as JSON (fields in their order).
+their diagrams and decision tables are equal in canonical XML (exclusive C14N, whitespace around text
+ignored, the children of a drawing's plane in id order) and their forms are equal as JSON (fields in their order).
 A moved shape, a renamed step or a changed form is a difference; a rewrite is not.
 """
 
@@ -35,7 +35,9 @@ def _canonical(path: str, text: str) -> bytes:
     if path.endswith(".json"):
         return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     root = read_xml(text, path)
-    for drawing in root.iter():
-        if isinstance(drawing.tag, str) and local(drawing) in _DRAWINGS:
-            drawing[:] = sorted(drawing, key=lambda child: (str(child.tag), child.get("id") or ""))
-    return etree.tostring(root, method="c14n2", strip_text=True, with_comments=False)
+    for element in list(root.iter()):  # every element, though drawings are reordered on the way
+        element.text = element.text.strip() if element.text else None
+        element.tail = element.tail.strip() if element.tail else None
+        if isinstance(element.tag, str) and local(element) in _DRAWINGS:
+            element[:] = sorted(element, key=lambda child: (str(child.tag), child.get("id") or ""))
+    return etree.tostring(root, method="c14n", exclusive=True, with_comments=False)

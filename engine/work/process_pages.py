@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from sqlalchemy import case, func, select
 
-from engine.definitions.annotations import ProcessAnnotations
+from engine.definitions.annotations import ProcessAnnotations, StepAnnotation
 from engine.errors import NotFound
 from engine.storage.repository import package_of
 from engine.storage.tables import ProcessDefinition, ProcessInstance
@@ -40,7 +40,7 @@ def version_summary(row: Any) -> dict[str, Any]:
     """One of ``version_rows`` as a page lists it, with the version's end-to-end target."""
     return {"version": row.version, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
             "running": int(row.running or 0), "finished": int(row.finished or 0),
-            "target_seconds": ProcessAnnotations.from_dict(row.annotations).process.target_seconds}
+            "target_seconds": StepAnnotation.from_dict(row.annotations["process"]).target_seconds}
 
 
 def process_page(uow: UnitOfWork, key: str, version: Optional[int] = None) -> dict[str, Any]:
