@@ -243,7 +243,7 @@ def test_a_gateways_conditions_are_edited_on_its_outgoing_flows(page: Page, serv
 def test_the_process_page_draws_the_version_and_downloads_it_as_svg(page: Page, server: LiveServer) -> None:
     sign_in(page, server.url, "credit-analyst")
     page.goto(f"{server.url}/processes")
-    page.get_by_role("link", name="Loan decision").click()
+    page.get_by_role("link", name="Loan decision", exact=True).click()
     expect(page.locator("#diagram")).to_have_attribute("data-state", "ready")
     expect(page.locator("table.process-steps")).to_contain_text("Someone looks at my whole situation")
     with page.expect_download() as download:
