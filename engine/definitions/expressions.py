@@ -87,6 +87,14 @@ def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironm
         def problem(where: str, text: str, refusal: str) -> Problem:
             return Problem(decision.get("id"), decision.get("name"),
                            f"{where} {text!r} cannot run: {refusal}")
+        for table in decision.iterfind(f"{{{model}}}decisionTable"):
+            refusal = _prepare_hit_policy(table)
+            if refusal is not None:
+                yield Problem(decision.get("id"), decision.get("name"), refusal)
+            for output in table.iterfind(f"{{{model}}}output"):
+                written = output.get("name") or output.get("label") or ""
+                if " " in written.strip():
+                    output.set("name", feel.variable_name(written))
         for expression in decision.iterfind(f".//{{{model}}}inputExpression/{{{model}}}text"):
             text = (expression.text or "").strip()
             python, refusal = _feel_or_python(text, [text], environment, feel.expression_to_python)
@@ -111,6 +119,28 @@ def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironm
                     if refusal is not None:
                         yield problem(f"rule {number}: the output cell", text, refusal)
                     cell.text = python
+
+
+def _prepare_hit_policy(table: etree._Element) -> Optional[str]:
+    """Make a decision table's hit policy one SpiffWorkflow runs with its DMN meaning, or say why it cannot.
+
+    SpiffWorkflow takes the first matching rule, or with COLLECT the outputs of every matching rule in rule order:
+    that is UNIQUE, FIRST and ANY (whose matching rules agree), and RULE ORDER (written as COLLECT here)."""
+    policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().split())
+    aggregation = (table.get("aggregation") or "").upper()
+    if policy == "RULE ORDER":
+        table.set("hitPolicy", "COLLECT")
+    elif policy == "COLLECT" and aggregation:
+        return (f"its hit policy COLLECT {aggregation} is not supported: use COLLECT without an aggregation, which "
+                f"gives the list of matching outputs, and {_AGGREGATES.get(aggregation, 'a script')} after it")
+    elif policy not in ("UNIQUE", "FIRST", "ANY", "COLLECT"):
+        return (f"its hit policy {policy} is not supported: use FIRST and order the rules by priority, "
+                "or COLLECT for every matching output (Valueflow runs UNIQUE, FIRST, ANY, RULE ORDER and COLLECT)")
+    return None
+
+
+_AGGREGATES = {"SUM": "sum(...) in a script task", "MIN": "min(...) in a script task",
+               "MAX": "max(...) in a script task", "COUNT": "len(...) in a script task"}
 
 
 def _feel_or_python(text: str, python_tries: list[str], environment: RestrictedEnvironment,
@@ -174,11 +204,13 @@ def _path(tokens: list[tuple[str | None, str]], index: int) -> tuple[int, str]:
     """A name and its ``.property`` accesses from ``index``: the index after them, and the Python reading them."""
     if index >= len(tokens) or tokens[index][0] != "name" or tokens[index][1] in _WORDS:
         raise ExpressionNotSupported("'empty' must be followed by a variable in a JUEL condition")
-    python = tokens[index][1]
+    python = written = tokens[index][1]
     index += 1
     while index + 1 < len(tokens) and tokens[index] == ("operator", ".") and tokens[index + 1][0] == "name":
         python += f"[{tokens[index + 1][1]!r}]"
+        written += f".{tokens[index + 1][1]}"
         index += 2
     if index < len(tokens) and tokens[index] == ("operator", "("):
-        raise ExpressionNotSupported(f"calling {python}() is not supported in a JUEL condition")
+        raise ExpressionNotSupported(f"calling {written}() is not supported in a JUEL expression: Valueflow runs no "
+                                     "Java methods; compute the value in a script task and test it here")
     return index, python
