@@ -30,6 +30,7 @@ from engine.definitions import feel
 from engine.definitions.namespaces import BPMN_NS, NS
 from engine.definitions.validation import Problem
 from engine.sandbox.scripting import RestrictedEnvironment
+from engine.time.durations import is_bare_iso_timer
 
 _JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.S)
 _TOKEN = re.compile(r"""
@@ -49,32 +50,64 @@ class ExpressionNotSupported(ValueError):
     """An expression in a language, or using a construct, that Valueflow cannot run."""
 
 
+# Where else in a process an expression lives (by its element's tag), and how a process owner calls it.
+_EXPRESSIONS = {"conditionExpression": "the condition", "condition": "the condition", "timeDate": "the timer",
+                "timeDuration": "the timer", "timeCycle": "the timer", "loopCardinality": "the number of instances",
+                "completionCondition": "the completion condition", "loopCondition": "the loop condition"}
+# Elements between an expression and the step it belongs to, which a process owner does not see.
+_WRAPPERS = ("EventDefinition", "LoopCharacteristics", "RetrievalExpression")
+# Variables other engines give a multi-instance step, which Valueflow's cases do not have.
+_ENGINE_VARIABLES = ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter")
+
+
 def prepare_expressions(process: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
-    """Check every condition and script of a process before it is stored, and rewrite JUEL conditions into
-    the Python that runs them (in the parsed document only): what would fail in a case is refused now."""
-    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        condition = flow.find("bpmn:conditionExpression", NS)
-        written = (condition.text or "").strip() if condition is not None else ""
-        if not written:
+    """Check every expression and script of a process before it is stored — conditions, timers, multi-instance
+    counts and conditions, message correlations, scripts — and rewrite those written in JUEL or FEEL into the
+    Python that runs them (in the parsed document only): what would fail in a case is refused now."""
+    found = [(e, _EXPRESSIONS.get(etree.QName(e).localname)) for e in process.iter()
+             if isinstance(e.tag, str) and etree.QName(e).namespace == BPMN_NS]
+    found += [(e, "the correlation") for e in process.getroottree().getroot().iterfind(
+        ".//bpmn:correlationPropertyRetrievalExpression/*", NS)]
+    for expression, what in found:
+        written = (expression.text or "").strip()
+        if what is None or not written:
             continue
-        language = condition.get("language") or ""
+        if what == "the timer" and is_bare_iso_timer(written):
+            continue  # read as a date, a duration or a cycle when the timer starts
+        holder = expression.getparent()
+        while holder.getparent() is not None and (holder.get("id") is None or holder.tag.endswith(_WRAPPERS)):
+            holder = holder.getparent()
         try:
-            if language and not any(known in language.lower() for known in ("python", "juel", "feel")):
-                raise ExpressionNotSupported(f"it is written in {language}, which Valueflow does not run: "
-                                             "write it in Python")
-            python = condition_to_python(written, feel_language="feel" in language.lower())
+            python = _expression_to_python(written, expression.get("language") or "")
         except ExpressionNotSupported as exc:
-            yield Problem(flow.get("id"), flow.get("name"), f"the condition {written!r} cannot run: {exc}")
+            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run: {exc}")
             continue
         refusal = environment.refusal(python)
         if refusal is not None:
-            yield Problem(flow.get("id"), flow.get("name"),
-                          f"the condition {written!r} cannot run as Python: {refusal}")
-        condition.text = python
-    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
-        refusal = environment.refusal(task.findtext("bpmn:script", default="", namespaces=NS), "exec")
-        if refusal is not None:
-            yield Problem(task.get("id"), task.get("name"), f"its script cannot run: {refusal}")
+            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run as Python: {refusal}")
+        expression.text = python
+    for task in process.iter():
+        scripts = [("its script", task.findtext("bpmn:script", namespaces=NS))] \
+            if task.tag == f"{{{BPMN_NS}}}scriptTask" else []
+        scripts += [(f"its {kind}", task.findtext(f"bpmn:extensionElements/spiffworkflow:{kind}", namespaces=NS))
+                    for kind in ("preScript", "postScript")]
+        for what, script in scripts:
+            refusal = environment.refusal(script, "exec") if script is not None else None
+            if refusal is not None:
+                yield Problem(task.get("id"), task.get("name"), f"{what} cannot run: {refusal}")
+
+
+def _expression_to_python(text: str, language: str) -> str:
+    """The Python for an expression written in Python, JUEL or FEEL, whose ``language`` may say which; raises
+    ExpressionNotSupported."""
+    if language and not any(known in language.lower() for known in ("python", "juel", "feel")):
+        raise ExpressionNotSupported(f"it is written in {language}, which Valueflow does not run: write it in Python")
+    python = condition_to_python(text, feel_language="feel" in language.lower())
+    used = [name for name in _ENGINE_VARIABLES if re.search(rf"\b{name}\b", python)]
+    if used:
+        raise ExpressionNotSupported(f"{used[0]} is a variable other engines give a multi-instance step, which "
+                                     "Valueflow does not keep: count the results in the case data instead")
+    return python
 
 
 def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:

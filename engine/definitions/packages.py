@@ -16,7 +16,6 @@ import json
 import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -35,6 +34,7 @@ from engine.definitions.decision_references import decisions_of, map_decision_re
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
+from engine.definitions.service_tasks import check_service_tasks
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.tool_forms import form_data_schema
 from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, Problem, check_document, check_process,
@@ -43,7 +43,7 @@ from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, P
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
-from engine.time.durations import is_duration
+from engine.time.durations import is_bare_iso_timer
 
 
 # The names BPMN tools give diagram files: bpmn.io and Camunda, Flowable and Activiti, Eclipse BPMN2, others.
@@ -152,6 +152,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     script_engine = build_script_engine({**feel.FUNCTIONS, **helpers_for(key)})
     problems = check_document(root) + check_process(process)
     problems += prepare_expressions(process, script_engine.environment)
+    problems += check_service_tasks(process)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
     problems += decision_problems
     decisions = {key: decision for document in decision_tables.values()
@@ -319,21 +320,8 @@ def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:
                 definition = pending.pop()
                 # an event-based gateway or a multiple event holds several definitions
                 pending.extend(getattr(definition, "event_definitions", None) or [])
-                if isinstance(definition, TimerEventDefinition) and _is_bare_iso(definition.expression):
+                if isinstance(definition, TimerEventDefinition) and is_bare_iso_timer(definition.expression):
                     definition.expression = repr(definition.expression.strip())
-
-
-def _is_bare_iso(text: Optional[str]) -> bool:
-    if not text:
-        return False
-    text = text.strip()
-    if is_duration(text) or (text.upper().startswith("R") and "/" in text):
-        return True
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return text[:1].isdigit()
 
 
 class SpecCache:

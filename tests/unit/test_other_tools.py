@@ -469,7 +469,9 @@ def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_tas
     with pytest.raises(DeploymentRefused) as caught:
         service.deploy(new_uow(), package)
     assert [str(p) for p in caught.value.problems if not p.warning] == [
-        "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
+        "ServiceTask_1 (Archive Invoice): runs the Java class "
+        "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService (camunda:class): Java delegates do not run in "
+        "Valueflow: replace it with a script task that calls a helper (docs/authoring.md#helpers)"]
 
 
 @pytest.mark.parametrize("reference, result", [
