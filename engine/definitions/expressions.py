@@ -28,7 +28,8 @@ from lxml import etree
 
 from engine.definitions import feel
 from engine.definitions.namespaces import BPMN_NS, NS
-from engine.definitions.validation import Problem
+from engine.definitions.assignments import assignment_of
+from engine.definitions.validation import Problem, human_tasks
 from engine.sandbox.scripting import RestrictedEnvironment
 from engine.time.durations import is_bare_iso_timer
 
@@ -86,6 +87,16 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
         if refusal is not None:
             yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run as Python: {refusal}")
         expression.text = python
+    for task in human_tasks(process):
+        written = assignment_of(task)
+        for what, text in (("candidate groups", written.computed_groups), ("assignee", written.computed_assignee)):
+            try:
+                refusal = environment.refusal(_expression_to_python(text, "")) if text else None
+            except ExpressionNotSupported as exc:
+                refusal = str(exc)
+            if refusal is not None:
+                yield Problem(task.get("id"), task.get("name"), f"its {what} {text!r}, computed when the task opens, "
+                                                                 f"cannot run: {refusal}")
     for task in process.iter():
         scripts = [("its script", task.findtext("bpmn:script", namespaces=NS))] \
             if task.tag == f"{{{BPMN_NS}}}scriptTask" else []

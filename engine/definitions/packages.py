@@ -182,9 +182,11 @@ def _annotations(process: etree._Element) -> ProcessAnnotations:
     for element in human_tasks(process):
         step_id = element.get("id", "")
         lane = lanes.get(step_id)
-        written = assignment_of(element) if lane is None else Assignment()
+        written = assignment_of(element)
+        static = written if lane is None else Assignment()  # a lane wins over the owner its tool wrote
         steps[step_id] = from_properties(step_id, element.get("name") or step_id, lane, properties_of(element),
-                                         written.group, written.assignee)
+                                         static.group, static.assignee, written.computed_groups,
+                                         written.computed_assignee)
     whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
     return ProcessAnnotations(whole, steps)
 

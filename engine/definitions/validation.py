@@ -238,13 +238,18 @@ def _check_implicit_splits(scope: etree._Element) -> Iterable[Problem]:
 
 
 def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]:
-    """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it."""
+    """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it; an owner
+    computed when the case runs needs one of those too, whose queue the task waits in when it computes no one."""
     kind, written = kind_of(task), assignment_of(task)
-    not_evaluated = "; ".join(written.expressions)
+    computed = " and ".join(f"{what} {text}" for what, text in (("candidate groups", written.computed_groups),
+                                                                 ("assignee", written.computed_assignee)) if text)
     if lane is None and written.group is None and written.assignee is None:
-        computed = f" (its {not_evaluated} is computed when the case runs, which Valueflow does not do yet)" \
-            if not_evaluated else ""
-        yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it{computed}: "
+        if computed:
+            yield _problem(task, f"{kind} has its {computed} computed when the case runs, and no lane nor candidate "
+                                 "group whose queue it waits in when that computes no one: put it in a lane named "
+                                 "after the role that does the work, or give it a candidate group as well")
+            return
+        yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it: "
                              "put it in a lane named after the role that does the work, "
                              "or give it a candidate group (camunda:candidateGroups)")
         return
@@ -260,9 +265,6 @@ def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]
     if written.others:
         yield _problem(task, f"only its first candidate group {written.group!r} owns it; "
                              f"{', '.join(written.others)} are ignored", warning=True)
-    if not_evaluated:
-        yield _problem(task, f"{not_evaluated} is ignored: Valueflow does not compute owners when the case runs",
-                       warning=True)
 
 
 def _problem(element: etree._Element, message: str, warning: bool = False) -> Problem:

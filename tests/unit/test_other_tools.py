@@ -105,13 +105,13 @@ def test_a_task_without_an_owner_is_refused_naming_its_kind_and_the_fix(new_uow,
         "after the role that does the work, or give it a candidate group (camunda:candidateGroups)"]
 
 
-def test_an_owner_computed_at_run_time_is_named_in_the_refusal(new_uow):
+def test_an_owner_computed_at_run_time_without_a_queue_to_fall_back_to_is_refused_naming_it(new_uow):
     xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
         'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
         '<bpmn:userTask id="review"', '<bpmn:userTask id="review" camunda:assignee="${reviewer}"')
-    with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has no lane and no candidate group, "
-                                                r"so no role owns it \(its camunda assignee \$\{reviewer\} is computed "
-                                                r"when the case runs, which Valueflow does not do yet\)"):
+    with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has its assignee \$\{reviewer\} "
+                                                r"computed when the case runs, and no lane nor candidate group whose "
+                                                r"queue it waits in when that computes no one: put it in a lane"):
         service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
 
 
