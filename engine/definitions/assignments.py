@@ -45,7 +45,8 @@ def _split(text: Optional[str]) -> list[str]:
 
 
 def assignment_of(task: etree._Element) -> Assignment:
-    """The assignment written on ``task`` by the first dialect that has a usable one; empty when none has."""
+    """The assignment written on ``task`` by the first dialect that names a group or a user, with the computed
+    groups and assignee written before it; empty when none is written."""
     written: list[tuple[str, list[str], Optional[str]]] = []  # (dialect, candidate groups, assignee)
     for prefix, namespace in _ATTRIBUTE_DIALECTS:
         written.append((prefix, _split(task.get(f"{{{namespace}}}candidateGroups")),
@@ -53,15 +54,16 @@ def assignment_of(task: etree._Element) -> Assignment:
     for definition in task.iterfind("bpmn:extensionElements/zeebe:assignmentDefinition", NS):
         written.append(("zeebe", _split(definition.get("candidateGroups")), definition.get("assignee")))
     written += [_potential_owner(owner) for owner in task.iterfind("bpmn:potentialOwner", NS)]
+    computed_groups = computed_assignee = None  # the first of each any dialect wrote
     for dialect, groups, assignee in written:
-        computed_groups = next((g for g in groups if _is_expression(g)), None)
+        computed_groups = computed_groups or next((g for g in groups if _is_expression(g)), None)
         groups = [g for g in groups if not _is_expression(g)]
-        computed_assignee = assignee if assignee and _is_expression(assignee) else None
-        assignee = None if computed_assignee else assignee
-        if groups or assignee or computed_groups or computed_assignee:
+        if assignee and _is_expression(assignee):
+            computed_assignee, assignee = computed_assignee or assignee, None
+        if groups or assignee:
             return Assignment(groups[0] if groups else None, assignee or None, dialect, tuple(groups[1:]),
                               computed_groups, computed_assignee)
-    return Assignment()
+    return Assignment(computed_groups=computed_groups, computed_assignee=computed_assignee)
 
 
 def _potential_owner(owner: etree._Element) -> tuple[str, list[str], Optional[str]]:
