@@ -14,7 +14,7 @@ reads the key ``segment``), lists, contexts (``{rate: 0.1}``, a dict),
 arithmetic, also of dates and days-and-time durations, comparisons (``=``,
 ``!=``, ``<``...), ``and``/``or``/``not(...)``, ``if … then … else``,
 ``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary
-tests>``, and the built-in functions a decision table commonly uses
+tests>``, ``x instance of number`` (and the other types of ``_TYPES``), and the built-in functions a decision table commonly uses
 (``_BUILTINS``); a literal a function reads (``date("2026-02-30")``) is read
 when translated. Unary tests
 (a DMN input cell) add ``< 5``, ranges ``[a..b]``, ``(a..b]``, ``]a..b[``,
@@ -123,6 +123,22 @@ def _index_of(items: list[Any], match: Any) -> list[int]:
     return [position for position, item in enumerate(items, start=1) if item == match]
 
 
+# FEEL's type names, for ``instance of``, and the Python types whose values are of them.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float, Decimal), "string": (str,), "boolean": (bool,), "date": (date,),
+    "date and time": (datetime,), "days and time duration": (timedelta,), "list": (list, tuple),
+    "context": (dict,), "Any": (object,),
+}
+
+
+def _instance_of(value: Any, type_name: str) -> bool:
+    if type_name == "number" and isinstance(value, bool):
+        return False
+    if type_name == "date" and isinstance(value, datetime):
+        return False
+    return isinstance(value, _TYPES[type_name])
+
+
 # Functions a translation may call, by the helper name the restricted engine is given them under.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_date": _date, "feel_date_and_time": _date_and_time, "feel_number": _number,
@@ -130,6 +146,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_substring_after": _substring_after, "feel_string_join": _string_join, "feel_decimal": _decimal,
     "feel_modulo": _modulo, "feel_mean": _mean, "feel_product": _product, "feel_append": _append,
     "feel_concatenate": _concatenate, "feel_distinct_values": _distinct_values, "feel_index_of": _index_of,
+    "feel_instance_of": _instance_of,
 }
 # The functions that read a literal text (a date, a duration, a number): a literal is checked when translated.
 _READING_LITERALS = {"date": _date, "date and time": _date_and_time, "duration": _duration, "number": _number}
@@ -375,6 +392,15 @@ class _Parser:
             if right == "None" and value in ("=", "!="):
                 return f"({left} {'is' if value == '=' else 'is not'} None)"
             return f"({left} {_COMPARISONS[value]} {right})"
+        if self.accept("instance"):
+            self.expect("of")
+            type_name = next((name for name in sorted(_TYPES, key=len, reverse=True)
+                              if [value for _, value in self.tokens[self.index:self.index + len(name.split())]]
+                              == name.split()), None) or self.peek()[1]
+            self.index += len(type_name.split())
+            if type_name not in _TYPES:
+                raise FeelNotSupported(f"{type_name!r} is not a type Valueflow knows: use one of {', '.join(_TYPES)}")
+            return f"feel_instance_of({left}, {type_name!r})"
         if self.accept("between"):
             low = self.additive()
             self.expect("and")

@@ -44,6 +44,9 @@ DATA = {"amount": 600, "name": "Ada Moss", "customer": {"segment": "premium"}, "
     ("odd(3) and even(4) and all([true, amount > 1]) and any([false, true])", True),
     ("append(items, 9)[4] + count(concatenate(items, [1, 2])) + index of([1, 2, 1], 1)[2]", 9 + 5 + 3),
     ("reverse(distinct values([1, 1, 2]))", [2, 1]),
+    ("amount instance of number and not(true instance of number) and due instance of date and customer instance of "
+     "context and items instance of list and name instance of string and duration(\"P1D\") instance of days and "
+     "time duration", True),
 ])
 def test_feel_expressions_run_in_the_restricted_engine_with_feels_meaning(feel, value):
     assert ENVIRONMENT.evaluate(expression_to_python(feel), dict(DATA)) == value
@@ -78,6 +81,8 @@ def test_a_dash_or_an_empty_cell_matches_any_input():
     ("@5", "'@' must be followed by a date, a date and time or a duration in double quotes"),
     ("{1: 2}", "a context entry must start with a name, not '1'"),
     ("{a 1}", "expected ':' before '1'"),
+    ("amount instance of money", "'money' is not a type Valueflow knows: use one of number, string, boolean, date, "
+                                 "date and time, days and time duration, list, context, Any"),
 ])
 def test_feel_that_valueflow_does_not_translate_is_named(feel, why):
     with pytest.raises(FeelNotSupported, match="^" + re.escape(why) + "$"):
