@@ -33,6 +33,7 @@ from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
+from engine.definitions.io_mappings import map_io_parameters
 from engine.definitions.namespaces import BPMN_NS, NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_tasks import check_service_tasks
@@ -152,6 +153,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     key = process.get("id", "")
     script_engine = build_script_engine({**feel.FUNCTIONS, **helpers_for(key)})
     problems = check_document(root) + check_process(process)
+    problems += map_io_parameters(process)
     problems += prepare_expressions(process, script_engine.environment)
     problems += check_service_tasks(process)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)

@@ -33,6 +33,14 @@ def with_step(step: str, definitions: str = "") -> Package:
     return Package("steps", "steps.bpmn", {"steps.bpmn": xml})
 
 
+def only_refusal(new_uow, step: str) -> str:
+    """The one blocking problem deploying a process with ``step`` is refused for."""
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), with_step(step))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    return problem
+
+
 def timer(text: str) -> str:
     return (f'<bpmn:intermediateCatchEvent id="step" name="Wait"><bpmn:timerEventDefinition id="timer_1">'
             f'<bpmn:timeDuration>{text}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
@@ -63,9 +71,7 @@ def repeated(loop: str) -> str:
      "its preScript cannot run: import is not allowed in a script"),
 ])
 def test_an_expression_that_cannot_run_is_refused_at_deploy_naming_its_step(new_uow, step, refusal):
-    with pytest.raises(DeploymentRefused) as caught:
-        service.deploy(new_uow(), with_step(step))
-    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    problem = only_refusal(new_uow, step)
     assert problem.startswith(f"step ({'Wait' if 'Wait' in step else 'Count'}): {refusal}"), problem
 
 
