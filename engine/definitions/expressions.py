@@ -1,22 +1,24 @@
-"""Conditions and decision tables as other engines write them, turned into the Python the restricted engine runs.
+"""Expressions and decision tables as other engines write them, turned into the Python the restricted engine runs.
 
-A sequence flow's condition may be Python (Valueflow's and SpiffWorkflow's own
-dialect), JUEL as Camunda 7, Flowable and Activiti write it (``${approved}``,
-``#{amount > 1000 && !urgent}``) or FEEL as Camunda 8 writes it (``=approved =
-false``, or any condition whose ``language`` says FEEL; see ``feel``). JUEL is
-translated here: comparisons (also ``eq``, ``ne``, ``lt``, ``gt``, ``le``,
-``ge``), ``&&``/``||``/``!`` (and ``and``, ``or``, ``not``), arithmetic (also
-``div``, ``mod``), ``empty``, literals (``true``, ``false``, ``null``, numbers,
-strings) and property access (``customer.segment`` reads the key ``segment``
-of ``customer``). What neither translation covers (JUEL method calls, the
-``? :`` operator, text around the ``${...}``; FEEL's ``for``, contexts, unknown
-functions) raises ``ExpressionNotSupported``, so that the deploy refuses the
-flow instead of a case failing on it later.
+An expression — a sequence flow's condition, a timer, a multi-instance count or
+completion condition, a loop or conditional event's condition, a message
+correlation, a computed owner — may be Python (Valueflow's and SpiffWorkflow's
+own dialect), JUEL as Camunda 7, Flowable and Activiti write it
+(``${approved}``, ``#{amount > 1000 && !urgent}``) or FEEL as Camunda 8 writes
+it (``=approved = false``, or any expression whose ``language`` says FEEL; see
+``feel``). JUEL is translated here: comparisons (also ``eq``, ``ne``, ``lt``,
+``gt``, ``le``, ``ge``), ``&&``/``||``/``!`` (and ``and``, ``or``, ``not``),
+arithmetic (also ``div``, ``mod``), ``empty``, literals (``true``, ``false``,
+``null``, numbers, strings) and property access (``customer.segment`` reads the
+key ``segment`` of ``customer``). What neither translation covers (JUEL method
+calls, the ``? :`` operator, text around the ``${...}``; FEEL's ``for``,
+unknown functions) raises ``ExpressionNotSupported``, so that the deploy
+refuses the element instead of a case failing on it later.
 
 The input expressions and cells of DMN decision tables (``prepare_decision_tables``)
 are read as FEEL first and rewritten into Python, else run as the Python
-SpiffWorkflow reads; a cell that neither reads is refused at deploy, naming
-the decision and the rule.
+SpiffWorkflow reads; a cell that neither reads, or a hit policy SpiffWorkflow
+cannot give its DMN meaning, is refused at deploy, naming the decision.
 """
 
 from __future__ import annotations
