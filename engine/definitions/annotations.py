@@ -43,6 +43,8 @@ class StepAnnotation:
     calendar: Optional[str] = None
     group: Optional[str] = None
     assignee: Optional[str] = None
+    computed_groups: Optional[str] = None  # as its tool wrote them, computed from the case data when a task opens
+    computed_assignee: Optional[str] = None
 
     @cached_property  # read for every task a step opens
     def role(self) -> Optional[str]:
@@ -61,6 +63,7 @@ class StepAnnotation:
             "customer_value": self.customer_value, "value_class": self.value_class,
             "target_seconds": self.target_seconds, "segment_targets": dict(self.segment_targets),
             "owner": self.owner, "calendar": self.calendar, "group": self.group, "assignee": self.assignee,
+            "computed_groups": self.computed_groups, "computed_assignee": self.computed_assignee,
         }
 
     @classmethod
@@ -69,7 +72,8 @@ class StepAnnotation:
 
 
 def from_properties(step_id: Optional[str], name: str, lane: Optional[str], properties: dict[str, str],
-                    group: Optional[str] = None, assignee: Optional[str] = None) -> StepAnnotation:
+                    group: Optional[str] = None, assignee: Optional[str] = None,
+                    computed_groups: Optional[str] = None, computed_assignee: Optional[str] = None) -> StepAnnotation:
     """Build an annotation from extension properties already checked by validation."""
     segment_targets = {
         key[len(TARGET_PREFIX) + 1:]: duration_seconds(value)
@@ -84,7 +88,7 @@ def from_properties(step_id: Optional[str], name: str, lane: Optional[str], prop
         segment_targets=segment_targets,
         owner=properties.get("processOwner"),
         calendar=properties.get("calendar") if step_id is None else None,
-        group=group, assignee=assignee,
+        group=group, assignee=assignee, computed_groups=computed_groups, computed_assignee=computed_assignee,
     )
 
 

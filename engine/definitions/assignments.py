@@ -6,7 +6,9 @@ Read, in this order: ``camunda:candidateGroups`` / ``camunda:assignee`` (Camunda
 resource assignment expression such as ``group(sales)``, ``user(ada)`` or a
 plain name, or a reference to a ``bpmn:resource``). The first candidate group
 becomes the step's role; an assignee gives the task to that user when it opens.
-Expressions (``${approver}``, ``=approver``) are named as not evaluated.
+An assignee or candidate groups written as an expression (``${approver}``,
+``${applicant.owner}``, ``=approver``) are computed from the case data when
+the task opens (``engine.cases.owners``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class Assignment:
     assignee: Optional[str] = None
     source: Optional[str] = None  # the dialect it came from: camunda, zeebe, flowable, activiti, potentialOwner
     others: tuple[str, ...] = ()  # further candidate groups, not used
-    expressions: tuple[str, ...] = ()  # assignments computed at run time, which Valueflow does not evaluate
+    computed_groups: Optional[str] = None  # candidate groups written as an expression, computed when the task opens
+    computed_assignee: Optional[str] = None  # an assignee written as an expression, computed when the task opens
 
 
 def _is_expression(text: str) -> bool:
@@ -42,7 +45,8 @@ def _split(text: Optional[str]) -> list[str]:
 
 
 def assignment_of(task: etree._Element) -> Assignment:
-    """The assignment written on ``task`` by the first dialect that has a usable one; empty when none has."""
+    """The assignment written on ``task`` by the first dialect that names a group or a user, with the computed
+    groups and assignee written before it; empty when none is written."""
     written: list[tuple[str, list[str], Optional[str]]] = []  # (dialect, candidate groups, assignee)
     for prefix, namespace in _ATTRIBUTE_DIALECTS:
         written.append((prefix, _split(task.get(f"{{{namespace}}}candidateGroups")),
@@ -50,17 +54,16 @@ def assignment_of(task: etree._Element) -> Assignment:
     for definition in task.iterfind("bpmn:extensionElements/zeebe:assignmentDefinition", NS):
         written.append(("zeebe", _split(definition.get("candidateGroups")), definition.get("assignee")))
     written += [_potential_owner(owner) for owner in task.iterfind("bpmn:potentialOwner", NS)]
-    expressions: list[str] = []
+    computed_groups = computed_assignee = None  # the first of each any dialect wrote
     for dialect, groups, assignee in written:
-        expressions += [f"{dialect} candidate group {g}" for g in groups if _is_expression(g)]
+        computed_groups = computed_groups or next((g for g in groups if _is_expression(g)), None)
         groups = [g for g in groups if not _is_expression(g)]
         if assignee and _is_expression(assignee):
-            expressions.append(f"{dialect} assignee {assignee}")
-            assignee = None
+            computed_assignee, assignee = computed_assignee or assignee, None
         if groups or assignee:
             return Assignment(groups[0] if groups else None, assignee or None, dialect, tuple(groups[1:]),
-                              tuple(expressions))
-    return Assignment(expressions=tuple(expressions))
+                              computed_groups, computed_assignee)
+    return Assignment(computed_groups=computed_groups, computed_assignee=computed_assignee)
 
 
 def _potential_owner(owner: etree._Element) -> tuple[str, list[str], Optional[str]]:

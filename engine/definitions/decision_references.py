@@ -75,8 +75,11 @@ def map_decision_references(process: etree._Element, decisions: Mapping[str, Dec
             continue
         for required in first[:-1]:
             _insert_before(process, task, required)
-        if script is not None and task.find("bpmn:extensionElements/spiffworkflow:postScript", NS) is None:
-            etree.SubElement(task.find("bpmn:extensionElements", NS), f"{{{SPIFF_NS}}}postScript").text = script
+        if script is not None:
+            written = task.find("bpmn:extensionElements/spiffworkflow:postScript", NS)
+            if written is None:
+                written = etree.SubElement(task.find("bpmn:extensionElements", NS), f"{{{SPIFF_NS}}}postScript")
+            written.text = script + (written.text or "")  # the result variable first: output mappings may read it
     return problems
 
 

@@ -1,22 +1,24 @@
-"""Conditions and decision tables as other engines write them, turned into the Python the restricted engine runs.
+"""Expressions and decision tables as other engines write them, turned into the Python the restricted engine runs.
 
-A sequence flow's condition may be Python (Valueflow's and SpiffWorkflow's own
-dialect), JUEL as Camunda 7, Flowable and Activiti write it (``${approved}``,
-``#{amount > 1000 && !urgent}``) or FEEL as Camunda 8 writes it (``=approved =
-false``, or any condition whose ``language`` says FEEL; see ``feel``). JUEL is
-translated here: comparisons (also ``eq``, ``ne``, ``lt``, ``gt``, ``le``,
-``ge``), ``&&``/``||``/``!`` (and ``and``, ``or``, ``not``), arithmetic (also
-``div``, ``mod``), ``empty``, literals (``true``, ``false``, ``null``, numbers,
-strings) and property access (``customer.segment`` reads the key ``segment``
-of ``customer``). What neither translation covers (JUEL method calls, the
-``? :`` operator, text around the ``${...}``; FEEL's ``for``, contexts, unknown
-functions) raises ``ExpressionNotSupported``, so that the deploy refuses the
-flow instead of a case failing on it later.
+An expression — a sequence flow's condition, a timer, a multi-instance count or
+completion condition, a loop or conditional event's condition, a message
+correlation, a computed owner — may be Python (Valueflow's and SpiffWorkflow's
+own dialect), JUEL as Camunda 7, Flowable and Activiti write it
+(``${approved}``, ``#{amount > 1000 && !urgent}``) or FEEL as Camunda 8 writes
+it (``=approved = false``, or any expression whose ``language`` says FEEL; see
+``feel``). JUEL is translated here: comparisons (also ``eq``, ``ne``, ``lt``,
+``gt``, ``le``, ``ge``), ``&&``/``||``/``!`` (and ``and``, ``or``, ``not``),
+arithmetic (also ``div``, ``mod``), ``empty``, literals (``true``, ``false``,
+``null``, numbers, strings) and property access (``customer.segment`` reads the
+key ``segment`` of ``customer``). What neither translation covers (JUEL method
+calls, the ``? :`` operator, text around the ``${...}``; FEEL's ``for``,
+unknown functions) raises ``ExpressionNotSupported``, so that the deploy
+refuses the element instead of a case failing on it later.
 
 The input expressions and cells of DMN decision tables (``prepare_decision_tables``)
 are read as FEEL first and rewritten into Python, else run as the Python
-SpiffWorkflow reads; a cell that neither reads is refused at deploy, naming
-the decision and the rule.
+SpiffWorkflow reads; a cell that neither reads, or a hit policy SpiffWorkflow
+cannot give its DMN meaning, is refused at deploy, naming the decision.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from lxml import etree
 
 from engine.definitions import feel
 from engine.definitions.namespaces import BPMN_NS, NS
-from engine.definitions.validation import Problem
+from engine.definitions.assignments import assignment_of
+from engine.definitions.validation import Problem, human_tasks
 from engine.sandbox.scripting import RestrictedEnvironment
+from engine.time.durations import is_bare_iso_timer
 
 _JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.S)
 _TOKEN = re.compile(r"""
@@ -49,32 +53,74 @@ class ExpressionNotSupported(ValueError):
     """An expression in a language, or using a construct, that Valueflow cannot run."""
 
 
+# Where else in a process an expression lives (by its element's tag), and how a process owner calls it.
+_EXPRESSIONS = {"conditionExpression": "the condition", "condition": "the condition", "timeDate": "the timer",
+                "timeDuration": "the timer", "timeCycle": "the timer", "loopCardinality": "the number of instances",
+                "completionCondition": "the completion condition", "loopCondition": "the loop condition"}
+# Elements between an expression and the step it belongs to, which a process owner does not see.
+_WRAPPERS = ("EventDefinition", "LoopCharacteristics", "RetrievalExpression")
+# Variables other engines give a multi-instance step, which Valueflow's cases do not have.
+_ENGINE_VARIABLES = ("nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter")
+
+
 def prepare_expressions(process: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
-    """Check every condition and script of a process before it is stored, and rewrite JUEL conditions into
-    the Python that runs them (in the parsed document only): what would fail in a case is refused now."""
-    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-        condition = flow.find("bpmn:conditionExpression", NS)
-        written = (condition.text or "").strip() if condition is not None else ""
-        if not written:
+    """Check every expression and script of a process before it is stored — conditions, timers, multi-instance
+    counts and conditions, message correlations, scripts — and rewrite those written in JUEL or FEEL into the
+    Python that runs them (in the parsed document only): what would fail in a case is refused now."""
+    found = [(e, _EXPRESSIONS.get(etree.QName(e).localname)) for e in process.iter()
+             if isinstance(e.tag, str) and etree.QName(e).namespace == BPMN_NS]
+    found += [(e, "the correlation") for e in process.getroottree().getroot().iterfind(
+        ".//bpmn:correlationPropertyRetrievalExpression/*", NS)]
+    for expression, what in found:
+        written = (expression.text or "").strip()
+        if what is None or not written:
             continue
-        language = condition.get("language") or ""
+        if what == "the timer" and is_bare_iso_timer(written):
+            continue  # read as a date, a duration or a cycle when the timer starts
+        holder = expression.getparent()
+        while holder.getparent() is not None and (holder.get("id") is None or holder.tag.endswith(_WRAPPERS)):
+            holder = holder.getparent()
         try:
-            if language and not any(known in language.lower() for known in ("python", "juel", "feel")):
-                raise ExpressionNotSupported(f"it is written in {language}, which Valueflow does not run: "
-                                             "write it in Python")
-            python = condition_to_python(written, feel_language="feel" in language.lower())
+            python = _expression_to_python(written, expression.get("language") or "")
         except ExpressionNotSupported as exc:
-            yield Problem(flow.get("id"), flow.get("name"), f"the condition {written!r} cannot run: {exc}")
+            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run: {exc}")
             continue
         refusal = environment.refusal(python)
         if refusal is not None:
-            yield Problem(flow.get("id"), flow.get("name"),
-                          f"the condition {written!r} cannot run as Python: {refusal}")
-        condition.text = python
-    for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
-        refusal = environment.refusal(task.findtext("bpmn:script", default="", namespaces=NS), "exec")
-        if refusal is not None:
-            yield Problem(task.get("id"), task.get("name"), f"its script cannot run: {refusal}")
+            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run as Python: {refusal}")
+        expression.text = python
+    for task in human_tasks(process):
+        written = assignment_of(task)
+        for what, text in (("candidate groups", written.computed_groups), ("assignee", written.computed_assignee)):
+            try:
+                refusal = environment.refusal(_expression_to_python(text, "")) if text else None
+            except ExpressionNotSupported as exc:
+                refusal = str(exc)
+            if refusal is not None:
+                yield Problem(task.get("id"), task.get("name"), f"its {what} {text!r}, computed when the task opens, "
+                                                                 f"cannot run: {refusal}")
+    for task in process.iter():
+        scripts = [("its script", task.findtext("bpmn:script", namespaces=NS))] \
+            if task.tag == f"{{{BPMN_NS}}}scriptTask" else []
+        scripts += [(f"its {kind}", task.findtext(f"bpmn:extensionElements/spiffworkflow:{kind}", namespaces=NS))
+                    for kind in ("preScript", "postScript")]
+        for what, script in scripts:
+            refusal = environment.refusal(script, "exec") if script is not None else None
+            if refusal is not None:
+                yield Problem(task.get("id"), task.get("name"), f"{what} cannot run: {refusal}")
+
+
+def _expression_to_python(text: str, language: str) -> str:
+    """The Python for an expression written in Python, JUEL or FEEL, whose ``language`` may say which; raises
+    ExpressionNotSupported."""
+    if language and not any(known in language.lower() for known in ("python", "juel", "feel")):
+        raise ExpressionNotSupported(f"it is written in {language}, which Valueflow does not run: write it in Python")
+    python = condition_to_python(text, feel_language="feel" in language.lower())
+    used = [name for name in _ENGINE_VARIABLES if re.search(rf"\b{name}\b", python)]
+    if used:
+        raise ExpressionNotSupported(f"{used[0]} is a variable other engines give a multi-instance step, which "
+                                     "Valueflow does not keep: count the results in the case data instead")
+    return python
 
 
 def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironment) -> Iterable[Problem]:
@@ -87,6 +133,14 @@ def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironm
         def problem(where: str, text: str, refusal: str) -> Problem:
             return Problem(decision.get("id"), decision.get("name"),
                            f"{where} {text!r} cannot run: {refusal}")
+        for table in decision.iterfind(f"{{{model}}}decisionTable"):
+            refusal = _prepare_hit_policy(table)
+            if refusal is not None:
+                yield Problem(decision.get("id"), decision.get("name"), refusal)
+            for output in table.iterfind(f"{{{model}}}output"):
+                written = output.get("name") or output.get("label") or ""
+                if " " in written.strip():
+                    output.set("name", feel.variable_name(written))
         for expression in decision.iterfind(f".//{{{model}}}inputExpression/{{{model}}}text"):
             text = (expression.text or "").strip()
             python, refusal = _feel_or_python(text, [text], environment, feel.expression_to_python)
@@ -111,6 +165,28 @@ def prepare_decision_tables(dmn: etree._Element, environment: RestrictedEnvironm
                     if refusal is not None:
                         yield problem(f"rule {number}: the output cell", text, refusal)
                     cell.text = python
+
+
+def _prepare_hit_policy(table: etree._Element) -> Optional[str]:
+    """Make a decision table's hit policy one SpiffWorkflow runs with its DMN meaning, or say why it cannot.
+
+    SpiffWorkflow takes the first matching rule, or with COLLECT the outputs of every matching rule in rule order:
+    that is UNIQUE, FIRST and ANY (whose matching rules agree), and RULE ORDER (written as COLLECT here)."""
+    policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().split())
+    aggregation = (table.get("aggregation") or "").upper()
+    if policy == "RULE ORDER":
+        table.set("hitPolicy", "COLLECT")
+    elif policy == "COLLECT" and aggregation:
+        return (f"its hit policy COLLECT {aggregation} is not supported: use COLLECT without an aggregation, which "
+                f"gives the list of matching outputs, and {_AGGREGATES.get(aggregation, 'a script')} after it")
+    elif policy not in ("UNIQUE", "FIRST", "ANY", "COLLECT"):
+        return (f"its hit policy {policy} is not supported: use FIRST and order the rules by priority, "
+                "or COLLECT for every matching output (Valueflow runs UNIQUE, FIRST, ANY, RULE ORDER and COLLECT)")
+    return None
+
+
+_AGGREGATES = {"SUM": "sum(...) in a script task", "MIN": "min(...) in a script task",
+               "MAX": "max(...) in a script task", "COUNT": "len(...) in a script task"}
 
 
 def _feel_or_python(text: str, python_tries: list[str], environment: RestrictedEnvironment,
@@ -174,11 +250,13 @@ def _path(tokens: list[tuple[str | None, str]], index: int) -> tuple[int, str]:
     """A name and its ``.property`` accesses from ``index``: the index after them, and the Python reading them."""
     if index >= len(tokens) or tokens[index][0] != "name" or tokens[index][1] in _WORDS:
         raise ExpressionNotSupported("'empty' must be followed by a variable in a JUEL condition")
-    python = tokens[index][1]
+    python = written = tokens[index][1]
     index += 1
     while index + 1 < len(tokens) and tokens[index] == ("operator", ".") and tokens[index + 1][0] == "name":
         python += f"[{tokens[index + 1][1]!r}]"
+        written += f".{tokens[index + 1][1]}"
         index += 2
     if index < len(tokens) and tokens[index] == ("operator", "("):
-        raise ExpressionNotSupported(f"calling {python}() is not supported in a JUEL condition")
+        raise ExpressionNotSupported(f"calling {written}() is not supported in a JUEL expression: Valueflow runs no "
+                                     "Java methods; compute the value in a script task and test it here")
     return index, python

@@ -7,11 +7,16 @@ their own interpreter, outside the restricted engine, so they would escape its
 time limit and its refusals. A translated expression is plain Python that the
 restricted engine compiles, checks and times like any other.
 
-Covered: literals (numbers, ``"strings"``, ``true``, ``false``, ``null``),
-names and paths (``customer.segment`` reads the key ``segment``), lists,
-arithmetic, comparisons (``=``, ``!=``, ``<``...), ``and``/``or``/``not(...)``,
-``if … then … else``, ``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary tests>``, and the
-built-in functions a decision table commonly uses (``FUNCTIONS``). Unary tests
+Covered: literals (numbers, ``"strings"``, ``true``, ``false``, ``null``,
+``@"2026-03-02"``, ``@"P3D"``), names, also of several words (``Customer
+Status`` reads the variable ``Customer_Status``), paths (``customer.segment``
+reads the key ``segment``), lists, contexts (``{rate: 0.1}``, a dict),
+arithmetic, also of dates and days-and-time durations, comparisons (``=``,
+``!=``, ``<``...), ``and``/``or``/``not(...)``, ``if … then … else``,
+``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary
+tests>``, ``x instance of number`` (and the other types of ``_TYPES``), and the built-in functions a decision table commonly uses
+(``_BUILTINS``); a literal a function reads (``date("2026-02-30")``) is read
+when translated. Unary tests
 (a DMN input cell) add ``< 5``, ranges ``[a..b]``, ``(a..b]``, ``]a..b[``,
 lists of tests ``"a","b"``, ``not(...)``, ``-`` and ``?`` for the input; as in
 FEEL, a null input matches no comparison nor range.
@@ -20,10 +25,13 @@ Anything else raises ``FeelNotSupported`` naming what is not supported.
 
 from __future__ import annotations
 
+import ast
 import re
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable
+
+from engine.time.durations import InvalidDuration, duration_seconds
 
 INPUT = "dmninputexpr"  # the name SpiffWorkflow gives a DMN input when a cell refers to it
 
@@ -45,22 +53,110 @@ def _number(text: str) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _duration(text: str) -> timedelta:
+    """A days-and-time duration (``P3D``, ``-PT4H30M``); years and months have no fixed length and are refused."""
+    body = text.strip()
+    sign = -1 if body.startswith("-") else 1
+    body = body.lstrip("-")
+    if re.search(r"\d[YM]", body.upper().split("T")[0]):
+        raise ValueError(f"the duration {text!r} counts years or months, which have no fixed length: "
+                         "write it in days (P30D)")
+    try:
+        return sign * timedelta(seconds=duration_seconds(body))
+    except InvalidDuration:
+        raise ValueError(f"{text!r} is not an ISO 8601 duration (for example P3D or PT4H)") from None
+
+
 def _substring(text: str, start: int, length: int | None = None) -> str:
     begin = start - 1 if start > 0 else len(text) + start
     return text[begin:] if length is None else text[begin:begin + length]
 
 
+def _substring_before(text: str, match: str) -> str:
+    return text.partition(match)[0] if match in text else ""
+
+
+def _substring_after(text: str, match: str) -> str:
+    return text.partition(match)[2] if match in text else ""
+
+
+def _string_join(items: list[Any], delimiter: str = "") -> str:
+    return delimiter.join(str(item) for item in items if item is not None)
+
+
+def _decimal(number: Any, scale: int) -> float:
+    return float(Decimal(str(number)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN))
+
+
+def _modulo(dividend: Any, divisor: Any) -> Any:
+    return dividend % divisor
+
+
+def _mean(items: list[Any]) -> float:
+    return sum(items) / len(items)
+
+
+def _product(items: list[Any]) -> Any:
+    result = 1
+    for item in items:
+        result *= item
+    return result
+
+
+def _append(items: list[Any], *more: Any) -> list[Any]:
+    return [*items, *more]
+
+
+def _concatenate(*lists: list[Any]) -> list[Any]:
+    return [item for items in lists for item in items]
+
+
+def _distinct_values(items: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _index_of(items: list[Any], match: Any) -> list[int]:
+    return [position for position, item in enumerate(items, start=1) if item == match]
+
+
+# FEEL's type names, for ``instance of``, and the Python types whose values are of them.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float, Decimal), "string": (str,), "boolean": (bool,), "date": (date,),
+    "date and time": (datetime,), "days and time duration": (timedelta,), "list": (list, tuple),
+    "context": (dict,), "Any": (object,),
+}
+
+
+def _instance_of(value: Any, type_name: str) -> bool:
+    if type_name == "number" and isinstance(value, bool):
+        return False
+    if type_name == "date" and isinstance(value, datetime):
+        return False
+    return isinstance(value, _TYPES[type_name])
+
+
 # Functions a translation may call, by the helper name the restricted engine is given them under.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_date": _date, "feel_date_and_time": _date_and_time, "feel_number": _number,
-    "feel_substring": _substring,
+    "feel_duration": _duration, "feel_substring": _substring, "feel_substring_before": _substring_before,
+    "feel_substring_after": _substring_after, "feel_string_join": _string_join, "feel_decimal": _decimal,
+    "feel_modulo": _modulo, "feel_mean": _mean, "feel_product": _product, "feel_append": _append,
+    "feel_concatenate": _concatenate, "feel_distinct_values": _distinct_values, "feel_index_of": _index_of,
+    "feel_instance_of": _instance_of,
 }
+# The functions that read a literal text (a date, a duration, a number): a literal is checked when translated.
+_READING_LITERALS = {"date": _date, "date and time": _date_and_time, "duration": _duration, "number": _number}
 
 # FEEL built-ins written as Python over the engine's safe builtins, or as one of FUNCTIONS: name → (arities, template).
 _BUILTINS: dict[str, tuple[tuple[int, ...], str]] = {
     "date": ((1,), "feel_date({0})"),
     "date and time": ((1,), "feel_date_and_time({0})"),
     "number": ((1,), "feel_number({0})"),
+    "duration": ((1,), "feel_duration({0})"),
     "string": ((1,), "str({0})"),
     "string length": ((1,), "len({0})"),
     "upper case": ((1,), "({0}).upper()"),
@@ -69,15 +165,32 @@ _BUILTINS: dict[str, tuple[tuple[int, ...], str]] = {
     "starts with": ((2,), "({0}).startswith({1})"),
     "ends with": ((2,), "({0}).endswith({1})"),
     "substring": ((2, 3), "feel_substring({args})"),
+    "substring before": ((2,), "feel_substring_before({args})"),
+    "substring after": ((2,), "feel_substring_after({args})"),
+    "string join": ((1, 2), "feel_string_join({args})"),
+    "trim": ((1,), "({0}).strip()"),
     "abs": ((1,), "abs({0})"),
     "floor": ((1,), "(({0}) // 1)"),
     "ceiling": ((1,), "(-(-({0}) // 1))"),
     "round": ((1, 2), "round({args})"),
+    "decimal": ((2,), "feel_decimal({args})"),
+    "modulo": ((2,), "feel_modulo({args})"),
+    "odd": ((1,), "(({0}) % 2 == 1)"),
+    "even": ((1,), "(({0}) % 2 == 0)"),
     "min": ((1, 2, 3, 4, 5, 6, 7, 8), "min({args})"),
     "max": ((1, 2, 3, 4, 5, 6, 7, 8), "max({args})"),
     "sum": ((1,), "sum({0})"),
     "count": ((1,), "len({0})"),
+    "mean": ((1,), "feel_mean({0})"),
+    "product": ((1,), "feel_product({0})"),
+    "all": ((1,), "all({0})"),
+    "any": ((1,), "any({0})"),
     "list contains": ((2,), "(({1}) in ({0}))"),
+    "append": ((2, 3, 4, 5, 6, 7, 8), "feel_append({args})"),
+    "concatenate": ((1, 2, 3, 4, 5, 6, 7, 8), "feel_concatenate({args})"),
+    "reverse": ((1,), "list(reversed({0}))"),
+    "distinct values": ((1,), "feel_distinct_values({0})"),
+    "index of": ((2,), "feel_index_of({args})"),
     "not": ((1,), "(not ({0}))"),
 }
 _MULTIWORD = sorted((name for name in _BUILTINS if " " in name), key=len, reverse=True)
@@ -87,7 +200,7 @@ _TOKEN = re.compile(r"""
   | (?P<number>\d+(?:\.\d+)?|\.\d+)
   | (?P<function>(?:""" + "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in _MULTIWORD) + r"""))(?=\s*\()
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
-  | (?P<operator>\.\.|!=|<=|>=|\*\*|[=<>+\-*/(),.\[\]?])
+  | (?P<operator>\.\.|!=|<=|>=|\*\*|[=<>+\-*/(),.\[\]?{}:@])
   | (?P<other>.)
 """, re.X | re.S)
 _KEYWORDS = {"true": "True", "false": "False", "null": "None"}
@@ -279,6 +392,15 @@ class _Parser:
             if right == "None" and value in ("=", "!="):
                 return f"({left} {'is' if value == '=' else 'is not'} None)"
             return f"({left} {_COMPARISONS[value]} {right})"
+        if self.accept("instance"):
+            self.expect("of")
+            type_name = next((name for name in sorted(_TYPES, key=len, reverse=True)
+                              if [value for _, value in self.tokens[self.index:self.index + len(name.split())]]
+                              == name.split()), None) or self.peek()[1]
+            self.index += len(type_name.split())
+            if type_name not in _TYPES:
+                raise FeelNotSupported(f"{type_name!r} is not a type Valueflow knows: use one of {', '.join(_TYPES)}")
+            return f"feel_instance_of({left}, {type_name!r})"
         if self.accept("between"):
             low = self.additive()
             self.expect("and")
@@ -321,7 +443,7 @@ class _Parser:
         while True:
             if self.peek() == ("operator", ".") and self.peek(1)[0] == "name":
                 self.index += 1
-                python = f"{python}[{self.take()[1]!r}]"
+                python = f"{python}[{self.words(self.take()[1])!r}]"
             elif self.peek() == ("operator", "[") and not self.in_range_bound:
                 self.index += 1
                 position = self.expression()
@@ -343,13 +465,7 @@ class _Parser:
         if kind == "name":
             if value in _RESERVED or value in _PYTHON_ONLY:
                 raise FeelNotSupported(f"{value!r} is not supported there")
-            words = [value]
-            while self.peek()[0] == "name" and self.peek()[1] not in _RESERVED | set(_KEYWORDS):
-                words.append(self.take()[1])
-            if len(words) > 1:
-                raise FeelNotSupported(f"the name {' '.join(words)!r} has spaces, which Valueflow cannot read: "
-                                       f"name the variable without them ({''.join(words)})")
-            return value
+            return variable_name(self.words(value))
         if (kind, value) == ("operator", "?"):
             return INPUT
         if (kind, value) == ("operator", "("):
@@ -358,18 +474,67 @@ class _Parser:
             return f"({inner})"
         if (kind, value) == ("operator", "["):
             return "[" + ", ".join(self.items_until("]")) + "]"
+        if (kind, value) == ("operator", "{"):
+            return self.context()
+        if (kind, value) == ("operator", "@"):
+            return self.temporal_literal()
         if kind == "end":
             raise FeelNotSupported("the expression ends too soon")
         raise FeelNotSupported(f"{value!r} is not supported there")
+
+    def words(self, first: str) -> str:
+        """A name of one or more words (FEEL names may hold spaces: ``Customer Status``)."""
+        words = [first]
+        while self.peek()[0] == "name" and self.peek()[1] not in _RESERVED | set(_KEYWORDS):
+            words.append(self.take()[1])
+        return " ".join(words)
+
+    def context(self) -> str:
+        """A context ``{a: 1, "b c": 2}`` (after its ``{``), as a dict keyed by the entries' names."""
+        entries: list[str] = []
+        if not self.accept("}"):
+            while True:
+                kind, key = self.take()
+                if kind == "string":
+                    key = _unquote(key)
+                elif kind == "name" and key not in _RESERVED:
+                    key = self.words(key)
+                else:
+                    raise FeelNotSupported(f"a context entry must start with a name, not {key!r}")
+                self.expect(":")
+                entries.append(f"{key!r}: {self.expression()}")
+                if not self.accept(","):
+                    break
+            self.expect("}")
+        return "{" + ", ".join(entries) + "}"
+
+    def temporal_literal(self) -> str:
+        """``@"2026-03-02"``, ``@"2026-03-02T09:00:00"`` or ``@"P3D"``: a date, a date and time or a duration."""
+        kind, literal = self.take()
+        if kind != "string":
+            raise FeelNotSupported("'@' must be followed by a date, a date and time or a duration in double quotes")
+        text = _unquote(literal)
+        function = "duration" if text.lstrip("-").upper().startswith("P") else "date and time" if "T" in text \
+            else "date"
+        return self.checked_call(function, [repr(text)])
 
     def call(self, name: str) -> str:
         if name not in _BUILTINS:
             raise FeelNotSupported(f"the function {name}() is not one Valueflow knows")
         self.expect("(")
-        args = self.items_until(")")
+        return self.checked_call(name, self.items_until(")"))
+
+    def checked_call(self, name: str, args: list[str]) -> str:
+        """The Python calling the built-in ``name`` with ``args``; a literal it reads (a date, a duration) is read
+        now, so that a wrong one is refused before a case runs into it."""
         arities, template = _BUILTINS[name]
         if len(args) not in arities:
             raise FeelNotSupported(f"{name}() takes {' or '.join(map(str, arities))} argument(s), not {len(args)}")
+        if name in _READING_LITERALS and args[0].startswith(("'", '"')):
+            try:
+                _READING_LITERALS[name](ast.literal_eval(args[0]))
+            except ValueError as exc:
+                raise FeelNotSupported(f"{name}({args[0]}): {exc}") from None
         return template.format(*args, args=", ".join(args))
 
 
@@ -382,6 +547,12 @@ class _Parser:
                 items.append(self.expression())
             self.expect(closing)
         return items
+
+
+def variable_name(name: str) -> str:
+    """The case variable a FEEL name reads: a name of several words joins them with underscores
+    (``Customer Status`` reads ``Customer_Status``), as a Python variable cannot hold a space."""
+    return "_".join(name.split())
 
 
 def _unquote(literal: str) -> str:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -33,8 +33,10 @@ from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
-from engine.definitions.namespaces import NS
+from engine.definitions.io_mappings import map_io_parameters
+from engine.definitions.namespaces import BPMN_NS, NS
 from engine.definitions.schema_errors import element_on_line
+from engine.definitions.service_tasks import check_service_tasks
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.tool_forms import form_data_schema
 from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, Problem, check_document, check_process,
@@ -43,7 +45,7 @@ from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, P
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
-from engine.time.durations import is_duration
+from engine.time.durations import is_bare_iso_timer
 
 
 # The names BPMN tools give diagram files: bpmn.io and Camunda, Flowable and Activiti, Eclipse BPMN2, others.
@@ -147,11 +149,13 @@ def compile_package(package: Package) -> CompiledDefinition:
         root = read_bpmn(package.bpmn_xml, package.bpmn_file)
         process = main_process(root, package.name)
     except BadDocument as exc:
-        raise DeploymentRefused([exc.problem]) from None
+        raise DeploymentRefused(exc.problems) from None
     key = process.get("id", "")
     script_engine = build_script_engine({**feel.FUNCTIONS, **helpers_for(key)})
     problems = check_document(root) + check_process(process)
+    problems += map_io_parameters(process)
     problems += prepare_expressions(process, script_engine.environment)
+    problems += check_service_tasks(process)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
     problems += decision_problems
     decisions = {key: decision for document in decision_tables.values()
@@ -181,9 +185,11 @@ def _annotations(process: etree._Element) -> ProcessAnnotations:
     for element in human_tasks(process):
         step_id = element.get("id", "")
         lane = lanes.get(step_id)
-        written = assignment_of(element) if lane is None else Assignment()
+        written = assignment_of(element)
+        static = written if lane is None else Assignment()  # a lane wins over the owner its tool wrote
         steps[step_id] = from_properties(step_id, element.get("name") or step_id, lane, properties_of(element),
-                                         written.group, written.assignee)
+                                         static.group, static.assignee, written.computed_groups,
+                                         written.computed_assignee)
     whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
     return ProcessAnnotations(whole, steps)
 
@@ -271,9 +277,9 @@ def _parse_with_spiff(package: Package, root: etree._Element, process: etree._El
     except BadDocument as exc:
         return None, {}, [exc.problem]
     except SpiffWorkflowException as exc:
-        return None, {}, [_spiff_problem(exc, root)]
+        return None, {}, [_spiff_problem(exc, root, process)]
     except Exception as exc:  # the parser raises bare exceptions for some malformed input
-        return None, {}, [Problem(None, None, f"SpiffWorkflow cannot parse the process: {exc}")]
+        return None, {}, [Problem(process.get("id"), process.get("name"), f"SpiffWorkflow cannot parse it: {exc}")]
     return spec, subprocess_specs, []
 
 
@@ -290,20 +296,33 @@ def _drop_data_stores(root: etree._Element) -> None:
         element.getparent().remove(element)
 
 
-def _spiff_problem(exc: SpiffWorkflowException, root: etree._Element) -> Problem:
-    """SpiffWorkflow's complaint about the element it names, or a schema complaint about the element on its line."""
+def _spiff_problem(exc: SpiffWorkflowException, root: etree._Element, process: etree._Element) -> Problem:
+    """SpiffWorkflow's complaint about the element it names, or a schema complaint about the element on its line;
+    a call into a process the package does not hold names the call activity, and any other the process."""
     line = getattr(exc, "line_number", None)
     where = f" (line {line})" if line else ""
     plain = explain_schema_error(str(exc))
+    missing = _MISSING_PROCESS.search(str(exc))
+    caller = next((c for c in root.iter(f"{{{BPMN_NS}}}callActivity")
+                   if missing and c.get("calledElement") == missing.group(1)), None)
+    if plain is None and caller is not None:
+        return Problem(caller.get("id"), caller.get("name"), f"calls the process {missing.group(1)!r}, which no "
+                       "diagram of the package holds: add the diagram that defines it to the package, or draw the "
+                       "called steps here as a subprocess")
     if plain is None:
-        return Problem(getattr(exc, "id", None) or None, getattr(exc, "name", None) or None,
+        named = bool(getattr(exc, "id", None))
+        return Problem(exc.id if named else process.get("id"),
+                       (getattr(exc, "name", None) or None) if named else process.get("name"),
                        f"SpiffWorkflow cannot parse it: {exc}{where}")
     element = element_on_line(root, line, str(exc))
     while element is not None and not element.get("id"):
         element = element.getparent()
     if element is None:
-        return Problem(None, None, plain + where)
+        return Problem(process.get("id"), process.get("name"), plain + where)
     return Problem(element.get("id"), element.get("name"), plain + where)
+
+
+_MISSING_PROCESS = re.compile(r"The process '([^']+)' was not found")
 
 
 def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:
@@ -319,21 +338,8 @@ def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:
                 definition = pending.pop()
                 # an event-based gateway or a multiple event holds several definitions
                 pending.extend(getattr(definition, "event_definitions", None) or [])
-                if isinstance(definition, TimerEventDefinition) and _is_bare_iso(definition.expression):
+                if isinstance(definition, TimerEventDefinition) and is_bare_iso_timer(definition.expression):
                     definition.expression = repr(definition.expression.strip())
-
-
-def _is_bare_iso(text: Optional[str]) -> bool:
-    if not text:
-        return False
-    text = text.strip()
-    if is_duration(text) or (text.upper().startswith("R") and "/" in text):
-        return True
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return text[:1].isdigit()
 
 
 class SpecCache:

@@ -112,11 +112,12 @@ def read_bpmn(text: str | bytes, file_name: str) -> etree._Element:
 
 
 class BadDocument(ValueError):
-    """The document cannot be read as BPMN at all."""
+    """The document cannot be read as BPMN at all, or holds no one process to run."""
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
+    def __init__(self, problem: Problem, *more: Problem) -> None:
+        super().__init__("\n".join(map(str, (problem, *more))))
         self.problem = problem
+        self.problems = [problem, *more]
 
 
 def human_tasks(scope: etree._Element) -> Iterable[etree._Element]:
@@ -163,15 +164,26 @@ def main_process(root: etree._Element, preferred_key: Optional[str]) -> etree._E
         return executable[0]
     if not executable and len(processes) == 1:
         return processes[0]
+    if not processes:
+        raise BadDocument(Problem(None, None, "the document has no process: draw one (a pool or a plain diagram)"))
     if not executable:
-        ids = ", ".join(p.get("id", "?") for p in processes)
-        among = f" among its {len(processes)} processes ({ids})" if processes else ""
-        raise BadDocument(Problem(None, None, f"the document has no executable process{among}: mark the one to "
-                                              "run executable (isExecutable=\"true\"; in Camunda Modeler, "
-                                              "\"Executable\" in the process's properties)"))
-    ids = ", ".join(p.get("id", "?") for p in executable)
-    raise BadDocument(Problem(None, None, f"the document has several executable processes ({ids}); "
-                                          "name the package folder after the one to deploy"))
+        raise BadDocument(*(_pool_problem(
+            process, f"is one of the document's {len(processes)} processes, and none is marked executable: mark the "
+                     "one Valueflow runs executable (isExecutable=\"true\"; in Camunda Modeler, \"Executable\" in "
+                     "the pool's properties)") for process in processes))
+    raise BadDocument(*(_pool_problem(
+        process, f"is one of the document's {len(executable)} executable processes "
+                 f"({', '.join(p.get('id', '?') for p in executable)}): name the package folder after the one to "
+                 "deploy, or mark only that one executable") for process in executable))
+
+
+def _pool_problem(process: etree._Element, message: str) -> Problem:
+    """A problem about a process, named by the process's name or else by its pool's (a collaboration's
+    participant), as the modeler shows it."""
+    pool = next((p for p in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}participant")
+                 if p.get("processRef") == process.get("id")), None)
+    name = process.get("name") or (pool.get("name") if pool is not None else None)
+    return Problem(process.get("id"), name, message)
 
 
 def check_process(process: etree._Element) -> list[Problem]:
@@ -238,13 +250,18 @@ def _check_implicit_splits(scope: etree._Element) -> Iterable[Problem]:
 
 
 def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]:
-    """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it."""
+    """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it; an owner
+    computed when the case runs needs one of those too, whose queue the task waits in when it computes no one."""
     kind, written = kind_of(task), assignment_of(task)
-    not_evaluated = "; ".join(written.expressions)
+    computed = " and ".join(f"{what} {text}" for what, text in (("candidate groups", written.computed_groups),
+                                                                 ("assignee", written.computed_assignee)) if text)
     if lane is None and written.group is None and written.assignee is None:
-        computed = f" (its {not_evaluated} is computed when the case runs, which Valueflow does not do yet)" \
-            if not_evaluated else ""
-        yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it{computed}: "
+        if computed:
+            yield _problem(task, f"{kind} has its {computed} computed when the case runs, and no lane nor candidate "
+                                 "group whose queue it waits in when that computes no one: put it in a lane named "
+                                 "after the role that does the work, or give it a candidate group as well")
+            return
+        yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it: "
                              "put it in a lane named after the role that does the work, "
                              "or give it a candidate group (camunda:candidateGroups)")
         return
@@ -260,9 +277,6 @@ def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]
     if written.others:
         yield _problem(task, f"only its first candidate group {written.group!r} owns it; "
                              f"{', '.join(written.others)} are ignored", warning=True)
-    if not_evaluated:
-        yield _problem(task, f"{not_evaluated} is ignored: Valueflow does not compute owners when the case runs",
-                       warning=True)
 
 
 def _problem(element: etree._Element, message: str, warning: bool = False) -> Problem:

@@ -21,7 +21,9 @@ from typing import Any, Optional
 from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
 
 from engine.cases.model import Case
+from engine.cases.owners import computed_owner
 from engine.cases.state import Snapshot
+from engine.definitions.annotations import StepAnnotation
 from engine.definitions.packages import CompiledDefinition
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import (CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User,
@@ -367,21 +369,27 @@ class CaseStore:
                 self.log(record.id, "task_cancelled", None, now, task_id, step_id)
         open_tasks = {spiff_id: task_id for spiff_id, task_id in loaded.open_at_start.items() if spiff_id in ready}
         new = []
+        unresolved: dict[str, str] = {}  # why a computed assignment was not used, by the task's SpiffWorkflow id
         for spiff_id, spiff_task in ready.items():
             if spiff_id in open_tasks:
                 continue
             step_id = spiff_task.task_spec.bpmn_id
             note = compiled.annotations.steps.get(step_id)
             target = note.target_for(record.segment) if note else None
+            role, assignee = (note.role, note.assignee) if note else (None, None)
+            if note is not None and (note.computed_groups or note.computed_assignee):
+                role, assignee, why = self._computed_owner(note, spiff_task.data, compiled, role, assignee)
+                if why:
+                    unresolved[spiff_id] = f"{why}: the task waits in the queue of {role}" if role else why
             new.append({
                 "instance_id": record.id, "spiff_task_id": spiff_id, "step_id": step_id,
                 "name": spiff_task.task_spec.bpmn_name or step_id,
-                "lane": note.lane if note else spiff_task.task_spec.lane, "role": note.role if note else None,
+                "lane": note.lane if note else spiff_task.task_spec.lane, "role": role,
                 "customer_value": note.customer_value if note else None,
                 "value_class": note.value_class if note else None, "target_seconds": target,
                 "created_at": now, "due_at": compiled.calendar.due(now, target) if target is not None else None,
                 # a task its diagram assigns to a person is in their hands from the start
-                "assignee": note.assignee if note else None, "claimed_at": now if note and note.assignee else None,
+                "assignee": assignee, "claimed_at": now if assignee else None,
                 "status": "open", "row_version": 1,
             })
         for row in new:
@@ -390,4 +398,25 @@ class CaseStore:
             self.log(record.id, "task_created", None, now, task_id, row["step_id"])
             if row["assignee"]:
                 self.log(record.id, "task_assigned", None, now, task_id, row["step_id"], {"assignee": row["assignee"]})
+            if row["spiff_task_id"] in unresolved:
+                self.log(record.id, "assignment_unresolved", None, now, task_id, row["step_id"],
+                         {"reason": unresolved[row["spiff_task_id"]]})
         return open_tasks
+
+    def _computed_owner(self, note: StepAnnotation, data: dict[str, Any], compiled: CompiledDefinition,
+                        role: Optional[str], assignee: Optional[str]) -> tuple[Optional[str], Optional[str], str]:
+        """The role and assignee of a task whose step computes them from the case data (engine.cases.owners):
+        the computed ones when they name a role and an enabled user, else the step's own; and why not, if not."""
+        owner = computed_owner(note, data, compiled.script_engine.environment)
+        reasons = list(owner.reasons)
+        if owner.assignee is not None:
+            account = self.sql.first(_SIGNED_IN, {"name": owner.assignee})
+            if account is None:
+                reasons.append(f"its assignee {note.computed_assignee} is {owner.assignee!r}, who is not a Valueflow "
+                               "user")
+            elif account[1]:
+                reasons.append(f"its assignee {note.computed_assignee} is {owner.assignee!r}, whose account is "
+                               "disabled")
+            else:
+                assignee = owner.assignee
+        return owner.role or role, assignee, "; ".join(reasons)

@@ -7,6 +7,8 @@ month 30, which is what a cycle-time target means by them.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Optional
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<years>\d+(?:[.,]\d+)?)Y)?(?:(?P<months>\d+(?:[.,]\d+)?)M)?(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?"
@@ -36,3 +38,18 @@ def duration_seconds(text: str) -> int:
         if value:
             total += float(value.replace(",", ".")) * _SECONDS[part]
     return round(total)
+
+
+def is_bare_iso_timer(text: Optional[str]) -> bool:
+    """Whether a timer's text is a plain ISO 8601 value as modelers write it: a duration (``P1D``), a repeating
+    interval (``R3/PT1H``) or a date and time (``2026-12-24T09:00:00Z``), rather than an expression."""
+    if not text:
+        return False
+    text = text.strip()
+    if is_duration(text) or (text.upper().startswith("R") and "/" in text):
+        return True
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return text[:1].isdigit()

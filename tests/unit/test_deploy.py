@@ -60,7 +60,8 @@ def test_annotations_are_extracted_with_roles_and_segment_targets(new_uow):
     ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>', "DTD or entities"),
     (samples.two_step().replace('isExecutable="true"', 'isExecutable="false"').replace(
         '</bpmn:definitions>', '<bpmn:process id="other" isExecutable="false"/></bpmn:definitions>'),
-     "the document has no executable process among its 2 processes (two_step, other)"),
+     "two_step (Two Step): is one of the document's 2 processes, and none is marked executable: mark the one "
+     "Valueflow runs executable"),
     (samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', ''),
      "review (Review): user task has no lane"),
     (samples.two_step().replace('value="PT8H"', 'value="8 hours"'),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import re
 
@@ -13,7 +13,7 @@ from engine.sandbox.scripting import RestrictedEnvironment
 
 ENVIRONMENT = RestrictedEnvironment(FUNCTIONS)
 DATA = {"amount": 600, "name": "Ada Moss", "customer": {"segment": "premium"}, "items": [3, 5, 8], "note": None,
-        "due": date(2026, 3, 2)}
+        "due": date(2026, 3, 2), "Customer_Status": "gold"}
 
 
 @pytest.mark.parametrize("feel, value", [
@@ -32,6 +32,21 @@ DATA = {"amount": 600, "name": "Ada Moss", "customer": {"segment": "premium"}, "
     ('due < date("2026-04-01") and number("2.5") = 2.5', True),
     ("some item in items satisfies item > 7", True),
     ("every item in items satisfies item > 3", False),
+    ('Customer Status = "gold"', True),
+    ('{limit: 500, "risk class": {level: 2}}.risk class.level + {limit: 500}.limit', 502),
+    ('date("2026-02-27") + duration("P3D") = due', True),
+    ('due - date("2026-02-01") > duration("P3D") and due > @"2026-03-01"', True),
+    ('date and time("2026-03-02T09:00:00") + @"PT90M"', __import__("datetime").datetime(2026, 3, 2, 10, 30)),
+    ('duration("-P1DT12H")', -timedelta(days=1, hours=12)),
+    ('substring before(name, " ") + "/" + substring after(name, " ")', "Ada/Moss"),
+    ('string join(["a", "b", null], ", ") + trim("  x ")', "a, bx"),
+    ("decimal(2.345, 2) + modulo(7, 4) + mean(items) + product(items)", 2.34 + 3 + 16 / 3 + 120),
+    ("odd(3) and even(4) and all([true, amount > 1]) and any([false, true])", True),
+    ("append(items, 9)[4] + count(concatenate(items, [1, 2])) + index of([1, 2, 1], 1)[2]", 9 + 5 + 3),
+    ("reverse(distinct values([1, 1, 2]))", [2, 1]),
+    ("amount instance of number and not(true instance of number) and due instance of date and customer instance of "
+     "context and items instance of list and name instance of string and duration(\"P1D\") instance of days and "
+     "time duration", True),
 ])
 def test_feel_expressions_run_in_the_restricted_engine_with_feels_meaning(feel, value):
     assert ENVIRONMENT.evaluate(expression_to_python(feel), dict(DATA)) == value
@@ -60,8 +75,14 @@ def test_a_dash_or_an_empty_cell_matches_any_input():
     ("amount ==  5", "'=' is not supported there"),
     ("substring(name)", "substring() takes 2 or 3 argument(s), not 1"),
     ("amount in [1..", "the expression ends too soon"),
-    ('Vacation Approval = "Approved"', "the name 'Vacation Approval' has spaces, which Valueflow cannot read: name "
-                                       "the variable without them (VacationApproval)"),
+    ('duration("P1M") > duration("P3D")', "duration('P1M'): the duration 'P1M' counts years or months, which have "
+                                          "no fixed length: write it in days (P30D)"),
+    ('date("2026-02-30")', "date('2026-02-30'): day is out of range for month"),
+    ("@5", "'@' must be followed by a date, a date and time or a duration in double quotes"),
+    ("{1: 2}", "a context entry must start with a name, not '1'"),
+    ("{a 1}", "expected ':' before '1'"),
+    ("amount instance of money", "'money' is not a type Valueflow knows: use one of number, string, boolean, date, "
+                                 "date and time, days and time duration, list, context, Any"),
 ])
 def test_feel_that_valueflow_does_not_translate_is_named(feel, why):
     with pytest.raises(FeelNotSupported, match="^" + re.escape(why) + "$"):

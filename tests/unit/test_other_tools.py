@@ -105,13 +105,13 @@ def test_a_task_without_an_owner_is_refused_naming_its_kind_and_the_fix(new_uow,
         "after the role that does the work, or give it a candidate group (camunda:candidateGroups)"]
 
 
-def test_an_owner_computed_at_run_time_is_named_in_the_refusal(new_uow):
+def test_an_owner_computed_at_run_time_without_a_queue_to_fall_back_to_is_refused_naming_it(new_uow):
     xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
         'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
         '<bpmn:userTask id="review"', '<bpmn:userTask id="review" camunda:assignee="${reviewer}"')
-    with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has no lane and no candidate group, "
-                                                r"so no role owns it \(its camunda assignee \$\{reviewer\} is computed "
-                                                r"when the case runs, which Valueflow does not do yet\)"):
+    with pytest.raises(DeploymentRefused, match=r"review \(Review\): user task has its assignee \$\{reviewer\} "
+                                                r"computed when the case runs, and no lane nor candidate group whose "
+                                                r"queue it waits in when that computes no one: put it in a lane"):
         service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
 
 
@@ -307,7 +307,7 @@ def test_a_generated_form_field_of_a_type_valueflow_cannot_show_is_refused_namin
     ("=approved ? 1", "FEEL that Valueflow does not run: '?' is not supported there"),
     ("=matches(name, \"x\")", "FEEL that Valueflow does not run: the function matches() is not one Valueflow knows"),
     ("${approved ? 1 : 2}", "'?' is not supported there in a JUEL condition"),
-    ("${order.isUrgent()}", "calling order['isUrgent']() is not supported in a JUEL condition"),
+    ("${order.isUrgent()}", "calling order.isUrgent() is not supported in a JUEL expression"),
     ("Vacation Approval = 'Approved'", "cannot run as Python: syntax error in script"),
     ("__import__('os')", "cannot run as Python: name '__import__' is not allowed in a script"),
 ])
@@ -469,7 +469,9 @@ def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_tas
     with pytest.raises(DeploymentRefused) as caught:
         service.deploy(new_uow(), package)
     assert [str(p) for p in caught.value.problems if not p.warning] == [
-        "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
+        "ServiceTask_1 (Archive Invoice): runs the Java class "
+        "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService (camunda:class): Java delegates do not run in "
+        "Valueflow: replace it with a script task that calls a helper (docs/authoring.md#helpers)"]
 
 
 @pytest.mark.parametrize("reference, result", [

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from engine import service
+from engine.definitions.packages import read_package
 from engine.work import queries
 from tests import samples
 from tests.conftest import T0
 from tests.histories import Story
-from tests.web.conftest import MEDIUM_RISK, open_task, start_loan, text_of
+from tests.web.conftest import MEDIUM_RISK, open_task, password_of, start_loan, text_of
 
 
 def test_customer_service_starts_a_case_for_a_new_customer_and_lands_on_its_first_task(client, auth, new_uow):
@@ -193,3 +195,15 @@ def test_a_process_card_counts_the_running_cases_of_its_version_and_names_the_ot
     html = client.get("/processes").get_data(as_text=True)
     card = re.sub(r"<[^>]+>|\s+", " ", html.split(f'aria-labelledby="p-{story.key}">', 1)[1].split("</p>", 1)[0])
     assert " ".join(card.split()) == "version 2 · 1 running case (3 in all versions)"
+
+
+def test_the_case_page_says_why_a_task_its_diagram_computes_an_owner_for_waits_in_its_queue(client, auth, new_uow):
+    owners = Path(__file__).resolve().parent.parent / "dialects" / "camunda7_computed_owners.bpmn"
+    service.deploy(new_uow(), read_package(owners))
+    service.add_user(new_uow(), "clerk", ["accounting"], password=password_of("clerk"))
+    instance_id = service.start_instance(new_uow(), "camunda7_computed_owners", service.CustomerRef(
+        "c-9", "Ada Moss", "standard"), {"applicant": {"owner": "nobody"}})
+    auth.login("clerk")
+    page = text_of(client.get(f"/instances/{instance_id}"))
+    assert ("Assignment unresolved: its assignee ${applicant.owner} is 'nobody', who is not a Valueflow user: "
+            "the task waits in the queue of accounting") in page, page

@@ -1,0 +1,105 @@
+"""Every place an expression can live in a diagram is checked at deploy: JUEL and FEEL there run as Python, and what
+neither reads is refused naming the step and the expression, instead of stopping a case that reaches it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from engine import service
+from engine.definitions.packages import DeploymentRefused, Package
+from engine.work import queries
+
+CUSTOMER = service.CustomerRef("c-1", "Ada Moss", "standard")
+
+
+def with_step(step: str, definitions: str = "") -> Package:
+    """A process running one step, with id "step", from its start to its end (and ``definitions`` beside it)."""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:flowable="http://flowable.org/bpmn"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+  {definitions}
+  <bpmn:process id="steps" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="step"/>
+    {step}
+    <bpmn:sequenceFlow id="f2" sourceRef="step" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    return Package("steps", "steps.bpmn", {"steps.bpmn": xml})
+
+
+def only_refusal(new_uow, step: str) -> str:
+    """The one blocking problem deploying a process with ``step`` is refused for."""
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), with_step(step))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    return problem
+
+
+def timer(text: str) -> str:
+    return (f'<bpmn:intermediateCatchEvent id="step" name="Wait"><bpmn:timerEventDefinition id="timer_1">'
+            f'<bpmn:timeDuration>{text}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+
+
+def repeated(loop: str) -> str:
+    return (f'<bpmn:scriptTask id="step" name="Count"><bpmn:multiInstanceLoopCharacteristics isSequential="true">'
+            f'{loop}</bpmn:multiInstanceLoopCharacteristics><bpmn:script>counted = counted + 1</bpmn:script>'
+            f'</bpmn:scriptTask>')
+
+
+@pytest.mark.parametrize("step, refusal", [
+    (timer("${reminder.due()}"), "the timer '${reminder.due()}' cannot run: calling reminder.due() is not supported"),
+    (timer("0 0 9 * * ?"), "the timer '0 0 9 * * ?' cannot run as Python: syntax error in script"),
+    (timer('=duration("P1M")'), "the timer '=duration(\"P1M\")' cannot run: FEEL that Valueflow does not run: "
+                                "duration('P1M'): the duration 'P1M' counts years or months"),
+    (repeated("<bpmn:loopCardinality>${count()}</bpmn:loopCardinality>"),
+     "the number of instances '${count()}' cannot run: calling count() is not supported"),
+    (repeated("<bpmn:loopCardinality>3</bpmn:loopCardinality>"
+              "<bpmn:completionCondition>${nrOfCompletedInstances >= 2}</bpmn:completionCondition>"),
+     "the completion condition '${nrOfCompletedInstances >= 2}' cannot run: nrOfCompletedInstances is a variable "
+     "other engines give a multi-instance step, which Valueflow does not keep"),
+    ('<bpmn:intermediateCatchEvent id="step" name="Wait"><bpmn:conditionalEventDefinition>'
+     '<bpmn:condition>=amount &gt;</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>',
+     "the condition '=amount >' cannot run: FEEL that Valueflow does not run: the expression ends too soon"),
+    ('<bpmn:scriptTask id="step" name="Count"><bpmn:extensionElements><spiffworkflow:preScript>import os'
+     '</spiffworkflow:preScript></bpmn:extensionElements><bpmn:script>counted = 1</bpmn:script></bpmn:scriptTask>',
+     "its preScript cannot run: import is not allowed in a script"),
+])
+def test_an_expression_that_cannot_run_is_refused_at_deploy_naming_its_step(new_uow, step, refusal):
+    problem = only_refusal(new_uow, step)
+    assert problem.startswith(f"step ({'Wait' if 'Wait' in step else 'Count'}): {refusal}"), problem
+
+
+def test_a_message_correlation_that_cannot_run_is_refused_at_deploy_naming_the_correlation(new_uow):
+    correlation = ('<bpmn:message id="paid" name="paid"/><bpmn:correlationProperty id="order_key" name="Order">'
+                   '<bpmn:correlationPropertyRetrievalExpression messageRef="paid">'
+                   '<bpmn:formalExpression>${order.getId()}</bpmn:formalExpression>'
+                   '</bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), with_step('<bpmn:scriptTask id="step"><bpmn:script>x = 1</bpmn:script>'
+                                            '</bpmn:scriptTask>', correlation))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "order_key (Order): the correlation '${order.getId()}' cannot run: calling order.getId() is not supported in "
+        "a JUEL expression: Valueflow runs no Java methods; compute the value in a script task and test it here"]
+
+
+def test_a_timer_written_in_juel_or_feel_waits_as_long_as_the_case_data_says(new_uow):
+    for text in ("${reminder}", "=reminder"):
+        service.deploy(new_uow(), with_step(timer(text)))
+        instance_id = service.start_instance(new_uow(), "steps", CUSTOMER, {"reminder": "PT2H"})
+        view = queries.instance_view(new_uow(), instance_id)
+        assert (view["status"], [w["kind"] for w in view["waits"]]) == ("running", ["timer"]), view
+        started, due = (datetime.fromisoformat(view[key]) for key in ("started_at", "next_timer_at"))
+        assert due - started == timedelta(hours=2)
+
+
+def test_a_multi_instance_count_written_in_juel_repeats_the_step_that_many_times(new_uow):
+    service.deploy(new_uow(), with_step(repeated("<bpmn:loopCardinality>${times}</bpmn:loopCardinality>")))
+    instance_id = service.start_instance(new_uow(), "steps", CUSTOMER, {"times": 3, "counted": 0})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["data"]["counted"]) == ("completed", 3), view

@@ -1,0 +1,70 @@
+"""Input and output mappings as Camunda 7 and Camunda 8 write them on a step run before and after it."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import service
+from engine.work import queries
+from tests.unit.test_expressions_at_deploy import CUSTOMER, only_refusal, with_step
+from tests.unit.test_other_tools import open_tasks
+
+
+def script_task(mappings: str) -> str:
+    return (f'<bpmn:scriptTask id="step" name="Price"><bpmn:extensionElements>{mappings}</bpmn:extensionElements>'
+            '<bpmn:script>price = base * 2</bpmn:script></bpmn:scriptTask>')
+
+
+def user_task(mappings: str) -> str:
+    return (f'<bpmn:userTask id="step" name="Price" camunda:candidateGroups="sales"><bpmn:extensionElements>'
+            f'{mappings}</bpmn:extensionElements></bpmn:userTask>')
+
+
+CAMUNDA = script_task(
+    '<camunda:inputOutput><camunda:inputParameter name="base">${amount + 1}</camunda:inputParameter>'
+    '<camunda:inputParameter name="currency">EUR</camunda:inputParameter>'
+    '<camunda:outputParameter name="total">${price}</camunda:outputParameter></camunda:inputOutput>')
+ZEEBE = script_task(
+    '<zeebe:ioMapping><zeebe:input source="=amount + 1" target="base"/><zeebe:input source="EUR" target="currency"/>'
+    '<zeebe:output source="=price" target="total"/></zeebe:ioMapping>')
+
+
+@pytest.mark.parametrize("step", [CAMUNDA, ZEEBE], ids=["camunda 7", "camunda 8"])
+def test_input_and_output_mappings_set_the_case_data_before_and_after_a_script(new_uow, step):
+    service.deploy(new_uow(), with_step(step))
+    instance_id = service.start_instance(new_uow(), "steps", CUSTOMER, {"amount": 20})
+    data = queries.instance_view(new_uow(), instance_id)["data"]
+    assert (data["base"], data["currency"], data["price"], data["total"]) == (21, "EUR", 42, 42)
+
+
+def test_a_user_tasks_outputs_read_the_inputs_it_was_given(new_uow):
+    service.deploy(new_uow(), with_step(user_task(
+        '<camunda:inputOutput><camunda:inputParameter name="suggested">${amount * 2}</camunda:inputParameter>'
+        '<camunda:outputParameter name="agreed">${suggested}</camunda:outputParameter></camunda:inputOutput>')))
+    service.add_user(new_uow(), "sam", ["sales"])
+    instance_id = service.start_instance(new_uow(), "steps", CUSTOMER, {"amount": 20})
+    [task] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), task["id"], "sam")
+    service.complete_task(new_uow(), task["id"], "sam", {})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["data"]["agreed"]) == ("completed", 40)
+
+
+@pytest.mark.parametrize("step, refusal", [
+    (script_task('<camunda:inputOutput><camunda:inputParameter name="items"><camunda:list><camunda:value>a'
+                 '</camunda:value></camunda:list></camunda:inputParameter></camunda:inputOutput>'),
+     "its parameter 'items' is a camunda:list, which Valueflow does not map: compute it in a script task instead"),
+    (script_task('<zeebe:ioMapping><zeebe:output source="=price" target="order.total"/></zeebe:ioMapping>'),
+     "its mapping to 'order.total' cannot run: Valueflow maps to a variable name, not a path"),
+    (script_task('<camunda:inputOutput><camunda:inputParameter name="base">${prices.lookup(amount)}'
+                 '</camunda:inputParameter></camunda:inputOutput>'),
+     "its mapping of 'base' to '${prices.lookup(amount)}' cannot run: calling prices.lookup() is not supported"),
+    ('<bpmn:intermediateThrowEvent id="step" name="Price"><bpmn:extensionElements><zeebe:ioMapping>'
+     '<zeebe:input source="=1" target="base"/></zeebe:ioMapping></bpmn:extensionElements>'
+     '</bpmn:intermediateThrowEvent>',
+     "input and output mappings on an event do not run in Valueflow: set the variables in a script task before or "
+     "after it"),
+])
+def test_a_mapping_valueflow_cannot_honour_is_refused_at_deploy_naming_the_step(new_uow, step, refusal):
+    problem = only_refusal(new_uow, step)
+    assert problem.startswith(f"step (Price): {refusal}"), problem
