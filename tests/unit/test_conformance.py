@@ -83,7 +83,7 @@ REFUSALS: dict[str, list[str | None]] = {
               "_325973e7-0bc8-4136-b6df-be1e681d8608", "_0a1c4f20-509f-4aeb-baf9-acc762f4fdf9"],
     "C.8.1": ["_0a1c4f20-509f-4aeb-baf9-acc762f4fdf9", "_325973e7-0bc8-4136-b6df-be1e681d8608",
               "_f2b0da63-d841-4457-ad85-7d86c8b5c1d2"],
-    "C.9.0": ["UserTask_HandleTimeout"],
+    "C.9.0": ["Activity_ManualCheck", "UserTask_HandleTimeout"],
     "C.9.1": ["UserTask_CallCustomer"],
     "C.9.2": ["CallActivity_RequestDocument"],
 }

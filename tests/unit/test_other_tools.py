@@ -461,7 +461,7 @@ def test_a_decision_requiring_one_that_no_table_defines_is_refused_at_deploy_nam
         "'invoiceClassification', which no decision table of the package defines: add its .dmn file"]
 
 
-def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_task(new_uow):
+def test_camunda_7s_own_invoice_example_without_its_review_process_is_refused_naming_the_call(new_uow):
     example = DIALECTS / "camunda7_invoice_example" / "invoice.v2.bpmn"
     tables = DIALECTS / "camunda7_invoice_decisions" / "invoiceBusinessDecisions.dmn"  # the example's own, as shipped
     package = Package("invoice", example.name, {example.name: example.read_text(encoding="utf-8"),
@@ -469,7 +469,20 @@ def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_tas
     with pytest.raises(DeploymentRefused) as caught:
         service.deploy(new_uow(), package)
     assert [str(p) for p in caught.value.problems if not p.warning] == [
-        "ServiceTask_1 (Archive Invoice): SpiffWorkflow cannot parse it: A Service Task must have an operator."]
+        "reviewInvoice (Review Invoice): call activity calls the process 'ReviewInvoice', which no diagram of the "
+        "package holds: add the diagram that defines it to the package (its process id must be 'ReviewInvoice')"]
+
+
+def test_camunda_7s_own_invoice_example_checks_the_review_process_it_calls_like_its_own(new_uow):
+    folder = DIALECTS / "camunda7_invoice_example"  # invoice.v2.bpmn and reviewInvoice.bpmn, as Camunda ships them
+    tables = DIALECTS / "camunda7_invoice_decisions" / "invoiceBusinessDecisions.dmn"
+    files = {path.name: path.read_text(encoding="utf-8") for path in [*folder.glob("*.bpmn"), tables]}
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("invoice", "invoice.v2.bpmn", files))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "reviewInvoice (Review Invoice): user task has no lane and no candidate group, so no role owns it (its "
+        "camunda assignee ${reviewer} is computed when the case runs, which Valueflow does not do yet): put it in a "
+        "lane named after the role that does the work, or give it a candidate group (camunda:candidateGroups)"]
 
 
 @pytest.mark.parametrize("reference, result", [

@@ -11,7 +11,9 @@
   var deployedBox = document.getElementById('deployed');
   var reopenButton = document.getElementById('btn-reopen-draft');
   var modeler, panel;
-  var extras = { dmn: {}, forms: {} };   // the package's files the diagram does not hold
+  // the package's files the diagram does not hold: its tables, forms, and other files (diagrams it calls into,
+  // other tools' form files), kept as they are
+  var extras = { dmn: {}, forms: {}, files: {} };
   var draftRevision = data.draft ? data.draft.revision : 0;
   var dirty = false;
   var marked = [];
@@ -62,7 +64,7 @@
 
   function collect() {
     return modeler.saveXML({ format: true }).then(function (result) {
-      return { bpmn: result.xml, dmn: extras.dmn, forms: extras.forms };
+      return { bpmn: result.xml, dmn: extras.dmn, forms: extras.forms, files: extras.files };
     });
   }
 
@@ -81,7 +83,7 @@
   }
 
   function importPackage(pkg) {
-    extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {} };
+    extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {}, files: pkg.files || {} };
     marked = [];  // the markers go with the diagram they were on
     return modeler.importXML(pkg.bpmn).then(function (result) {
       fitBesidePalette(modeler.get('canvas'));
@@ -258,7 +260,7 @@
     return modeler.saveXML().then(function (saved) {
       before = saved.xml;
       return /\.zip$/i.test(file.name) ? unpack(file) : file.text().then(function (text) {
-        return { bpmn: text, dmn: extras.dmn, forms: extras.forms };
+        return { bpmn: text, dmn: extras.dmn, forms: extras.forms, files: extras.files };
       });
     }).then(function (pkg) {
       return importPackage(pkg);
@@ -269,7 +271,8 @@
       say('Opened ' + file.name + ': not saved yet. Validate it, save a draft or deploy it.', 'success');
     }, function (err) {
       var wasDirty = dirty;
-      return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms }).then(function () {
+      return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms,
+                             files: beforeExtras.files }).then(function () {
         dirty = wasDirty;
         say(file.name + ' could not be opened (' + (err && err.message ? err.message : err) + '); your diagram is as it was.', 'error');
       });
