@@ -94,11 +94,11 @@ def _stem(path: str) -> str:
 def called_processes(main: etree._Element, documents: dict[str, etree._Element]
                      ) -> tuple[list[tuple[str, etree._Element]], list[Problem]]:
     """Every process the main one calls, directly or through another, with the diagram holding it; and each call
-    activity whose process no diagram of the package holds, or that names none."""
-    by_id: dict[str, tuple[str, etree._Element]] = {}
+    activity whose process no diagram of the package holds, or several do, or that names none."""
+    by_id: dict[str, list[tuple[str, etree._Element]]] = {}
     for path, root in documents.items():
         for process in processes_of(root):
-            by_id.setdefault(process.get("id", ""), (path, process))
+            by_id.setdefault(process.get("id", ""), []).append((path, process))
     found: list[tuple[str, etree._Element]] = []
     problems: list[Problem] = []
     seen = {main.get("id", "")}
@@ -106,29 +106,23 @@ def called_processes(main: etree._Element, documents: dict[str, etree._Element]
     while pending:
         for call in call_activities(pending.pop()):
             called = (call.get("calledElement") or "").strip()
+            holders = by_id.get(called, [])
             if not called:
                 problems.append(Problem(call.get("id"), call.get("name"), "call activity names no process to call: "
                                         "set its called element to the id of a process of the package"))
-            elif called not in by_id:
+            elif not holders:
                 problems.append(Problem(call.get("id"), call.get("name"), f"call activity calls the process "
                                         f"{called!r}, which no diagram of the package holds: add the diagram that "
                                         f"defines it to the package (its process id must be {called!r})"))
+            elif len(holders) > 1:
+                problems.append(Problem(call.get("id"), call.get("name"), f"call activity calls the process "
+                                        f"{called!r}, which {len(holders)} diagrams of the package hold "
+                                        f"({', '.join(path for path, _ in holders)}): keep it in one"))
             elif called not in seen:
                 seen.add(called)
-                found.append(by_id[called])
-                pending.append(by_id[called][1])
+                found.append(holders[0])
+                pending.append(holders[0][1])
     return found, problems
-
-
-def duplicate_process_ids(documents: dict[str, etree._Element]) -> list[Problem]:
-    """Processes of the package's diagrams that share an id: a call activity could not tell them apart."""
-    holders: dict[str, list[str]] = {}
-    for path, root in documents.items():
-        for process in processes_of(root):
-            holders.setdefault(process.get("id", ""), []).append(path)
-    return [Problem(process_id, None, f"{len(paths)} processes of the package share the id {process_id!r} "
-                                      f"({', '.join(paths)}): give each its own id")
-            for process_id, paths in holders.items() if len(paths) > 1]
 
 
 def duplicate_step_ids(processes: list[etree._Element]) -> list[Problem]:

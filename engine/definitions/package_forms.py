@@ -163,8 +163,10 @@ def _embedded_form(task: etree._Element, process: etree._Element, form_id: str
                                                     "that id: link the form again in the modeler")]
     try:
         document = json.loads(embedded.text or "")
-    except json.JSONDecodeError:
-        document = None
+    except json.JSONDecodeError as exc:
+        return "zeebe:userTaskForm", None, [Problem(task.get("id"), task.get("name"), f"its form {form_id!r}, "
+                                                    f"embedded in the process, is not valid JSON ({exc}): link the "
+                                                    "form again in the modeler")]
     return _converted(task, "zeebe:userTaskForm", f"the embedded form {form_id}", document)
 
 
@@ -190,6 +192,12 @@ def _spiffarena_form(task: etree._Element, files: dict[str, str]
                                      "(formJsonSchemaFilename) is not in the package: add the file beside the "
                                      "diagram")]
         return
+    computed = _options_from_case(files[schema_file])
+    if computed:
+        yield source, None, [Problem(task.get("id"), task.get("name"), f"its form {schema_file} takes the options of "
+                                     f"{', '.join(computed)} from the case data, which Valueflow cannot show yet: "
+                                     "list the options in the form")]
+        return
     schema, problem = _json_schema(schema_file, files[schema_file], task.get("id"), task.get("name"))
     if problem is not None:
         yield source, None, [problem]
@@ -207,6 +215,28 @@ def _spiffarena_form(task: etree._Element, files: dict[str, str]
                                      f"{exc}")]
         return
     yield source, _with_layout(schema, layout if isinstance(layout, dict) else {}), []
+
+
+_OPTIONS_FROM_CASE = "options_from_task_data_var:"
+
+
+def _options_from_case(text: str) -> list[str]:
+    """The fields of a SpiffArena form whose options come from the case data (``options_from_task_data_var:``)."""
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    found: list[str] = []
+    pending = [("", schema)]
+    while pending:
+        name, node = pending.pop()
+        if isinstance(node, dict):
+            pending += [(key, value) for key, value in node.items()]
+        elif isinstance(node, list):
+            pending += [(name, value) for value in node]
+        elif isinstance(node, str) and node.startswith(_OPTIONS_FROM_CASE):
+            found.append(node[len(_OPTIONS_FROM_CASE):])
+    return sorted(found)
 
 
 def _with_layout(schema: dict[str, Any], layout: dict[str, Any]) -> dict[str, Any]:

@@ -33,8 +33,7 @@ from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
-from engine.definitions.diagrams import (called_processes, duplicate_process_ids, duplicate_step_ids, main_diagram,
-                                         naming_of)
+from engine.definitions.diagrams import called_processes, duplicate_step_ids, main_diagram, naming_of
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
@@ -178,7 +177,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     used = {package.bpmn_file: root, **{path: documents[path] for path, _ in called}}
     processes = [process, *(called_process for _, called_process in called)]
     problems += [p for document in used.values() for p in check_document(document)]
-    problems += duplicate_process_ids(documents) + call_problems + duplicate_step_ids(processes)
+    problems += call_problems + duplicate_step_ids(processes)
     problems += check_process(process) + [p for _, other in called for p in check_process(other, called=True)]
     for each in processes:
         problems += prepare_expressions(each, script_engine.environment)

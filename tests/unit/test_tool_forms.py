@@ -124,3 +124,12 @@ def test_a_spiffarena_form_file_the_package_lacks_is_refused_naming_it(new_uow):
     assert refused_without(new_uow, CONTACT, "contact-schema.json", "contact", "contact.bpmn") == [
         "Activity_write_back (Write back to the customer): its form contact-schema.json (formJsonSchemaFilename) is "
         "not in the package: add the file beside the diagram"]
+
+
+def test_a_spiffarena_form_whose_options_come_from_the_case_data_is_refused_naming_them(new_uow):
+    files = files_of(CONTACT)
+    files["contact-schema.json"] = files["contact-schema.json"].replace(
+        '"enum": ["email", "phone"]', '"anyOf": ["options_from_task_data_var:channels"]')
+    assert refusal(new_uow, Package("contact", "contact.bpmn", files)) == [
+        "Activity_write_back (Write back to the customer): its form contact-schema.json takes the options of "
+        "channels from the case data, which Valueflow cannot show yet: list the options in the form"]
