@@ -125,6 +125,22 @@ def called_processes(main: etree._Element, documents: dict[str, etree._Element]
     return found, problems
 
 
+def steps_behind_calls(main: etree._Element, documents: dict[str, etree._Element]) -> dict[str, str]:
+    """The human tasks of the processes the main one calls, each with the call activity of the main process that
+    runs it (directly or through further calls): where a case inside a called process is on the main diagram."""
+    by_id = {process.get("id", ""): process for root in documents.values() for process in processes_of(root)}
+    behind: dict[str, str] = {}
+    for call in call_activities(main):
+        target = by_id.get((call.get("calledElement") or "").strip())
+        if target is None:
+            continue
+        reached, _ = called_processes(target, documents)
+        for process in [target, *(process for _, process in reached)]:
+            for task in human_tasks(process):
+                behind.setdefault(task.get("id", ""), call.get("id", ""))
+    return behind
+
+
 def duplicate_step_ids(processes: list[etree._Element]) -> list[Problem]:
     """Human tasks of different processes of the package that share an id: a case's steps are known by their id."""
     holders: dict[str, list[etree._Element]] = {}

@@ -33,7 +33,8 @@ from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
-from engine.definitions.diagrams import called_processes, duplicate_step_ids, main_diagram, naming_of
+from engine.definitions.diagrams import (called_processes, duplicate_step_ids, main_diagram, naming_of,
+                                         steps_behind_calls)
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
@@ -158,6 +159,8 @@ class CompiledDefinition:
     forms: dict[str, dict[str, Any]]
     script_engine: PythonScriptEngine
     warnings: list[Problem] = field(default_factory=list)
+    # The steps of called processes, each with the main process's call activity that runs it.
+    called_steps: dict[str, str] = field(default_factory=dict)
     # How targets count: calendar time, or the process's business calendar (built once, here).
     calendar: WorkingCalendar = CALENDAR_TIME
 
@@ -200,7 +203,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
         annotations=annotations, forms=forms,
-        script_engine=script_engine, warnings=problems,
+        script_engine=script_engine, warnings=problems, called_steps=steps_behind_calls(process, used),
         calendar=calendar_for(annotations.process.calendar),
     )
 

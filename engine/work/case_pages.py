@@ -161,9 +161,12 @@ def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
         steps = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
                                     .order_by(HumanTask.created_at, HumanTask.id)).all()
         done = [s.step_id for s in steps if s.status == "completed"]
-        open_steps = [s.step_id for s in steps if s.status == "open"]
+        # a step of a called process is drawn at the call activity that runs it
+        calls = uow.compiled(definition.id).called_steps
+        open_steps = [calls.get(s.step_id, s.step_id) for s in steps if s.status == "open"]
         ended = _end_events_reached(facts, done) if case["status"] == "completed" else []
         started = [facts.start_event] if facts.start_event else []
+        notes = ProcessAnnotations.from_dict(definition.annotations)
         rows = [_step_row(s) for s in steps]
         for row in rows:
             if row["status"] == "open":
@@ -172,9 +175,10 @@ def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
         return {
             **case, "process_name": definition.name, "bpmn_xml": definition.bpmn_xml,
             "waits": _waits(uow, case, definition, facts, now),
-            "roles": sorted(ProcessAnnotations.from_dict(definition.annotations).roles()),
+            "roles": sorted(notes.roles()),
             "completed_steps": sorted(set(started) | set(done) | set(ended)), "open_step_ids": sorted(set(open_steps)),
-            "ended_at_events": ended, "steps": rows, "step_names": facts.names, "now": now,
+            "ended_at_events": ended, "steps": rows, "now": now,
+            "step_names": {**{step_id: step.name for step_id, step in notes.steps.items()}, **facts.names},
         }
 
 

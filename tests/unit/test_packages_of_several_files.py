@@ -54,7 +54,9 @@ def test_a_call_activity_into_another_diagram_of_the_package_runs_its_steps_for_
     assert [t["id"] for t in queries.list_tasks(new_uow(), role="credit-analyst")] == [assess["id"]]
     page = case_pages.task_page(new_uow(), assess["id"])
     assert page["form"]["required"] == ["credit_limit"]
-    assert case_pages.instance_page(new_uow(), instance_id)["open_step_ids"] == ["Task_assess_credit"]
+    case_page = case_pages.instance_page(new_uow(), instance_id)
+    assert case_page["open_step_ids"] == ["Call_credit_check"]  # on the main diagram, the call that runs the step
+    assert case_page["step_names"]["Task_assess_credit"] == "Assess the customer's credit"
     service.claim_task(new_uow(), assess["id"], "cara")
     with pytest.raises(Exception, match="credit_limit"):
         service.complete_task(new_uow(), assess["id"], "cara", {})
