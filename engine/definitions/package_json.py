@@ -58,11 +58,12 @@ def package_from_json(data: Any) -> Package:
                                                for k, v in others.items()):
         raise MalformedPackage('"files" must map file names (other diagrams, .form and .json files) to their text')
     key = _process_key(bpmn, naming_of(others).process_id)
-    if f"{key}.bpmn" in others:
-        raise MalformedPackage(f'"files" holds {key}.bpmn, the name the diagram of "bpmn" is kept under: rename it')
-    files = {f"{key}.bpmn": bpmn, **dmn, **others}
+    main = f"{key}.bpmn"
+    while main in others:  # another diagram of the package has that name: keep both
+        main = f"main.{main}"
+    files = {main: bpmn, **dmn, **others}
     files.update({f"forms/{step_id}.json": _form_text(schema) for step_id, schema in forms.items()})
-    return Package(key, f"{key}.bpmn", files)
+    return Package(key, main, files)
 
 
 def package_to_json(package: Package) -> dict[str, Any]:

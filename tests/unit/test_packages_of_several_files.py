@@ -142,3 +142,18 @@ def test_a_package_of_several_diagrams_goes_through_json_and_zip_unchanged(new_u
     unpacked = package_json_from_zip(buffer.getvalue())
     assert set(unpacked["files"]) == {"credit_check.bpmn"} and "two_file_order" in unpacked["bpmn"]
     assert service.deploy(new_uow(), package_from_json(unpacked)).key == "two_file_order"
+
+
+def test_a_called_diagram_named_after_the_main_process_is_kept_beside_it(new_uow):
+    files = files_of(ORDER)
+    files["two_file_order.bpmn"] = files.pop("credit_check.bpmn")  # the called diagram takes the process key's name
+    deployment = service.deploy(new_uow(), Package("two_file_order", "order.bpmn", files))
+    with new_uow() as uow:
+        stored = uow.definitions.package(deployment.definition_id)
+        uow.specs._compiled.clear()
+        assert "Task_assess_credit" in uow.compiled(deployment.definition_id).annotations.steps
+    assert 'id="credit_check"' in stored.files["two_file_order.bpmn"]
+    assert 'id="two_file_order"' in stored.bpmn_xml
+    again = package_from_json(package_to_json(stored))  # as the modeler sends it back
+    assert again.files["two_file_order.bpmn"] == stored.files["two_file_order.bpmn"]
+    assert service.validate_package(again).errors == ()
