@@ -32,6 +32,8 @@ def test_the_modeler_edits_the_main_diagram_and_deploys_the_called_one_with_it(
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     page.locator('g.djs-element[data-element-id="Call_credit_check"]').click()
     expect(page.locator("#panel h2")).to_have_text("Check credit")
+    expect(page.locator("#panel")).to_contain_text("Calls the process credit_check, drawn in credit_check.bpmn of "
+                                                   "this package: it is deployed with this diagram, unchanged.")
     screenshot(page, "modeler-call-activity")
     page.locator('g.djs-element[data-element-id="Task_take_order"]').click()
     page.get_by_label("Customer value").fill("The order is taken as the customer said it, once")

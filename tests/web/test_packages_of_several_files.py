@@ -1,5 +1,6 @@
 """The pages of a process whose package holds several diagrams: the inbox, the task and case pages, the process
-page, the dashboard and the modeler work while a case is inside the called process."""
+page, the dashboard and the modeler work while a case is inside the called process; choices of forms from other
+tools show their labels."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from engine import service
 from engine.definitions.packages import read_package
 from engine.work import queries
 from tests.web.conftest import text_of
+from web.forms import fields_for
 
 ORDER = Path(__file__).resolve().parent.parent / "dialects" / "two_file_order"
 CUSTOMER = service.CustomerRef("c-9", "Ines Ray", "standard")
@@ -52,3 +54,12 @@ def test_a_case_inside_a_called_process_shows_on_every_page(client, auth, new_uo
     answer = client.post("/api/v1/processes/validate", data=json.dumps(data["package"]),
                          content_type="application/json", headers={"X-CSRF-Token": auth.token()})
     assert answer.status_code == 200 and answer.get_json()["errors"] == []
+
+
+def test_a_choice_shows_the_label_its_tool_gave_it_and_keeps_its_value():
+    [purpose] = fields_for({"type": "object", "properties": {"purpose": {
+        "type": "string", "title": "Purpose", "enum": ["car", "home_loan"],
+        "x-labels": {"car": "A car", "home_loan": "A home"}}}})
+    assert purpose.options == [("car", "A car"), ("home_loan", "A home")]
+    [plain] = fields_for({"type": "object", "properties": {"kind": {"type": "string", "enum": ["home_loan"]}}})
+    assert plain.options == [("home_loan", "Home loan")]

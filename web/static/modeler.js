@@ -296,7 +296,7 @@
     panel = window.ValueflowPanel(modeler, {
       container: panelBox, segments: data.segments, roles: data.roles, valueClasses: data.value_classes,
       say: say, isNew: function () { return data.version === null; },
-      forms: function () { return extras.forms; },
+      forms: function () { return extras.forms; }, files: function () { return extras.files; },
       formsChanged: function () { dirty = true; say('Unsaved changes.'); },
       editDecision: function (decisionId) { decisions.open(decisionId); },
     });
