@@ -43,7 +43,7 @@ def form_data_schema(task: etree._Element) -> tuple[Optional[dict[str, Any]], li
         if spec is None:
             continue
         if kind == "enum":
-            spec["enum"] = [value.get("id") for value in field.iterfind(f"{{{CAMUNDA_NS}}}value")]
+            spec.update(_choices(list(field.iterfind(f"{{{CAMUNDA_NS}}}value"))))
         for constraint in field.iterfind(f"{{{CAMUNDA_NS}}}validation/{{{CAMUNDA_NS}}}constraint"):
             name, config = constraint.get("name", ""), constraint.get("config")
             if name == "required":
@@ -76,9 +76,8 @@ def form_properties_schema(task: etree._Element) -> tuple[Optional[dict[str, Any
         if spec is None:
             continue
         if kind == "enum":
-            values = [value for value in prop if isinstance(value.tag, str) and etree.QName(value).localname == "value"]
-            spec["enum"] = [value.get("id") for value in values]
-            spec["x-labels"] = {value.get("id"): value.get("name") or value.get("id") for value in values}
+            spec.update(_choices([value for value in prop
+                                  if isinstance(value.tag, str) and etree.QName(value).localname == "value"]))
         default = prop.get("default")
         if default is not None and "${" not in default:
             spec["default"] = _typed(default, kind)
@@ -96,6 +95,12 @@ def _typed_field(task: etree._Element, what: str, field_id: str, kind: str, labe
                                 f"Valueflow cannot show: use one of {', '.join(types)}"))
         return None
     return {**types[kind], "title": label or field_id}
+
+
+def _choices(values: list[etree._Element]) -> dict[str, Any]:
+    """An enum field's options: the values' ids, and the names the tool gives them as their labels."""
+    return {"enum": [value.get("id") for value in values],
+            "x-labels": {value.get("id"): value.get("name") or value.get("id") for value in values}}
 
 
 def _is_number(text: str) -> bool:

@@ -282,7 +282,8 @@ def test_a_camunda_7_generated_form_becomes_the_steps_form_with_its_fields_label
         form = uow.compiled(deployment.definition_id).forms["Task_check"]
     assert form == {"type": "object", "required": ["amount"], "properties": {
         "amount": {"type": "integer", "title": "Amount to refund", "minimum": 1},
-        "reason": {"type": "string", "title": "Reason", "enum": ["damaged", "late"], "default": "damaged"},
+        "reason": {"type": "string", "title": "Reason", "enum": ["damaged", "late"], "default": "damaged",
+                   "x-labels": {"damaged": "Arrived damaged", "late": "Arrived late"}},
         "goodwill": {"type": "boolean", "title": "Goodwill gesture", "default": False},
         "receivedOn": {"type": "string", "format": "date", "title": "Received on"}}}
     service.add_user(new_uow(), "ann", ["accounting"])
