@@ -1,7 +1,8 @@
 """How many diagrams drawn elsewhere deploy, and how many cases of them reach their first wait.
 
 Deploys every diagram file under the given folders (``.bpmn``, ``.bpmn20.xml``,
-``.bpmn2``, ``.xml``), each with the ``.dmn`` files beside it, through
+``.bpmn2``, ``.xml``), each as the main diagram of its folder's package (with the
+other diagrams, ``.dmn``, ``.json`` and ``.form`` files beside it), through
 ``engine.service.deploy`` on a throwaway in-memory SQLite database, in a worker
 process with a time limit: a file that takes longer is counted as hung and the
 worker is replaced. For each diagram that deploys, it starts a case for a
@@ -48,10 +49,16 @@ OUTCOMES = ("deployed", "refused", "crashed", "hung")
 
 
 def package_of(path: Path) -> Package:
-    """The diagram, read as ``valueflow deploy`` reads a lone file, with the decision tables of its folder."""
+    """The diagram, read as ``valueflow deploy`` reads a lone file, as the main diagram of the package its folder
+    holds: with the folder's other diagrams, decision tables and form files (as ``read_package`` reads a folder)."""
     lone = read_package(path)
-    tables = {p.name: read_xml_file(p, p.name) for p in sorted(path.parent.glob("*.dmn")) if p.is_file()}
-    return Package(lone.name, lone.bpmn_file, {**lone.files, **tables})
+    folder = path.parent
+    others = [p for p in sorted(folder.iterdir()) if p != path and p.is_file()
+              and (is_diagram_file(p) or p.suffix in (".dmn", ".json", ".form"))]
+    others += sorted(p for p in [*folder.glob("forms/*.json"), *folder.glob("forms/*.form")] if p.is_file())
+    files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") if p.suffix in (".json", ".form")
+             else read_xml_file(p, p.name) for p in others}
+    return Package(lone.name, lone.bpmn_file, {**files, **lone.files})
 
 
 def sources(root: Path) -> dict[str, list[Path]]:

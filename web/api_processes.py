@@ -1,6 +1,6 @@
 """The JSON endpoints the modeler talks to: validate, deploy, and a process's draft (docs/design.md, "Addresses").
 
-A package travels as ``{"bpmn": "<xml>", "dmn": {...}, "forms": {...}}`` (engine.definitions.package_json);
+A package travels as ``{"bpmn": "<xml>", "dmn": {...}, "forms": {...}, "files": {...}}`` (engine.definitions.package_json);
 ``unpack`` turns an uploaded zip of a package folder into that shape.
 In the browser they take the session and the ``X-CSRF-Token`` header; only process owners and admins
 may call them. Every error is JSON: ``{"error": {"code", "message", "fields"}}``.

@@ -3,7 +3,8 @@
 Widgets: text, number/integer (typed as text, so a wrong value is kept and
 explained rather than dropped by the browser), date (``format: date``), select
 (``enum``), checkbox (``boolean``) and textarea (``x-widget: textarea``).
-Labels come from ``title``, help from ``description``; required fields are marked.
+Labels come from ``title``, help from ``description``, a choice's label from ``x-labels`` (else its value);
+required fields are marked.
 The engine (engine.definitions.forms.check_form) has the last word on every value.
 """
 
@@ -60,7 +61,7 @@ def fields_for(schema: dict[str, Any], values: Optional[Mapping[str, Any]] = Non
             name=name, label=spec.get("title") or name.replace("_", " ").capitalize(), widget=widget,
             required=name in required and widget != "checkbox", help=spec.get("description", ""),
             value=bool(value) if widget == "checkbox" else ("" if value is None else str(value)),
-            error=errors.get(name, ""), options=[(str(v), _option_label(v)) for v in spec.get("enum", [])],
+            error=errors.get(name, ""), options=[(str(v), _option_label(v, spec)) for v in spec.get("enum", [])],
             limits=_limits(spec, widget), max_length=_max_length(spec, widget)))
     first_bad = next((f for f in fields if f.error), None)
     if first_bad is not None:
@@ -83,7 +84,12 @@ def _widget(spec: dict[str, Any]) -> str:
     return "text"
 
 
-def _option_label(value: Any) -> str:
+def _option_label(value: Any, spec: Mapping[str, Any]) -> str:
+    """A choice's label: the one its form gives (``x-labels``, as forms from other tools keep them), or the value
+    made readable."""
+    labels = spec.get("x-labels")
+    if isinstance(labels, dict) and isinstance(labels.get(str(value)), str):
+        return labels[str(value)]
     text = str(value).replace("_", " ")
     return text[:1].upper() + text[1:]
 
@@ -134,7 +140,7 @@ def read_submission(schema: dict[str, Any], form: Mapping[str, str]) -> tuple[di
             if match:
                 data[name] = match[0]
             else:
-                errors[name] = "must be one of " + ", ".join(_option_label(v) for v in spec.get("enum", []))
+                errors[name] = "must be one of " + ", ".join(_option_label(v, spec) for v in spec.get("enum", []))
         else:
             data[name] = raw if widget == "textarea" else raw.strip()
     try:

@@ -1,26 +1,26 @@
 """Process packages: read from disk, checked, compiled into SpiffWorkflow specs, cached.
 
-A package is a folder ``bpmn/<key>/`` with one diagram file (``.bpmn``, or as
-other tools name it ``.bpmn20.xml``, ``.bpmn2``, ``.xml``), the ``.dmn`` files
-it calls and ``forms/<step id>.json`` (see docs/design.md; a message event may
-have one too), or a lone diagram file. ``compile_package`` turns it into a
-``CompiledDefinition`` or refuses it with every problem found; ``SpecCache``
-keeps compiled definitions by database id so that nothing is parsed on the
-path of a request.
+A package is a folder ``bpmn/<key>/`` with its diagram files (``.bpmn``, or as
+other tools name them ``.bpmn20.xml``, ``.bpmn2``, ``.xml``): the main one,
+and those holding the processes its call activities call (see
+engine.definitions.diagrams); the ``.dmn`` files it calls; ``forms/<step
+id>.json`` (see docs/design.md; a message event may have one too); and the
+form files other tools link from a task (Camunda 8's ``.form``, SpiffArena's
+JSON Schema files, its ``process_model.json``). A lone diagram file is a
+package too. ``compile_package`` turns it into a ``CompiledDefinition`` or
+refuses it with every problem found; ``SpecCache`` keeps compiled definitions
+by database id so that nothing is parsed on the path of a request.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -32,16 +32,18 @@ from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
+from engine.definitions.diagrams import (called_processes, duplicate_step_ids, main_diagram, naming_of,
+                                         steps_behind_calls)
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.io_mappings import map_io_parameters
-from engine.definitions.namespaces import BPMN_NS, NS
+from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_tasks import check_service_tasks
 from engine.definitions.schema_errors import explain as explain_schema_error
-from engine.definitions.tool_forms import form_data_schema
-from engine.definitions.validation import (MESSAGE_CATCHING_TAGS, BadDocument, Problem, check_document, check_process,
-                                           decode_xml, human_tasks, lanes_by_node, local, main_process,
-                                           properties_of, read_bpmn, read_xml)
+from engine.definitions.package_forms import read_forms
+from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml,
+                                           human_tasks, lanes_by_node, main_process, properties_of, read_bpmn,
+                                           read_xml)
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
@@ -53,7 +55,7 @@ DIAGRAM_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2", ".xml")
 
 
 class PackageNotFound(Exception):
-    """The path to deploy is not a diagram file nor a folder holding exactly one."""
+    """The path to deploy is not a diagram file nor a folder holding one."""
 
 
 class DeploymentRefused(Exception):
@@ -67,7 +69,8 @@ class DeploymentRefused(Exception):
 
 @dataclass(frozen=True)
 class Package:
-    """The files of one process package, as text, by path relative to the package."""
+    """The files of one process package, as text, by path relative to the package; ``bpmn_file`` is the diagram
+    holding the process that runs."""
 
     name: str
     bpmn_file: str
@@ -96,9 +99,11 @@ def diagram_stem(file_name: str) -> str:
 
 
 def read_package(path: Path) -> Package:
-    """Read a package folder (one diagram, its .dmn files, forms/*.json) or a lone diagram file.
+    """Read a package folder (its diagrams, .dmn files, forms/*.json and the form files other tools link) or a lone
+    diagram file.
 
-    XML files are read in the encoding they declare; a file that cannot be read is refused.
+    XML files are read in the encoding they declare; a file that cannot be read is refused, and so is a folder
+    of several diagrams that does not say which one runs.
     """
     path = Path(path)
     if is_diagram_file(path):
@@ -107,16 +112,32 @@ def read_package(path: Path) -> Package:
         raise PackageNotFound(f"{path} is neither a diagram file ({', '.join(DIAGRAM_SUFFIXES)}) "
                               "nor a process package folder")
     diagrams = sorted(p for p in path.iterdir() if is_diagram_file(p))
-    if len(diagrams) != 1:
-        raise PackageNotFound(f"{path} must hold exactly one diagram file ({', '.join(DIAGRAM_SUFFIXES)}), "
-                              f"it holds {len(diagrams)}")
-    members = [*diagrams, *sorted(path.glob("*.dmn")), *sorted(path.glob("forms/*.json"))]
+    if not diagrams:
+        raise PackageNotFound(f"{path} holds no diagram file ({', '.join(DIAGRAM_SUFFIXES)})")
+    members = [*diagrams, *sorted(path.glob("*.dmn")), *sorted(path.glob("forms/*.json")),
+               *sorted(p for p in path.glob("*.json") if p.is_file()),
+               *sorted(p for p in [*path.glob("*.form"), *path.glob("forms/*.form")] if p.is_file())]
     files = {p.relative_to(path).as_posix(): _read_member(p, p.relative_to(path).as_posix()) for p in members}
-    return Package(path.name, diagrams[0].name, files)
+    return Package(path.name, main_diagram_of(files, path.name), files)
+
+
+def main_diagram_of(files: dict[str, str], package_name: str) -> str:
+    """The path of the diagram holding the process that runs, among a package's files (see
+    engine.definitions.diagrams); DeploymentRefused when a diagram cannot be read or none can be chosen."""
+    try:
+        diagrams = {path: read_bpmn(text, path) for path, text in files.items() if is_diagram_name(path)}
+        return main_diagram(diagrams, package_name, naming_of(files))
+    except BadDocument as exc:
+        raise DeploymentRefused(exc.problems) from None
+
+
+def is_diagram_name(path: str) -> bool:
+    """Whether a package's file is a diagram, by its name (at the top of the package)."""
+    return "/" not in path and path.lower().endswith(DIAGRAM_SUFFIXES)
 
 
 def _read_member(path: Path, name: str) -> str:
-    return path.read_text(encoding="utf-8") if path.suffix == ".json" else read_xml_file(path, name)
+    return path.read_text(encoding="utf-8") if path.suffix in (".json", ".form") else read_xml_file(path, name)
 
 
 def read_xml_file(path: Path, name: str) -> str:
@@ -139,6 +160,8 @@ class CompiledDefinition:
     forms: dict[str, dict[str, Any]]
     script_engine: PythonScriptEngine
     warnings: list[Problem] = field(default_factory=list)
+    # The steps of called processes, each with the main process's call activity that runs it.
+    called_steps: dict[str, str] = field(default_factory=dict)
     # How targets count: calendar time, or the process's business calendar (built once, here).
     calendar: WorkingCalendar = CALENDAR_TIME
 
@@ -147,49 +170,73 @@ def compile_package(package: Package) -> CompiledDefinition:
     """Check and compile a package; raises DeploymentRefused listing every blocking problem and warning."""
     try:
         root = read_bpmn(package.bpmn_xml, package.bpmn_file)
-        process = main_process(root, package.name)
+        process = main_process(root, naming_of(package.files).process_id or package.name)
     except BadDocument as exc:
         raise DeploymentRefused(exc.problems) from None
     key = process.get("id", "")
     script_engine = build_script_engine({**feel.FUNCTIONS, **helpers_for(key)})
-    problems = check_document(root) + check_process(process)
-    problems += map_io_parameters(process)
-    problems += prepare_expressions(process, script_engine.environment)
-    problems += check_service_tasks(process)
+    others, problems = _other_diagrams(package)
+    documents = {package.bpmn_file: root, **others}
+    called, call_problems = called_processes(process, documents)
+    used = {package.bpmn_file: root, **{path: documents[path] for path, _ in called}}
+    processes = [process, *(called_process for _, called_process in called)]
+    problems += [p for document in used.values() for p in check_document(document)]
+    problems += call_problems + duplicate_step_ids(processes)
+    problems += check_process(process) + [p for _, other in called for p in check_process(other, called=True)]
+    for each in processes:
+        problems += map_io_parameters(each)
+        problems += prepare_expressions(each, script_engine.environment)
+        problems += check_service_tasks(each)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
     problems += decision_problems
     decisions = {key: decision for document in decision_tables.values()
                  for key, decision in decisions_of(document).items()}
-    problems += map_decision_references(process, decisions)
-    forms, form_problems = _read_forms(package, process)
+    for each in processes:
+        problems += map_decision_references(each, decisions)
+    forms, form_problems = read_forms(package.files, processes)
     problems += form_problems
     if any(not p.warning for p in problems):
         # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
         raise DeploymentRefused(problems)
-    spec, subprocess_specs, parse_problems = _parse_with_spiff(package, root, process, decision_tables)
+    spec, subprocess_specs, parse_problems = _parse_with_spiff(used, root, process, decision_tables)
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
     _quote_bare_iso_timers([spec, *subprocess_specs.values()])
-    annotations = _annotations(process)
+    annotations = _annotations(process, processes)
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
         annotations=annotations, forms=forms,
-        script_engine=script_engine, warnings=problems,
+        script_engine=script_engine, warnings=problems, called_steps=steps_behind_calls(process, used),
         calendar=calendar_for(annotations.process.calendar),
     )
 
 
-def _annotations(process: etree._Element) -> ProcessAnnotations:
-    lanes = lanes_by_node(process)
+def _other_diagrams(package: Package) -> tuple[dict[str, etree._Element], list[Problem]]:
+    """The package's diagrams besides the main one, parsed, and those that cannot be read."""
+    documents: dict[str, etree._Element] = {}
+    problems: list[Problem] = []
+    for path, text in package.files.items():
+        if path != package.bpmn_file and is_diagram_name(path):
+            try:
+                documents[path] = read_bpmn(text, path)
+            except BadDocument as exc:
+                problems += exc.problems
+    return documents, problems
+
+
+def _annotations(process: etree._Element, processes: list[etree._Element]) -> ProcessAnnotations:
+    """The steps' annotations, of the main process and of those it calls; the process's own, of the main one."""
     steps = {}
-    for element in human_tasks(process):
-        step_id = element.get("id", "")
-        lane = lanes.get(step_id)
-        written = assignment_of(element)
-        static = written if lane is None else Assignment()  # a lane wins over the owner its tool wrote
-        steps[step_id] = from_properties(step_id, element.get("name") or step_id, lane, properties_of(element),
-                                         static.group, static.assignee, written.computed_groups,
-                                         written.computed_assignee)
+    for each in processes:
+        lanes = lanes_by_node(each)
+        for element in human_tasks(each):
+            step_id = element.get("id", "")
+            lane = lanes.get(step_id)
+            written = assignment_of(element)
+            static = written if lane is None else Assignment()  # a lane wins over the owner its tool wrote
+            steps[step_id] = from_properties(step_id, element.get("name") or step_id, lane, properties_of(element),
+                                             static.group, static.assignee, written.computed_groups,
+                                             written.computed_assignee)
     whole = from_properties(None, process.get("name") or process.get("id", ""), None, properties_of(process))
     return ProcessAnnotations(whole, steps)
 
@@ -226,58 +273,27 @@ def _one_per_decision(document: etree._Element) -> list[tuple[etree._Element, et
     return copies
 
 
-def _read_forms(package: Package, process: etree._Element) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
-    human_steps = {e.get("id") for e in human_tasks(process)}
-    message_catchers = {e.get("id") for e in process.iter()
-                        if isinstance(e.tag, str) and local(e) in MESSAGE_CATCHING_TAGS
-                        and e.find("bpmn:messageEventDefinition", NS) is not None}
-    forms: dict[str, dict[str, Any]] = {}
-    problems: list[Problem] = []
-    for path, text in package.files.items():
-        if not (path.startswith("forms/") and path.endswith(".json")):
-            continue
-        step_id = path[len("forms/"):-len(".json")]
-        try:
-            schema = json.loads(text)
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(step_id, None, f"form {path} is not valid JSON: {exc}"))
-            continue
-        except jsonschema.SchemaError as exc:
-            problems.append(Problem(step_id, None, f"form {path} is not a valid JSON Schema: {exc.message}"))
-            continue
-        if step_id not in human_steps | message_catchers:
-            problems.append(Problem(step_id, None, f"form {path} belongs to no user task nor message event "
-                                    "of the process", warning=True))
-        forms[step_id] = schema
-    for task in human_tasks(process):
-        written, field_problems = form_data_schema(task)
-        problems += field_problems
-        if written is not None and task.get("id") in forms:
-            problems.append(Problem(task.get("id"), task.get("name"), f"its form forms/{task.get('id')}.json is "
-                                    "used; the camunda:formData written on the task is ignored", warning=True))
-        elif written is not None:
-            forms[task.get("id", "")] = written
-    return forms, problems
-
-
-def _parse_with_spiff(package: Package, root: etree._Element, process: etree._Element,
+def _parse_with_spiff(documents: dict[str, etree._Element], root: etree._Element, process: etree._Element,
                       decision_tables: dict[str, etree._Element]
                       ) -> tuple[Optional[WorkflowSpec], dict[str, WorkflowSpec], list[Problem]]:
+    """SpiffWorkflow's specs of the main process and of what it calls; ``documents`` are the diagrams holding them,
+    ``root`` the main one (whose lines a schema complaint names)."""
     key = process.get("id", "")
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         for path, document in decision_tables.items():
             parser.add_dmn_xml(document, filename=path)
         process.set("isExecutable", "true")  # the only process runs even when not marked so (see check_process)
-        _drop_data_stores(root)
-        parser.add_bpmn_xml(root, filename=package.bpmn_file)
+        for path, document in documents.items():
+            _drop_data_stores(document)
+            parser.add_bpmn_xml(document, filename=path)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except BadDocument as exc:
         return None, {}, [exc.problem]
     except SpiffWorkflowException as exc:
-        return None, {}, [_spiff_problem(exc, root, process)]
+        document = documents.get(getattr(exc, "file_name", None) or "", root)
+        return None, {}, [_spiff_problem(exc, document, process)]
     except Exception as exc:  # the parser raises bare exceptions for some malformed input
         return None, {}, [Problem(process.get("id"), process.get("name"), f"SpiffWorkflow cannot parse it: {exc}")]
     return spec, subprocess_specs, []
@@ -298,17 +314,10 @@ def _drop_data_stores(root: etree._Element) -> None:
 
 def _spiff_problem(exc: SpiffWorkflowException, root: etree._Element, process: etree._Element) -> Problem:
     """SpiffWorkflow's complaint about the element it names, or a schema complaint about the element on its line;
-    a call into a process the package does not hold names the call activity, and any other the process."""
+    a complaint that names no element is the process's."""
     line = getattr(exc, "line_number", None)
     where = f" (line {line})" if line else ""
     plain = explain_schema_error(str(exc))
-    missing = _MISSING_PROCESS.search(str(exc))
-    caller = next((c for c in root.iter(f"{{{BPMN_NS}}}callActivity")
-                   if missing and c.get("calledElement") == missing.group(1)), None)
-    if plain is None and caller is not None:
-        return Problem(caller.get("id"), caller.get("name"), f"calls the process {missing.group(1)!r}, which no "
-                       "diagram of the package holds: add the diagram that defines it to the package, or draw the "
-                       "called steps here as a subprocess")
     if plain is None:
         named = bool(getattr(exc, "id", None))
         return Problem(exc.id if named else process.get("id"),
@@ -320,9 +329,6 @@ def _spiff_problem(exc: SpiffWorkflowException, root: etree._Element, process: e
     if element is None:
         return Problem(process.get("id"), process.get("name"), plain + where)
     return Problem(element.get("id"), element.get("name"), plain + where)
-
-
-_MISSING_PROCESS = re.compile(r"The process '([^']+)' was not found")
 
 
 def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:

@@ -186,9 +186,10 @@ def _pool_problem(process: etree._Element, message: str) -> Problem:
     return Problem(process.get("id"), name, message)
 
 
-def check_process(process: etree._Element) -> list[Problem]:
-    """Every annotation and structure problem of one process (see docs/design.md, "Validation")."""
-    problems = [] if is_executable(process) else [_problem(
+def check_process(process: etree._Element, called: bool = False) -> list[Problem]:
+    """Every annotation and structure problem of one process (see docs/design.md, "Validation"); a process that
+    a call activity calls need not be executable."""
+    problems = [] if is_executable(process) or called else [_problem(
         process, "is not marked executable, and Valueflow runs it as the document's only process: mark it "
                  "executable (isExecutable=\"true\"; in Camunda Modeler, \"Executable\" in its properties)",
         warning=True)]

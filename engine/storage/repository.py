@@ -72,6 +72,8 @@ def package_of(definition: ProcessDefinition) -> Package:
     """The stored package of a definition, as it was deployed."""
     files = dict(definition.files)
     bpmn_file = f"{definition.key}.bpmn"
+    while bpmn_file in files:  # another diagram of the package has that name: keep both
+        bpmn_file = f"main.{bpmn_file}"
     files[bpmn_file] = definition.bpmn_xml
     return Package(definition.key, bpmn_file, files)
 

@@ -7,7 +7,6 @@ lane) are read from the stored BPMN once per definition and kept.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -91,20 +90,18 @@ def _definition(uow: UnitOfWork, key: str, version: int) -> ProcessDefinition:
     return definition
 
 
-def form_of(definition: ProcessDefinition, step_id: str) -> Optional[dict[str, Any]]:
-    """The JSON Schema of a step's form, or None for a step without one."""
-    text = definition.files.get(f"forms/{step_id}.json")
-    return json.loads(text) if text else None
+def form_of(uow: UnitOfWork, definition: ProcessDefinition, step_id: str) -> Optional[dict[str, Any]]:
+    """The JSON Schema of a step's form (its package's, or the one its tool wrote), or None for a step without."""
+    return uow.compiled(definition.id).forms.get(step_id)
 
 
-def field_labels(definition: ProcessDefinition) -> dict[str, str]:
+def field_labels(uow: UnitOfWork, definition: ProcessDefinition) -> dict[str, str]:
     """Every form field's title by field name, across the process's forms."""
     labels: dict[str, str] = {}
-    for path, text in definition.files.items():
-        if path.startswith("forms/") and path.endswith(".json"):
-            for name, field in json.loads(text).get("properties", {}).items():
-                if isinstance(field, dict) and field.get("title"):
-                    labels.setdefault(name, field["title"])
+    for schema in uow.compiled(definition.id).forms.values():
+        for name, field in (schema.get("properties") or {}).items():
+            if isinstance(field, dict) and field.get("title"):
+                labels.setdefault(name, field["title"])
     return labels
 
 
@@ -140,14 +137,14 @@ def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
                      "documentation": facts.documentation.get(task.step_id),
                      "urgency": urgency(task.due_at, task.target_seconds, now) if task.status == "open" else None,
                      "waited_seconds": int(((task.completed_at or now) - task.created_at).total_seconds())},
-            "form": form_of(definition, task.step_id),
+            "form": form_of(uow, definition, task.step_id),
             "instance": {"id": instance_id, "status": case["status"], "started_at": case["started_at"]},
             "process": {"key": definition.key, "name": definition.name, "version": definition.version,
                         "customer_value": notes.process.customer_value,
                         "target_seconds": notes.process.target_seconds},
             "customer": case["customer"],
             "data": {k: v for k, v in case["data"].items() if k != "customer"},
-            "labels": field_labels(definition),
+            "labels": field_labels(uow, definition),
             "history": [_step_row(s) for s in steps if s.status == "completed"],
             "other_open": [_step_row(s) for s in steps if s.status == "open" and s.id != task_id],
             "now": now,
@@ -164,9 +161,12 @@ def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
         steps = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
                                     .order_by(HumanTask.created_at, HumanTask.id)).all()
         done = [s.step_id for s in steps if s.status == "completed"]
-        open_steps = [s.step_id for s in steps if s.status == "open"]
+        # a step of a called process is drawn at the call activity that runs it
+        calls = uow.compiled(definition.id).called_steps
+        open_steps = [calls.get(s.step_id, s.step_id) for s in steps if s.status == "open"]
         ended = _end_events_reached(facts, done) if case["status"] == "completed" else []
         started = [facts.start_event] if facts.start_event else []
+        notes = ProcessAnnotations.from_dict(definition.annotations)
         rows = [_step_row(s) for s in steps]
         for row in rows:
             if row["status"] == "open":
@@ -174,10 +174,11 @@ def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
                 row["urgency"] = urgency(task.due_at, task.target_seconds, now)
         return {
             **case, "process_name": definition.name, "bpmn_xml": definition.bpmn_xml,
-            "waits": _waits(case, definition, facts, now),
-            "roles": sorted(ProcessAnnotations.from_dict(definition.annotations).roles()),
+            "waits": _waits(uow, case, definition, facts, now),
+            "roles": sorted(notes.roles()),
             "completed_steps": sorted(set(started) | set(done) | set(ended)), "open_step_ids": sorted(set(open_steps)),
-            "ended_at_events": ended, "steps": rows, "step_names": facts.names, "now": now,
+            "ended_at_events": ended, "steps": rows, "now": now,
+            "step_names": {**{step_id: step.name for step_id, step in notes.steps.items()}, **facts.names},
         }
 
 
@@ -185,7 +186,7 @@ def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
 _MOVED_ON = ("instance_started", "task_completed", "message_received", "timer_fired")
 
 
-def _waits(case: dict[str, Any], definition: ProcessDefinition, facts: DiagramFacts,
+def _waits(uow: UnitOfWork, case: dict[str, Any], definition: ProcessDefinition, facts: DiagramFacts,
            now: datetime) -> list[dict[str, Any]]:
     """What the case waits for, each since the moment the case last moved on (when it began to wait), with
     the waiting step's customer value and, for a message, the form of the event that catches it."""
@@ -194,7 +195,7 @@ def _waits(case: dict[str, Any], definition: ProcessDefinition, facts: DiagramFa
     return [{**wait, "since": since, "waited_seconds": int((now - since).total_seconds()),
              "due_in_seconds": _seconds_until(wait["due"], now),
              "customer_value": facts.customer_values.get(wait["step_id"]),
-             "form": form_of(definition, wait["step_id"]) if wait["kind"] == "message" else None}
+             "form": form_of(uow, definition, wait["step_id"]) if wait["kind"] == "message" else None}
             for wait in case["waits"]]
 
 

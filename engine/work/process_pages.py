@@ -7,7 +7,6 @@ Readable by every signed-in user (docs/design.md, "Roles and permissions"); the 
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from typing import Any, Optional
 
@@ -56,8 +55,7 @@ def process_page(uow: UnitOfWork, key: str, version: Optional[int] = None) -> di
         definition = uow.definitions.get(chosen.id)
         assert definition is not None
         notes = ProcessAnnotations.from_dict(definition.annotations)
-        forms = {path[len("forms/"):-len(".json")]: json.loads(text) for path, text in definition.files.items()
-                 if path.startswith("forms/") and path.endswith(".json")}
+        forms = uow.compiled(definition.id).forms
         return {
             "key": key, "name": definition.name, "version": definition.version, "newest": rows[0].version,
             "xml": definition.bpmn_xml, "process": notes.process.to_dict(),

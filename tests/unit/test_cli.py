@@ -536,7 +536,7 @@ MISTAKES = [
     ("bad --at for the worker", [], ["worker", "--once", "--at", "tomorrow morning"], "not an ISO 8601"),
     ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"],
      "is neither a diagram file (.bpmn, .bpmn20.xml, .bpmn2, .xml)"),
-    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "exactly one diagram file"),
+    ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "holds no diagram file"),
     ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
     ("user add with a role spelled as a lane name", [], ["user", "add", "kit", "--role", "Back Office"],
      "write it back-office"),

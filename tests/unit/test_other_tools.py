@@ -282,7 +282,8 @@ def test_a_camunda_7_generated_form_becomes_the_steps_form_with_its_fields_label
         form = uow.compiled(deployment.definition_id).forms["Task_check"]
     assert form == {"type": "object", "required": ["amount"], "properties": {
         "amount": {"type": "integer", "title": "Amount to refund", "minimum": 1},
-        "reason": {"type": "string", "title": "Reason", "enum": ["damaged", "late"], "default": "damaged"},
+        "reason": {"type": "string", "title": "Reason", "enum": ["damaged", "late"], "default": "damaged",
+                   "x-labels": {"damaged": "Arrived damaged", "late": "Arrived late"}},
         "goodwill": {"type": "boolean", "title": "Goodwill gesture", "default": False},
         "receivedOn": {"type": "string", "format": "date", "title": "Received on"}}}
     service.add_user(new_uow(), "ann", ["accounting"])
@@ -461,7 +462,7 @@ def test_a_decision_requiring_one_that_no_table_defines_is_refused_at_deploy_nam
         "'invoiceClassification', which no decision table of the package defines: add its .dmn file"]
 
 
-def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_task(new_uow):
+def test_camunda_7s_own_invoice_example_without_its_review_process_is_refused_naming_the_call(new_uow):
     example = DIALECTS / "camunda7_invoice_example" / "invoice.v2.bpmn"
     tables = DIALECTS / "camunda7_invoice_decisions" / "invoiceBusinessDecisions.dmn"  # the example's own, as shipped
     package = Package("invoice", example.name, {example.name: example.read_text(encoding="utf-8"),
@@ -469,6 +470,23 @@ def test_camunda_7s_own_invoice_example_is_refused_only_for_its_java_service_tas
     with pytest.raises(DeploymentRefused) as caught:
         service.deploy(new_uow(), package)
     assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "reviewInvoice (Review Invoice): call activity calls the process 'ReviewInvoice', which no diagram of the "
+        "package holds: add the diagram that defines it to the package (its process id must be 'ReviewInvoice')",
+        "ServiceTask_1 (Archive Invoice): runs the Java class "
+        "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService (camunda:class): Java delegates do not run in "
+        "Valueflow: replace it with a script task that calls a helper (docs/authoring.md#helpers)"]
+
+
+def test_camunda_7s_own_invoice_example_checks_the_review_process_it_calls_like_its_own(new_uow):
+    folder = DIALECTS / "camunda7_invoice_example"  # invoice.v2.bpmn and reviewInvoice.bpmn, as Camunda ships them
+    tables = DIALECTS / "camunda7_invoice_decisions" / "invoiceBusinessDecisions.dmn"
+    files = {path.name: path.read_text(encoding="utf-8") for path in [*folder.glob("*.bpmn"), tables]}
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("invoice", "invoice.v2.bpmn", files))
+    assert [str(p) for p in caught.value.problems if not p.warning] == [
+        "reviewInvoice (Review Invoice): user task has its assignee ${reviewer} computed when the case runs, and no "
+        "lane nor candidate group whose queue it waits in when that computes no one: put it in a lane named after "
+        "the role that does the work, or give it a candidate group as well",
         "ServiceTask_1 (Archive Invoice): runs the Java class "
         "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService (camunda:class): Java delegates do not run in "
         "Valueflow: replace it with a script task that calls a helper (docs/authoring.md#helpers)"]

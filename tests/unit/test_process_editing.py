@@ -198,8 +198,8 @@ def test_a_zipped_package_folder_unpacks_to_the_package_it_holds(loan):
 
 @pytest.mark.parametrize("data, message", [
     (b"PK not really", "not a zip archive"),
-    (zipped({"a.bpmn": "<x/>", "b.bpmn": "<y/>"}), "forms/ folder; this one holds 2"),
-    (zipped({"notes.txt": "hello"}), "this one holds 0"),
+    (zipped({"a.bpmn": "<x/>", "b.bpmn": "<y/>"}), r"a.bpmn is not BPMN 2.0"),
+    (zipped({"notes.txt": "hello"}), "this one holds none"),
     (zipped({"p.bpmn": "<x/>", "forms/review.json": "{not json"}), "not valid JSON"),
     (zipped({"p.bpmn": b"\xff\xfe binary"}), "not UTF-8"),
     (zipped({"p.bpmn": "<x/>", "big.dmn": " " * (5 * 1024 * 1024 + 1)}), "more than 5 MB"),

@@ -374,6 +374,30 @@
       return parts;
     }
 
+    // A call activity runs the process its called element names, from another diagram of the package, which the
+    // modeler keeps as it is (options.files: the package's other files by name).
+    function callPanel(shape) {
+      var called = (shape.businessObject.calledElement || '').trim();
+      var parts = heading(shape).concat([nameField(shape)]);
+      if (!called) {
+        parts.push(el('p', { 'class': 'vf-hint vf-flag', text: 'This call activity names no process to call (its called element).' }));
+        return parts;
+      }
+      var files = options.files();
+      var escaped = called.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      var holder = Object.keys(files).filter(function (name) {
+        return new RegExp('<([\\w-]+:)?process\\b[^>]*\\bid="' + escaped + '"').test(files[name]);
+      })[0];
+      if (!holder) {
+        parts.push(el('p', { 'class': 'vf-hint vf-flag', text: 'It calls the process ' + called + ', which no other diagram of this package holds: add its file to the package (open the package .zip with it).' }));
+        return parts;
+      }
+      parts.push(el('p', { 'class': 'vf-role' }, [document.createTextNode('Calls the process '), el('code', { text: called }),
+        document.createTextNode(', drawn in '), el('code', { text: holder }),
+        document.createTextNode(' of this package: it is deployed with this diagram, unchanged.')]));
+      return parts;
+    }
+
     function otherPanel(shape) {
       return heading(shape).concat([nameField(shape),
         el('p', { 'class': 'vf-hint', text: 'Customer value, value class and targets belong to steps for people and to the process.' })]);
@@ -398,6 +422,7 @@
       else if (shape.type === 'bpmn:Lane') { parts = lanePanel(shape); }
       else if (shape.type === 'bpmn:ScriptTask') { parts = scriptPanel(shape); }
       else if (shape.type === 'bpmn:BusinessRuleTask') { parts = decisionPanel(shape); }
+      else if (shape.type === 'bpmn:CallActivity') { parts = callPanel(shape); }
       else if (shape.type === 'bpmn:SequenceFlow') { parts = flowPanel(shape); }
       else if (shape.type === 'bpmn:ExclusiveGateway' || shape.type === 'bpmn:InclusiveGateway') { parts = gatewayPanel(shape); }
       else if (/Event$/.test(shape.type)) { parts = eventPanel(shape); }

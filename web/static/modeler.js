@@ -11,7 +11,9 @@
   var deployedBox = document.getElementById('deployed');
   var reopenButton = document.getElementById('btn-reopen-draft');
   var modeler, panel;
-  var extras = { dmn: {}, forms: {} };   // the package's files the diagram does not hold
+  // the package's files the diagram does not hold: its tables, forms, and other files (diagrams it calls into,
+  // other tools' form files), kept as they are
+  var extras = { dmn: {}, forms: {}, files: {} };
   var draftRevision = data.draft ? data.draft.revision : 0;
   var dirty = false;
   var marked = [];
@@ -70,7 +72,7 @@
 
   function collect() {
     return modeler.saveXML({ format: true }).then(function (result) {
-      return { bpmn: result.xml, dmn: extras.dmn, forms: extras.forms };
+      return { bpmn: result.xml, dmn: extras.dmn, forms: extras.forms, files: extras.files };
     });
   }
 
@@ -89,7 +91,7 @@
   }
 
   function importPackage(pkg) {
-    extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {} };
+    extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {}, files: pkg.files || {} };
     marked = [];  // the markers go with the diagram they were on
     return modeler.importXML(pkg.bpmn).then(function (result) {
       fitBesidePalette(modeler.get('canvas'));
@@ -270,7 +272,7 @@
       return /\.zip$/i.test(file.name) ? unpack(file) : file.text().then(function (read) {
         text = read;
         if (/<!(DOCTYPE|ENTITY)/i.test(read)) { throw new Error('it declares a DTD or entities, which are not allowed'); }
-        return { bpmn: read, dmn: extras.dmn, forms: extras.forms };
+        return { bpmn: read, dmn: extras.dmn, forms: extras.forms, files: extras.files };
       });
     }).then(function (pkg) {
       return importPackage(pkg);
@@ -283,7 +285,8 @@
       var wasDirty = dirty, reason;
       return whyNotOpened(text, err).then(function (found) {
         reason = found;
-        return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms });
+        return importPackage({ bpmn: before, dmn: beforeExtras.dmn, forms: beforeExtras.forms,
+                               files: beforeExtras.files });
       }).then(function () {
         dirty = wasDirty;
         say(file.name + ' could not be opened (' + reason + '); your diagram is as it was.', 'error');
@@ -324,7 +327,7 @@
       container: panelBox, segments: data.segments, roles: data.roles, valueClasses: data.value_classes,
       countries: data.countries,
       say: say, isNew: function () { return data.version === null; },
-      forms: function () { return extras.forms; },
+      forms: function () { return extras.forms; }, files: function () { return extras.files; },
       formsChanged: function () { dirty = true; say('Unsaved changes.'); },
       editDecision: function (decisionId) { decisions.open(decisionId); },
     });
