@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask.views import MethodView
 
 from engine.errors import NotFound
 from engine.work import case_pages
 from engine.work.customers import customer_360
-from web import api, api_instances, db
+from web import api, db
 from web.api_report_schemas import CustomerView
 from web.api_schemas import CasePage, Paging
 
@@ -35,4 +36,6 @@ class CustomerCases(MethodView):
         """One page of the customer's cases you may see, newest first."""
         if case_pages.customer(db.uow(), customer_id) is None:
             raise NotFound(f"no customer {customer_id!r}")
-        return api_instances.cases_page(query["page"], query["per_page"], customer_id=customer_id)
+        account = g.account
+        return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
+                                     customer_id=customer_id, page=query["page"], per_page=query["per_page"])

@@ -22,13 +22,6 @@ def _case(instance_id: int) -> dict[str, Any]:
     return queries.instance_view(db.uow(), instance_id)
 
 
-def cases_page(page: int, per_page: int, **filters: Any) -> dict[str, Any]:
-    """One page of the cases the caller may see, newest first, narrowed by ``filters`` (case_pages.list_cases)."""
-    account = g.account
-    return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
-                                 page=page, per_page=per_page, **filters)
-
-
 @bp.route("")
 class Instances(MethodView):
     @bp.arguments(CaseFilter, location="query")
@@ -36,8 +29,11 @@ class Instances(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """The cases you may see, newest first: managers every case, staff those with a step of their roles
         or that they handled."""
-        return cases_page(query["page"], query["per_page"], process=query.get("process"),
-                          status=query.get("status"), customer_id=query.get("customer"))
+        account = g.account
+        return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
+                                     process=query.get("process"), status=query.get("status"),
+                                     customer_id=query.get("customer"), page=query["page"],
+                                     per_page=query["per_page"])
 
     @bp.arguments(StartCase)
     @bp.response(201, Case)

@@ -54,6 +54,14 @@ def test_a_customers_cases_come_in_pages_newest_first(as_user, new_uow):
     assert [row["id"] for row in first["rows"] + second["rows"]] == sorted(ids, reverse=True)
 
 
+def test_staff_list_only_the_customers_cases_with_a_step_of_their_roles(as_user, new_uow):
+    instance_id = start_loan(new_uow, "c-7", "Ada Moss")  # its one step so far is customer service's
+    clerk = as_user("customer-service").get("/customers/c-7/cases").get_json()
+    assert [row["id"] for row in clerk["rows"]] == [instance_id]
+    analyst = as_user("credit-analyst").get("/customers/c-7/cases").get_json()
+    assert (analyst["total"], analyst["rows"]) == (0, [])
+
+
 @pytest.mark.parametrize("user, url, status, fragment", [
     ("customer-service", "/customers/nobody", 404, "no customer 'nobody'"),
     ("manager", "/customers/nobody/cases", 404, "no customer 'nobody'"),
