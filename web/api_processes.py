@@ -3,7 +3,9 @@
 A package travels as ``{"bpmn": "<xml>", "dmn": {...}, "forms": {...}, "files": {...}}`` (engine.definitions.package_json);
 ``unpack`` turns an uploaded zip of a package folder into that shape.
 In the browser they take the session and the ``X-CSRF-Token`` header; only process owners and admins
-may call them. Every error is JSON: ``{"error": {"code", "message", "fields"}}``.
+may call them. Every error is JSON: ``{"error": {"code", "message", "fields"}}``. The OpenAPI document
+describes their bodies (web.api_process_schemas); the views read and answer them as they are, so a form's
+fields keep their order.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Response, g, request
 from flask.typing import ResponseReturnValue
+from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from engine import service
@@ -20,8 +23,11 @@ from engine.definitions.package_json import MalformedPackage, package_from_json,
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
 from web import db
+from web.api_process_schemas import Deployed, Draft, DraftToSave, Package, Problems, SavedDraft
 
-bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes")
+bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes",
+               description="Modeling (process owners and admins): validate and deploy a package, unpack a zipped "
+                           "package folder, keep a draft.")
 MAX_BODY = 5 * 1024 * 1024
 # Engine errors as the HTTP status and error code a client can act on.
 STATUS = ((MalformedPackage, 400, "bad_package"), (NotAllowed, 403, "forbidden"), (NotFound, 404, "not_found"),
@@ -81,20 +87,35 @@ def engine_error(exc: Exception) -> ResponseReturnValue:
     raise exc
 
 
+def _body_doc(schema: Any, *content_types: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {kind: {"schema": schema}
+                                                          for kind in content_types or ("application/json",)}}}
+
+
 @bp.post("/validate")
+@bp.doc(**_body_doc(Package))
+@bp.response(200, Problems)
 def validate() -> ResponseReturnValue:
+    """Check a package as a deploy would, storing nothing: every error and warning by element."""
     found = service.validate_package(package_from_json(body()))
     return answer(problems(found.errors, found.warnings))
 
 
 @bp.post("/unpack")
+@bp.doc(**_body_doc({"type": "string", "format": "binary"}, "application/zip", "application/octet-stream"))
+@bp.response(200, Package)
 def unpack() -> ResponseReturnValue:
     """A zipped package folder (the request's body) as the package JSON the modeler opens; stores nothing."""
     return answer(package_json_from_zip(request.get_data()))
 
 
 @bp.post("/deploy")
+@bp.doc(**_body_doc(Package))
+@bp.response(201, Deployed, description="Stored as the process's next version")
+@bp.alt_response(200, schema=Deployed, description="That content is already a version; nothing was stored")
+@bp.alt_response(422, schema=Problems, description="Refused, with every error; nothing was stored")
 def deploy() -> ResponseReturnValue:
+    """Validate a package and store it as the next version of its process."""
     try:
         result = service.deploy_edited(db.uow(), body(), g.account.name)
     except service.DeploymentRefused as refused:
@@ -106,12 +127,17 @@ def deploy() -> ResponseReturnValue:
 
 
 @bp.get("/<key>/draft")
+@bp.response(200, Draft)
 def show_draft(key: str) -> ResponseReturnValue:
+    """The draft saved for a process (a 404 when none is)."""
     return answer(draft_json(service.get_draft(db.uow(), key, g.account.name), with_package=True))
 
 
 @bp.put("/<key>/draft")
+@bp.doc(**_body_doc(DraftToSave))
+@bp.response(200, SavedDraft)
 def save_draft(key: str) -> ResponseReturnValue:
+    """Save an undeployed edit; a 409 naming who saved when the draft moved on since ``base_revision``."""
     data = body()
     if not isinstance(data, dict) or not isinstance(data.get("base_revision"), int) or "package" not in data:
         raise MalformedPackage('a draft is {"package": {...}, "base_revision": <the revision it was based on, '

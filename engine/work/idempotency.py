@@ -4,20 +4,27 @@ same key gets that answer instead of doing the work again.
 A claim is a row whose primary key is (user, key), inserted in its own transaction before the work: of two
 requests at once only one inserts it, the other finds it. The answer is kept once the work is done; a request
 that failed without an answer gives its claim back, so that it can be retried.
+
+A key is kept for ``RETENTION`` (24 hours): a retry later than that is a new request. Each claim first deletes
+at most ``PRUNE_BATCH`` of the oldest expired rows (found through the index on ``created_at``) in the same
+transaction, so the table holds about one day of requests at a small, bounded cost per request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Optional
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.storage.tables import IdempotentRequest
 from engine.storage.uow import UnitOfWork
 
 KEY_LENGTH = 200
+RETENTION = timedelta(hours=24)
+PRUNE_BATCH = 100
 
 
 class KeyReused(Exception):
@@ -42,6 +49,7 @@ def claim(uow: UnitOfWork, user: str, key: str, request_hash: str) -> Optional[A
     if not 0 < len(key) <= KEY_LENGTH:
         raise ValueError(f"an Idempotency-Key has 1 to {KEY_LENGTH} characters")
     with uow:
+        _prune(uow)
         uow.session.add(IdempotentRequest(user_name=user, key=key, request_hash=request_hash,
                                           created_at=uow.clock.now()))
         try:
@@ -80,3 +88,12 @@ def give_back(uow: UnitOfWork, user: str, key: str) -> None:
             IdempotentRequest.status.is_(None)))
         uow.commit()
 
+
+def _prune(uow: UnitOfWork) -> None:
+    """Delete up to ``PRUNE_BATCH`` of the oldest keys older than ``RETENTION``, in the caller's transaction;
+    rows another request is deleting at the same moment are skipped (PostgreSQL), not waited for."""
+    expired = select(IdempotentRequest.user_name, IdempotentRequest.key).where(
+        IdempotentRequest.created_at < uow.clock.now() - RETENTION).order_by(
+        IdempotentRequest.created_at).limit(PRUNE_BATCH).with_for_update(skip_locked=True)
+    uow.session.execute(delete(IdempotentRequest).where(
+        tuple_(IdempotentRequest.user_name, IdempotentRequest.key).in_(expired)))

@@ -19,7 +19,8 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 def test_generated_requests_find_no_server_error_and_no_answer_outside_the_document(server, tmp_path):
     """As a user who may do everything the API offers, on a database with cases and open tasks."""
     new_uow = server.app.extensions["valueflow"]
-    service.add_user(new_uow(), "integrator", ["customer-service", "credit-analyst", "underwriter", "manager"])
+    service.add_user(new_uow(), "integrator", ["customer-service", "credit-analyst", "underwriter", "manager",
+                                               "process-owner"])
     for n in range(3):
         start_loan(new_uow, f"c-{n}", f"Customer {n}")
     secret = tokens.create_token(new_uow(), "integrator", "schemathesis")

@@ -1,0 +1,41 @@
+"""The API's customers: one customer with their cases across every process, as the customer page shows them,
+and the same customer's cases page by page; for staff and managers, as the customer page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+
+from engine.errors import NotFound
+from engine.work import case_pages
+from engine.work.customers import customer_360
+from web import api, db
+from web.api_report_schemas import CustomerView
+from web.api_schemas import CasePage, Paging
+
+bp = api.blueprint("api_customers", "customers", "Customers: one customer's cases across every process.")
+bp.before_request(api.staff_or_manager)
+
+
+@bp.route("/<customer_id>")
+class Customer(MethodView):
+    @bp.response(200, CustomerView)
+    def get(self, customer_id: str) -> Any:
+        """The customer, their open and finished cases, late steps and mean satisfaction, and their newest
+        cases with every step: its wait, its work, who handled it and whether it was late."""
+        return customer_360(db.uow(), customer_id)
+
+
+@bp.route("/<customer_id>/cases")
+class CustomerCases(MethodView):
+    @bp.arguments(Paging, location="query")
+    @bp.response(200, CasePage)
+    def get(self, query: dict[str, Any], customer_id: str) -> Any:
+        """One page of the customer's cases you may see, newest first."""
+        if case_pages.customer(db.uow(), customer_id) is None:
+            raise NotFound(f"no customer {customer_id!r}")
+        account = g.account
+        return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
+                                     customer_id=customer_id, page=query["page"], per_page=query["per_page"])
