@@ -60,6 +60,7 @@ from engine.storage.tables import (CaseFeedback, Customer, HumanTask, ProcessDef
 from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 from engine.storage.wiring import connect  # noqa: E402
 from engine.time.clock import FixedClock  # noqa: E402
+from engine.work.accounts import Account  # noqa: E402
 from engine.work.customers import customer_360  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
@@ -67,6 +68,7 @@ SPAN = timedelta(days=182)
 MIX = {"loan_decision": 0.40, "order_to_cash": 0.25, "service_request": 0.35}  # of the cases
 SEGMENTS = {"premium": (0.2, 0.5), "standard": (0.55, 1.0), "basic": (0.25, 1.5)}
 BATCH = 20_000
+MANAGER = Account("bench", frozenset({"manager"}))  # the customer page as a manager sees it: every case
 
 
 # -- the paths a case takes through each process -------------------------------------------------
@@ -315,7 +317,7 @@ def calls(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
     found += [
         ("compare_versions (1 and 2, all time)", lambda: cycle_times.compare_versions(factory(), every, 1, 2)),
         ("case_efficiency (one case)", lambda: cycle_times.case_efficiency(factory(), instance_id)),
-        ("customer_360 (one customer)", lambda: customer_360(factory(), customer_id)),
+        ("customer_360 (one customer)", lambda: customer_360(factory(), customer_id, MANAGER)),
     ]
     return found
 
@@ -360,7 +362,7 @@ def pages(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
         found.append((f"dashboard ({label}, step {slowest_step})", lambda f=filters: dashboard(f, slowest_step)))
     found += [
         ("compare versions (1 and 2, all time)", compare),
-        (f"customer 360 ({busiest.customer_id}, {busiest.n} cases)", lambda: customer_360(factory(), busiest.customer_id)),
+        (f"customer 360 ({busiest.customer_id}, {busiest.n} cases)", lambda: customer_360(factory(), busiest.customer_id, MANAGER)),
         ("events.xes, first chunk (all time)", lambda: first_chunk(factory, every, "xes")),
         ("events.csv, first chunk (all time)", lambda: first_chunk(factory, every, "csv")),
     ]
