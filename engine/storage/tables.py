@@ -287,6 +287,16 @@ class ApiToken(Base):
     revoked_at: Mapped[Optional[datetime]]
 
 
+class EndedSession(Base):
+    """A signed-in session ended by signing out: its cookie, even copied before, no longer signs anyone in.
+    Kept while such a cookie could still be presented (the session lifetime), then forgotten."""
+
+    __tablename__ = "ended_session"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class IdempotentRequest(Base):
     """A POST to the API sent with an ``Idempotency-Key``: the first request with the key (per user) claims it,
     and its answer is kept, so that a retry is answered the same and does nothing twice. ``status`` is unset
