@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, TypeVar
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts, tokens
+from engine.work import accounts, audit, tokens
 from web import db, vendor
 from web.api_errors import error
 
@@ -100,8 +100,12 @@ def login() -> ResponseReturnValue:
     try:
         found = accounts.authenticate(db.uow(), username, password) if username and password else None
     except accounts.AccountDisabled:
+        audit.record_failed_sign_in(db.uow(), username, request.remote_addr, "account disabled")
         return render_template("auth/login.html", next=target, username=username,
                                error="Your account is disabled; ask an admin to enable it."), 403
+    if found is None and username:
+        audit.record_failed_sign_in(db.uow(), username, request.remote_addr,
+                                    "wrong user name or password" if password else "no password given")
     if found is None:  # answered in place: the sign-in throttle counts these 401s
         message = ("Enter your user name and password." if not username or not password
                    else "That user name and password do not match. Check them and try again.")

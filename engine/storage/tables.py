@@ -297,6 +297,18 @@ class EndedSession(Base):
     ended_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class FailedSignIn(Base):
+    """A sign-in refused: the user name given (which may name nobody), the address it came from, and why."""
+
+    __tablename__ = "failed_sign_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[Optional[str]] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(40))
+
+
 class IdempotentRequest(Base):
     """A POST to the API sent with an ``Idempotency-Key``: the first request with the key (per user) claims it,
     and its answer is kept, so that a retry is answered the same and does nothing twice. ``status`` is unset

@@ -82,6 +82,7 @@ TABLE = {
     "GET /admin/users":                                        "L  F  F  F  F  F  +  F",
     "POST /admin/users":                                       "L  F  F  F  F  F  +  F",
     "GET /admin/users/<name>":                                 "L  F  F  F  F  F  +  F",
+    "GET /admin/audit":                                        "L  F  F  F  F  F  +  F",
     "POST /admin/users/<name>/roles":                          "L  F  F  F  F  F  +  F",
     "POST /admin/users/<name>/disable":                        "L  F  F  F  F  F  +  F",
     "POST /admin/users/<name>/enable":                         "L  F  F  F  F  F  +  F",
