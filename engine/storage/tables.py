@@ -222,7 +222,8 @@ class TaskEvent(Base):
     """One line of the append-only event log."""
 
     __tablename__ = "task_event"
-    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)
+    # the case's events in order; and the whole log newest first, as the audit log reads it
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"), Index("ix_event_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))

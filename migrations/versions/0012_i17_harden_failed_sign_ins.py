@@ -1,7 +1,7 @@
-"""failed sign-ins
+"""failed sign-ins, and the event log by time
 
 ``failed_sign_in`` keeps each refused sign-in (the user name given, the address, why) for the admins' audit
-log.
+log; ``ix_event_at`` lets the audit log read the newest events first without sorting the whole log.
 
 Revision ID: 0012_i17_harden_failed_sign_ins
 Revises: 0011_i17_harden_ended_sessions
@@ -27,9 +27,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_failed_sign_in_at', 'failed_sign_in', ['at'], unique=False)
     op.create_index('ix_failed_sign_in_name', 'failed_sign_in', ['name'], unique=False)
+    op.create_index('ix_event_at', 'task_event', ['at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_event_at', table_name='task_event')
     op.drop_index('ix_failed_sign_in_name', table_name='failed_sign_in')
     op.drop_index('ix_failed_sign_in_at', table_name='failed_sign_in')
     op.drop_table('failed_sign_in')
