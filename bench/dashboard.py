@@ -39,10 +39,11 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Optional
 
 from sqlalchemy import create_engine, func, insert, select
 
@@ -444,6 +445,23 @@ def run(url: str, name: str, events: int, runs: int, *, reuse: bool = False, pag
     factory.dispose()
 
 
+@contextmanager
+def postgres_database(server: str, keep: Optional[str] = None) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on ``server``; dropped afterwards unless named by ``keep``."""
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    name = keep or f"valueflow_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        if not keep:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -474,18 +492,8 @@ def main() -> int:
             target.unlink(missing_ok=True)
             run(f"sqlite:///{target}", "SQLite file", args.events, args.runs, pages_only=args.pages_only)
     if server and not args.sqlite_only:
-        admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-        name = args.keep_postgres or f"valueflow_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            run(server.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", args.events, args.runs, pages_only=args.pages_only)
-        finally:
-            if not args.keep_postgres:
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        with postgres_database(server, args.keep_postgres) as url:
+            run(url, "PostgreSQL", args.events, args.runs, pages_only=args.pages_only)
     return 0
 
 
