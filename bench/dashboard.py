@@ -39,10 +39,11 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Optional
 
 from sqlalchemy import create_engine, func, insert, select
 
@@ -60,6 +61,7 @@ from engine.storage.tables import (CaseFeedback, Customer, HumanTask, ProcessDef
 from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 from engine.storage.wiring import connect  # noqa: E402
 from engine.time.clock import FixedClock  # noqa: E402
+from engine.work.accounts import Account  # noqa: E402
 from engine.work.customers import customer_360  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
@@ -67,6 +69,7 @@ SPAN = timedelta(days=182)
 MIX = {"loan_decision": 0.40, "order_to_cash": 0.25, "service_request": 0.35}  # of the cases
 SEGMENTS = {"premium": (0.2, 0.5), "standard": (0.55, 1.0), "basic": (0.25, 1.5)}
 BATCH = 20_000
+MANAGER = Account("bench", frozenset({"manager"}))  # the customer page as a manager sees it: every case
 
 
 # -- the paths a case takes through each process -------------------------------------------------
@@ -315,7 +318,7 @@ def calls(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
     found += [
         ("compare_versions (1 and 2, all time)", lambda: cycle_times.compare_versions(factory(), every, 1, 2)),
         ("case_efficiency (one case)", lambda: cycle_times.case_efficiency(factory(), instance_id)),
-        ("customer_360 (one customer)", lambda: customer_360(factory(), customer_id)),
+        ("customer_360 (one customer)", lambda: customer_360(factory(), customer_id, MANAGER)),
     ]
     return found
 
@@ -360,7 +363,7 @@ def pages(factory: UnitOfWorkFactory) -> list[tuple[str, Callable[[], Any]]]:
         found.append((f"dashboard ({label}, step {slowest_step})", lambda f=filters: dashboard(f, slowest_step)))
     found += [
         ("compare versions (1 and 2, all time)", compare),
-        (f"customer 360 ({busiest.customer_id}, {busiest.n} cases)", lambda: customer_360(factory(), busiest.customer_id)),
+        (f"customer 360 ({busiest.customer_id}, {busiest.n} cases)", lambda: customer_360(factory(), busiest.customer_id, MANAGER)),
         ("events.xes, first chunk (all time)", lambda: first_chunk(factory, every, "xes")),
         ("events.csv, first chunk (all time)", lambda: first_chunk(factory, every, "csv")),
     ]
@@ -442,6 +445,23 @@ def run(url: str, name: str, events: int, runs: int, *, reuse: bool = False, pag
     factory.dispose()
 
 
+@contextmanager
+def postgres_database(server: str, keep: Optional[str] = None) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on ``server``; dropped afterwards unless named by ``keep``."""
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    name = keep or f"valueflow_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        if not keep:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -472,18 +492,8 @@ def main() -> int:
             target.unlink(missing_ok=True)
             run(f"sqlite:///{target}", "SQLite file", args.events, args.runs, pages_only=args.pages_only)
     if server and not args.sqlite_only:
-        admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-        name = args.keep_postgres or f"valueflow_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            run(server.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", args.events, args.runs, pages_only=args.pages_only)
-        finally:
-            if not args.keep_postgres:
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        with postgres_database(server, args.keep_postgres) as url:
+            run(url, "PostgreSQL", args.events, args.runs, pages_only=args.pages_only)
     return 0
 
 

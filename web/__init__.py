@@ -17,8 +17,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs, api_instances,
-                 api_processes, api_tasks, auth, csrf, customers, dashboard, db, errors, feedback, headers, inbox,
-                 instances, modeler, ops, params, present, processes, tasks, throttle, vendor)
+                 api_processes, api_tasks, audit, auth, csrf, customers, dashboard, db, errors, feedback, headers,
+                 inbox, instances, modeler, ops, params, present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -59,8 +59,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     present.init_app(app)
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
-    for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
-                   ops, modeler, api_docs):
+    for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, audit, account,
+                   vendor, ops, modeler, api_docs):
         app.register_blueprint(module.bp)
     api.init_app(app, [api_processes.bp, api_catalogue.bp, api_instances.bp, api_instances.messages, api_tasks.bp,
                        api_customers.bp, api_dashboards.bp])

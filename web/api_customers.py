@@ -8,9 +8,10 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 
-from engine.errors import NotFound
+from engine.errors import NotAllowed, NotFound
 from engine.work import case_pages
 from engine.work.customers import customer_360
+from engine.work.visibility import sees_every_case
 from web import api, db
 from web.api_report_schemas import CustomerView
 from web.api_schemas import CasePage, Paging
@@ -25,7 +26,7 @@ class Customer(MethodView):
     def get(self, customer_id: str) -> Any:
         """The customer, their open and finished cases, late steps and mean satisfaction, and their newest
         cases with every step: its wait, its work, who handled it and whether it was late."""
-        return customer_360(db.uow(), customer_id)
+        return customer_360(db.uow(), customer_id, g.account)
 
 
 @bp.route("/<customer_id>/cases")
@@ -36,6 +37,9 @@ class CustomerCases(MethodView):
         """One page of the customer's cases you may see, newest first."""
         if case_pages.customer(db.uow(), customer_id) is None:
             raise NotFound(f"no customer {customer_id!r}")
-        account = g.account
-        return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
-                                     customer_id=customer_id, page=query["page"], per_page=query["per_page"])
+        page = case_pages.list_cases(db.uow(), g.account, customer_id=customer_id, page=query["page"],
+                                     per_page=query["per_page"])
+        if not page["total"] and not sees_every_case(g.account):
+            raise NotAllowed(f"none of the cases of customer {customer_id!r} has a step of your roles or was "
+                             "handled by you")
+        return page

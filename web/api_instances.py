@@ -8,7 +8,7 @@ from flask import g
 from flask.views import MethodView
 
 from engine import service
-from engine.work import case_pages, queries
+from engine.work import case_pages, visibility
 from web import api, db, idempotency
 from web.api_errors import error
 from web.api_schemas import Case, CaseFilter, CasePage, Message, StartCase
@@ -18,8 +18,8 @@ bp.before_request(api.staff_or_manager)
 
 
 def _case(instance_id: int) -> dict[str, Any]:
-    """The case as the CLI's ``instance --json`` shows it."""
-    return queries.instance_view(db.uow(), instance_id)
+    """The case as the CLI's ``instance --json`` shows it, when the caller may see it (403 otherwise)."""
+    return case_pages.case_view(db.uow(), instance_id, g.account)
 
 
 @bp.route("")
@@ -29,9 +29,7 @@ class Instances(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """The cases you may see, newest first: managers every case, staff those with a step of their roles
         or that they handled."""
-        account = g.account
-        return case_pages.list_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles,
-                                     process=query.get("process"), status=query.get("status"),
+        return case_pages.list_cases(db.uow(), g.account, process=query.get("process"), status=query.get("status"),
                                      customer_id=query.get("customer"), page=query["page"],
                                      per_page=query["per_page"])
 
@@ -94,5 +92,6 @@ class Messages(MethodView):
         instance_id = body["instance_id"]
         if instance_id is None:
             instance_id = service.case_by_business_key(db.uow(), body["business_key"], body["process"])
+        visibility.require_case_visible(db.uow(), instance_id, g.account)
         service.record_message(db.uow(), instance_id, body["name"], body["data"], g.account.name)
         return _case(instance_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Optional, TypeVar
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts, tokens
+from engine.work import accounts, audit, tokens
 from web import db, vendor
 from web.api_errors import error
 
@@ -33,9 +33,10 @@ def load_account() -> Optional[ResponseReturnValue]:
             return error(401, "The API token is unknown, revoked, or its user is disabled; make a new one "
                                   "under Account, API tokens.")
         return None
-    name = session.get("user")
-    g.account = accounts.signed_in(db.uow(), name, session.get("generation", 0)) if name else None
-    if name and g.account is None:  # the user was removed or disabled, or their password changed since
+    name, session_id = session.get("user"), session.get("id")
+    g.account = (accounts.signed_in(db.uow(), name, session.get("generation", 0), session_id)
+                 if name and session_id else None)
+    if name and g.account is None:  # signed out, the user was removed or disabled, or their password changed
         session.clear()
         flash("Your session has ended: your account was changed. Sign in again.", "info")
     return None
@@ -99,8 +100,12 @@ def login() -> ResponseReturnValue:
     try:
         found = accounts.authenticate(db.uow(), username, password) if username and password else None
     except accounts.AccountDisabled:
+        audit.record_failed_sign_in(db.uow(), username, request.remote_addr, "account disabled")
         return render_template("auth/login.html", next=target, username=username,
                                error="Your account is disabled; ask an admin to enable it."), 403
+    if found is None and username:
+        audit.record_failed_sign_in(db.uow(), username, request.remote_addr,
+                                    "wrong user name or password" if password else "no password given")
     if found is None:  # answered in place: the sign-in throttle counts these 401s
         message = ("Enter your user name and password." if not username or not password
                    else "That user name and password do not match. Check them and try again.")
@@ -108,11 +113,15 @@ def login() -> ResponseReturnValue:
     session.clear()
     session["user"] = found.name
     session["generation"] = found.session_generation
+    session["id"] = accounts.new_session_id()
     return redirect(_safe_next(target, found))
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Sign out: the session ends on the server too, so a copy of its cookie no longer signs anyone in."""
+    if session.get("id"):
+        accounts.end_session(db.uow(), session["id"], current_app.permanent_session_lifetime)
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

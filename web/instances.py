@@ -12,7 +12,7 @@ from engine import service
 from engine.analytics import cycle_times
 from engine.definitions.forms import FormInvalid
 from engine.storage.uow import ConcurrentUpdate
-from engine.work import case_pages, feedback, queries
+from engine.work import case_pages, feedback, queries, visibility
 from engine.work.case_score import case_score
 from web import db, forms, present, refused
 from web.auth import login_required, require, staff_or_manager
@@ -31,10 +31,9 @@ def index() -> ResponseReturnValue:
         abort(400, f"A search is at most {LONGEST_SEARCH} characters: a customer's name or id, or a case number. "
                    f"Yours has {len(text):,}.")
     if text:
-        return render_template("instances/index.html", q=text, results=case_pages.search_cases(db.uow(), text))
-    account = g.account
-    recent = case_pages.recent_cases(db.uow(), account.name, None if account.is_manager else account.staff_roles)
-    return render_template("instances/index.html", q="", results=recent)
+        return render_template("instances/index.html", q=text,
+                               results=case_pages.search_cases(db.uow(), text, g.account))
+    return render_template("instances/index.html", q="", results=case_pages.recent_cases(db.uow(), g.account))
 
 
 @bp.get("/<int:instance_id>")
@@ -65,15 +64,19 @@ def _render(instance_id: int, code: int = 200, recording: Optional[str] = None,
     extra.setdefault("typed", {"score": "", "comment": ""})
     return render_template("instances/show.html", case=case, diagram=diagram, events=events, waits=waits,
                            may_record=may_record, recording=recording,
+                           may_score=visibility.may_score(db.uow(), instance_id, account),
                            efficiency=cycle_times.case_efficiency(db.uow(), instance_id),
                            score=case_score(db.uow(), instance_id), scores=feedback.SCORES, **extra), code
 
 
 def _case(instance_id: int) -> dict[str, Any]:
+    """The case page's content, or 404; 403 unless the user may see the case."""
     try:
-        return case_pages.instance_page(db.uow(), instance_id)
+        return case_pages.instance_page(db.uow(), instance_id, g.account)
     except service.NotFound as exc:
         abort(404, str(exc))
+    except service.NotAllowed as exc:
+        abort(403, f"{exc}.")
 
 
 @bp.post("/<int:instance_id>/messages/<name>")
@@ -107,7 +110,7 @@ def record_message(instance_id: int, name: str) -> ResponseReturnValue:
 @bp.post("/<int:instance_id>/feedback")
 @login_required
 def record_score(instance_id: int) -> ResponseReturnValue:
-    """Staff record the score the customer gave them (1 to 5) for a finished case."""
+    """Whoever handled a finished case (or a manager) records the score the customer gave them (1 to 5)."""
     staff_or_manager()
     typed = {"score": request.form.get("score", "").strip(), "comment": request.form.get("comment", "")}
     if typed["score"] not in {str(n) for n in feedback.SCORES}:
@@ -117,6 +120,8 @@ def record_score(instance_id: int) -> ResponseReturnValue:
         feedback.record_feedback(db.uow(), instance_id, int(typed["score"]), g.account.name, typed["comment"])
     except service.NotFound as exc:
         abort(404, str(exc))
+    except service.NotAllowed as exc:
+        return _score_refused(instance_id, 403, f"The score was not recorded: {exc}.", typed)
     except feedback.FeedbackRefused as exc:
         return _score_refused(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
                               f"The score was not recorded: {exc}.", typed)
@@ -133,6 +138,8 @@ def feedback_link(instance_id: int) -> ResponseReturnValue:
         token = feedback.issue_feedback_token(db.uow(), instance_id, g.account.name)
     except service.NotFound as exc:
         abort(404, str(exc))
+    except service.NotAllowed as exc:
+        return _score_refused(instance_id, 403, f"No link was made: {exc}.")
     except feedback.FeedbackRefused as exc:
         return _score_refused(instance_id, 409 if isinstance(exc, feedback.AlreadyScored) else 400,
                               f"No link was made: {exc}.")

@@ -266,6 +266,7 @@ def navigation() -> dict[str, Any]:
         items.append(("Dashboards", "dashboard.index", "dashboard"))
     if account.is_admin:
         items.append(("Users", "admin.users", "admin"))
+        items.append(("Audit", "audit.index", "audit"))
     return {"nav": [{"label": label, "url": url_for(endpoint), "current": request.blueprint == blueprint}
                     for label, endpoint, blueprint in items],
             "searchable": bool(account.staff_roles or account.is_manager)}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, String, Text, bindparam, delete, exists, func, insert, select, update
 
 from engine.cases.model import Case
 from engine.cases.owners import computed_owner
@@ -26,8 +26,8 @@ from engine.cases.state import Snapshot
 from engine.definitions.annotations import StepAnnotation
 from engine.definitions.packages import CompiledDefinition
 from engine.storage.driver_statements import DriverStatements, Prepared
-from engine.storage.tables import (CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User,
-                                   UserRole)
+from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
+                                   TaskEvent, User, UserRole)
 
 _INSTANCE = ProcessInstance.__table__
 _CASE_TASK = CaseTask.__table__
@@ -37,6 +37,7 @@ _DEFINITION = ProcessDefinition.__table__
 _CUSTOMER_T = Customer.__table__
 _USER = User.__table__
 _USER_ROLE = UserRole.__table__
+_ENDED_SESSION = EndedSession.__table__
 _INSTANCE_COLUMNS = (_INSTANCE.c.id, _INSTANCE.c.definition_id, _INSTANCE.c.customer_id, _INSTANCE.c.segment,
                      _INSTANCE.c.status, _INSTANCE.c.row_version, _INSTANCE.c.next_timer_at)
 
@@ -154,7 +155,8 @@ _SET_ASSIGNEE = Prepared(update(_HUMAN_TASK).where(
     row_version=_HUMAN_TASK.c.row_version + 1))
 _USER_ROLES = Prepared(select(_USER.c.id, _USER_ROLE.c.role).outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
                        .where(_USER.c.name == bindparam("name")))
-_SIGNED_IN = Prepared(select(_USER.c.session_generation, _USER.c.disabled_at.is_not(None), _USER_ROLE.c.role)
+_SIGNED_IN = Prepared(select(_USER.c.session_generation, _USER.c.disabled_at.is_not(None),
+                            exists().where(_ENDED_SESSION.c.session_id == bindparam("session_id")), _USER_ROLE.c.role)
                      .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
                      .where(_USER.c.name == bindparam("name")))
 _LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
@@ -247,13 +249,14 @@ class CaseStore:
         rows = self.sql.all(_USER_ROLES, {"name": name})
         return {role for _user_id, role in rows if role is not None} if rows else None
 
-    def sign_in_state(self, name: str) -> Optional[tuple[int, bool, set[str]]]:
-        """(session generation, disabled, roles) of the user called ``name``, or None when there is no such user."""
-        rows = self.sql.all(_SIGNED_IN, {"name": name})
+    def sign_in_state(self, name: str, session_id: str) -> Optional[tuple[int, bool, bool, set[str]]]:
+        """(session generation, disabled, whether the session ``session_id`` was ended, roles) of the user called
+        ``name``, or None when there is no such user."""
+        rows = self.sql.all(_SIGNED_IN, {"name": name, "session_id": session_id})
         if not rows:
             return None
-        generation, disabled, _role = rows[0]
-        return generation, bool(disabled), {role for _g, _d, role in rows if role is not None}
+        generation, disabled, ended, _role = rows[0]
+        return generation, bool(disabled), bool(ended), {role for _g, _d, _e, role in rows if role is not None}
 
     def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
         """The id and version number of the newest deployed version of process ``key``."""

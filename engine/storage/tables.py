@@ -222,7 +222,8 @@ class TaskEvent(Base):
     """One line of the append-only event log."""
 
     __tablename__ = "task_event"
-    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)
+    # the case's events in order; and the whole log newest first, as the audit log reads it
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"), Index("ix_event_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -285,6 +286,28 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
+
+
+class EndedSession(Base):
+    """A signed-in session ended by signing out: its cookie, even copied before, no longer signs anyone in.
+    Kept while such a cookie could still be presented (the session lifetime), then forgotten."""
+
+    __tablename__ = "ended_session"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FailedSignIn(Base):
+    """A sign-in refused: the user name given (which may name nobody), the address it came from, and why."""
+
+    __tablename__ = "failed_sign_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[Optional[str]] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(40))
 
 
 class IdempotentRequest(Base):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine.errors import NotAllowed, NotFound
-from engine.storage.tables import AccountEvent, User, UserRole
+from engine.storage.tables import AccountEvent, EndedSession, User, UserRole
 from engine.storage.uow import UnitOfWork
 from engine.work.passwords import check_password, hash_password, needs_rehash
 
@@ -108,20 +109,37 @@ def account(uow: UnitOfWork, name: str) -> Optional[Account]:
         return None if user is None else account_of(uow, user)
 
 
-def signed_in(uow: UnitOfWork, name: str, session_generation: int) -> Optional[Account]:
-    """The account of a session signed in as ``name`` at ``session_generation``; None when the session has
-    ended: the user is gone or disabled, or their password was changed or reset since.
+def signed_in(uow: UnitOfWork, name: str, session_generation: int, session_id: str) -> Optional[Account]:
+    """The account of the session ``session_id``, signed in as ``name`` at ``session_generation``; None when
+    the session has ended: signed out, the user is gone or disabled, or their password was changed or reset
+    since.
 
     Run before every request, so it is one statement on the reader's driver connection, without the ORM.
     """
     with uow.reading():
-        state = uow.cases.sign_in_state(name)
+        state = uow.cases.sign_in_state(name, session_id)
     if state is None:
         return None
-    generation, disabled, roles = state
-    if disabled or generation != session_generation:
+    generation, disabled, ended, roles = state
+    if disabled or ended or generation != session_generation:
         return None
     return Account(name, frozenset(roles), generation)
+
+
+def new_session_id() -> str:
+    """A random id for a new signed-in session, so that signing out can end exactly that session."""
+    return secrets.token_hex(16)
+
+
+def end_session(uow: UnitOfWork, session_id: str, lifetime: timedelta) -> None:
+    """Sign the session ``session_id`` out for good: a copy of its cookie no longer signs anyone in. Ended
+    sessions older than ``lifetime`` (after which no cookie of theirs is accepted anyway) are forgotten."""
+    with uow:
+        now = uow.clock.now()
+        uow.session.execute(delete(EndedSession).where(EndedSession.ended_at < now - lifetime))
+        if uow.session.get(EndedSession, session_id) is None:
+            uow.session.add(EndedSession(session_id=session_id, ended_at=now))
+        uow.commit()
 
 
 def list_users(uow: UnitOfWork, text: str = "", page: int = 1, per_page: int = 25) -> dict[str, Any]:

@@ -11,9 +11,9 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, func, inspect, select, true
+from sqlalchemy import ColumnElement, func, inspect, select
 
 from engine.definitions.annotations import ProcessAnnotations, role_key
 from engine.definitions.validation import (BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process,
@@ -23,7 +23,9 @@ from engine.storage.repository import known_segments
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 from engine.work import process_pages, queries
+from engine.work.accounts import Account
 from engine.work.inbox import urgency
+from engine.work.visibility import require_case_visible, visible_cases
 
 _END_TAGS = ("endEvent",)
 
@@ -151,9 +153,17 @@ def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
         }
 
 
-def instance_page(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
-    """The case on its diagram: the version's XML, the steps done and open, the event history with step names."""
-    case = queries.instance_view(uow, instance_id)
+def case_view(uow: UnitOfWork, instance_id: int, viewer: Account) -> dict[str, Any]:
+    """The case as ``queries.instance_view`` gives it, when ``viewer`` may see it (engine.work.visibility);
+    NotFound or NotAllowed otherwise."""
+    require_case_visible(uow, instance_id, viewer)
+    return queries.instance_view(uow, instance_id)
+
+
+def instance_page(uow: UnitOfWork, instance_id: int, viewer: Account) -> dict[str, Any]:
+    """The case on its diagram: the version's XML, the steps done and open, the event history with step names;
+    NotFound or NotAllowed as ``case_view``."""
+    case = case_view(uow, instance_id, viewer)
     with uow.reading():
         now = uow.clock.now()
         definition = _definition(uow, case["process"], case["version"])
@@ -221,8 +231,9 @@ def _end_events_reached(facts: DiagramFacts, done: list[str]) -> list[str]:
     return sorted(ends) if len(ends) == 1 else []
 
 
-def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Cases whose customer's name contains ``text``, whose customer id is ``text``, or whose id it is; newest first."""
+def search_cases(uow: UnitOfWork, text: str, viewer: Account, limit: int = 50) -> list[dict[str, Any]]:
+    """The cases ``viewer`` may see whose customer's name contains ``text``, whose customer id is ``text``, or
+    whose id it is; newest first."""
     text = text.strip()
     if not text:
         return []
@@ -230,22 +241,22 @@ def search_cases(uow: UnitOfWork, text: str, limit: int = 50) -> list[dict[str, 
     number = text.lstrip("#")
     if number.isdecimal() and len(number) <= 18:  # a case id fits a BIGINT
         condition = condition | (ProcessInstance.id == int(number))
-    return _cases(uow, condition, (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), limit)
+    return _cases(uow, condition & visible_cases(viewer),
+                  (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), limit)
 
 
-def recent_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], limit: int = 20) -> list[dict[str, Any]]:
-    """The newest cases with a step of one of ``roles`` or one ``user`` handled; every case when ``roles`` is None
-    (managers). Newest by case number, which walks the primary key instead of sorting every case."""
-    return _cases(uow, _visible(user, roles), (ProcessInstance.id.desc(),), limit)
+def recent_cases(uow: UnitOfWork, viewer: Account, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest cases ``viewer`` may see, by case number (which walks the primary key instead of sorting
+    every case)."""
+    return _cases(uow, visible_cases(viewer), (ProcessInstance.id.desc(),), limit)
 
 
-def list_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], *, process: Optional[str] = None,
-               status: Optional[str] = None, customer_id: Optional[str] = None, page: int = 1,
-               per_page: int = 25) -> dict[str, Any]:
-    """One page of the cases ``user`` may see (as ``recent_cases``), narrowed by process key, status and
-    customer, newest case first; with the total."""
+def list_cases(uow: UnitOfWork, viewer: Account, *, process: Optional[str] = None, status: Optional[str] = None,
+               customer_id: Optional[str] = None, page: int = 1, per_page: int = 25) -> dict[str, Any]:
+    """One page of the cases ``viewer`` may see, narrowed by process key, status and customer, newest case
+    first; with the total."""
     page, per_page = max(page, 1), max(min(per_page, 200), 1)
-    condition = _visible(user, roles)
+    condition = visible_cases(viewer)
     if process:
         condition = condition & ProcessInstance.definition_id.in_(
             select(ProcessDefinition.id).where(ProcessDefinition.key == process))
@@ -253,21 +264,11 @@ def list_cases(uow: UnitOfWork, user: str, roles: Optional[Iterable[str]], *, pr
         condition = condition & (ProcessInstance.status == status)
     if customer_id:
         condition = condition & (ProcessInstance.customer_id == customer_id)
-    with uow:
+    with uow.reading():
         total = uow.session.scalar(select(func.count(ProcessInstance.id)).where(condition)) or 0
     rows = _cases(uow, condition, (ProcessInstance.id.desc(),), per_page, (page - 1) * per_page)
     return {"rows": rows, "total": total, "page": page, "per_page": per_page,
             "pages": max((total + per_page - 1) // per_page, 1)}
-
-
-def _visible(user: str, roles: Optional[Iterable[str]]) -> ColumnElement[bool]:
-    """Cases with a step of one of ``roles`` or one ``user`` handled; every case when ``roles`` is None."""
-    if roles is None:
-        return true()
-    return select(HumanTask.id).where(
-        HumanTask.instance_id == ProcessInstance.id,
-        HumanTask.role.in_(sorted(roles)) | (HumanTask.assignee == user) | (HumanTask.completed_by == user),
-    ).exists()
 
 
 def _cases(uow: UnitOfWork, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int,

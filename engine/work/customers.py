@@ -16,10 +16,12 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from engine.definitions.annotations import ProcessAnnotations
-from engine.errors import NotFound
+from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import CaseFeedback, Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 from engine.time.calendar import calendar_for
+from engine.work.accounts import Account
+from engine.work.visibility import sees_every_case, visible_cases
 
 I, T = ProcessInstance, HumanTask
 
@@ -82,8 +84,9 @@ class CustomerView:
     cases: tuple[CustomerCase, ...]
 
 
-def customer_360(uow: UnitOfWork, customer_id: str, limit: int = 100) -> CustomerView:
-    """The customer and their ``limit`` newest cases with every step; NotFound for an unknown customer."""
+def customer_360(uow: UnitOfWork, customer_id: str, viewer: Account, limit: int = 100) -> CustomerView:
+    """The customer and their ``limit`` newest cases that ``viewer`` may see (engine.work.visibility), with
+    every step; NotFound for an unknown customer, NotAllowed when ``viewer`` may see none of their cases."""
     with uow.reading():
         customer = uow.session.get(Customer, customer_id)
         if customer is None:
@@ -94,7 +97,11 @@ def customer_360(uow: UnitOfWork, customer_id: str, limit: int = 100) -> Custome
                    ProcessDefinition.annotations, I.status, I.segment, I.started_at, I.ended_at, CaseFeedback.score)
             .join(ProcessDefinition, ProcessDefinition.id == I.definition_id)
             .outerjoin(CaseFeedback, CaseFeedback.instance_id == I.id)
-            .where(I.customer_id == customer_id).order_by(I.started_at.desc(), I.id.desc()).limit(limit)).all()
+            .where(I.customer_id == customer_id, visible_cases(viewer))
+            .order_by(I.started_at.desc(), I.id.desc()).limit(limit)).all()
+        if not cases and not sees_every_case(viewer):
+            raise NotAllowed(f"none of the cases of customer {customer_id!r} has a step of your roles or was "
+                             "handled by you")
         tasks: dict[int, list[HumanTask]] = {}
         if cases:
             for task in uow.session.scalars(select(T).where(T.instance_id.in_([c.id for c in cases]))

@@ -1,7 +1,7 @@
 """Customer satisfaction: a score from 1 to 5 for a finished case.
 
-Staff record a score the customer gave them (``record_feedback``), or hand
-the customer a one-time link (``issue_feedback_token``; the web app serves it
+Someone who handled the case, or a manager, records a score the customer
+gave them (``record_feedback``), or hands the customer a one-time link (``issue_feedback_token``; the web app serves it
 at ``/feedback/<token>``) through which the customer scores the case once
 (``record_feedback_by_token``). A case has at most one score. Only a SHA-256
 of a token is stored, so the table alone does not let anyone answer for a
@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.errors import NotFound
 from engine.storage.tables import CaseFeedback, Customer, FeedbackToken, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
+from engine.work.visibility import require_may_score
 
 I = ProcessInstance
 TOKEN_LIFETIME = timedelta(days=30)
@@ -74,10 +75,10 @@ def _finished_unscored(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
 
 
 def issue_feedback_token(uow: UnitOfWork, instance_id: int, actor: str) -> str:
-    """A one-time link token for the customer of a finished, unscored case (valid ``TOKEN_LIFETIME``)."""
+    """A one-time link token for the customer of a finished, unscored case (valid ``TOKEN_LIFETIME``); made by
+    someone who handled the case, or a manager."""
     with uow:
-        if uow.users.by_name(actor) is None:
-            raise NotFound(f"no user named {actor!r}")
+        require_may_score(uow, instance_id, actor)
         _finished_unscored(uow, instance_id)
         token = secrets.token_urlsafe(24)
         now = uow.clock.now()
@@ -142,11 +143,10 @@ def record_feedback_by_token(uow: UnitOfWork, token: str, score: int, comment: O
 
 
 def record_feedback(uow: UnitOfWork, instance_id: int, score: int, user: str, comment: Optional[str] = None) -> None:
-    """A member of staff records the score the customer gave them for a finished case."""
+    """Someone who handled a finished case, or a manager, records the score the customer gave them."""
     comment = _check(score, comment)
     with uow:
-        if uow.users.by_name(user) is None:
-            raise NotFound(f"no user named {user!r}")
+        require_may_score(uow, instance_id, user)
         _finished_unscored(uow, instance_id)
         _store(uow, instance_id, score, comment, "staff", user)
 

@@ -10,9 +10,12 @@ from engine import service
 from engine.analytics import satisfaction
 from engine.analytics.filters import Filters
 from engine.work import feedback
+from engine.work.accounts import Account
 from engine.work.customers import customer_360
 from tests.conftest import T0
 from tests.histories import HOUR, Story
+
+MANAGER = Account("a-manager", frozenset({"manager"}))
 
 
 @pytest.fixture
@@ -29,7 +32,7 @@ def story(stored_uow, clock) -> Story:
 
 
 def test_customer_360_lists_every_case_newest_first_with_waits_breaches_and_people(story, stored_uow):
-    view = customer_360(stored_uow(), story.ann.id)
+    view = customer_360(stored_uow(), story.ann.id, MANAGER)
     assert (view.name, view.segment, view.open_cases, view.finished_cases) == (story.ann.name, "standard", 1, 1)
     running, done = view.cases
     assert (running.instance_id, running.status, running.lead_seconds) == (story.running, "running", 7 * 3600)
@@ -44,9 +47,27 @@ def test_customer_360_lists_every_case_newest_first_with_waits_breaches_and_peop
     assert done.process == story.key and done.version == 1 and done.target_seconds == 24 * 3600
 
 
+def test_staff_see_a_customer_through_the_cases_of_their_roles_or_that_they_handled(story, stored_uow):
+    approver = Account(story.users["approver"], frozenset({story.role("approver")}))
+    assert [c.instance_id for c in customer_360(stored_uow(), story.ann.id, approver).cases] == [story.quick]
+    back_office = Account("new-colleague", frozenset({story.role("back-office")}))
+    assert [c.instance_id for c in customer_360(stored_uow(), story.ann.id, back_office).cases] == [
+        story.running, story.quick]
+    with pytest.raises(service.NotAllowed, match="none of the cases of customer"):
+        customer_360(stored_uow(), story.ann.id, Account("clerk", frozenset({"warehouse"})))
+
+
+def test_only_who_handled_a_case_or_a_manager_records_its_score(story, stored_uow):
+    service.add_user(stored_uow(), "colleague", [story.role("approver")])
+    with pytest.raises(service.NotAllowed, match="colleague did not handle it"):
+        feedback.record_feedback(stored_uow(), story.quick, 4, "colleague")
+    service.add_user(stored_uow(), "boss", ["manager"])
+    feedback.record_feedback(stored_uow(), story.quick, 4, "boss")
+
+
 def test_an_unknown_customer_is_named(stored_uow):
     with pytest.raises(service.NotFound, match="no customer 'nobody-here'"):
-        customer_360(stored_uow(), "nobody-here")
+        customer_360(stored_uow(), "nobody-here", MANAGER)
 
 
 def test_a_one_time_link_takes_one_score_for_a_finished_case(story, stored_uow):
@@ -58,7 +79,7 @@ def test_a_one_time_link_takes_one_score_for_a_finished_case(story, stored_uow):
     assert feedback.feedback_request(stored_uow(), token).answered
     with pytest.raises(feedback.FeedbackRefused, match="already used"):
         feedback.record_feedback_by_token(stored_uow(), token, 1)
-    assert customer_360(stored_uow(), story.ann.id).cases[1].satisfaction == 5
+    assert customer_360(stored_uow(), story.ann.id, MANAGER).cases[1].satisfaction == 5
     with pytest.raises(feedback.FeedbackRefused, match="already has a satisfaction score"):
         feedback.record_feedback(stored_uow(), story.quick, 2, staff)
 

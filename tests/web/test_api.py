@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import pytest
 
+from engine import service
 from engine.work import queries, tokens
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan
 
@@ -86,9 +87,22 @@ def test_a_body_that_is_not_json_is_a_400(as_user, new_uow):
 
 def test_a_case_is_read_by_id_and_an_unknown_one_is_a_404(as_user, new_uow):
     instance_id = start_loan(new_uow)
-    api = as_user("credit-analyst")
+    api = as_user("customer-service")
     assert api.get(f"/instances/{instance_id}").get_json()["id"] == instance_id
     assert_error(api.get("/instances/999999"), 404, "no instance 999999")
+
+
+def test_staff_read_and_list_only_the_cases_of_their_roles_or_that_they_handled(as_user, new_uow):
+    loan = start_loan(new_uow)
+    analyst = as_user("credit-analyst")  # the loan waits for customer service; no step is the analyst's yet
+    assert_error(analyst.get(f"/instances/{loan}"), 403, "has no step of your roles (credit-analyst)")
+    assert analyst.get("/instances").get_json()["total"] == 0
+    task = open_task(new_uow, loan)["id"]
+    service.claim_task(new_uow(), task, "customer-service")
+    service.complete_task(new_uow(), task, "customer-service", MEDIUM_RISK)
+    assert analyst.get(f"/instances/{loan}").get_json()["id"] == loan
+    assert [r["id"] for r in analyst.get("/instances").get_json()["rows"]] == [loan]
+    assert_error(as_user("underwriter").get(f"/instances/{loan}"), 403, "did not handle it")
 
 
 def test_cases_are_listed_newest_first_in_pages_and_filtered(as_user, new_uow):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.web.conftest import text_of
+from engine.storage.tables import EndedSession
+from tests.web.conftest import Auth, text_of
 
 
 def test_an_anonymous_request_goes_to_the_login_page_and_comes_back_after_signing_in(client, auth):
@@ -46,6 +49,37 @@ def test_signing_in_sends_staff_to_the_inbox_and_signing_out_ends_the_session(cl
     assert "credit-analyst" in text_of(client.get("/inbox"))
     auth.logout()
     assert client.get("/inbox").status_code == 302
+
+
+def test_a_session_cookie_copied_before_signing_out_no_longer_works(app, client, auth):
+    auth.login("credit-analyst")
+    copied = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/inbox").status_code == 200  # the copy works while the session lives
+    auth.logout()
+    answer = thief.get("/inbox")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+    assert auth.login("credit-analyst").headers["Location"] == "/inbox"  # signing in again makes a new session
+    assert client.get("/inbox").status_code == 200 and thief.get("/inbox").status_code == 302
+
+
+def test_signing_out_ends_only_that_session(app, auth):
+    other_device = app.test_client()
+    Auth(other_device).login("credit-analyst")
+    auth.login("credit-analyst")
+    auth.logout()
+    assert other_device.get("/inbox").status_code == 200
+
+
+def test_ended_sessions_are_forgotten_once_their_cookies_have_expired(app, auth, clock, new_uow):
+    auth.login("credit-analyst")
+    auth.logout()
+    clock.advance(app.permanent_session_lifetime + timedelta(seconds=1))
+    auth.login("credit-analyst")
+    auth.logout()
+    with new_uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(EndedSession)) == 1
 
 
 def test_a_process_owner_lands_on_the_process_catalogue(auth):

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from engine import service
+
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 from tests.web.conftest import open_task, start_loan, text_of
@@ -46,10 +48,26 @@ def text_of_fragment(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-@pytest.mark.parametrize("user", ["customer-service", "credit-analyst", "manager", "admin"])
-def test_staff_and_managers_see_a_customer(client, auth, story, user):
+@pytest.mark.parametrize("user", ["manager", "admin"])
+def test_managers_see_every_customer(client, auth, story, user):
     auth.login(user)
     assert client.get(f"/customers/{story.ann.id}").status_code == 200
+
+
+@pytest.mark.parametrize("user", ["customer-service", "credit-analyst"])
+def test_staff_of_other_roles_do_not_see_the_customer(client, auth, story, user):
+    auth.login(user)
+    response = client.get(f"/customers/{story.ann.id}")
+    assert response.status_code == 403 and story.ann.name not in text_of(response)
+
+
+def test_staff_see_only_the_customers_cases_of_their_roles_or_that_they_handled(client, auth, story, new_uow):
+    approver = story.users["approver"]
+    service.add_user(new_uow(), approver, [], "pw-approver-1234")
+    auth.login(approver, "pw-approver-1234")
+    html = client.get(f"/customers/{story.ann.id}").get_data(as_text=True)
+    assert re.findall(r'id="case-(\d+)"', html) == [str(story.done)]  # the running case has no approval yet
+    assert "0 open cases · 1 finished" in text_of_fragment(html)
 
 
 def test_a_process_owner_without_a_staff_role_is_refused(client, auth, story):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine import service
 from engine.work import feedback
 from engine.work.case_score import case_score
 from tests.conftest import T0
@@ -19,8 +20,13 @@ def story(new_uow, clock) -> Story:
     story = Story(new_uow, clock)
     story.done = story.case(T0, [(2 * HOUR, HOUR), (HOUR, HOUR)])
     story.running = story.start(T0 + timedelta(hours=1))
+    story.staff = story.users["approver"]  # who handled the finished case's last step
+    service.add_user(new_uow(), story.staff, [], STAFF_PASSWORD)
     clock.set(T0 + timedelta(days=1))
     return story
+
+
+STAFF_PASSWORD = "pw-approver-1234"
 
 
 def issue_link(auth, client, instance_id: int) -> str:
@@ -32,7 +38,7 @@ def issue_link(auth, client, instance_id: int) -> str:
 
 
 def test_a_customer_scores_a_finished_case_once_through_their_link(client, auth, story, new_uow):
-    auth.login("customer-service")
+    auth.login(story.staff, STAFF_PASSWORD)
     link = issue_link(auth, client, story.done)
     assert "1 link was given to the customer and is not used yet." in text_of(client.get(f"/instances/{story.done}"))
     auth.logout()
@@ -58,7 +64,7 @@ def test_an_unknown_link_gets_a_clear_page(client):
 
 
 def test_an_expired_link_gets_a_clear_page(client, auth, story, clock):
-    auth.login("customer-service")
+    auth.login(story.staff, STAFF_PASSWORD)
     link = issue_link(auth, client, story.done)
     clock.advance(feedback.TOKEN_LIFETIME)
     response = client.get(link)
@@ -67,7 +73,7 @@ def test_an_expired_link_gets_a_clear_page(client, auth, story, clock):
 
 @pytest.mark.parametrize("score", ["", "0", "6", "five", "2.5"])
 def test_a_bad_score_through_the_link_is_explained_and_nothing_is_recorded(client, auth, story, new_uow, score):
-    auth.login("customer-service")
+    auth.login(story.staff, STAFF_PASSWORD)
     link = issue_link(auth, client, story.done)
     response = auth.post(link, data={"score": score, "comment": "kept"})
     assert response.status_code == 303 and response.headers["Location"].endswith("#feedback-error")
@@ -81,12 +87,12 @@ def test_a_bad_score_through_the_link_is_explained_and_nothing_is_recorded(clien
 
 
 def test_staff_record_the_score_a_customer_gave_them(client, auth, story, new_uow):
-    auth.login("credit-analyst")
+    auth.login(story.staff, STAFF_PASSWORD)
     response = auth.post(f"/instances/{story.done}/feedback", data={"score": "5", "comment": "Said thanks."})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/instances/{story.done}#satisfaction")
     text = text_of(client.get(f"/instances/{story.done}"))
-    assert "5 / 5 — recorded by credit-analyst" in text and "Said thanks." in text
+    assert f"5 / 5 — recorded by {story.staff}" in text and "Said thanks." in text
     again = auth.post(f"/instances/{story.done}/feedback", data={"score": "1"}, follow_redirects=True)
     assert again.status_code == 409 and "already has a satisfaction score" in text_of(again)
     assert case_score(new_uow(), story.done).score == 5
@@ -100,14 +106,14 @@ def test_staff_record_the_score_a_customer_gave_them(client, auth, story, new_uo
     ({"score": "3", "comment": "x" * 2001}, "the comment is longer than 2000 characters"),
 ])
 def test_a_bad_staff_score_is_refused(client, auth, story, new_uow, form, message):
-    auth.login("customer-service")
+    auth.login(story.staff, STAFF_PASSWORD)
     response = auth.post(f"/instances/{story.done}/feedback", data=form, follow_redirects=True)
     assert response.status_code == 400 and message in text_of(response)
     assert case_score(new_uow(), story.done).score is None
 
 
 def test_a_running_case_takes_no_score_yet(client, auth, story, new_uow):
-    auth.login("customer-service")
+    auth.login("manager")
     assert "The customer can score the case once it is finished." in text_of(client.get(f"/instances/{story.running}"))
     response = auth.post(f"/instances/{story.running}/feedback", data={"score": "3"}, follow_redirects=True)
     assert response.status_code == 400 and "is running; a score is for a finished case" in text_of(response)
@@ -117,7 +123,28 @@ def test_a_running_case_takes_no_score_yet(client, auth, story, new_uow):
 
 
 def test_the_score_forms_need_their_security_token(client, auth, story, new_uow):
-    auth.login("customer-service")
+    auth.login(story.staff, STAFF_PASSWORD)
     assert client.post(f"/instances/{story.done}/feedback", data={"score": "3"}).status_code == 400
     assert client.post(f"/instances/{story.done}/feedback-link").status_code == 400
     assert case_score(new_uow(), story.done).score is None and case_score(new_uow(), story.done).open_links == 0
+
+
+@pytest.mark.parametrize("user", ["customer-service", "credit-analyst"])
+def test_staff_who_did_not_handle_the_case_record_no_score_and_make_no_link(client, auth, story, new_uow, user):
+    service.add_user(new_uow(), user, [story.role("approver")])  # they see the case, but did not handle it
+    auth.login(user)
+    page = client.get(f"/instances/{story.done}")
+    assert "Record the score" not in text_of(page) and "Whoever handled the case, or a manager" in text_of(page)
+    response = auth.post(f"/instances/{story.done}/feedback", data={"score": "1"}, follow_redirects=True)
+    assert response.status_code == 403
+    assert f"only a manager or someone who handled case {story.done} records its satisfaction score" \
+        in text_of(response)
+    link = auth.post(f"/instances/{story.done}/feedback-link", follow_redirects=True)
+    assert link.status_code == 403 and "No link was made" in text_of(link)
+    assert case_score(new_uow(), story.done).score is None and case_score(new_uow(), story.done).open_links == 0
+
+
+def test_a_manager_records_the_score_of_any_case(client, auth, story, new_uow):
+    auth.login("manager")
+    assert auth.post(f"/instances/{story.done}/feedback", data={"score": "4"}).status_code == 302
+    assert case_score(new_uow(), story.done).score == 4

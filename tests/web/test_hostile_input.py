@@ -64,7 +64,7 @@ class Walker:
             session.clear()
             session["_csrf"] = SIGNED
             if self.user is not None:
-                session["user"] = self.user
+                session["user"], session["id"] = self.user, f"walker-{self.user}"
         try:
             with self.client.open(path, method=method, query_string=query or {},
                                   data={**(form or {}), "csrf_token": SIGNED} if method == "POST" else None) as answer:

@@ -144,16 +144,45 @@ def test_search_finds_cases_by_customer_name_customer_id_or_case_number(client, 
     start_loan(new_uow, "c-17", "Ada Moss")
     start_loan(new_uow, "c-18", "Ben Ortiz")
     start_loan(new_uow, "c-17", "Ada Moss")
-    auth.login("credit-analyst")
-
-    def cases(q: str) -> list[str]:
-        return re.findall(r">Case (\d+)<", client.get("/instances", query_string={"q": q}).get_data(as_text=True))
-
-    assert cases("moss") == ["3", "1"]
-    assert cases("c-18") == ["2"]
-    assert cases("2") == ["2"]
-    assert cases("%") == []
+    auth.login("customer-service")
+    assert found(client, "moss") == ["3", "1"]
+    assert found(client, "c-18") == ["2"]
+    assert found(client, "2") == ["2"]
+    assert found(client, "%") == []
     assert "No case matches “nobody”" in text_of(client.get("/instances?q=nobody"))
+
+
+def found(client, text: str) -> list[str]:
+    """The case numbers the cases search lists for ``text``."""
+    return re.findall(r">Case (\d+)<", client.get("/instances", query_string={"q": text}).get_data(as_text=True))
+
+
+def test_staff_find_and_open_only_the_cases_of_their_roles_or_that_they_handled(client, auth, new_uow):
+    loan = start_loan(new_uow, "c-17", "Ada Moss")
+    order = service.start_instance(new_uow(), "order_to_cash", service.CustomerRef("c-18", "Ben Ortiz", "standard"),
+                                   {}, actor="tests")
+    service.add_user(new_uow(), "clerk", ["warehouse"], "pw-clerk-1234")
+    auth.login("clerk")
+    assert found(client, "moss") == [] and found(client, str(loan)) == [] and found(client, "c-17") == []
+    refused = client.get(f"/instances/{loan}")
+    assert refused.status_code == 403 and "has no step of your roles (warehouse)" in text_of(refused)
+    assert "Ada Moss" not in text_of(refused) and "annual_income" not in refused.get_data(as_text=True)
+    assert client.get("/customers/c-17").status_code == 403
+    assert found(client, "ortiz") == []  # the order waits for Sales; the warehouse has no step of it yet
+    auth.logout()
+
+    auth.login("credit-analyst")
+    assert client.get(f"/instances/{loan}").status_code == 403
+    capture = open_task(new_uow, loan)["id"]
+    service.claim_task(new_uow(), capture, "customer-service")
+    service.complete_task(new_uow(), capture, "customer-service", MEDIUM_RISK)
+    assert found(client, "moss") == [str(loan)]  # its credit review is the analyst's now
+    assert client.get(f"/instances/{loan}").status_code == 200
+    assert client.get("/customers/c-17").status_code == 200
+    auth.logout()
+
+    auth.login("manager")
+    assert found(client, "ortiz") == [str(order)] and client.get(f"/instances/{order}").status_code == 200
 
 
 def test_the_cases_page_lists_the_newest_cases_of_the_users_roles_before_any_search(client, auth, new_uow):
