@@ -16,9 +16,9 @@ from flask import Flask, g, redirect
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (account, admin, api, api_docs, api_instances, api_processes, api_tasks, auth, csrf, customers,
-                 dashboard, db, errors, feedback, headers, inbox, instances, modeler, ops, params, present, processes,
-                 tasks, throttle, vendor)
+from web import (account, admin, api, api_docs, api_incidents, api_instances, api_processes, api_tasks, auth, csrf,
+                 customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler, ops, params,
+                 present, processes, tasks, throttle, vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -60,9 +60,9 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, account, vendor,
-                   ops, api_processes, modeler, api_docs):
+                   ops, api_processes, modeler, api_docs, incidents):
         app.register_blueprint(module.bp)
-    api.init_app(app, [api_instances.bp, api_instances.messages, api_tasks.bp])
+    api.init_app(app, [api_instances.bp, api_instances.messages, api_tasks.bp, api_incidents.bp])
     throttle.init_app(app)
 
     @app.get("/")
