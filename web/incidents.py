@@ -51,8 +51,8 @@ def retry() -> ResponseReturnValue:
     if not chosen or len(chosen) > MOST_AT_ONCE or not all(PAGE_NUMBER.fullmatch(i) for i in chosen):
         abort(400, f"Tick 1 to {MOST_AT_ONCE} cases to retry.")
     outcomes = incidents.retry_incidents(db.factory(), [int(i) for i in chosen], g.account.name)
-    going = [str(i) for i, outcome in outcomes.items() if outcome.status not in (None, "error")]
-    failed = [str(i) for i, outcome in outcomes.items() if outcome.status == "error"]
+    going = [str(i) for i, outcome in sorted(outcomes.items()) if outcome.status not in (None, "error")]
+    failed = [str(i) for i, outcome in sorted(outcomes.items()) if outcome.status == "error"]
     if going:
         flash(f"Retried, and going on: case {', '.join(going)}.", "success")
     if failed:
