@@ -372,7 +372,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.once:
         result = jobs.run_until_idle(new_uow, jobs.worker_name(), lease, args.batch)
         worker.report(result, print, _to_stderr, always=True)
-        return 0
+        return 1 if result.errors else 0
     service.compile_running_definitions(new_uow())
     worker.run_rounds(new_uow, args.interval, threading.Event(), print, _to_stderr, lease, args.batch)
     return 0
