@@ -21,7 +21,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from engine import service, simulation, worker
+from engine import jobs, service, simulation, worker
 from engine.analytics import exports, facts
 from engine.analytics.filters import Filters
 from engine.cases.model import MessageNotExpected, TaskNotReady
@@ -368,13 +368,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     new_uow = _uow_factory(args)
+    lease = timedelta(seconds=args.lease)
     if args.once:
-        result = service.run_worker_round(new_uow)
+        result = jobs.run_until_idle(new_uow, jobs.worker_name(), lease, args.batch)
         worker.report(result, print, _to_stderr, always=True)
         return 1 if result.errors else 0
     service.compile_running_definitions(new_uow())
-    worker.run_rounds(new_uow, args.interval, threading.Event(), print, _to_stderr)
+    worker.run_rounds(new_uow, args.interval, threading.Event(), print, _to_stderr, lease, args.batch)
     return 0
+
+
+def _positive(text: str) -> float:
+    """A number of seconds above zero, for argparse."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above zero")
+    return seconds
 
 
 def _to_stderr(line: str) -> None:
@@ -460,10 +472,14 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--segment", help="only cases of customers in this segment")
     p.add_argument("--since", metavar="ISO", help="only cases started at or after this moment")
     p.add_argument("--until", metavar="ISO", help="only cases started before this moment")
-    p = command("worker", cmd_worker, "fire due timers and record breached targets")
-    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p = command("worker", cmd_worker, "run due jobs: fire timers, record breached targets")
+    p.add_argument("--once", action="store_true", help="run every job due now, then exit")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    p.add_argument("--lease", type=_positive, default=jobs.LEASE.total_seconds(),
+                   help="seconds a claimed job stays this worker's before another may take it over")
+    p.add_argument("--batch", type=int, choices=range(1, 10_001), metavar="1..10000", default=jobs.BATCH,
+                   help="jobs claimed at once")
     # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
     # group, so that the engine never imports them. Loading one imports that part (the web app: Flask,
     # Jinja2, every view, about a quarter of a second), so a command of the engine's own skips it;

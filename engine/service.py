@@ -27,8 +27,8 @@ from engine.errors import NotAllowed, NotFound
 from engine.metrics import timed_step
 from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
 from engine.storage.repository import known_segments
-from engine.storage.tables import BusinessKey, HumanTask, ProcessDefinition, ProcessDraft, TaskEvent, User
-from engine.storage.uow import ConcurrentUpdate, UnitOfWork, UnitOfWorkFactory
+from engine.storage.tables import BusinessKey, ProcessDefinition, ProcessDraft, User
+from engine.storage.uow import ConcurrentUpdate, UnitOfWork
 from engine.time.clock import running_at
 from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES
 from engine.work.passwords import hash_password
@@ -455,57 +455,6 @@ def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any]
     uow.commit()
 
 
-# -- time ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WorkerRound:
-    timers_fired: int
-    breaches: int
-    errors: tuple[str, ...]
-
-
-def run_worker_round(new_uow: UnitOfWorkFactory, batch: int = 500) -> WorkerRound:
-    """Fire every timer due now and record every newly breached task; one transaction per case."""
-    fired, failures = 0, []
-    probe = new_uow()
-    with probe:
-        due = list(probe.instances.with_due_timers(probe.clock.now(), batch))
-    for instance_id in due:
-        try:
-            if _fire_timers(new_uow(), instance_id):
-                fired += 1
-        except Exception as exc:  # one broken case must not stop the others
-            failures.append(f"instance {instance_id}: {exc}")
-    return WorkerRound(fired, _record_breaches(new_uow(), batch), tuple(failures))
-
-
-@timed_step("timer")
-def _fire_timers(uow: UnitOfWork, instance_id: int) -> bool:
-    with uow:
-        record = _case(uow, instance_id)
-        now = uow.clock.now()
-        if record.status != "running" or record.next_timer_at is None or record.next_timer_at > now:
-            return False
-        loaded = uow.cases.load(record, uow.compiled(record.definition_id))
-        with running_at(uow.clock):
-            loaded.case.fire_due_timers()
-        uow.cases.log(record.id, "timer_fired", None, now, detail={"due": record.next_timer_at.isoformat()})
-        uow.cases.save(loaded, now, None)
-        uow.commit()
-        return True
-
-
-def _record_breaches(uow: UnitOfWork, batch: int) -> int:
-    with uow:
-        now = uow.clock.now()
-        tasks = uow.tasks.newly_breached(now, batch)
-        for task in tasks:
-            task.breached_at = now
-            _log(uow, task, "task_breached", None, {"due_at": task.due_at.isoformat() if task.due_at else None})
-        uow.commit()
-        return len(tasks)
-
-
 # -- users -----------------------------------------------------------------------
 
 def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None,
@@ -577,9 +526,3 @@ def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: Optional[str], ki
     uow.cases.log(task.instance_id, kind, actor, now, task.id, task.step_id, detail)
     uow.cases.flush_events()
     uow.commit()
-
-
-def _log(uow: UnitOfWork, task: HumanTask, kind: str, actor: Optional[str],
-         detail: Optional[dict[str, Any]] = None) -> None:
-    uow.tasks.log(TaskEvent(instance_id=task.instance_id, task_id=task.id, type=kind, step_id=task.step_id,
-                            actor=actor, at=uow.clock.now(), detail=detail))

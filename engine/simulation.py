@@ -43,7 +43,7 @@ from typing import Any, Callable, Optional, TextIO
 
 from sqlalchemy import bindparam, select
 
-from engine import service
+from engine import jobs, service
 from engine.analytics import costs, facts
 from engine.cases.model import MessageNotExpected, TaskNotReady
 from engine.definitions.packages import read_package
@@ -294,7 +294,7 @@ class Simulation:
         self._follow(instance_id)
 
     def _worker(self, _: Any) -> None:
-        round_ = service.run_worker_round(self.new_uow)
+        round_ = jobs.run_until_idle(self.new_uow, "demo-worker")
         self.result.timers_fired += round_.timers_fired
         self.result.breaches += round_.breaches
 

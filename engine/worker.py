@@ -1,41 +1,48 @@
-"""The timer and breach worker: rounds of ``service.run_worker_round`` until it is told to stop.
+"""The job worker: rounds of ``jobs.run_due_jobs`` until it is told to stop.
 
 ``valueflow worker`` runs it in the foreground; ``valueflow serve`` runs it on a
 background thread beside the web app, on the app's clock. Any number of workers,
-in any number of processes, may share one database: a case's timers fire under
-its row lock and only while still due, and each breach is claimed by one worker.
+in any number of processes, may share one database: each claims its own due
+jobs, and each job's change is committed once (engine.jobs).
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Callable
 
-from engine import service
+from engine import jobs
 from engine.storage.uow import UnitOfWorkFactory
 
 Say = Callable[[str], None]
 
 
-def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Event, say: Say, complain: Say) -> None:
-    """A round now and one every ``interval`` seconds until ``stop`` is set.
+def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Event, say: Say, complain: Say,
+               lease: timedelta = jobs.LEASE, batch: int = jobs.BATCH) -> None:
+    """A round now, the next at once while rounds find full batches, else every ``interval`` seconds, until
+    ``stop`` is set.
 
-    A round that fails as a whole (the database away for a moment) is reported and the next one runs.
+    A job that fails is reported and retried later; a round that fails as a whole (the database away for a
+    moment) is reported and the next one runs: the worker never stops on its own.
     """
+    owner = jobs.worker_name()
     while not stop.is_set():
         try:
-            result = service.run_worker_round(new_uow)
+            result = jobs.run_due_jobs(new_uow, owner, lease, batch)
         except Exception as exc:  # the worker outlives a bad round; the next one retries
             complain(f"valueflow worker: a round failed, trying again in {interval:g} s: {exc}")
         else:
             report(result, say, complain)
+            if result.claimed == batch:
+                continue
         stop.wait(interval)
 
 
-def report(result: service.WorkerRound, say: Say, complain: Say, always: bool = False) -> None:
-    """Each broken case on one line, and what the round did when it did something (or ``always``)."""
+def report(result: jobs.JobRound, say: Say, complain: Say, always: bool = False) -> None:
+    """Each job given back on one line, and what the round did when it did something (or ``always``)."""
     for failure in result.errors:
-        complain(f"valueflow worker: {failure}")
+        complain(f"valueflow worker: {failure}; it is retried later")
     if always or result.timers_fired or result.breaches:
         say(f"timers fired in {result.timers_fired} case(s); {result.breaches} new breach(es)")
 

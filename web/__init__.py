@@ -16,9 +16,10 @@ from flask import Flask, g, redirect
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs, api_instances,
-                 api_processes, api_tasks, audit, auth, csrf, customers, dashboard, db, errors, feedback, headers,
-                 inbox, instances, modeler, ops, params, present, processes, tasks, throttle, vendor)
+from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs, api_incidents,
+                 api_instances, api_processes, api_tasks, audit, auth, csrf, customers, dashboard, db, errors, feedback,
+                 headers, inbox, incidents, instances, modeler, ops, params, present, processes, tasks, throttle,
+                 vendor)
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -60,10 +61,10 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, audit, account,
-                   vendor, ops, modeler, api_docs):
+                   vendor, ops, modeler, api_docs, incidents):
         app.register_blueprint(module.bp)
     api.init_app(app, [api_processes.bp, api_catalogue.bp, api_instances.bp, api_instances.messages, api_tasks.bp,
-                       api_customers.bp, api_dashboards.bp])
+                       api_customers.bp, api_dashboards.bp, api_incidents.bp])
     throttle.init_app(app)
 
     @app.get("/")

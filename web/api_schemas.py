@@ -204,3 +204,42 @@ class Message(Schema):
     def _one_case(self, body: dict[str, Any], **kwargs: Any) -> None:
         if (body.get("instance_id") is None) == (body.get("business_key") is None):
             raise ValidationError("name the case by instance_id or by business_key (one of them)", "instance_id")
+
+
+class IncidentFilter(Paging):
+    process = fields.String(validate=validate.Length(1, 200), metadata={"description": "a process key"})
+    step = fields.String(validate=validate.Length(1, 200), metadata={"description": "the failing step's id"})
+    message = fields.String(validate=validate.Length(1, 200), metadata={"description": "words of the error"})
+
+
+class Incident(Schema):
+    instance_id = fields.Integer(required=True)
+    process = fields.String(required=True)
+    version = fields.Integer(required=True)
+    customer = fields.String(required=True, metadata={"description": "the customer's name"})
+    step = fields.String(allow_none=True, required=True, metadata={"description": "the step that failed"})
+    message = fields.String(required=True)
+    errored_at = Moment(allow_none=True, required=True)
+    attempts = fields.Integer(required=True, metadata={"description": "runs of the step that failed in a row"})
+
+
+class IncidentPage(Page):
+    rows = fields.List(fields.Nested(Incident), required=True)
+    processes = fields.List(fields.String(), required=True,
+                            metadata={"description": "the processes with cases in error"})
+
+
+class IncidentsToRetry(Schema):
+    instances = fields.List(fields.Integer(validate=validate.Range(1, 2**63 - 1)), required=True,
+                            validate=validate.Length(1, 200), metadata={"description": "ids of cases in error"})
+
+
+class RetryOutcome(Schema):
+    instance_id = fields.Integer(required=True)
+    status = fields.String(allow_none=True, required=True, validate=validate.OneOf(STATUSES), metadata={
+        "description": "the case's status after the retry (error: it failed again); null when not retried"})
+    refusal = fields.String(allow_none=True, required=True, metadata={"description": "why it was not retried"})
+
+
+class RetryOutcomes(Schema):
+    results = fields.List(fields.Nested(RetryOutcome), required=True)

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from engine.jobs import HANDLERS as JOB_KINDS
 from engine.metrics import REGISTRY
 from engine.storage.health import Backlog, backlog, readiness
 from web import db
@@ -18,9 +19,11 @@ bp = Blueprint("ops", __name__)
 REQUEST_SECONDS = Histogram(
     "valueflow_http_request_seconds", "Time to answer an HTTP request, by route.", ["method", "route", "status"],
     buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY)
+JOB_BACKLOG = {
+    "jobs_due": "Jobs due now (timers to fire, breaches to record), by kind, running or not yet.",
+    "jobs_overdue": "Jobs due for over a minute and not done: no worker keeps up, or they keep failing.",
+}
 BACKLOG = {
-    "timers_due": "Timers due now, fired or not yet.",
-    "timers_overdue": "Timers due for over a minute and not fired: no worker keeps up.",
     "incidents_open": "Cases stopped in error.",
     "tasks_open": "Human tasks open.",
     "tasks_breached": "Open human tasks past their target.",
@@ -73,5 +76,10 @@ class _BacklogCollector:
         self.found = found
 
     def collect(self):  # type: ignore[no-untyped-def]
+        for name, text in JOB_BACKLOG.items():
+            found = GaugeMetricFamily(f"valueflow_{name}", text, labels=["kind"])
+            for kind, count in sorted({**dict.fromkeys(JOB_KINDS, 0), **getattr(self.found, name)}.items()):
+                found.add_metric([kind], count)
+            yield found
         for name, text in BACKLOG.items():
             yield GaugeMetricFamily(f"valueflow_{name}", text, value=getattr(self.found, name))

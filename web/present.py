@@ -264,6 +264,8 @@ def navigation() -> dict[str, Any]:
     items.append(("Processes", "processes.index", "processes"))
     if account.reads_dashboards:
         items.append(("Dashboards", "dashboard.index", "dashboard"))
+    if account.edits_processes:
+        items.append(("Incidents", "incidents.index", "incidents"))
     if account.is_admin:
         items.append(("Users", "admin.users", "admin"))
         items.append(("Audit", "audit.index", "audit"))

@@ -183,7 +183,20 @@ class Case:
         self.advance()
 
     def cancel(self) -> None:
+        """Stop the case for good; a failed step is cancelled with the rest, so that a case in error ends too."""
+        for task in self._tasks():
+            if task.state == TaskState.ERROR:
+                task._set_state(TaskState.CANCELLED)
+        self.error = None
         self.workflow.cancel()
+
+    def retry(self) -> None:
+        """Run the steps that failed again (once what made them fail is fixed), and on until the case waits."""
+        for task in self._tasks():
+            if task.state == TaskState.ERROR:
+                task._set_state(TaskState.READY)  # SpiffWorkflow has no public way back from ERROR
+        self.error = None
+        self.advance()
 
     def advance(self) -> None:
         """Run engine tasks (scripts, gateways, fired events) until only people or time can move the case."""

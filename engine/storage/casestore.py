@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, func, insert, select, update
 
 from engine.cases.model import Case
 from engine.cases.owners import computed_owner
@@ -26,6 +26,7 @@ from engine.cases.state import Snapshot
 from engine.definitions.annotations import StepAnnotation
 from engine.definitions.packages import CompiledDefinition
 from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.jobs import BREACH, JobQueue
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
 
@@ -87,6 +88,8 @@ class Loaded:
     case: Case
     saved: Optional[Snapshot]
     open_at_start: dict[str, int] = field(default_factory=dict)
+    # The case's timer job was taken to fire its timers: saving writes the next one, changed or not.
+    timer_job_taken: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,11 @@ _SET_ASSIGNEE = Prepared(update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
     assignee=bindparam("assignee", type_=String), claimed_at=bindparam("at", type_=_HUMAN_TASK.c.claimed_at.type),
     row_version=_HUMAN_TASK.c.row_version + 1))
+_MARK_BREACHED = Prepared(update(_HUMAN_TASK).where(
+    _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.status == "open", _HUMAN_TASK.c.breached_at.is_(None))
+    .values(breached_at=bindparam("now", type_=_HUMAN_TASK.c.breached_at.type),
+            row_version=_HUMAN_TASK.c.row_version + 1)
+    .returning(_HUMAN_TASK.c.instance_id, _HUMAN_TASK.c.step_id, _HUMAN_TASK.c.due_at))
 _USER_ROLES = Prepared(select(_USER.c.id, _USER_ROLE.c.role).outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
                        .where(_USER.c.name == bindparam("name")))
 _SIGNED_IN = Prepared(select(_USER.c.session_generation, _USER.c.disabled_at.is_not(None),
@@ -174,6 +182,11 @@ _SAVE_CASE = Prepared(update(_INSTANCE).where(
     next_timer_at=bindparam("next_timer", type_=_INSTANCE.c.next_timer_at.type),
     error_step=func.coalesce(bindparam("error_step_", type_=String), _INSTANCE.c.error_step),
     error_message=func.coalesce(bindparam("error_message_", type_=Text), _INSTANCE.c.error_message),
+    errored_at=func.coalesce(bindparam("errored", type_=_INSTANCE.c.errored_at.type), _INSTANCE.c.errored_at),
+    # a case failing again while in error (a retry that failed) counts one more attempt; a new failure the first
+    error_attempts=case((bindparam("errored", type_=_INSTANCE.c.errored_at.type).is_(None),
+                         _INSTANCE.c.error_attempts),
+                        (_INSTANCE.c.status == "error", _INSTANCE.c.error_attempts + 1), else_=1),
     ended_at=func.coalesce(_INSTANCE.c.ended_at, bindparam("ended", type_=_INSTANCE.c.ended_at.type))))
 # Most steps change neither the status nor the next timer: leaving those columns out of the update spares
 # SQLite the two indexes that hold them (it rewrites an index entry whenever a column of it is set).
@@ -203,6 +216,7 @@ class CaseStore:
     def __init__(self, sql: DriverStatements, cache: CaseCache) -> None:
         self.sql = sql
         self.cache = cache
+        self.jobs = JobQueue(sql)
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
         self._after_commit: list[tuple[int, _Saved]] = []
@@ -300,6 +314,15 @@ class CaseStore:
         self._update_seen_version(f"task {task.id}", _SET_ASSIGNEE, {
             "task_id": task.id, "seen_version": task.row_version, "assignee": assignee, "at": now})
 
+    def mark_breached(self, task_id: int, now: datetime) -> bool:
+        """Record that an open task is past its due time (once) and queue its event; whether it was recorded."""
+        row = self.sql.first(_MARK_BREACHED, {"task_id": task_id, "now": now})
+        if row is None:
+            return False
+        instance_id, step_id, due_at = row
+        self.log(instance_id, "task_breached", None, now, task_id, step_id, {"due_at": due_at.isoformat()})
+        return True
+
     def save(self, loaded: Loaded, now: datetime, actor: Optional[str]) -> str:
         """Write the case's changed state, open/close human task rows, write queued events; returns the status."""
         case, record = loaded.case, loaded.record
@@ -317,7 +340,10 @@ class CaseStore:
                 "error_step_": case.error.step_id if case.error else None,
                 "error_message_": case.error.message if case.error else None,
                 "ended": now if status in ("completed", "cancelled") else None,
+                "errored": now if case.error else None,
             })
+        if next_timer != record.next_timer_at or loaded.timer_job_taken:
+            self.jobs.schedule_timer(record.id, next_timer)
         open_tasks = self._sync_human_tasks(loaded, status, now)
         if status != record.status:
             detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
@@ -398,6 +424,8 @@ class CaseStore:
         for row in new:
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             open_tasks[row["spiff_task_id"]] = task_id
+            if row["due_at"] is not None:
+                self.jobs.add(BREACH, record.id, row["due_at"], task_id)
             self.log(record.id, "task_created", None, now, task_id, row["step_id"])
             if row["assignee"]:
                 self.log(record.id, "task_assigned", None, now, task_id, row["step_id"], {"assignee": row["assignee"]})

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Optional
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from engine.storage.db import alembic_config
-from engine.storage.tables import HumanTask, ProcessInstance
+from engine.storage.tables import HumanTask, Job, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
-# A timer due this long without being fired means no worker is keeping up.
+# A job due this long and still there means no worker is keeping up.
 OVERDUE_AFTER = timedelta(minutes=1)
 
 
@@ -52,8 +53,8 @@ def readiness(engine: Engine) -> Readiness:
 class Backlog:
     """Work waiting in the database now."""
 
-    timers_due: int
-    timers_overdue: int
+    jobs_due: dict[str, int]  # by kind (timer, breach, ...), leased or not
+    jobs_overdue: dict[str, int]
     incidents_open: int
     tasks_open: int
     tasks_breached: int
@@ -65,10 +66,15 @@ def backlog(uow: UnitOfWork) -> Backlog:
     I, T = ProcessInstance, HumanTask
     with uow.reading():
         session = uow.session
-        running = I.status == "running"
-        due = session.scalar(select(func.count()).where(running, I.next_timer_at <= now)) or 0
-        overdue = session.scalar(select(func.count()).where(running, I.next_timer_at <= now - OVERDUE_AFTER)) or 0
+        due = _jobs_by_kind(session, now)
+        overdue = _jobs_by_kind(session, now - OVERDUE_AFTER)
         incidents = session.scalar(select(func.count()).where(I.status == "error")) or 0
         tasks_open = session.scalar(select(func.count()).where(T.is_open())) or 0
         breached = session.scalar(select(func.count()).where(T.is_open(), T.due_at < now)) or 0
-    return Backlog(int(due), int(overdue), int(incidents), int(tasks_open), int(breached))
+    return Backlog(due, overdue, int(incidents), int(tasks_open), int(breached))
+
+
+def _jobs_by_kind(session: Session, due_by: datetime) -> dict[str, int]:
+    """How many jobs of each kind are due by ``due_by``, on the job table's due-time index."""
+    return {kind: int(count) for kind, count in
+            session.execute(select(Job.kind, func.count()).where(Job.due_at <= due_by).group_by(Job.kind))}

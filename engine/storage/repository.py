@@ -108,14 +108,6 @@ class Instances:
         return self.session.scalars(select(ProcessInstance.definition_id).where(
             ProcessInstance.status == "running").distinct()).all()
 
-    def with_due_timers(self, at, limit: int) -> Sequence[int]:  # type: ignore[no-untyped-def]
-        """Ids of running instances whose next timer is due at ``at``."""
-        return self.session.scalars(
-            select(ProcessInstance.id).where(ProcessInstance.status == "running",
-                                             ProcessInstance.next_timer_at <= at)
-            .order_by(ProcessInstance.next_timer_at).limit(limit)).all()
-
-
 
 class Tasks:
     def __init__(self, session: Session) -> None:
@@ -127,16 +119,6 @@ class Tasks:
 
     def log(self, event: TaskEvent) -> None:
         self.session.add(event)
-
-    def newly_breached(self, at, limit: int) -> Sequence[HumanTask]:  # type: ignore[no-untyped-def]
-        """Open tasks past their due time whose breach is not yet recorded, locked for this transaction.
-
-        Rows another worker has locked are skipped (PostgreSQL), so that two workers never record one breach
-        twice; SQLite's writers take turns anyway.
-        """
-        return self.session.scalars(select(HumanTask).where(
-            HumanTask.is_open(), HumanTask.due_at <= at, HumanTask.breached_at.is_(None))
-            .order_by(HumanTask.due_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 
 class Users:

@@ -129,6 +129,9 @@ class ProcessInstance(Base):
     ended_at: Mapped[Optional[datetime]]
     error_message: Mapped[Optional[str]] = mapped_column(Text)
     error_step: Mapped[Optional[str]] = mapped_column(String(200))
+    # When the case last stopped in error, and how many runs of the failing step failed in a row (retries included).
+    errored_at: Mapped[Optional[datetime]]
+    error_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_timer_at: Mapped[Optional[datetime]]
     state: Mapped[str] = mapped_column(Text)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -146,6 +149,33 @@ class BusinessKey(Base):
     process: Mapped[str] = mapped_column(String(200), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+
+
+class Job(Base):
+    """Work a worker does for a case once it is due: fire its timers, record a task's breach, and other kinds.
+
+    A job is written in the same transaction as the case state that causes it, and deleted in the same
+    transaction as the state its run produces (engine.jobs), so it runs once. ``locked_by`` and ``locked_until``
+    are the lease of the worker that claimed it: past ``locked_until`` another worker may claim it again.
+    ``attempts`` counts the claims; ``last_error`` says why the last run failed (the job is then retried later).
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_due", "due_at"),
+        Index("ix_job_instance", "instance_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"))  # the human task a job is about
+    due_at: Mapped[datetime]
+    locked_by: Mapped[Optional[str]] = mapped_column(String(200))
+    locked_until: Mapped[Optional[datetime]]
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
 
 class CaseTask(Base):
     """One SpiffWorkflow task of a case's live task tree, serialized; rewritten only when it changes.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -11,7 +10,6 @@ from sqlalchemy import select
 
 from engine import service
 from engine.definitions.packages import read_package
-from engine.storage.repository import Tasks
 from engine.storage.tables import TaskEvent
 from engine.storage.wiring import connect
 from engine.time.clock import FixedClock
@@ -85,41 +83,4 @@ def test_two_workers_racing_over_the_same_due_timers_fire_each_once_and_record_e
         case = queries.instance_view(check(), instance_id)
         assert case["data"]["document_reminders"] == 1
         assert case["next_timer_at"] == (later + timedelta(days=2)).isoformat()
-    check.dispose()
-
-
-def test_a_breach_two_workers_find_at_the_same_moment_is_recorded_once(storage_url, monkeypatch):
-    arrange = connect(storage_url, FixedClock(T0), migrate=True)
-    service.deploy(arrange(), read_package(SHIPPED / "loan_decision"))
-    late = service.start_instance(arrange(), "loan_decision", service.CustomerRef("late-1", "Late", "standard"), {})
-    arrange.dispose()
-    later = T0 + timedelta(days=2)
-    first_worker, second_worker = (connect(storage_url, FixedClock(later)) for _ in range(2))
-    found_by_first, go_on = threading.Event(), threading.Event()
-    newly_breached = Tasks.newly_breached
-
-    def first_holds_what_it_found(tasks, at, limit):  # type: ignore[no-untyped-def]
-        found = newly_breached(tasks, at, limit)
-        if not found_by_first.is_set():  # the first worker waits, its transaction open, for the second one's round
-            found_by_first.set()
-            go_on.wait(30)
-        return found
-
-    monkeypatch.setattr(Tasks, "newly_breached", first_holds_what_it_found)
-    rounds: dict[str, service.WorkerRound] = {}
-    first = threading.Thread(target=lambda: rounds.setdefault("first", service.run_worker_round(first_worker)))
-    second = threading.Thread(target=lambda: rounds.setdefault("second", service.run_worker_round(second_worker)))
-    first.start()
-    assert found_by_first.wait(30)
-    second.start()
-    second.join(3)  # PostgreSQL: done, past the claimed rows; SQLite: waiting for the first one's write lock
-    go_on.set()
-    first.join(60)
-    second.join(60)
-    for factory in (first_worker, second_worker):
-        factory.dispose()
-    assert sorted(r.breaches for r in rounds.values()) == [0, 1]
-    assert [r.errors for r in rounds.values()] == [(), ()]
-    check = connect(storage_url, FixedClock(later))
-    assert list(events_of(check, "task_breached", [late]).values()) == [1]
     check.dispose()

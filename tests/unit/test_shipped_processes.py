@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from engine import service
+from engine import jobs, service
 from engine.cases import model, state
 from engine.cases.model import MessageNotExpected
 from engine.definitions.packages import read_package
@@ -128,9 +128,9 @@ def assert_completed(new_uow, instance_id: int) -> None:
     assert event_types(new_uow, instance_id)[-1] == "instance_completed"
 
 
-def worker(new_uow, clock, after: timedelta) -> service.WorkerRound:
+def worker(new_uow, clock, after: timedelta) -> jobs.JobRound:
     clock.advance(after)
-    result = service.run_worker_round(new_uow)
+    result = jobs.run_until_idle(new_uow, "test-worker")
     assert result.errors == ()
     return result
 

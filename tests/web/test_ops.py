@@ -93,9 +93,12 @@ def test_metrics_read_the_backlog_of_the_database_now(client, new_uow, clock):
     service.start_instance(new_uow(), "loan_decision", ADA, MEDIUM_RISK)
 
     text = client.get("/metrics").get_data(as_text=True)
-    assert [metric(text, f"valueflow_{n}") for n in ("timers_due", "incidents_open", "tasks_open")] == [0, 1, 1]
+    assert [metric(text, f"valueflow_{n}") for n in ("incidents_open", "tasks_open")] == [1, 1]
+    assert 'valueflow_jobs_due{kind="timer"} 0.0' in text and 'valueflow_jobs_due{kind="breach"} 0.0' in text
     clock.advance(timedelta(minutes=61))
     text = client.get("/metrics").get_data(as_text=True)
-    assert (metric(text, "valueflow_timers_due"), metric(text, "valueflow_timers_overdue")) == (1, 1)
+    assert (metric(text, "valueflow_jobs_due", kind="timer"), metric(text, "valueflow_jobs_overdue", kind="timer")) \
+        == (1, 1)
+    assert metric(text, "valueflow_jobs_due", kind="breach") == 1  # the loan's first step: a one-hour target
     clock.advance(timedelta(days=3))
     assert metric(client.get("/metrics").get_data(as_text=True), "valueflow_tasks_breached") == 1

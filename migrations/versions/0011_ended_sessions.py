@@ -3,14 +3,14 @@
 ``ended_session`` holds the id of each session ended by signing out, so that a copy of its cookie no longer
 signs anyone in; rows older than the session lifetime are removed as new ones come.
 
-Revision ID: 0011_i17_harden_ended_sessions
+Revision ID: 0011_ended_sessions
 Revises: 0010_idempotent_requests
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0011_i17_harden_ended_sessions'
+revision = '0011_ended_sessions'
 down_revision = '0010_idempotent_requests'
 branch_labels = None
 depends_on = None

@@ -3,15 +3,15 @@
 ``failed_sign_in`` keeps each refused sign-in (the user name given, the address, why) for the admins' audit
 log; ``ix_event_at`` lets the audit log read the newest events first without sorting the whole log.
 
-Revision ID: 0012_i17_harden_failed_sign_ins
-Revises: 0011_i17_harden_ended_sessions
+Revision ID: 0012_failed_sign_ins
+Revises: 0011_ended_sessions
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0012_i17_harden_failed_sign_ins'
-down_revision = '0011_i17_harden_ended_sessions'
+revision = '0012_failed_sign_ins'
+down_revision = '0011_ended_sessions'
 branch_labels = None
 depends_on = None
 

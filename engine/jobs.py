@@ -1,0 +1,161 @@
+"""Running due jobs: a worker claims a batch, then runs each job in a transaction of its own.
+
+Each run locks the job's case, takes (deletes) the job while the worker still holds its lease, does the
+job's work and commits both together: a job's state change happens once, whatever the number of workers.
+A run that fails (another process changed the case at the same moment, the database went away) gives the
+job back, to be claimed again after a pause that grows with its attempts; a worker that dies holding
+jobs leaves them to others once their lease ends.
+
+A kind of job is a function in ``HANDLERS``: it gets the unit of work, the job and its locked case, does
+its work inside that transaction (the runner commits) and says whether there was any to do (a breach job
+of a task completed in time has none). Whatever schedules a job writes its row with
+``uow.cases.jobs.add`` in the transaction of the state that causes it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from engine.errors import NotFound
+from engine.metrics import timed_step
+from engine.storage.casestore import CaseRecord
+from engine.storage.jobs import BREACH, TIMER, ClaimedJob
+from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
+from engine.time.clock import running_at
+
+# How long a claimed job stays the claiming worker's: long enough for a batch, short enough to pick up after a crash.
+LEASE = timedelta(seconds=60)
+BATCH = 200
+# The pause before a failed job is claimed again: doubled per attempt, up to the cap.
+FIRST_RETRY = timedelta(seconds=1)
+LONGEST_RETRY = timedelta(minutes=10)
+
+Handler = Callable[[UnitOfWork, ClaimedJob, CaseRecord], bool]
+
+
+def worker_name() -> str:
+    """A name for this worker, unique among the processes sharing the database: host, process and a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class JobRound:
+    """What one round did: jobs claimed, jobs run by kind, and why those given back to retry later failed."""
+
+    claimed: int = 0
+    done: Counter[str] = field(default_factory=Counter)
+    errors: tuple[str, ...] = ()
+
+    def __add__(self, other: "JobRound") -> "JobRound":
+        return JobRound(self.claimed + other.claimed, self.done + other.done, self.errors + other.errors)
+
+    @property
+    def timers_fired(self) -> int:
+        return self.done[TIMER]
+
+    @property
+    def breaches(self) -> int:
+        return self.done[BREACH]
+
+
+def run_due_jobs(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE, batch: int = BATCH) -> JobRound:
+    """Claim up to ``batch`` due jobs for ``owner`` and run each; a failed one is given back to retry later."""
+    return run_claimed(new_uow, claim_due(new_uow, owner, lease, batch), owner)
+
+
+def claim_due(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE,
+              batch: int = BATCH) -> list[ClaimedJob]:
+    """Lease up to ``batch`` due jobs to ``owner`` for ``lease``, in a transaction of their own."""
+    uow = new_uow()
+    with uow:
+        now = uow.clock.now()
+        claimed = uow.cases.jobs.claim(owner, now, now + lease, batch)
+        uow.commit()
+    return claimed
+
+
+def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: str) -> JobRound:
+    """Run each job ``owner`` claimed, each in its own transaction; a failed one is given back to retry later."""
+    done: Counter[str] = Counter()
+    failures = []
+    for job in claimed:
+        try:
+            if _run(new_uow(), job, owner):
+                done[job.kind] += 1
+        except Exception as exc:  # one failing job must not stop the others; it is retried later
+            failures.append(f"{job.kind} job {job.id} of instance {job.instance_id} "
+                            f"(attempt {job.attempts}): {exc}")
+            _give_back(new_uow(), job, owner, str(exc))
+    return JobRound(len(claimed), done, tuple(failures))
+
+
+def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE,
+                   batch: int = BATCH) -> JobRound:
+    """Rounds of ``run_due_jobs`` until one finds fewer than ``batch`` jobs due; what they did together."""
+    total = JobRound()
+    while True:
+        found = run_due_jobs(new_uow, owner, lease, batch)
+        total += found
+        if found.claimed < batch:
+            return total
+
+
+def _run(uow: UnitOfWork, job: ClaimedJob, owner: str) -> bool:
+    """Run the job if it is still ``owner``'s; whether it changed anything."""
+    handler = HANDLERS.get(job.kind)
+    if handler is None:
+        raise UnknownJobKind(f"no worker of this version runs {job.kind!r} jobs")
+    with uow:
+        record = uow.cases.lock_case(job.instance_id)  # the case first, as every writer of it locks it first
+        if record is None:
+            raise NotFound(f"no instance {job.instance_id}")
+        if not uow.cases.jobs.take(job, owner):
+            return False  # the lease ran out and another worker claimed the job: it runs there
+        changed = handler(uow, job, record)
+        uow.commit()
+    return changed
+
+
+def _give_back(uow: UnitOfWork, job: ClaimedJob, owner: str, error: str) -> None:
+    pause = min(FIRST_RETRY * 2 ** max(job.attempts - 1, 0), LONGEST_RETRY)
+    with uow:
+        uow.cases.jobs.postpone(job, owner, uow.clock.now() + pause, error)
+        uow.commit()
+
+
+class UnknownJobKind(Exception):
+    """A job of a kind this version of the worker cannot run (written by a newer version)."""
+
+
+@timed_step("timer")
+def _fire_timers(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool:
+    """Fire the case's due timers and run it on until it waits; its next timer gets a job of its own."""
+    now = uow.clock.now()
+    due: Optional[datetime] = record.next_timer_at
+    if record.status != "running" or due is None or due > now:  # not due any more: keep its timer scheduled
+        uow.cases.jobs.schedule_timer(record.id, due if record.status == "running" else None)
+        return False
+    loaded = uow.cases.load(record, uow.compiled(record.definition_id))
+    with running_at(uow.clock):
+        loaded.case.fire_due_timers()
+    loaded.timer_job_taken = True
+    uow.cases.log(record.id, "timer_fired", None, now, detail={"due": due.isoformat()})
+    uow.cases.save(loaded, now, None)
+    return True
+
+
+def _record_breach(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool:
+    """Record that the task missed its target, if it is still open and not yet recorded as breached."""
+    if job.task_id is None or not uow.cases.mark_breached(job.task_id, uow.clock.now()):
+        return False
+    uow.cases.flush_events()
+    return True
+
+
+HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach}

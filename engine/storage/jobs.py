@@ -1,0 +1,82 @@
+"""The job table's statements: schedule, claim, take and postpone jobs (engine.storage.tables.Job).
+
+Claiming marks a batch of due, unleased jobs with the worker's name and a lease end, in one short
+transaction. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so that workers claiming
+at the same moment pass each other's rows by instead of waiting; SQLite's writers take turns (every write
+transaction begins ``IMMEDIATE``), which gives the same result. A job is then taken (deleted) by its run's
+transaction only while the lease is still the worker's: a worker whose lease ran out and was claimed again
+by another changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Integer, String, Text, bindparam, delete, insert, or_, select, update
+
+from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.tables import Job
+
+_JOB = Job.__table__
+TIMER = "timer"
+BREACH = "breach"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a worker holds the lease of."""
+
+    id: int
+    kind: str
+    instance_id: int
+    task_id: Optional[int]
+    due_at: datetime
+    attempts: int
+
+
+_DUE = (select(_JOB.c.id).where(
+    _JOB.c.due_at <= bindparam("now", type_=_JOB.c.due_at.type),
+    or_(_JOB.c.locked_until.is_(None), _JOB.c.locked_until <= bindparam("now", type_=_JOB.c.locked_until.type)))
+    .order_by(_JOB.c.due_at).limit(bindparam("batch", type_=Integer)).with_for_update(skip_locked=True))
+_CLAIM = Prepared(update(_JOB).where(_JOB.c.id.in_(_DUE.scalar_subquery())).values(
+    locked_by=bindparam("owner", type_=String), locked_until=bindparam("until", type_=_JOB.c.locked_until.type),
+    attempts=_JOB.c.attempts + 1)
+    .returning(_JOB.c.id, _JOB.c.kind, _JOB.c.instance_id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.attempts))
+_TAKE = Prepared(delete(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner")))
+_POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner"))
+                     .values(locked_by=None, locked_until=bindparam("retry_at", type_=_JOB.c.locked_until.type),
+                             last_error=bindparam("error", type_=Text)))
+_DROP_TIMERS = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == TIMER))
+_ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts"))
+
+
+class JobQueue:
+    """The job table, on a unit of work's driver connection and inside its transaction."""
+
+    def __init__(self, sql: DriverStatements) -> None:
+        self.sql = sql
+
+    def claim(self, owner: str, now: datetime, until: datetime, batch: int) -> list[ClaimedJob]:
+        """Lease up to ``batch`` jobs due at ``now`` to ``owner`` until ``until``, the earliest due first."""
+        rows = self.sql.all(_CLAIM, {"now": now, "owner": owner, "until": until, "batch": batch})
+        return sorted((ClaimedJob(*row) for row in rows), key=lambda job: (job.due_at, job.id))
+
+    def take(self, job: ClaimedJob, owner: str) -> bool:
+        """Delete the job if ``owner`` still holds its lease; False when another worker took it over."""
+        return self.sql.execute(_TAKE, {"job_id": job.id, "owner": owner}) == 1
+
+    def postpone(self, job: ClaimedJob, owner: str, retry_at: datetime, error: str) -> None:
+        """Give the job back, to be claimed again from ``retry_at`` on, with why its run failed."""
+        self.sql.execute(_POSTPONE, {"job_id": job.id, "owner": owner, "retry_at": retry_at, "error": error})
+
+    def schedule_timer(self, instance_id: int, due: Optional[datetime]) -> None:
+        """The case's one timer job, due at its next timer (none when it waits on no timer)."""
+        self.sql.execute(_DROP_TIMERS, {"instance_id": instance_id})
+        if due is not None:
+            self.add(TIMER, instance_id, due)
+
+    def add(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None) -> None:
+        self.sql.execute(_ADD, {"kind": kind, "instance_id": instance_id, "task_id": task_id, "due_at": due,
+                                "attempts": 0})
