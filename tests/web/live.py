@@ -6,11 +6,15 @@ from __future__ import annotations
 import http.client
 import json
 import uuid
+from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import select
 
 from engine import service
 from engine.definitions.packages import read_package
+from engine.storage.tables import HumanTask, ProcessInstance, TaskEvent
 from engine.storage.wiring import connect
 from engine.work import tokens
 from tests.conftest import SHIPPED
@@ -88,3 +92,35 @@ class Api:
 def metrics_folder_files(folder: Path) -> set[int]:
     """The process ids that wrote request or step latencies into prometheus-client's folder."""
     return {int(path.stem.rsplit("_", 1)[1]) for path in folder.glob("histogram_*.db")}
+
+
+def disagreements(url: str, instance_ids: Iterable[int]) -> list[str]:
+    """Each case whose stored state and rows disagree, in words: its open task rows are not the human tasks
+    its state has ready, it is running with no task and no timer (the loans of these tests never wait for a
+    message), or a completed task has not exactly one
+    task_completed event."""
+    factory = connect(url)
+    problems = []
+    try:
+        for instance_id in instance_ids:
+            with factory() as uow:
+                definition_id, status = uow.session.execute(select(
+                    ProcessInstance.definition_id, ProcessInstance.status).where(
+                    ProcessInstance.id == instance_id)).one()
+                case = uow.cases.read(instance_id, uow.compiled(definition_id))
+                ready = {str(task.id) for task in case.ready_human_tasks()}
+                rows = uow.session.execute(select(HumanTask.spiff_task_id, HumanTask.status, HumanTask.id).where(
+                    HumanTask.instance_id == instance_id)).all()
+                completions = Counter(uow.session.scalars(select(TaskEvent.task_id).where(
+                    TaskEvent.instance_id == instance_id, TaskEvent.type == "task_completed")))
+            open_rows = {spiff_id for spiff_id, row_status, _ in rows if row_status == "open"}
+            if open_rows != ready:
+                problems.append(f"case {instance_id}: open task rows {open_rows}, ready in its state {ready}")
+            if status == "running" and not ready and case.next_timer_at() is None:
+                problems.append(f"case {instance_id} is running with no task open and no timer")
+            completed = {task_id for _, row_status, task_id in rows if row_status == "completed"}
+            if set(completions) != completed or any(count != 1 for count in completions.values()):
+                problems.append(f"case {instance_id}: completed tasks {completed}, completion events {completions}")
+    finally:
+        factory.dispose()
+    return problems
