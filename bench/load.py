@@ -11,8 +11,9 @@ PostgreSQL database (VALUEFLOW_BENCH_POSTGRES or VALUEFLOW_TEST_POSTGRES).
 
 Prints, for each number of clients: loans finished per second, completions per
 second, p50/p95/p99 of a completion, answers by status (409, a race lost, is
-counted apart from errors; a 5xx is an error), and the inbox and dashboard
-latencies while the clients work.
+counted apart from errors; a 5xx is an error; 599 is a request that got no
+answer, its connection closed), and the inbox and dashboard latencies while
+the clients work.
 
 Usage: .venv/bin/python bench/load.py [--seconds 20] [--clients 1,4,16] [--processes 4] [--threads 4]
 """
@@ -131,9 +132,10 @@ def report(clients: int, tally: Tally, finished: Counter[str], elapsed: float) -
     answers: Counter[int] = Counter()
     for counts in tally.statuses.values():
         answers.update(counts)
-    errors = {status: n for status, n in answers.items() if status >= 400 and status != 409}
+    errors = {status: n for status, n in answers.items() if 400 <= status < 599 and status != 409}
     print(f"  answers {dict(sorted(answers.items()))}: 409 (a race lost) {answers[409]}, "
-          f"errors {errors or 'none'}, 5xx {sum(n for s, n in answers.items() if s >= 500)}")
+          f"errors {errors or 'none'}, 5xx {sum(n for s, n in answers.items() if 500 <= s < 599)}, "
+          f"no answer (599: the connection was closed, e.g. a kept-alive one the server had let go) {answers[599]}")
     for kind in ("inbox (API, queues)", "all open tasks (manager)", "dashboard (manager)"):
         seen = tally.seconds[kind]
         print(f"  {kind:<26} p50 {percentile(seen, 0.5) * 1000:5.0f} ms, "
