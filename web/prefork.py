@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -40,7 +40,8 @@ def serve(args: argparse.Namespace) -> int:
         os.environ[METRICS_FOLDER] = str(default_metrics_folder(args.port))
         os.execv(sys.executable, [sys.executable, "-m", "engine.cli", *_serve_arguments(args)])
     try:  # gunicorn would retry a port in use for five seconds, then say so in five lines
-        socket.create_server((args.host, args.port)).close()
+        socket.create_server((args.host, args.port), family=socket.AF_INET6 if ":" in args.host
+                             else socket.AF_INET).close()
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         print(f"valueflow: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
@@ -48,11 +49,12 @@ def serve(args: argparse.Namespace) -> int:
     metrics = Path(folder)
     metrics.mkdir(parents=True, exist_ok=True)
     _empty(metrics)
+    from web import db
     from web.commands import address, ready_app
     app = ready_app()
     if app is None:
         return 2
-    app.extensions["valueflow"].dispose()  # no connection of the master's may be inherited by the processes
+    app.extensions[db.KEY].dispose()  # no connection of the master's may be inherited by the processes
     print(f"Valueflow is running on {address(args)} in {args.processes} web processes, "
           f"{args.threads} requests at once each (Ctrl+C stops it)", flush=True)
     worker: list[subprocess.Popen[bytes]] = []
@@ -122,12 +124,12 @@ def _start_worker(interval: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", repr(interval)])
 
 
-def _stop_worker(worker: subprocess.Popen[bytes], timeout: Optional[float] = 60.0) -> None:
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
     """Stop the worker as Ctrl+C does (the round in progress rolls back, the database is closed)."""
     if worker.poll() is None:
         worker.send_signal(signal.SIGINT)
         try:
-            worker.wait(timeout)
+            worker.wait(60)
         except subprocess.TimeoutExpired:
             print("valueflow: the worker did not stop in time; ending it", file=sys.stderr, flush=True)
             worker.kill()
