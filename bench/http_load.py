@@ -185,9 +185,10 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
     return {"claim": statistics.median(claim), "complete": statistics.median(complete)}
 
 
-def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen:
+def start_server(url: str, port: int, workdir: Path, *options: str) -> subprocess.Popen:
+    """``valueflow serve --no-worker`` with ``options``, once it answers."""
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": url}
-    command = [str(ROOT / ".venv" / "bin" / "valueflow"), "serve", "--no-worker", "--port", str(port)]
+    command = [str(ROOT / ".venv" / "bin" / "valueflow"), "serve", "--no-worker", "--port", str(port), *options]
     process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -202,12 +203,8 @@ def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
-def run(port: int, pid: int, clients: int, seconds: float) -> tuple[Tally, float, float, float]:
-    tally, stop = Tally(), threading.Event()
-    cpu_before, _ = server_usage(pid)
-    threads = [threading.Thread(target=clerk, args=(port, f"clerk-{n}", tally, stop, random.Random(n)))
-               for n in range(clients)]
-    threads.append(threading.Thread(target=manager, args=(port, tally, stop)))
+def run_for(threads: list[threading.Thread], seconds: float, stop: threading.Event) -> float:
+    """Start the threads, tell them to stop after ``seconds`` and wait for them; the seconds it took in all."""
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -215,7 +212,16 @@ def run(port: int, pid: int, clients: int, seconds: float) -> tuple[Tally, float
     stop.set()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
+    return time.perf_counter() - began
+
+
+def run(port: int, pid: int, clients: int, seconds: float) -> tuple[Tally, float, float, float]:
+    tally, stop = Tally(), threading.Event()
+    cpu_before, _ = server_usage(pid)
+    threads = [threading.Thread(target=clerk, args=(port, f"clerk-{n}", tally, stop, random.Random(n)))
+               for n in range(clients)]
+    threads.append(threading.Thread(target=manager, args=(port, tally, stop)))
+    elapsed = run_for(threads, seconds, stop)
     cpu_after, rss = server_usage(pid)
     return tally, elapsed, cpu_after - cpu_before, rss
 

@@ -522,7 +522,8 @@ def _set_assignee(uow: UnitOfWork, task: TaskRecord, assignee: Optional[str], ki
                   detail: Optional[dict[str, Any]] = None) -> None:
     """Change who holds an open task, log it, and commit."""
     now = uow.clock.now()
-    uow.cases.set_assignee(task, assignee, now if assignee is not None else None)
-    uow.cases.log(task.instance_id, kind, actor, now, task.id, task.step_id, detail)
-    uow.cases.flush_events()
+    with uow.cases.batch():
+        uow.cases.set_assignee(task, assignee, now if assignee is not None else None)
+        uow.cases.log(task.instance_id, kind, actor, now, task.id, task.step_id, detail)
+        uow.cases.flush_events()
     uow.commit()

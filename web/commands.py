@@ -7,14 +7,19 @@ import argparse
 import signal
 import sys
 from types import FrameType
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("serve", run_serve, "run the web app (inbox, task pages, cases) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
-    p.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
+    p.add_argument("--threads", type=int, default=8, help="requests served at once, per process (default 8)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="web processes sharing the database (default 1, on waitress; more run under gunicorn)")
     p.add_argument("--no-worker", dest="worker", action="store_false",
                    help="leave timers and breaches to `valueflow worker` processes run apart")
     p.add_argument("--worker-interval", type=float, default=5.0, metavar="SECONDS",
@@ -23,26 +28,51 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the app with waitress, a production WSGI server (Werkzeug's own is for development only), and
-    unless ``--no-worker``, the timer and breach worker on a thread beside it, on the app's clock."""
-    from waitress import create_server
-
-    from engine.work import case_pages
-
-    from engine import service
-    from engine.worker import BackgroundWorker
-    from web import create_app, db
-
-    if args.threads < 1:
-        print("valueflow: --threads must be at least 1", file=sys.stderr)
+    unless ``--no-worker``, the timer and breach worker on a thread beside it, on the app's clock.
+    With ``--processes`` above 1, gunicorn runs that many web processes instead (web.prefork)."""
+    if args.threads < 1 or args.processes < 1:
+        print("valueflow: --threads and --processes must be at least 1", file=sys.stderr)
         return 2
     if not args.worker_interval > 0:
         print("valueflow: --worker-interval must be a number of seconds above 0", file=sys.stderr)
         return 2
+    if args.processes > 1:
+        from web import prefork
+        return prefork.serve(args)
+    return _serve_one_process(args)
+
+
+def ready_app() -> Optional["Flask"]:
+    """The app, once its database is known to hold a Valueflow schema (else None, said on stderr)."""
+    from engine.work import case_pages
+    from web import create_app, db
+
     app = create_app()
     with app.app_context():
         if not case_pages.schema_ready(db.uow()):
             print("valueflow: the database has no Valueflow schema yet; run `valueflow init` first", file=sys.stderr)
-            return 2
+            app.extensions[db.KEY].dispose()
+            return None
+    return app
+
+
+def address(args: argparse.Namespace) -> str:
+    """The address to open in a browser on this machine."""
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
+    return f"http://{shown}:{args.port}/"
+
+
+def _serve_one_process(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from engine import service
+    from engine.worker import BackgroundWorker
+    from web import db
+
+    app = ready_app()
+    if app is None:
+        return 2
+    with app.app_context():
         compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
     try:
@@ -50,8 +80,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"valueflow: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
-    print(f"Valueflow is running on http://{shown}:{args.port}/ — sign in with a user printed by "
+    print(f"Valueflow is running on {address(args)} — sign in with a user printed by "
           "`valueflow init` (Ctrl+C stops it)", flush=True)
     worker = BackgroundWorker(app.extensions[db.KEY], args.worker_interval, _say, _complain) if args.worker else None
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
 from engine.jobs import HANDLERS as JOB_KINDS
@@ -65,10 +66,20 @@ def readyz() -> ResponseReturnValue:
 
 @bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
-    """Request and step latencies of this process, and the database's backlog read now."""
+    """Request and step latencies (of every web and worker process when they share a metrics folder, as under
+    ``serve --processes``), and the database's backlog read now."""
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(_BacklogCollector(backlog(db.uow())))
-    return Response(generate_latest(REGISTRY) + generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_latencies()) + generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _latencies() -> CollectorRegistry:
+    """This process's figures, or the sums over every process writing to PROMETHEUS_MULTIPROC_DIR."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    summed = CollectorRegistry()
+    multiprocess.MultiProcessCollector(summed)
+    return summed
 
 
 class _BacklogCollector:

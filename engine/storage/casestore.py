@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, func, insert, select, update
 
@@ -219,7 +220,20 @@ class CaseStore:
         self.jobs = JobQueue(sql)
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
+        self._completions: list[dict[str, Any]] = []  # their rows' updates, written by ``save``
+        self._unchecked: list[tuple[str, Callable[[], int]]] = []  # updates of a batch whose row counts are due
         self._after_commit: list[tuple[int, _Saved]] = []
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The writes inside go to the database together (engine.storage.driver_statements); an update that
+        finds its row changed since it was read raises StaleCase once they are all sent."""
+        with self.sql.batch():
+            yield
+        unchecked, self._unchecked = self._unchecked, []
+        for what, changed in unchecked:
+            if changed() != 1:
+                raise StaleCase(f"{what} changed meanwhile")
 
     # -- reading -----------------------------------------------------------------
 
@@ -304,9 +318,8 @@ class CaseStore:
                              "actor": actor, "at": now, "detail": detail})
 
     def complete_task(self, task: TaskRecord, user: str, now: datetime) -> None:
-        """Mark a task completed (its case must be saved in the same unit of work)."""
-        self._update_seen_version(f"task {task.id}", _COMPLETE_TASK, {
-            "task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
+        """Mark a task completed; written by ``save``, which must follow in the same unit of work."""
+        self._completions.append({"task_id": task.id, "seen_version": task.row_version, "now": now, "user": user})
         self._completed.add(task.spiff_task_id)
 
     def set_assignee(self, task: TaskRecord, assignee: Optional[str], now: Optional[datetime]) -> None:
@@ -324,31 +337,36 @@ class CaseStore:
         return True
 
     def save(self, loaded: Loaded, now: datetime, actor: Optional[str]) -> str:
-        """Write the case's changed state, open/close human task rows, write queued events; returns the status."""
+        """Write the completed tasks, the case's changed state, open/close human task rows and the queued events,
+        in one batch; returns the status."""
         case, record = loaded.case, loaded.record
         status = case.status
         state = case.snapshot(loaded.saved)
-        self._write_tasks(record.id, loaded.saved, state)
         next_timer = case.next_timer_at() if status == "running" else None
-        saved = {"case_id": record.id, "seen_version": record.row_version, "new_version": record.row_version + 1,
-                 "new_state": state.header}
-        if status == record.status and next_timer == record.next_timer_at and case.error is None:
-            self._update_seen_version(f"instance {record.id}", _SAVE_STATE, saved)
-        else:
-            self._update_seen_version(f"instance {record.id}", _SAVE_CASE, {
-                **saved, "new_status": status, "next_timer": next_timer,
-                "error_step_": case.error.step_id if case.error else None,
-                "error_message_": case.error.message if case.error else None,
-                "ended": now if status in ("completed", "cancelled") else None,
-                "errored": now if case.error else None,
-            })
-        if next_timer != record.next_timer_at or loaded.timer_job_taken:
-            self.jobs.schedule_timer(record.id, next_timer)
-        open_tasks = self._sync_human_tasks(loaded, status, now)
-        if status != record.status:
-            detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
-            self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
-        self.flush_events()
+        with self.batch():
+            completions, self._completions = self._completions, []
+            for completion in completions:
+                self._update_seen_version(f"task {completion['task_id']}", _COMPLETE_TASK, completion)
+            self._write_tasks(record.id, loaded.saved, state)
+            saved = {"case_id": record.id, "seen_version": record.row_version, "new_version": record.row_version + 1,
+                     "new_state": state.header}
+            if status == record.status and next_timer == record.next_timer_at and case.error is None:
+                self._update_seen_version(f"instance {record.id}", _SAVE_STATE, saved)
+            else:
+                self._update_seen_version(f"instance {record.id}", _SAVE_CASE, {
+                    **saved, "new_status": status, "next_timer": next_timer,
+                    "error_step_": case.error.step_id if case.error else None,
+                    "error_message_": case.error.message if case.error else None,
+                    "ended": now if status in ("completed", "cancelled") else None,
+                    "errored": now if case.error else None,
+                })
+            if next_timer != record.next_timer_at or loaded.timer_job_taken:
+                self.jobs.schedule_timer(record.id, next_timer)
+            open_tasks = self._sync_human_tasks(loaded, status, now)
+            if status != record.status:
+                detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
+                self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
+            self.flush_events()
         if status == "running":  # a finished case takes no more steps
             self._after_commit.append((record.id, _Saved(record.row_version + 1, case, state, open_tasks)))
         return status
@@ -369,8 +387,12 @@ class CaseStore:
         self._after_commit = []
 
     def _update_seen_version(self, what: str, statement: Prepared, params: dict[str, Any]) -> None:
-        """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since."""
-        if self.sql.execute(statement, params) != 1:
+        """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since (at
+        the end of the batch, inside one)."""
+        changed = self.sql.execute_counted(statement, params)
+        if self.sql.batching:
+            self._unchecked.append((what, changed))
+        elif changed() != 1:
             raise StaleCase(f"{what} changed meanwhile")
 
     def _write_tasks(self, instance_id: int, before: Optional[Snapshot], after: Snapshot) -> None:

@@ -8,15 +8,21 @@ connection in this keeper instead, and the next unit of work takes it from
 here. A few are kept; the rest go back to the pool, and disposing of the
 engine closes the kept ones.
 
-Only on a SQLite file: a PostgreSQL checkout also pings the server and
-replaces a connection the server has dropped, which a kept connection would
-skip; an in-memory database has one connection, which its pool hands out as
-it is.
+On PostgreSQL the pool's checkout pings the server (a round trip, a sixth of
+a step's) to replace a connection the server has dropped. A kept connection
+is checked without one: a connection the server has closed (a restart, an
+administrator ending it) has its farewell, or the end of the stream, waiting
+to be read on its socket, and an idle one has nothing; a kept connection with
+anything to read is dropped and a pooled one (pinged) is taken instead. An
+in-memory SQLite database has one connection, which its pool hands out as it
+is.
 """
 
 from __future__ import annotations
 
+import select
 import threading
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
@@ -28,11 +34,11 @@ _KEEP = 2
 
 
 class KeptConnections:
-    """Connections of one engine kept between units of work (on a SQLite file only); thread-safe."""
+    """Connections of one engine kept between units of work (not of an in-memory database); thread-safe."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._keep = _KEEP if engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool) else 0
+        self._keep = 0 if isinstance(engine.pool, StaticPool) else _KEEP
         self._idle: list[PoolProxiedConnection] = []
         self._lock = threading.Lock()
         if self._keep:
@@ -43,6 +49,9 @@ class KeptConnections:
         else one from the pool."""
         with self._lock:
             pooled = self._idle.pop() if self._idle else None
+        if pooled is not None and not _still_open(pooled.driver_connection):
+            pooled.invalidate()  # closed, and forgotten by the pool
+            pooled = None
         if pooled is None:
             return checkout_in_transaction(self._engine, reading=reading)
         return begun_or_returned(self._engine, pooled, reading=reading)
@@ -50,7 +59,7 @@ class KeptConnections:
     def release(self, pooled: PoolProxiedConnection) -> None:
         """Roll back what the connection did not commit, and keep it for the next unit of work or return it."""
         driver = pooled.driver_connection
-        if self._keep and driver.in_transaction:  # type: ignore[union-attr]
+        if self._keep and _in_transaction(driver):
             try:
                 driver.rollback()  # type: ignore[union-attr]
             except self._engine.dialect.loaded_dbapi.Error:
@@ -73,3 +82,21 @@ class KeptConnections:
             # Detached, closing it closes the driver's connection rather than return it to a pool being disposed of.
             pooled.detach()
             pooled.close()
+
+
+def _in_transaction(driver: Any) -> bool:
+    """Whether a driver connection (sqlite3's or psycopg's) is inside a transaction."""
+    if hasattr(driver, "in_transaction"):
+        return bool(driver.in_transaction)
+    return bool(driver.info.transaction_status != driver.info.transaction_status.IDLE)
+
+
+def _still_open(driver: Any) -> bool:
+    """Whether a kept connection may be used as it is: on PostgreSQL, open and with nothing from the server
+    waiting on its socket (see the module's docstring); a SQLite file's connection always."""
+    if not hasattr(driver, "pgconn"):
+        return True
+    if driver.closed or driver.broken:
+        return False
+    waiting, _, _ = select.select([driver.fileno()], [], [], 0)
+    return not waiting

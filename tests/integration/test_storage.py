@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Callable
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from engine import service
@@ -114,6 +115,30 @@ def test_disposing_of_the_engine_closes_the_kept_connections(tmp_path, clock):
     new_uow.dispose()
     assert len(new_uow.kept) == 0 and new_uow.engine.pool.checkedout() == 0
     assert not (tmp_path / "valueflow.db-wal").exists()  # the last connection closed copied the log in
+
+
+def test_a_kept_postgresql_connection_the_server_ended_is_replaced_before_a_step_uses_it(postgres_url, clock):
+    name = f"kept-{uuid.uuid4().hex[:8]}"
+    new_uow = connect(f"{postgres_url}?application_name={name}", clock)
+    admin = connect(postgres_url)
+    try:
+        with new_uow() as uow:
+            assert uow.cases.user_roles("nobody") is None
+        assert len(new_uow.kept) == 1  # kept for the next step, without the pool's ping
+        with admin.engine.connect() as connection:  # as a server restart or an administrator would
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE application_name = :name"), {"name": name})
+            for _ in range(100):
+                if not connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
+                                          {"n": name}).scalar_one():
+                    break
+                time.sleep(0.05)
+        with new_uow() as uow:
+            assert uow.cases.user_roles("nobody") is None  # on a new connection, not the ended one
+        assert len(new_uow.kept) == 1
+    finally:
+        new_uow.dispose()
+        admin.dispose()
 
 
 def test_a_failing_step_changes_nothing_and_the_case_can_still_go_on(stored_uow):

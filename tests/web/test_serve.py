@@ -11,6 +11,8 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from engine import service
 from engine.storage.wiring import connect
 from engine.time.clock import FixedClock, SystemClock
@@ -166,15 +168,16 @@ def test_serve_refuses_a_database_without_the_schema(tmp_path):
                                      "run `valueflow init` first")
 
 
-def test_serve_refuses_a_port_in_use_with_one_line(seeded_database, tmp_path):
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
+def test_serve_refuses_a_port_in_use_with_one_line(seeded_database, tmp_path, processes):
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
            "VALUEFLOW_SECRET_KEY": "serve-test"}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(port)], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(port), *processes], env=env,
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"valueflow: cannot listen on 127.0.0.1:{port}: Address already in use"
 
