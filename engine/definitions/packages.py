@@ -4,21 +4,19 @@ A package is a folder ``bpmn/<key>/`` with one diagram file (``.bpmn``, or as
 other tools name it ``.bpmn20.xml``, ``.bpmn2``, ``.xml``), the ``.dmn`` files
 it calls and ``forms/<step id>.json`` (see docs/design.md; a message event may
 have one too), or a lone diagram file. ``compile_package`` turns it into a
-``CompiledDefinition`` or refuses it with every problem found; ``SpecCache``
-keeps compiled definitions by database id so that nothing is parsed on the
-path of a request.
+``CompiledDefinition`` or refuses it with every problem found
+(``engine.definitions.spec_cache`` keeps them by database id).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import jsonschema
 from lxml import etree
@@ -32,6 +30,7 @@ from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
+from engine.definitions.errors import DeploymentRefused, PackageNotFound
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
@@ -48,19 +47,6 @@ from engine.time.durations import is_duration
 
 # The names BPMN tools give diagram files: bpmn.io and Camunda, Flowable and Activiti, Eclipse BPMN2, others.
 DIAGRAM_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2", ".xml")
-
-
-class PackageNotFound(Exception):
-    """The path to deploy is not a diagram file nor a folder holding exactly one."""
-
-
-class DeploymentRefused(Exception):
-    """The package has blocking problems; nothing was stored."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        blocking = [p for p in problems if not p.warning]
-        super().__init__(f"deployment refused, {len(blocking)} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
 
 
 @dataclass(frozen=True)
@@ -334,25 +320,3 @@ def _is_bare_iso(text: Optional[str]) -> bool:
     except ValueError:
         return False
     return text[:1].isdigit()
-
-
-class SpecCache:
-    """Compiled definitions by database id, built once per process and shared by threads."""
-
-    def __init__(self) -> None:
-        self._compiled: dict[int, CompiledDefinition] = {}
-        self._lock = threading.Lock()
-
-    def get(self, definition_id: int, load: Callable[[], Package]) -> CompiledDefinition:
-        """The compiled definition, compiling the stored package (via ``load``) on first use."""
-        compiled = self._compiled.get(definition_id)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled.get(definition_id)
-                if compiled is None:
-                    compiled = compile_package(load())
-                    self._compiled[definition_id] = compiled
-        return compiled
-
-    def put(self, definition_id: int, compiled: CompiledDefinition) -> None:
-        self._compiled[definition_id] = compiled

@@ -16,16 +16,18 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
 
-from engine.cases.model import Case
-from engine.cases.state import Snapshot
-from engine.definitions.packages import CompiledDefinition
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import (CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User,
                                    UserRole)
+
+if TYPE_CHECKING:  # SpiffWorkflow is loaded by the first case restored, not by every unit of work
+    from engine.cases.model import Case
+    from engine.cases.state import Snapshot
+    from engine.definitions.packages import CompiledDefinition
 
 _INSTANCE = ProcessInstance.__table__
 _CASE_TASK = CaseTask.__table__
@@ -94,6 +96,12 @@ class _Saved:
     case: Case
     snapshot: Snapshot
     open_tasks: dict[str, int]
+
+
+def _restore(saved: Snapshot, definition: CompiledDefinition) -> Case:
+    from engine.cases.model import Case
+
+    return Case.restore(saved.header, saved.tasks.values(), definition)
 
 
 class CaseCache:
@@ -224,7 +232,7 @@ class CaseStore:
         if cached is not None:
             return Loaded(record, cached.case, cached.snapshot, dict(cached.open_tasks))
         saved = self._stored_snapshot(record.id)
-        loaded = Loaded(record, Case.restore(saved.header, saved.tasks.values(), definition), saved)
+        loaded = Loaded(record, _restore(saved, definition), saved)
         if record.status == "running":
             open_rows = self.sql.all(_OPEN_TASKS, {"instance_id": record.id})
             loaded.open_at_start = {spiff_id: task_id for spiff_id, task_id in open_rows}
@@ -232,10 +240,11 @@ class CaseStore:
 
     def read(self, instance_id: int, definition: CompiledDefinition) -> Case:
         """The case's run state for reading only (a fresh copy, never shared with writers)."""
-        saved = self._stored_snapshot(instance_id)
-        return Case.restore(saved.header, saved.tasks.values(), definition)
+        return _restore(self._stored_snapshot(instance_id), definition)
 
     def _stored_snapshot(self, instance_id: int) -> Snapshot:
+        from engine.cases.state import Snapshot
+
         [header] = self.sql.first(_HEADER, {"instance_id": instance_id})
         bodies = self.sql.all(_BODIES, {"instance_id": instance_id})
         return Snapshot(header, {task_id: body for task_id, body in bodies})
