@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, select, update
 
+from engine.storage import account_generation
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import (CaseTask, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent, User,
                                    UserRole)
@@ -261,6 +262,11 @@ class CaseStore:
             return None
         generation, disabled, _role = rows[0]
         return generation, bool(disabled), {role for _g, _d, role in rows if role is not None}
+
+    def account_generation(self) -> int:
+        """The accounts' generation (engine.storage.account_generation)."""
+        [generation] = self.sql.first(account_generation.CURRENT, {})
+        return int(generation)
 
     def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
         """The id and version number of the newest deployed version of process ``key``."""

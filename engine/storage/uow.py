@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from engine.definitions.spec_cache import SpecCache
+from engine.storage.account_generation import raise_on_account_changes
 from engine.storage.casestore import CaseCache, CaseStore, StaleCase
 from engine.storage.db import commit_transaction
 from engine.storage.driver_statements import DriverStatements
@@ -178,6 +179,7 @@ class UnitOfWorkFactory:
         self.case_cache = CaseCache()
         self.kept = KeptConnections(engine)
         self._session_factory = sessionmaker(engine, expire_on_commit=False)
+        raise_on_account_changes(self._session_factory)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)

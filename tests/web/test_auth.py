@@ -48,6 +48,16 @@ def test_signing_in_sends_staff_to_the_inbox_and_signing_out_ends_the_session(cl
     assert client.get("/inbox").status_code == 302
 
 
+def test_signing_out_ends_a_copy_of_the_session_too(app, client, auth):
+    auth.login("credit-analyst")
+    copy = app.test_client()
+    with client.session_transaction() as signed_in, copy.session_transaction() as copied:
+        copied.update(signed_in)
+    assert copy.get("/inbox").status_code == 200
+    auth.logout()
+    assert copy.get("/inbox").status_code == 302
+
+
 def test_a_process_owner_lands_on_the_process_catalogue(auth):
     assert auth.login("process-owner").headers["Location"] == "/processes"
 
