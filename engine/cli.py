@@ -4,6 +4,10 @@ It parses arguments, calls engine.service and the read models, and prints.
 
 Every mistake a user can make prints one clear line on stderr and exits
 with status 2; a refused deployment lists each problem on its own line.
+
+Each command imports what it uses when it runs: ``valueflow --help`` loads
+neither the database layer nor SpiffWorkflow, and a command that only reads
+rows (``valueflow tasks``) loads no SpiffWorkflow.
 """
 
 from __future__ import annotations
@@ -15,30 +19,20 @@ import secrets
 import sys
 import threading
 from datetime import datetime, timedelta
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
-
-from engine import jobs, service, simulation, worker
-from engine.analytics import exports, facts
-from engine.analytics.filters import Filters
-from engine.cases.model import MessageNotExpected, TaskNotReady
 from engine.definitions.annotations import role_key
-from engine.definitions.forms import FormInvalid
-from engine.definitions.packages import DeploymentRefused, PackageNotFound, read_package
-from engine.storage.db import database_url
-from engine.storage.uow import ConcurrentUpdate, UnitOfWorkFactory
-from engine.storage.wiring import connect
 from engine.time.clock import FixedClock, SystemClock, as_utc
-from engine.work import queries, tokens
-from engine.work.accounts import BUILT_IN_ROLES
+
+if TYPE_CHECKING:
+    from engine.storage.uow import UnitOfWorkFactory
 
 SHIPPED = Path(__file__).resolve().parent.parent / "bpmn"
 INIT_DEMO_DAYS = 30  # the traffic ``init --demo`` simulates
-USER_ERRORS = (service.NotFound, service.NotAllowed, service.TaskClosed, TaskNotReady, MessageNotExpected,
-               ConcurrentUpdate, FormInvalid, PackageNotFound, ValueError)
+EXPORT_FORMATS = ("xes", "csv")  # engine.analytics.exports.FORMATS, named here so that the parser does not load it
+WORKER_LEASE_SECONDS = 60.0  # engine.jobs.LEASE, named here for the same reason
+WORKER_BATCH = 200  # engine.jobs.BATCH
 
 
 class UsageError(Exception):
@@ -57,25 +51,42 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = _parser(sys.argv[1:] if argv is None else list(argv)).parse_args(argv)
         return args.run(args)
-    except DeploymentRefused as exc:
-        print(f"valueflow: {exc}", file=sys.stderr)
-        return 2
-    except FormInvalid as exc:
-        print("valueflow: the form was not accepted: " + "; ".join(
-            f"{field or 'data'} {message}" for field, message in exc.errors.items()), file=sys.stderr)
-        return 2
-    except (UsageError, *USER_ERRORS) as exc:
-        print(f"valueflow: {exc}", file=sys.stderr)
-        return 2
-    except (OperationalError, ProgrammingError, ArgumentError, NoSuchModuleError) as exc:
-        print(f"valueflow: cannot use the database {database_url()} ({_first_line(exc)}); "
-              "check VALUEFLOW_DATABASE_URL and run `valueflow init`", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `valueflow tasks --json | head`
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        mistake = _users_mistake(exc)
+        if mistake is None:
+            raise
+        print(f"valueflow: {mistake}", file=sys.stderr)
+        return 2
+
+
+def _users_mistake(exc: Exception) -> Optional[str]:
+    """The line that tells the user what they got wrong, or None when ``exc`` is not their mistake.
+
+    The errors' modules are imported here, once one was raised, not by every command."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+
+    from engine import service
+    from engine.cases.errors import MessageNotExpected, TaskNotReady
+    from engine.definitions.errors import DeploymentRefused, PackageNotFound
+    from engine.definitions.forms import FormInvalid
+    from engine.storage.db import database_url
+    from engine.storage.uow import ConcurrentUpdate
+
+    if isinstance(exc, FormInvalid):
+        return "the form was not accepted: " + "; ".join(
+            f"{field or 'data'} {message}" for field, message in exc.errors.items())
+    if isinstance(exc, (UsageError, DeploymentRefused, service.NotFound, service.NotAllowed, service.TaskClosed,
+                        TaskNotReady, MessageNotExpected, ConcurrentUpdate, PackageNotFound, ValueError)):
+        return str(exc)
+    if isinstance(exc, (OperationalError, ProgrammingError, ArgumentError, NoSuchModuleError)):
+        return (f"cannot use the database {database_url()} ({_first_line(exc)}); "
+                "check VALUEFLOW_DATABASE_URL and run `valueflow init`")
+    return None
 
 
 def _first_line(exc: Exception) -> str:
@@ -84,6 +95,8 @@ def _first_line(exc: Exception) -> str:
 
 
 def _uow_factory(args: argparse.Namespace) -> UnitOfWorkFactory:
+    from engine.storage.wiring import connect
+
     at = getattr(args, "at", None)
     return connect(clock=FixedClock(_moment(at)) if at else None)
 
@@ -112,6 +125,11 @@ def _print_json(value: Any) -> None:
 # -- commands --------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from engine import service, simulation
+    from engine.analytics import facts
+    from engine.storage.db import database_url
+    from engine.storage.wiring import connect
+
     # with --demo, what init deploys and adds is dated the day before the demo's first day, as the demo's own
     demo_start = simulation.default_start(INIT_DEMO_DAYS, SystemClock().now()) if args.demo else None
     new_uow = connect(migrate=True, clock=FixedClock(demo_start - timedelta(days=1)) if demo_start else None)
@@ -138,6 +156,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 def deploy_shipped(new_uow: UnitOfWorkFactory, demo: bool) -> list[str]:
     """Deploy the shipped processes (for the demo, the loan decision as it was before its redesign); one line
     for each version this created, and one for each process that was already deployed as it ships."""
+    from engine import service, simulation
+    from engine.definitions.packages import read_package
+
     before = _deployed_versions(new_uow)
     story = demo and simulation.deploy_processes(new_uow)
     for folder in sorted(p for p in SHIPPED.iterdir() if p.is_dir()):
@@ -177,6 +198,9 @@ def _users_holding(new_uow: UnitOfWorkFactory, role: str) -> bool:
 
 def _add_demo_users(new_uow: UnitOfWorkFactory) -> None:
     """One demo user per role, named after it, for each role that has none yet; their passwords shown once."""
+    from engine import service
+    from engine.work.accounts import BUILT_IN_ROLES
+
     created = []
     for role in list(BUILT_IN_ROLES) + sorted(_lane_roles(new_uow)):
         with new_uow() as uow:
@@ -197,6 +221,9 @@ def _lane_roles(new_uow: UnitOfWorkFactory) -> set[str]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    from engine import service
+    from engine.definitions.packages import read_package
+
     result = service.deploy(_uow_factory(args)(), read_package(Path(args.path)), actor=args.user)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -212,6 +239,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    from engine import service
+
     data = _json_object(args.data, "--data") if args.data else {}
     customer = service.CustomerRef(args.customer_id, args.customer_name or args.customer_id, args.segment)
     print(service.start_instance(_uow_factory(args)(), args.key, customer, data, actor=args.user))
@@ -219,6 +248,9 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    from engine import service
+    from engine.work import queries
+
     status = None if args.status == "all" else args.status
     new_uow = _uow_factory(args)
     if args.user:
@@ -236,24 +268,32 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_claim(args: argparse.Namespace) -> int:
+    from engine import service
+
     service.claim_task(_uow_factory(args)(), args.task, args.user)
     print(f"task {args.task} claimed by {args.user}")
     return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
+    from engine import service
+
     service.release_task(_uow_factory(args)(), args.task, args.user)
     print(f"task {args.task} is back in its queue")
     return 0
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
+    from engine import service
+
     service.assign_task(_uow_factory(args)(), args.task, args.to, args.user)
     print(f"task {args.task} assigned to {args.to}")
     return 0
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
+    from engine import service
+
     data = _json_object(args.data, "--data") if args.data else {}
     instance_id = service.complete_task(_uow_factory(args)(), args.task, args.user, data)
     print(f"task {args.task} completed; instance {instance_id}")
@@ -261,12 +301,16 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
+    from engine import service
+
     service.cancel_instance(_uow_factory(args)(), args.instance, args.user)
     print(f"instance {args.instance} cancelled")
     return 0
 
 
 def cmd_message(args: argparse.Namespace) -> int:
+    from engine import service
+
     payload = _json_object(args.data, "--data") if args.data else {}
     service.deliver_message(_uow_factory(args)(), args.instance, args.name, payload, actor=args.user)
     print(f"message {args.name} delivered to instance {args.instance}")
@@ -274,6 +318,8 @@ def cmd_message(args: argparse.Namespace) -> int:
 
 
 def cmd_instance(args: argparse.Namespace) -> int:
+    from engine.work import queries
+
     view = queries.instance_view(_uow_factory(args)(), args.instance)
     if args.json:
         _print_json(view)
@@ -291,6 +337,8 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from engine import service
+
     roles = _role_names(args.role)
     service.add_user(_uow_factory(args)(), args.name, roles, args.password)
     print(f"user {args.name}: roles {', '.join(roles)}")
@@ -298,6 +346,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
+    from engine.work import tokens
+
     print(tokens.create_token(_uow_factory(args)(), args.user, args.name))
     return 0
 
@@ -324,6 +374,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _run_demo(days: int, seed: int, start: Optional[datetime] = None) -> None:
+    from engine import simulation
+    from engine.storage.wiring import connect
+
     if days < 1:
         raise UsageError("--days must be 1 or more")
     new_uow = connect(migrate=True, clock=FixedClock(SystemClock().now()))
@@ -344,6 +397,9 @@ def _run_demo(days: int, seed: int, start: Optional[datetime] = None) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from engine.analytics import exports
+    from engine.analytics.filters import Filters
+
     filters = Filters(args.process, start=_moment(args.since) if args.since else None,
                       end=_moment(args.until) if args.until else None, version=args.version, segment=args.segment)
     log = exports.event_log(_uow_factory(args)(), filters)
@@ -367,6 +423,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from engine import jobs, service, worker
+
     new_uow = _uow_factory(args)
     lease = timedelta(seconds=args.lease)
     if args.once:
@@ -466,7 +524,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--name", default="command line", help="what the token is for, shown on the user's token page")
     p = command("export", cmd_export, "write a process's event log as XES (IEEE 1849) or CSV")
     p.add_argument("--process", required=True, metavar="KEY", help="the process key, e.g. loan_decision")
-    p.add_argument("--format", required=True, choices=exports.FORMATS)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write, or - for stdout")
     p.add_argument("--version", type=int, help="only cases of this version")
     p.add_argument("--segment", help="only cases of customers in this segment")
@@ -476,9 +534,9 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="run every job due now, then exit")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
-    p.add_argument("--lease", type=_positive, default=jobs.LEASE.total_seconds(),
+    p.add_argument("--lease", type=_positive, default=WORKER_LEASE_SECONDS,
                    help="seconds a claimed job stays this worker's before another may take it over")
-    p.add_argument("--batch", type=int, choices=range(1, 10_001), metavar="1..10000", default=jobs.BATCH,
+    p.add_argument("--batch", type=int, choices=range(1, 10_001), metavar="1..10000", default=WORKER_BATCH,
                    help="jobs claimed at once")
     # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
     # group, so that the engine never imports them. Loading one imports that part (the web app: Flask,
@@ -486,6 +544,8 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     # help, a plugin's command and a mistake (whose message lists every command) load them all.
     words = [word for word in argv if not word.startswith("-")]
     if not words or words[0] not in sub.choices:
+        from importlib.metadata import entry_points
+
         for entry in entry_points(group="valueflow.commands"):
             entry.load()(command)
     return parser

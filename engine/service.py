@@ -3,6 +3,10 @@
 Callers (the CLI, the web app, tests) pass plain values and a unit of work;
 they get plain values back, or one of the exceptions below with a message
 meant for the person who caused it.
+
+SpiffWorkflow, and what compiles and checks a process, is imported by the use
+cases that run or compile one, so a caller that only reads (``valueflow tasks``)
+never loads it.
 """
 
 from __future__ import annotations
@@ -10,19 +14,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.cases.model import Case, MessageNotExpected, Wait
+from engine.cases.errors import MessageNotExpected
 from engine.definitions.annotations import ProcessAnnotations
-from engine.definitions.canonical import same_content
 from engine.definitions.changes import Change, changes_between, table_changes
-from engine.definitions.forms import check_form
-from engine.definitions.package_json import package_from_json, package_to_json
-from engine.definitions.packages import CompiledDefinition, DeploymentRefused, Package, compile_package
-from engine.definitions.validation import Problem
+from engine.definitions.errors import DeploymentRefused
 from engine.errors import NotAllowed, NotFound
 from engine.metrics import timed_step
 from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
@@ -32,6 +32,11 @@ from engine.storage.uow import ConcurrentUpdate, UnitOfWork
 from engine.time.clock import running_at
 from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES
 from engine.work.passwords import hash_password
+
+if TYPE_CHECKING:
+    from engine.cases.model import Wait
+    from engine.definitions.packages import CompiledDefinition, Package
+    from engine.definitions.validation import Problem
 
 
 class TaskClosed(Exception):
@@ -115,6 +120,9 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
     rewrote its XML), or with the very files of an older one, stores nothing and answers that version,
     ``created`` false.
     """
+    from engine.definitions.canonical import same_content
+    from engine.definitions.packages import compile_package
+
     compiled = compile_package(package)
     warnings = tuple(str(p) for p in compiled.warnings)
     roles = compiled.annotations.role_origins()
@@ -156,6 +164,8 @@ def _changes_since(previous: Optional[ProcessDefinition], compiled: CompiledDefi
 
 def validate_package(package: Package) -> Validation:
     """Every problem deploying the package would meet, blocking errors apart from warnings; stores nothing."""
+    from engine.definitions.packages import compile_package
+
     try:
         problems = compile_package(package).warnings
     except DeploymentRefused as refused:
@@ -167,6 +177,8 @@ def validate_package(package: Package) -> Validation:
 
 def deploy_edited(uow: UnitOfWork, data: Any, user: str) -> Deployment:
     """A process owner's (or admin's) deploy of a package sent as JSON; see ``deploy``."""
+    from engine.definitions.package_json import package_from_json
+
     package = package_from_json(data)
     with uow:
         _require_editor(uow, user)
@@ -176,6 +188,8 @@ def deploy_edited(uow: UnitOfWork, data: Any, user: str) -> Deployment:
 def open_for_editing(uow: UnitOfWork, key: str, user: str, version: Optional[int] = None) -> ProcessToEdit:
     """Version ``version`` (default: the newest) of process ``key`` and its draft, for a process owner or admin
     to edit; a deploy of the edit becomes the newest version."""
+    from engine.definitions.package_json import package_to_json
+
     with uow:
         _require_editor(uow, user)
         chosen = uow.definitions.latest(key) if version is None else uow.definitions.version(key, version)
@@ -204,6 +218,8 @@ def save_draft(uow: UnitOfWork, key: str, data: Any, base_revision: int, user: s
 
     Refused with DraftConflict, naming who saved, when the stored draft is no longer at that revision.
     """
+    from engine.definitions.package_json import package_from_json, package_to_json
+
     package = package_from_json(data)
     if package.name != key:
         raise ValueError(f"the diagram's executable process is {package.name!r}, not {key!r}: "
@@ -255,6 +271,8 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
     ``business_key`` (e.g. a portal's application id) names the case for other systems; a second case of the
     process with the same key is refused with DuplicateBusinessKey, naming the first.
     """
+    from engine.cases.model import Case
+
     if data is not None and not isinstance(data, dict):
         raise ValueError("the initial data must be a JSON object")
     if business_key is not None and not 0 < len(business_key) <= BUSINESS_KEY_LENGTH:
@@ -317,6 +335,8 @@ def case_by_business_key(uow: UnitOfWork, business_key: str, process: Optional[s
 @timed_step("complete")
 def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]) -> int:
     """Complete a task assigned to ``user`` with form data; returns the instance id."""
+    from engine.definitions.forms import check_form
+
     with uow:
         task, record = _open_task(uow, task_id)
         if task.assignee != user:
@@ -413,6 +433,8 @@ def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str,
     The values are checked against the form of the event that catches the message (``forms/<event id>.json``),
     or the comment box when it has none; the delivery is logged with ``user`` as its actor.
     """
+    from engine.definitions.forms import check_form
+
     with uow:
         record = _running_case(uow, instance_id)
         roles = _require_user(uow, user)

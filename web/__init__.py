@@ -1,7 +1,9 @@
 """The Valueflow web app: an application factory, one blueprint per part (flaskr style).
 
 Views translate HTTP into calls of the engine's public functions and engine
-results into HTML; nothing here imports SpiffWorkflow.
+results into HTML; nothing here imports SpiffWorkflow. Flask and the views
+are imported by ``create_app``, not with this package, so that loading the
+``serve`` command (web.commands) for ``valueflow --help`` stays cheap.
 """
 
 from __future__ import annotations
@@ -9,21 +11,24 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, redirect
-from flask.typing import ResponseReturnValue
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs, api_incidents,
-                 api_instances, api_processes, api_tasks, audit, auth, csrf, customers, dashboard, db, errors, feedback,
-                 headers, inbox, incidents, instances, modeler, ops, params, present, processes, tasks, throttle,
-                 vendor)
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Build the app; ``config`` (tests) overrides the instance's config.py and VALUEFLOW_* variables."""
+    from flask import Flask, g, redirect
+    from flask.typing import ResponseReturnValue
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs, api_incidents,
+                     api_instances, api_processes, api_tasks, audit, auth, csrf, customers, dashboard, db, errors,
+                     feedback, headers, inbox, incidents, instances, modeler, ops, params, present, processes, tasks,
+                     throttle, vendor)
+
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
         DATABASE_URL=None,          # None: VALUEFLOW_DATABASE_URL or the SQLite file valueflow.db

@@ -6,14 +6,22 @@ import functools
 from typing import Any, Callable, Optional, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
-from engine.work import accounts, audit, tokens
+from engine.work import accounts, audit
+from engine.work.signed_in import SignedIn
 from web import db, vendor
 from web.api_errors import error
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
+SIGNED_IN = "valueflow.signed_in"
+
+
+@bp.record_once
+def _keep_signed_in(state: BlueprintSetupState) -> None:
+    state.app.extensions[SIGNED_IN] = SignedIn()
 
 
 @bp.before_app_request
@@ -21,20 +29,22 @@ def load_account() -> Optional[ResponseReturnValue]:
     """``g.account`` is the signed-in user with the roles held now, or None (not looked up for assets).
 
     A request with ``Authorization: Bearer <token>`` acts as the token's user and ignores the session; an
-    unknown or revoked token is answered 401 at once.
+    unknown or revoked token is answered 401 at once. Accounts are kept by the app while no account changes
+    (engine.work.signed_in), so most requests do not query the user.
     """
     g.account = None
     if request.endpoint == "static" or request.endpoint in vendor.ENDPOINTS:
         return None
+    signed_in: SignedIn = current_app.extensions[SIGNED_IN]
     secret = bearer_token()
     if secret is not None:
-        g.account = tokens.token_account(db.uow(), secret) if secret else None
+        g.account = signed_in.token(db.uow(), secret) if secret else None
         if g.account is None:
             return error(401, "The API token is unknown, revoked, or its user is disabled; make a new one "
                                   "under Account, API tokens.")
         return None
     name, session_id = session.get("user"), session.get("id")
-    g.account = (accounts.signed_in(db.uow(), name, session.get("generation", 0), session_id)
+    g.account = (signed_in.session(db.uow(), name, session.get("generation", 0), session_id)
                  if name and session_id else None)
     if name and g.account is None:  # signed out, the user was removed or disabled, or their password changed
         session.clear()

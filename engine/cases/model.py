@@ -22,6 +22,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.cases.compaction import compact
+from engine.cases.errors import MessageNotExpected, TaskNotReady
 from engine.cases.state import Snapshot, restore, snapshot
 from engine.cases.workflow import CaseWorkflow
 from engine.definitions.packages import CompiledDefinition
@@ -35,16 +36,8 @@ _MAX_ENGINE_TASKS = 20_000
 _UNFINISHED = TaskState.NOT_FINISHED_MASK
 
 
-class TaskNotReady(Exception):
-    """The task exists but is not a READY human task of this case."""
-
-
 class EndlessLoop(Exception):
     """Automatic steps kept running without the case ever waiting."""
-
-
-class MessageNotExpected(Exception):
-    """No part of the case is waiting for this message."""
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,17 @@ id>.json`` (see docs/design.md; a message event may have one too); and the
 form files other tools link from a task (Camunda 8's ``.form``, SpiffArena's
 JSON Schema files, its ``process_model.json``). A lone diagram file is a
 package too. ``compile_package`` turns it into a ``CompiledDefinition`` or
-refuses it with every problem found; ``SpecCache`` keeps compiled definitions
-by database id so that nothing is parsed on the path of a request.
+refuses it with every problem found (``engine.definitions.spec_cache`` keeps
+them by database id).
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -34,6 +33,7 @@ from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
 from engine.definitions.diagrams import (called_processes, duplicate_step_ids, main_diagram, naming_of,
                                          steps_behind_calls)
+from engine.definitions.errors import DeploymentRefused, PackageNotFound
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.io_mappings import map_io_parameters
 from engine.definitions.namespaces import NS
@@ -52,19 +52,6 @@ from engine.time.durations import is_bare_iso_timer
 
 # The names BPMN tools give diagram files: bpmn.io and Camunda, Flowable and Activiti, Eclipse BPMN2, others.
 DIAGRAM_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2", ".xml")
-
-
-class PackageNotFound(Exception):
-    """The path to deploy is not a diagram file nor a folder holding one."""
-
-
-class DeploymentRefused(Exception):
-    """The package has blocking problems; nothing was stored."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        blocking = [p for p in problems if not p.warning]
-        super().__init__(f"deployment refused, {len(blocking)} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
 
 
 @dataclass(frozen=True)
@@ -346,25 +333,3 @@ def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:
                 pending.extend(getattr(definition, "event_definitions", None) or [])
                 if isinstance(definition, TimerEventDefinition) and is_bare_iso_timer(definition.expression):
                     definition.expression = repr(definition.expression.strip())
-
-
-class SpecCache:
-    """Compiled definitions by database id, built once per process and shared by threads."""
-
-    def __init__(self) -> None:
-        self._compiled: dict[int, CompiledDefinition] = {}
-        self._lock = threading.Lock()
-
-    def get(self, definition_id: int, load: Callable[[], Package]) -> CompiledDefinition:
-        """The compiled definition, compiling the stored package (via ``load``) on first use."""
-        compiled = self._compiled.get(definition_id)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled.get(definition_id)
-                if compiled is None:
-                    compiled = compile_package(load())
-                    self._compiled[definition_id] = compiled
-        return compiled
-
-    def put(self, definition_id: int, compiled: CompiledDefinition) -> None:
-        self._compiled[definition_id] = compiled

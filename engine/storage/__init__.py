@@ -3,6 +3,7 @@
 ``tables`` is the schema (changed only through ``migrations/``), ``uow`` the
 transaction around a use case, ``casestore`` the statements a step runs,
 ``jobs`` those of the job table (schedule, claim, take, give back),
-``wiring.connect`` the one call that hands out units of work. May import
+``wiring.connect`` the one call that hands out units of work,
+``account_generation`` the number every change to an account raises. May import
 ``cases``, ``definitions``, ``time`` and ``errors``; never work or analytics.
 """

@@ -17,19 +17,21 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, func, insert, select, update
 
-from engine.cases.model import Case
-from engine.cases.owners import computed_owner
-from engine.cases.state import Snapshot
-from engine.definitions.annotations import StepAnnotation
-from engine.definitions.packages import CompiledDefinition
+from engine.storage import account_generation
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.jobs import BREACH, JobQueue
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
+
+if TYPE_CHECKING:  # SpiffWorkflow is loaded by the first case restored, not by every unit of work
+    from engine.cases.model import Case
+    from engine.definitions.annotations import StepAnnotation
+    from engine.cases.state import Snapshot
+    from engine.definitions.packages import CompiledDefinition
 
 _INSTANCE = ProcessInstance.__table__
 _CASE_TASK = CaseTask.__table__
@@ -103,6 +105,12 @@ class _Saved:
     open_tasks: dict[str, int]
 
 
+def _restore(saved: Snapshot, definition: CompiledDefinition) -> Case:
+    from engine.cases.model import Case
+
+    return Case.restore(saved.header, saved.tasks.values(), definition)
+
+
 class CaseCache:
     """Recently saved running cases of this process, by instance id and row version (LRU, thread-safe).
 
@@ -168,6 +176,7 @@ _SIGNED_IN = Prepared(select(_USER.c.session_generation, _USER.c.disabled_at.is_
                             exists().where(_ENDED_SESSION.c.session_id == bindparam("session_id")), _USER_ROLE.c.role)
                      .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
                      .where(_USER.c.name == bindparam("name")))
+_USER_DISABLED = Prepared(select(_USER.c.disabled_at.is_not(None)).where(_USER.c.name == bindparam("name")))
 _LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
                               .where(_DEFINITION.c.key == bindparam("key"))
                               .order_by(_DEFINITION.c.version.desc()).limit(1))
@@ -256,7 +265,7 @@ class CaseStore:
         if cached is not None:
             return Loaded(record, cached.case, cached.snapshot, dict(cached.open_tasks))
         saved = self._stored_snapshot(record.id)
-        loaded = Loaded(record, Case.restore(saved.header, saved.tasks.values(), definition), saved)
+        loaded = Loaded(record, _restore(saved, definition), saved)
         if record.status == "running":
             open_rows = self.sql.all(_OPEN_TASKS, {"instance_id": record.id})
             loaded.open_at_start = {spiff_id: task_id for spiff_id, task_id in open_rows}
@@ -264,10 +273,11 @@ class CaseStore:
 
     def read(self, instance_id: int, definition: CompiledDefinition) -> Case:
         """The case's run state for reading only (a fresh copy, never shared with writers)."""
-        saved = self._stored_snapshot(instance_id)
-        return Case.restore(saved.header, saved.tasks.values(), definition)
+        return _restore(self._stored_snapshot(instance_id), definition)
 
     def _stored_snapshot(self, instance_id: int) -> Snapshot:
+        from engine.cases.state import Snapshot
+
         [header] = self.sql.first(_HEADER, {"instance_id": instance_id})
         bodies = self.sql.all(_BODIES, {"instance_id": instance_id})
         return Snapshot(header, {task_id: body for task_id, body in bodies})
@@ -285,6 +295,11 @@ class CaseStore:
             return None
         generation, disabled, ended, _role = rows[0]
         return generation, bool(disabled), bool(ended), {role for _g, _d, _e, role in rows if role is not None}
+
+    def account_generation(self) -> int:
+        """The accounts' generation (engine.storage.account_generation)."""
+        [generation] = self.sql.first(account_generation.CURRENT, {})
+        return int(generation)
 
     def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
         """The id and version number of the newest deployed version of process ``key``."""
@@ -460,14 +475,16 @@ class CaseStore:
                         role: Optional[str], assignee: Optional[str]) -> tuple[Optional[str], Optional[str], str]:
         """The role and assignee of a task whose step computes them from the case data (engine.cases.owners):
         the computed ones when they name a role and an enabled user, else the step's own; and why not, if not."""
+        from engine.cases.owners import computed_owner
+
         owner = computed_owner(note, data, compiled.script_engine.environment)
         reasons = list(owner.reasons)
         if owner.assignee is not None:
-            account = self.sql.first(_SIGNED_IN, {"name": owner.assignee})
+            account = self.sql.first(_USER_DISABLED, {"name": owner.assignee})
             if account is None:
                 reasons.append(f"its assignee {note.computed_assignee} is {owner.assignee!r}, who is not a Valueflow "
                                "user")
-            elif account[1]:
+            elif account[0]:
                 reasons.append(f"its assignee {note.computed_assignee} is {owner.assignee!r}, whose account is "
                                "disabled")
             else:

@@ -14,15 +14,16 @@ import atexit
 import os
 import weakref
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.storage.driver_statements import driver_errors_as_sqlalchemys
 from engine.storage.wal_checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
+
+if TYPE_CHECKING:  # Alembic is loaded by the commands that migrate, not by every one
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///valueflow.db"
 # What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).
@@ -130,6 +131,8 @@ def begin_transaction(engine: Engine, pooled: PoolProxiedConnection, *, reading:
 
 def alembic_config() -> Config:
     """Alembic's configuration for the project's migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -137,6 +140,8 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

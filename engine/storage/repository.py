@@ -7,15 +7,17 @@ rows a step writes go through engine.storage.casestore instead, the hot path.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
-from engine.definitions.packages import Package
 from engine.storage.tables import (AccountEvent, Customer, HumanTask, ProcessDefinition, ProcessDraft, ProcessInstance,
                                    TaskEvent, User, UserRole)
+
+if TYPE_CHECKING:  # compiling packages needs SpiffWorkflow; reading rows does not
+    from engine.definitions.packages import Package
 
 
 class Definitions:
@@ -70,6 +72,8 @@ class Definitions:
 
 def package_of(definition: ProcessDefinition) -> Package:
     """The stored package of a definition, as it was deployed."""
+    from engine.definitions.packages import Package
+
     files = dict(definition.files)
     bpmn_file = f"{definition.key}.bpmn"
     while bpmn_file in files:  # another diagram of the package has that name: keep both

@@ -302,6 +302,16 @@ class AccountEvent(Base):
 
 
 
+class AccountGeneration(Base):
+    """One row: a number raised by every change to a user, their roles or their API tokens
+    (engine.storage.account_generation)."""
+
+    __tablename__ = "account_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
 class ApiToken(Base):
     """A personal API token: only the SHA-256 of the secret is kept; the token acts as its user while
     ``revoked_at`` is unset."""

@@ -9,20 +9,24 @@ write lock, and it cannot commit.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import PoolProxiedConnection
 
-from engine.definitions.packages import CompiledDefinition, SpecCache
+from engine.definitions.spec_cache import SpecCache
+from engine.storage.account_generation import raise_on_account_changes
 from engine.storage.casestore import CaseCache, CaseStore, StaleCase
 from engine.storage.db import commit_transaction
 from engine.storage.driver_statements import DriverStatements
 from engine.storage.kept_connections import KeptConnections
 from engine.storage.repository import Definitions, Drafts, Instances, Tasks, Users
 from engine.time.clock import Clock
+
+if TYPE_CHECKING:
+    from engine.definitions.packages import CompiledDefinition
 
 
 class ConcurrentUpdate(Exception):
@@ -175,6 +179,7 @@ class UnitOfWorkFactory:
         self.case_cache = CaseCache()
         self.kept = KeptConnections(engine)
         self._session_factory = sessionmaker(engine, expire_on_commit=False)
+        raise_on_account_changes(self._session_factory)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)

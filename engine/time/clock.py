@@ -4,7 +4,9 @@ SpiffWorkflow's timer events read the wall clock themselves
 (``datetime.now`` inside ``SpiffWorkflow.bpmn.specs.event_definitions.timer``).
 ``running_at`` makes that module see the engine's clock for the duration of
 one engine call, so tests, the worker's ``--at`` and the demo simulation can
-move time for timers as well as for our own timestamps.
+move time for timers as well as for our own timestamps. SpiffWorkflow is
+imported by the first engine call, not with this module: a command that only
+reads rows never loads it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import contextlib
 import contextvars
 from datetime import datetime, timedelta, timezone
 from typing import Iterator, Protocol
-
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
 
 class Clock(Protocol):
@@ -65,12 +65,13 @@ class _SpiffDatetime(datetime):
         return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
 
 
-spiff_timer.datetime = _SpiffDatetime
-
-
 @contextlib.contextmanager
 def running_at(clock: Clock) -> Iterator[None]:
     """Make SpiffWorkflow's timers read ``clock`` inside the block (per thread/context)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+
+    if spiff_timer.datetime is datetime:  # the first call (a test may have put its own in)
+        spiff_timer.datetime = _SpiffDatetime
     token = _current.set(clock)
     try:
         yield

@@ -109,23 +109,6 @@ def account(uow: UnitOfWork, name: str) -> Optional[Account]:
         return None if user is None else account_of(uow, user)
 
 
-def signed_in(uow: UnitOfWork, name: str, session_generation: int, session_id: str) -> Optional[Account]:
-    """The account of the session ``session_id``, signed in as ``name`` at ``session_generation``; None when
-    the session has ended: signed out, the user is gone or disabled, or their password was changed or reset
-    since.
-
-    Run before every request, so it is one statement on the reader's driver connection, without the ORM.
-    """
-    with uow.reading():
-        state = uow.cases.sign_in_state(name, session_id)
-    if state is None:
-        return None
-    generation, disabled, ended, roles = state
-    if disabled or ended or generation != session_generation:
-        return None
-    return Account(name, frozenset(roles), generation)
-
-
 def new_session_id() -> str:
     """A random id for a new signed-in session, so that signing out can end exactly that session."""
     return secrets.token_hex(16)

@@ -34,7 +34,8 @@ class TokenRow:
     revoked_at: Optional[datetime]
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
+    """What is kept of a secret: its SHA-256, in hex."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -49,7 +50,7 @@ def create_token(uow: UnitOfWork, user_name: str, name: str) -> str:
     with uow:
         user = user_named(uow, user_name)
         now = uow.clock.now()
-        row = ApiToken(user_id=user.id, name=name, secret_hash=_digest(secret), created_at=now)
+        row = ApiToken(user_id=user.id, name=name, secret_hash=digest(secret), created_at=now)
         uow.session.add(row)
         uow.session.flush()
         uow.users.log(user, "token_created", user_name, now, {"token": row.id, "name": name})
@@ -89,7 +90,7 @@ def token_account(uow: UnitOfWork, secret: str) -> Optional[Account]:
     with uow:
         found = uow.session.execute(
             select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.secret_hash == _digest(secret))).first()
+            .where(ApiToken.secret_hash == digest(secret))).first()
         if found is None:
             return None
         token, user = found

@@ -1,0 +1,66 @@
+"""What the ``valueflow`` command loads: each command imports what it needs when it runs.
+
+Each check runs in a fresh interpreter and reads ``sys.modules`` afterwards; the time it takes is measured
+by ``bench/cli_start.py``, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import cli, jobs
+from engine.analytics import exports
+from tests.conftest import REPO
+
+HEAVY = ("SpiffWorkflow", "flask", "alembic", "sqlalchemy", "jsonschema", "RestrictedPython", "lxml")
+
+
+def loaded_after(code: str, env: dict[str, str]) -> set[str]:
+    """The heavy top-level packages loaded once ``code`` ran in a fresh interpreter."""
+    probe = (f"import sys, json\n{code}\n"
+             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    return set(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def test_importing_the_command_loads_no_library_of_the_engine(env):
+    assert loaded_after("import engine.cli", env) == set()
+
+
+def test_help_lists_the_serve_command_without_loading_flask_or_the_database(env):
+    loaded = loaded_after("from engine.cli import main\nfrom contextlib import redirect_stdout\nimport io\n"
+                          "out = io.StringIO()\ntry:\n    with redirect_stdout(out):\n        main(['--help'])\n"
+                          "except SystemExit:\n    pass\nassert 'serve' in out.getvalue()", env)
+    assert loaded == set()
+
+
+def test_listing_tasks_reads_rows_without_spiffworkflow(env):
+    subprocess.run([sys.executable, "-m", "engine.cli", "init"], cwd=REPO, env=env, check=True,
+                   capture_output=True, timeout=300)
+    loaded = loaded_after("from engine.cli import main\nassert main(['tasks', '--json']) == 0", env)
+    assert "sqlalchemy" in loaded
+    assert not loaded & {"SpiffWorkflow", "flask", "alembic", "RestrictedPython", "lxml"}
+
+
+def test_a_mistake_still_gets_its_one_line(env, capsys, monkeypatch):
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", env["VALUEFLOW_DATABASE_URL"])
+    assert cli.main(["tasks", "--user", "nobody-at-all"]) == 2
+    assert capsys.readouterr().err.startswith("valueflow: ")
+
+
+def test_the_choices_and_defaults_the_parser_names_are_the_engines():
+    assert cli.EXPORT_FORMATS == exports.FORMATS
+    assert (cli.WORKER_LEASE_SECONDS, cli.WORKER_BATCH) == (jobs.LEASE.total_seconds(), jobs.BATCH)
