@@ -37,7 +37,8 @@ C.8.0      refused   user task "Manually Approve Vacation" without a lane or an 
 C.8.1      refused   eight Camunda 8 jobs for workers (zeebe:taskDefinition) (its FEEL conditions
                      naming Vacation Approval, a name with a space, run)
 C.9.0      refused   user task "Handle Timeout" without a lane or an assignment; seven Camunda 8
-                     jobs for workers (its four FEEL conditions, = approved, some … satisfies, run)
+                     jobs for workers; output mappings on a start event and two mappings to a
+                     path (from.email) (its four FEEL conditions, = approved, some … satisfies, run)
 C.9.1      refused   user task "Call customer" without a lane or an assignment; two Camunda 7
                      external tasks
 C.9.2      refused   send task "Notify customer about delay": a Camunda 8 job for workers (then:
@@ -96,7 +97,8 @@ REFUSALS: dict[str, list[str | None] | str] = {
               "_9ed61a6a-7cc1-4ed1-86d8-03482b0983c9", "_93ec9873-edf1-4549-b052-961994ec8234",
               "_a97c1a48-faba-447b-bfa6-7aa81a6fe0a0", "_02232e32-c3d2-473c-a15d-9c5dca00eadc",
               "_4b72053b-8ebb-4ae6-99c6-7c93cf1c1d1b", "_5e16a4e0-0f23-482a-be47-d3edbc5741ba"],
-    "C.9.0": ["UserTask_HandleTimeout", "ServiceTask_CancelApplication", "SendTask_SendPolicy",
+    "C.9.0": ["UserTask_HandleTimeout", "StartEvent_ApplicationReceived", "SendTask_SendPolicy",
+              "SendTask_SendRejection", "ServiceTask_CancelApplication", "SendTask_SendPolicy",
               "ServiceTask_DeliverPolicy", "ServiceTask_RejectPolicy", "SendTask_SendRejection",
               "SendTask_ReportFraud", "ServiceTask_GetCreditScore"],
     "C.9.1": ["UserTask_CallCustomer", "SendTask_RequestDocument", "SendTask_SendReminderEmail"],
