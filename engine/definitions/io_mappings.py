@@ -18,6 +18,7 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.definitions.expressions import ExpressionNotSupported, condition_to_python
+from engine.definitions.feel import variable_name
 from engine.definitions.namespaces import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
 from engine.definitions.validation import Problem, local
 
@@ -69,17 +70,19 @@ def _zeebe_assignment(parameter: etree._Element) -> str:
     return _assignment(parameter.get("target") or "", source, source.startswith("="))
 
 
-def _assignment(name: str, written: str, is_expression: bool) -> str:
-    """The Python setting ``name`` to what was written: an expression's value, or the text itself."""
+def _assignment(target: str, written: str, is_expression: bool) -> str:
+    """The Python setting the variable ``target`` names (words joined as FEEL names are: ``Vacation Approval`` is
+    ``Vacation_Approval``) to what was written: an expression's value, or the text itself."""
+    name = variable_name(target)
     if not name.isidentifier():
-        raise ExpressionNotSupported(f"its mapping to {name!r} cannot run: Valueflow maps to a variable name, not "
+        raise ExpressionNotSupported(f"its mapping to {target!r} cannot run: Valueflow maps to a variable name, not "
                                      "a path: set the variable in a script task instead")
     if not is_expression:
         return f"{name} = {written!r}" if written else f"{name} = None"
     try:
         return f"{name} = {condition_to_python(written)}"
     except ExpressionNotSupported as exc:
-        raise ExpressionNotSupported(f"its mapping of {name!r} to {written!r} cannot run: {exc}") from None
+        raise ExpressionNotSupported(f"its mapping of {target!r} to {written!r} cannot run: {exc}") from None
 
 
 def _add_script(step: etree._Element, kind: str, lines: list[str], first: bool) -> None:
