@@ -11,7 +11,7 @@ import pytest
 from engine import service
 from engine.definitions.package_json import package_from_json, package_json_from_zip, package_to_json
 from engine.definitions.packages import DeploymentRefused, Package, read_package
-from engine.work import case_pages, queries
+from engine.work import accounts, case_pages, queries
 from tests.unit.test_other_tools import CUSTOMER, open_tasks
 
 DIALECTS = Path(__file__).resolve().parent.parent / "dialects"
@@ -54,7 +54,7 @@ def test_a_call_activity_into_another_diagram_of_the_package_runs_its_steps_for_
     assert [t["id"] for t in queries.list_tasks(new_uow(), role="credit-analyst")] == [assess["id"]]
     page = case_pages.task_page(new_uow(), assess["id"])
     assert page["form"]["required"] == ["credit_limit"]
-    case_page = case_pages.instance_page(new_uow(), instance_id)
+    case_page = case_pages.instance_page(new_uow(), instance_id, accounts.account(new_uow(), "cara"))
     assert case_page["open_step_ids"] == ["Call_credit_check"]  # on the main diagram, the call that runs the step
     assert case_page["step_names"]["Task_assess_credit"] == "Assess the customer's credit"
     service.claim_task(new_uow(), assess["id"], "cara")
