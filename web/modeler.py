@@ -18,6 +18,7 @@ from engine.time.calendar import countries_by_name
 from engine.work import accounts
 from web import csrf, db, headers
 from web.auth import login_required, require
+from web.params import LARGEST_ID, whole_number
 from web.present import VALUE_CLASSES
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -43,7 +44,9 @@ def new() -> ResponseReturnValue:
 @bp.get("/<key>")
 def edit(key: str) -> ResponseReturnValue:
     try:
-        editing = service.open_for_editing(db.uow(), key, g.account.name, request.args.get("version", type=int))
+        chosen = request.args.get("version")
+        version = None if chosen is None else whole_number("version", chosen, 1, LARGEST_ID)
+        editing = service.open_for_editing(db.uow(), key, g.account.name, version)
     except NotFound as exc:
         abort(404, str(exc))
     draft = editing.draft
