@@ -124,7 +124,13 @@ def is_diagram_name(path: str) -> bool:
 
 
 def _read_member(path: Path, name: str) -> str:
-    return path.read_text(encoding="utf-8") if path.suffix in (".json", ".form") else read_xml_file(path, name)
+    if path.suffix not in (".json", ".form"):
+        return read_xml_file(path, name)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeploymentRefused([Problem(None, None, f"{name} is not valid UTF-8 text (byte {exc.start}): save it "
+                                                     "as UTF-8, the encoding of JSON files")]) from None
 
 
 def read_xml_file(path: Path, name: str) -> str:

@@ -192,6 +192,16 @@ def test_a_file_that_is_not_in_its_declared_encoding_is_refused_saying_so(tmp_pa
         read_package(path)
 
 
+@pytest.mark.parametrize("form_file", ["forms/review.json", "request.form"])
+def test_a_form_file_that_is_not_utf8_is_refused_naming_it(tmp_path, form_file):
+    folder = tmp_path / "two_step"
+    (folder / "forms").mkdir(parents=True)
+    (folder / "two_step.bpmn").write_text(samples.two_step(), encoding="utf-8")
+    (folder / form_file).write_bytes('{"title": "Prüfung"}'.encode("ISO-8859-1"))
+    with pytest.raises(DeploymentRefused, match=rf"{form_file} is not valid UTF-8 text \(byte 13\): save it as UTF-8"):
+        read_package(folder)
+
+
 def test_two_elements_with_one_id_are_named_instead_of_an_xsd_complaint(new_uow):
     xml = samples.two_step().replace('<bpmn:userTask id="approve"', '<bpmn:userTask id="review"', 1)
     problems = deploy_refused(new_uow, xml)
