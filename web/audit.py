@@ -36,8 +36,8 @@ def index() -> ResponseReturnValue:
         abort(400, "The period ends before it starts: choose a “to” date on or after the “from” date.")
     page = params.whole_number("page", request.args.get("page", "1"), 1, 10**9)
     found = audit.audit_log(db.uow(), chosen["kind"] or None, chosen["user"] or None,
-                            _start(since), _start(until + timedelta(days=1)) if until else None, page,
-                            current_app.config["PER_PAGE"])
+                            _start(since), _start(until + timedelta(days=1)) if until and until < date.max else None,
+                            page, current_app.config["PER_PAGE"])
 
     def link(number: int) -> str:
         return url_for("audit.index", **{k: v for k, v in chosen.items() if v}, **({"page": number} if number > 1 else {}))

@@ -147,6 +147,11 @@ def test_a_bad_filter_is_explained(client, auth, query, message):
     assert response.status_code == 400 and message in text_of(response)
 
 
+def test_a_period_to_the_last_day_of_the_calendar_is_every_line_from_its_start(client, auth):
+    auth.login("admin")
+    assert client.get("/admin/audit", query_string={"to": "9999-12-31"}).status_code == 200
+
+
 @pytest.mark.parametrize("user", ["manager", "process-owner", "credit-analyst"])
 def test_only_admins_read_the_audit_log(client, auth, user):
     auth.login(user)
