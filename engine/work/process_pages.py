@@ -7,12 +7,14 @@ Readable by every signed-in user (docs/design.md, "Roles and permissions"); the 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from typing import Any, Optional
 
 from sqlalchemy import case, func, select
 
 from engine.definitions.annotations import ProcessAnnotations, StepAnnotation
+from engine.definitions.errors import DeploymentRefused
 from engine.errors import NotFound
 from engine.storage.repository import package_of
 from engine.storage.tables import ProcessDefinition, ProcessInstance
@@ -55,7 +57,7 @@ def process_page(uow: UnitOfWork, key: str, version: Optional[int] = None) -> di
         definition = uow.definitions.get(chosen.id)
         assert definition is not None
         notes = ProcessAnnotations.from_dict(definition.annotations)
-        forms = uow.compiled(definition.id).forms
+        forms = _forms(uow, definition)
         return {
             "key": key, "name": definition.name, "version": definition.version, "newest": rows[0].version,
             "xml": definition.bpmn_xml, "process": notes.process.to_dict(),
@@ -63,6 +65,16 @@ def process_page(uow: UnitOfWork, key: str, version: Optional[int] = None) -> di
             "steps": [{**step.to_dict(), "role": step.role, "fields": _fields(forms.get(step_id))}
                       for step_id, step in notes.steps.items()],
         }
+
+
+def _forms(uow: UnitOfWork, definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
+    """The steps' forms as the engine compiles them; for a version stored under rules it no longer passes, the
+    form files it was stored with, so that its page still shows."""
+    try:
+        return uow.compiled(definition.id).forms
+    except DeploymentRefused:
+        return {path[len("forms/"):-len(".json")]: json.loads(text) for path, text in definition.files.items()
+                if path.startswith("forms/") and path.endswith(".json")}
 
 
 def _fields(schema: Optional[dict[str, Any]]) -> list[dict[str, Any]]:
