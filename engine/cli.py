@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 from datetime import datetime, timedelta
@@ -432,7 +433,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         worker.report(result, print, _to_stderr, always=True)
         return 1 if result.errors else 0
     service.compile_running_definitions(new_uow())
-    worker.run_rounds(new_uow, args.interval, threading.Event(), print, _to_stderr, lease, args.batch)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each line reaches a log at once
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())  # a service manager's stop ends the round
+    worker.run_rounds(new_uow, args.interval, stop, print, _to_stderr, lease, args.batch)
     return 0
 
 

@@ -24,9 +24,11 @@ VALUEFLOW = str(Path(sys.executable).with_name("valueflow"))
 
 
 def worker(url: str, *options: str) -> subprocess.Popen[str]:
-    """A `valueflow worker` process on the real clock (the cases' timers, due at T0 + 1 h, are long past)."""
+    """A `valueflow worker` process on the real clock (the cases' timers, due at T0 + 1 h, are long past), its
+    output a pipe as under a service manager (Python's own buffering, whatever the caller's environment says)."""
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
     return subprocess.Popen([VALUEFLOW, "worker", "--interval", "0.1", *options],
-                            env={**os.environ, "VALUEFLOW_DATABASE_URL": url},
+                            env={**environment, "VALUEFLOW_DATABASE_URL": url},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
