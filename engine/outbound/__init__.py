@@ -1,0 +1,1 @@
+"""What Valueflow sends out of the process: mail over SMTP, signed JSON webhooks."""
