@@ -517,7 +517,8 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_user_add)
     p.add_argument("name")
     p.add_argument("--role", action="append", required=True,
-                   help="a role, or several separated by commas (credit-analyst,underwriter); may be repeated")
+                   help="a role, or several separated by commas (credit-analyst,underwriter); may be repeated; "
+                        "external-worker for an outside worker's system account")
     p.add_argument("--password")
     token = sub.add_parser("token", help="manage API tokens", description="manage API tokens")
     token_sub = token.add_subparsers(required=True, metavar="action", parser_class=_Parser)

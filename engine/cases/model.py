@@ -53,10 +53,11 @@ class Wait:
 
 @dataclass(frozen=True)
 class CaseError:
-    """Why a case stopped: the step that failed and the message."""
+    """Why a case stopped: the step that failed, the message, and how many runs of it failed (when known)."""
 
     step_id: Optional[str]
     message: str
+    attempts: Optional[int] = None
 
 
 class Case:
@@ -104,6 +105,18 @@ class Case:
     def ready_human_tasks(self) -> list[SpiffTask]:
         """The user and manual tasks waiting for a person."""
         return [t for t in self._tasks() if t.state == TaskState.READY and t.task_spec.manual]
+
+    def waiting_service_tasks(self) -> list[SpiffTask]:
+        """The service tasks waiting for their worker (external or connector): started, not yet done."""
+        steps = self.definition.service_steps
+        if not steps:
+            return []
+        return [t for t in self._tasks() if t.state == TaskState.STARTED and t.task_spec.bpmn_id in steps]
+
+    def service_task_data(self, spiff_task_id: str) -> dict[str, Any]:
+        """The case data a waiting service task sees."""
+        task = self._waiting_service_task(spiff_task_id)
+        return {k: v for k, v in task.data.items() if not callable(v)}
 
     def _tasks(self) -> Iterator[SpiffTask]:
         """Every task of the case, subprocesses included, in no particular order (cheaper than a tree walk)."""
@@ -162,6 +175,23 @@ class Case:
             self._fail(exc, task)
             return
         self.advance()
+
+    def complete_service_task(self, spiff_task_id: str, data: dict[str, Any]) -> None:
+        """Complete a waiting service task with its worker's results merged into the case data, and run on."""
+        task = self._waiting_service_task(spiff_task_id)
+        task.set_data(**data)
+        try:
+            task.complete()
+        except SpiffWorkflowException as exc:
+            self._fail(exc, task)
+            return
+        self.advance()
+
+    def fail_service_task(self, spiff_task_id: str, message: str, attempts: int) -> None:
+        """Stop the case in error at a waiting service task, after ``attempts`` failed runs of it."""
+        task = self._waiting_service_task(spiff_task_id)
+        task._set_state(TaskState.ERROR)  # as a failed script leaves its task; retry() makes it READY again
+        self.error = CaseError(task.task_spec.bpmn_id, message.rstrip(". "), attempts)
 
     def receive_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message (e.g. "documents_received") to the part of the case waiting for it."""
@@ -227,6 +257,18 @@ class Case:
         if task.state != TaskState.READY:
             raise TaskNotReady(f"the step {task.task_spec.bpmn_name or task.task_spec.bpmn_id!r} "
                                f"is not ready ({TaskState.get_name(task.state).lower()})")
+        return task
+
+    def _waiting_service_task(self, spiff_task_id: str) -> SpiffTask:
+        try:
+            task = self.workflow.get_task_from_id(UUID(spiff_task_id))
+        except TaskNotFoundException:
+            task = None
+        if task is None or task.task_spec.bpmn_id not in self.definition.service_steps:
+            raise TaskNotReady("the service task is not part of this case any more")
+        if task.state != TaskState.STARTED:
+            raise TaskNotReady(f"the step {task.task_spec.bpmn_name or task.task_spec.bpmn_id!r} "
+                               f"is not waiting for its worker ({TaskState.get_name(task.state).lower()})")
         return task
 
     def _fail(self, exc: Exception, task: Optional[SpiffTask]) -> None:

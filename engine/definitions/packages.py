@@ -24,7 +24,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
@@ -38,7 +38,8 @@ from engine.definitions.expressions import prepare_decision_tables, prepare_expr
 from engine.definitions.io_mappings import map_io_parameters
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
-from engine.definitions.service_tasks import check_service_tasks
+from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
+from engine.definitions.service_tasks import ServiceStep, check_service_tasks, service_steps
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.package_forms import read_forms
 from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml,
@@ -157,6 +158,8 @@ class CompiledDefinition:
     called_steps: dict[str, str] = field(default_factory=dict)
     # How targets count: calendar time, or the process's business calendar (built once, here).
     calendar: WorkingCalendar = CALENDAR_TIME
+    # The service tasks that run (by external workers or a connector), of the main process and those it calls.
+    service_steps: dict[str, ServiceStep] = field(default_factory=dict)
 
 
 def compile_package(package: Package) -> CompiledDefinition:
@@ -191,6 +194,9 @@ def compile_package(package: Package) -> CompiledDefinition:
     if any(not p.warning for p in problems):
         # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
         raise DeploymentRefused(problems)
+    steps = {step_id: step for each in processes for step_id, step in service_steps(each).items()}
+    for document in used.values():
+        as_service_tasks(document, steps)
     spec, subprocess_specs, parse_problems = _parse_with_spiff(used, root, process, decision_tables)
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
@@ -200,7 +206,7 @@ def compile_package(package: Package) -> CompiledDefinition:
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
         annotations=annotations, forms=forms,
         script_engine=script_engine, warnings=problems, called_steps=steps_behind_calls(process, used),
-        calendar=calendar_for(annotations.process.calendar),
+        calendar=calendar_for(annotations.process.calendar), service_steps=steps,
     )
 
 
@@ -272,7 +278,7 @@ def _parse_with_spiff(documents: dict[str, etree._Element], root: etree._Element
     """SpiffWorkflow's specs of the main process and of what it calls; ``documents`` are the diagrams holding them,
     ``root`` the main one (whose lines a schema complaint names)."""
     key = process.get("id", "")
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = ServiceStepParser(validator=VALIDATOR)
     try:
         for path, document in decision_tables.items():
             parser.add_dmn_xml(document, filename=path)

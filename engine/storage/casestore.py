@@ -23,7 +23,8 @@ from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, f
 
 from engine.storage import account_generation
 from engine.storage.driver_statements import DriverStatements, Prepared
-from engine.storage.jobs import BREACH, JobQueue
+from engine.storage.external_tasks import ExternalTasks
+from engine.storage.jobs import BREACH, SERVICE, JobQueue
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
 
@@ -196,6 +197,8 @@ _SAVE_CASE = Prepared(update(_INSTANCE).where(
     # a case failing again while in error (a retry that failed) counts one more attempt; a new failure the first
     error_attempts=case((bindparam("errored", type_=_INSTANCE.c.errored_at.type).is_(None),
                          _INSTANCE.c.error_attempts),
+                        # a step that counts its own runs (a service task's calls) says how many failed
+                        (bindparam("attempts_", type_=Integer).is_not(None), bindparam("attempts_", type_=Integer)),
                         (_INSTANCE.c.status == "error", _INSTANCE.c.error_attempts + 1), else_=1),
     ended_at=func.coalesce(_INSTANCE.c.ended_at, bindparam("ended", type_=_INSTANCE.c.ended_at.type))))
 # Most steps change neither the status nor the next timer: leaving those columns out of the update spares
@@ -227,6 +230,7 @@ class CaseStore:
         self.sql = sql
         self.cache = cache
         self.jobs = JobQueue(sql)
+        self.external = ExternalTasks(sql)
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
         self._completions: list[dict[str, Any]] = []  # their rows' updates, written by ``save``
@@ -374,10 +378,13 @@ class CaseStore:
                     "error_message_": case.error.message if case.error else None,
                     "ended": now if status in ("completed", "cancelled") else None,
                     "errored": now if case.error else None,
+                    "attempts_": case.error.attempts if case.error else None,
                 })
             if next_timer != record.next_timer_at or loaded.timer_job_taken:
                 self.jobs.schedule_timer(record.id, next_timer)
             open_tasks = self._sync_human_tasks(loaded, status, now)
+            if case.definition.service_steps:
+                self._sync_service_tasks(loaded, status, now)
             if status != record.status:
                 detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
                 self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
@@ -470,6 +477,23 @@ class CaseStore:
                 self.log(record.id, "assignment_unresolved", None, now, task_id, row["step_id"],
                          {"reason": unresolved[row["spiff_task_id"]]})
         return open_tasks
+
+    def _sync_service_tasks(self, loaded: Loaded, status: str, now: datetime) -> None:
+        """Open an external task, or a connector's job, for each service task the case now waits at, and close
+        those it no longer waits at (done, cancelled by a boundary event, or the case stopped)."""
+        record, steps = loaded.record, loaded.case.definition.service_steps
+        waiting = {str(t.id): t for t in loaded.case.waiting_service_tasks()} if status == "running" else {}
+        external, called = self.external.of_case(record.id), self.jobs.service_tasks(record.id)
+        for spiff_id in external - waiting.keys():
+            self.external.close(record.id, spiff_id)
+        for spiff_id in called - waiting.keys():
+            self.jobs.drop_service(record.id, spiff_id)
+        for spiff_id, task in waiting.items():
+            step = steps[task.task_spec.bpmn_id]
+            if step.topic is not None and spiff_id not in external:
+                self.external.open(record.id, spiff_id, step.step_id, step.name, step.topic, now)
+            elif step.connector is not None and spiff_id not in called:
+                self.jobs.add(SERVICE, record.id, now, spiff_task_id=spiff_id)
 
     def _computed_owner(self, note: StepAnnotation, data: dict[str, Any], compiled: CompiledDefinition,
                         role: Optional[str], assignee: Optional[str]) -> tuple[Optional[str], Optional[str], str]:

@@ -22,6 +22,7 @@ from engine.storage.tables import Job
 _JOB = Job.__table__
 TIMER = "timer"
 BREACH = "breach"
+SERVICE = "service"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ClaimedJob:
     task_id: Optional[int]
     due_at: datetime
     attempts: int
+    spiff_task_id: Optional[str] = None  # the service task a ``service`` job calls out for
 
 
 _DUE = (select(_JOB.c.id).where(
@@ -43,13 +45,18 @@ _DUE = (select(_JOB.c.id).where(
 _CLAIM = Prepared(update(_JOB).where(_JOB.c.id.in_(_DUE.scalar_subquery())).values(
     locked_by=bindparam("owner", type_=String), locked_until=bindparam("until", type_=_JOB.c.locked_until.type),
     attempts=_JOB.c.attempts + 1)
-    .returning(_JOB.c.id, _JOB.c.kind, _JOB.c.instance_id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.attempts))
+    .returning(_JOB.c.id, _JOB.c.kind, _JOB.c.instance_id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.attempts,
+               _JOB.c.spiff_task_id))
 _TAKE = Prepared(delete(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner")))
 _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner"))
                      .values(locked_by=None, locked_until=bindparam("retry_at", type_=_JOB.c.locked_until.type),
                              last_error=bindparam("error", type_=Text)))
 _DROP_TIMERS = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == TIMER))
-_ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts"))
+_ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts", "spiff_task_id"))
+_SERVICE_JOBS = Prepared(select(_JOB.c.spiff_task_id).where(_JOB.c.instance_id == bindparam("instance_id"),
+                                                            _JOB.c.kind == SERVICE))
+_DROP_SERVICE = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == SERVICE,
+                                            _JOB.c.spiff_task_id == bindparam("spiff_task_id")))
 
 
 class JobQueue:
@@ -77,6 +84,14 @@ class JobQueue:
         if due is not None:
             self.add(TIMER, instance_id, due)
 
-    def add(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None) -> None:
+    def service_tasks(self, instance_id: int) -> set[str]:
+        """The SpiffWorkflow ids of the service tasks the case's ``service`` jobs call out for."""
+        return {spiff_id for (spiff_id,) in self.sql.all(_SERVICE_JOBS, {"instance_id": instance_id})}
+
+    def drop_service(self, instance_id: int, spiff_task_id: str) -> None:
+        self.sql.execute(_DROP_SERVICE, {"instance_id": instance_id, "spiff_task_id": spiff_task_id})
+
+    def add(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None,
+            spiff_task_id: Optional[str] = None) -> None:
         self.sql.execute(_ADD, {"kind": kind, "instance_id": instance_id, "task_id": task_id, "due_at": due,
-                                "attempts": 0})
+                                "attempts": 0, "spiff_task_id": spiff_task_id})

@@ -158,6 +158,7 @@ class Job(Base):
     transaction as the state its run produces (engine.jobs), so it runs once. ``locked_by`` and ``locked_until``
     are the lease of the worker that claimed it: past ``locked_until`` another worker may claim it again.
     ``attempts`` counts the claims; ``last_error`` says why the last run failed (the job is then retried later).
+    A ``service`` job is about one waiting service task of the case, named by ``spiff_task_id``.
     """
 
     __tablename__ = "job"
@@ -175,6 +176,37 @@ class Job(Base):
     locked_until: Mapped[Optional[datetime]]
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+    spiff_task_id: Mapped[Optional[str]] = mapped_column(String(36))
+
+
+class ExternalTask(Base):
+    """A service task waiting for a worker outside Valueflow, which fetches it by topic through the API.
+
+    One row per waiting step, written and deleted with the case state that makes it wait and ends the wait
+    (engine.storage.casestore). ``worker_id`` and ``locked_until`` are the lock of the worker that fetched it;
+    a worker's reported failure frees it, fetchable again from ``fetchable_at``, with the ``retries`` it said
+    are left, its ``error_message`` and one more of ``failures``.
+    """
+
+    __tablename__ = "external_task"
+    __table_args__ = (
+        Index("ix_external_task_topic", "topic", "fetchable_at"),
+        Index("ix_external_task_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    step_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    topic: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    fetchable_at: Mapped[datetime]
+    worker_id: Mapped[Optional[str]] = mapped_column(String(200))
+    locked_until: Mapped[Optional[datetime]]
+    retries: Mapped[Optional[int]]
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    error_message: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class CaseTask(Base):

@@ -20,9 +20,11 @@ from engine.storage.tables import AccountEvent, EndedSession, User, UserRole
 from engine.storage.uow import UnitOfWork
 from engine.work.passwords import check_password, hash_password, needs_rehash
 
-BUILT_IN_ROLES = ("admin", "process-owner", "manager")
+BUILT_IN_ROLES = ("admin", "process-owner", "manager", "external-worker")
 MANAGING_ROLES = frozenset({"manager", "admin"})
 EDITING_ROLES = frozenset({"process-owner", "admin"})
+# Who fetches, completes and fails external tasks through the API: the system accounts of outside workers, and admins.
+WORKING_ROLES = frozenset({"external-worker", "admin"})
 PASSWORD_LENGTHS = (8, 200)
 HISTORY_SHOWN = 50
 
@@ -67,6 +69,11 @@ class Account:
     def edits_processes(self) -> bool:
         """Process owners and admins open the modeler, save drafts and deploy."""
         return bool(self.roles & EDITING_ROLES)
+
+    @property
+    def works_external_tasks(self) -> bool:
+        """Outside workers' system accounts (and admins) fetch, complete and fail external tasks."""
+        return bool(self.roles & WORKING_ROLES)
 
     @property
     def is_admin(self) -> bool:
