@@ -107,8 +107,10 @@ def fetch_and_lock(new_uow: UnitOfWorkFactory, worker_id: str, most: int, topics
 
 
 @timed_step("complete")
-def complete(uow: UnitOfWork, task_id: int, worker_id: str, variables: Optional[dict[str, Any]], user: str) -> int:
-    """Merge the worker's variables into the case data and run the case on from the task; returns the case id."""
+def complete(uow: UnitOfWork, task_id: int, worker_id: str, variables: Optional[dict[str, Any]],
+             user: str) -> tuple[int, str]:
+    """Merge the worker's variables into the case data and run the case on from the task; returns the case's id
+    and status."""
     _check_worker_id(worker_id)
     variables = _storable(variables or {})
     with uow:
@@ -120,16 +122,16 @@ def complete(uow: UnitOfWork, task_id: int, worker_id: str, variables: Optional[
         now = uow.clock.now()
         uow.cases.log(record.id, "service_task_completed", user, now, step_id=task.step_id,
                       detail={"topic": task.topic, "worker": worker_id, "variables": sorted(variables)})
-        uow.cases.save(loaded, now, user)
+        status = uow.cases.save(loaded, now, user)
         uow.commit()
-        return record.id
+        return record.id, status
 
 
 @timed_step("fail")
 def fail(uow: UnitOfWork, task_id: int, worker_id: str, message: str, retries: int, pause: timedelta,
-         user: str) -> str:
+         user: str) -> tuple[int, str]:
     """A worker could not do the task: with ``retries`` left it is fetchable again after ``pause``; with none the
-    case stops in error at the step (an incident). Returns the case's status."""
+    case stops in error at the step (an incident). Returns the case's id and status."""
     _check_worker_id(worker_id)
     message = (message or "").strip() or "the worker reported a failure without a message"
     if len(message) > MESSAGE_LENGTH:
@@ -153,7 +155,7 @@ def fail(uow: UnitOfWork, task_id: int, worker_id: str, message: str, retries: i
             loaded.case.fail_service_task(task.spiff_task_id, message, task.failures + 1)
             status = uow.cases.save(loaded, now, user)
         uow.commit()
-        return status
+        return record.id, status
 
 
 def _held(uow: UnitOfWork, task_id: int, worker_id: str) -> tuple[CaseRecord, ExternalTaskRow]:

@@ -7,10 +7,12 @@ session. Every error is ``{"error": {"code", "message", "fields"}}`` with its HT
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional
 
-from flask import Flask, Response, g
+from flask import Flask, Request, Response, g
 from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
 
 from web import idempotency, params
 from web.api_errors import PREFIX, REFUSALS, error, refused
@@ -34,6 +36,17 @@ class ValueflowApi(Api):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         return None
+
+
+class JsonBodies(FlaskParser):  # type: ignore[misc]
+    """webargs' parser, which also refuses a body nested deeper than Python's JSON reader goes as invalid JSON
+    (a 400) instead of failing with a server error."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise json.JSONDecodeError("the JSON is nested too deeply to be read", "", 0) from None
 
 
 def signed_in() -> Optional[Response]:
@@ -74,6 +87,7 @@ def blueprint(name: str, path: str, description: str) -> Blueprint:
     """A blueprint of the API at /api/v1/<path>: its views need a caller, its POSTs take an Idempotency-Key
     (web.idempotency), and the engine's refusals answer JSON."""
     made = Blueprint(name, __name__, url_prefix=f"{PREFIX}/{path}", description=description)
+    made.ARGUMENTS_PARSER = JsonBodies()
     made.before_request(signed_in)
     made.before_request(idempotency.claim_or_replay)
     made.after_request(idempotency.keep_answer)
