@@ -8,7 +8,9 @@ jobs leaves them to others once their lease ends.
 
 A kind of job is a function in ``HANDLERS``: it gets the unit of work, the job and its locked case, does
 its work inside that transaction (the runner commits) and says whether there was any to do (a breach job
-of a task completed in time has none). Whatever schedules a job writes its row with
+of a task completed in time has none). A kind whose work is a call out of the process (a connector's) is a
+function in ``CALLS`` instead: it makes the call before any transaction, without holding the case, and returns
+the handler that writes what the call gave. Whatever schedules a job writes its row with
 ``uow.cases.jobs.add`` in the transaction of the state that causes it.
 """
 
@@ -22,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
+from engine.connectors import call_service_task
 from engine.errors import NotFound
 from engine.metrics import timed_step
 from engine.storage.casestore import CaseRecord
-from engine.storage.jobs import BREACH, TIMER, ClaimedJob
+from engine.storage.jobs import BREACH, SERVICE, TIMER, ClaimedJob
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
 
@@ -37,6 +40,7 @@ FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=10)
 
 Handler = Callable[[UnitOfWork, ClaimedJob, CaseRecord], bool]
+Call = Callable[[UnitOfWorkFactory, ClaimedJob], Handler]
 
 
 def worker_name() -> str:
@@ -86,7 +90,8 @@ def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: st
     failures = []
     for job in claimed:
         try:
-            if _run(new_uow(), job, owner):
+            call = CALLS.get(job.kind)
+            if _run(new_uow(), job, owner, call(new_uow, job) if call else HANDLERS.get(job.kind)):
                 done[job.kind] += 1
         except Exception as exc:  # one failing job must not stop the others; it is retried later
             failures.append(f"{job.kind} job {job.id} of instance {job.instance_id} "
@@ -106,9 +111,8 @@ def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LE
             return total
 
 
-def _run(uow: UnitOfWork, job: ClaimedJob, owner: str) -> bool:
-    """Run the job if it is still ``owner``'s; whether it changed anything."""
-    handler = HANDLERS.get(job.kind)
+def _run(uow: UnitOfWork, job: ClaimedJob, owner: str, handler: Optional[Handler]) -> bool:
+    """Run the job's handler if the job is still ``owner``'s; whether it changed anything."""
     if handler is None:
         raise UnknownJobKind(f"no worker of this version runs {job.kind!r} jobs")
     with uow:
@@ -159,3 +163,4 @@ def _record_breach(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool
 
 
 HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach}
+CALLS: dict[str, Call] = {SERVICE: call_service_task}

@@ -113,6 +113,10 @@ class Case:
             return []
         return [t for t in self._tasks() if t.state == TaskState.STARTED and t.task_spec.bpmn_id in steps]
 
+    def service_step_id(self, spiff_task_id: str) -> str:
+        """The step of a waiting service task; TaskNotReady when the case no longer waits there."""
+        return str(self._waiting_service_task(spiff_task_id).task_spec.bpmn_id)
+
     def service_task_data(self, spiff_task_id: str) -> dict[str, Any]:
         """The case data a waiting service task sees."""
         task = self._waiting_service_task(spiff_task_id)

@@ -1,0 +1,190 @@
+"""Connector steps against real local peers: an HTTP service and an SMTP server started by the test. The case
+waits at the step until the worker's job calls out; the answer goes into the case data and the case moves on;
+a failing or hanging service is retried with pauses and then becomes an incident, whose retry calls again."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from engine import incidents, jobs, service
+from engine.definitions.packages import Package
+from engine.work import queries
+from tests import samples
+from tests.unit.test_outbound import _free_port, _Inbox
+
+
+class Service:
+    """A local HTTP service: records each request, answers with the status and JSON it is told to."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status, self.answer, self.delay = 200, {"id": "crm-42", "tier": "gold"}, 0.0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.requests.append({"path": self.path, "headers": dict(self.headers),
+                                       "body": json.loads(body) if body else None})
+                time.sleep(owner.delay)
+                answer = json.dumps(owner.answer).encode()
+                try:
+                    self.send_response(owner.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except OSError:  # the caller gave up waiting
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+@pytest.fixture
+def crm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    running = Service()
+    thread = threading.Thread(target=running.server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_URL", running.url + "/api")
+    monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_TOKEN", "s3cret-from-the-environment")
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+    thread.join()
+
+
+def deploy_connector(new_uow, **settings: str) -> None:
+    body = ('<bpmn:startEvent id="begin"/><bpmn:serviceTask id="call" name="Register the customer">'
+            + samples.props(**settings) + "</bpmn:serviceTask>" + samples.user_task("welcome", "Welcome call")
+            + '<bpmn:endEvent id="finish"/>' + samples.chain("begin", "call", "welcome", "finish"))
+    xml = samples.document("onboarding", body, {"Customer Service": ["begin", "call", "welcome", "finish"]})
+    service.deploy(new_uow(), Package("onboarding", "onboarding.bpmn", {"onboarding.bpmn": xml}))
+
+
+HTTP = {"connector": "http", "http__service": "crm", "http__path": "/customers/{customer.id}",
+        "http__body": "amount, customer", "http__result": "crm"}
+
+
+def start(new_uow) -> int:
+    return service.start_instance(new_uow(), "onboarding", service.CustomerRef("c-9", "Ada Moss", "premium"),
+                                  {"amount": 1200, "note": "not sent"})
+
+
+def view(new_uow, instance_id: int) -> dict[str, Any]:
+    return queries.instance_view(new_uow(), instance_id)
+
+
+def test_an_http_step_calls_the_service_with_the_case_data_and_its_answer_goes_into_the_case(new_uow, crm):
+    deploy_connector(new_uow, **HTTP)
+    instance_id = start(new_uow)
+    assert view(new_uow, instance_id)["status"] == "running" and crm.requests == []  # nobody's request calls out
+    done = jobs.run_until_idle(new_uow, "worker")
+    assert done.done["service"] == 1 and done.errors == ()
+    [request] = crm.requests
+    assert request["path"] == "/api/customers/c-9"
+    assert request["body"] == {"amount": 1200, "customer": {"id": "c-9", "name": "Ada Moss", "segment": "premium"}}
+    assert request["headers"]["Authorization"] == "Bearer s3cret-from-the-environment"
+    assert request["headers"]["Idempotency-Key"].startswith("valueflow-job-")
+    case = view(new_uow, instance_id)
+    assert case["data"]["crm"] == {"id": "crm-42", "tier": "gold"}
+    assert [step["step_id"] for step in case["open_steps"]] == ["welcome"]
+    assert "service_task_completed" in [event["type"] for event in case["events"]]
+    assert jobs.run_until_idle(new_uow, "worker").claimed == 0 and len(crm.requests) == 1  # called once
+
+
+def test_a_failing_service_is_retried_with_pauses_then_the_case_is_an_incident_whose_retry_calls_again(
+        new_uow, crm, clock):
+    deploy_connector(new_uow, **HTTP, maxAttempts="3")
+    service.add_user(new_uow(), "ops", ["admin"])
+    instance_id = start(new_uow)
+    crm.status, crm.answer = 500, {"error": "database down"}
+    first = jobs.run_until_idle(new_uow, "worker")
+    assert "crm answered 500" in first.errors[0] and "attempt 1 of 3" in first.errors[0]
+    assert jobs.run_until_idle(new_uow, "worker").claimed == 0  # pausing: 1 s, then 2 s
+    clock.advance(timedelta(seconds=1))
+    assert "attempt 2 of 3" in jobs.run_until_idle(new_uow, "worker").errors[0]
+    clock.advance(timedelta(seconds=2))
+    assert jobs.run_until_idle(new_uow, "worker").errors == ()
+    assert len(crm.requests) == 3
+    case = view(new_uow, instance_id)
+    assert case["status"] == "error" and case["open_steps"] == []
+    [incident] = incidents.list_incidents(new_uow(), "ops").rows
+    assert (incident.step, incident.attempts) == ("call", 3)
+    assert "crm answered 500" in incident.message and "database down" in incident.message
+    crm.status, crm.answer = 200, {"id": "crm-43"}
+    assert incidents.retry_incident(new_uow(), instance_id, "ops") == "running"
+    assert jobs.run_until_idle(new_uow, "worker").done["service"] == 1
+    assert view(new_uow, instance_id)["data"]["crm"] == {"id": "crm-43"}
+
+
+def test_a_hanging_service_hits_the_timeout(new_uow, crm, monkeypatch):
+    monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_TIMEOUT", "0.3")
+    deploy_connector(new_uow, **HTTP, maxAttempts="1")
+    service.add_user(new_uow(), "ops", ["admin"])
+    instance_id = start(new_uow)
+    crm.delay = 2.0
+    began = time.monotonic()
+    jobs.run_until_idle(new_uow, "worker")
+    assert time.monotonic() - began < 1.5
+    [incident] = incidents.list_incidents(new_uow(), "ops").rows
+    assert incident.instance_id == instance_id and "timed out" in incident.message
+
+
+def test_a_connector_the_installation_has_not_configured_stops_at_once_naming_the_variable(
+        new_uow, monkeypatch):
+    monkeypatch.delenv("VALUEFLOW_CONNECTOR_CRM_URL", raising=False)
+    deploy_connector(new_uow, **HTTP)  # not a deploy error: the setting may come later
+    service.add_user(new_uow(), "ops", ["admin"])
+    instance_id = start(new_uow)
+    jobs.run_until_idle(new_uow, "worker")
+    [incident] = incidents.list_incidents(new_uow(), "ops").rows
+    assert incident.instance_id == instance_id
+    assert incident.message == "connector crm: set VALUEFLOW_CONNECTOR_CRM_URL (the service's address)"
+
+
+def test_a_request_the_service_refuses_is_an_incident_without_retries(new_uow, crm):
+    deploy_connector(new_uow, **HTTP)
+    service.add_user(new_uow(), "ops", ["admin"])
+    start(new_uow)
+    crm.status, crm.answer = 422, {"error": "amount too large"}
+    jobs.run_until_idle(new_uow, "worker")
+    assert len(crm.requests) == 1
+    [incident] = incidents.list_incidents(new_uow(), "ops").rows
+    assert "crm answered 422" in incident.message and incident.attempts == 1
+
+
+def test_an_email_step_sends_its_text_filled_from_the_case_data(new_uow, monkeypatch):
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        monkeypatch.setenv("VALUEFLOW_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("VALUEFLOW_SMTP_PORT", str(controller.port))
+        monkeypatch.setenv("VALUEFLOW_MAIL_FROM", "loans@bank.test")
+        deploy_connector(new_uow, connector="email", email__to="{email}",
+                         email__subject="Welcome, {customer.name}",
+                         email__body="Your application for {amount} EUR is in. {__class__} stays as written.")
+        instance_id = service.start_instance(new_uow(), "onboarding",
+                                             service.CustomerRef("c-9", "Ada Moss", "standard"),
+                                             {"amount": 1200, "email": "ada@example.test"})
+        assert jobs.run_until_idle(new_uow, "worker").done["service"] == 1
+    finally:
+        controller.stop()
+    [message] = inbox.messages
+    assert message.rcpt_tos == ["ada@example.test"] and message.mail_from == "loans@bank.test"
+    text = message.content.decode()
+    assert "Subject: Welcome, Ada Moss" in text
+    assert "Your application for 1200 EUR is in. {__class__} stays as written." in text
+    assert [step["step_id"] for step in view(new_uow, instance_id)["open_steps"]] == ["welcome"]
