@@ -118,6 +118,10 @@ TABLE = {
     "POST /api/v1/incidents/retry":                            "U  F  F  F  F  +  +  F",
     "POST /api/v1/incidents/<int:instance_id>/retry":          "U  F  F  F  F  +  +  F",
     "POST /api/v1/incidents/<int:instance_id>/cancel":         "U  F  F  F  F  +  +  F",
+    # outside workers (role external-worker) and admins; admins get past the check to the body's (no workerId: 422)
+    "POST /api/v1/external-tasks/fetch-and-lock":              "U  F  F  F  F  F  +  F",
+    "POST /api/v1/external-tasks/<int:task_id>/complete":      "U  F  F  F  F  F  +  F",
+    "POST /api/v1/external-tasks/<int:task_id>/failure":       "U  F  F  F  F  F  +  F",
     "GET /api/v1/processes":                                   "U  +  +  +  +  +  +  +",
     "GET /api/v1/processes/<key>":                             "U  +  +  +  +  +  +  +",
     "GET /api/v1/processes/<key>/versions/<int:version>.bpmn": "U  +  +  +  +  +  +  +",
