@@ -455,6 +455,7 @@ def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str,
 def waiting_for(waits: Iterable[Wait]) -> str:
     """What a case waits for, in words: its messages and timers, or its open steps when none."""
     described = [f"the message {w.message!r} ({w.step_name})" if w.kind == "message"
+                 else f"{w.worker} ({w.step_name})" if w.kind == "worker"
                  else f"a timer ({w.step_name}, due {w.due.isoformat() if w.due else 'unknown'})" for w in waits]
     return "it waits for " + (", ".join(described) if described else "none: only for its open steps")
 

@@ -72,11 +72,14 @@ class DoneTask(Task):
 
 
 class Wait(Schema):
-    kind = fields.String(required=True, metadata={"description": "message, timer or other"})
+    kind = fields.String(required=True, metadata={"description": "message, timer, worker (a service task's) or "
+                                                                 "other"})
     step_id = fields.String(required=True)
     step_name = fields.String(allow_none=True)
     message = fields.String(allow_none=True)
     due = Moment(allow_none=True)
+    worker = fields.String(allow_none=True, metadata={"description": "who does a service task: workers of a topic, "
+                                                                     "or a connector"})
 
 
 class Event(Schema):

@@ -42,13 +42,15 @@ class EndlessLoop(Exception):
 
 @dataclass(frozen=True)
 class Wait:
-    """Something outside the case that it waits for: a message (named) or a timer (due at a moment)."""
+    """Something outside the case that it waits for: a message (named), a timer (due at a moment), or the worker
+    of a service task (outside workers of a topic, or a connector)."""
 
-    kind: str                   # "message" or "timer"
-    step_id: str                # the catching event's BPMN id
+    kind: str                   # "message", "timer" or "worker"
+    step_id: str                # the catching event's (or the service task's) BPMN id
     step_name: str
     message: Optional[str] = None
     due: Optional[datetime] = None
+    worker: Optional[str] = None  # e.g. "workers of the topic credit-score", "the http connector (crm)"
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ class Case:
         return min((moment for moment in due if moment is not None), default=None)
 
     def waits(self) -> list[Wait]:
-        """The messages and timers the case waits for now, in diagram order within each waiting element.
+        """The messages, timers and service tasks' workers the case waits for now, in diagram order within each
+        waiting element.
 
         An event-based gateway waits for each of its outgoing events at once (SpiffWorkflow keeps their
         definitions on the gateway, in the order of its outputs).
@@ -165,6 +168,9 @@ class Case:
                     found.append(Wait("message", *step, message=event.name))
                 elif isinstance(event, TimerEventDefinition):
                     found.append(Wait("timer", *step, due=due))
+        for task in self.waiting_service_tasks():
+            service = self.definition.service_steps[task.task_spec.bpmn_id]
+            found.append(Wait("worker", service.step_id, service.name, worker=service.worker_description))
         return found
 
     # -- what people and time do to it ------------------------------------------

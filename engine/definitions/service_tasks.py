@@ -51,6 +51,15 @@ class ServiceStep:
     settings: dict[str, str] = field(default_factory=dict)
     max_attempts: int = DEFAULT_ATTEMPTS
 
+    @property
+    def worker_description(self) -> str:
+        """Who does the step, in words: "workers of the topic credit-score", "the http connector (crm)"."""
+        if self.topic is not None:
+            return f"workers of the topic {self.topic}"
+        if self.connector == "http":
+            return f"the http connector ({self.settings.get('http.service', '').strip()})"
+        return f"the {self.connector} connector"
+
 
 def check_service_tasks(process: etree._Element) -> Iterable[Problem]:
     """A problem for each step whose work is code of another engine, and for each service task Valueflow cannot

@@ -193,7 +193,8 @@ def instance_page(uow: UnitOfWork, instance_id: int, viewer: Account) -> dict[st
 
 
 # The events after which a case may have begun to wait: every one that moved it on.
-_MOVED_ON = ("instance_started", "task_completed", "message_received", "timer_fired")
+_MOVED_ON = ("instance_started", "task_completed", "message_received", "timer_fired", "service_task_completed",
+             "incident_retried")
 
 
 def _waits(uow: UnitOfWork, case: dict[str, Any], definition: ProcessDefinition, facts: DiagramFacts,

@@ -70,7 +70,7 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
             if instance.status == "error" else None,
             "next_timer_at": _iso(instance.next_timer_at),
             "waits": [{"kind": w.kind, "step_id": w.step_id, "step_name": w.step_name, "message": w.message,
-                       "due": _iso(w.due)} for w in case.waits()] if instance.status == "running" else [],
+                       "due": _iso(w.due), "worker": w.worker} for w in case.waits()] if instance.status == "running" else [],
             "events": [{"type": e.type, "at": _iso(e.at), "actor": e.actor, "step_id": e.step_id,
                         "task_id": e.task_id, "detail": e.detail} for e in events],
         }

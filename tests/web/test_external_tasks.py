@@ -19,6 +19,7 @@ from engine import service
 from engine.definitions.packages import Package
 from engine.work import queries, tokens
 from tests import samples
+from tests.web.conftest import text_of
 
 SCORING = samples.document("scoring", '<bpmn:startEvent id="begin"/>'
                            '<bpmn:serviceTask id="score" name="Score the applicant">'
@@ -209,3 +210,18 @@ def test_only_outside_workers_and_admins_call_the_external_task_api(new_uow, wor
                        ).status_code == 401
     admin = Worker(worker.base, tokens.create_token(new_uow(), "admin", "ops"))
     assert len(admin.fetch()) == 1
+
+
+def test_the_case_page_says_the_case_waits_for_the_topics_workers_and_tells_what_they_did(new_uow, worker, auth,
+                                                                                          client):
+    instance_id = start(new_uow)
+    auth.login("manager")
+    page = text_of(client.get(f"/instances/{instance_id}"))
+    assert "Score the applicant — workers of the topic credit-score, waiting since" in page
+    [task] = worker.fetch()
+    worker.fail(task["id"], retries=1)
+    [task] = worker.fetch()
+    worker.complete(task["id"], {"score": 700})
+    page = text_of(client.get(f"/instances/{instance_id}"))
+    assert "Service task failed: bureau unreachable Score the applicant scoring-service" in page
+    assert "Service task completed Score the applicant scoring-service" in page

@@ -40,7 +40,7 @@
     }
     mark(data.completed, 'vf-done', '\u2713', 'done');
     mark(data.open, 'vf-open', '\u25CF', 'waiting for a person now');
-    mark(data.waiting || [], 'vf-waiting', '\u23F3', 'waiting for a message or a timer');
+    mark(data.waiting || [], 'vf-waiting', '\u23F3', 'waiting for a message, a timer or a service');
     canvas.zoom('fit-viewport', 'auto');
     container.dataset.state = 'ready';
   }).catch(function (err) {
