@@ -14,6 +14,7 @@ from tests.conftest import REPO
 WINGS = {
     "time": set(),
     "sandbox": set(),
+    "outbound": set(),
     "definitions": {"time", "sandbox", "errors"},
     "cases": {"definitions", "sandbox", "time", "errors"},
     "storage": {"cases", "definitions", "time", "errors"},

@@ -484,7 +484,8 @@ def test_camunda_7s_own_invoice_example_without_its_review_process_is_refused_na
         "package holds: add the diagram that defines it to the package (its process id must be 'ReviewInvoice')",
         "ServiceTask_1 (Archive Invoice): runs the Java class "
         "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService (camunda:class): Java delegates do not run in "
-        "Valueflow: replace it with a script task that calls a helper (docs/authoring.md#helpers)"]
+        "Valueflow: make it an external task (a topic its workers fetch), a connector step (http or email), or a script "
+        "task that calls a helper (docs/authoring.md#service-tasks)"]
 
 
 def test_camunda_7s_own_invoice_example_checks_the_review_process_it_calls_like_its_own(new_uow):
@@ -499,7 +500,8 @@ def test_camunda_7s_own_invoice_example_checks_the_review_process_it_calls_like_
         "the role that does the work, or give it a candidate group as well",
         "ServiceTask_1 (Archive Invoice): runs the Java class "
         "org.camunda.bpm.example.invoice.service.ArchiveInvoiceService (camunda:class): Java delegates do not run in "
-        "Valueflow: replace it with a script task that calls a helper (docs/authoring.md#helpers)"]
+        "Valueflow: make it an external task (a topic its workers fetch), a connector step (http or email), or a script "
+        "task that calls a helper (docs/authoring.md#service-tasks)"]
 
 
 @pytest.mark.parametrize("reference, result", [
