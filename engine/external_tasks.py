@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from sqlalchemy import select
 
+from engine.cases.errors import TaskNotReady
 from engine.errors import NotAllowed, NotFound
 from engine.metrics import timed_step
 from engine.sandbox.values import why_unstorable
@@ -98,7 +99,11 @@ def fetch_and_lock(new_uow: UnitOfWorkFactory, worker_id: str, most: int, topics
         found = []
         for row, until in locked:
             definition_id, key, version = cases[row.instance_id]
-            data = uow.cases.read(row.instance_id, uow.compiled(definition_id)).service_task_data(row.spiff_task_id)
+            try:
+                data = uow.cases.read(row.instance_id, uow.compiled(definition_id)).service_task_data(
+                    row.spiff_task_id)
+            except TaskNotReady:  # the case moved on since the lock (cancelled): its task is closed with it
+                continue
             if wanted is not None:
                 data = {name: value for name, value in data.items() if name in wanted}
             found.append(LockedTask(row.id, row.topic, worker_id, key, version, row.instance_id, row.step_id,
@@ -118,7 +123,7 @@ def complete(uow: UnitOfWork, task_id: int, worker_id: str, variables: Optional[
         record, task = _held(uow, task_id, worker_id)
         loaded = uow.cases.load(record, uow.compiled(record.definition_id))
         with running_at(uow.clock):
-            loaded.case.complete_service_task(task.spiff_task_id, variables)
+            _waiting(loaded.case.complete_service_task, task.spiff_task_id, variables)
         now = uow.clock.now()
         uow.cases.log(record.id, "service_task_completed", user, now, step_id=task.step_id,
                       detail={"topic": task.topic, "worker": worker_id, "variables": sorted(variables)})
@@ -152,7 +157,7 @@ def fail(uow: UnitOfWork, task_id: int, worker_id: str, message: str, retries: i
             status = record.status
         else:
             loaded = uow.cases.load(record, uow.compiled(record.definition_id))
-            loaded.case.fail_service_task(task.spiff_task_id, message, task.failures + 1)
+            _waiting(loaded.case.fail_service_task, task.spiff_task_id, message, task.failures + 1)
             status = uow.cases.save(loaded, now, user)
         uow.commit()
         return record.id, status
@@ -173,6 +178,14 @@ def _held(uow: UnitOfWork, task_id: int, worker_id: str) -> tuple[CaseRecord, Ex
         raise LockNotHeld(f"the lock of worker {worker_id} on external task {task_id} ended at "
                           f"{task.locked_until.isoformat()}: fetch and lock it again")
     return record, task
+
+
+def _waiting(change: Callable[..., None], spiff_task_id: str, *values: Any) -> None:
+    """Change the case at its waiting service task; TaskClosed if it no longer waits there."""
+    try:
+        change(spiff_task_id, *values)
+    except TaskNotReady as exc:
+        raise TaskClosed(str(exc)) from None
 
 
 def _storable(variables: Any) -> dict[str, Any]:

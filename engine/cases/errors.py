@@ -2,7 +2,8 @@
 
 
 class TaskNotReady(Exception):
-    """The task exists but is not a READY human task of this case."""
+    """The task exists but is not what was asked for: a READY human task, or a service task waiting for its
+    worker, of this case."""
 
 
 class MessageNotExpected(Exception):
