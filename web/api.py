@@ -57,6 +57,11 @@ def signed_in() -> Optional[Response]:
     return None
 
 
+def refused_roles(who_may: str) -> Response:
+    """403 saying who may call (``who_may``: "Incidents are for admins and process owners") and the caller's roles."""
+    return error(403, f"{who_may}; your roles ({', '.join(sorted(g.account.roles)) or 'none'}) include neither.")
+
+
 def staff_or_manager() -> Optional[Response]:
     """Tasks and cases are for staff (lane roles), managers and admins, as in the web app."""
     account = g.account

@@ -12,7 +12,6 @@ from flask.views import MethodView
 
 from engine import external_tasks
 from web import api, db, idempotency
-from web.api_errors import error
 from web.api_worker_schemas import ExternalCompletion, ExternalFailure, ExternalOutcome, FetchAndLock, LockedTask
 
 bp = api.blueprint("api_external_tasks", "external-tasks",
@@ -23,8 +22,7 @@ bp = api.blueprint("api_external_tasks", "external-tasks",
 def workers_only() -> Optional[Response]:
     if g.account.works_external_tasks:  # signed in: the API's first check answered 401 otherwise
         return None
-    return error(403, "External tasks are for outside workers (role external-worker) and admins; your roles ("
-                 + (", ".join(sorted(g.account.roles)) or "none") + ") include neither.")
+    return api.refused_roles("External tasks are for outside workers (role external-worker) and admins")
 
 
 @bp.route("/fetch-and-lock")

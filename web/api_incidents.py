@@ -12,7 +12,6 @@ from flask.views import MethodView
 from engine import incidents
 from engine.work import queries
 from web import api, db, idempotency
-from web.api_errors import error
 from web.api_schemas import Case, IncidentFilter, IncidentPage, IncidentsToRetry, RetryOutcome, RetryOutcomes
 
 bp = api.blueprint("api_incidents", "incidents", "Incidents: cases stopped in error; retry after a fix, or cancel.")
@@ -22,8 +21,7 @@ bp = api.blueprint("api_incidents", "incidents", "Incidents: cases stopped in er
 def owners_only() -> Optional[Response]:
     if g.account.edits_processes:  # signed in: the API's first check answered 401 otherwise
         return None
-    return error(403, "Incidents are for admins and process owners; your roles ("
-                 + (", ".join(sorted(g.account.roles)) or "none") + ") include neither.")
+    return api.refused_roles("Incidents are for admins and process owners")
 
 
 @bp.route("")

@@ -257,11 +257,14 @@ class Case:
             self._fail(exc, self.workflow.last_task)
         compact(self.workflow)
 
-    def _ready_human_task(self, spiff_task_id: str) -> SpiffTask:
+    def _task(self, spiff_task_id: str) -> Optional[SpiffTask]:
         try:
-            task = self.workflow.get_task_from_id(UUID(spiff_task_id))
+            return self.workflow.get_task_from_id(UUID(spiff_task_id))
         except TaskNotFoundException:
-            task = None
+            return None
+
+    def _ready_human_task(self, spiff_task_id: str) -> SpiffTask:
+        task = self._task(spiff_task_id)
         if task is None or not task.task_spec.manual:
             raise TaskNotReady("the task is not part of this case any more")
         if task.state != TaskState.READY:
@@ -270,10 +273,7 @@ class Case:
         return task
 
     def _waiting_service_task(self, spiff_task_id: str) -> SpiffTask:
-        try:
-            task = self.workflow.get_task_from_id(UUID(spiff_task_id))
-        except TaskNotFoundException:
-            task = None
+        task = self._task(spiff_task_id)
         if task is None or task.task_spec.bpmn_id not in self.definition.service_steps:
             raise TaskNotReady("the service task is not part of this case any more")
         if task.state != TaskState.STARTED:
