@@ -24,8 +24,9 @@ from typing import Callable, Optional
 
 from engine.errors import NotFound
 from engine.metrics import timed_step
+from engine.notify.sending import send_notification
 from engine.storage.casestore import CaseRecord
-from engine.storage.jobs import BREACH, TIMER, ClaimedJob
+from engine.storage.jobs import AT_RISK, BREACH, NOTIFY, TIMER, ClaimedJob
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
 
@@ -37,6 +38,10 @@ FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=10)
 
 Handler = Callable[[UnitOfWork, ClaimedJob, CaseRecord], bool]
+# A kind whose work touches no case (sending a notification) runs without the case's lock: its handler gets the
+# factory of units of work and the worker's name, keeps its transactions short (none open while it waits on the
+# network), takes its job itself once done (JobQueue.take) and raises to have it retried later.
+UnlockedHandler = Callable[[UnitOfWorkFactory, ClaimedJob, str], bool]
 
 
 def worker_name() -> str:
@@ -86,7 +91,8 @@ def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: st
     failures = []
     for job in claimed:
         try:
-            if _run(new_uow(), job, owner):
+            unlocked = UNLOCKED_HANDLERS.get(job.kind)
+            if unlocked(new_uow, job, owner) if unlocked is not None else _run(new_uow(), job, owner):
                 done[job.kind] += 1
         except Exception as exc:  # one failing job must not stop the others; it is retried later
             failures.append(f"{job.kind} job {job.id} of instance {job.instance_id} "
@@ -158,4 +164,13 @@ def _record_breach(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool
     return True
 
 
-HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach}
+def _note_at_risk(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool:
+    """Note that the task is at risk (engine.storage.outbox), if it is still open and not yet due."""
+    if job.task_id is None or not uow.cases.note_at_risk(job.task_id, uow.clock.now()):
+        return False
+    uow.cases.flush_events()
+    return True
+
+
+HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach, AT_RISK: _note_at_risk}
+UNLOCKED_HANDLERS: dict[str, UnlockedHandler] = {NOTIFY: send_notification}

@@ -22,6 +22,8 @@ from engine.storage.tables import Job
 _JOB = Job.__table__
 TIMER = "timer"
 BREACH = "breach"
+AT_RISK = "at_risk"
+NOTIFY = "notify"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c
                              last_error=bindparam("error", type_=Text)))
 _DROP_TIMERS = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == TIMER))
 _ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts"))
+_ADD_RETURNING = Prepared(insert(_JOB).returning(_JOB.c.id), ("kind", "instance_id", "task_id", "due_at", "attempts"))
 
 
 class JobQueue:
@@ -80,3 +83,9 @@ class JobQueue:
     def add(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None) -> None:
         self.sql.execute(_ADD, {"kind": kind, "instance_id": instance_id, "task_id": task_id, "due_at": due,
                                 "attempts": 0})
+
+    def add_returning_id(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None) -> int:
+        """``add``, for a job whose work is kept in a row of its own that names it by id (a notification)."""
+        [job_id] = self.sql.first(_ADD_RETURNING, {"kind": kind, "instance_id": instance_id, "task_id": task_id,
+                                                   "due_at": due, "attempts": 0})
+        return int(job_id)
