@@ -21,6 +21,8 @@ from engine.storage.uow import UnitOfWork
 from engine.work.accounts import BUILT_IN_ROLES
 
 EVENTS = ("assigned", "at_risk", "breached", "incident")
+# A role hears of what reaches its queue (tasks no one holds) and of incidents; a task is assigned to a person.
+EVENTS_OF = {"user": EVENTS, "role": ("at_risk", "breached", "incident")}
 CHANNELS = ("email", "webhook")
 # Until someone saves their own choices: mail of the tasks given to them and of incidents, once they give an address.
 DEFAULT_CHOICES: dict[str, tuple[str, ...]] = {"assigned": ("email",), "incident": ("email",)}
@@ -123,14 +125,15 @@ def _settings(uow: UnitOfWork, kind: str, subscriber: str) -> Settings:
     row = _row(uow, kind, subscriber)
     if row is None:
         return Settings(kind, subscriber, None, None, False,
-                        {event: frozenset(DEFAULT_CHOICES.get(event, ()) if kind == USER else ()) for event in EVENTS},
+                        {event: frozenset(DEFAULT_CHOICES.get(event, ()) if kind == USER else ())
+                         for event in EVENTS_OF[kind]},
                         False, mail_configured())
     return _shown(row, mail_configured())
 
 
 def _shown(row: NotificationSetting, mail_ready: bool) -> Settings:
     return Settings(row.subscriber_kind, row.subscriber, row.email, row.webhook_url, bool(row.webhook_secret),
-                    {event: wanted(row.choices, event) for event in EVENTS}, True, mail_ready)
+                    {event: wanted(row.choices, event) for event in EVENTS_OF[row.subscriber_kind]}, True, mail_ready)
 
 
 def _row(uow: UnitOfWork, kind: str, subscriber: str) -> Optional[NotificationSetting]:
@@ -140,7 +143,7 @@ def _row(uow: UnitOfWork, kind: str, subscriber: str) -> Optional[NotificationSe
 
 def _save(uow: UnitOfWork, kind: str, subscriber: str, form: SettingsForm, actor: str) -> Optional[str]:
     email, url, own_secret = _email(form.email), _url(form.webhook_url), _secret(form.secret)
-    choices = _choices(form.choices, email, url)
+    choices = _choices(form.choices, EVENTS_OF[kind], email, url)
     row = _row(uow, kind, subscriber)
     if row is None:
         row = NotificationSetting(subscriber_kind=kind, subscriber=subscriber, choices={})
@@ -195,10 +198,11 @@ def _secret(text: str) -> Optional[str]:
     return text
 
 
-def _choices(pairs: Iterable[tuple[str, str]], email: Optional[str], url: Optional[str]) -> dict[str, list[str]]:
+def _choices(pairs: Iterable[tuple[str, str]], events: tuple[str, ...], email: Optional[str],
+             url: Optional[str]) -> dict[str, list[str]]:
     chosen: dict[str, list[str]] = {}
     for event, channel in sorted(set(pairs)):
-        if event not in EVENTS or channel not in CHANNELS:
+        if event not in events or channel not in CHANNELS:
             raise SettingsRefused("choices", f"there is no {event!r} notification by {channel!r}")
         chosen.setdefault(event, []).append(channel)
     channels = {c for cs in chosen.values() for c in cs}
