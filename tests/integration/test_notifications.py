@@ -21,9 +21,11 @@ from engine.work import queries
 from tests import samples
 from tests.conftest import T0
 from tests.peers import free_port, receiver, smtp_server  # noqa: F401 (fixtures)
+from tests.unit.test_other_tools import DIALECTS
 
 KEY = "loan_review"
 ANA = service.CustomerRef("c-ana", "Ana Lima", "standard")
+COMPUTED_OWNERS = DIALECTS / "camunda7_computed_owners.bpmn"  # Task_review goes to the user applicant.owner names
 
 
 def loan_review() -> str:
@@ -171,3 +173,18 @@ def test_a_mail_server_that_is_down_fails_nothing_and_is_retried_until_kept_as_f
     with uow:
         assert uow.session.scalars(select(NotificationDelivery.status).join(Notification).where(
             Notification.instance_id == instance_id)).all() == ["failed"]
+
+
+def test_a_task_that_opens_with_an_owner_computed_from_the_case_data_mails_that_owner(bank, smtp_server):
+    xml = COMPUTED_OWNERS.read_text(encoding="utf-8")
+    service.deploy(bank(), Package(COMPUTED_OWNERS.stem, COMPUTED_OWNERS.name, {COMPUTED_OWNERS.name: xml}))
+    service.add_user(bank(), "ada", ["accounting"])
+    settings.save_settings(bank(), "ada", settings.SettingsForm(email="ada@bank.test",
+                                                                choices=frozenset({("assigned", "email")})))
+    instance_id = service.start_instance(bank(), COMPUTED_OWNERS.stem, ANA, {"applicant": {"owner": "ada"}},
+                                         actor="bo1")
+    work(bank)
+    [mail] = mails(smtp_server)
+    assert mail["To"] == "ada@bank.test"
+    assert mail["Subject"].startswith("[Valueflow] Assigned to you: ") and f"(case {instance_id})" in mail["Subject"]
+    assert "was assigned to you." in mail.get_content()  # by the diagram, not by a person
