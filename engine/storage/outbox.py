@@ -10,17 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import insert
+from sqlalchemy import exists, insert, select
 
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.jobs import NOTIFY, JobQueue
-from engine.storage.tables import Notification
+from engine.storage.tables import Notification, NotificationSetting
 
 # The events of the log that notify, by the name of the notification they make.
 NOTIFYING_EVENTS = {"task_assigned": "assigned", "task_breached": "breached", "instance_errored": "incident"}
 
 _INSERT = Prepared(insert(Notification.__table__),
                    ("event", "instance_id", "task_id", "actor", "at", "detail", "job_id", "fanned_out"))
+_ANY_SUBSCRIBER = Prepared(select(exists().where(NotificationSetting.__table__.c.id.is_not(None))))
 
 
 class Outbox:
@@ -37,9 +38,11 @@ class Outbox:
                             "at": at, "detail": detail, "fanned_out": False})
 
     def flush(self) -> None:
-        """Write the noted notifications, each with its ``notify`` job, due at once."""
+        """Write the noted notifications, each with its ``notify`` job, due at once; none while nobody has saved
+        any notification settings (no one could hear of them: without an address there is nothing to send)."""
         noted, self._noted = self._noted, []
+        if not noted or not self.sql.first(_ANY_SUBSCRIBER, {})[0]:
+            return
         for row in noted:
             row["job_id"] = self.jobs.add_returning_id(NOTIFY, row["instance_id"], row["at"], row["task_id"])
-        if noted:
-            self.sql.execute_many(_INSERT, noted)
+        self.sql.execute_many(_INSERT, noted)
