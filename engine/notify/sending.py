@@ -74,9 +74,9 @@ def _prepare(uow: UnitOfWork, job: ClaimedJob, owner: str) -> Optional[tuple[int
         D, S = NotificationDelivery, NotificationSetting
         rows = uow.session.execute(select(D.id, D.channel, D.address, D.recipient).where(
             D.notification_id == item.notification_id, D.status == "pending").order_by(D.id)).all()
-        secrets = {(row.subscriber_kind, row.subscriber): row.webhook_secret for row in uow.session.scalars(
+        signing = {(row.subscriber_kind, row.subscriber): row.webhook_secret for row in uow.session.scalars(
             select(S).where(S.webhook_secret.is_not(None)))} if any(r.channel == "webhook" for r in rows) else {}
-        outgoing = [_Outgoing(r.id, r.channel, r.address, secrets.get(tuple(r.recipient.split(" ", 1))))
+        outgoing = [_Outgoing(r.id, r.channel, r.address, signing.get(tuple(r.recipient.split(" ", 1))))
                     for r in rows]
         uow.commit()
     return item.notification_id, outgoing, message(item)

@@ -2,7 +2,9 @@
 
 ``notification_setting`` holds a user's (or a role's) addresses and choices; ``notification`` is written in the
 transaction of the change that causes it, with the ``notify`` job that sends it; ``notification_delivery`` is
-one message to one address, kept as sent or failed with the reason.
+one message to one address, kept as sent or failed with the reason. The tasks open today get their
+``at_risk`` job, due when a quarter of the target is left, counted in calendar time (a task under a business
+calendar may so be told a little early).
 
 Revision ID: 0015_notifications
 Revises: 0014_account_generation
@@ -61,9 +63,17 @@ def upgrade() -> None:
     )
     op.create_index('ix_notification_delivery_status', 'notification_delivery', ['status', 'notification_id'],
                     unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        at_risk = "due_at - make_interval(secs => target_seconds / 4.0)"
+    else:
+        at_risk = "strftime('%Y-%m-%d %H:%M:%f', due_at, '-' || (target_seconds / 4.0) || ' seconds')"
+    op.execute("INSERT INTO job (kind, instance_id, task_id, due_at, attempts) "
+               f"SELECT 'at_risk', instance_id, id, {at_risk}, 0 FROM human_task "
+               "WHERE status = 'open' AND due_at IS NOT NULL AND target_seconds IS NOT NULL AND breached_at IS NULL")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM job WHERE kind IN ('at_risk', 'notify')")  # kinds the version before does not run
     op.drop_index('ix_notification_delivery_status', table_name='notification_delivery')
     op.drop_table('notification_delivery')
     op.drop_index('ix_notification_job_id', table_name='notification')

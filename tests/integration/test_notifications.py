@@ -20,6 +20,7 @@ from engine.storage.tables import Job, Notification, NotificationDelivery
 from engine.work import queries
 from tests import samples
 from tests.conftest import T0
+from tests.integration.test_open_task_indexes import migrate
 from tests.peers import free_port, receiver, smtp_server  # noqa: F401 (fixtures)
 from tests.unit.test_other_tools import DIALECTS
 
@@ -188,3 +189,18 @@ def test_a_task_that_opens_with_an_owner_computed_from_the_case_data_mails_that_
     assert mail["To"] == "ada@bank.test"
     assert mail["Subject"].startswith("[Valueflow] Assigned to you: ") and f"(case {instance_id})" in mail["Subject"]
     assert "was assigned to you." in mail.get_content()  # by the diagram, not by a person
+
+
+def test_an_upgrade_gives_the_tasks_already_open_their_at_risk_check(bank, receiver, clock):
+    instance_id = service.start_instance(bank(), KEY, ANA)
+    migrate(bank.engine, "0014_account_generation", down=True)  # a database of the version before notifications
+    migrate(bank.engine, "head")
+    settings.save_role_settings(bank(), "adm", "back-office", settings.SettingsForm(
+        webhook_url=receiver.url, secret="a-secret-of-our-own", choices=frozenset({("at_risk", "webhook")})))
+    clock.set(T0 + timedelta(hours=2, minutes=59))
+    work(bank)
+    assert receiver.received == []
+    clock.set(T0 + timedelta(hours=3))
+    work(bank)
+    [(_, body)] = receiver.received
+    assert (json.loads(body)["event"], json.loads(body)["instance"]) == ("at_risk", instance_id)
