@@ -10,7 +10,8 @@ A kind of job is a function in ``HANDLERS``: it gets the unit of work, the job a
 its work inside that transaction (the runner commits) and says whether there was any to do (a breach job
 of a task completed in time has none). A kind whose work is a call out of the process (a connector's) is a
 function in ``CALLS`` instead: it makes the call before any transaction, without holding the case, and returns
-the handler that writes what the call gave. Whatever schedules a job writes its row with
+the handler that writes what the call gave. A kind whose work touches no case (a notification) is a function in
+``UNLOCKED_HANDLERS``: it runs without the case's lock and takes its job itself. Whatever schedules a job writes its row with
 ``uow.cases.jobs.add`` in the transaction of the state that causes it.
 """
 
@@ -27,8 +28,9 @@ from typing import Callable, Optional
 from engine.connectors import call_service_task
 from engine.errors import NotFound
 from engine.metrics import timed_step
+from engine.notify.sending import send_notification
 from engine.storage.casestore import CaseRecord
-from engine.storage.jobs import BREACH, SERVICE, TIMER, ClaimedJob
+from engine.storage.jobs import AT_RISK, BREACH, NOTIFY, SERVICE, TIMER, ClaimedJob
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
 
@@ -41,6 +43,10 @@ LONGEST_RETRY = timedelta(minutes=10)
 
 Handler = Callable[[UnitOfWork, ClaimedJob, CaseRecord], bool]
 Call = Callable[[UnitOfWorkFactory, ClaimedJob], Handler]
+# A kind whose work touches no case (sending a notification) runs without the case's lock: its handler gets the
+# factory of units of work and the worker's name, keeps its transactions short (none open while it waits on the
+# network), takes its job itself once done (JobQueue.take) and raises to have it retried later.
+UnlockedHandler = Callable[[UnitOfWorkFactory, ClaimedJob, str], bool]
 
 
 def worker_name() -> str:
@@ -90,8 +96,7 @@ def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: st
     failures = []
     for job in claimed:
         try:
-            call = CALLS.get(job.kind)
-            if _run(new_uow(), job, owner, call(new_uow, job) if call else HANDLERS.get(job.kind)):
+            if _run_one(new_uow, job, owner):
                 done[job.kind] += 1
         except Exception as exc:  # one failing job must not stop the others; it is retried later
             failures.append(f"{job.kind} job {job.id} of instance {job.instance_id} "
@@ -109,6 +114,15 @@ def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LE
         total += found
         if found.claimed < batch:
             return total
+
+
+def _run_one(new_uow: UnitOfWorkFactory, job: ClaimedJob, owner: str) -> bool:
+    """Run one claimed job by its kind's way of running; whether it changed anything."""
+    unlocked = UNLOCKED_HANDLERS.get(job.kind)
+    if unlocked is not None:
+        return unlocked(new_uow, job, owner)
+    call = CALLS.get(job.kind)
+    return _run(new_uow(), job, owner, call(new_uow, job) if call is not None else HANDLERS.get(job.kind))
 
 
 def _run(uow: UnitOfWork, job: ClaimedJob, owner: str, handler: Optional[Handler]) -> bool:
@@ -162,5 +176,14 @@ def _record_breach(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool
     return True
 
 
-HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach}
+def _note_at_risk(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool:
+    """Note that the task is at risk (engine.storage.outbox), if it is still open and not yet due."""
+    if job.task_id is None or not uow.cases.note_at_risk(job.task_id, uow.clock.now()):
+        return False
+    uow.cases.flush_events()
+    return True
+
+
+HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach, AT_RISK: _note_at_risk}
 CALLS: dict[str, Call] = {SERVICE: call_service_task}
+UNLOCKED_HANDLERS: dict[str, UnlockedHandler] = {NOTIFY: send_notification}

@@ -25,9 +25,9 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
-                     api_external_tasks, api_incidents, api_instances, api_processes, api_tasks, audit, auth, csrf, customers, dashboard, db, errors,
-                     feedback, headers, inbox, incidents, instances, modeler, ops, params, present, processes, tasks,
-                     throttle, vendor)
+                     api_external_tasks, api_incidents, api_instances, api_processes, api_tasks, audit, auth, csrf,
+                     customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
+                     notifications, ops, params, present, processes, tasks, throttle, vendor)
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
@@ -66,7 +66,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, audit, account,
-                   vendor, ops, modeler, api_docs, incidents):
+                   vendor, ops, modeler, api_docs, incidents, notifications):
         app.register_blueprint(module.bp)
     api.init_app(app, [api_processes.bp, api_catalogue.bp, api_instances.bp, api_instances.messages, api_tasks.bp,
                        api_customers.bp, api_dashboards.bp, api_incidents.bp,

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from engine.time.durations import spoken
+
 URGENCY_WORDS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached", "none": "No target"}
 VALUE_CLASSES = {
     "VA": ("Value-adding", "the customer would pay for this step"),
@@ -24,17 +26,7 @@ VALUE_CLASSES = {
 
 def duration(seconds: Optional[int]) -> str:
     """``45 min``, ``2 h 05 min``, ``3 d 4 h``; under a minute is ``< 1 min``."""
-    if seconds is None:
-        return "—"
-    seconds = abs(int(seconds))
-    if seconds < 60:
-        return "< 1 min"
-    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min"
+    return "—" if seconds is None else spoken(seconds)
 
 
 Targets = Union[None, int, Iterable[Any]]

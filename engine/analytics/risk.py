@@ -22,6 +22,7 @@ from engine.analytics.filters import Filters, Scope
 from engine.analytics.sql import moment, seconds_between
 from engine.storage.tables import Customer, HumanTask, ProcessInstance
 from engine.storage.uow import UnitOfWork
+from engine.time.calendar import AT_RISK_SHARE_LEFT
 
 I, T = ProcessInstance, HumanTask
 
@@ -84,7 +85,7 @@ def _quarter_left(uow: UnitOfWork, scope: Scope, open_tasks: list) -> ColumnElem
     whens = []
     for definition_id, target in pairs:
         calendar = versions[definition_id].calendar
-        threshold = calendar.add_working_seconds(scope.now, calendar.working_seconds_of(target) / 4)
+        threshold = calendar.add_working_seconds(scope.now, calendar.working_seconds_of(target) * AT_RISK_SHARE_LEFT)
         whens.append(and_(I.definition_id == definition_id, T.target_seconds == target, T.due_at < moment(threshold)))
     return or_(*whens) if whens else false()
 

@@ -24,7 +24,8 @@ from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, f
 from engine.storage import account_generation
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.external_tasks import ExternalTasks
-from engine.storage.jobs import BREACH, SERVICE, JobQueue
+from engine.storage.jobs import AT_RISK, BREACH, SERVICE, JobQueue
+from engine.storage.outbox import NOTIFYING_EVENTS, Outbox
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
 
@@ -171,6 +172,9 @@ _MARK_BREACHED = Prepared(update(_HUMAN_TASK).where(
     .values(breached_at=bindparam("now", type_=_HUMAN_TASK.c.breached_at.type),
             row_version=_HUMAN_TASK.c.row_version + 1)
     .returning(_HUMAN_TASK.c.instance_id, _HUMAN_TASK.c.step_id, _HUMAN_TASK.c.due_at))
+_STILL_AHEAD = Prepared(select(_HUMAN_TASK.c.instance_id, _HUMAN_TASK.c.due_at).where(
+    _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.status == "open", _HUMAN_TASK.c.breached_at.is_(None),
+    _HUMAN_TASK.c.due_at > bindparam("now", type_=_HUMAN_TASK.c.due_at.type)))
 _USER_ROLES = Prepared(select(_USER.c.id, _USER_ROLE.c.role).outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
                        .where(_USER.c.name == bindparam("name")))
 _SIGNED_IN = Prepared(select(_USER.c.session_generation, _USER.c.disabled_at.is_not(None),
@@ -231,6 +235,7 @@ class CaseStore:
         self.cache = cache
         self.jobs = JobQueue(sql)
         self.external = ExternalTasks(sql)
+        self.outbox = Outbox(sql, self.jobs)
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
         self._completions: list[dict[str, Any]] = []  # their rows' updates, written by ``save``
@@ -335,6 +340,8 @@ class CaseStore:
         """Queue an event for the log; written with the case by ``save`` or ``flush_events``."""
         self._events.append({"instance_id": instance_id, "task_id": task_id, "type": kind, "step_id": step_id,
                              "actor": actor, "at": now, "detail": detail})
+        if kind in NOTIFYING_EVENTS:
+            self.outbox.note(NOTIFYING_EVENTS[kind], instance_id, task_id, actor, now, detail)
 
     def complete_task(self, task: TaskRecord, user: str, now: datetime) -> None:
         """Mark a task completed; written by ``save``, which must follow in the same unit of work."""
@@ -353,6 +360,16 @@ class CaseStore:
             return False
         instance_id, step_id, due_at = row
         self.log(instance_id, "task_breached", None, now, task_id, step_id, {"due_at": due_at.isoformat()})
+        return True
+
+    def note_at_risk(self, task_id: int, now: datetime) -> bool:
+        """Note that a task is at risk, if it is still open and not yet due; whether it was noted (written by
+        ``flush_events``)."""
+        row = self.sql.first(_STILL_AHEAD, {"task_id": task_id, "now": now})
+        if row is None:
+            return False
+        instance_id, due_at = row
+        self.outbox.note("at_risk", instance_id, task_id, None, now, {"due_at": due_at.isoformat()})
         return True
 
     def save(self, loaded: Loaded, now: datetime, actor: Optional[str]) -> str:
@@ -394,9 +411,11 @@ class CaseStore:
         return status
 
     def flush_events(self) -> None:
+        """Write the queued events, and the notifications they call for (engine.storage.outbox)."""
         if self._events:
             self.sql.execute_many(_INSERT_EVENT, self._events)
             self._events = []
+        self.outbox.flush()
 
     def close(self) -> None:
         """Release what this store holds on the connection; call when the unit of work ends."""
@@ -469,6 +488,8 @@ class CaseStore:
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             open_tasks[row["spiff_task_id"]] = task_id
             if row["due_at"] is not None:
+                self.jobs.add(AT_RISK, record.id,
+                              compiled.calendar.at_risk_from(now, row["target_seconds"]), task_id)
                 self.jobs.add(BREACH, record.id, row["due_at"], task_id)
             self.log(record.id, "task_created", None, now, task_id, row["step_id"])
             if row["assignee"]:

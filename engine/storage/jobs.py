@@ -23,6 +23,8 @@ _JOB = Job.__table__
 TIMER = "timer"
 BREACH = "breach"
 SERVICE = "service"
+AT_RISK = "at_risk"
+NOTIFY = "notify"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c
                              last_error=bindparam("error", type_=Text)))
 _DROP_TIMERS = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == TIMER))
 _ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts", "spiff_task_id"))
+_ADD_RETURNING = Prepared(insert(_JOB).returning(_JOB.c.id), ("kind", "instance_id", "task_id", "due_at", "attempts"))
 _SERVICE_JOBS = Prepared(select(_JOB.c.spiff_task_id).where(_JOB.c.instance_id == bindparam("instance_id"),
                                                             _JOB.c.kind == SERVICE))
 _DROP_SERVICE = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == SERVICE,
@@ -95,3 +98,9 @@ class JobQueue:
             spiff_task_id: Optional[str] = None) -> None:
         self.sql.execute(_ADD, {"kind": kind, "instance_id": instance_id, "task_id": task_id, "due_at": due,
                                 "attempts": 0, "spiff_task_id": spiff_task_id})
+
+    def add_returning_id(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None) -> int:
+        """``add``, for a job whose work is kept in a row of its own that names it by id (a notification)."""
+        [job_id] = self.sql.first(_ADD_RETURNING, {"kind": kind, "instance_id": instance_id, "task_id": task_id,
+                                                   "due_at": due, "attempts": 0})
+        return int(job_id)

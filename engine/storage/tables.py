@@ -583,3 +583,56 @@ class CaseDay(Base):
     other_wait_seconds: Mapped[int] = mapped_column(BigInteger)
     cost: Mapped[float] = mapped_column(Float)
     pces: Mapped[int]  # cases with a PCE (a lead time above zero)
+
+
+class NotificationSetting(Base):
+    """How a user, or a role (set by an admin), wants to hear of events: a mail address, a webhook address with
+    its signing secret, and which events go by which channel (``choices``: event name → list of channels)."""
+
+    __tablename__ = "notification_setting"
+    __table_args__ = (UniqueConstraint("subscriber_kind", "subscriber"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_kind: Mapped[str] = mapped_column(String(10))  # "user" or "role"
+    subscriber: Mapped[str] = mapped_column(String(100))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    webhook_url: Mapped[Optional[str]] = mapped_column(String(2000))
+    webhook_secret: Mapped[Optional[str]] = mapped_column(String(200))
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class Notification(Base):
+    """An event someone is to hear of (the outbox): written in the transaction of the change that causes it,
+    with the ``notify`` job that sends it (its id in ``job_id`` until it is done, as job ids may be used again).
+    The worker resolves who hears of it, by which channel, into deliveries (``fanned_out``), and sends them."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"))
+    actor: Mapped[Optional[str]] = mapped_column(String(100))
+    at: Mapped[datetime]
+    detail: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    job_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)  # the job sending it, until it is done
+    fanned_out: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+
+
+class NotificationDelivery(Base):
+    """One message of a notification to one address by one channel: ``pending`` until sent, then ``sent``, or
+    ``failed`` with the reason once its job's last attempt failed."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (Index("ix_notification_delivery_status", "status", "notification_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"))
+    recipient: Mapped[str] = mapped_column(String(110))  # "user alice" or "role manager"
+    channel: Mapped[str] = mapped_column(String(10))  # "email" or "webhook"
+    address: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[Optional[datetime]]
+    error: Mapped[Optional[str]] = mapped_column(Text)

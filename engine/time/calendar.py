@@ -59,11 +59,20 @@ class InvalidCalendar(ValueError):
     """The calendar property cannot be read."""
 
 
+# A task is at risk once less than this share of its target's working time is left.
+AT_RISK_SHARE_LEFT = 0.25
+
+
 class WorkingCalendar:
     """Counts targets in calendar time: a target of N seconds is due N seconds later."""
 
     is_calendar_time = True
     spec: Optional[str] = None
+
+    def at_risk_from(self, start: datetime, target_seconds: int) -> datetime:
+        """The moment from which work started at ``start`` has less than ``AT_RISK_SHARE_LEFT`` of its target's
+        working time left."""
+        return self.add_working_seconds(start, self.working_seconds_of(target_seconds) * (1 - AT_RISK_SHARE_LEFT))
 
     def due(self, start: datetime, target_seconds: int) -> datetime:
         """When work that starts at ``start`` with a target of ``target_seconds`` is due."""

@@ -53,3 +53,16 @@ def is_bare_iso_timer(text: Optional[str]) -> bool:
     except ValueError:
         return False
     return text[:1].isdigit()
+
+
+def spoken(seconds: float) -> str:
+    """A length of time as people read it: ``45 min``, ``2 h 05 min``, ``3 d 4 h``; under a minute ``< 1 min``."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return "< 1 min"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"

@@ -20,6 +20,8 @@ WINGS = {
     "storage": {"cases", "definitions", "time", "errors"},
     "work": {"storage", "definitions", "time", "errors"},
     "analytics": {"storage", "definitions", "time", "errors"},
+    "outbound": set(),
+    "notify": {"storage", "work", "definitions", "outbound", "time", "errors"},
 }
 
 

@@ -3,45 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from engine.outbound.mail import MailFailed, MailNotConfigured, MailSettings, send_mail
 from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookFailed, post_json, verify
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        if address.endswith("@nowhere.test"):
-            return "550 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+from tests.peers import free_port, receiver, smtp_server  # noqa: F401 (fixtures)
 
 
 def test_a_message_arrives_at_the_smtp_server(smtp_server):
@@ -62,7 +29,7 @@ def test_a_refused_recipient_and_an_unreachable_server_say_why(smtp_server):
     with pytest.raises(MailFailed, match="refused the recipient.*550"):
         send_mail(settings, "ghost@nowhere.test", "s", "b")
     with pytest.raises(MailFailed, match="could not send mail through 127.0.0.1"):
-        send_mail(MailSettings(host="127.0.0.1", port=_free_port(), timeout=2), "ana@bank.test", "s", "b")
+        send_mail(MailSettings(host="127.0.0.1", port=free_port(), timeout=2), "ana@bank.test", "s", "b")
 
 
 @pytest.mark.parametrize("environ, message", [
@@ -76,34 +43,9 @@ def test_settings_that_cannot_work_name_the_variable(environ, message):
         MailSettings.from_environ(environ)
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-    status = 204
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Receiver.received.append((dict(self.headers), body))
-        self.send_response(_Receiver.status)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    _Receiver.received = []
-    _Receiver.status = 204
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
-    server.server_close()
-
-
 def test_a_webhook_arrives_signed_and_a_tampered_body_fails_the_check(receiver):
-    assert post_json(receiver, {"event": "incident", "instance": 7}, "s3cret") == 204
-    [(headers, body)] = _Receiver.received
+    assert post_json(receiver.url, {"event": "incident", "instance": 7}, "s3cret") == 204
+    [(headers, body)] = receiver.received
     assert json.loads(body) == {"event": "incident", "instance": 7}
     assert verify("s3cret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
     assert not verify("s3cret", headers[TIMESTAMP_HEADER], body.replace(b"7", b"8"), headers[SIGNATURE_HEADER])
@@ -111,10 +53,10 @@ def test_a_webhook_arrives_signed_and_a_tampered_body_fails_the_check(receiver):
 
 
 def test_a_failing_receiver_and_a_non_http_address_say_why(receiver):
-    _Receiver.status = 503
+    receiver.status = 503
     with pytest.raises(WebhookFailed, match="answered 503"):
-        post_json(receiver, {}, "s")
+        post_json(receiver.url, {}, "s")
     with pytest.raises(WebhookFailed, match="not an http"):
         post_json("file:///etc/passwd", {}, "s")
     with pytest.raises(WebhookFailed, match="could not reach"):
-        post_json(f"http://127.0.0.1:{_free_port()}/", {}, "s", timeout=2)
+        post_json(f"http://127.0.0.1:{free_port()}/", {}, "s", timeout=2)

@@ -95,6 +95,11 @@ TABLE = {
     "GET /account/tokens":                                     "L  +  +  +  +  +  +  +",
     "POST /account/tokens":                                    "L  +  +  +  +  +  +  +",
     "POST /account/tokens/<int:token_id>/revoke":              "L  +  +  +  +  +  +  +",
+    "GET /account/notifications":                              "L  +  +  +  +  +  +  +",
+    "POST /account/notifications":                             "L  +  +  +  +  +  +  +",
+    "GET /admin/notifications":                                "L  F  F  F  F  F  +  F",
+    "GET /admin/notifications/roles/<role>":                   "L  F  F  F  F  F  +  F",
+    "POST /admin/notifications/roles/<role>":                  "L  F  F  F  F  F  +  F",
     # the API: a token names the caller
     "GET /api/v1/openapi.json":                                "+  +  +  +  +  +  +  +",
     "GET /api/v1/docs":                                        "+  +  +  +  +  +  +  +",
@@ -172,7 +177,7 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 # Any other argument: the one loan case, its open task, its customer, the loan process, a user admins act on.
 DEFAULT_PATH = {"instance_id": lambda world, _: world.cases["loan"], "task_id": lambda world, _: world.tasks["loan"],
-                "customer_id": "c-perm", "key": "loan_decision", "name": "target-user",
+                "customer_id": "c-perm", "key": "loan_decision", "name": "target-user", "role": "underwriter",
                 "token": lambda world, _: world.feedback_link}
 ARGUMENT = re.compile(r"<(?:[^<>:]+(?:\([^)]*\))?:)?([^<>]+)>")
 
