@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import jobs, service
+from engine import external_tasks, jobs, service
 from engine.definitions.packages import Package
 from engine.notify import deliveries, sending, settings
 from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -204,3 +204,26 @@ def test_an_upgrade_gives_the_tasks_already_open_their_at_risk_check(bank, recei
     work(bank)
     [(_, body)] = receiver.received
     assert (json.loads(body)["event"], json.loads(body)["instance"]) == ("at_risk", instance_id)
+
+
+def test_an_outside_workers_last_failure_is_an_incident_that_mails_the_admins_and_the_process_owner(
+        bank, smtp_server):
+    """An external task whose worker reports a failure with no retries left stops its case, like a failing script."""
+    body = ('<bpmn:startEvent id="begin"/><bpmn:serviceTask id="bureau" name="Credit bureau check">'
+            + samples.props(topic="credit-bureau") + '</bpmn:serviceTask><bpmn:endEvent id="finish"/>'
+            + samples.chain("begin", "bureau", "finish"))
+    bpmn = samples.document("bureau_check", body, {"Back Office": ["begin", "bureau", "finish"]},
+                            samples.props(processOwner="ops-lead"))
+    service.deploy(bank(), Package("bureau_check", "bureau_check.bpmn", {"bureau_check.bpmn": bpmn}))
+    service.add_user(bank(), "bureau-worker", ["external-worker"])
+    instance_id = service.start_instance(bank(), "bureau_check", ANA)
+    [task] = external_tasks.fetch_and_lock(bank, "w1", 1, [external_tasks.Topic("credit-bureau", timedelta(minutes=5))],
+                                           "bureau-worker")
+    external_tasks.fail(bank(), task.id, "w1", "the bureau answered 503", 0, timedelta(0), "bureau-worker")
+    assert queries.instance_view(bank(), instance_id)["status"] == "error"
+    work(bank)
+    got = {mail["To"]: mail for mail in mails(smtp_server)}
+    assert sorted(got) == ["adm@bank.test", "ops-lead@bank.test"]
+    assert got["adm@bank.test"]["Subject"] == (
+        f"[Valueflow] Incident: bureau — Ana Lima (case {instance_id})")
+    assert "the bureau answered 503" in got["ops-lead@bank.test"].get_content()
