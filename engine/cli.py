@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
-from engine.definitions.annotations import role_key
 from engine.time.clock import FixedClock, SystemClock, as_utc
 
 if TYPE_CHECKING:
@@ -359,6 +358,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def _role_names(values: Sequence[str]) -> list[str]:
     """The roles of ``--role``, given once or more, each one role or a comma-separated list of them; a role is
     written as its key (lower-case, dashes), and any other spelling is refused with the key it should be."""
+    from engine.definitions.annotations import role_key
+
     roles: list[str] = []
     for value in values:
         for name in (part.strip() for part in value.split(",")):
