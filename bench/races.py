@@ -81,7 +81,8 @@ def main() -> None:
     print(f"  every case's state and task rows agree: {'yes' if not problems else 'NO'} ({len(races)} cases checked)")
     for problem in problems[:20]:
         print(f"    {problem}")
-    print(f"  races {finished - raced:.1f} s ({(finished - raced) / max(len(answers), 1) * 1000:.0f} ms a race), "
+    print(f"  races {finished - raced:.1f} s ({len(answers) / (finished - raced):.1f} races a second, "
+          f"{args.pairs} at a time), "
           f"making and claiming the loans {prepared - began:.1f} s, the check {checked - finished:.1f} s; "
           f"load average {os.getloadavg()[0]:.1f}")
 
