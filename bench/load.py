@@ -13,7 +13,8 @@ Prints, for each number of clients: loans finished per second, completions per
 second, p50/p95/p99 of a completion, answers by status (409, a race lost, is
 counted apart from errors; a 5xx is an error; 599 is a request that got no
 answer, its connection closed), and the inbox and dashboard latencies while
-the clients work.
+the clients work, and the machine's load average at the end of each run (the
+server, PostgreSQL and the clients share it).
 
 Usage: .venv/bin/python bench/load.py [--seconds 20] [--clients 1,4,16] [--processes 4] [--threads 4]
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -128,7 +130,8 @@ def report(clients: int, tally: Tally, finished: Counter[str], elapsed: float) -
     done = tally.seconds["complete"]
     print(f"{clients} client(s), {elapsed:.0f} s: {finished['loans'] / elapsed:.1f} loans finished/s, "
           f"{completions / elapsed:.1f} completions/s; a completion p50 {percentile(done, 0.5) * 1000:.0f} ms, "
-          f"p95 {percentile(done, 0.95) * 1000:.0f} ms, p99 {percentile(done, 0.99) * 1000:.0f} ms")
+          f"p95 {percentile(done, 0.95) * 1000:.0f} ms, p99 {percentile(done, 0.99) * 1000:.0f} ms; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     answers: Counter[int] = Counter()
     for counts in tally.statuses.values():
         answers.update(counts)

@@ -263,12 +263,15 @@ def loop_pass_times(new_uow: UnitOfWorkFactory, passes: int,
     return times, sizes, ratios
 
 
-def temporary_postgres() -> Optional[tuple[str, Callable[[], None]]]:
-    server = os.environ.get("VALUEFLOW_BENCH_POSTGRES") or os.environ.get("VALUEFLOW_TEST_POSTGRES")
+def temporary_postgres(server: Optional[str] = None,
+                       name: Optional[str] = None) -> Optional[tuple[str, Callable[[], None]]]:
+    """A new database on ``server`` (default: VALUEFLOW_BENCH_POSTGRES or VALUEFLOW_TEST_POSTGRES, else None):
+    its URL, and the call that drops it."""
+    server = server or os.environ.get("VALUEFLOW_BENCH_POSTGRES") or os.environ.get("VALUEFLOW_TEST_POSTGRES")
     if not server:
         return None
     admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    name = f"valueflow_bench_{uuid.uuid4().hex[:8]}"
+    name = name or f"valueflow_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
 

@@ -6,8 +6,8 @@ Every mistake a user can make prints one clear line on stderr and exits
 with status 2; a refused deployment lists each problem on its own line.
 
 Each command imports what it uses when it runs: ``valueflow --help`` loads
-neither the database layer nor SpiffWorkflow, and a command that only reads
-rows (``valueflow tasks``) loads no SpiffWorkflow.
+neither the database layer nor SpiffWorkflow, and ``valueflow tasks`` reads
+its rows with SQLAlchemy Core alone (no ORM, no SpiffWorkflow).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
-from engine.definitions.annotations import role_key
 from engine.time.clock import FixedClock, SystemClock, as_utc
 
 if TYPE_CHECKING:
@@ -249,14 +248,17 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from engine import service
-    from engine.work import queries
+    # Core statements on one reading connection: listing tasks loads neither the ORM nor the use cases.
+    from engine.errors import NotFound
+    from engine.storage.db import database_url, make_engine, reading
+    from engine.work import task_list
 
     status = None if args.status == "all" else args.status
-    new_uow = _uow_factory(args)
-    if args.user:
-        service.require_user(new_uow(), args.user)
-    tasks = queries.list_tasks(new_uow(), user=args.user, role=args.role, instance_id=args.instance, status=status)
+    with reading(make_engine(database_url())) as connection:
+        if args.user and not task_list.user_exists(connection, args.user):
+            raise NotFound(f"no user named {args.user!r}")
+        tasks = task_list.list_tasks(connection, user=args.user, role=args.role, instance_id=args.instance,
+                                     status=status)
     if args.json:
         _print_json(tasks)
         return 0
@@ -356,6 +358,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def _role_names(values: Sequence[str]) -> list[str]:
     """The roles of ``--role``, given once or more, each one role or a comma-separated list of them; a role is
     written as its key (lower-case, dashes), and any other spelling is refused with the key it should be."""
+    from engine.definitions.annotations import role_key
+
     roles: list[str] = []
     for value in values:
         for name in (part.strip() for part in value.split(",")):

@@ -34,7 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FunctionElement
 
-from engine.storage.tables import UTCDateTime
+from engine.storage.types import UTCDateTime
 
 PERCENTS = (50, 90)
 Buckets = dict[tuple, list[tuple[Optional[float], int]]]  # per group: (a bucket's lowest value, its count)…

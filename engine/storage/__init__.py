@@ -1,6 +1,7 @@
 """Storage: the schema, database engines, units of work and the cases' hot path to the database.
 
-``tables`` is the schema (changed only through ``migrations/``), ``uow`` the
+``tables`` is the schema (changed only through ``migrations/``), ``types`` its
+column types of our own, ``uow`` the
 transaction around a use case, ``casestore`` the statements a step runs,
 ``jobs`` those of the job table (schedule, claim, take, give back),
 ``wiring.connect`` the one call that hands out units of work,

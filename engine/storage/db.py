@@ -13,10 +13,11 @@ from __future__ import annotations
 import atexit
 import os
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.storage.driver_statements import driver_errors_as_sqlalchemys
@@ -146,3 +147,10 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a reader's transaction (see begin_transaction), rolled back when the block ends."""
+    with Connection(engine, checkout_in_transaction(engine, reading=True)) as connection:
+        yield connection

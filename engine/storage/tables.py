@@ -6,51 +6,15 @@ classes are what the repository and the services read and write.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, BigInteger, ColumnElement, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric,
-                        String, Text, TypeDecorator, UniqueConstraint, literal_column, text)
+from sqlalchemy import (JSON, BigInteger, ColumnElement, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint, literal_column, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every database (SQLite keeps no time zone)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
-
-    def bind_processor(self, dialect: Any) -> Any:
-        """TypeDecorator's conversion, remembering the last datetime it converted.
-
-        A step writes its one "now" in several rows and events; converting it
-        (to UTC, then to SQLite's text) was about 3 % of a step.
-        """
-        convert = super().bind_processor(dialect)
-        if convert is None:
-            return None
-        last: list[tuple[Any, Any]] = [(None, None)]  # (datetime, converted): replaced whole, so threads agree
-
-        def process(value: Any) -> Any:
-            seen, converted = last[0]
-            if value is seen:
-                return converted
-            converted = convert(value)
-            last[0] = (value, converted)
-            return converted
-
-        return process
+from engine.storage.types import UTCDateTime
 
 
 class Base(DeclarativeBase):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
@@ -11,40 +10,17 @@ from sqlalchemy import select
 from engine.errors import NotFound
 from engine.storage.tables import BusinessKey, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 from engine.storage.uow import UnitOfWork
-
-
-def _iso(moment: Optional[datetime]) -> Optional[str]:
-    return moment.isoformat() if moment is not None else None
-
-
-def task_view(task: HumanTask) -> dict[str, Any]:
-    """One task as the contract in docs/design.md describes it."""
-    return {
-        "id": task.id, "instance_id": task.instance_id, "step_id": task.step_id, "name": task.name,
-        "role": task.role, "lane": task.lane, "assignee": task.assignee,
-        "customer_value": task.customer_value, "value_class": task.value_class,
-        "target_seconds": task.target_seconds, "created_at": _iso(task.created_at), "due_at": _iso(task.due_at),
-        "claimed_at": _iso(task.claimed_at), "completed_at": _iso(task.completed_at),
-        "completed_by": task.completed_by, "status": task.status,
-    }
+from engine.work import task_list
+from engine.work.task_list import iso, task_view
 
 
 def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[str] = None,
                instance_id: Optional[int] = None, status: Optional[str] = "open",
-               limit: int = 500) -> list[dict[str, Any]]:
-    """Tasks, most urgent first; ``user`` means assigned to that user."""
-    query = select(HumanTask)
-    if status:
-        query = query.where(HumanTask.is_open() if status == "open" else HumanTask.status == status)
-    if user:
-        query = query.where(HumanTask.assignee == user)
-    if role:
-        query = query.where(HumanTask.role == role)
-    if instance_id is not None:
-        query = query.where(HumanTask.instance_id == instance_id)
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)
+               limit: int = task_list.LIMIT) -> list[dict[str, Any]]:
+    """Tasks, most urgent first; ``user`` means assigned to that user (engine.work.task_list)."""
     with uow.reading():
-        return [task_view(task) for task in uow.session.scalars(query)]
+        return task_list.list_tasks(uow.connection, user=user, role=role, instance_id=instance_id, status=status,
+                                    limit=limit)
 
 
 def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
@@ -63,15 +39,15 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
         return {
             "id": instance.id, "process": definition.key, "version": definition.version,
             "business_key": uow.session.scalar(select(BusinessKey.key).where(BusinessKey.instance_id == instance.id)),
-            "status": instance.status, "started_at": _iso(instance.started_at), "ended_at": _iso(instance.ended_at),
+            "status": instance.status, "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
             "customer": {"id": customer.id, "name": customer.name, "segment": customer.segment},
             "data": case.data, "open_steps": open_steps,
             "error": {"step": instance.error_step, "message": instance.error_message}
             if instance.status == "error" else None,
-            "next_timer_at": _iso(instance.next_timer_at),
+            "next_timer_at": iso(instance.next_timer_at),
             "waits": [{"kind": w.kind, "step_id": w.step_id, "step_name": w.step_name, "message": w.message,
-                       "due": _iso(w.due), "worker": w.worker} for w in case.waits()] if instance.status == "running" else [],
-            "events": [{"type": e.type, "at": _iso(e.at), "actor": e.actor, "step_id": e.step_id,
+                       "due": iso(w.due), "worker": w.worker} for w in case.waits()] if instance.status == "running" else [],
+            "events": [{"type": e.type, "at": iso(e.at), "actor": e.actor, "step_id": e.step_id,
                         "task_id": e.task_id, "detail": e.detail} for e in events],
         }
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
-from engine.storage.tables import UTCDateTime
+from engine.storage.types import UTCDateTime
 
 NOW = datetime(2026, 1, 5, 9, 30, 1, 5, tzinfo=timezone.utc)
 SAME_INSTANT_IN_PARIS = NOW.astimezone(timezone(timedelta(hours=1)))

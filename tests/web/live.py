@@ -1,14 +1,16 @@
-"""Live servers on PostgreSQL for the multi-process tests: the shipped processes, clerks with API tokens,
-and a small JSON API client that keeps its connection."""
+"""Live servers on PostgreSQL for the multi-process tests and bench/races.py: the shipped processes, clerks
+with API tokens, a small JSON API client that keeps its connection, and races of two clients completing one
+task."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import threading
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Union
 
 from sqlalchemy import select
 
@@ -16,7 +18,7 @@ from engine import service
 from engine.definitions.packages import read_package
 from engine.storage.tables import HumanTask, ProcessInstance, TaskEvent
 from engine.storage.wiring import connect
-from engine.work import tokens
+from engine.work import queries, tokens
 from tests.conftest import SHIPPED
 from tests.web.conftest import MEDIUM_RISK
 
@@ -87,6 +89,59 @@ class Api:
 
     def complete_capture(self, task_id: int) -> tuple[int, Any]:
         return self.call("POST", f"/tasks/{task_id}/complete", {"data": MEDIUM_RISK})
+
+
+def claimed_capture_tasks(url: str, clerk: str, count: int) -> list[tuple[int, int]]:
+    """``count`` new loans with their capture task claimed by ``clerk``: [(case id, task id)]."""
+    factory = connect(url)
+    try:
+        found = []
+        for number in range(count):
+            case_id = service.start_instance(factory(), "loan_decision",
+                                             service.CustomerRef(f"race-{number}", "Ada Moss", "standard"), {})
+            [task] = queries.list_tasks(factory(), instance_id=case_id)
+            service.claim_task(factory(), task["id"], clerk)
+            found.append((case_id, task["id"]))
+        return found
+    finally:
+        factory.dispose()
+
+
+def race_completions(port: int, token: str, task_ids: list[int], pairs: int = 4) -> dict[int, list[Union[int, str]]]:
+    """Two clients complete each task at the same moment, ``pairs`` pairs side by side, each pair on its share of
+    the tasks: each task's two answers, a status, or the name of the error when no answer came. Any other error of
+    a client is raised once every client has stopped."""
+    answers: dict[int, list[Union[int, str]]] = {task_id: [] for task_id in task_ids}
+    failures: list[BaseException] = []
+
+    def racer(pair: int, barrier: threading.Barrier) -> None:
+        try:
+            with Api(port, token) as api:
+                for task_id in task_ids[pair::pairs]:
+                    barrier.wait(timeout=60)  # both clients send at the same moment
+                    try:
+                        status, _ = api.complete_capture(task_id)
+                    except (OSError, http.client.HTTPException) as exc:
+                        status = type(exc).__name__
+                    answers[task_id].append(status)
+        except BaseException as exc:  # noqa: BLE001 - raised once the others have stopped
+            failures.append(exc)
+            barrier.abort()
+
+    barriers = [threading.Barrier(2) for _ in range(pairs)]
+    threads = [threading.Thread(target=racer, args=(pair, barriers[pair])) for pair in range(pairs) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return answers
+
+
+def race_outcomes(answers: dict[int, list[Union[int, str]]]) -> Counter[tuple[Union[int, str], ...]]:
+    """How many races ended each way: (200, 409) is one winner and one told it lost."""
+    return Counter(tuple(sorted(statuses, key=str)) for statuses in answers.values())
 
 
 def metrics_folder_files(folder: Path) -> set[int]:

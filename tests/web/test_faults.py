@@ -16,67 +16,28 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import service
 from engine.storage.tables import HumanTask, ProcessInstance, TaskEvent
 from engine.storage.wiring import connect
-from engine.work import queries
-from tests.web.live import Api, clerks_with_tokens, disagreements
+from tests.web.live import (Api, claimed_capture_tasks, clerks_with_tokens, disagreements, race_completions,
+                            race_outcomes)
 from tests.web.test_serve import serve, stop
 from tests.web.test_web_processes import web_processes
 
 # 1,000 races took five minutes on the project's machine shared with other work (load 13 to 18 on 2 cores:
 # 0.2 to 0.5 s a race, with 80 ms to make and check each case); 100 keep the test under a minute there.
+# bench/races.py runs 1,000.
 RACES = 100
-RACING_PAIRS = 4
-
-
-def claimed_capture_tasks(url: str, clerk: str, count: int) -> list[tuple[int, int]]:
-    """``count`` new loans with their capture task claimed by ``clerk``: [(case id, task id)]."""
-    factory = connect(url)
-    try:
-        found = []
-        for number in range(count):
-            case_id = service.start_instance(factory(), "loan_decision",
-                                             service.CustomerRef(f"race-{number}", "Ada Moss", "standard"), {})
-            [task] = queries.list_tasks(factory(), instance_id=case_id)
-            service.claim_task(factory(), task["id"], clerk)
-            found.append((case_id, task["id"]))
-        return found
-    finally:
-        factory.dispose()
 
 
 def test_two_clients_completing_one_task_at_once_one_wins_and_the_other_gets_409(postgres_url, tmp_path):
     [(clerk, token)] = clerks_with_tokens(postgres_url, 1)
     races = claimed_capture_tasks(postgres_url, clerk, RACES)
     process, port = serve(postgres_url, tmp_path, "--processes", "4", "--no-worker", "--threads", "4")
-    answers: dict[int, list[int]] = {task_id: [] for _, task_id in races}
-    failures: list[BaseException] = []
-
-    def racer(pair: int, barrier: threading.Barrier) -> None:
-        try:
-            with Api(port, token) as api:
-                for _, task_id in races[pair::RACING_PAIRS]:
-                    barrier.wait(timeout=60)  # both clients send at the same moment
-                    status, _ = api.complete_capture(task_id)
-                    answers[task_id].append(status)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            failures.append(exc)
-            barrier.abort()
-
     try:
-        barriers = [threading.Barrier(2) for _ in range(RACING_PAIRS)]
-        threads = [threading.Thread(target=racer, args=(pair, barriers[pair]))
-                   for pair in range(RACING_PAIRS) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        answers = race_completions(port, token, [task_id for _, task_id in races])
     finally:
         output = stop(process)
-    assert not failures, (failures, output)
-    outcomes = Counter(tuple(sorted(statuses)) for statuses in answers.values())
-    assert outcomes == {(200, 409): RACES}, outcomes
+    assert race_outcomes(answers) == {(200, 409): RACES}, output
     assert disagreements(postgres_url, [case_id for case_id, _ in races]) == []
 
 
