@@ -254,11 +254,15 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     from engine.work import task_list
 
     status = None if args.status == "all" else args.status
-    with reading(make_engine(database_url())) as connection:
-        if args.user and not task_list.user_exists(connection, args.user):
-            raise NotFound(f"no user named {args.user!r}")
-        tasks = task_list.list_tasks(connection, user=args.user, role=args.role, instance_id=args.instance,
-                                     status=status)
+    database = make_engine(database_url())
+    try:
+        with reading(database) as connection:
+            if args.user and not task_list.user_exists(connection, args.user):
+                raise NotFound(f"no user named {args.user!r}")
+            tasks = task_list.list_tasks(connection, user=args.user, role=args.role, instance_id=args.instance,
+                                         status=status)
+    finally:
+        database.dispose()
     if args.json:
         _print_json(tasks)
         return 0
