@@ -223,7 +223,8 @@ class Simulation:
         self.progress.flush()
 
     def _plan_arrivals(self) -> None:
-        for offset in range(self.days):
+        """Arrivals on every calendar day the period touches: it starts and ends at the time of day it was run."""
+        for offset in range(self.days + 1):
             day = self.start + timedelta(days=offset)
             weekend = day.weekday() >= 5
             for key, module in PROCESSES.items():
