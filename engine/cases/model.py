@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -178,20 +178,18 @@ class Case:
     def complete(self, spiff_task_id: str, data: dict[str, Any]) -> None:
         """Complete a READY human task with (already validated) data and run on until the case waits."""
         task = self._ready_human_task(spiff_task_id)
-        task.set_data(**data)
-        try:
-            task.run()
-        except SpiffWorkflowException as exc:
-            self._fail(exc, task)
-            return
-        self.advance()
+        self._finish(task, data, task.run)
 
     def complete_service_task(self, spiff_task_id: str, data: dict[str, Any]) -> None:
         """Complete a waiting service task with its worker's results merged into the case data, and run on."""
         task = self._waiting_service_task(spiff_task_id)
+        self._finish(task, data, task.complete)  # begun already: it only completes (its post-script runs)
+
+    def _finish(self, task: SpiffTask, data: dict[str, Any], finish: Callable[[], Any]) -> None:
+        """Give the task its data, finish it, and run on until the case waits; a failure puts the case in error."""
         task.set_data(**data)
         try:
-            task.complete()
+            finish()
         except SpiffWorkflowException as exc:
             self._fail(exc, task)
             return

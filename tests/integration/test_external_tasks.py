@@ -4,6 +4,7 @@ a task completed by one is never completed again by the other."""
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -18,10 +19,15 @@ TASKS = 50
 TOPIC = [external_tasks.Topic("credit-score", timedelta(minutes=5))]
 
 
+def customer() -> str:
+    """A customer id of its own: PostgreSQL's database is shared by the whole test session."""
+    return f"c-{uuid.uuid4().hex[:10]}"
+
+
 def test_two_workers_fetching_at_once_never_share_a_task_and_each_task_completes_once(stored_uow):
     service.deploy(stored_uow(), Package("scoring", "scoring.bpmn", {"scoring.bpmn": SCORING}))
     service.add_user(stored_uow(), "scoring-service", ["external-worker"])
-    cases = [service.start_instance(stored_uow(), "scoring", service.CustomerRef(f"c-{n}", "Ada", "standard"),
+    cases = [service.start_instance(stored_uow(), "scoring", service.CustomerRef(customer(), "Ada", "standard"),
                                     {"n": n}) for n in range(TASKS)]
     fetched: dict[str, list[int]] = {"one": [], "two": []}
     completed: dict[str, int] = {"one": 0, "two": 0}
@@ -64,7 +70,7 @@ def test_a_cancelled_case_takes_its_external_task_with_it(stored_uow):
     service.deploy(stored_uow(), Package("scoring", "scoring.bpmn", {"scoring.bpmn": SCORING}))
     service.add_user(stored_uow(), "scoring-service", ["external-worker"])
     service.add_user(stored_uow(), "boss", ["manager"])
-    instance_id = service.start_instance(stored_uow(), "scoring", service.CustomerRef("c-1", "Ada", "standard"))
+    instance_id = service.start_instance(stored_uow(), "scoring", service.CustomerRef(customer(), "Ada", "standard"))
     [task] = external_tasks.fetch_and_lock(stored_uow, "one", 1, TOPIC, "scoring-service")
     service.cancel_instance(stored_uow(), instance_id, "boss")
     with pytest.raises(NotFound):
