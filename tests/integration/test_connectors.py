@@ -12,13 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
-
 from engine import incidents, jobs, service
 from engine.definitions.packages import Package
 from engine.work import queries
 from tests import samples
-from tests.unit.test_outbound import _free_port, _Inbox
+from tests.peers import smtp_server  # noqa: F401 (fixture)
 
 
 class Service:
@@ -165,23 +163,18 @@ def test_a_request_the_service_refuses_is_an_incident_without_retries(new_uow, c
     assert "crm answered 422" in incident.message and incident.attempts == 1
 
 
-def test_an_email_step_sends_its_text_filled_from_the_case_data(new_uow, monkeypatch):
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        monkeypatch.setenv("VALUEFLOW_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("VALUEFLOW_SMTP_PORT", str(controller.port))
-        monkeypatch.setenv("VALUEFLOW_MAIL_FROM", "loans@bank.test")
-        deploy_connector(new_uow, connector="email", email__to="{email}",
-                         email__subject="Welcome, {customer.name}",
-                         email__body="Your application for {amount} EUR is in. {__class__} stays as written.")
-        instance_id = service.start_instance(new_uow(), "onboarding",
-                                             service.CustomerRef("c-9", "Ada Moss", "standard"),
-                                             {"amount": 1200, "email": "ada@example.test"})
-        assert jobs.run_until_idle(new_uow, "worker").done["service"] == 1
-    finally:
-        controller.stop()
+def test_an_email_step_sends_its_text_filled_from_the_case_data(new_uow, monkeypatch, smtp_server):
+    controller, inbox = smtp_server
+    monkeypatch.setenv("VALUEFLOW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("VALUEFLOW_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("VALUEFLOW_MAIL_FROM", "loans@bank.test")
+    deploy_connector(new_uow, connector="email", email__to="{email}",
+                     email__subject="Welcome, {customer.name}",
+                     email__body="Your application for {amount} EUR is in. {__class__} stays as written.")
+    instance_id = service.start_instance(new_uow(), "onboarding",
+                                         service.CustomerRef("c-9", "Ada Moss", "standard"),
+                                         {"amount": 1200, "email": "ada@example.test"})
+    assert jobs.run_until_idle(new_uow, "worker").done["service"] == 1
     [message] = inbox.messages
     assert message.rcpt_tos == ["ada@example.test"] and message.mail_from == "loans@bank.test"
     text = message.content.decode()
