@@ -23,7 +23,7 @@ from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, f
 
 from engine.storage import account_generation
 from engine.storage.driver_statements import DriverStatements, Prepared
-from engine.storage.jobs import BREACH, JobQueue
+from engine.storage.jobs import BREACH, NEW_HUMAN_TASK_ID, JobQueue
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
 
@@ -211,6 +211,8 @@ _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
     "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
     "target_seconds", "created_at", "due_at", "assignee", "claimed_at", "status", "row_version"))
 _INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
+_INSERT_EVENT_OF_NEW_TASK = Prepared(insert(_EVENT).values(task_id=NEW_HUMAN_TASK_ID),
+                                     ("instance_id", "type", "step_id", "actor", "at", "detail"))
 _DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
 _CANCEL_HUMAN_TASK = Prepared(update(_HUMAN_TASK).where(
@@ -232,6 +234,7 @@ class CaseStore:
         self._completions: list[dict[str, Any]] = []  # their rows' updates, written by ``save``
         self._unchecked: list[tuple[str, Callable[[], int]]] = []  # updates of a batch whose row counts are due
         self._after_commit: list[tuple[int, _Saved]] = []
+        self._new_ids: list[tuple[str, Callable[[], Any]]] = []  # new human tasks' ids, known once a batch ends
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -382,6 +385,9 @@ class CaseStore:
                 detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
                 self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
             self.flush_events()
+        for spiff_id, row_of in self._new_ids:
+            open_tasks[spiff_id] = row_of()[0]  # type: ignore[index]
+        self._new_ids = []
         if status == "running":  # a finished case takes no more steps
             self._after_commit.append((record.id, _Saved(record.row_version + 1, case, state, open_tasks)))
         return status
@@ -458,17 +464,31 @@ class CaseStore:
                 "assignee": assignee, "claimed_at": now if assignee else None,
                 "status": "open", "row_version": 1,
             })
+        # In a PostgreSQL batch a new task's id is not fetched half-way: its breach job and events are written
+        # right after it and take it on the server (NEW_HUMAN_TASK_ID), after the events queued so far.
+        on_server = self.sql.batching and bool(new)
+        if on_server:
+            self.flush_events()
         for row in new:
+            events: list[tuple[str, Optional[dict[str, Any]]]] = [("task_created", None)]
+            if row["assignee"]:
+                events.append(("task_assigned", {"assignee": row["assignee"]}))
+            if row["spiff_task_id"] in unresolved:
+                events.append(("assignment_unresolved", {"reason": unresolved[row["spiff_task_id"]]}))
+            if on_server:
+                self._new_ids.append((row["spiff_task_id"], self.sql.first_later(_INSERT_HUMAN_TASK, row)))
+                if row["due_at"] is not None:
+                    self.jobs.add_for_new_task(BREACH, record.id, row["due_at"])
+                self.sql.execute_many(_INSERT_EVENT_OF_NEW_TASK, [
+                    {"instance_id": record.id, "type": kind, "step_id": row["step_id"], "actor": None, "at": now,
+                     "detail": detail} for kind, detail in events])
+                continue
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             open_tasks[row["spiff_task_id"]] = task_id
             if row["due_at"] is not None:
                 self.jobs.add(BREACH, record.id, row["due_at"], task_id)
-            self.log(record.id, "task_created", None, now, task_id, row["step_id"])
-            if row["assignee"]:
-                self.log(record.id, "task_assigned", None, now, task_id, row["step_id"], {"assignee": row["assignee"]})
-            if row["spiff_task_id"] in unresolved:
-                self.log(record.id, "assignment_unresolved", None, now, task_id, row["step_id"],
-                         {"reason": unresolved[row["spiff_task_id"]]})
+            for kind, detail in events:
+                self.log(record.id, kind, None, now, task_id, row["step_id"], detail)
         return open_tasks
 
     def _computed_owner(self, note: StepAnnotation, data: dict[str, Any], compiled: CompiledDefinition,

@@ -11,7 +11,10 @@ and its kinds), as if SQLAlchemy had run the statement.
 On PostgreSQL each statement is a round trip to the server, which costs a
 step more than its Python does; inside ``batch()`` the statements are sent
 together in psycopg's pipeline mode and the server's answers come back
-together, when a row is fetched or the batch ends.
+together, when a row is fetched or the batch ends. A transaction that
+engine.storage.db left to begin here (psycopg in autocommit mode, outside any
+transaction) gets its ``BEGIN`` in the pipeline of its first statement, so
+that the two take one round trip.
 """
 
 from __future__ import annotations
@@ -106,8 +109,10 @@ class DriverStatements:
         self._driver_error = dialect.loaded_dbapi.Error
         self._connection = driver_connection
         self._cursor = driver_connection.cursor()
-        self._counting: list[Any] = []  # cursors of execute_counted in batches, each holding one row count
+        self._counting: list[Any] = []  # cursors of a batch's statements whose answers are read after it
         self._batching = False
+        # Whether the first statement must send BEGIN (see the module's docstring); known at that statement.
+        self._begin: Optional[bool] = False if not hasattr(driver_connection, "pipeline") else None
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -134,11 +139,29 @@ class DriverStatements:
         if not self._batching:
             changed = self.execute(statement, params)
             return lambda: changed
+        cursor = self._on_own_cursor(statement.compiled(self._dialect), params)
+        return lambda: int(cursor.rowcount)
+
+    def first_later(self, statement: Prepared, params: Mapping[str, Any]) -> Callable[[], Optional[tuple[Any, ...]]]:
+        """Run a statement; returns a function that gives its first row (a RETURNING), converted, once its batch
+        has ended, so that the batch needs no answer half-way."""
+        if not self._batching:
+            row = self.first(statement, params)
+            return lambda: row
         compiled = statement.compiled(self._dialect)
-        cursor = self._connection.cursor()  # a cursor of its own: the row count is known only when the batch ends
+        cursor = self._on_own_cursor(compiled, params)
+
+        def row() -> Optional[tuple[Any, ...]]:
+            found = cursor.fetchone()
+            return None if found is None else self._converted(compiled, found)
+        return row
+
+    def _on_own_cursor(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+        """Run a statement of a batch on a cursor of its own, which keeps its answer until the batch has ended."""
+        cursor = self._connection.cursor()
         self._counting.append(cursor)
         self._run(compiled, cursor.execute, self._parameters(compiled, params))
-        return lambda: int(cursor.rowcount)
+        return cursor
 
     def execute(self, statement: Prepared, params: Mapping[str, Any]) -> int:
         """Run a statement; returns how many rows it changed."""
@@ -186,9 +209,32 @@ class DriverStatements:
     def _run(self, compiled: _Compiled, cursor_method: Callable[[str, Any], Any], parameters: Any) -> None:
         # A plain try costs a step less than a context manager around each of its statements.
         try:
-            cursor_method(compiled.sql, parameters)
+            if self._begin is not False and self._begins():
+                self._run_after_begin(cursor_method, compiled.sql, parameters)
+            else:
+                cursor_method(compiled.sql, parameters)
         except self._driver_error as exc:
             raise as_sqlalchemy_error(self._dialect, compiled.sql, exc) from exc
+
+    def _begins(self) -> bool:
+        """Whether this statement must begin the transaction: the first, on a connection left to begin here."""
+        if self._begin is None:
+            connection = self._connection
+            self._begin = bool(connection.autocommit
+                               and connection.info.transaction_status == connection.info.transaction_status.IDLE)
+        return self._begin
+
+    def _run_after_begin(self, cursor_method: Callable[[str, Any], Any], sql: str, parameters: Any) -> None:
+        """Send BEGIN and the statement together: in the open batch, or in a pipeline of their own whose answers
+        (the statement's rows, if any) are on the cursor once it ends."""
+        self._begin = False
+        if self._batching:
+            self._cursor.execute("BEGIN")
+            cursor_method(sql, parameters)
+            return
+        with self._connection.pipeline():
+            self._cursor.execute("BEGIN")
+            cursor_method(sql, parameters)
 
 
 @contextmanager

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, or_, select, update
 
 from engine.storage.driver_statements import DriverStatements, Prepared
-from engine.storage.tables import Job
+from engine.storage.tables import HumanTask, Job
 
 _JOB = Job.__table__
 TIMER = "timer"
@@ -50,6 +50,11 @@ _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c
                              last_error=bindparam("error", type_=Text)))
 _DROP_TIMERS = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == TIMER))
 _ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts"))
+# On PostgreSQL, the id of the human task this transaction inserted last: the rows that name a task inserted in
+# the same batch take it on the server instead of waiting for its RETURNING (engine.storage.casestore).
+NEW_HUMAN_TASK_ID = func.currval(func.pg_get_serial_sequence(HumanTask.__tablename__, "id"))
+_ADD_FOR_NEW_TASK = Prepared(insert(_JOB).values(task_id=NEW_HUMAN_TASK_ID), ("kind", "instance_id", "due_at",
+                                                                                "attempts"))
 
 
 class JobQueue:
@@ -80,3 +85,7 @@ class JobQueue:
     def add(self, kind: str, instance_id: int, due: datetime, task_id: Optional[int] = None) -> None:
         self.sql.execute(_ADD, {"kind": kind, "instance_id": instance_id, "task_id": task_id, "due_at": due,
                                 "attempts": 0})
+
+    def add_for_new_task(self, kind: str, instance_id: int, due: datetime) -> None:
+        """A job about the human task just inserted on this PostgreSQL connection (``NEW_HUMAN_TASK_ID``)."""
+        self.sql.execute(_ADD_FOR_NEW_TASK, {"kind": kind, "instance_id": instance_id, "due_at": due, "attempts": 0})
