@@ -190,6 +190,29 @@ def test_the_tasks_a_step_opens_are_named_by_their_events_and_breach_jobs_after_
     assert queries.instance_view(stored_uow(), instance_id)["status"] == "completed"
 
 
+def test_a_write_to_a_row_changed_since_it_was_read_is_refused_and_saves_nothing_of_its_unit_of_work(stored_uow,
+                                                                                                      clock):
+    setup_two_step(stored_uow)
+    instance_id = service.start_instance(stored_uow(), "two_step", BOB)
+    task_id = queries.list_tasks(stored_uow(), instance_id=instance_id)[0]["id"]
+    with stored_uow() as uow:
+        seen, _ = uow.cases.lock_task(task_id)
+    service.claim_task(stored_uow(), task_id, "bo1")  # the row changes after it was read
+    with pytest.raises(ConcurrentUpdate):
+        with stored_uow() as uow:
+            with uow.cases.batch():  # on PostgreSQL the batch goes with the commit, checked by the server
+                uow.cases.log(instance_id, "task_claimed", "bo2", clock.now(), task_id, "review")
+                uow.cases.flush_events()
+                uow.cases.set_assignee(seen, "bo2", clock.now())
+            uow.commit()
+    with stored_uow() as uow:
+        actors = uow.session.scalars(select(TaskEvent.actor).where(
+            TaskEvent.task_id == task_id, TaskEvent.type == "task_claimed")).all()
+    assert actors == ["bo1"]
+    service.complete_task(stored_uow(), task_id, "bo1", {})  # the connection goes on, its transaction rolled back
+    assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
+
+
 def race(*calls: Callable[[], object]) -> list[object]:
     """Run the calls in real threads released together; each result is a return value or an exception."""
     barrier = threading.Barrier(len(calls))
