@@ -131,7 +131,7 @@ class DriverStatements:
         self._driver_error = dialect.loaded_dbapi.Error
         self._connection = driver_connection
         self._cursor = driver_connection.cursor()
-        self._counting: list[Any] = []  # cursors of a batch's statements whose answers are read after it
+        self._own_cursors: list[Any] = []  # cursors of a batch's statements whose answers are read after it
         self._batching = False
         self._pipelines = pipelines = hasattr(driver_connection, "pipeline")
         # Whether the first statement must send BEGIN (see the module's docstring); known at that statement.
@@ -146,12 +146,16 @@ class DriverStatements:
         one by one as always. A driver error of any of them is raised by the statement that fetches rows or
         at the end of the block, or, when batches are held for the commit, by the commit or the next
         statement after the block."""
-        if not self._pipelines:
+        if not self._pipelines or self._batching:  # a batch inside a batch is part of it
             yield
             return
         if self._pipeline is None:
-            self._pipeline = self._connection.pipeline()
-            self._pipeline.__enter__()
+            pipeline = self._connection.pipeline()
+            try:
+                pipeline.__enter__()
+            except self._driver_error as exc:
+                raise as_sqlalchemy_error(self._dialect, None, exc) from exc
+            self._pipeline = pipeline
         self._batching = True
         try:
             yield
@@ -222,7 +226,7 @@ class DriverStatements:
     def _on_own_cursor(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         """Run a statement of a batch on a cursor of its own, which keeps its answer until the batch has ended."""
         cursor = self._connection.cursor()
-        self._counting.append(cursor)
+        self._own_cursors.append(cursor)
         self._run(compiled, cursor.execute, self._parameters(compiled, params))
         return cursor
 
@@ -256,9 +260,9 @@ class DriverStatements:
         the rollback that follows."""
         if self._pipeline is not None:
             self._leave_pipeline()
-        for cursor in (self._cursor, *self._counting):
+        for cursor in (self._cursor, *self._own_cursors):
             cursor.close()
-        self._counting = []
+        self._own_cursors = []
 
     def _drain(self) -> None:
         if self._cursor.description is not None:
