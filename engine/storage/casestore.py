@@ -20,11 +20,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.storage import account_generation
-from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.driver_statements import DriverStatements, Prepared, StaleRow
 from engine.storage.external_tasks import ExternalTasks
-from engine.storage.jobs import AT_RISK, BREACH, SERVICE, JobQueue
+from engine.storage.jobs import AT_RISK, BREACH, NEW_HUMAN_TASK_ID, SERVICE, JobQueue
 from engine.storage.outbox import NOTIFYING_EVENTS, Outbox
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
@@ -52,7 +53,7 @@ _STATUS_EVENTS = {"completed": "instance_completed", "error": "instance_errored"
                   "cancelled": "instance_cancelled", "running": "instance_resumed"}
 
 
-class StaleCase(Exception):
+class StaleCase(StaleRow):
     """The case changed in the database since it was read (optimistic lock lost)."""
 
 
@@ -185,11 +186,17 @@ _USER_DISABLED = Prepared(select(_USER.c.disabled_at.is_not(None)).where(_USER.c
 _LATEST_DEFINITION = Prepared(select(_DEFINITION.c.id, _DEFINITION.c.version)
                               .where(_DEFINITION.c.key == bindparam("key"))
                               .order_by(_DEFINITION.c.version.desc()).limit(1))
-_CUSTOMER = Prepared(select(_CUSTOMER_T.c.name, _CUSTOMER_T.c.segment)
-                     .where(_CUSTOMER_T.c.id == bindparam("customer_id")))
-_NEW_CUSTOMER = Prepared(insert(_CUSTOMER_T), ("id", "name", "segment"))
-_RENAME_CUSTOMER = Prepared(update(_CUSTOMER_T).where(_CUSTOMER_T.c.id == bindparam("customer_id")).values(
-    name=bindparam("new_name", type_=String), segment=bindparam("new_segment", type_=String)))
+
+
+def _put_customer(dialect_insert: Callable[..., Any]) -> Prepared:
+    """A new customer's row, or their current name and segment (the row left alone when unchanged)."""
+    put = dialect_insert(_CUSTOMER_T)
+    changed = (_CUSTOMER_T.c.name != put.excluded.name) | (_CUSTOMER_T.c.segment != put.excluded.segment)
+    return Prepared(put.on_conflict_do_update(index_elements=[_CUSTOMER_T.c.id], where=changed, set_={
+        "name": put.excluded.name, "segment": put.excluded.segment}), ("id", "name", "segment"))
+
+
+_PUT_CUSTOMER = {"postgresql": _put_customer(postgresql.insert), "sqlite": _put_customer(sqlite.insert)}
 _SAVE_CASE = Prepared(update(_INSTANCE).where(
     _INSTANCE.c.id == bindparam("case_id"), _INSTANCE.c.row_version == bindparam("seen_version")).values(
     state=bindparam("new_state", type_=Text), status=bindparam("new_status", type_=String),
@@ -218,6 +225,8 @@ _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
     "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
     "target_seconds", "created_at", "due_at", "assignee", "claimed_at", "status", "row_version"))
 _INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
+_INSERT_EVENT_OF_NEW_TASK = Prepared(insert(_EVENT).values(task_id=NEW_HUMAN_TASK_ID),
+                                     ("instance_id", "type", "step_id", "actor", "at", "detail"))
 _DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
 _CANCEL_HUMAN_TASK = Prepared(update(_HUMAN_TASK).where(
@@ -239,19 +248,17 @@ class CaseStore:
         self._events: list[dict[str, Any]] = []
         self._completed: set[str] = set()  # SpiffWorkflow ids of the human tasks completed in this unit of work
         self._completions: list[dict[str, Any]] = []  # their rows' updates, written by ``save``
-        self._unchecked: list[tuple[str, Callable[[], int]]] = []  # updates of a batch whose row counts are due
-        self._after_commit: list[tuple[int, _Saved]] = []
+        # Saved cases to keep once committed, with their new human tasks' ids still on the server (PostgreSQL).
+        self._after_commit: list[tuple[int, _Saved, list[tuple[str, Callable[[], Any]]]]] = []
+        self._new_ids: list[tuple[str, Callable[[], Any]]] = []
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """The writes inside go to the database together (engine.storage.driver_statements); an update that
-        finds its row changed since it was read raises StaleCase once they are all sent."""
+        """The writes inside go to the database together, on PostgreSQL with the commit when the store holds the
+        connection alone (engine.storage.driver_statements); an update that finds its row changed since it was
+        read raises StaleCase, or StaleRow once the batch is sent."""
         with self.sql.batch():
             yield
-        unchecked, self._unchecked = self._unchecked, []
-        for what, changed in unchecked:
-            if changed() != 1:
-                raise StaleCase(f"{what} changed meanwhile")
 
     # -- reading -----------------------------------------------------------------
 
@@ -318,19 +325,17 @@ class CaseStore:
     # -- writing -----------------------------------------------------------------
 
     def put_customer(self, customer_id: str, name: str, segment: str) -> None:
-        """Record a new customer, or their current name and segment."""
-        known = self.sql.first(_CUSTOMER, {"customer_id": customer_id})
-        if known is None:
-            self.sql.execute(_NEW_CUSTOMER, {"id": customer_id, "name": name, "segment": segment})
-        elif tuple(known) != (name, segment):
-            self.sql.execute(_RENAME_CUSTOMER, {"customer_id": customer_id, "new_name": name,
-                                                "new_segment": segment})
+        """Record a new customer, or their current name and segment (on PostgreSQL sent with ``create``'s row)."""
+        with self.batch():
+            self.sql.execute(_PUT_CUSTOMER[self.sql.dialect_name],
+                             {"id": customer_id, "name": name, "segment": segment})
 
     def create(self, definition_id: int, customer_id: str, segment: str, case: Case, now: datetime) -> Loaded:
         """A new case row (its state is written by ``save``)."""
-        [instance_id] = self.sql.first(_NEW_CASE, {
-            "definition_id": definition_id, "customer_id": customer_id, "segment": segment, "status": "running",
-            "started_at": now, "state": "", "row_version": 1})
+        with self.batch():
+            [instance_id] = self.sql.first(_NEW_CASE, {
+                "definition_id": definition_id, "customer_id": customer_id, "segment": segment,
+                "status": "running", "started_at": now, "state": "", "row_version": 1})
         record = CaseRecord(instance_id, definition_id, customer_id, segment, "running", 1, None)
         return Loaded(record, case, None)
 
@@ -406,8 +411,9 @@ class CaseStore:
                 detail = {"step": case.error.step_id, "message": case.error.message} if case.error else None
                 self.log(record.id, _STATUS_EVENTS[status], actor, now, detail=detail)
             self.flush_events()
+        new_ids, self._new_ids = self._new_ids, []
         if status == "running":  # a finished case takes no more steps
-            self._after_commit.append((record.id, _Saved(record.row_version + 1, case, state, open_tasks)))
+            self._after_commit.append((record.id, _Saved(record.row_version + 1, case, state, open_tasks), new_ids))
         return status
 
     def flush_events(self) -> None:
@@ -423,17 +429,16 @@ class CaseStore:
 
     def committed(self) -> None:
         """Keep the saved cases for the next step (call only once the transaction committed)."""
-        for instance_id, saved in self._after_commit:
+        for instance_id, saved, new_ids in self._after_commit:
+            for spiff_id, row_of in new_ids:
+                saved.open_tasks[spiff_id] = row_of()[0]
             self.cache.keep(instance_id, saved)
         self._after_commit = []
 
     def _update_seen_version(self, what: str, statement: Prepared, params: dict[str, Any]) -> None:
-        """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since (at
-        the end of the batch, inside one)."""
-        changed = self.sql.execute_counted(statement, params)
-        if self.sql.batching:
-            self._unchecked.append((what, changed))
-        elif changed() != 1:
+        """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since (inside
+        a PostgreSQL batch, StaleRow when the batch is sent)."""
+        if not self.sql.execute_one(statement, params):
             raise StaleCase(f"{what} changed meanwhile")
 
     def _write_tasks(self, instance_id: int, before: Optional[Snapshot], after: Snapshot) -> None:
@@ -484,25 +489,44 @@ class CaseStore:
                 "assignee": assignee, "claimed_at": now if assignee else None,
                 "status": "open", "row_version": 1,
             })
+        # In a PostgreSQL batch a new task's id is not fetched half-way: its jobs and events are written right
+        # after it and take it on the server (NEW_HUMAN_TASK_ID), after the events queued so far. A task opened in
+        # someone's hands is the exception: its assignment may notify (engine.storage.outbox), which needs its id.
+        on_server = self.sql.batching and any(not row["assignee"] for row in new)
+        if on_server:
+            self.flush_events()
         for row in new:
+            events: list[tuple[str, Optional[dict[str, Any]]]] = [("task_created", None)]
+            if row["assignee"]:
+                events.append(("task_assigned", {"assignee": row["assignee"]}))
+            if row["spiff_task_id"] in unresolved:
+                events.append(("assignment_unresolved", {"reason": unresolved[row["spiff_task_id"]]}))
+            if on_server and not row["assignee"]:
+                self._new_ids.append((row["spiff_task_id"], self.sql.first_later(_INSERT_HUMAN_TASK, row)))
+                if row["due_at"] is not None:
+                    self.jobs.add_for_new_task(AT_RISK, record.id,
+                                               compiled.calendar.at_risk_from(now, row["target_seconds"]))
+                    self.jobs.add_for_new_task(BREACH, record.id, row["due_at"])
+                self.sql.execute_many(_INSERT_EVENT_OF_NEW_TASK, [
+                    {"instance_id": record.id, "type": kind, "step_id": row["step_id"], "actor": None, "at": now,
+                     "detail": detail} for kind, detail in events])
+                continue
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             open_tasks[row["spiff_task_id"]] = task_id
             if row["due_at"] is not None:
                 self.jobs.add(AT_RISK, record.id,
                               compiled.calendar.at_risk_from(now, row["target_seconds"]), task_id)
                 self.jobs.add(BREACH, record.id, row["due_at"], task_id)
-            self.log(record.id, "task_created", None, now, task_id, row["step_id"])
-            if row["assignee"]:
-                self.log(record.id, "task_assigned", None, now, task_id, row["step_id"], {"assignee": row["assignee"]})
-            if row["spiff_task_id"] in unresolved:
-                self.log(record.id, "assignment_unresolved", None, now, task_id, row["step_id"],
-                         {"reason": unresolved[row["spiff_task_id"]]})
+            for kind, detail in events:
+                self.log(record.id, kind, None, now, task_id, row["step_id"], detail)
         return open_tasks
 
     def _sync_service_tasks(self, loaded: Loaded, status: str, now: datetime) -> None:
         """Open an external task, or a connector's job, for each service task the case now waits at, and close
         those it no longer waits at (done, cancelled by a boundary event, or the case stopped)."""
         record, steps = loaded.record, loaded.case.definition.service_steps
+        if not steps:
+            return
         waiting = {str(t.id): t for t in loaded.case.waiting_service_tasks()} if status == "running" else {}
         external, called = self.external.of_case(record.id), self.jobs.service_tasks(record.id)
         for spiff_id in external - waiting.keys():

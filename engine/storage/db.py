@@ -5,7 +5,11 @@ timeout and ``BEGIN IMMEDIATE`` transactions, so that concurrent writers queue
 for the lock instead of failing half-way, and its log is checkpointed on a
 background thread (engine.storage.wal_checkpoints). Readers begin deferred
 transactions instead: in WAL mode they read a snapshot and never wait for the
-write lock. PostgreSQL needs nothing special.
+write lock.
+
+On PostgreSQL, a transaction on a bare driver connection (a step's, see
+``begin_transaction``) begins with its first statement, in the same round
+trip; a transaction SQLAlchemy begins is psycopg's own, as usual.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "begin", lambda connection: _driver_begins(connection.connection.driver_connection))
+        return engine
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                            poolclass=StaticPool if in_memory else None)
@@ -123,11 +129,32 @@ def begin_transaction(engine: Engine, pooled: PoolProxiedConnection, *, reading:
     SQLite: ``BEGIN IMMEDIATE``, so that a writer queues for the lock at the
     start (the busy timeout) instead of failing at its first write; a reader's
     plain ``BEGIN`` takes no lock until it reads, and then only a snapshot;
-    nothing if the connection is already in a transaction. PostgreSQL's driver
-    opens one by itself at the first statement.
+    nothing if the connection is already in a transaction. PostgreSQL: psycopg
+    would send BEGIN in a round trip of its own before the first statement
+    (in pipeline mode too); instead the connection is put in psycopg's
+    autocommit mode, and engine.storage.driver_statements sends ``BEGIN``
+    together with the first statement. A transaction SQLAlchemy begins on the
+    connection while nothing was sent puts psycopg back in charge
+    (``_driver_begins``); one that carries on after a first statement is
+    inside that ``BEGIN``, and SQLAlchemy's commit or rollback ends it.
     """
-    if engine.dialect.name == "sqlite" and not pooled.driver_connection.in_transaction:  # type: ignore[union-attr]
-        pooled.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    driver = pooled.driver_connection
+    if engine.dialect.name == "sqlite":
+        if not driver.in_transaction:  # type: ignore[union-attr]
+            driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    elif not driver.autocommit and _idle(driver):  # type: ignore[union-attr]
+        driver.autocommit = True  # type: ignore[union-attr]
+
+
+def _driver_begins(driver: Any) -> None:
+    """Let psycopg begin SQLAlchemy's transaction itself, unless a step's ``BEGIN`` was already sent."""
+    if driver.autocommit and _idle(driver):
+        driver.autocommit = False
+
+
+def _idle(driver: Any) -> bool:
+    """Whether a psycopg connection is outside any transaction."""
+    return bool(driver.info.transaction_status == driver.info.transaction_status.IDLE)
 
 
 def alembic_config() -> Config:

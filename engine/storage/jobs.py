@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, or_, select, update
 
 from engine.storage.driver_statements import DriverStatements, Prepared
-from engine.storage.tables import Job
+from engine.storage.tables import HumanTask, Job
 
 _JOB = Job.__table__
 TIMER = "timer"
@@ -60,6 +60,11 @@ _SERVICE_JOBS = Prepared(select(_JOB.c.spiff_task_id).where(_JOB.c.instance_id =
                                                             _JOB.c.kind == SERVICE))
 _DROP_SERVICE = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == SERVICE,
                                             _JOB.c.spiff_task_id == bindparam("spiff_task_id")))
+# On PostgreSQL, the id of the human task this transaction inserted last: the rows that name a task inserted in
+# the same batch take it on the server instead of waiting for its RETURNING (engine.storage.casestore).
+NEW_HUMAN_TASK_ID = func.currval(func.pg_get_serial_sequence(HumanTask.__tablename__, "id"))
+_ADD_FOR_NEW_TASK = Prepared(insert(_JOB).values(task_id=NEW_HUMAN_TASK_ID), ("kind", "instance_id", "due_at",
+                                                                                "attempts"))
 
 
 class JobQueue:
@@ -104,3 +109,7 @@ class JobQueue:
         [job_id] = self.sql.first(_ADD_RETURNING, {"kind": kind, "instance_id": instance_id, "task_id": task_id,
                                                    "due_at": due, "attempts": 0})
         return int(job_id)
+
+    def add_for_new_task(self, kind: str, instance_id: int, due: datetime) -> None:
+        """A job about the human task just inserted on this PostgreSQL connection (``NEW_HUMAN_TASK_ID``)."""
+        self.sql.execute(_ADD_FOR_NEW_TASK, {"kind": kind, "instance_id": instance_id, "due_at": due, "attempts": 0})

@@ -18,9 +18,9 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from engine.definitions.spec_cache import SpecCache
 from engine.storage.account_generation import raise_on_account_changes
-from engine.storage.casestore import CaseCache, CaseStore, StaleCase
+from engine.storage.casestore import CaseCache, CaseStore
 from engine.storage.db import commit_transaction
-from engine.storage.driver_statements import DriverStatements
+from engine.storage.driver_statements import DriverStatements, StaleRow
 from engine.storage.kept_connections import KeptConnections
 from engine.storage.repository import Definitions, Drafts, Instances, Tasks, Users
 from engine.time.clock import Clock
@@ -77,6 +77,8 @@ class UnitOfWork:
         if self._connection is None:
             if self._reading and self._pooled is None:
                 self._pooled = self._kept.take(reading=True)
+            if self._cases is not None:
+                self._cases.sql.hand_over()
             # Carry on in the case store's (or the reader's) transaction if it has begun one.
             self._connection = Connection(self._engine, self._pooled) if self._pooled else self._engine.connect()
             self._pooled = None
@@ -119,8 +121,10 @@ class UnitOfWork:
     def cases(self) -> CaseStore:
         """The case store, on this unit of work's pooled driver connection (see engine.storage.casestore)."""
         if self._cases is None:
-            self._cases = CaseStore(DriverStatements(self._engine.dialect, self._driver().driver_connection),
-                                    self._case_cache)
+            # Holding the connection alone, the store's batches may wait for the commit and go with it.
+            alone = self._connection is None
+            self._cases = CaseStore(DriverStatements(self._engine.dialect, self._driver().driver_connection,
+                                                     holds_batches=alone), self._case_cache)
         return self._cases
 
     def _driver(self) -> PoolProxiedConnection:
@@ -143,7 +147,7 @@ class UnitOfWork:
             self._kept.release(self._pooled)
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
         self._reading = False
-        if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleCase)):
+        if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleRow)):
             raise ConcurrentUpdate("someone else changed this case at the same moment; "
                                    "nothing was saved, reload it and try again") from None
 
@@ -154,7 +158,7 @@ class UnitOfWork:
             self._session.commit()  # flushes; commits the transaction if the session has begun using it
         if self._connection is not None and self._connection.in_transaction():
             self._connection.commit()
-        elif self._pooled is not None:
+        elif self._pooled is not None and (self._cases is None or not self._cases.sql.commit()):
             commit_transaction(self._engine, self._pooled)
         if self._cases is not None:
             # Work after a commit runs in a new transaction, on a new store.

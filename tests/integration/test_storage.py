@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import Callable
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from engine import service
 from engine.definitions.packages import Package
 from engine.storage.db import checkout_in_transaction, commit_transaction
-from engine.storage.tables import Customer, TaskEvent, User
+from engine.storage.tables import Customer, HumanTask, Job, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate
 from engine.storage.wiring import connect
 from engine.work import queries
@@ -151,6 +152,64 @@ def test_a_failing_step_changes_nothing_and_the_case_can_still_go_on(stored_uow)
         service.complete_task(stored_uow(), task, "bo2", {})
     assert queries.instance_view(stored_uow(), instance_id) == before
     service.complete_task(stored_uow(), task, "bo1", {})
+    assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
+
+
+def test_the_tasks_a_step_opens_are_named_by_their_events_and_breach_jobs_after_the_steps_own_events(stored_uow):
+    key = f"split_{uuid.uuid4().hex[:8]}"  # PostgreSQL's database is shared by the session's tests
+    body = ('<bpmn:startEvent id="begin"/>' + samples.user_task("review", "Review")
+            + '<bpmn:parallelGateway id="split"/>' + samples.user_task("check_a", "Check A")
+            + samples.user_task("check_b", "Check B", target="PT2H") + '<bpmn:parallelGateway id="join"/>'
+            + '<bpmn:endEvent id="finish"/>' + samples.chain("begin", "review", "split")
+            + samples.flow("to_a", "split", "check_a") + samples.flow("to_b", "split", "check_b")
+            + samples.flow("from_a", "check_a", "join") + samples.flow("from_b", "check_b", "join")
+            + samples.chain("join", "finish"))
+    xml = samples.document(key, body, {"Back Office": ["begin", "review", "split", "check_a", "check_b", "join",
+                                                       "finish"]})
+    service.deploy(stored_uow(), Package(key, f"{key}.bpmn", {f"{key}.bpmn": xml}))
+    service.add_user(stored_uow(), "bo1", ["back-office"])
+    instance_id = service.start_instance(stored_uow(), key, BOB)
+    [review] = queries.list_tasks(stored_uow(), instance_id=instance_id)
+    service.claim_task(stored_uow(), review["id"], "bo1")
+    service.complete_task(stored_uow(), review["id"], "bo1", {})
+    with stored_uow() as uow:
+        opened = dict(uow.session.execute(select(HumanTask.step_id, HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.status == "open")).all())
+        events = uow.session.execute(select(TaskEvent.type, TaskEvent.task_id).where(
+            TaskEvent.instance_id == instance_id).order_by(TaskEvent.id)).all()
+        breaches = dict(uow.session.execute(select(Job.task_id, Job.due_at).where(
+            Job.instance_id == instance_id, Job.kind == "breach")).all())
+    assert set(opened) == {"check_a", "check_b"} and len(set(opened.values())) == 2
+    assert events[-3:] == [("task_completed", review["id"]), ("task_created", opened["check_a"]),
+                           ("task_created", opened["check_b"])] or events[-3:] == [
+        ("task_completed", review["id"]), ("task_created", opened["check_b"]), ("task_created", opened["check_a"])]
+    assert breaches[opened["check_b"]] - breaches[opened["check_a"]] == -timedelta(hours=2)
+    for step, task_id in opened.items():  # the next step of each runs on the case as saved, with its task ids
+        service.claim_task(stored_uow(), task_id, "bo1")
+        service.complete_task(stored_uow(), task_id, "bo1", {})
+    assert queries.instance_view(stored_uow(), instance_id)["status"] == "completed"
+
+
+def test_a_write_to_a_row_changed_since_it_was_read_is_refused_and_saves_nothing_of_its_unit_of_work(stored_uow,
+                                                                                                      clock):
+    setup_two_step(stored_uow)
+    instance_id = service.start_instance(stored_uow(), "two_step", BOB)
+    task_id = queries.list_tasks(stored_uow(), instance_id=instance_id)[0]["id"]
+    with stored_uow() as uow:
+        seen, _ = uow.cases.lock_task(task_id)
+    service.claim_task(stored_uow(), task_id, "bo1")  # the row changes after it was read
+    with pytest.raises(ConcurrentUpdate):
+        with stored_uow() as uow:
+            with uow.cases.batch():  # on PostgreSQL the batch goes with the commit, checked by the server
+                uow.cases.log(instance_id, "task_claimed", "bo2", clock.now(), task_id, "review")
+                uow.cases.flush_events()
+                uow.cases.set_assignee(seen, "bo2", clock.now())
+            uow.commit()
+    with stored_uow() as uow:
+        actors = uow.session.scalars(select(TaskEvent.actor).where(
+            TaskEvent.task_id == task_id, TaskEvent.type == "task_claimed")).all()
+    assert actors == ["bo1"]
+    service.complete_task(stored_uow(), task_id, "bo1", {})  # the connection goes on, its transaction rolled back
     assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
 
 
