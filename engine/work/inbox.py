@@ -84,11 +84,19 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
 
 
 def next_task(uow: UnitOfWork, user: str, queue_roles: Iterable[str]) -> Optional[dict[str, Any]]:
-    """The most urgent of the user's own tasks, else of their queues; None when there is no work."""
-    for view in ("mine", "queues"):
-        page = inbox(uow, user, queue_roles, view=view, per_page=1)
-        if page["rows"]:
-            return page["rows"][0]
+    """The most urgent of the user's own tasks, else of their queues; None when there is no work.
+
+    One row is looked up, without the counts and filter choices of a whole inbox page."""
+    roles = sorted(set(queue_roles))
+    open_tasks = _narrowed(select(HumanTask.id), InboxFilter())
+    wanted = [open_tasks.where(HumanTask.assignee == user)]
+    if roles:
+        wanted.append(open_tasks.where(HumanTask.assignee.is_(None), HumanTask.role.in_(roles)))
+    with uow.reading():
+        for query in wanted:
+            ids = _page_ids(uow, query, 0, 0, 1)
+            if ids:
+                return _rows(uow, ids, uow.clock.now())[0]
     return None
 
 
