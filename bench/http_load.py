@@ -286,7 +286,8 @@ def main() -> None:
                 if clients == 16:
                     p99 = percentile(tally.seconds.get("complete", []), 0.99)
                     dash = max(tally.seconds.get("dashboard (manager)", [float("nan")]))
-                    print(f"      goal: p99 of a completion at 16 clients under 250 ms (SQLite): {1000 * p99:.0f} ms;"
+                    wanted = "under 250 ms" if pg_name is None else "(a goal on SQLite only)"
+                    print(f"      goal: p99 of a completion at 16 clients {wanted}: {1000 * p99:.0f} ms;"
                           f" the dashboard under 500 ms: worst {1000 * dash:.0f} ms")
             if 1 in rates and 4 in rates:
                 print(f"  goal: completions/s at 4 clients at least 1.7x those at 1: {rates[4] / rates[1]:.2f}x")
