@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 
@@ -104,7 +104,7 @@ def next_task(uow: UnitOfWork, user: str, queue_roles: Iterable[str]) -> Optiona
 _statements: dict[tuple[Any, ...], Prepared] = {}  # by shape: what a statement is for, its filters, its roles
 
 
-def _prepared(shape: tuple[Any, ...], build: Any) -> Prepared:
+def _prepared(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Prepared:
     """The statement of this shape, built by ``build()`` the first time."""
     found = _statements.get(shape)
     if found is None:
@@ -166,7 +166,7 @@ class _Shown:
     roles: int
     values: dict[str, Any]
 
-    def statement(self, purpose: str, build: Any) -> Prepared:
+    def statement(self, purpose: str, build: Callable[[Select[Any]], Select[Any]]) -> Prepared:
         """The statement ``build(query)`` of the tasks of this view, once per shape."""
         return _prepared((purpose, self.view, self.roles, self.narrowed.shape), lambda: build(
             self.narrowed.query(select(HumanTask.id)).where(*self._where())))
