@@ -16,7 +16,7 @@ the server starts, the same database times the engine's own calls (claim and
 complete through engine.service, in this process), so the cost of HTTP is
 read against them in the same run. Each goal is printed beside its figure.
 
-Usage: .venv/bin/python bench/http_load.py [--seconds 20] [--clients 1,4,16] [--postgres URL]
+Usage: .venv/bin/python bench/http_load.py [--seconds 20] [--clients 1,4,16] [--postgres URL] [--port 5640]
        [--completions N]   # also: RSS after 1,000 and after N completions at 4 clients
 """
 
@@ -249,6 +249,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--postgres", default=os.environ.get("VALUEFLOW_BENCH_POSTGRES"),
                         help="a PostgreSQL server URL; a fresh database is made on it and dropped after")
+    parser.add_argument("--port", type=int, default=5640, help="the server's port (default 5640)")
     parser.add_argument("--completions", type=int, default=0,
                         help="afterwards, 4 clients until this many completions, RSS at 1,000 and at the end")
     args = parser.parse_args()
@@ -270,7 +271,7 @@ def main() -> None:
         engine_cost = prepare(url, max(levels), cases)
         print(f"{label}, engine calls in this process: claim {1000 * engine_cost['claim']:.2f} ms, "
               f"complete {1000 * engine_cost['complete']:.2f} ms (medians of 200)")
-        port = 18000 + random.randrange(1000)
+        port = args.port
         server = start_server(url, port, workdir)
         rates = {}
         try:
@@ -285,7 +286,8 @@ def main() -> None:
                 if clients == 16:
                     p99 = percentile(tally.seconds.get("complete", []), 0.99)
                     dash = max(tally.seconds.get("dashboard (manager)", [float("nan")]))
-                    print(f"      goal: p99 of a completion at 16 clients under 250 ms (SQLite): {1000 * p99:.0f} ms;"
+                    wanted = "under 250 ms" if pg_name is None else "(a goal on SQLite only)"
+                    print(f"      goal: p99 of a completion at 16 clients {wanted}: {1000 * p99:.0f} ms;"
                           f" the dashboard under 500 ms: worst {1000 * dash:.0f} ms")
             if 1 in rates and 4 in rates:
                 print(f"  goal: completions/s at 4 clients at least 1.7x those at 1: {rates[4] / rates[1]:.2f}x")

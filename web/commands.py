@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from flask import Flask
 
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("serve", run_serve, "run the web app (inbox, task pages, cases) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -69,6 +72,9 @@ def _serve_one_process(args: argparse.Namespace) -> int:
     from engine.worker import BackgroundWorker
     from web import db
 
+    # A request's thread gives up the GIL at each database call and waits to take it back; while another
+    # thread renders a page, each wait lasted up to the interval (5 ms by default), dozens of times a request.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     app = ready_app()
     if app is None:
         return 2

@@ -2,7 +2,8 @@
 
 SQLite (the default, a file beside the working directory) gets WAL, a busy
 timeout and ``BEGIN IMMEDIATE`` transactions, so that concurrent writers queue
-for the lock instead of failing half-way, and its log is checkpointed on a
+for the lock instead of failing half-way (a process's writers take turns on a
+condition, engine.storage.write_turns), and its log is checkpointed on a
 background thread (engine.storage.wal_checkpoints). Readers begin deferred
 transactions instead: in WAL mode they read a snapshot and never wait for the
 write lock.
@@ -26,6 +27,7 @@ from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.storage.driver_statements import driver_errors_as_sqlalchemys
 from engine.storage.wal_checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
+from engine.storage.write_turns import WriteTurns
 
 if TYPE_CHECKING:  # Alembic is loaded by the commands that migrate, not by every one
     from alembic.config import Config
@@ -33,7 +35,10 @@ if TYPE_CHECKING:  # Alembic is loaded by the commands that migrate, not by ever
 DEFAULT_URL = "sqlite:///valueflow.db"
 # What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).
 _AFTER_COMMIT: "weakref.WeakKeyDictionary[Engine, Callable[[Any, dict[Any, Any]], None]]" = weakref.WeakKeyDictionary()
+# The writers of each SQLite file's engine (not of an in-memory database, which has one connection).
+_WRITE_TURNS: "weakref.WeakKeyDictionary[Engine, WriteTurns]" = weakref.WeakKeyDictionary()
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+BUSY_TIMEOUT_SECONDS = 30
 
 
 def database_url() -> str:
@@ -50,7 +55,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", lambda connection: _driver_begins(connection.connection.driver_connection))
         return engine
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
                            poolclass=StaticPool if in_memory else None)
 
     @event.listens_for(engine, "connect")
@@ -80,7 +85,13 @@ def make_engine(url: str) -> Engine:
 
         # A connection's commits are noted when it goes back to the pool, and at once by commit_transaction
         # for the connections that engine.storage.kept_connections keeps out of the pool.
-        event.listen(engine, "checkin", lambda dbapi_connection, record: _note_changes(dbapi_connection, record.info))
+        turns = _WRITE_TURNS[engine] = WriteTurns(BUSY_TIMEOUT_SECONDS)
+
+        def _checked_in(dbapi_connection, record):  # type: ignore[no-untyped-def]
+            _note_changes(dbapi_connection, record.info)
+            turns.ended()  # the pool rolled back whatever it was in the middle of
+
+        event.listen(engine, "checkin", _checked_in)
         _AFTER_COMMIT[engine] = _note_changes
         event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
         # A command that exits without disposing still closes the file: the last connection to close
@@ -118,6 +129,7 @@ def commit_transaction(engine: Engine, pooled: PoolProxiedConnection) -> None:
     """Commit a pooled driver connection's transaction; driver errors come as SQLAlchemy's own."""
     with driver_errors_as_sqlalchemys(engine.dialect, "COMMIT"):
         pooled.commit()
+    transaction_ended(engine)
     after_commit = _AFTER_COMMIT.get(engine)
     if after_commit is not None:
         after_commit(pooled.driver_connection, pooled.info)
@@ -141,9 +153,21 @@ def begin_transaction(engine: Engine, pooled: PoolProxiedConnection, *, reading:
     driver = pooled.driver_connection
     if engine.dialect.name == "sqlite":
         if not driver.in_transaction:  # type: ignore[union-attr]
-            driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            turns = None if reading else _WRITE_TURNS.get(engine)
+            if turns is not None:
+                turns.begin(driver)  # type: ignore[arg-type]
+            else:
+                driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
     elif not driver.autocommit and _idle(driver):  # type: ignore[union-attr]
         driver.autocommit = True  # type: ignore[union-attr]
+
+
+def transaction_ended(engine: Engine) -> None:
+    """A transaction on one of the engine's connections was committed or rolled back: on a SQLite file, the
+    next writer waiting for the lock in this process tries now (engine.storage.write_turns)."""
+    turns = _WRITE_TURNS.get(engine)
+    if turns is not None:
+        turns.ended()
 
 
 def _driver_begins(driver: Any) -> None:

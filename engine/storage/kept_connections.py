@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
-from engine.storage.db import begun_or_returned, checkout_in_transaction
+from engine.storage.db import begun_or_returned, checkout_in_transaction, transaction_ended
 
 # As many as threads usually take steps at the same moment; more would hold back the pool's other users.
 _KEEP = 2
@@ -65,6 +65,7 @@ class KeptConnections:
             except self._engine.dialect.loaded_dbapi.Error:
                 pooled.close()  # the pool resets it, or drops it if it cannot
                 return
+            transaction_ended(self._engine)
         with self._lock:
             if len(self._idle) < self._keep:
                 self._idle.append(pooled)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.definitions.annotations import ProcessAnnotations
@@ -161,10 +161,18 @@ class Users:
         self.session.add(AccountEvent(user_id=user.id, type=kind, actor=actor, at=at, detail=detail))
 
 
-def known_segments(session: Session) -> set[str]:
-    """The segments customers are in: one step down ``ix_customer_segment`` per segment, not a scan of every
-    customer (a recursive query that asks each time for the next segment after the one found)."""
+def _known_segments() -> Select[tuple[str]]:
     first = select(func.min(Customer.segment).label("segment")).cte("found", recursive=True)
     after = select(func.min(Customer.segment)).where(Customer.segment > first.c.segment).scalar_subquery()
     found = first.union_all(select(after).where(first.c.segment.is_not(None)))
-    return set(session.scalars(select(found.c.segment).where(found.c.segment.is_not(None))))
+    return select(found.c.segment).where(found.c.segment.is_not(None))
+
+
+# The segments customers are in: one step down ``ix_customer_segment`` per segment, not a scan of every
+# customer (a recursive query that asks each time for the next segment after the one found).
+KNOWN_SEGMENTS = _known_segments()
+
+
+def known_segments(session: Session) -> set[str]:
+    """The segments customers are in (``KNOWN_SEGMENTS``)."""
+    return set(session.scalars(KNOWN_SEGMENTS))

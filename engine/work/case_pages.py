@@ -11,14 +11,15 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional, Union
 
-from sqlalchemy import ColumnElement, func, inspect, select
+from sqlalchemy import ColumnElement, bindparam, func, inspect, select
 
 from engine.definitions.annotations import ProcessAnnotations, role_key
 from engine.definitions.validation import (BPMN_NS, HUMAN_TASK_TAGS, NS, lanes_by_node, local, main_process,
                                            properties_of, read_bpmn)
 from engine.errors import NotFound
+from engine.storage.driver_statements import Prepared
 from engine.storage.repository import known_segments
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
@@ -107,7 +108,7 @@ def field_labels(uow: UnitOfWork, definition: ProcessDefinition) -> dict[str, st
     return labels
 
 
-def _step_row(task: HumanTask) -> dict[str, Any]:
+def _step_row(task: Union[HumanTask, "_Step"]) -> dict[str, Any]:
     took = int((task.completed_at - task.created_at).total_seconds()) if task.completed_at else None
     return {
         "id": task.id, "step_id": task.step_id, "name": task.name, "role": task.role, "status": task.status,
@@ -117,36 +118,99 @@ def _step_row(task: HumanTask) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _TaskPageFacts:
+    """What the task page shows of one stored definition."""
+
+    key: str
+    name: str
+    version: int
+    customer_value: Optional[str]
+    target_seconds: Optional[int]
+    documentation: dict[str, str]
+    labels: dict[str, str]
+
+
+_page_facts: dict[int, _TaskPageFacts] = {}
+
+
+def _task_page_facts(uow: UnitOfWork, definition_id: int) -> _TaskPageFacts:
+    """The facts of a stored definition for its task pages, read on first use (definitions never change)."""
+    facts = _page_facts.get(definition_id)
+    if facts is None:
+        definition = uow.session.get(ProcessDefinition, definition_id)
+        assert definition is not None
+        notes = ProcessAnnotations.from_dict(definition.annotations)
+        facts = _TaskPageFacts(definition.key, definition.name, definition.version, notes.process.customer_value,
+                               notes.process.target_seconds, diagram_facts(definition).documentation,
+                               field_labels(uow, definition))
+        with _facts_lock:
+            _page_facts[definition_id] = facts
+    return facts
+
+
+_TASK = HumanTask.__table__
+_INSTANCE, _CUSTOMER = ProcessInstance.__table__, Customer.__table__
+# Built once and run on the driver's cursor: a task page is opened before each piece of work.
+_TASK_CASE = Prepared(
+    select(_TASK.c.instance_id, _INSTANCE.c.status, _INSTANCE.c.started_at, _INSTANCE.c.definition_id,
+           _CUSTOMER.c.id, _CUSTOMER.c.name, _CUSTOMER.c.segment)
+    .join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id)
+    .join(_CUSTOMER, _CUSTOMER.c.id == _INSTANCE.c.customer_id)
+    .where(_TASK.c.id == bindparam("task_id")))
+_STEP_COLUMNS = ("id", "instance_id", "step_id", "name", "role", "lane", "assignee", "customer_value", "value_class",
+                 "target_seconds", "created_at", "due_at", "claimed_at", "completed_at", "completed_by", "status")
+_CASE_STEPS = Prepared(
+    select(*(_TASK.c[name] for name in _STEP_COLUMNS))
+    .where(_TASK.c.instance_id == bindparam("instance_id")).order_by(_TASK.c.created_at, _TASK.c.id))
+
+
+class _Step(NamedTuple):
+    """One human task row of a case, with the attributes of ``HumanTask`` the pages read."""
+
+    id: int
+    instance_id: int
+    step_id: str
+    name: str
+    role: Optional[str]
+    lane: Optional[str]
+    assignee: Optional[str]
+    customer_value: Optional[str]
+    value_class: Optional[str]
+    target_seconds: Optional[int]
+    created_at: datetime
+    due_at: Optional[datetime]
+    claimed_at: Optional[datetime]
+    completed_at: Optional[datetime]
+    completed_by: Optional[str]
+    status: str
+
+
 def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
     """The task with its case: customer, data so far, the step's value and form, and the steps done before."""
     with uow.reading():
-        found = uow.session.get(HumanTask, task_id)
+        found = uow.cases.sql.first(_TASK_CASE, {"task_id": task_id})
         if found is None:
             raise NotFound(f"no task {task_id}")
-        instance_id = found.instance_id
-    case = queries.instance_view(uow, instance_id)
-    with uow.reading():
+        instance_id, status, started_at, definition_id, customer_id, customer_name, segment = found
         now = uow.clock.now()
-        task = uow.session.get(HumanTask, task_id)
-        assert task is not None
-        definition = _definition(uow, case["process"], case["version"])
-        facts = diagram_facts(definition)
-        notes = ProcessAnnotations.from_dict(definition.annotations)
-        steps = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
-                                    .order_by(HumanTask.created_at, HumanTask.id)).all()
+        steps = [_Step(*row) for row in uow.cases.sql.all(_CASE_STEPS, {"instance_id": instance_id})]
+        task = next(step for step in steps if step.id == task_id)
+        compiled = uow.compiled(definition_id)
+        data = uow.cases.read(instance_id, compiled).data
+        facts = _task_page_facts(uow, definition_id)
         return {
             "task": {**queries.task_view(task), "created": task.created_at, "due": task.due_at,
                      "documentation": facts.documentation.get(task.step_id),
                      "urgency": urgency(task.due_at, task.target_seconds, now) if task.status == "open" else None,
                      "waited_seconds": int(((task.completed_at or now) - task.created_at).total_seconds())},
-            "form": form_of(uow, definition, task.step_id),
-            "instance": {"id": instance_id, "status": case["status"], "started_at": case["started_at"]},
-            "process": {"key": definition.key, "name": definition.name, "version": definition.version,
-                        "customer_value": notes.process.customer_value,
-                        "target_seconds": notes.process.target_seconds},
-            "customer": case["customer"],
-            "data": {k: v for k, v in case["data"].items() if k != "customer"},
-            "labels": field_labels(uow, definition),
+            "form": compiled.forms.get(task.step_id),
+            "instance": {"id": instance_id, "status": status, "started_at": started_at.isoformat()},
+            "process": {"key": facts.key, "name": facts.name, "version": facts.version,
+                        "customer_value": facts.customer_value, "target_seconds": facts.target_seconds},
+            "customer": {"id": customer_id, "name": customer_name, "segment": segment},
+            "data": {k: v for k, v in data.items() if k != "customer"},
+            "labels": facts.labels,
             "history": [_step_row(s) for s in steps if s.status == "completed"],
             "other_open": [_step_row(s) for s in steps if s.status == "open" and s.id != task_id],
             "now": now,

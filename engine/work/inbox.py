@@ -3,7 +3,10 @@
 Everything is counted and ordered in SQL over the ``human_task`` indexes, one
 page at a time, so the inbox stays fast with a hundred thousand open tasks
 (``bench/inbox.py`` measures it). Tasks without a target come after those
-with one, so that the ordering by ``due_at`` can walk an index.
+with one, so that the ordering by ``due_at`` can walk an index. Each statement
+is built once for each shape a page asks for (which filters are set, how many
+roles) and run on the driver's cursor (engine.storage.driver_statements), as
+the inbox is opened before each piece of work.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 
 from engine.definitions.annotations import ProcessAnnotations
-from engine.storage.repository import known_segments
+from engine.storage.driver_statements import Prepared
+from engine.storage.repository import KNOWN_SEGMENTS
 from engine.storage.tables import Customer, HumanTask, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
@@ -61,20 +64,20 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
     """
     roles = sorted(set(queue_roles))
     page, per_page = max(page, 1), max(min(per_page, 200), 1)
+    narrowed = _Narrowed(filters)
     with uow.reading():
         now = uow.clock.now()
-        counts = _counts(uow, user, roles, everyone, filters)
+        counts, due = _counts(uow, user, roles, everyone, narrowed)
         if view not in VIEWS or (view == "all" and not everyone):
             view = "queues" if counts["mine"] == 0 and counts["queued"] > 0 else "mine"
-        query = _narrowed(select(HumanTask.id), filters)
-        if view == "mine":
-            query = query.where(HumanTask.assignee == user)
-        elif view == "queues":
+        if view == "queues":
             wanted = [filters.role] if filters.role in roles else roles
-            query = query.where(HumanTask.assignee.is_(None), HumanTask.role.in_(wanted))
-        total_due, total_open = uow.session.execute(
-            query.with_only_columns(func.count(HumanTask.due_at), func.count()).order_by(None)).one()
-        ids = _page_ids(uow, query, total_due, (page - 1) * per_page, per_page)
+            total_open = sum(counts["queues"][role] for role in wanted)
+            total_due = sum(due["queues"].get(role, 0) for role in wanted)
+        else:
+            wanted = []
+            total_open, total_due = counts[view], due[view]
+        ids = _page_ids(uow, narrowed.of(view, user, wanted), total_due, (page - 1) * per_page, per_page)
         rows = _rows(uow, ids, now)
         return {
             "view": view, "rows": rows, "total": total_open, "page": page, "per_page": per_page,
@@ -84,86 +87,171 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
 
 
 def next_task(uow: UnitOfWork, user: str, queue_roles: Iterable[str]) -> Optional[dict[str, Any]]:
-    """The most urgent of the user's own tasks, else of their queues; None when there is no work."""
-    for view in ("mine", "queues"):
-        page = inbox(uow, user, queue_roles, view=view, per_page=1)
-        if page["rows"]:
-            return page["rows"][0]
+    """The most urgent of the user's own tasks, else of their queues; None when there is no work.
+
+    One row is looked up, without the counts and filter choices of a whole inbox page."""
+    roles = sorted(set(queue_roles))
+    narrowed = _Narrowed(InboxFilter())
+    wanted = [narrowed.of("mine", user, [])] + ([narrowed.of("queues", user, roles)] if roles else [])
+    with uow.reading():
+        for shown in wanted:
+            ids = _page_ids(uow, shown, 0, 0, 1)
+            if ids:
+                return _rows(uow, ids, uow.clock.now())[0]
     return None
 
 
-def _narrowed(query: Select[Any], filters: InboxFilter) -> Select[Any]:
-    """Open tasks; the process and segment filters look each open task's case up only when set.
-
-    Each task's own case is looked up by its key, rather than every case of
-    the process or segment listed first: those include every finished case,
-    which on SQLite made a segment-filtered queue take 0.9 s beside 400,000
-    completed tasks, and 0.1 s this way (bench/README.md).
-    """
-    query = query.where(HumanTask.is_open())
-    if filters.step:
-        query = query.where(HumanTask.step_id == filters.step)
-    if filters.process or filters.segment:
-        case = select(ProcessInstance.id).where(ProcessInstance.id == HumanTask.instance_id).correlate(HumanTask)
-        if filters.process:
-            case = case.where(ProcessInstance.definition_id.in_(
-                select(ProcessDefinition.id).where(ProcessDefinition.key == filters.process).scalar_subquery()))
-        if filters.segment:
-            case = case.where(ProcessInstance.segment == filters.segment)
-        query = query.where(case.exists())
-    return query
+_statements: dict[tuple[Any, ...], Prepared] = {}  # by shape: what a statement is for, its filters, its roles
 
 
-def _page_ids(uow: UnitOfWork, query: Select[Any], total_due: int, offset: int, limit: int) -> list[int]:
+def _prepared(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Prepared:
+    """The statement of this shape, built by ``build()`` the first time."""
+    found = _statements.get(shape)
+    if found is None:
+        found = _statements.setdefault(shape, Prepared(build()))
+    return found
+
+
+def _listed(name: str, count: int) -> list[Any]:
+    """``count`` bound values called ``name_0``, ``name_1`` … (an IN list of a fixed length)."""
+    return [bindparam(f"{name}_{i}") for i in range(count)]
+
+
+def _values(name: str, listed: Iterable[Any]) -> dict[str, Any]:
+    return {f"{name}_{i}": value for i, value in enumerate(listed)}
+
+
+class _Narrowed:
+    """Open tasks narrowed by the filters, as statements of one shape per combination of filters set."""
+
+    def __init__(self, filters: InboxFilter) -> None:
+        self.filters = filters
+        self.shape = (bool(filters.process), bool(filters.step), bool(filters.segment))
+        self.values = {"process": filters.process, "step": filters.step, "segment": filters.segment}
+
+    def query(self, query: Select[Any]) -> Select[Any]:
+        """``query`` narrowed to open tasks; the process and segment filters look each open task's case up only
+        when set.
+
+        Each task's own case is looked up by its key, rather than every case of
+        the process or segment listed first: those include every finished case,
+        which on SQLite made a segment-filtered queue take 0.9 s beside 400,000
+        completed tasks, and 0.1 s this way (bench/README.md).
+        """
+        query = query.where(HumanTask.is_open())
+        if self.filters.step:
+            query = query.where(HumanTask.step_id == bindparam("step"))
+        if self.filters.process or self.filters.segment:
+            case = select(ProcessInstance.id).where(ProcessInstance.id == HumanTask.instance_id).correlate(HumanTask)
+            if self.filters.process:
+                case = case.where(ProcessInstance.definition_id.in_(
+                    select(ProcessDefinition.id).where(ProcessDefinition.key == bindparam("process"))
+                    .scalar_subquery()))
+            if self.filters.segment:
+                case = case.where(ProcessInstance.segment == bindparam("segment"))
+            query = query.where(case.exists())
+        return query
+
+    def of(self, view: str, user: str, roles: list[str]) -> "_Shown":
+        """The tasks of one view: the user's (``mine``), unassigned ones of ``roles`` (``queues``), or all."""
+        return _Shown(self, view, len(roles), {**self.values, "user": user, **_values("want", roles)})
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The open tasks of one view, narrowed: statements built on them, and their bound values."""
+
+    narrowed: _Narrowed
+    view: str
+    roles: int
+    values: dict[str, Any]
+
+    def statement(self, purpose: str, build: Callable[[Select[Any]], Select[Any]]) -> Prepared:
+        """The statement ``build(query)`` of the tasks of this view, once per shape."""
+        return _prepared((purpose, self.view, self.roles, self.narrowed.shape), lambda: build(
+            self.narrowed.query(select(HumanTask.id)).where(*self._where())))
+
+    def _where(self) -> list[ColumnElement[bool]]:
+        if self.view == "mine":
+            return [HumanTask.assignee == bindparam("user")]
+        if self.view == "queues":
+            return [HumanTask.assignee.is_(None), HumanTask.role.in_(_listed("want", self.roles))]
+        return []
+
+
+def _page_ids(uow: UnitOfWork, shown: _Shown, total_due: int, offset: int, limit: int) -> list[int]:
     """Task ids of one page: tasks with a due time by due time, then those without one by id."""
-    ids = list(uow.session.scalars(query.where(HumanTask.due_at.is_not(None))
-                                   .order_by(HumanTask.due_at, HumanTask.id).offset(offset).limit(limit)))
+    window = {"offset": offset, "limit": limit}
+    due = shown.statement("due", lambda query: query.where(HumanTask.due_at.is_not(None)).order_by(
+        HumanTask.due_at, HumanTask.id).offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer)))
+    ids = [task_id for (task_id,) in uow.cases.sql.all(due, {**shown.values, **window})]
     if len(ids) < limit:
-        ids += uow.session.scalars(query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)
-                                   .offset(max(offset - total_due, 0)).limit(limit - len(ids)))
+        undue = shown.statement("undue", lambda query: query.where(HumanTask.due_at.is_(None)).order_by(
+            HumanTask.id).offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+        window = {"offset": max(offset - total_due, 0), "limit": limit - len(ids)}
+        ids += [task_id for (task_id,) in uow.cases.sql.all(undue, {**shown.values, **window})]
     return ids
+
+
+_ROW_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.step_id, HumanTask.name, HumanTask.role,
+                HumanTask.assignee, HumanTask.customer_value, HumanTask.value_class, HumanTask.target_seconds,
+                HumanTask.created_at, HumanTask.due_at, HumanTask.claimed_at, HumanTask.status,
+                Customer.id, Customer.name, Customer.segment,
+                ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
 
 
 def _rows(uow: UnitOfWork, ids: list[int], now: datetime) -> list[dict[str, Any]]:
     if not ids:
         return []
-    found = uow.session.execute(
-        select(HumanTask, Customer.id, Customer.name, Customer.segment, ProcessDefinition.key,
-               ProcessDefinition.name, ProcessDefinition.version)
+    statement = _prepared(("rows", len(ids)), lambda: (
+        select(*_ROW_COLUMNS)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .join(Customer, Customer.id == ProcessInstance.customer_id)
         .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(HumanTask.id.in_(ids))).all()
-    by_id = {row[0].id: row for row in found}
+        .where(HumanTask.id.in_(_listed("id", len(ids))))))
+    by_id = {row[0]: row for row in uow.cases.sql.all(statement, _values("id", ids))}
     rows = []
     for task_id in ids:
-        task, customer_id, customer_name, segment, key, process_name, version = by_id[task_id]
+        (_, instance_id, step_id, name, role, assignee, customer_value, value_class, target_seconds, created_at,
+         due_at, claimed_at, status, customer_id, customer_name, segment, key, process_name, version) = by_id[task_id]
         rows.append({
-            "id": task.id, "instance_id": task.instance_id, "step_id": task.step_id, "name": task.name,
-            "role": task.role, "assignee": task.assignee, "customer_value": task.customer_value,
-            "value_class": task.value_class, "target_seconds": task.target_seconds,
-            "created_at": task.created_at, "due_at": task.due_at, "claimed_at": task.claimed_at,
-            "status": task.status, "customer": {"id": customer_id, "name": customer_name, "segment": segment},
+            "id": task_id, "instance_id": instance_id, "step_id": step_id, "name": name,
+            "role": role, "assignee": assignee, "customer_value": customer_value,
+            "value_class": value_class, "target_seconds": target_seconds,
+            "created_at": created_at, "due_at": due_at, "claimed_at": claimed_at,
+            "status": status, "customer": {"id": customer_id, "name": customer_name, "segment": segment},
             "process": {"key": key, "name": process_name, "version": version},
-            "waited_seconds": max(int((now - task.created_at).total_seconds()), 0),
-            "urgency": urgency(task.due_at, task.target_seconds, now),
+            "waited_seconds": max(int((now - created_at).total_seconds()), 0),
+            "urgency": urgency(due_at, target_seconds, now),
         })
     return rows
 
 
-def _counts(uow: UnitOfWork, user: str, roles: list[str], everyone: bool, filters: InboxFilter) -> dict[str, Any]:
-    unrolled = InboxFilter(filters.process, filters.step, filters.segment)
-    mine = uow.session.scalar(_narrowed(select(func.count(HumanTask.id)), unrolled)
-                              .where(HumanTask.assignee == user)) or 0
-    queues = {role: 0 for role in roles}
+def _counts(uow: UnitOfWork, user: str, roles: list[str], everyone: bool,
+            narrowed: _Narrowed) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Open tasks of each view and of each of ``roles``' queues, by the process, step and segment filters; and,
+    in the same shape, how many of them have a due time (a page's tasks without one come after those)."""
+    unrolled = _Narrowed(InboxFilter(narrowed.filters.process, narrowed.filters.step, narrowed.filters.segment))
+    values = {**unrolled.values, "user": user, **_values("role", roles)}
+    mine = _prepared(("mine", unrolled.shape), lambda: unrolled.query(
+        select(func.count(HumanTask.id), func.count(HumanTask.due_at))).where(HumanTask.assignee == bindparam("user")))
+    mine_count, mine_due = uow.cases.sql.first(mine, values) or (0, 0)
+    queues, queues_due = {role: 0 for role in roles}, {}
     if roles:
-        grouped = _narrowed(select(HumanTask.role, func.count(HumanTask.id)), unrolled).where(
-            HumanTask.assignee.is_(None), HumanTask.role.in_(roles)).group_by(HumanTask.role)
-        queues.update({role: count for role, count in uow.session.execute(grouped)})
-    counts: dict[str, Any] = {"mine": mine, "queues": queues, "queued": sum(queues.values())}
+        grouped = _prepared(("queues", len(roles), unrolled.shape), lambda: unrolled.query(
+            select(HumanTask.role, func.count(HumanTask.id), func.count(HumanTask.due_at))).where(
+            HumanTask.assignee.is_(None), HumanTask.role.in_(_listed("role", len(roles)))).group_by(HumanTask.role))
+        for role, count, with_due in uow.cases.sql.all(grouped, values):
+            queues[role], queues_due[role] = count, with_due
+    counts: dict[str, Any] = {"mine": mine_count or 0, "queues": queues, "queued": sum(queues.values())}
+    due: dict[str, Any] = {"mine": mine_due or 0, "queues": queues_due}
     if everyone:
-        counts["all"] = uow.session.scalar(_narrowed(select(func.count(HumanTask.id)), unrolled)) or 0
-    return counts
+        every = _prepared(("all", unrolled.shape), lambda: unrolled.query(
+            select(func.count(HumanTask.id), func.count(HumanTask.due_at))))
+        all_count, all_due = uow.cases.sql.first(every, values) or (0, 0)
+        counts["all"], due["all"] = all_count or 0, all_due or 0
+    return counts, due
 
 
 @dataclass(frozen=True)
@@ -195,12 +283,15 @@ def _definition_choices(uow: UnitOfWork, hashes: list[str]) -> dict[str, _Defini
     return {h: _choices[h] for h in hashes}
 
 
+_DEFINITIONS = Prepared(select(ProcessDefinition.content_hash, ProcessDefinition.key, ProcessDefinition.name)
+                       .order_by(ProcessDefinition.key, ProcessDefinition.version))
+_SEGMENTS = Prepared(KNOWN_SEGMENTS)
+
+
 def _options(uow: UnitOfWork, process: Optional[str], roles: Optional[set[str]]) -> dict[str, Any]:
     """What the filters can be set to: deployed processes, their human steps (only those of ``roles``, unless it
     is None), known customer segments."""
-    definitions = uow.session.execute(
-        select(ProcessDefinition.content_hash, ProcessDefinition.key, ProcessDefinition.name)
-        .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+    definitions = uow.cases.sql.all(_DEFINITIONS, {})
     choices = _definition_choices(uow, [content_hash for content_hash, _key, _name in definitions])
     processes: dict[str, str] = {}
     steps: dict[str, str] = {}
@@ -211,6 +302,6 @@ def _options(uow: UnitOfWork, process: Optional[str], roles: Optional[set[str]])
         if process in (None, key):
             steps.update((step_id, step_name) for step_id, step_name, role in choices[content_hash].steps
                          if roles is None or role in roles)
-    segments |= known_segments(uow.session)
+    segments |= {segment for (segment,) in uow.cases.sql.all(_SEGMENTS, {})}
     return {"processes": sorted(processes.items(), key=lambda kv: kv[1]),
             "steps": sorted(steps.items(), key=lambda kv: kv[1]), "segments": sorted(segments)}

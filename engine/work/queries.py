@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.errors import NotFound
+from engine.storage.driver_statements import Prepared
 from engine.storage.tables import BusinessKey, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 from engine.storage.uow import UnitOfWork
 from engine.work import task_list
@@ -66,15 +67,20 @@ class TaskAtHand:
     form: Optional[dict[str, Any]]
 
 
+_HUMAN_TASK, _INSTANCE, _CUSTOMER = HumanTask.__table__, ProcessInstance.__table__, Customer.__table__
+# Built once and run on the driver's cursor: each action on a task reads this row first.
+_TASK_AT_HAND = Prepared(
+    select(_HUMAN_TASK.c.instance_id, _HUMAN_TASK.c.step_id, _HUMAN_TASK.c.name, _HUMAN_TASK.c.role,
+           _HUMAN_TASK.c.assignee, _HUMAN_TASK.c.status, _CUSTOMER.c.name, _INSTANCE.c.definition_id)
+    .join(_INSTANCE, _INSTANCE.c.id == _HUMAN_TASK.c.instance_id)
+    .join(_CUSTOMER, _CUSTOMER.c.id == _INSTANCE.c.customer_id)
+    .where(_HUMAN_TASK.c.id == bindparam("task_id")))
+
+
 def task_at_hand(uow: UnitOfWork, task_id: int) -> TaskAtHand:
     """The task's own row with its customer's name and its step's form (from the compiled definition)."""
     with uow.reading():
-        row = uow.session.execute(
-            select(HumanTask.instance_id, HumanTask.step_id, HumanTask.name, HumanTask.role, HumanTask.assignee,
-                   HumanTask.status, Customer.name, ProcessInstance.definition_id)
-            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-            .join(Customer, Customer.id == ProcessInstance.customer_id)
-            .where(HumanTask.id == task_id)).first()
+        row = uow.cases.sql.first(_TASK_AT_HAND, {"task_id": task_id})
         if row is None:
             raise NotFound(f"no task {task_id}")
         instance_id, step_id, name, role, assignee, status, customer_name, definition_id = row

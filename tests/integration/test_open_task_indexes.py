@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event, text
 
 from engine import jobs, service
 from engine.storage.db import MIGRATIONS, make_engine
+from engine.storage.driver_statements import DriverStatements
 from engine.storage.wiring import connect
 from engine.work import queries
 from engine.work.inbox import inbox
@@ -95,7 +96,7 @@ def test_an_older_database_keeps_its_open_and_completed_tasks_through_the_upgrad
     new_uow.dispose()
 
 
-def test_the_inbox_and_the_breach_check_read_open_tasks_from_their_indexes(engine, storage_url, clock):
+def test_the_inbox_and_the_breach_check_read_open_tasks_from_their_indexes(engine, storage_url, clock, monkeypatch):
     migrate(engine, "head")
     new_uow = connect(storage_url, clock)
     setup_two_step(new_uow)
@@ -106,11 +107,18 @@ def test_the_inbox_and_the_breach_check_read_open_tasks_from_their_indexes(engin
     ran: list[tuple[str, object]] = []
     listen = lambda _c, _cursor, statement, parameters, _context, _many: ran.append((statement, parameters))
     event.listen(new_uow.engine, "before_cursor_execute", listen)
+    run_on_driver = DriverStatements._run  # the inbox runs its statements on the driver's cursor
+
+    def seen_on_driver(statements, compiled, method, parameters):
+        ran.append((compiled.sql, tuple(parameters) if isinstance(parameters, list) else parameters))
+        return run_on_driver(statements, compiled, method, parameters)
+    monkeypatch.setattr(DriverStatements, "_run", seen_on_driver)
     for view in ("mine", "queues", "all"):
         inbox(new_uow(), "bo1", ["back-office"], everyone=True, view=view)
     clock.advance(timedelta(days=3))
     assert jobs.run_until_idle(new_uow, "test-worker").breaches >= 2  # PostgreSQL's database holds other tests' tasks too
     event.remove(new_uow.engine, "before_cursor_execute", listen)
+    monkeypatch.undo()
 
     plans = {}
     with engine.connect() as connection:
