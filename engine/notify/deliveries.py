@@ -9,7 +9,7 @@ from typing import Optional
 
 from sqlalchemy import or_, select
 
-from engine.notify.settings import require_admin
+from engine.work.accounts import require_admin
 from engine.storage.tables import Job, Notification, NotificationDelivery
 from engine.storage.uow import UnitOfWork
 
@@ -36,7 +36,7 @@ def troubles(uow: UnitOfWork, actor: str, limit: int = 50) -> list[Trouble]:
     """The messages that failed or wait for a retry after failing, the newest notification first."""
     D, N = NotificationDelivery, Notification
     with uow.reading():
-        require_admin(uow, actor)
+        require_admin(uow, actor, "see the notifications that were not sent")
         rows = uow.session.execute(
             select(D.id, N.event, N.instance_id, N.task_id, N.at, D.recipient, D.channel, D.address, D.status,
                    D.error, Job.attempts, Job.locked_until)

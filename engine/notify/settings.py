@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from engine.errors import NotAllowed, NotFound
+from engine.errors import NotFound
 from engine.outbound.mail import MailNotConfigured, MailSettings
-from engine.storage.tables import NotificationSetting, User, UserRole
+from engine.storage.tables import NotificationSetting, UserRole
 from engine.storage.uow import UnitOfWork
-from engine.work.accounts import BUILT_IN_ROLES
+from engine.work.accounts import BUILT_IN_ROLES, require_admin
 
 EVENTS = ("assigned", "at_risk", "breached", "incident")
 # A role hears of what reaches its queue (tasks no one holds) and of incidents; a task is assigned to a person.
@@ -92,7 +92,7 @@ def save_settings(uow: UnitOfWork, user: str, form: SettingsForm) -> Optional[st
 def role_settings_of(uow: UnitOfWork, actor: str, role: str) -> Settings:
     """A role's settings, for an admin."""
     with uow.reading():
-        require_admin(uow, actor)
+        require_admin(uow, actor, "set a role's notifications")
         _require_role(uow, role)
         return _settings(uow, ROLE, role)
 
@@ -100,7 +100,7 @@ def role_settings_of(uow: UnitOfWork, actor: str, role: str) -> Settings:
 def save_role_settings(uow: UnitOfWork, actor: str, role: str, form: SettingsForm) -> Optional[str]:
     """An admin saves a role's settings; the webhook secret made, to be shown once, if one was made."""
     with uow:
-        require_admin(uow, actor)
+        require_admin(uow, actor, "set a role's notifications")
         _require_role(uow, role)
         made = _save(uow, ROLE, role, form, actor)
         uow.commit()
@@ -110,7 +110,7 @@ def save_role_settings(uow: UnitOfWork, actor: str, role: str, form: SettingsFor
 def role_settings(uow: UnitOfWork, actor: str) -> list[Settings]:
     """Every role's settings saved so far, for an admin, by role."""
     with uow.reading():
-        require_admin(uow, actor)
+        require_admin(uow, actor, "set a role's notifications")
         rows = uow.session.scalars(select(NotificationSetting).where(NotificationSetting.subscriber_kind == ROLE)
                                    .order_by(NotificationSetting.subscriber)).all()
         return [_shown(row, mail_configured()) for row in rows]
@@ -212,13 +212,6 @@ def _choices(pairs: Iterable[tuple[str, str]], events: tuple[str, ...], email: O
         raise SettingsRefused("webhook_url", "give a webhook address to get webhook calls, or untick the webhook "
                                              "boxes")
     return chosen
-
-
-def require_admin(uow: UnitOfWork, actor: str) -> None:
-    roles = set(uow.session.scalars(select(UserRole.role).join(User, User.id == UserRole.user_id)
-                                    .where(User.name == actor)))
-    if "admin" not in roles:
-        raise NotAllowed("a role's notifications are set by admins; you do not hold the admin role")
 
 
 def _require_role(uow: UnitOfWork, role: str) -> None:

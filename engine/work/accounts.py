@@ -188,7 +188,7 @@ def set_roles(uow: UnitOfWork, name: str, roles: Iterable[str], actor: str) -> N
     if not wanted:
         raise ValueError("choose at least one role")
     with uow:
-        _require_admin(uow, actor, "change roles")
+        require_admin(uow, actor, "change roles")
         user = user_named(uow, name)
         if name == actor and "admin" not in wanted:
             raise NotAllowed("you cannot take the admin role from yourself; ask another admin")
@@ -201,7 +201,7 @@ def set_disabled(uow: UnitOfWork, name: str, disabled: bool, actor: str) -> bool
     """An admin disables a user (who then cannot sign in, and whose sessions end) or enables them again;
     returns whether anything changed. An admin cannot disable themself."""
     with uow:
-        _require_admin(uow, actor, "disable or enable users")
+        require_admin(uow, actor, "disable or enable users")
         user = user_named(uow, name)
         if disabled and name == actor:
             raise NotAllowed("you cannot disable yourself; ask another admin")
@@ -218,7 +218,7 @@ def reset_password(uow: UnitOfWork, name: str, actor: str) -> str:
     """An admin gives a user a new random password, returned to be shown once; the user's sessions end."""
     password = secrets.token_urlsafe(12)
     with uow:
-        _require_admin(uow, actor, "reset passwords")
+        require_admin(uow, actor, "reset passwords")
         user = user_named(uow, name)
         if name == actor:
             raise NotAllowed("change your own password on the page for it, with your current password")
@@ -262,7 +262,8 @@ def user_named(uow: UnitOfWork, name: str) -> User:
     return user
 
 
-def _require_admin(uow: UnitOfWork, actor: str, what: str) -> None:
+def require_admin(uow: UnitOfWork, actor: str, what: str) -> None:
+    """NotAllowed unless ``actor`` is an enabled admin; ``what`` says what they tried to do."""
     admin = uow.users.by_name(actor)
     if admin is None or admin.disabled_at is not None or "admin" not in uow.users.roles(admin):
         raise NotAllowed(f"{actor} is not an admin and cannot {what}")
