@@ -361,8 +361,9 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
 def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Take an unassigned task of one of the user's roles."""
     with uow:
+        roles_later = uow.cases.user_roles_later(user)
         task, _ = _open_task(uow, task_id)
-        roles = _require_user(uow, user)
+        roles = _roles_of(roles_later(), user)
         if task.role not in roles:
             raise NotAllowed(f"{user} does not hold the role {task.role!r} that task {task_id} needs")
         if task.assignee == user:
@@ -376,8 +377,9 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
 def release_task(uow: UnitOfWork, task_id: int, user: str) -> None:
     """Put a claimed task back in its role's queue (its assignee, a manager or an admin)."""
     with uow:
+        roles_later = uow.cases.user_roles_later(user)
         task, _ = _open_task(uow, task_id)
-        roles = _require_user(uow, user)
+        roles = _roles_of(roles_later(), user)
         if task.assignee is None:
             return
         if task.assignee != user and not roles & MANAGING_ROLES:
@@ -535,7 +537,11 @@ def require_user(uow: UnitOfWork, name: str) -> set[str]:
 
 
 def _require_user(uow: UnitOfWork, name: str) -> set[str]:
-    roles = uow.cases.user_roles(name)
+    return _roles_of(uow.cases.user_roles(name), name)
+
+
+def _roles_of(roles: Optional[set[str]], name: str) -> set[str]:
+    """The roles read for the user called ``name``; refused when there is no such user."""
     if roles is None:
         raise NotFound(f"no user named {name!r}")
     return roles

@@ -300,8 +300,16 @@ class CaseStore:
 
     def user_roles(self, name: str) -> Optional[set[str]]:
         """The roles of the user called ``name``, or None when there is no such user."""
-        rows = self.sql.all(_USER_ROLES, {"name": name})
-        return {role for _user_id, role in rows if role is not None} if rows else None
+        return self.user_roles_later(name)()
+
+    def user_roles_later(self, name: str) -> Callable[[], Optional[set[str]]]:
+        """``user_roles``, read with the next statement that waits for an answer (on PostgreSQL, in its round trip)."""
+        rows_later = self.sql.all_later(_USER_ROLES, {"name": name})
+
+        def roles() -> Optional[set[str]]:
+            rows = rows_later()
+            return {role for _user_id, role in rows if role is not None} if rows else None
+        return roles
 
     def sign_in_state(self, name: str, session_id: str) -> Optional[tuple[int, bool, bool, set[str]]]:
         """(session generation, disabled, whether the session ``session_id`` was ended, roles) of the user called

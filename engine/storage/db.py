@@ -10,7 +10,9 @@ write lock.
 
 On PostgreSQL, a transaction on a bare driver connection (a step's, see
 ``begin_transaction``) begins with its first statement, in the same round
-trip; a transaction SQLAlchemy begins is psycopg's own, as usual.
+trip; a transaction SQLAlchemy begins is psycopg's own, as usual. psycopg
+prepares no statements of its own: it would deallocate them all at every
+rollback, engine.storage.pg_pipeline's included, which prepares a step's.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
         event.listen(engine, "begin", lambda connection: _driver_begins(connection.connection.driver_connection))
         return engine
     in_memory = url in ("sqlite://", "sqlite:///:memory:")

@@ -8,18 +8,17 @@ compiler for the database at hand; only the per-call bookkeeping is skipped.
 Driver errors are raised as SQLAlchemy's own (``sqlalchemy.exc.DBAPIError``
 and its kinds), as if SQLAlchemy had run the statement.
 
-On PostgreSQL each statement is a round trip to the server, which costs a
-step more than its Python does; inside ``batch()`` the statements are sent
-together in psycopg's pipeline mode and the server's answers come back
-together, when a row is fetched or the batch ends. A transaction that
-engine.storage.db left to begin here (psycopg in autocommit mode, outside any
-transaction) gets its ``BEGIN`` in the pipeline of its first statement, so
-that the two take one round trip; and when these statements are all its
-transaction runs (``holds_batches``), a batch's statements wait for its
-``COMMIT`` and go with it, in one more. An update that must change one row
-(``execute_one``) is then checked by the server, as the client would see its
-row count only after the commit: the statement divides by the number of rows
-it changed, so that a row changed since it was read fails the batch with
+On PostgreSQL each round trip to the server costs a step more than its
+Python does. There the statements go through engine.storage.pg_pipeline:
+prepared once per connection, and sent together in one write; those run
+inside ``batch()`` wait for its end, and their answers come back together. On
+a connection outside any transaction (engine.storage.db leaves a step's to
+begin here), the first statement sends ``BEGIN`` in the same write; and when these statements are all its transaction runs
+(``holds_batches``), a batch's statements wait for its ``COMMIT`` and go with
+it, in one round trip. An update that must change one row (``execute_one``)
+is then checked by the server, as the client would see its row count only
+after the commit: the statement divides by the number of rows it changed, so
+that a row changed since it was read fails the batch with
 ``division_by_zero``, the server skips the rest of it, COMMIT included, and
 ``StaleRow`` is raised.
 """
@@ -30,12 +29,15 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from sqlalchemy import literal_column, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable, UpdateBase
+
+if TYPE_CHECKING:  # psycopg is imported where PostgreSQL is used
+    from engine.storage.pg_pipeline import Answer, PgStatement
 
 Convert = Optional[Callable[[Any], Any]]
 _DIVISION_BY_ZERO = "22012"  # PostgreSQL's SQLSTATE for it: how an update checked by the server fails
@@ -51,6 +53,7 @@ class _Compiled:
     parameters: Callable[[Mapping[str, Any]], Any]  # the driver's parameters from named values (_parameter_builder)
     fixed: dict[str, Any]  # values written into the statement itself (``values(status="open")``)
     results: tuple[Convert, ...]  # conversion of each returned column
+    pg: Optional[PgStatement]  # on PostgreSQL: the numbered form, prepared by name
 
 
 class Prepared:
@@ -86,13 +89,21 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect, column_keys=self.columns or None)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("expanding IN parameters cannot be prepared")
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        pg: Optional[PgStatement] = None
+        positional = bool(compiled.positional)
+        names = compiled.positiontup if positional else list(compiled.binds)
+        if dialect.name == "postgresql":
+            from engine.storage.pg_pipeline import numbered
+
+            pg = numbered(compiled.string)
+            escaped = {shown: name for name, shown in (getattr(compiled, "escaped_bind_names", None) or {}).items()}
+            names, positional = [escaped.get(name, name) for name in pg.parameter_names], True
         binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                       for name in names)
         fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                         for column in getattr(self.statement, "exported_columns", ()))
-        return _Compiled(compiled.string, _parameter_builder(binds, bool(compiled.positional)), fixed, results)
+        return _Compiled(compiled.string, _parameter_builder(binds, positional), fixed, results, pg)
 
 
 def _parameter_builder(binds: Sequence[tuple[str, Convert]], positional: bool) -> Callable[[Mapping[str, Any]], Any]:
@@ -130,45 +141,36 @@ class DriverStatements:
         self._dialect = dialect
         self._driver_error = dialect.loaded_dbapi.Error
         self._connection = driver_connection
-        self._cursor = driver_connection.cursor()
-        self._own_cursors: list[Any] = []  # cursors of a batch's statements whose answers are read after it
+        self._pipeline: Any = None  # PostgreSQL's statements waiting to be sent (engine.storage.pg_pipeline)
+        self._cursor: Any = None  # elsewhere, the driver's cursor they run on
+        if dialect.name == "postgresql":
+            from engine.storage.pg_pipeline import PgPipeline
+
+            self._pipeline = PgPipeline(driver_connection)
+        else:
+            self._cursor = driver_connection.cursor()
         self._batching = False
-        self._pipelines = pipelines = hasattr(driver_connection, "pipeline")
-        # Whether the first statement must send BEGIN (see the module's docstring); known at that statement.
-        self._begin: Optional[bool] = None if pipelines else False
-        self._holds = holds_batches and pipelines
-        self._pipeline: Any = None  # psycopg's pipeline of the batch being sent or held for the commit
-        self._checked = False  # whether the pipeline holds an update the server checks (execute_one)
+        self._holds = holds_batches and self._pipeline is not None
+        self._checked = False  # whether the statements waiting hold an update the server checks (execute_one)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Send the statements run inside together, on PostgreSQL (psycopg's pipeline mode); elsewhere they run
-        one by one as always. A driver error of any of them is raised by the statement that fetches rows or
-        at the end of the block, or, when batches are held for the commit, by the commit or the next
-        statement after the block."""
-        if not self._pipelines or self._batching:  # a batch inside a batch is part of it
+        """Send the statements run inside together, on PostgreSQL; elsewhere they run one by one as always. A
+        driver error of any of them is raised at the end of the block, or, when batches are held for the commit,
+        by the commit or by the next statement after the block. A block left by an exception sends nothing."""
+        if self._pipeline is None or self._batching:  # a batch inside a batch is part of it
             yield
             return
-        if self._pipeline is None:
-            pipeline = self._connection.pipeline()
-            try:
-                pipeline.__enter__()
-            except self._driver_error as exc:
-                raise as_sqlalchemy_error(self._dialect, None, exc) from exc
-            self._pipeline = pipeline
         self._batching = True
         try:
             yield
-        except BaseException as exc:
+        except BaseException:
             self._batching = False
-            ours = self._as_ours(exc, None) if isinstance(exc, self._driver_error) else None
-            self._leave_pipeline()
-            if ours is not None:
-                raise ours from exc
+            self._discard()
             raise
         self._batching = False
         if not self._holds:
-            self._end_pipeline()
+            self._send()
 
     @property
     def dialect_name(self) -> str:
@@ -192,81 +194,96 @@ class DriverStatements:
     def commit(self) -> bool:
         """Commit with the batch held for the commit, if there is one: its statements and COMMIT take one round
         trip. False when none is held (the transaction is committed as usual)."""
-        if self._pipeline is None:
+        if self._pipeline is None or not self._pipeline.pending:
             return False
-        try:
-            self._cursor.execute("COMMIT")
-        except self._driver_error as exc:
-            ours = self._as_ours(exc, "COMMIT")
-            self._leave_pipeline()
-            raise ours from exc
-        self._end_pipeline()
+        self._pipeline.command(b"COMMIT")
+        self._send()
         return True
 
     def hand_over(self) -> None:
         """Send what a held batch holds, and hold no more: SQLAlchemy takes over the connection."""
         self._holds = False
         if self._pipeline is not None:
-            self._end_pipeline()
+            self._send()
 
     def first_later(self, statement: Prepared, params: Mapping[str, Any]) -> Callable[[], Optional[tuple[Any, ...]]]:
         """Run a statement; returns a function that gives its first row (a RETURNING), converted, once its batch
-        has ended, so that the batch needs no answer half-way."""
+        has been sent, so that the batch needs no answer half-way."""
         if not self._batching:
             row = self.first(statement, params)
             return lambda: row
         compiled = statement.compiled(self._dialect)
-        cursor = self._on_own_cursor(compiled, params)
+        answer = self._queue(compiled, params)
 
         def row() -> Optional[tuple[Any, ...]]:
-            found = cursor.fetchone()
-            return None if found is None else self._converted(compiled, found)
+            return self._converted(compiled, answer.rows[0]) if answer.rows else None
         return row
 
-    def _on_own_cursor(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
-        """Run a statement of a batch on a cursor of its own, which keeps its answer until the batch has ended."""
-        cursor = self._connection.cursor()
-        self._own_cursors.append(cursor)
-        self._run(compiled, cursor.execute, self._parameters(compiled, params))
-        return cursor
+    def all_later(self, statement: Prepared, params: Mapping[str, Any]) -> Callable[[], list[tuple[Any, ...]]]:
+        """Run a query; returns a function that gives its rows, converted. On PostgreSQL the query waits to go with
+        the next statement that needs an answer, in its round trip; elsewhere it runs now."""
+        compiled = statement.compiled(self._dialect)
+        if self._pipeline is None:
+            rows = self.all(statement, params)
+            return lambda: rows
+        answer = self._queue(compiled, params)
+
+        def rows() -> list[tuple[Any, ...]]:
+            if self._pipeline.pending:  # nothing has been sent since: send it now
+                self._send()
+            return [self._converted(compiled, row) for row in answer.rows]
+        return rows
 
     def execute(self, statement: Prepared, params: Mapping[str, Any]) -> int:
-        """Run a statement; returns how many rows it changed."""
+        """Run a statement; returns how many rows it changed (-1, not known yet, inside a PostgreSQL batch)."""
         compiled = statement.compiled(self._dialect)
-        self._run(compiled, self._cursor.execute, self._parameters(compiled, params))
-        return int(self._cursor.rowcount)
+        if self._pipeline is None:
+            self._run(compiled, self._cursor.execute, self._parameters(compiled, params))
+            return int(self._cursor.rowcount)
+        answer = self._queue(compiled, params, answered=not self._batching)
+        if answer is None:
+            return -1
+        self._send()
+        return answer.rowcount
 
     def execute_many(self, statement: Prepared, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run a statement once per row of parameters."""
         compiled = statement.compiled(self._dialect)
-        self._run(compiled, self._cursor.executemany, [self._parameters(compiled, row) for row in rows])
+        if self._pipeline is None:
+            self._run(compiled, self._cursor.executemany, [self._parameters(compiled, row) for row in rows])
+            return
+        for row in rows:
+            self._queue(compiled, row, answered=False)
+        if not self._batching:
+            self._send()
 
     def first(self, statement: Prepared, params: Mapping[str, Any]) -> Optional[tuple[Any, ...]]:
         """The first row a query (or a RETURNING) gives, converted, or None."""
-        compiled = statement.compiled(self._dialect)
-        self._run(compiled, self._cursor.execute, self._parameters(compiled, params))
-        row = self._cursor.fetchone()
-        self._drain()
-        return None if row is None else self._converted(compiled, row)
+        rows = self._rows(statement, params)
+        return self._converted(statement.compiled(self._dialect), rows[0]) if rows else None
 
     def all(self, statement: Prepared, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row a query gives, converted."""
         compiled = statement.compiled(self._dialect)
-        self._run(compiled, self._cursor.execute, self._parameters(compiled, params))
-        return [self._converted(compiled, row) for row in self._cursor.fetchall()]
+        return [self._converted(compiled, row) for row in self._rows(statement, params)]
 
     def close(self) -> None:
-        """Release the cursors (the connection stays with SQLAlchemy); a batch still held is sent and left to
-        the rollback that follows."""
+        """Release the cursor (the connection stays with SQLAlchemy); statements still held are not sent, and the
+        rollback that follows ends their transaction."""
         if self._pipeline is not None:
-            self._leave_pipeline()
-        for cursor in (self._cursor, *self._own_cursors):
-            cursor.close()
-        self._own_cursors = []
+            self._discard()
+        else:
+            self._cursor.close()
 
-    def _drain(self) -> None:
-        if self._cursor.description is not None:
-            self._cursor.fetchall()
+    def _rows(self, statement: Prepared, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """A query's rows as the driver gives them; on PostgreSQL sent at once, with whatever waits to be sent."""
+        compiled = statement.compiled(self._dialect)
+        if self._pipeline is None:
+            self._run(compiled, self._cursor.execute, self._parameters(compiled, params))
+            return self._cursor.fetchall()
+        answer = self._queue(compiled, params)
+        self._send()
+        return answer.rows
 
     @staticmethod
     def _parameters(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
@@ -277,36 +294,35 @@ class DriverStatements:
         return tuple(value if convert is None else convert(value) for value, convert in zip(row, compiled.results))
 
     def _run(self, compiled: _Compiled, cursor_method: Callable[[str, Any], Any], parameters: Any) -> None:
-        if self._pipeline is not None and not self._batching:
-            self._end_pipeline()  # a statement after a held batch: the batch is sent first
-        # A plain try costs a step less than a context manager around each of its statements.
+        """Run a statement on the driver's cursor (not PostgreSQL's)."""
         try:
-            if self._begin is not False and self._begins():
-                self._run_after_begin(cursor_method, compiled.sql, parameters)
-            else:
-                cursor_method(compiled.sql, parameters)
+            cursor_method(compiled.sql, parameters)
         except self._driver_error as exc:
             raise self._as_ours(exc, compiled.sql) from exc
 
-    def _end_pipeline(self) -> None:
-        """Send the pipeline's statements and take their answers (one round trip); its errors are raised."""
-        pipeline, self._pipeline = self._pipeline, None
+    def _queue(self, compiled: _Compiled, params: Mapping[str, Any], *, answered: bool = True) -> Any:
+        """Queue a PostgreSQL statement, after BEGIN when the connection is outside any transaction (what waits to
+        be sent began with a BEGIN, or was queued inside a transaction)."""
+        if not self._pipeline.pending and self._idle():
+            self._pipeline.command(b"BEGIN")
         try:
-            pipeline.__exit__(None, None, None)
+            return self._pipeline.queue(compiled.pg, self._parameters(compiled, params), answered=answered)
+        except self._driver_error as exc:
+            raise self._as_ours(exc, compiled.sql) from exc
+
+    def _send(self) -> None:
+        """Send what waits (one round trip); the first error the server gave is raised."""
+        try:
+            self._pipeline.send()
         except self._driver_error as exc:
             raise self._as_ours(exc, None) from exc
         finally:
             self._checked = False
 
-    def _leave_pipeline(self) -> None:
-        """End the pipeline after a failure, which is the error to raise: the pipeline's own are dropped (the
-        transaction is rolled back when the unit of work ends)."""
-        pipeline, self._pipeline, self._checked = self._pipeline, None, False
-        if pipeline is not None:
-            try:
-                pipeline.__exit__(None, None, None)
-            except self._driver_error:
-                pass
+    def _discard(self) -> None:
+        """Forget what waits to be sent (a BEGIN among it is queued again with the next statement)."""
+        self._pipeline.discard()
+        self._checked = False
 
     def _as_ours(self, error: Exception, statement: Optional[str]) -> Exception:
         """A driver error as SQLAlchemy's, or ``StaleRow`` for a failed check of ``execute_one``."""
@@ -314,25 +330,11 @@ class DriverStatements:
             return StaleRow("a row changed since it was read; nothing was saved")
         return as_sqlalchemy_error(self._dialect, statement, error)
 
-    def _begins(self) -> bool:
-        """Whether this statement must begin the transaction: the first, on a connection left to begin here."""
-        if self._begin is None:
-            connection = self._connection
-            self._begin = bool(connection.autocommit
-                               and connection.info.transaction_status == connection.info.transaction_status.IDLE)
-        return self._begin
-
-    def _run_after_begin(self, cursor_method: Callable[[str, Any], Any], sql: str, parameters: Any) -> None:
-        """Send BEGIN and the statement together: in the open batch, or in a pipeline of their own whose answers
-        (the statement's rows, if any) are on the cursor once it ends."""
-        self._begin = False
-        if self._batching:
-            self._cursor.execute("BEGIN")
-            cursor_method(sql, parameters)
-            return
-        with self._connection.pipeline():
-            self._cursor.execute("BEGIN")
-            cursor_method(sql, parameters)
+    def _idle(self) -> bool:
+        """Whether the connection is outside any transaction: psycopg would begin one before a statement of its
+        own, and statements sent here begin it themselves."""
+        status = self._connection.info.transaction_status
+        return bool(status == status.IDLE)
 
 
 @contextmanager

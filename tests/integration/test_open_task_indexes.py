@@ -107,12 +107,18 @@ def test_the_inbox_and_the_breach_check_read_open_tasks_from_their_indexes(engin
     ran: list[tuple[str, object]] = []
     listen = lambda _c, _cursor, statement, parameters, _context, _many: ran.append((statement, parameters))
     event.listen(new_uow.engine, "before_cursor_execute", listen)
-    run_on_driver = DriverStatements._run  # the inbox runs its statements on the driver's cursor
+    # The inbox runs its statements on the driver: on SQLite's cursor, or queued for PostgreSQL's pipeline.
+    run_on_driver, queue_on_driver = DriverStatements._run, DriverStatements._queue
 
     def seen_on_driver(statements, compiled, method, parameters):
-        ran.append((compiled.sql, tuple(parameters) if isinstance(parameters, list) else parameters))
+        ran.append((compiled.sql, tuple(parameters)))
         return run_on_driver(statements, compiled, method, parameters)
+
+    def queued_on_driver(statements, compiled, params, **options):
+        ran.append((compiled.sql, {**compiled.fixed, **params}))
+        return queue_on_driver(statements, compiled, params, **options)
     monkeypatch.setattr(DriverStatements, "_run", seen_on_driver)
+    monkeypatch.setattr(DriverStatements, "_queue", queued_on_driver)
     for view in ("mine", "queues", "all"):
         inbox(new_uow(), "bo1", ["back-office"], everyone=True, view=view)
     clock.advance(timedelta(days=3))
