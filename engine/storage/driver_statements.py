@@ -60,12 +60,17 @@ class Prepared:
     """One Core statement, compiled on first use for each dialect.
 
     ``columns`` names the columns an INSERT is given, in the order of the rows'
-    keys; statements with expanding ``IN`` parameters are not supported.
+    keys; statements with expanding ``IN`` parameters are not supported. On
+    PostgreSQL a statement is prepared once per connection, and the server may
+    then plan it once for any values; one whose best plan depends on its values
+    (a page of a queue, whose filters select few rows or most) is
+    ``planned_each_time``.
     """
 
-    def __init__(self, statement: Executable, columns: Sequence[str] = ()) -> None:
+    def __init__(self, statement: Executable, columns: Sequence[str] = (), *, planned_each_time: bool = False) -> None:
         self.statement = statement
         self.columns = list(columns)
+        self.planned_each_time = planned_each_time
         self._by_dialect: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
         self._one_row: Optional[Prepared] = None
@@ -95,7 +100,7 @@ class Prepared:
         if dialect.name == "postgresql":
             from engine.storage.pg_pipeline import numbered
 
-            pg = numbered(compiled.string)
+            pg = numbered(compiled.string, named=not self.planned_each_time)
             escaped = {shown: name for name, shown in (getattr(compiled, "escaped_bind_names", None) or {}).items()}
             names, positional = [escaped.get(name, name) for name in pg.parameter_names], True
         binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))

@@ -39,13 +39,14 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 class PgStatement:
     """A statement in PostgreSQL's numbered form, with the name it is prepared under and its parameters' order."""
 
-    name: bytes
+    name: bytes  # empty for a statement planned each time it runs
     sql: bytes
     parameter_names: tuple[str, ...]
 
 
-def numbered(sql: str) -> PgStatement:
-    """``sql`` with psycopg's ``%(name)s`` placeholders as ``$1``, ``$2``, … (a name used twice keeps its number)."""
+def numbered(sql: str, *, named: bool = True) -> PgStatement:
+    """``sql`` with psycopg's ``%(name)s`` placeholders as ``$1``, ``$2``, … (a name used twice keeps its number);
+    unless ``named``, it is not prepared but parsed and planned for its values each time it runs."""
     order: dict[str, int] = {}
 
     def number(found: re.Match[str]) -> str:
@@ -54,7 +55,7 @@ def numbered(sql: str) -> PgStatement:
         return f"${order.setdefault(found.group(1), len(order) + 1)}"
 
     text = _PLACEHOLDER.sub(number, sql)
-    return PgStatement(f"vf_{next(_NAMES)}".encode(), text.encode(), tuple(order))
+    return PgStatement(f"vf_{next(_NAMES)}".encode() if named else b"", text.encode(), tuple(order))
 
 
 @dataclass
@@ -134,6 +135,8 @@ class PgPipeline:
             statement = item.statement
             if statement is None:
                 pgconn.send_query_params(item.values, None)
+            elif not statement.name:
+                pgconn.send_query_params(statement.sql, item.values)
             else:
                 if statement.name not in self._prepared and statement.name not in requests:
                     pgconn.send_prepare(statement.name, statement.sql)

@@ -105,10 +105,11 @@ _statements: dict[tuple[Any, ...], Prepared] = {}  # by shape: what a statement 
 
 
 def _prepared(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Prepared:
-    """The statement of this shape, built by ``build()`` the first time."""
+    """The statement of this shape, built by ``build()`` the first time; on PostgreSQL planned for each query's
+    values (one role's queue and every open task differ a thousandfold)."""
     found = _statements.get(shape)
     if found is None:
-        found = _statements.setdefault(shape, Prepared(build()))
+        found = _statements.setdefault(shape, Prepared(build(), planned_each_time=True))
     return found
 
 

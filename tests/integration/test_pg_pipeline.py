@@ -17,6 +17,7 @@ CUSTOMER = Customer.__table__
 _ADD = Prepared(insert(CUSTOMER), ("id", "name", "segment"))
 _NAMES = Prepared(select(CUSTOMER.c.name).where(CUSTOMER.c.id.like(bindparam("prefix") + "%")).order_by(CUSTOMER.c.id))
 _REMOVE = Prepared(delete(CUSTOMER).where(CUSTOMER.c.id.like(bindparam("prefix") + "%")))
+_NAMES_PLANNED_EACH_TIME = Prepared(_NAMES.statement, planned_each_time=True)
 
 
 DIALECT = []  # the engine's PostgreSQL dialect, with its driver loaded
@@ -131,4 +132,14 @@ def test_statements_on_a_connection_whose_transaction_psycopg_begins_stay_inside
     assert driver.info.transaction_status == driver.info.transaction_status.INTRANS
     driver.rollback()
     assert statements(driver).all(_NAMES, {"prefix": "inside-"}) == []
+    driver.rollback()
+
+
+def test_a_statement_planned_each_time_is_not_kept_prepared(driver):
+    sql = statements(driver)
+    sql.execute(_ADD, customer(1, "planned-"))
+    assert sql.all(_NAMES_PLANNED_EACH_TIME, {"prefix": "planned-"}) == [("Customer 1",)]
+    kept = prepared_names(driver)
+    assert _ADD.compiled(DIALECT[0]).pg.name.decode() in kept
+    assert _NAMES_PLANNED_EACH_TIME.compiled(DIALECT[0]).pg.name == b"" and len(kept) == 1
     driver.rollback()
