@@ -8,19 +8,19 @@ compiler for the database at hand; only the per-call bookkeeping is skipped.
 Driver errors are raised as SQLAlchemy's own (``sqlalchemy.exc.DBAPIError``
 and its kinds), as if SQLAlchemy had run the statement.
 
-On PostgreSQL each round trip to the server costs a step more than its
-Python does. There the statements go through engine.storage.pg_pipeline:
-prepared once per connection, and sent together in one write; those run
-inside ``batch()`` wait for its end, and their answers come back together. On
-a connection outside any transaction (engine.storage.db leaves a step's to
-begin here), the first statement sends ``BEGIN`` in the same write; and when these statements are all its transaction runs
-(``holds_batches``), a batch's statements wait for its ``COMMIT`` and go with
-it, in one round trip. An update that must change one row (``execute_one``)
-is then checked by the server, as the client would see its row count only
-after the commit: the statement divides by the number of rows it changed, so
-that a row changed since it was read fails the batch with
-``division_by_zero``, the server skips the rest of it, COMMIT included, and
-``StaleRow`` is raised.
+On PostgreSQL each round trip to the server costs a step more than its Python
+does. There the statements go through engine.storage.pg_pipeline: prepared
+once per connection, and sent together in one write; those run inside
+``batch()`` wait for its end, and their answers come back together. On a
+connection outside any transaction (engine.storage.db leaves a step's to begin
+here), the first statement sends ``BEGIN`` in the same write; and when these
+statements are all its transaction runs (``holds_batches``), a batch's
+statements wait for its ``COMMIT`` and go with it, in one round trip. An
+update that must change one row (``execute_one``) is then checked by the
+server, as the client would see its row count only after the commit: the
+statement divides by the number of rows it changed, so that a row changed
+since it was read fails the batch with ``division_by_zero``, the server skips
+the rest of it, COMMIT included, and ``StaleRow`` is raised.
 """
 
 from __future__ import annotations
