@@ -66,27 +66,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _users_mistake(exc: Exception) -> Optional[str]:
     """The line that tells the user what they got wrong, or None when ``exc`` is not their mistake.
 
-    The errors' modules are imported here, once one was raised, not by every command."""
+    The errors' modules are imported here, once one was raised, not by every command; those of the database
+    layer and the use cases only for an error that is none of the kinds a listing raises."""
+    from engine.errors import NotAllowed, NotFound
+    from engine.storage.driver_reads import UnusableDatabase
+
+    if isinstance(exc, (UsageError, NotFound, NotAllowed)):
+        return str(exc)
+    if isinstance(exc, UnusableDatabase):
+        return _unusable_database(exc)
+
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
     from engine import service
     from engine.cases.errors import MessageNotExpected, TaskNotReady
     from engine.definitions.errors import DeploymentRefused, PackageNotFound
     from engine.definitions.forms import FormInvalid
-    from engine.storage.driver_reads import UnusableDatabase
-    from engine.storage.location import database_url
     from engine.storage.uow import ConcurrentUpdate
 
     if isinstance(exc, FormInvalid):
         return "the form was not accepted: " + "; ".join(
             f"{field or 'data'} {message}" for field, message in exc.errors.items())
-    if isinstance(exc, (UsageError, DeploymentRefused, service.NotFound, service.NotAllowed, service.TaskClosed,
-                        TaskNotReady, MessageNotExpected, ConcurrentUpdate, PackageNotFound, ValueError)):
+    if isinstance(exc, (DeploymentRefused, service.TaskClosed, TaskNotReady, MessageNotExpected, ConcurrentUpdate,
+                        PackageNotFound, ValueError)):
         return str(exc)
-    if isinstance(exc, (OperationalError, ProgrammingError, ArgumentError, NoSuchModuleError, UnusableDatabase)):
-        return (f"cannot use the database {database_url()} ({_first_line(exc)}); "
-                "check VALUEFLOW_DATABASE_URL and run `valueflow init`")
+    if isinstance(exc, (OperationalError, ProgrammingError, ArgumentError, NoSuchModuleError)):
+        return _unusable_database(exc)
     return None
+
+
+def _unusable_database(exc: Exception) -> str:
+    from engine.storage.location import database_url
+
+    return (f"cannot use the database {database_url()} ({_first_line(exc)}); "
+            "check VALUEFLOW_DATABASE_URL and run `valueflow init`")
 
 
 def _first_line(exc: Exception) -> str:

@@ -58,6 +58,17 @@ def test_listing_tasks_reads_rows_on_the_driver_without_sqlalchemy(env):
     assert loaded_after(listing, env, ("sqlite3", "psycopg")) == {"sqlite3"}
 
 
+@pytest.mark.parametrize("argv", [["tasks", "--user", "nobody-at-all"], ["tasks", "--instance", "1"]],
+                         ids=["an unknown user", "a database that is not there"])
+def test_a_listings_mistake_gets_its_line_without_loading_the_database_layer(env, argv):
+    listing = ("from engine.cli import main\nfrom contextlib import redirect_stderr\nimport io\nerr = io.StringIO()\n"
+               f"with redirect_stderr(err):\n    assert main({argv!r}) == 2\nassert err.getvalue().startswith('valueflow: ')")
+    if argv[1] == "--user":
+        subprocess.run([sys.executable, "-m", "engine.cli", "init"], cwd=REPO, env=env, check=True,
+                       capture_output=True, timeout=300)
+    assert loaded_after(listing, env) == set()
+
+
 def test_a_mistake_still_gets_its_one_line(env, capsys, monkeypatch):
     monkeypatch.setenv("VALUEFLOW_DATABASE_URL", env["VALUEFLOW_DATABASE_URL"])
     assert cli.main(["tasks", "--user", "nobody-at-all"]) == 2
