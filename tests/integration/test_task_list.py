@@ -90,7 +90,7 @@ def test_the_command_lists_what_the_web_app_lists_as_the_orm_reads_it(cases, sto
 
 
 def test_the_cases_tasks_cover_each_kind_of_row_the_order_tells_apart(cases, stored_uow):
-    mine = [t for t in orm_listing(stored_uow, status=None) if t["instance_id"] in cases]
+    mine = [t for case in cases for t in orm_listing(stored_uow, instance_id=case, status=None)]
     assert {t["status"] for t in mine} == {"open", "completed", "cancelled"}
     assert any(t["due_at"] is None for t in mine) and any(t["assignee"] == "bo2" for t in mine)
     due = [t["due_at"] for t in mine if t["due_at"] and t["status"] == "open"]
