@@ -28,8 +28,8 @@ class UnusableDatabase(Exception):
 
 
 class DriverReader:
-    """A driver (DB-API) connection inside a transaction, and the dialect of its SQL (a plain class: the
-    ``dataclasses`` module alone would add a tenth to the command's start)."""
+    """A driver (DB-API) connection inside a transaction, and the dialect of its SQL (a plain class: importing
+    ``dataclasses`` takes 5-10 ms, a tenth of what the listing takes now)."""
 
     def __init__(self, connection: Any, dialect: str) -> None:
         self.connection = connection
