@@ -6,7 +6,10 @@ and fastest wall time and the median CPU time (user + system) of the process, be
 and which heavy libraries the command imported (``-X importtime``). A tree other than this one runs on this
 tree's Python environment with its own source first on the path (e.g. a ``git worktree`` of the code before).
 
-Usage: .venv/bin/python bench/cli_start.py [--runs 20] [--tree DIR ...]
+``--database URL`` times the commands on that database (e.g. PostgreSQL after ``valueflow init --demo``)
+instead of a fresh SQLite file.
+
+Usage: .venv/bin/python bench/cli_start.py [--runs 20] [--tree DIR ...] [--database URL]
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {"--help": ["--help"], "tasks --json": ["tasks", "--json"]}
-HEAVY = ("SpiffWorkflow", "flask", "alembic", "sqlalchemy", "jsonschema", "RestrictedPython", "holidays", "lxml")
+HEAVY = ("SpiffWorkflow", "flask", "alembic", "sqlalchemy", "psycopg", "jsonschema", "RestrictedPython", "holidays",
+         "lxml")
 GOAL_SECONDS = 0.3
 RUN_CLI = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -54,12 +58,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--tree", action="append", type=Path, help="a source tree to time (repeat to compare)")
+    parser.add_argument("--database", help="an initialised database to list the tasks of (default: a fresh one)")
     args = parser.parse_args()
     trees = [tree.resolve() for tree in (args.tree or [ROOT])]
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{folder}/cli.db"}
-        subprocess.run([sys.executable, "-c", RUN_CLI, "init"], cwd=trees[0], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        env = {**os.environ, "VALUEFLOW_DATABASE_URL": args.database or f"sqlite:///{folder}/cli.db"}
+        if not args.database:
+            subprocess.run([sys.executable, "-c", RUN_CLI, "init"], cwd=trees[0], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
         runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.runs):
             for tree in trees:
@@ -68,7 +74,8 @@ def main() -> None:
                 for name, cli_args in COMMANDS.items():
                     runs.setdefault((name, str(tree)), []).append(
                         timed([sys.executable, "-c", RUN_CLI, *cli_args], tree, env))
-        print(f"{args.runs} runs each, alternating; load average {os.getloadavg()[0]:.1f} at the end")
+        print(f"{args.runs} runs each, alternating, on {args.database or 'a fresh SQLite file'}; "
+              f"load average {os.getloadavg()[0]:.1f} at the end")
         print(f"{'command':<16} {'tree':<28} {'median wall':>12} {'fastest':>9} {'median CPU':>11}  goal")
         for (name, tree), samples in runs.items():
             wall = statistics.median(w for w, _ in samples)

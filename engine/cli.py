@@ -7,7 +7,7 @@ with status 2; a refused deployment lists each problem on its own line.
 
 Each command imports what it uses when it runs: ``valueflow --help`` loads
 neither the database layer nor SpiffWorkflow, and ``valueflow tasks`` reads
-its rows with SQLAlchemy Core alone (no ORM, no SpiffWorkflow).
+its rows on the database driver alone (engine.storage.driver_reads: no SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -67,26 +66,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _users_mistake(exc: Exception) -> Optional[str]:
     """The line that tells the user what they got wrong, or None when ``exc`` is not their mistake.
 
-    The errors' modules are imported here, once one was raised, not by every command."""
+    The errors' modules are imported here, once one was raised, not by every command; those of the database
+    layer and the use cases only for an error that is none of the kinds a listing raises."""
+    from engine.errors import NotAllowed, NotFound
+    from engine.storage.driver_reads import UnusableDatabase
+
+    if isinstance(exc, (UsageError, NotFound, NotAllowed)):
+        return str(exc)
+    if isinstance(exc, UnusableDatabase):
+        return _unusable_database(exc)
+
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
     from engine import service
     from engine.cases.errors import MessageNotExpected, TaskNotReady
     from engine.definitions.errors import DeploymentRefused, PackageNotFound
     from engine.definitions.forms import FormInvalid
-    from engine.storage.db import database_url
     from engine.storage.uow import ConcurrentUpdate
 
     if isinstance(exc, FormInvalid):
         return "the form was not accepted: " + "; ".join(
             f"{field or 'data'} {message}" for field, message in exc.errors.items())
-    if isinstance(exc, (UsageError, DeploymentRefused, service.NotFound, service.NotAllowed, service.TaskClosed,
-                        TaskNotReady, MessageNotExpected, ConcurrentUpdate, PackageNotFound, ValueError)):
+    if isinstance(exc, (DeploymentRefused, service.TaskClosed, TaskNotReady, MessageNotExpected, ConcurrentUpdate,
+                        PackageNotFound, ValueError)):
         return str(exc)
     if isinstance(exc, (OperationalError, ProgrammingError, ArgumentError, NoSuchModuleError)):
-        return (f"cannot use the database {database_url()} ({_first_line(exc)}); "
-                "check VALUEFLOW_DATABASE_URL and run `valueflow init`")
+        return _unusable_database(exc)
     return None
+
+
+def _unusable_database(exc: Exception) -> str:
+    from engine.storage.location import database_url
+
+    return (f"cannot use the database {database_url()} ({_first_line(exc)}); "
+            "check VALUEFLOW_DATABASE_URL and run `valueflow init`")
 
 
 def _first_line(exc: Exception) -> str:
@@ -125,9 +138,11 @@ def _print_json(value: Any) -> None:
 # -- commands --------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
+    import secrets
+
     from engine import service, simulation
     from engine.analytics import facts
-    from engine.storage.db import database_url
+    from engine.storage.location import database_url
     from engine.storage.wiring import connect
 
     # with --demo, what init deploys and adds is dated the day before the demo's first day, as the demo's own
@@ -198,6 +213,8 @@ def _users_holding(new_uow: UnitOfWorkFactory, role: str) -> bool:
 
 def _add_demo_users(new_uow: UnitOfWorkFactory) -> None:
     """One demo user per role, named after it, for each role that has none yet; their passwords shown once."""
+    import secrets
+
     from engine import service
     from engine.work.accounts import BUILT_IN_ROLES
 
@@ -248,21 +265,18 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    # Core statements on one reading connection: listing tasks loads neither the ORM nor the use cases.
+    # Plain SQL on the database driver: listing tasks loads no SQLAlchemy, nor the use cases.
     from engine.errors import NotFound
-    from engine.storage.db import database_url, make_engine, reading
+    from engine.storage.driver_reads import reading
+    from engine.storage.location import database_url
     from engine.work import task_list
 
     status = None if args.status == "all" else args.status
-    database = make_engine(database_url())
-    try:
-        with reading(database) as connection:
-            if args.user and not task_list.user_exists(connection, args.user):
-                raise NotFound(f"no user named {args.user!r}")
-            tasks = task_list.list_tasks(connection, user=args.user, role=args.role, instance_id=args.instance,
-                                         status=status)
-    finally:
-        database.dispose()
+    with reading(database_url()) as reader:
+        if args.user and not task_list.user_exists(reader, args.user):
+            raise NotFound(f"no user named {args.user!r}")
+        tasks = task_list.list_tasks(reader, user=args.user, role=args.role, instance_id=args.instance,
+                                     status=status)
     if args.json:
         _print_json(tasks)
         return 0

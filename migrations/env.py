@@ -3,7 +3,8 @@ or on VALUEFLOW_DATABASE_URL when called from the alembic command line."""
 
 from alembic import context
 
-from engine.storage.db import database_url, make_engine
+from engine.storage.db import make_engine
+from engine.storage.location import database_url
 from engine.storage.tables import Base
 
 target_metadata = Base.metadata

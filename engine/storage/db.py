@@ -18,7 +18,6 @@ rollback, engine.storage.pg_pipeline's included, which prepares a step's.
 from __future__ import annotations
 
 import atexit
-import os
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
+from engine.storage.driver_reads import BUSY_TIMEOUT_SECONDS
 from engine.storage.driver_statements import driver_errors_as_sqlalchemys
 from engine.storage.wal_checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 from engine.storage.write_turns import WriteTurns
@@ -34,18 +34,11 @@ from engine.storage.write_turns import WriteTurns
 if TYPE_CHECKING:  # Alembic is loaded by the commands that migrate, not by every one
     from alembic.config import Config
 
-DEFAULT_URL = "sqlite:///valueflow.db"
 # What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).
 _AFTER_COMMIT: "weakref.WeakKeyDictionary[Engine, Callable[[Any, dict[Any, Any]], None]]" = weakref.WeakKeyDictionary()
 # The writers of each SQLite file's engine (not of an in-memory database, which has one connection).
 _WRITE_TURNS: "weakref.WeakKeyDictionary[Engine, WriteTurns]" = weakref.WeakKeyDictionary()
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-BUSY_TIMEOUT_SECONDS = 30
-
-
-def database_url() -> str:
-    """The database named by VALUEFLOW_DATABASE_URL, else the default SQLite file."""
-    return os.environ.get("VALUEFLOW_DATABASE_URL") or DEFAULT_URL
 
 
 def make_engine(url: str) -> Engine:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 from engine.definitions.spec_cache import SpecCache
-from engine.storage.db import database_url, make_engine, upgrade
+from engine.storage.db import make_engine, upgrade
+from engine.storage.location import database_url
 from engine.storage.uow import UnitOfWorkFactory
 from engine.time.clock import Clock, SystemClock
 

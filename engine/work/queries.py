@@ -8,7 +8,8 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, select
 
 from engine.errors import NotFound
-from engine.storage.driver_statements import Prepared
+from engine.storage.driver_reads import DriverReader
+from engine.storage.driver_statements import Prepared, driver_errors_as_sqlalchemys
 from engine.storage.tables import BusinessKey, Customer, HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 from engine.storage.uow import UnitOfWork
 from engine.work import task_list
@@ -18,10 +19,14 @@ from engine.work.task_list import iso, task_view
 def list_tasks(uow: UnitOfWork, *, user: Optional[str] = None, role: Optional[str] = None,
                instance_id: Optional[int] = None, status: Optional[str] = "open",
                limit: int = task_list.LIMIT) -> list[dict[str, Any]]:
-    """Tasks, most urgent first; ``user`` means assigned to that user (engine.work.task_list)."""
+    """Tasks, most urgent first; ``user`` means assigned to that user (engine.work.task_list, the command's
+    query, here on the unit of work's driver connection; its errors are SQLAlchemy's, as elsewhere)."""
     with uow.reading():
-        return task_list.list_tasks(uow.connection, user=user, role=role, instance_id=instance_id, status=status,
-                                    limit=limit)
+        connection = uow.connection
+        reader = DriverReader(connection.connection.driver_connection, connection.dialect.name)
+        with driver_errors_as_sqlalchemys(connection.dialect, None):
+            return task_list.list_tasks(reader, user=user, role=role, instance_id=instance_id, status=status,
+                                        limit=limit)
 
 
 def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:

@@ -1,0 +1,16 @@
+"""Which database: the one VALUEFLOW_DATABASE_URL names, else a SQLite file in the working directory.
+
+Apart from engine.storage.db so that a command that reads on the driver alone (engine.storage.driver_reads)
+finds it without loading SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_URL = "sqlite:///valueflow.db"
+
+
+def database_url() -> str:
+    """The database named by VALUEFLOW_DATABASE_URL, else the default SQLite file."""
+    return os.environ.get("VALUEFLOW_DATABASE_URL") or DEFAULT_URL
