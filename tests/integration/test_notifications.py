@@ -15,6 +15,7 @@ from sqlalchemy import select
 from engine import external_tasks, jobs, service
 from engine.definitions.packages import Package
 from engine.notify import deliveries, sending, settings
+from engine.outbound.destinations import ALLOW_HOSTS
 from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from engine.storage.tables import Job, Notification, NotificationDelivery
 from engine.work import queries
@@ -43,8 +44,10 @@ def loan_review() -> str:
 
 @pytest.fixture
 def bank(stored_uow, smtp_server, monkeypatch):  # type: ignore[no-untyped-def]
-    """The process, its people (each with a mail address, the defaults otherwise), and mail through the peer."""
+    """The process, its people (each with a mail address, the defaults otherwise), mail through the peer, and
+    webhooks allowed to the loopback address the receiver listens at."""
     controller, _ = smtp_server
+    monkeypatch.setenv(ALLOW_HOSTS, "127.0.0.1")
     monkeypatch.setenv("VALUEFLOW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("VALUEFLOW_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("VALUEFLOW_MAIL_FROM", "valueflow@bank.test")
@@ -227,3 +230,21 @@ def test_an_outside_workers_last_failure_is_an_incident_that_mails_the_admins_an
     assert got["adm@bank.test"]["Subject"] == (
         f"[Valueflow] Incident: bureau — Ana Lima (case {instance_id})")
     assert "the bureau answered 503" in got["ops-lead@bank.test"].get_content()
+
+
+def test_a_webhook_whose_host_became_internal_is_kept_as_failed_at_once_and_the_mail_still_goes_out(
+        bank, receiver, smtp_server, monkeypatch):
+    settings.save_settings(bank(), "bo1", settings.SettingsForm(
+        email="bo1@bank.test", webhook_url=receiver.url,
+        choices=frozenset({("assigned", "webhook"), ("assigned", "email")})))
+    monkeypatch.delenv(ALLOW_HOSTS)  # the operator no longer allows it (as when a host's DNS turns internal)
+    instance_id = service.start_instance(bank(), KEY, ANA)
+    service.assign_task(bank(), review_task(bank, instance_id), "bo1", "boss")
+    assert jobs.run_until_idle(bank, "worker").errors == ()  # nothing to retry: the job is settled
+    assert receiver.received == [] and [mail["To"] for mail in mails(smtp_server)] == ["bo1@bank.test"]
+    [failed] = [t for t in deliveries.troubles(bank(), "adm") if t.instance_id == instance_id]
+    assert (failed.status, failed.channel, failed.address) == ("failed", "webhook", receiver.url)
+    assert "127.0.0.1 is an internal address (loopback)" in (failed.error or "")
+    uow = bank()
+    with uow:
+        assert uow.session.scalar(select(Job.id).where(Job.kind == "notify")) is None
