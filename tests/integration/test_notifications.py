@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,12 +18,14 @@ from engine.definitions.packages import Package
 from engine.notify import deliveries, sending, settings
 from engine.outbound.destinations import ALLOW_HOSTS
 from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from engine.storage.tables import Job, Notification, NotificationDelivery
+from engine.storage.tables import Job, Notification, NotificationDelivery, TaskEvent
 from engine.work import queries
+from engine.worker import BackgroundWorker
 from tests import samples
 from tests.conftest import T0
 from tests.integration.test_open_task_indexes import migrate
-from tests.peers import free_port, receiver, smtp_server  # noqa: F401 (fixtures)
+from tests.jobs_arrange import deploy_timer_process
+from tests.peers import free_port, receiver, silent_peer, smtp_server  # noqa: F401 (fixtures)
 from tests.unit.test_other_tools import DIALECTS
 
 KEY = "loan_review"
@@ -248,3 +251,41 @@ def test_a_webhook_whose_host_became_internal_is_kept_as_failed_at_once_and_the_
     uow = bank()
     with uow:
         assert uow.session.scalar(select(Job.id).where(Job.kind == "notify")) is None
+
+
+def test_a_webhook_that_never_answers_does_not_hold_back_a_due_timer_in_the_same_worker(bank, silent_peer, clock):
+    settings.save_settings(bank(), "bo1", settings.SettingsForm(webhook_url=silent_peer,
+                                                                choices=frozenset({("assigned", "webhook")})))
+    waiting = service.start_instance(bank(), deploy_timer_process(bank), ANA)  # its timer is due in an hour
+    loan = service.start_instance(bank(), KEY, ANA)
+    service.assign_task(bank(), review_task(bank, loan), "bo1", "boss")  # a notification, due before the timer
+    clock.set(T0 + timedelta(hours=1, minutes=1))
+    worker = BackgroundWorker(bank, 0.05, lambda line: None, lambda line: None)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not fired(bank, waiting) and not webhook_errors(bank, loan) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        timer_fired, why = fired(bank, waiting), webhook_errors(bank, loan)
+    finally:
+        assert worker.stop()
+    assert timer_fired and why == []  # it fired while the call still waited on the peer (10 s before it gives up)
+    assert queries.instance_view(bank(), waiting)["status"] == "completed"
+    assert any("timed out" in error for error in webhook_errors(bank, loan))  # then the call gave up, to be retried
+
+
+def fired(new_uow, instance_id: int) -> bool:  # type: ignore[no-untyped-def]
+    uow = new_uow()
+    with uow:
+        return uow.session.scalar(select(TaskEvent.id).where(TaskEvent.instance_id == instance_id,
+                                                             TaskEvent.type == "timer_fired")) is not None
+
+
+def webhook_errors(new_uow, instance_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Why the calls of the case's notifications failed so far, as kept on their deliveries and jobs."""
+    D, N = NotificationDelivery, Notification
+    uow = new_uow()
+    with uow:
+        return [*uow.session.scalars(select(D.error).join(N).where(N.instance_id == instance_id, D.error.is_not(None))),
+                *uow.session.scalars(select(Job.last_error).where(Job.instance_id == instance_id, Job.kind == "notify",
+                                                                  Job.last_error.is_not(None)))]
