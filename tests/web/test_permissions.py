@@ -139,6 +139,8 @@ TABLE = {
     "GET /api/v1/dashboards/<key>/risk":                       "U  F  F  F  +  +  +  F",
     "GET /api/v1/dashboards/<key>/events.csv":                 "U  F  F  F  +  +  +  F",
     "GET /api/v1/dashboards/<key>/events.xes":                 "U  F  F  F  +  +  +  F",
+    "GET /api/v1/me/notifications":                            "U  +  +  +  +  +  +  +",
+    "PUT /api/v1/me/notifications":                            "U  +  +  +  +  +  +  +",
 }
 
 
@@ -192,6 +194,7 @@ BODIES: dict[str, Callable[[World], Any]] = {
     "POST /api/v1/messages": lambda world: {"name": "documents_received", "instance_id": world.cases["loan"]},
     "POST /api/v1/tasks/<int:task_id>/assign": lambda _: {"assignee": "customer-service"},
     "POST /api/v1/tasks/<int:task_id>/complete": lambda _: {"data": MEDIUM_RISK},
+    "PUT /api/v1/me/notifications": lambda _: {"email": "me@bank.test", "choices": {"incident": ["email"]}},
 }
 LAST = ("POST /logout",)  # signs the caller out: called after every other route
 
