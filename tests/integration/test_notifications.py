@@ -149,9 +149,11 @@ def test_an_incident_mails_the_admins_and_the_process_owner_but_not_who_caused_i
     got = {mail["To"]: mail for mail in mails(smtp_server)}
     assert sorted(got) == ["adm@bank.test", "ops-lead@bank.test"]
     mail = got["adm@bank.test"]
-    assert mail["Subject"] == f"[Valueflow] Incident: score — Ana Lima (case {instance_id})"
-    assert f"https://valueflow.bank.test/instances/{instance_id}" in mail.get_content()
-    assert "invalid literal for int()" in mail.get_content()
+    assert mail["Subject"] == f"[Valueflow] Incident: Score — Ana Lima (case {instance_id})"
+    text = mail.get_content()
+    assert "stopped in error at the step 'Score'" in text and "Step: Score" in text
+    assert f"https://valueflow.bank.test/instances/{instance_id}" in text
+    assert "invalid literal for int()" in text
 
 
 def test_a_mail_server_that_is_down_fails_nothing_and_is_retried_until_kept_as_failed(bank, clock, monkeypatch):
@@ -231,7 +233,7 @@ def test_an_outside_workers_last_failure_is_an_incident_that_mails_the_admins_an
     got = {mail["To"]: mail for mail in mails(smtp_server)}
     assert sorted(got) == ["adm@bank.test", "ops-lead@bank.test"]
     assert got["adm@bank.test"]["Subject"] == (
-        f"[Valueflow] Incident: bureau — Ana Lima (case {instance_id})")
+        f"[Valueflow] Incident: Credit bureau check — Ana Lima (case {instance_id})")
     assert "the bureau answered 503" in got["ops-lead@bank.test"].get_content()
 
 
@@ -289,3 +291,21 @@ def webhook_errors(new_uow, instance_id: int) -> list[str]:  # type: ignore[no-u
         return [*uow.session.scalars(select(D.error).join(N).where(N.instance_id == instance_id, D.error.is_not(None))),
                 *uow.session.scalars(select(Job.last_error).where(Job.instance_id == instance_id, Job.kind == "notify",
                                                                   Job.last_error.is_not(None)))]
+
+
+def test_an_incident_at_a_step_the_diagram_leaves_unnamed_names_it_by_its_id_in_the_mail_and_the_webhook(
+        bank, smtp_server, receiver):
+    body = ('<bpmn:startEvent id="begin"/><bpmn:scriptTask id="tally"><bpmn:script>total = int("x")</bpmn:script>'
+            '</bpmn:scriptTask><bpmn:endEvent id="finish"/>' + samples.chain("begin", "tally", "finish"))
+    bpmn = samples.document("unnamed_tally", body, {"Back Office": ["begin", "tally", "finish"]})
+    service.deploy(bank(), Package("unnamed_tally", "unnamed_tally.bpmn", {"unnamed_tally.bpmn": bpmn}))
+    settings.save_role_settings(bank(), "adm", "admin", settings.SettingsForm(
+        webhook_url=receiver.url, choices=frozenset({("incident", "webhook")})))
+    instance_id = service.start_instance(bank(), "unnamed_tally", ANA)
+    assert queries.instance_view(bank(), instance_id)["status"] == "error"
+    work(bank)
+    [mail] = mails(smtp_server)
+    assert mail["Subject"] == f"[Valueflow] Incident: tally — Ana Lima (case {instance_id})"
+    assert "at the step 'tally'" in mail.get_content()
+    [(_, call)] = receiver.received
+    assert json.loads(call)["step"] == {"id": "tally", "name": "tally"}
