@@ -5,6 +5,10 @@ call is refused before anything is sent."""
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -120,3 +124,45 @@ def test_a_host_not_found_may_be_tried_again_and_a_bad_allowlist_names_the_varia
     assert not missing.value.lasting
     with pytest.raises(DestinationRefused, match=f"{ALLOW_HOSTS} holds '10.0.0.0/33'"):
         Allowlist.from_environ({ALLOW_HOSTS: "hooks.internal, 10.0.0.0/33"})
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """An HTTPS receiver on 127.0.0.1 whose certificate (made by openssl) names localhost only, trusted through
+    SSL_CERT_FILE; yields its port and the Host headers of the calls it got."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            hosts.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_port, hosts
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_https_webhook_is_sent_to_the_checked_address_with_the_certificate_checked_against_its_host_name(
+        tls_receiver, monkeypatch):
+    port, hosts = tls_receiver
+    monkeypatch.setenv(ALLOW_HOSTS, "localhost,127.0.0.1")
+    assert post_json(f"https://localhost:{port}/hook", {"event": "incident"}, "s") == 204
+    assert hosts == [f"localhost:{port}"]
+    with pytest.raises(WebhookFailed, match="certificate is not valid for '127.0.0.1'"):
+        post_json(f"https://127.0.0.1:{port}/hook", {"event": "incident"}, "s")
+    assert len(hosts) == 1
