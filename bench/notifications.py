@@ -7,7 +7,11 @@ Prints, in one run, beside the machine's load:
 - the worker: webhook notifications sent per second to a local HTTP server answering at once;
 - a slow receiver does not slow the engine: completions per second of other cases while a worker sends to a
   receiver that takes 0.5 s to answer, beside the same with no worker running (no case and no transaction is
-  held while a worker waits on the network).
+  held while a worker waits on the network);
+- a receiver that never answers does not delay timers: seconds from a worker's start (``BackgroundWorker``, as
+  ``valueflow serve`` runs it) until a due timer has fired, while a notification to a receiver that takes the
+  connection and never answers was due before it, beside the same with no notification due.
+The receivers listen on 127.0.0.1, which the benchmark allows webhooks to reach (VALUEFLOW_WEBHOOK_ALLOW_HOSTS).
 
 Usage: .venv/bin/python bench/notifications.py [--tasks N]
 """
@@ -16,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,8 +40,12 @@ from engine.notify import settings  # noqa: E402
 from engine.storage import outbox  # noqa: E402
 from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 from engine.storage.wiring import connect  # noqa: E402
+from engine.time.clock import FixedClock  # noqa: E402
 from engine.work import queries  # noqa: E402
+from engine.worker import BackgroundWorker  # noqa: E402
 from tests import samples  # noqa: E402
+from tests.conftest import T0  # noqa: E402
+from tests.jobs_arrange import deploy_timer_process  # noqa: E402
 
 KEY = "bench_notify"
 
@@ -58,8 +69,8 @@ def receiver(delay: float) -> tuple[ThreadingHTTPServer, list[int]]:
     return server, got
 
 
-def arranged(folder: str, url: str) -> UnitOfWorkFactory:
-    new_uow = connect(f"sqlite:///{folder}/bench.db", migrate=True)
+def arranged(folder: str, url: str, name: str = "bench.db", clock: Optional[FixedClock] = None) -> UnitOfWorkFactory:
+    new_uow = connect(f"sqlite:///{folder}/{name}", clock, migrate=True)
     body = ('<bpmn:startEvent id="begin"/>' + samples.user_task("review", "Review") + '<bpmn:endEvent id="finish"/>'
             + samples.chain("begin", "review", "finish"))
     service.deploy(new_uow(), Package(KEY, f"{KEY}.bpmn", {f"{KEY}.bpmn": samples.document(
@@ -107,11 +118,33 @@ def completions_per_second(new_uow: UnitOfWorkFactory, tasks: list[int]) -> floa
     return len(tasks) / (time.perf_counter() - t)
 
 
+def timer_delay(folder: str, silent_url: str, notification_due: bool) -> float:
+    """Seconds from a worker's start until a due timer fired, with or without a notification to ``silent_url``
+    due before the timer."""
+    name = f"timer-{notification_due}.db"
+    new_uow = arranged(folder, silent_url, name, FixedClock(T0))
+    waiting = service.start_instance(new_uow(), deploy_timer_process(new_uow), service.CustomerRef("t", "T", "standard"))
+    if notification_due:
+        service.assign_task(new_uow(), open_tasks(new_uow, 1)[0], "bo1", "boss")
+    new_uow.dispose()
+    due = connect(f"sqlite:///{folder}/{name}", FixedClock(T0 + timedelta(hours=1, minutes=1)))
+    worker = BackgroundWorker(due, 0.05, lambda line: None, lambda line: None)
+    began = time.perf_counter()
+    worker.start()
+    while queries.instance_view(due(), waiting)["status"] != "completed":
+        time.sleep(0.01)
+    seconds = time.perf_counter() - began
+    worker.stop()
+    due.dispose()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=300)
     count = parser.parse_args().tasks
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (2 cores)")
+    os.environ["VALUEFLOW_WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"
     with tempfile.TemporaryDirectory(prefix="i18-notify-bench-") as folder:
         fast, got = receiver(0.0)
         new_uow = arranged(folder, f"http://127.0.0.1:{fast.server_port}/hook")
@@ -141,6 +174,16 @@ def main() -> None:
               f"ratio while sending / alone {beside / alone:.2f}; {len(slow_got)} slow calls sent")
         fast.shutdown()
         slow.shutdown()
+
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)  # takes the connection, never answers: each call waits for its 10 s timeout
+            url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+            print(f"load: {os.getloadavg()[0]:.2f}")
+            quiet = timer_delay(folder, url, notification_due=False)
+            behind = timer_delay(folder, url, notification_due=True)
+        print(f"a due timer fired {quiet:.2f} s after the worker started with no notification due, {behind:.2f} s "
+              "with a notification to a receiver that never answers due before it")
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,4 +1,4 @@
-"""Running due jobs: a worker claims a batch, then runs each job in a transaction of its own.
+"""Running due jobs: a worker claims a batch of one lane, then runs each job in a transaction of its own.
 
 Each run locks the job's case, takes (deletes) the job while the worker still holds its lease, does the
 job's work and commits both together: a job's state change happens once, whatever the number of workers.
@@ -13,6 +13,10 @@ function in ``CALLS`` instead: it makes the call before any transaction, without
 the handler that writes what the call gave. A kind whose work touches no case (a notification) is a function in
 ``UNLOCKED_HANDLERS``: it runs without the case's lock and takes its job itself. Whatever schedules a job writes its row with
 ``uow.cases.jobs.add`` in the transaction of the state that causes it.
+
+Notifications are claimed in a lane of their own (``SENDING``, engine.storage.jobs), apart from the case jobs
+(``CASES``): a worker runs each lane in its own loop (engine.worker), so a webhook that never answers holds back
+only the notifications behind it, never a timer.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from engine.errors import NotFound
 from engine.metrics import timed_step
 from engine.notify.sending import send_notification
 from engine.storage.casestore import CaseRecord
-from engine.storage.jobs import AT_RISK, BREACH, NOTIFY, SERVICE, TIMER, ClaimedJob
+from engine.storage.jobs import AT_RISK, BREACH, CASES, NOTIFY, SENDING, SERVICE, TIMER, ClaimedJob
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
 
@@ -74,18 +78,20 @@ class JobRound:
         return self.done[BREACH]
 
 
-def run_due_jobs(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE, batch: int = BATCH) -> JobRound:
-    """Claim up to ``batch`` due jobs for ``owner`` and run each; a failed one is given back to retry later."""
-    return run_claimed(new_uow, claim_due(new_uow, owner, lease, batch), owner)
+def run_due_jobs(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE, batch: int = BATCH,
+                 lane: str = CASES) -> JobRound:
+    """Claim up to ``batch`` due jobs of ``lane`` for ``owner`` and run each; a failed one is given back to retry
+    later."""
+    return run_claimed(new_uow, claim_due(new_uow, owner, lease, batch, lane), owner)
 
 
-def claim_due(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE,
-              batch: int = BATCH) -> list[ClaimedJob]:
-    """Lease up to ``batch`` due jobs to ``owner`` for ``lease``, in a transaction of their own."""
+def claim_due(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE, batch: int = BATCH,
+              lane: str = CASES) -> list[ClaimedJob]:
+    """Lease up to ``batch`` due jobs of ``lane`` to ``owner`` for ``lease``, in a transaction of their own."""
     uow = new_uow()
     with uow:
         now = uow.clock.now()
-        claimed = uow.cases.jobs.claim(owner, now, now + lease, batch)
+        claimed = uow.cases.jobs.claim(owner, now, now + lease, batch, lane)
         uow.commit()
     return claimed
 
@@ -107,13 +113,16 @@ def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: st
 
 def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE,
                    batch: int = BATCH) -> JobRound:
-    """Rounds of ``run_due_jobs`` until one finds fewer than ``batch`` jobs due; what they did together."""
+    """Rounds of ``run_due_jobs`` of the case jobs, then of the notifications (those the case jobs made
+    included), each lane until a round finds fewer than ``batch`` jobs due; what they did together."""
     total = JobRound()
-    while True:
-        found = run_due_jobs(new_uow, owner, lease, batch)
-        total += found
-        if found.claimed < batch:
-            return total
+    for lane in (CASES, SENDING):
+        while True:
+            found = run_due_jobs(new_uow, owner, lease, batch, lane)
+            total += found
+            if found.claimed < batch:
+                break
+    return total
 
 
 def _run_one(new_uow: UnitOfWorkFactory, job: ClaimedJob, owner: str) -> bool:

@@ -1,4 +1,6 @@
-"""The job worker: rounds of ``jobs.run_due_jobs`` until it is told to stop.
+"""The job worker: rounds of ``jobs.run_due_jobs`` until it is told to stop, in two loops: one for the case
+jobs (timers, breaches, connector calls) and one, on a thread of its own, for sending notifications, so that a
+mail server or webhook slow to answer never holds back a timer.
 
 ``valueflow worker`` runs it in the foreground; ``valueflow serve`` runs it on a
 background thread beside the web app, on the app's clock. Any number of workers,
@@ -13,6 +15,7 @@ from datetime import timedelta
 from typing import Callable
 
 from engine import jobs
+from engine.storage.jobs import CASES, SENDING
 from engine.storage.uow import UnitOfWorkFactory
 
 Say = Callable[[str], None]
@@ -20,16 +23,30 @@ Say = Callable[[str], None]
 
 def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Event, say: Say, complain: Say,
                lease: timedelta = jobs.LEASE, batch: int = jobs.BATCH) -> None:
-    """A round now, the next at once while rounds find full batches, else every ``interval`` seconds, until
-    ``stop`` is set.
+    """The rounds of the case jobs here and of the notifications on a thread of their own, until ``stop`` is set
+    and both loops have finished their round in progress."""
+    owner = jobs.worker_name()
+    sender = threading.Thread(target=run_lane, args=(new_uow, SENDING, owner, interval, stop, say, complain, lease,
+                                                     batch), name="valueflow-sender", daemon=True)
+    sender.start()
+    try:
+        run_lane(new_uow, CASES, owner, interval, stop, say, complain, lease, batch)
+    finally:
+        stop.set()
+        sender.join()
+
+
+def run_lane(new_uow: UnitOfWorkFactory, lane: str, owner: str, interval: float, stop: threading.Event, say: Say,
+             complain: Say, lease: timedelta = jobs.LEASE, batch: int = jobs.BATCH) -> None:
+    """Rounds of ``lane``'s jobs: one now, the next at once while rounds find full batches, else every
+    ``interval`` seconds, until ``stop`` is set.
 
     A job that fails is reported and retried later; a round that fails as a whole (the database away for a
     moment) is reported and the next one runs: the worker never stops on its own.
     """
-    owner = jobs.worker_name()
     while not stop.is_set():
         try:
-            result = jobs.run_due_jobs(new_uow, owner, lease, batch)
+            result = jobs.run_due_jobs(new_uow, owner, lease, batch, lane)
         except Exception as exc:  # the worker outlives a bad round; the next one retries
             complain(f"valueflow worker: a round failed, trying again in {interval:g} s: {exc}")
         else:

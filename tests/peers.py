@@ -1,5 +1,6 @@
-"""Real local peers for what Valueflow sends out: an SMTP server (aiosmtpd) and an HTTP server that records the
-webhook calls it gets. Import the fixtures into a test module to use them."""
+"""Real local peers for what Valueflow sends out: an SMTP server (aiosmtpd), an HTTP server that records the
+webhook calls it gets, and one that never answers. Import the fixtures into a test module to use them; each listens
+on 127.0.0.1, which a test allows webhooks to reach (VALUEFLOW_WEBHOOK_ALLOW_HOSTS)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,12 @@ def receiver() -> Iterator[Receiver]:
     yield peer
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def silent_peer() -> Iterator[str]:
+    """The address of a webhook receiver that takes the connection and never answers."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(8)  # the connections wait in the backlog: never accepted, never answered
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}/hook"

@@ -25,8 +25,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
-                     api_external_tasks, api_incidents, api_instances, api_processes, api_tasks, audit, auth, csrf,
-                     customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
+                     api_external_tasks, api_incidents, api_instances, api_me, api_processes, api_tasks, audit, auth,
+                     csrf, customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
                      notifications, ops, params, present, processes, tasks, throttle, vendor)
 
     app = Flask(__name__, instance_relative_config=True)
@@ -70,7 +70,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         app.register_blueprint(module.bp)
     api.init_app(app, [api_processes.bp, api_catalogue.bp, api_instances.bp, api_instances.messages, api_tasks.bp,
                        api_customers.bp, api_dashboards.bp, api_incidents.bp,
-                       api_external_tasks.bp])
+                       api_external_tasks.bp, api_me.bp])
     throttle.init_app(app)
 
     @app.get("/")

@@ -246,3 +246,40 @@ class RetryOutcome(Schema):
 
 class RetryOutcomes(Schema):
     results = fields.List(fields.Nested(RetryOutcome), required=True)
+
+
+_CHANNELS = fields.List(fields.String(validate=validate.Length(1, 40)), validate=validate.Length(0, 10), metadata={
+    "description": "the channels of the event: email, webhook"})
+
+
+class NotificationSettings(Schema):
+    email = fields.String(allow_none=True, required=True, metadata={"description": "where mail goes"})
+    webhook_url = fields.String(allow_none=True, required=True, metadata={"description": "where webhook calls go"})
+    has_secret = fields.Boolean(required=True, metadata={
+        "description": "whether the webhook has a signing secret (the secret itself is never shown again)"})
+    choices = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True, metadata={
+        "description": "each event you may hear of (assigned, at_risk, breached, incident) with its channels"})
+    saved = fields.Boolean(required=True, metadata={"description": "false while the defaults apply"})
+    mail_configured = fields.Boolean(required=True, metadata={
+        "description": "whether this Valueflow sends mail at all"})
+
+
+class SavedNotificationSettings(NotificationSettings):
+    secret = fields.String(allow_none=True, required=True, metadata={
+        "description": "the webhook's signing secret made by this request, shown only this once; else null"})
+
+
+class NotificationSettingsChange(Schema):
+    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 1000), metadata={
+        "description": "where mail goes; null or absent: no mail"})
+    webhook_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 4000), metadata={
+        "description": "an http(s) address on the public internet (or a host the operator allows); null or "
+                       "absent: no webhook, and its secret is dropped"})
+    secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 1000), metadata={
+        "description": "a signing secret of your own (16 to 200 characters); absent: keep the current one, or "
+                       "make one for a new webhook"})
+    new_secret = fields.Boolean(load_default=False, metadata={"description": "make a new signing secret"})
+    choices = fields.Dict(keys=fields.String(validate=validate.Length(1, 40)), values=_CHANNELS, required=True,
+                          validate=validate.Length(0, 10), metadata={
+        "description": "each event to hear of with its channels, e.g. {\"assigned\": [\"email\"]}; an event left "
+                       "out is not sent"})

@@ -161,6 +161,14 @@ class CompiledDefinition:
     # The service tasks that run (by external workers or a connector), of the main process and those it calls.
     service_steps: dict[str, ServiceStep] = field(default_factory=dict)
 
+    def step_name(self, step_id: str) -> Optional[str]:
+        """The name the diagram gives the step ``step_id`` of the process or of one it calls; None when unnamed."""
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            task_spec = spec.task_specs.get(step_id)
+            if task_spec is not None:
+                return getattr(task_spec, "bpmn_name", None) or None
+        return None
+
 
 def compile_package(package: Package) -> CompiledDefinition:
     """Check and compile a package; raises DeploymentRefused listing every blocking problem and warning."""

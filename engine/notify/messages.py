@@ -48,6 +48,7 @@ class About:
     assignee: Optional[str]
     due_at: Optional[datetime]
     error_step: Optional[str]
+    error_step_name: Optional[str]  # an incident's: the failed step's name in the diagram, else its id
     error_message: Optional[str]
 
     @property
@@ -68,27 +69,31 @@ def about(uow: UnitOfWork, job_id: int) -> Optional[About]:
     N, I, D, C, T = Notification, ProcessInstance, ProcessDefinition, Customer, HumanTask
     row = uow.session.execute(
         select(N.id, N.event, N.at, N.actor, N.detail, I.id, D.key, D.version, D.name, D.annotations, C.id, C.name,
-               I.segment, T.id, T.step_id, T.name, T.role, T.assignee, T.due_at, I.error_step, I.error_message)
+               I.segment, T.id, T.step_id, T.name, T.role, T.assignee, T.due_at, I.error_step, I.error_message,
+               D.id.label("definition_id"))
         .join(I, I.id == N.instance_id).join(D, D.id == I.definition_id).join(C, C.id == I.customer_id)
         .outerjoin(T, T.id == N.task_id).where(N.job_id == job_id)).first()
     if row is None:
         return None
     owner = StepAnnotation.from_dict(row[9]["process"]).owner
-    return About(*row[:4], row[4] or {}, *row[5:9], owner, *row[10:])
+    failed_step = None
+    if row.event == "incident" and row.error_step:
+        failed_step = uow.compiled(row.definition_id).step_name(row.error_step) or row.error_step
+    return About(*row[:4], row[4] or {}, *row[5:9], owner, *row[10:20], failed_step, row.error_message)
 
 
 def message(item: About, environ: Mapping[str, str] = os.environ) -> Message:
     """The mail and the webhook JSON of a notification."""
     link = _link(item, environ)
     case = f"case {item.instance_id}"
-    what = item.step_name or item.error_step or item.process_name
+    what = item.step_name or item.error_step_name or item.process_name
     subject = f"[Valueflow] {_HEADLINES.get(item.event, item.event)}: {what} — {item.customer_name} ({case})"
     lines = [_sentence(item), "",
              f"Customer: {item.customer_name} ({item.customer_id}, {item.segment})",
              f"Process: {item.process_name} ({item.process_key}, version {item.process_version})",
              f"Case: {item.instance_id}"]
-    if item.step_name:
-        lines.append(f"Step: {item.step_name}")
+    if item.step_name or item.error_step_name:
+        lines.append(f"Step: {item.step_name or item.error_step_name}")
     if item.seconds_left is not None:
         lines.append(f"Target: {_time_left(item.seconds_left)} (due {item.due_at:%Y-%m-%d %H:%M} UTC)")
     if item.event == "incident" and item.error_message:
@@ -97,8 +102,8 @@ def message(item: About, environ: Mapping[str, str] = os.environ) -> Message:
     payload = {
         "event": item.event, "at": item.at.isoformat(), "url": link, "instance": item.instance_id,
         "task": item.task_id,
-        "step": {"id": item.step_id or item.error_step, "name": item.step_name} if (item.step_id or item.error_step)
-        else None,
+        "step": {"id": item.step_id or item.error_step, "name": item.step_name or item.error_step_name}
+        if (item.step_id or item.error_step) else None,
         "process": {"key": item.process_key, "version": item.process_version, "name": item.process_name},
         "customer": {"id": item.customer_id, "name": item.customer_name, "segment": item.segment},
         "assignee": item.assignee, "role": item.role,
@@ -117,7 +122,7 @@ def _sentence(item: About) -> str:
                 f"{_time_left(item.seconds_left)} of its target.")
     if item.event == "breached":
         return f"The step {item.step_name!r} of {item.customer_name}'s case missed its target."
-    step = f" at the step {item.error_step!r}" if item.error_step else ""
+    step = f" at the step {item.error_step_name!r}" if item.error_step_name else ""
     return f"{item.customer_name}'s case of {item.process_name} stopped in error{step}; it waits for a retry."
 
 

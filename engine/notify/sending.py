@@ -3,10 +3,11 @@ a mail server or a webhook.
 
 A run (1) checks the job is still this worker's, resolves the notification into deliveries the first time
 (engine.notify.recipients) and reads those still to send, in a short transaction; (2) sends each, outside any
-transaction; (3) marks what went out as sent. When all went out, or this was the last attempt, it takes (deletes)
-its job in that same transaction, and what is still not sent after the last attempt is kept as failed with the
-reason. Otherwise it raises, and the runner (engine.jobs) gives the job back to be retried after a pause that
-grows with its attempts; what was sent is not sent again.
+transaction; (3) marks what went out as sent. A message that no retry can send (a webhook address that is
+refused) is kept as failed with the reason at once. When nothing is left to retry, or this was the last attempt,
+it takes (deletes) its job in that same transaction, and what is still not sent after the last attempt is kept as
+failed with the reason. Otherwise it raises, and the runner (engine.jobs) gives the job back to be retried after
+a pause that grows with its attempts; what was sent is not sent again.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ class _Outgoing:
     channel: str
     address: str
     secret: Optional[str]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a message was not sent, and whether a retry could send it."""
+
+    reason: str
+    lasting: bool = False
 
 
 def send_notification(new_uow: UnitOfWorkFactory, job: ClaimedJob, owner: str) -> bool:
@@ -86,35 +95,38 @@ def _still_ours(uow: UnitOfWork, job: ClaimedJob, owner: str) -> bool:
     return uow.session.scalar(select(Job.id).where(Job.id == job.id, Job.locked_by == owner)) is not None
 
 
-def _send(item: _Outgoing, text: Message) -> Optional[str]:
+def _send(item: _Outgoing, text: Message) -> Optional[_Failure]:
     """Send one message; None when it went out, else why not."""
     try:
         if item.channel == "email":
             send_mail(MailSettings.from_environ(os.environ), item.address, text.subject, text.body)
         elif item.secret is None:
-            return "the webhook has no secret any more: its subscriber removed it"
+            return _Failure("the webhook has no secret any more: its subscriber removed it")
         else:
             post_json(item.address, text.payload, item.secret, timeout=WEBHOOK_TIMEOUT)
-    except (MailFailed, MailNotConfigured, WebhookFailed) as exc:
-        return str(exc)
+    except WebhookFailed as exc:
+        return _Failure(str(exc), exc.lasting)
+    except (MailFailed, MailNotConfigured) as exc:
+        return _Failure(str(exc))
     return None
 
 
 def _settle(uow: UnitOfWork, job: ClaimedJob, owner: str, notification_id: int, sent: list[int],
-            errors: dict[int, str]) -> bool:
+            errors: dict[int, _Failure]) -> bool:
     D = NotificationDelivery
     last = job.attempts >= MAX_ATTEMPTS
+    retried = [failure.reason for failure in errors.values() if not failure.lasting]
     with uow:
         now = uow.clock.now()
         if sent:
             uow.session.execute(update(D).where(D.id.in_(sent)).values(status="sent", sent_at=now, error=None))
-        for delivery_id, error in errors.items():
+        for delivery_id, failure in errors.items():
             uow.session.execute(update(D).where(D.id == delivery_id).values(
-                error=error, **({"status": "failed"} if last else {})))
-        if not errors or last:
+                error=failure.reason, **({"status": "failed"} if last or failure.lasting else {})))
+        if not retried or last:
             uow.session.execute(update(Notification).where(Notification.id == notification_id).values(job_id=None))
             uow.cases.jobs.take(job, owner)
         uow.commit()
-    if errors and not last:
-        raise NotificationNotSent("; ".join(errors.values()))
+    if retried and not last:
+        raise NotificationNotSent("; ".join(retried))
     return bool(sent or errors)

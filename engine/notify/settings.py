@@ -1,6 +1,7 @@
 """What each user, and each role, wants to hear of and how: a mail address, a webhook address with its signing
 secret, and a grid of events by channel. A user sets their own; an admin sets a role's (e.g. the managers'
-chat tool's webhook). Every field is checked before anything is saved.
+chat tool's webhook). Every field is checked before anything is saved, a webhook's host included: one that is
+internal, or not found, is refused (engine.outbound.destinations).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from engine.errors import NotFound
+from engine.outbound.destinations import DestinationRefused, check_to_save
 from engine.outbound.mail import MailNotConfigured, MailSettings
 from engine.storage.tables import NotificationSetting, UserRole
 from engine.storage.uow import UnitOfWork
@@ -185,6 +187,10 @@ def _url(text: str) -> Optional[str]:
                                              f"not {parts.scheme + ':' if parts.scheme else 'no scheme'}")
     if not parts.hostname or any(c.isspace() for c in text):
         raise SettingsRefused("webhook_url", f"{text[:80]!r} is not a web address with a host")
+    try:
+        check_to_save(parts)
+    except DestinationRefused as exc:
+        raise SettingsRefused("webhook_url", f"the webhook address is refused: {exc}") from None
     return text
 
 

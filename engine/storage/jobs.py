@@ -1,7 +1,9 @@
 """The job table's statements: schedule, claim, take and postpone jobs (engine.storage.tables.Job).
 
-Claiming marks a batch of due, unleased jobs with the worker's name and a lease end, in one short
-transaction. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so that workers claiming
+Claiming marks a batch of due, unleased jobs of one lane with the worker's name and a lease end, in one short
+transaction. Jobs run in two lanes, each claimed and run by a loop of its own: ``CASES`` (timers, breaches,
+connector calls: everything but notifications) and ``SENDING`` (notifications), so that a mail server or webhook
+that is slow to answer never holds back a case's timer. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so that workers claiming
 at the same moment pass each other's rows by instead of waiting; SQLite's writers take turns (every write
 transaction begins ``IMMEDIATE``), which gives the same result. A job is then taken (deleted) by its run's
 transaction only while the lease is still the worker's: a worker whose lease ran out and was claimed again
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Integer, String, Text, bindparam, delete, func, insert, or_, select, update
 
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import HumanTask, Job
@@ -25,6 +27,7 @@ BREACH = "breach"
 SERVICE = "service"
 AT_RISK = "at_risk"
 NOTIFY = "notify"
+CASES, SENDING = "cases", "sending"  # the lanes
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,20 @@ class ClaimedJob:
     spiff_task_id: Optional[str] = None  # the service task a ``service`` job calls out for
 
 
-_DUE = (select(_JOB.c.id).where(
-    _JOB.c.due_at <= bindparam("now", type_=_JOB.c.due_at.type),
-    or_(_JOB.c.locked_until.is_(None), _JOB.c.locked_until <= bindparam("now", type_=_JOB.c.locked_until.type)))
-    .order_by(_JOB.c.due_at).limit(bindparam("batch", type_=Integer)).with_for_update(skip_locked=True))
-_CLAIM = Prepared(update(_JOB).where(_JOB.c.id.in_(_DUE.scalar_subquery())).values(
-    locked_by=bindparam("owner", type_=String), locked_until=bindparam("until", type_=_JOB.c.locked_until.type),
-    attempts=_JOB.c.attempts + 1)
-    .returning(_JOB.c.id, _JOB.c.kind, _JOB.c.instance_id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.attempts,
-               _JOB.c.spiff_task_id))
+def _claim(lane: ColumnElement[bool]) -> Prepared:
+    """The statement that leases a batch of the due, unleased jobs ``lane`` selects."""
+    due = (select(_JOB.c.id).where(
+        lane, _JOB.c.due_at <= bindparam("now", type_=_JOB.c.due_at.type),
+        or_(_JOB.c.locked_until.is_(None), _JOB.c.locked_until <= bindparam("now", type_=_JOB.c.locked_until.type)))
+        .order_by(_JOB.c.due_at).limit(bindparam("batch", type_=Integer)).with_for_update(skip_locked=True))
+    return Prepared(update(_JOB).where(_JOB.c.id.in_(due.scalar_subquery())).values(
+        locked_by=bindparam("owner", type_=String), locked_until=bindparam("until", type_=_JOB.c.locked_until.type),
+        attempts=_JOB.c.attempts + 1)
+        .returning(_JOB.c.id, _JOB.c.kind, _JOB.c.instance_id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.attempts,
+                   _JOB.c.spiff_task_id))
+
+
+_CLAIM = {CASES: _claim(_JOB.c.kind != NOTIFY), SENDING: _claim(_JOB.c.kind == NOTIFY)}
 _TAKE = Prepared(delete(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner")))
 _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner"))
                      .values(locked_by=None, locked_until=bindparam("retry_at", type_=_JOB.c.locked_until.type),
@@ -73,9 +81,10 @@ class JobQueue:
     def __init__(self, sql: DriverStatements) -> None:
         self.sql = sql
 
-    def claim(self, owner: str, now: datetime, until: datetime, batch: int) -> list[ClaimedJob]:
-        """Lease up to ``batch`` jobs due at ``now`` to ``owner`` until ``until``, the earliest due first."""
-        rows = self.sql.all(_CLAIM, {"now": now, "owner": owner, "until": until, "batch": batch})
+    def claim(self, owner: str, now: datetime, until: datetime, batch: int, lane: str = CASES) -> list[ClaimedJob]:
+        """Lease up to ``batch`` jobs of ``lane`` due at ``now`` to ``owner`` until ``until``, the earliest due
+        first."""
+        rows = self.sql.all(_CLAIM[lane], {"now": now, "owner": owner, "until": until, "batch": batch})
         return sorted((ClaimedJob(*row) for row in rows), key=lambda job: (job.due_at, job.id))
 
     def take(self, job: ClaimedJob, owner: str) -> bool:

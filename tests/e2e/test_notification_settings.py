@@ -1,15 +1,19 @@
 """A user sets their notifications in a real browser: a refused webhook address is marked at its field with
-what was typed kept, then an address, a webhook and a box of the grid are saved and the secret shown once."""
+what was typed kept, then an address, a webhook (to the bank's chat tool, whose internal host the operator allows)
+and a box of the grid are saved and the secret shown once."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from engine.outbound.destinations import ALLOW_HOSTS
 from tests.e2e.conftest import LiveServer, screenshot, sign_in
 
 
-def test_a_user_sets_mail_and_a_webhook_and_a_wrong_scheme_is_marked_at_its_field(page: Page,
-                                                                                  server: LiveServer) -> None:
+def test_a_user_sets_mail_and_a_webhook_and_a_wrong_scheme_is_marked_at_its_field(
+        page: Page, server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ALLOW_HOSTS, "chat.bank.test")
     sign_in(page, server.url, "credit-analyst")
     page.goto(f"{server.url}/account/notifications")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your notifications")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,13 +16,16 @@ from sqlalchemy import select
 from engine import external_tasks, jobs, service
 from engine.definitions.packages import Package
 from engine.notify import deliveries, sending, settings
+from engine.outbound.destinations import ALLOW_HOSTS
 from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from engine.storage.tables import Job, Notification, NotificationDelivery
+from engine.storage.tables import Job, Notification, NotificationDelivery, TaskEvent
 from engine.work import queries
+from engine.worker import BackgroundWorker
 from tests import samples
 from tests.conftest import T0
 from tests.integration.test_open_task_indexes import migrate
-from tests.peers import free_port, receiver, smtp_server  # noqa: F401 (fixtures)
+from tests.jobs_arrange import deploy_timer_process
+from tests.peers import free_port, receiver, silent_peer, smtp_server  # noqa: F401 (fixtures)
 from tests.unit.test_other_tools import DIALECTS
 
 KEY = "loan_review"
@@ -43,8 +47,10 @@ def loan_review() -> str:
 
 @pytest.fixture
 def bank(stored_uow, smtp_server, monkeypatch):  # type: ignore[no-untyped-def]
-    """The process, its people (each with a mail address, the defaults otherwise), and mail through the peer."""
+    """The process, its people (each with a mail address, the defaults otherwise), mail through the peer, and
+    webhooks allowed to the loopback address the receiver listens at."""
     controller, _ = smtp_server
+    monkeypatch.setenv(ALLOW_HOSTS, "127.0.0.1")
     monkeypatch.setenv("VALUEFLOW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("VALUEFLOW_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("VALUEFLOW_MAIL_FROM", "valueflow@bank.test")
@@ -143,9 +149,11 @@ def test_an_incident_mails_the_admins_and_the_process_owner_but_not_who_caused_i
     got = {mail["To"]: mail for mail in mails(smtp_server)}
     assert sorted(got) == ["adm@bank.test", "ops-lead@bank.test"]
     mail = got["adm@bank.test"]
-    assert mail["Subject"] == f"[Valueflow] Incident: score — Ana Lima (case {instance_id})"
-    assert f"https://valueflow.bank.test/instances/{instance_id}" in mail.get_content()
-    assert "invalid literal for int()" in mail.get_content()
+    assert mail["Subject"] == f"[Valueflow] Incident: Score — Ana Lima (case {instance_id})"
+    text = mail.get_content()
+    assert "stopped in error at the step 'Score'" in text and "Step: Score" in text
+    assert f"https://valueflow.bank.test/instances/{instance_id}" in text
+    assert "invalid literal for int()" in text
 
 
 def test_a_mail_server_that_is_down_fails_nothing_and_is_retried_until_kept_as_failed(bank, clock, monkeypatch):
@@ -225,5 +233,79 @@ def test_an_outside_workers_last_failure_is_an_incident_that_mails_the_admins_an
     got = {mail["To"]: mail for mail in mails(smtp_server)}
     assert sorted(got) == ["adm@bank.test", "ops-lead@bank.test"]
     assert got["adm@bank.test"]["Subject"] == (
-        f"[Valueflow] Incident: bureau — Ana Lima (case {instance_id})")
+        f"[Valueflow] Incident: Credit bureau check — Ana Lima (case {instance_id})")
     assert "the bureau answered 503" in got["ops-lead@bank.test"].get_content()
+
+
+def test_a_webhook_whose_host_became_internal_is_kept_as_failed_at_once_and_the_mail_still_goes_out(
+        bank, receiver, smtp_server, monkeypatch):
+    settings.save_settings(bank(), "bo1", settings.SettingsForm(
+        email="bo1@bank.test", webhook_url=receiver.url,
+        choices=frozenset({("assigned", "webhook"), ("assigned", "email")})))
+    monkeypatch.delenv(ALLOW_HOSTS)  # the operator no longer allows it (as when a host's DNS turns internal)
+    instance_id = service.start_instance(bank(), KEY, ANA)
+    service.assign_task(bank(), review_task(bank, instance_id), "bo1", "boss")
+    assert jobs.run_until_idle(bank, "worker").errors == ()  # nothing to retry: the job is settled
+    assert receiver.received == [] and [mail["To"] for mail in mails(smtp_server)] == ["bo1@bank.test"]
+    [failed] = [t for t in deliveries.troubles(bank(), "adm") if t.instance_id == instance_id]
+    assert (failed.status, failed.channel, failed.address) == ("failed", "webhook", receiver.url)
+    assert "127.0.0.1 is an internal address (loopback)" in (failed.error or "")
+    uow = bank()
+    with uow:
+        assert uow.session.scalar(select(Job.id).where(Job.kind == "notify")) is None
+
+
+def test_a_webhook_that_never_answers_does_not_hold_back_a_due_timer_in_the_same_worker(bank, silent_peer, clock):
+    settings.save_settings(bank(), "bo1", settings.SettingsForm(webhook_url=silent_peer,
+                                                                choices=frozenset({("assigned", "webhook")})))
+    waiting = service.start_instance(bank(), deploy_timer_process(bank), ANA)  # its timer is due in an hour
+    loan = service.start_instance(bank(), KEY, ANA)
+    service.assign_task(bank(), review_task(bank, loan), "bo1", "boss")  # a notification, due before the timer
+    clock.set(T0 + timedelta(hours=1, minutes=1))
+    worker = BackgroundWorker(bank, 0.05, lambda line: None, lambda line: None)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not fired(bank, waiting) and not webhook_errors(bank, loan) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        timer_fired, why = fired(bank, waiting), webhook_errors(bank, loan)
+    finally:
+        assert worker.stop()
+    assert timer_fired and why == []  # it fired while the call still waited on the peer (10 s before it gives up)
+    assert queries.instance_view(bank(), waiting)["status"] == "completed"
+    assert any("timed out" in error for error in webhook_errors(bank, loan))  # then the call gave up, to be retried
+
+
+def fired(new_uow, instance_id: int) -> bool:  # type: ignore[no-untyped-def]
+    uow = new_uow()
+    with uow:
+        return uow.session.scalar(select(TaskEvent.id).where(TaskEvent.instance_id == instance_id,
+                                                             TaskEvent.type == "timer_fired")) is not None
+
+
+def webhook_errors(new_uow, instance_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Why the calls of the case's notifications failed so far, as kept on their deliveries and jobs."""
+    D, N = NotificationDelivery, Notification
+    uow = new_uow()
+    with uow:
+        return [*uow.session.scalars(select(D.error).join(N).where(N.instance_id == instance_id, D.error.is_not(None))),
+                *uow.session.scalars(select(Job.last_error).where(Job.instance_id == instance_id, Job.kind == "notify",
+                                                                  Job.last_error.is_not(None)))]
+
+
+def test_an_incident_at_a_step_the_diagram_leaves_unnamed_names_it_by_its_id_in_the_mail_and_the_webhook(
+        bank, smtp_server, receiver):
+    body = ('<bpmn:startEvent id="begin"/><bpmn:scriptTask id="tally"><bpmn:script>total = int("x")</bpmn:script>'
+            '</bpmn:scriptTask><bpmn:endEvent id="finish"/>' + samples.chain("begin", "tally", "finish"))
+    bpmn = samples.document("unnamed_tally", body, {"Back Office": ["begin", "tally", "finish"]})
+    service.deploy(bank(), Package("unnamed_tally", "unnamed_tally.bpmn", {"unnamed_tally.bpmn": bpmn}))
+    settings.save_role_settings(bank(), "adm", "admin", settings.SettingsForm(
+        webhook_url=receiver.url, choices=frozenset({("incident", "webhook")})))
+    instance_id = service.start_instance(bank(), "unnamed_tally", ANA)
+    assert queries.instance_view(bank(), instance_id)["status"] == "error"
+    work(bank)
+    [mail] = mails(smtp_server)
+    assert mail["Subject"] == f"[Valueflow] Incident: tally — Ana Lima (case {instance_id})"
+    assert "at the step 'tally'" in mail.get_content()
+    [(_, call)] = receiver.received
+    assert json.loads(call)["step"] == {"id": "tally", "name": "tally"}

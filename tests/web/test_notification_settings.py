@@ -1,6 +1,7 @@
 """The notification settings pages: a user saves their address, webhook and choices and sees them again; a bad
 address or URL is refused with the field named and nothing saved; the page says plainly when no mail can be
-sent; an admin sets a role's webhook and sees the messages that failed."""
+sent; an admin sets a role's webhook and sees the messages that failed. The bank's chat tool is internal, and
+its host allowed by the operator; any other internal address is refused."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import pytest
 
 from engine import jobs
 from engine.notify import settings
+from engine.outbound.destinations import ALLOW_HOSTS
 from tests.peers import free_port
 from tests.web.conftest import open_task, start_loan, text_of
+
+
+@pytest.fixture(autouse=True)
+def bank_chat_allowed(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(ALLOW_HOSTS, "chat.bank.test")
 
 
 def test_a_user_saves_their_choices_and_sees_them_again(auth, client, new_uow):
@@ -46,6 +53,11 @@ def test_a_webhook_gets_a_secret_shown_once(auth, client, new_uow):
     ({"choice": ["incident:email"]}, "email", "give an email address to get mail"),
     ({"choice": ["at_risk:webhook"]}, "webhook", "give a webhook address"),
     ({"webhook_url": "https://chat.bank.test/h", "secret": "short"}, "secret", "16 to 200 characters"),
+    ({"webhook_url": "http://169.254.169.254/latest/meta-data/"}, "webhook",
+     "169.254.169.254 is an internal address (link-local)"),
+    ({"webhook_url": "http://10.0.0.5/hook"}, "webhook", "10.0.0.5 is an internal address (private)"),
+    ({"webhook_url": "http://localhost:8080/"}, "webhook", "localhost (127.0.0.1) is an internal address (loopback)"),
+    ({"webhook_url": "https://chat.bank.invalid/h"}, "webhook", "the host chat.bank.invalid could not be found"),
     ({"choice": ["lunch:email"], "email": "a@bank.test"}, "choices", "there is no 'lunch' notification"),
 ])
 def test_a_bad_field_is_refused_with_its_name_and_nothing_is_saved(auth, client, new_uow, form, field, words):
