@@ -21,7 +21,10 @@ transaction runs (``holds_batches``), a batch's statements wait for its
 row count only after the commit: the statement divides by the number of rows
 it changed, so that a row changed since it was read fails the batch with
 ``division_by_zero``, the server skips the rest of it, COMMIT included, and
-``StaleRow`` is raised.
+``StaleRow`` is raised. A reader's statements (``begins=False``) send no
+``BEGIN`` at all: each runs on its own, seeing what was committed when it runs,
+as each statement of a READ COMMITTED transaction does, and the reader leaves
+no transaction to roll back, a round trip less.
 """
 
 from __future__ import annotations
@@ -126,7 +129,8 @@ def _parameter_builder(binds: Sequence[tuple[str, Convert]], positional: bool) -
 class DriverStatements:
     """Runs ``Prepared`` statements on a driver (DBAPI) connection, in whatever transaction it is in."""
 
-    def __init__(self, dialect: Dialect, driver_connection: Any, *, holds_batches: bool = False) -> None:
+    def __init__(self, dialect: Dialect, driver_connection: Any, *, holds_batches: bool = False,
+                 begins: bool = True) -> None:
         self._dialect = dialect
         self._driver_error = dialect.loaded_dbapi.Error
         self._connection = driver_connection
@@ -135,7 +139,7 @@ class DriverStatements:
         self._batching = False
         self._pipelines = pipelines = hasattr(driver_connection, "pipeline")
         # Whether the first statement must send BEGIN (see the module's docstring); known at that statement.
-        self._begin: Optional[bool] = None if pipelines else False
+        self._begin: Optional[bool] = None if pipelines and begins else False
         self._holds = holds_batches and pipelines
         self._pipeline: Any = None  # psycopg's pipeline of the batch being sent or held for the commit
         self._checked = False  # whether the pipeline holds an update the server checks (execute_one)
