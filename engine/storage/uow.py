@@ -147,7 +147,7 @@ class UnitOfWork:
         if self._connection is not None:
             self._connection.close()
         elif self._pooled is not None:
-            self._kept.release(self._pooled)
+            self._kept.release(self._pooled, reading=self._reading)
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
         self._reading = False
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleRow)):
