@@ -30,6 +30,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
                      notifications, ops, params, present, processes, tasks, throttle, vendor)
 
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_environment = present.PageEnvironment
     app.config.from_mapping(
         DATABASE_URL=None,          # None: VALUEFLOW_DATABASE_URL or the SQLite file valueflow.db
         CLOCK=None,                 # None: the real time; tests pass an engine.time.clock.FixedClock
