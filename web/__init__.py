@@ -27,9 +27,11 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
                      api_external_tasks, api_incidents, api_instances, api_me, api_processes, api_tasks, audit, auth,
                      csrf, customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
-                     notifications, ops, params, present, processes, tasks, throttle, vendor)
+                     notifications, ops, params, present, processes, sessions, tasks, throttle, vendor)
 
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_environment = present.PageEnvironment
+    app.session_interface = sessions.SigningKeptSessions()
     app.config.from_mapping(
         DATABASE_URL=None,          # None: VALUEFLOW_DATABASE_URL or the SQLite file valueflow.db
         CLOCK=None,                 # None: the real time; tests pass an engine.time.clock.FixedClock

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional, Union
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
+from flask.templating import Environment
 
 from engine.time.durations import spoken
 
@@ -231,6 +232,26 @@ def percent(share: Optional[float]) -> str:
 def money(amount: Optional[float]) -> str:
     """``1,234.50``; ``—`` for none. Rates carry no currency: the one the admin typed them in."""
     return "—" if amount is None else f"{amount:,.2f}"
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class PageEnvironment(Environment):
+    """Flask's Jinja environment, reading ``row.name`` from a plain dict by its key at once.
+
+    The engine's views are dicts. Jinja tries the attribute first and takes the key after the AttributeError,
+    which cost the inbox's 25 rows about a fifth of their rendering. A plain dict has no attribute but its type's,
+    so for any other name the key is what Jinja would find: only the time changes.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 def init_app(app: Flask) -> None:

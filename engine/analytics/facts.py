@@ -87,23 +87,38 @@ def _batches(rows: list[tuple[int, int]]) -> Any:
 
 
 def _add_task_facts(uow: UnitOfWork) -> None:
+    added: list[int] = []
+    for batch in _batches(_completed(uow, "task_completed", E.task_id, TF.task_id, _since(uow, TF.event_id))):
+        added += uow.session.connection().execute(_task_facts_insert(uow.session),
+                                                  {"ids": [task_id for task_id, _ in batch]}).scalars().all()
+    rollups.add_tasks(uow, added)
+
+
+_TASK_FACTS_INSERTS: dict[str, Any] = {}  # by the database's dialect
+
+
+def _task_facts_insert(session: Any) -> Any:
+    """The insert of the facts of the completed tasks ``ids`` (a parameter), built once per database: each with
+    its newest ``task_completed`` event, which is the one ``_completed`` found for it."""
+    dialect = session.get_bind().dialect.name
+    found = _TASK_FACTS_INSERTS.get(dialect)
+    if found is not None:
+        return found
     cycle = _seconds(T.created_at, T.completed_at)
     columns = ["task_id", "event_id", "instance_id", "process", "definition_id", "step_id", "segment", "role",
                "assignee", "value_class", "completed_at", "target_seconds", "cycle_seconds", "wait_seconds",
                "work_seconds", "within", "overrun"]
-    added: list[int] = []
-    for batch in _batches(_completed(uow, "task_completed", E.task_id, TF.task_id, _since(uow, TF.event_id))):
-        event_id = case({task_id: event for task_id, event in batch}, value=T.id)
-        source = (select(T.id, event_id, T.instance_id, D.key, I.definition_id, T.step_id, I.segment, T.role,
-                         T.assignee, T.value_class, T.completed_at, T.target_seconds, cycle,
-                         _seconds(T.created_at, T.claimed_at), _seconds(T.claimed_at, T.completed_at),
-                         case((T.due_at.is_(None), null()), (T.completed_at <= T.due_at, 1), else_=0),
-                         case((T.target_seconds > 0, cast(cycle, Float) / T.target_seconds), else_=null()))
-                  .join(I, I.id == T.instance_id).join(D, D.id == I.definition_id)
-                  .where(T.id.in_([task_id for task_id, _ in batch]), T.status == "completed"))
-        added += uow.session.scalars(insert_for(uow.session, TF).from_select(columns, source)
-                                     .on_conflict_do_nothing().returning(TF.task_id)).all()
-    rollups.add_tasks(uow, added)
+    event_id = select(func.max(E.id)).where(E.task_id == T.id, E.type == "task_completed").scalar_subquery()
+    source = (select(T.id, event_id, T.instance_id, D.key, I.definition_id, T.step_id, I.segment, T.role,
+                     T.assignee, T.value_class, T.completed_at, T.target_seconds, cycle,
+                     _seconds(T.created_at, T.claimed_at), _seconds(T.claimed_at, T.completed_at),
+                     case((T.due_at.is_(None), null()), (T.completed_at <= T.due_at, 1), else_=0),
+                     case((T.target_seconds > 0, cast(cycle, Float) / T.target_seconds), else_=null()))
+              .join(I, I.id == T.instance_id).join(D, D.id == I.definition_id)
+              .where(T.id.in_(bindparam("ids", expanding=True)), T.status == "completed"))
+    found = _TASK_FACTS_INSERTS[dialect] = (insert_for(session, TF).from_select(columns, source)
+                                            .on_conflict_do_nothing().returning(TF.task_id))
+    return found
 
 
 def _add_case_facts(uow: UnitOfWork) -> None:

@@ -22,11 +22,12 @@ saying where to start over all time.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from sqlalchemy import and_, bindparam, case, func, literal_column, select, union_all, update
+from sqlalchemy import bindparam, case, func, literal_column, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.analytics.sql import Buckets, day_of, insert_for
@@ -70,45 +71,71 @@ def _case_values() -> dict[str, ColumnElement[Any]]:
             "cost": CF.cost, "pces": _counted(CF.pce)}
 
 
-def _add(uow: UnitOfWork, table: Any, keys: dict[str, Any], values: dict[str, Any], batches: list[Any],
-         fixed: Optional[dict[str, Any]] = None) -> None:
-    """Add the facts matching each of ``batches``, summed per key, to ``table``'s sums (``fixed``: key columns
-    with one value): summed in SQL batch by batch, then each key's row written once."""
-    query = select(*keys.values(), *[func.sum(value) for value in values.values()]).group_by(*keys.values())
-    sums: dict[tuple, list[Any]] = {}
-    for where in batches:
-        for row in uow.session.execute(query.where(where)):
-            key, added = tuple(row[:len(keys)]), row[len(keys):]
-            known = sums.get(key)
-            sums[key] = list(added) if known is None else [a + b for a, b in zip(known, added)]
-    if not sums:
-        return
-    statement = insert_for(uow.session, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[column.name for column in table.__table__.primary_key],
-        set_={name: table.__table__.c[name] + statement.excluded[name] for name in values})
-    uow.session.execute(statement, [{**(fixed or {}), **dict(zip(keys, key)), **dict(zip(values, added))}
-                                    for key, added in sums.items()])
+class _Sums:
+    """How new facts are added to one table of sums, built once: the query that sums a batch of facts per key,
+    and the upsert (per database) that adds those sums to the table's rows.
+
+    The facts are named by their ids, ``BATCH`` at a time, written into the SQL when it runs: PostgreSQL plans
+    each batch for its own ids (bound as parameters, a statement run over and over gets a generic plan that
+    scans every fact). ``only`` narrows the facts further; ``fixed`` gives key columns one value.
+    """
+
+    def __init__(self, table: Any, fact_id: Any, keys: dict[str, Any], values: dict[str, Any],
+                 only: Sequence[ColumnElement[bool]] = (), fixed: Optional[dict[str, Any]] = None) -> None:
+        self.table, self.keys, self.values, self.fixed = table, list(keys), list(values), fixed or {}
+        self.query = (select(*keys.values(), *[func.sum(value) for value in values.values()])
+                      .where(fact_id.in_(bindparam("ids", expanding=True, literal_execute=True)), *only)
+                      .group_by(*keys.values()))
+        self._upserts: dict[str, Any] = {}
+
+    def add(self, uow: UnitOfWork, ids: Sequence[int]) -> None:
+        """Add the facts ``ids`` (those ``only`` keeps), summed per key: in SQL batch by batch, then each key's
+        row written once."""
+        width = len(self.keys)
+        sums: dict[tuple, list[Any]] = {}
+        for start in range(0, len(ids), BATCH):
+            for row in uow.session.execute(self.query, {"ids": list(ids[start:start + BATCH])}):
+                key, added = tuple(row[:width]), row[width:]
+                known = sums.get(key)
+                sums[key] = list(added) if known is None else [a + b for a, b in zip(known, added)]
+        if sums:
+            uow.session.execute(self._upsert(uow), [{**self.fixed, **dict(zip(self.keys, key)),
+                                                     **dict(zip(self.values, added))} for key, added in sums.items()])
+
+    def _upsert(self, uow: UnitOfWork) -> Any:
+        dialect = uow.session.get_bind().dialect.name
+        found = self._upserts.get(dialect)
+        if found is None:
+            statement = insert_for(uow.session, self.table)
+            found = self._upserts[dialect] = statement.on_conflict_do_update(
+                index_elements=[column.name for column in self.table.__table__.primary_key],
+                set_={name: self.table.__table__.c[name] + statement.excluded[name] for name in self.values})
+        return found
+
+
+@functools.cache
+def _task_sums() -> tuple[_Sums, ...]:
+    """The sums a new task fact is added to: its day's, and the buckets of each of its durations."""
+    step = {"definition_id": TF.definition_id, "step_id": TF.step_id, "segment": TF.segment,
+            "role": func.coalesce(TF.role, literal_column("''"))}
+    return (_Sums(TD, TF.task_id, {**step, "day": day_of(TF.completed_at)}, _task_values()),
+            *[_Sums(TB, TF.task_id, {**step, "bucket": _bucket(column, edges)}, {"tasks": literal_column("1")},
+                    [column.is_not(None)], {"metric": metric})
+              for metric, (column, edges) in BUCKETED.items()])
+
+
+@functools.cache
+def _case_sums() -> _Sums:
+    """The sums a new case fact is added to: its day's."""
+    keys = {"definition_id": CF.definition_id, "segment": CF.segment, "day": day_of(CF.ended_at), "week": CF.week}
+    return _Sums(CD, CF.instance_id, keys, _case_values())
 
 
 def add_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> None:
     """Add these new task facts to their days' sums and to the buckets of their durations."""
-    if not task_ids:
-        return
-    step = {"definition_id": TF.definition_id, "step_id": TF.step_id, "segment": TF.segment,
-            "role": func.coalesce(TF.role, literal_column("''"))}
-    batches = _batches(TF.task_id, task_ids)
-    _add(uow, TD, {**step, "day": day_of(TF.completed_at)}, _task_values(), batches)
-    for metric, (column, edges) in BUCKETED.items():
-        _add(uow, TB, {**step, "bucket": _bucket(column, edges)}, {"tasks": literal_column("1")},
-             [and_(batch, column.is_not(None)) for batch in batches], {"metric": metric})
-
-
-def _batches(key: Any, ids: Sequence[int]) -> list[ColumnElement[bool]]:
-    """``key IN (…)`` for ``BATCH`` ids at a time, the ids written into the SQL: PostgreSQL plans each batch for
-    its own ids (bound as parameters, a statement run over and over gets a generic plan that scans every fact)."""
-    return [key.in_(bindparam("ids", list(ids[start:start + BATCH]), expanding=True, literal_execute=True))
-            for start in range(0, len(ids), BATCH)]
+    if task_ids:
+        for sums in _task_sums():
+            sums.add(uow, task_ids)
 
 
 def _bucket(column: Any, edges: Sequence[float]) -> ColumnElement[int]:
@@ -118,10 +145,8 @@ def _bucket(column: Any, edges: Sequence[float]) -> ColumnElement[int]:
 
 def add_cases(uow: UnitOfWork, case_ids: Sequence[int]) -> None:
     """Add these new case facts (with their final verdict on target) to their days' sums."""
-    if not case_ids:
-        return
-    keys = {"definition_id": CF.definition_id, "segment": CF.segment, "day": day_of(CF.ended_at), "week": CF.week}
-    _add(uow, CD, keys, _case_values(), _batches(CF.instance_id, case_ids))
+    if case_ids:
+        _case_sums().add(uow, case_ids)
 
 
 def move_costs(uow: UnitOfWork, cases: Any, cost: Any) -> None:

@@ -21,6 +21,10 @@ server, as the client would see its row count only after the commit: the
 statement divides by the number of rows it changed, so that a row changed
 since it was read fails the batch with ``division_by_zero``, the server skips
 the rest of it, COMMIT included, and ``StaleRow`` is raised.
+A reader's statements (``begins=False``) send no ``BEGIN`` at all: each runs
+on its own, seeing what was committed when it runs, as each statement of a READ
+COMMITTED transaction does, and the reader leaves no transaction to roll back,
+a round trip less.
 """
 
 from __future__ import annotations
@@ -142,7 +146,8 @@ def _parameter_builder(binds: Sequence[tuple[str, Convert]], positional: bool) -
 class DriverStatements:
     """Runs ``Prepared`` statements on a driver (DBAPI) connection, in whatever transaction it is in."""
 
-    def __init__(self, dialect: Dialect, driver_connection: Any, *, holds_batches: bool = False) -> None:
+    def __init__(self, dialect: Dialect, driver_connection: Any, *, holds_batches: bool = False,
+                 begins: bool = True) -> None:
         self._dialect = dialect
         self._driver_error = dialect.loaded_dbapi.Error
         self._connection = driver_connection
@@ -155,6 +160,7 @@ class DriverStatements:
         else:
             self._cursor = driver_connection.cursor()
         self._batching = False
+        self._begins = begins and self._pipeline is not None  # see the module's docstring
         self._holds = holds_batches and self._pipeline is not None
         self._checked = False  # whether the statements waiting hold an update the server checks (execute_one)
 
@@ -308,7 +314,7 @@ class DriverStatements:
     def _queue(self, compiled: _Compiled, params: Mapping[str, Any], *, answered: bool = True) -> Any:
         """Queue a PostgreSQL statement, after BEGIN when the connection is outside any transaction (what waits to
         be sent began with a BEGIN, or was queued inside a transaction)."""
-        if not self._pipeline.pending and self._idle():
+        if self._begins and not self._pipeline.pending and self._idle():
             self._pipeline.command(b"BEGIN")
         try:
             return self._pipeline.queue(compiled.pg, self._parameters(compiled, params), answered=answered)

@@ -56,8 +56,11 @@ class KeptConnections:
             return checkout_in_transaction(self._engine, reading=reading)
         return begun_or_returned(self._engine, pooled, reading=reading)
 
-    def release(self, pooled: PoolProxiedConnection) -> None:
-        """Roll back what the connection did not commit, and keep it for the next unit of work or return it."""
+    def release(self, pooled: PoolProxiedConnection, *, reading: bool = False) -> None:
+        """Roll back what the connection did not commit, and keep it for the next unit of work or return it.
+
+        A reader's transaction (``reading``) held no write lock, so its end wakes no waiting writer
+        (engine.storage.write_turns), which would only find the lock still taken."""
         driver = pooled.driver_connection
         if self._keep and _in_transaction(driver):
             try:
@@ -65,7 +68,8 @@ class KeptConnections:
             except self._engine.dialect.loaded_dbapi.Error:
                 pooled.close()  # the pool resets it, or drops it if it cannot
                 return
-            transaction_ended(self._engine)
+            if not reading:
+                transaction_ended(self._engine)
         with self._lock:
             if len(self._idle) < self._keep:
                 self._idle.append(pooled)

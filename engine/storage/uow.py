@@ -4,7 +4,9 @@ Leaving the ``with`` block without ``commit()`` rolls everything back, so a
 use case that fails half-way changes nothing. Losing an optimistic-lock race
 surfaces as ``ConcurrentUpdate``. A read model enters ``with uow.reading():``
 instead: on SQLite its transaction reads a snapshot without waiting for the
-write lock, and it cannot commit.
+write lock; on PostgreSQL the case store's statements run outside any
+transaction, each reading what was committed when it runs (as in a READ
+COMMITTED transaction), with no rollback to send; and it cannot commit.
 """
 
 from __future__ import annotations
@@ -124,7 +126,8 @@ class UnitOfWork:
             # Holding the connection alone, the store's batches may wait for the commit and go with it.
             alone = self._connection is None
             self._cases = CaseStore(DriverStatements(self._engine.dialect, self._driver().driver_connection,
-                                                     holds_batches=alone), self._case_cache)
+                                                     holds_batches=alone, begins=not self._reading),
+                                    self._case_cache)
         return self._cases
 
     def _driver(self) -> PoolProxiedConnection:
@@ -144,7 +147,7 @@ class UnitOfWork:
         if self._connection is not None:
             self._connection.close()
         elif self._pooled is not None:
-            self._kept.release(self._pooled)
+            self._kept.release(self._pooled, reading=self._reading)
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
         self._reading = False
         if exc_type is not None and issubclass(exc_type, (StaleDataError, StaleRow)):
