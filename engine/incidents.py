@@ -37,6 +37,7 @@ class Incident:
     version: int
     customer: str
     step: Optional[str]
+    step_name: Optional[str]  # the name the diagram gives the failed step, else its id
     message: str
     errored_at: Optional[datetime]
     attempts: int
@@ -68,7 +69,8 @@ def list_incidents(uow: UnitOfWork, user: str, process: Optional[str] = None, st
     with uow.reading():
         _require_handler(uow, user)
         query = select(I.id, D.key, D.version, Customer.name, I.error_step, I.error_message, I.errored_at,
-                       I.error_attempts).join(D, D.id == I.definition_id).join(Customer, Customer.id == I.customer_id)
+                       I.error_attempts, I.definition_id).join(D, D.id == I.definition_id).join(
+            Customer, Customer.id == I.customer_id)
         query = query.where(I.status == "error")
         if process:
             query = query.where(D.key == process)
@@ -81,9 +83,18 @@ def list_incidents(uow: UnitOfWork, user: str, process: Optional[str] = None, st
                                    .offset((page - 1) * per_page).limit(per_page)).all()
         processes = uow.session.scalars(select(D.key).join(I, I.definition_id == D.id)
                                         .where(I.status == "error").distinct().order_by(D.key)).all()
-    return IncidentPage(tuple(Incident(i, key, version, customer, step_id, text or "", at, attempts or 1)
-                              for i, key, version, customer, step_id, text, at, attempts in rows),
+        named = [_step_name(uow, row.definition_id, row.error_step) for row in rows]
+    return IncidentPage(tuple(Incident(i, key, version, customer, step_id, name, text or "", at, attempts or 1)
+                              for (i, key, version, customer, step_id, text, at, attempts, _d), name
+                              in zip(rows, named)),
                         int(total), page, per_page, tuple(processes))
+
+
+def _step_name(uow: UnitOfWork, definition_id: int, step_id: Optional[str]) -> Optional[str]:
+    """The name the diagram gives a failed step (of the process or one it calls), else its id."""
+    if step_id is None:
+        return None
+    return uow.compiled(definition_id).step_name(step_id) or step_id
 
 
 @timed_step("retry")

@@ -220,7 +220,9 @@ class Incident(Schema):
     process = fields.String(required=True)
     version = fields.Integer(required=True)
     customer = fields.String(required=True, metadata={"description": "the customer's name"})
-    step = fields.String(allow_none=True, required=True, metadata={"description": "the step that failed"})
+    step = fields.String(allow_none=True, required=True, metadata={"description": "the id of the step that failed"})
+    step_name = fields.String(allow_none=True, required=True,
+                              metadata={"description": "the name the diagram gives that step, else its id"})
     message = fields.String(required=True)
     errored_at = Moment(allow_none=True, required=True)
     attempts = fields.Integer(required=True, metadata={"description": "runs of the step that failed in a row"})

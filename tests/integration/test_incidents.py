@@ -74,6 +74,7 @@ def test_a_failing_script_is_an_incident_with_its_step_message_time_and_attempts
     assert len(mine) == 3 and other not in [row.instance_id for row in found.rows]
     first = mine[-1]
     assert (first.step, first.attempts, first.errored_at) == ("assign_specialist", 1, T0)
+    assert first.step_name == "Assign specialist team"  # as the diagram names it
     assert "the team directory is being migrated" in first.message
     assert queries.instance_view(new_uow(), other)["status"] == "running"
 

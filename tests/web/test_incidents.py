@@ -37,6 +37,7 @@ def test_the_page_lists_every_case_in_error_with_its_step_message_and_attempts(a
     for instance_id in in_error["divides"] + in_error["looks_up"]:
         assert f"#{instance_id}" in page
     assert "division by zero" in page and "look_up" in page and "4 cases in error" in page
+    assert "Compute look_up" in page  # the step as the diagram names it, with its id beside
 
 
 def test_the_page_filters_by_process_step_and_message_and_pages(app, auth, client, in_error):
@@ -112,6 +113,7 @@ def test_the_api_lists_retries_one_or_many_and_cancels(as_user, new_uow, in_erro
     assert (listed["total"], listed["pages"], len(listed["rows"])) == (3, 2, 2)
     row = listed["rows"][0]
     assert row["step"] == "divide" and "division by zero" in row["message"] and row["attempts"] == 1
+    assert row["step_name"] == "Compute"
     assert row["errored_at"].endswith("+00:00")
     first, second, third = in_error["divides"]
     again = api.post(f"/incidents/{first}/retry").get_json()
