@@ -2,12 +2,12 @@
 
 Claiming marks a batch of due, unleased jobs of one lane with the worker's name and a lease end, in one short
 transaction. Jobs run in two lanes, each claimed and run by a loop of its own: ``CASES`` (timers, breaches,
-connector calls: everything but notifications) and ``SENDING`` (notifications), so that a mail server or webhook
-that is slow to answer never holds back a case's timer. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so that workers claiming
-at the same moment pass each other's rows by instead of waiting; SQLite's writers take turns (every write
-transaction begins ``IMMEDIATE``), which gives the same result. A job is then taken (deleted) by its run's
-transaction only while the lease is still the worker's: a worker whose lease ran out and was claimed again
-by another changes nothing.
+connector calls: everything but notifications) and ``SENDING`` (notifications), so that a mail server or
+webhook that is slow to answer never holds back a case's timer. On PostgreSQL the rows are picked with
+``FOR UPDATE SKIP LOCKED``, so that workers claiming at the same moment pass each other's rows by instead of
+waiting; SQLite's writers take turns (every write transaction begins ``IMMEDIATE``), which gives the same
+result. A job is then taken (deleted) by its run's transaction only while the lease is still the worker's: a
+worker whose lease ran out and was claimed again by another changes nothing.
 """
 
 from __future__ import annotations

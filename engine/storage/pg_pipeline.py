@@ -131,6 +131,7 @@ class PgPipeline:
         each a queued statement or the name of a statement being prepared."""
         pgconn = self._pgconn
         requests: list[Union[_Queued, bytes]] = []
+        preparing: set[bytes] = set()
         for item in queued:
             statement = item.statement
             if statement is None:
@@ -138,8 +139,9 @@ class PgPipeline:
             elif not statement.name:
                 pgconn.send_query_params(statement.sql, item.values)
             else:
-                if statement.name not in self._prepared and statement.name not in requests:
+                if statement.name not in self._prepared and statement.name not in preparing:
                     pgconn.send_prepare(statement.name, statement.sql)
+                    preparing.add(statement.name)
                     requests.append(statement.name)
                 pgconn.send_query_prepared(statement.name, item.values)
             requests.append(item)
