@@ -1,4 +1,5 @@
-"""Instructions a loan instance executes: raw SpiffWorkflow, the same on CaseWorkflow, and persisted steps on SQLite.
+"""Instructions a loan instance executes: raw SpiffWorkflow, the same on CaseWorkflow, and persisted steps on SQLite
+(and, with ``--postgres``, on PostgreSQL: the client's instructions; the server's are not counted).
 
 Wall-clock ratios on this shared machine move by a third from one run to the
 next; the number of instructions a piece of code executes does not (valgrind's
@@ -17,7 +18,8 @@ Instructions are not time: the persisted steps' code waits on system calls
 instruction than a loop of SpiffWorkflow alone (see bench/README.md). A change
 that lowers the persisted count does less work whatever the machine's load.
 
-Usage: .venv/bin/python bench/step_instructions.py [--instances N] [--root TREE]   (needs valgrind and cc)
+Usage: .venv/bin/python bench/step_instructions.py [--instances N] [--root TREE] [--postgres URL]
+       (needs valgrind and cc)
 ``--root`` measures another checkout's code (its bench/step_cost.py and engine), e.g. a ``git archive`` of main.
 """
 
@@ -37,7 +39,7 @@ from types import ModuleType
 
 HERE = Path(__file__).resolve().parent.parent
 _TOGGLE_C = "#include <valgrind/callgrind.h>\nvoid toggle(void) { CALLGRIND_TOGGLE_COLLECT; }\n"
-KINDS = ("raw", "CaseWorkflow", "persisted")
+KINDS = ("raw", "CaseWorkflow", "persisted", "postgresql")
 
 
 def build_toggle(folder: Path) -> Path:
@@ -48,12 +50,12 @@ def build_toggle(folder: Path) -> Path:
     return library
 
 
-def count_instructions(root: Path, kind: str, instances: int, toggle: Path) -> int:
+def count_instructions(root: Path, kind: str, instances: int, toggle: Path, postgres: str = "") -> int:
     """Instructions of ``instances`` loan instances of ``kind``, from a run of this script under callgrind."""
     run = subprocess.run(
         ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--callgrind-out-file=/dev/null",
          sys.executable, __file__, "--inside", kind, "--instances", str(instances), "--root", str(root),
-         "--toggle", str(toggle)], capture_output=True, text=True, check=True,
+         "--toggle", str(toggle), "--postgres", postgres], capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONHASHSEED": "0"})  # the same set orders in every run
     found = re.search(r"Collected : (\d+)", run.stderr)
     if found is None:
@@ -70,7 +72,7 @@ def step_cost_of(root: Path) -> ModuleType:
     return module
 
 
-def run_counted(root: Path, kind: str, instances: int, toggle_library: Path) -> None:
+def run_counted(root: Path, kind: str, instances: int, toggle_library: Path, postgres: str) -> None:
     """Inside callgrind: set up, warm up, then run ``instances`` instances of ``kind`` with counting on."""
     bench = step_cost_of(root)
     toggle = ctypes.CDLL(str(toggle_library)).toggle
@@ -100,7 +102,7 @@ def run_counted(root: Path, kind: str, instances: int, toggle_library: Path) -> 
         return
     service = bench.service
     with tempfile.TemporaryDirectory() as folder:
-        new_uow = bench.prepared(f"sqlite:///{folder}/instructions.db")
+        new_uow = bench.prepared(postgres if kind == "postgresql" else f"sqlite:///{folder}/instructions.db")
         bench.persisted_instances_per_second(new_uow, 5)  # warm up: caches, compiled statements
 
         def counted(call):  # type: ignore[no-untyped-def]
@@ -125,20 +127,24 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=20)
     parser.add_argument("--root", type=Path, default=HERE, help="the checkout whose code is measured")
     parser.add_argument("--inside", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", default="", help="also count persisted steps on this PostgreSQL database")
     parser.add_argument("--toggle", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     root = args.root.resolve()
     if args.inside:
-        run_counted(root, args.inside, args.instances, args.toggle)
+        run_counted(root, args.inside, args.instances, args.toggle, args.postgres)
         return
+    kinds = KINDS if args.postgres else KINDS[:-1]
     with tempfile.TemporaryDirectory() as folder:
         toggle = build_toggle(Path(folder))
-        counts = {kind: count_instructions(root, kind, args.instances, toggle) / args.instances for kind in KINDS}
+        counts = {kind: count_instructions(root, kind, args.instances, toggle, args.postgres) / args.instances
+                  for kind in kinds}
     print(f"loan_decision manual path, {args.instances} instances each, code of {root}; millions of instructions "
           "an instance (callgrind)")
-    for kind in KINDS:
+    for kind in kinds:
         label = {"raw": "raw SpiffWorkflow (BpmnWorkflow)", "CaseWorkflow": "raw on CaseWorkflow",
-                 "persisted": "persisted on a SQLite file, steps only"}[kind]
+                 "persisted": "persisted on a SQLite file, steps only",
+                 "postgresql": "persisted on PostgreSQL, the client's"}[kind]
         print(f"  {label:<40} {counts[kind] / 1e6:7.2f} M  (raw / this: {counts['raw'] / counts[kind]:.3f})")
     print(f"  persisting alone (persisted - CaseWorkflow) {(counts['persisted'] - counts['CaseWorkflow']) / 1e6:7.2f} M")
 
