@@ -280,21 +280,20 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
     with uow:
         if business_key is not None:
             _require_new_business_key(uow, key, business_key)
-        latest = uow.cases.latest_definition(key)
-        if latest is None:
+        starting = uow.cases.to_start(key)
+        if starting is None:
             raise NotFound(f"no process {key!r} is deployed")
-        definition_id, version = latest
-        compiled = uow.compiled(definition_id)
+        compiled = uow.compiled(starting.definition_id)
         uow.cases.put_customer(customer.id, customer.name, customer.segment)
         now = uow.clock.now()
         initial = {**(data or {}), "customer": {"id": customer.id, "name": customer.name,
                                                  "segment": customer.segment}}
         with running_at(uow.clock):
             case = Case.start(compiled, initial)
-        loaded = uow.cases.create(definition_id, customer.id, customer.segment, case, now)
+        loaded = uow.cases.create(starting, customer.id, customer.segment, case, now)
         uow.cases.log(loaded.record.id, "instance_started", actor, now,
-                      detail={"process": key, "version": version, "business_key": business_key}
-                      if business_key is not None else {"process": key, "version": version})
+                      detail={"process": key, "version": starting.version, "business_key": business_key}
+                      if business_key is not None else {"process": key, "version": starting.version})
         uow.cases.save(loaded, now, actor)
         if business_key is not None:
             uow.session.add(BusinessKey(process=key, key=business_key, instance_id=loaded.record.id))

@@ -70,6 +70,15 @@ class CaseRecord:
     next_timer_at: Optional[datetime]
 
 
+@dataclass(frozen=True)
+class Starting:
+    """The process version a new case runs, and the case's id when it is known before its row is written."""
+
+    definition_id: int
+    version: int
+    instance_id: Optional[int]
+
+
 @dataclass
 class TaskRecord:
     """What a step needs to know of a human_task row."""
@@ -160,6 +169,9 @@ _BODIES = Prepared(select(_CASE_TASK.c.task_id, _CASE_TASK.c.body)
                    .where(_CASE_TASK.c.instance_id == bindparam("instance_id")))
 _NEW_CASE = Prepared(insert(_INSTANCE).returning(_INSTANCE.c.id), ("definition_id", "customer_id", "segment",
                                                                    "status", "started_at", "state", "row_version"))
+_NEW_CASE_OF_ID = Prepared(insert(_INSTANCE), ("id", "definition_id", "customer_id", "segment", "status", "started_at",
+                                               "state", "row_version"))
+_RESERVE_CASE_ID = Prepared(select(func.nextval(func.pg_get_serial_sequence(ProcessInstance.__tablename__, "id"))))
 _COMPLETE_TASK = Prepared(update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.id == bindparam("task_id"), _HUMAN_TASK.c.row_version == bindparam("seen_version")).values(
     status="completed", completed_at=bindparam("now", type_=_HUMAN_TASK.c.completed_at.type),
@@ -339,10 +351,14 @@ class CaseStore:
         [generation] = self.sql.first(account_generation.CURRENT, {})
         return int(generation)
 
-    def latest_definition(self, key: str) -> Optional[tuple[int, int]]:
-        """The id and version number of the newest deployed version of process ``key``."""
+    def to_start(self, key: str) -> Optional[Starting]:
+        """What starting a case of process ``key`` needs: its newest deployed version, and on PostgreSQL the new
+        case's id, read in the same round trip so that the case's row can go with its first step's."""
+        reserved = self.sql.all_later(_RESERVE_CASE_ID, {}) if self.sql.dialect_name == "postgresql" else None
         row = self.sql.first(_LATEST_DEFINITION, {"key": key})
-        return (row[0], row[1]) if row else None
+        if row is None:
+            return None
+        return Starting(row[0], row[1], reserved()[0][0] if reserved is not None else None)
 
     # -- writing -----------------------------------------------------------------
 
@@ -352,13 +368,17 @@ class CaseStore:
             self.sql.execute(_PUT_CUSTOMER[self.sql.dialect_name],
                              {"id": customer_id, "name": name, "segment": segment})
 
-    def create(self, definition_id: int, customer_id: str, segment: str, case: Case, now: datetime) -> Loaded:
+    def create(self, starting: Starting, customer_id: str, segment: str, case: Case, now: datetime) -> Loaded:
         """A new case row (its state is written by ``save``)."""
+        row = {"definition_id": starting.definition_id, "customer_id": customer_id, "segment": segment,
+               "status": "running", "started_at": now, "state": "", "row_version": 1}
         with self.batch():
-            [instance_id] = self.sql.first(_NEW_CASE, {
-                "definition_id": definition_id, "customer_id": customer_id, "segment": segment,
-                "status": "running", "started_at": now, "state": "", "row_version": 1})
-        record = CaseRecord(instance_id, definition_id, customer_id, segment, "running", 1, None)
+            if starting.instance_id is not None:
+                instance_id = starting.instance_id
+                self.sql.execute(_NEW_CASE_OF_ID, {"id": instance_id, **row})
+            else:
+                [instance_id] = self.sql.first(_NEW_CASE, row)
+        record = CaseRecord(instance_id, starting.definition_id, customer_id, segment, "running", 1, None)
         return Loaded(record, case, None)
 
     def log(self, instance_id: int, kind: str, actor: Optional[str], now: datetime,
