@@ -11,12 +11,13 @@ its work inside that transaction (the runner commits) and says whether there was
 of a task completed in time has none). A kind whose work is a call out of the process (a connector's) is a
 function in ``CALLS`` instead: it makes the call before any transaction, without holding the case, and returns
 the handler that writes what the call gave. A kind whose work touches no case (a notification) is a function in
-``UNLOCKED_HANDLERS``: it runs without the case's lock and takes its job itself. Whatever schedules a job writes its row with
-``uow.cases.jobs.add`` in the transaction of the state that causes it.
+``UNLOCKED_HANDLERS``: it runs without the case's lock and takes its job itself. Whatever schedules a job writes
+its row with ``uow.cases.jobs.add`` in the transaction of the state that causes it.
 
-Notifications are claimed in a lane of their own (``SENDING``, engine.storage.jobs), apart from the case jobs
-(``CASES``): a worker runs each lane in its own loop (engine.worker), so a webhook that never answers holds back
-only the notifications behind it, never a timer.
+Connector calls and notifications are claimed in lanes of their own (``CALLING`` and ``SENDING``,
+engine.storage.jobs), apart from the other case jobs (``CASES``): a worker runs each lane in its own loop
+(engine.worker), so a service or webhook that never answers holds back only the calls or notifications behind it,
+never a timer.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from engine.errors import NotFound
 from engine.metrics import timed_step
 from engine.notify.sending import send_notification
 from engine.storage.casestore import CaseRecord
-from engine.storage.jobs import AT_RISK, BREACH, CASES, NOTIFY, SENDING, SERVICE, TIMER, ClaimedJob
+from engine.storage.jobs import AT_RISK, BREACH, CALLING, CASES, NOTIFY, SENDING, SERVICE, TIMER, ClaimedJob
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.time.clock import running_at
 
@@ -113,10 +114,11 @@ def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: st
 
 def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE,
                    batch: int = BATCH) -> JobRound:
-    """Rounds of ``run_due_jobs`` of the case jobs, then of the notifications (those the case jobs made
-    included), each lane until a round finds fewer than ``batch`` jobs due; what they did together."""
+    """Rounds of ``run_due_jobs`` of the case jobs, then of the connector calls, then of the notifications (those
+    the others made included), each lane until a round finds fewer than ``batch`` jobs due; what they did
+    together."""
     total = JobRound()
-    for lane in (CASES, SENDING):
+    for lane in (CASES, CALLING, SENDING):
         while True:
             found = run_due_jobs(new_uow, owner, lease, batch, lane)
             total += found

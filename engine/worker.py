@@ -1,6 +1,6 @@
-"""The job worker: rounds of ``jobs.run_due_jobs`` until it is told to stop, in two loops: one for the case
-jobs (timers, breaches, connector calls) and one, on a thread of its own, for sending notifications, so that a
-mail server or webhook slow to answer never holds back a timer.
+"""The job worker: rounds of ``jobs.run_due_jobs`` until it is told to stop, in three loops: one for the case
+jobs (timers, breaches, at-risk notes) and, each on a thread of its own, one for connector calls and one for
+sending notifications, so that a service, mail server or webhook slow to answer never holds back a timer.
 
 ``valueflow worker`` runs it in the foreground; ``valueflow serve`` runs it on a
 background thread beside the web app, on the app's clock. Any number of workers,
@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Callable
 
 from engine import jobs
-from engine.storage.jobs import CASES, SENDING
+from engine.storage.jobs import CALLING, CASES, SENDING
 from engine.storage.uow import UnitOfWorkFactory
 
 Say = Callable[[str], None]
@@ -23,17 +23,20 @@ Say = Callable[[str], None]
 
 def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Event, say: Say, complain: Say,
                lease: timedelta = jobs.LEASE, batch: int = jobs.BATCH) -> None:
-    """The rounds of the case jobs here and of the notifications on a thread of their own, until ``stop`` is set
-    and both loops have finished their round in progress."""
+    """The rounds of the case jobs here, and of the connector calls and the notifications each on a thread of its
+    own, until ``stop`` is set and every loop has finished its round in progress."""
     owner = jobs.worker_name()
-    sender = threading.Thread(target=run_lane, args=(new_uow, SENDING, owner, interval, stop, say, complain, lease,
-                                                     batch), name="valueflow-sender", daemon=True)
-    sender.start()
+    others = [threading.Thread(target=run_lane, args=(new_uow, lane, owner, interval, stop, say, complain, lease,
+                                                      batch), name=f"valueflow-{lane}", daemon=True)
+              for lane in (CALLING, SENDING)]
+    for thread in others:
+        thread.start()
     try:
         run_lane(new_uow, CASES, owner, interval, stop, say, complain, lease, batch)
     finally:
         stop.set()
-        sender.join()
+        for thread in others:
+            thread.join()
 
 
 def run_lane(new_uow: UnitOfWorkFactory, lane: str, owner: str, interval: float, stop: threading.Event, say: Say,

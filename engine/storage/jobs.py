@@ -1,8 +1,8 @@
 """The job table's statements: schedule, claim, take and postpone jobs (engine.storage.tables.Job).
 
 Claiming marks a batch of due, unleased jobs of one lane with the worker's name and a lease end, in one short
-transaction. Jobs run in two lanes, each claimed and run by a loop of its own: ``CASES`` (timers, breaches,
-connector calls: everything but notifications) and ``SENDING`` (notifications), so that a mail server or
+transaction. Jobs run in three lanes, each claimed and run by a loop of its own: ``CASES`` (timers, breaches,
+at-risk notes), ``CALLING`` (connector calls) and ``SENDING`` (notifications), so that a service, mail server or
 webhook that is slow to answer never holds back a case's timer. On PostgreSQL the rows are picked with
 ``FOR UPDATE SKIP LOCKED``, so that workers claiming at the same moment pass each other's rows by instead of
 waiting; SQLite's writers take turns (every write transaction begins ``IMMEDIATE``), which gives the same
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ColumnElement, Integer, String, Text, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Integer, String, Text, and_, bindparam, delete, func, insert, or_, select, update
 
 from engine.storage.driver_statements import DriverStatements, JsonRows, Prepared
 from engine.storage.tables import HumanTask, Job
@@ -27,7 +27,7 @@ BREACH = "breach"
 SERVICE = "service"
 AT_RISK = "at_risk"
 NOTIFY = "notify"
-CASES, SENDING = "cases", "sending"  # the lanes
+CASES, CALLING, SENDING = "cases", "calling", "sending"  # the lanes
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def _claim(lane: ColumnElement[bool]) -> Prepared:
                    _JOB.c.spiff_task_id))
 
 
-_CLAIM = {CASES: _claim(_JOB.c.kind != NOTIFY), SENDING: _claim(_JOB.c.kind == NOTIFY)}
+_CLAIM = {CASES: _claim(and_(_JOB.c.kind != NOTIFY, _JOB.c.kind != SERVICE)),
+          CALLING: _claim(_JOB.c.kind == SERVICE), SENDING: _claim(_JOB.c.kind == NOTIFY)}
 _TAKE = Prepared(delete(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner")))
 _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner"))
                      .values(locked_by=None, locked_until=bindparam("retry_at", type_=_JOB.c.locked_until.type),

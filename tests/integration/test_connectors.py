@@ -12,11 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import select
+
 from engine import incidents, jobs, service
 from engine.definitions.packages import Package
+from engine.storage.tables import Job, TaskEvent
 from engine.work import queries
+from engine.worker import BackgroundWorker
 from tests import samples
-from tests.peers import smtp_server  # noqa: F401 (fixture)
+from tests.conftest import T0
+from tests.jobs_arrange import deploy_timer_process
+from tests.peers import silent_peer, smtp_server  # noqa: F401 (fixtures)
 
 
 class Service:
@@ -181,3 +187,42 @@ def test_an_email_step_sends_its_text_filled_from_the_case_data(new_uow, monkeyp
     assert "Subject: Welcome, Ada Moss" in text
     assert "Your application for 1200 EUR is in. {__class__} stays as written." in text
     assert [step["step_id"] for step in view(new_uow, instance_id)["open_steps"]] == ["welcome"]
+
+
+def test_a_service_that_never_answers_does_not_hold_back_a_due_timer_in_the_same_worker(
+        stored_uow, clock, silent_peer, monkeypatch):
+    monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_URL", silent_peer + "/api")
+    monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_TIMEOUT", "4")
+    deploy_connector(stored_uow, **HTTP)
+    calling = start(stored_uow)  # its call is due now
+    waiting = service.start_instance(stored_uow(), deploy_timer_process(stored_uow),
+                                     service.CustomerRef("c-1", "Bo Lind", "standard"))  # its timer in an hour
+    clock.set(T0 + timedelta(hours=1, minutes=1))
+    worker = BackgroundWorker(stored_uow, 0.05, lambda line: None, lambda line: None)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not timer_fired(stored_uow, waiting) and not call_errors(stored_uow) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        fired, why = timer_fired(stored_uow, waiting), call_errors(stored_uow)
+    finally:
+        assert worker.stop()
+    assert fired and why == []  # it fired while the call still waited on the service (4 s before it gives up)
+    assert view(stored_uow, waiting)["status"] == "completed"
+    assert any("timed out" in error for error in call_errors(stored_uow))  # then the call gave up, to be retried
+    assert view(stored_uow, calling)["status"] == "running"
+
+
+def timer_fired(new_uow, instance_id: int) -> bool:  # type: ignore[no-untyped-def]
+    uow = new_uow()
+    with uow:
+        return uow.session.scalar(select(TaskEvent.id).where(TaskEvent.instance_id == instance_id,
+                                                             TaskEvent.type == "timer_fired")) is not None
+
+
+def call_errors(new_uow) -> list[str]:  # type: ignore[no-untyped-def]
+    """Why the connector calls failed so far, as kept on their jobs."""
+    uow = new_uow()
+    with uow:
+        return list(uow.session.scalars(select(Job.last_error).where(Job.kind == "service",
+                                                                     Job.last_error.is_not(None))))
