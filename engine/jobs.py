@@ -42,6 +42,10 @@ from engine.time.clock import running_at
 # How long a claimed job stays the claiming worker's: long enough for a batch, short enough to pick up after a crash.
 LEASE = timedelta(seconds=60)
 BATCH = 200
+# The lanes whose jobs call out and may each wait on the network up to their timeout: their worker claims one job
+# at a time, so that no claimed job's lease runs out while the calls before it wait (another worker would then
+# claim it and make its call again).
+ONE_AT_A_TIME = (CALLING, SENDING)
 # The pause before a failed job is claimed again: doubled per attempt, up to the cap.
 FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=10)
@@ -120,11 +124,16 @@ def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LE
     total = JobRound()
     for lane in (CASES, CALLING, SENDING):
         while True:
-            found = run_due_jobs(new_uow, owner, lease, batch, lane)
+            found = run_due_jobs(new_uow, owner, lease, lane_batch(lane, batch), lane)
             total += found
-            if found.claimed < batch:
+            if found.claimed < lane_batch(lane, batch):
                 break
     return total
+
+
+def lane_batch(lane: str, batch: int) -> int:
+    """How many jobs of ``lane`` a worker claims at a time, given its ``batch`` (see ``ONE_AT_A_TIME``)."""
+    return 1 if lane in ONE_AT_A_TIME else batch
 
 
 def _run_one(new_uow: UnitOfWorkFactory, job: ClaimedJob, owner: str) -> bool:

@@ -41,12 +41,13 @@ def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Even
 
 def run_lane(new_uow: UnitOfWorkFactory, lane: str, owner: str, interval: float, stop: threading.Event, say: Say,
              complain: Say, lease: timedelta = jobs.LEASE, batch: int = jobs.BATCH) -> None:
-    """Rounds of ``lane``'s jobs: one now, the next at once while rounds find full batches, else every
-    ``interval`` seconds, until ``stop`` is set.
+    """Rounds of ``lane``'s jobs: one now, the next at once while rounds find full batches (of one job in the lanes
+    that call out: engine.jobs.ONE_AT_A_TIME), else every ``interval`` seconds, until ``stop`` is set.
 
     A job that fails is reported and retried later; a round that fails as a whole (the database away for a
     moment) is reported and the next one runs: the worker never stops on its own.
     """
+    batch = jobs.lane_batch(lane, batch)
     while not stop.is_set():
         try:
             result = jobs.run_due_jobs(new_uow, owner, lease, batch, lane)

@@ -9,13 +9,14 @@ import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy import select
 
 from engine import incidents, jobs, service
 from engine.definitions.packages import Package
+from engine.storage.jobs import CALLING
 from engine.storage.tables import Job, TaskEvent
 from engine.work import queries
 from engine.worker import BackgroundWorker
@@ -31,6 +32,7 @@ class Service:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status, self.answer, self.delay = 200, {"id": "crm-42", "tier": "gold"}, 0.0
+        self.on_request: Callable[[], None] = lambda: None  # run as each request arrives
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,6 +40,7 @@ class Service:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 owner.requests.append({"path": self.path, "headers": dict(self.headers),
                                        "body": json.loads(body) if body else None})
+                owner.on_request()
                 time.sleep(owner.delay)
                 answer = json.dumps(owner.answer).encode()
                 try:
@@ -226,3 +229,23 @@ def call_errors(new_uow) -> list[str]:  # type: ignore[no-untyped-def]
     with uow:
         return list(uow.session.scalars(select(Job.last_error).where(Job.kind == "service",
                                                                      Job.last_error.is_not(None))))
+
+
+def test_calls_waiting_behind_slow_ones_are_not_claimed_again_by_another_worker(stored_uow, clock, crm):
+    """Each call takes 20 s of the worker's minute-long lease: a batch of five claimed at once would see the
+    leases of the last ones run out while the first calls wait, and another worker would claim and call them again."""
+    deploy_connector(stored_uow, **HTTP)
+    cases = [start(stored_uow) for _ in range(5)]
+    claimed_by_another: list[list[int]] = []
+
+    def twenty_seconds_a_call() -> None:
+        clock.set(clock.now() + timedelta(seconds=20))
+        if len(crm.requests) == 5:  # while the last call waits, a second worker looks for due calls
+            claimed_by_another.append([job.instance_id for job in jobs.claim_due(
+                stored_uow, "worker-b", jobs.LEASE, jobs.BATCH, CALLING)])
+
+    crm.on_request = twenty_seconds_a_call
+    done = jobs.run_until_idle(stored_uow, "worker-a")
+    assert done.done["service"] == 5 and claimed_by_another == [[]]
+    assert len(crm.requests) == 5  # each case's service called once
+    assert all(view(stored_uow, case)["open_steps"][0]["step_id"] == "welcome" for case in cases)
