@@ -5,6 +5,7 @@ call is refused before anything is sent."""
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import subprocess
 import threading
@@ -91,6 +92,27 @@ def test_an_allowed_host_name_is_called_by_its_name_at_the_address_that_was_chec
     assert post_json(receiver.url.replace("127.0.0.1", "localhost"), {"event": "incident"}, "s") == 204
     [(headers, _)] = receiver.received
     assert headers["Host"] == receiver.url.split("/")[2].replace("127.0.0.1", "localhost")
+
+
+def test_a_host_name_that_turns_internal_after_its_check_is_still_called_at_the_checked_address(receiver, monkeypatch):
+    """DNS rebinding: the name's first answer passes the check, every later one names an internal address. The
+    call must go where the check looked, not look the name up again."""
+    monkeypatch.setenv(ALLOW_HOSTS, "127.0.0.1/32")  # the receiver's address passes; 127.0.0.9 is refused
+    real_lookup, asked = socket.getaddrinfo, []
+
+    def rebinding_lookup(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "hooks.rebind.test":
+            return real_lookup(host, port, *args, **kwargs)
+        asked.append(host)
+        address = "127.0.0.1" if len(asked) == 1 else "127.0.0.9"  # nobody listens at 127.0.0.9
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_lookup)
+    assert post_json(receiver.url.replace("127.0.0.1", "hooks.rebind.test"), {"event": "incident"}, "s") == 204
+    assert asked == ["hooks.rebind.test"] and len(receiver.received) == 1  # looked up once, called where checked
+    with pytest.raises(WebhookFailed, match=r"\(127\.0\.0\.9\) is an internal address"):  # a new call looks again
+        post_json(receiver.url.replace("127.0.0.1", "hooks.rebind.test"), {"event": "incident"}, "s")
+    assert len(receiver.received) == 1
 
 
 @pytest.mark.parametrize("host, kind", [
