@@ -25,7 +25,7 @@ from engine.analytics.filters import Filters, resolve
 from engine.definitions.annotations import ProcessAnnotations
 from engine.errors import NotFound
 from engine.storage.repository import known_segments
-from engine.storage.tables import ProcessDefinition, RoleRate, User, UserRole
+from engine.storage.tables import ProcessDefinition, User, UserRole
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 SLOWEST = 10
@@ -149,7 +149,7 @@ def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Opt
             chosen = next((s for s in steps if s.step_id == step_id), None)
             if chosen is None:
                 raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
-        rates = dict(uow.session.execute(select(RoleRate.role, RoleRate.hourly_rate)).all())
+        rates = costs.rates_of(uow, scope)
         diagram_version = filters.version or options.newest
         heat_steps = steps if len(scope.versions) == 1 else \
             cycle_times.steps_of(uow, resolve(uow, filters.but(version=diagram_version)))

@@ -29,7 +29,8 @@ for 250,000 tasks); ``valueflow init`` runs it after migrating.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import functools
+from typing import Any
 
 from sqlalchemy import Float, Integer, and_, bindparam, case, cast, exists, func, literal, null, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -61,21 +62,21 @@ def refresh(uow: UnitOfWork) -> None:
     uow.commit()
 
 
-def _since(uow: UnitOfWork, column: Any) -> Optional[int]:
-    newest = uow.session.scalar(select(func.max(column)))
-    return None if newest is None else newest - MARGIN
+@functools.cache
+def _completed_query(kind: str, key: Any, known: Any, newest_fact: Any) -> Any:
+    """The query of ``_completed``, built once."""
+    since = func.coalesce(select(func.max(newest_fact)).scalar_subquery() - MARGIN, 0)
+    return select(key, E.id).where(E.id > since, E.type == kind, ~exists().where(known == key))
 
 
-def _completed(uow: UnitOfWork, kind: str, key: Any, known: Any, since: Optional[int]) -> list[tuple[int, int]]:
-    """(id, event id) of what the log's ``kind`` events completed since ``since`` and has no fact yet.
+def _completed(uow: UnitOfWork, kind: str, key: Any, known: Any, newest_fact: Any) -> list[tuple[int, int]]:
+    """(id, event id) of what the log's ``kind`` events completed and has no fact yet, since ``MARGIN`` events
+    before the newest fact's (``newest_fact``: the facts' event id column), in one statement.
 
     Read as a range of the log's primary key, so no query plan can turn it into a scan of every task or case.
     """
-    query = select(key, E.id).where(E.type == kind, ~exists().where(known == key))
-    if since is not None:
-        query = query.where(E.id > since)
     newest: dict[int, int] = {}
-    for item, event_id in uow.session.execute(query):
+    for item, event_id in uow.session.connection().execute(_completed_query(kind, key, known, newest_fact)):
         if item is not None:
             newest[item] = max(event_id, newest.get(item, 0))
     return sorted(newest.items())
@@ -88,7 +89,7 @@ def _batches(rows: list[tuple[int, int]]) -> Any:
 
 def _add_task_facts(uow: UnitOfWork) -> None:
     added: list[int] = []
-    for batch in _batches(_completed(uow, "task_completed", E.task_id, TF.task_id, _since(uow, TF.event_id))):
+    for batch in _batches(_completed(uow, "task_completed", E.task_id, TF.task_id, TF.event_id)):
         added += uow.session.connection().execute(_task_facts_insert(uow.session),
                                                   {"ids": [task_id for task_id, _ in batch]}).scalars().all()
     rollups.add_tasks(uow, added)
@@ -122,8 +123,7 @@ def _task_facts_insert(session: Any) -> Any:
 
 
 def _add_case_facts(uow: UnitOfWork) -> None:
-    since = _since(uow, CF.event_id)
-    new = _completed(uow, "instance_completed", E.instance_id, CF.instance_id, since)
+    new = _completed(uow, "instance_completed", E.instance_id, CF.instance_id, CF.event_id)
     if not new:
         return
     notes = {definition_id: ProcessAnnotations.from_dict(annotations).process
