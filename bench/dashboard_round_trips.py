@@ -68,9 +68,10 @@ def complete(new_uow: UnitOfWorkFactory, count: int) -> None:
         service.complete_task(new_uow(), task_id, CLERK, dict(CAPTURE))
 
 
-def pages(url: str, rounds: int, completions: int) -> dict[str, list[tuple[int, float, float]]]:
+def pages(url: str, rounds: int, completions: int,
+          marked: bool = False) -> dict[str, list[tuple[int, float, float]]]:
     """(statements, CPU ms, wall ms) of each page, by kind: after new completions (``refreshing``), and with
-    nothing new (``unchanged``)."""
+    nothing new (``unchanged``); each page between marks on stderr when ``marked``."""
     new_uow = connect(url)
     sent = [0]
 
@@ -83,11 +84,13 @@ def pages(url: str, rounds: int, completions: int) -> dict[str, list[tuple[int, 
         if number <= rounds:
             complete(new_uow, completions)
         sent[0] = 0
-        os.write(2, f"MARK {kind}\n".encode())
+        if marked:
+            os.write(2, f"MARK {kind}\n".encode())
         cpu, wall = time.process_time(), time.perf_counter()
         dashboards.dashboard_page(new_uow, "loan_decision", {})
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        os.write(2, b"MARK end\n")
+        if marked:
+            os.write(2, b"MARK end\n")
         if number not in (0, rounds + 1):  # the first of each kind warms caches
             found[kind].append((sent[0], 1000 * cpu, 1000 * wall))
     new_uow.dispose()
@@ -105,8 +108,9 @@ def round_trips(url: str, args: argparse.Namespace) -> None:
     """The same rounds again under strace, on the same database (so on more completed cases)."""
     with tempfile.TemporaryDirectory() as folder:
         trace = Path(folder) / "trace"
-        subprocess.run(["strace", "-f", "-s", "80", "-e", "trace=recvfrom,write", "-o", str(trace), sys.executable, __file__,
-                        "--traced", url, "--rounds", str(args.rounds), "--completions", str(args.completions)],
+        strace = ["strace", "-f", "-s", "80", "-e", "trace=recvfrom,write", "-o", str(trace)]
+        subprocess.run([*strace, sys.executable, __file__, "--traced", url, "--rounds", str(args.rounds),
+                        "--completions", str(args.completions)],
                        check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         found = counted(trace)
     for label, runs in found.items():
@@ -121,7 +125,7 @@ def main() -> None:
     parser.add_argument("--traced", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.traced:
-        pages(args.traced, args.rounds, args.completions)
+        pages(args.traced, args.rounds, args.completions, marked=True)
         return
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'valueflow.db'}"

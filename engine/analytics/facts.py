@@ -32,8 +32,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import (Float, Integer, and_, bindparam, case, cast, exists, func, literal, literal_column, null, select,
-                        union_all, update)
+from sqlalchemy import (Float, Integer, and_, bindparam, case, cast, exists, func, literal, literal_column, null,
+                        select, union_all, update)
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.analytics import rollups

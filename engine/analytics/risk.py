@@ -3,9 +3,12 @@
 A task is *breached* when it is open past its ``due_at``; it is *at risk*
 when it is not yet due but less than a quarter of its target is left. Under
 a business calendar that quarter is a quarter of the working time the target
-allows, counted in opening hours (engine.time.calendar): for each distinct
-(version, target) among the open tasks, the moment from which less than a
-quarter is left is computed once, and the database compares ``due_at`` with it.
+allows, counted in opening hours (engine.time.calendar): for each version in
+scope and each target its annotations give a task (a step's, or its target
+for a segment), the moment from which less than a quarter is left is computed
+once, and the database compares ``due_at`` with it. ``open_work`` counts a
+page's open, breached and at-risk tasks per step once, for the step table and
+the totals here.
 """
 
 from __future__ import annotations
@@ -63,15 +66,15 @@ def work_at_risk(uow: UnitOfWork, filters: Filters, limit: int = 100) -> WorkAtR
 
 
 def risk_of(uow: UnitOfWork, scope: Scope, limit: int = 100) -> WorkAtRisk:
-    """``work_at_risk`` for a resolved scope, inside an open unit of work: both counts in one statement, both
-    lists in another."""
+    """``work_at_risk`` for a resolved scope, inside an open unit of work: the counts from ``open_work``, both
+    lists in one statement."""
     now = moment(scope.now)
     open_tasks = [*scope.open_tasks(), T.due_at.is_not(None)]
     breached, at_risk = _breached(scope), _at_risk(scope)
     counts = [sum(work[index] for work in open_work(uow, scope).values()) for index in (1, 2)]
     left = seconds_between(now, T.due_at)
-    columns = (T.id, T.instance_id, T.step_id, T.name, T.role, T.assignee, I.customer_id, Customer.name.label("customer"),
-               I.segment, T.created_at, T.due_at, T.target_seconds, left.label("left"))
+    columns = (T.id, T.instance_id, T.step_id, T.name, T.role, T.assignee, I.customer_id,
+               Customer.name.label("customer"), I.segment, T.created_at, T.due_at, T.target_seconds, left.label("left"))
     lists = [select(literal(kind).label("kind"), *columns).select_from(T).join(I, I.id == T.instance_id)
              .join(Customer, Customer.id == I.customer_id).where(*open_tasks, condition)
              .order_by(T.due_at, T.id).limit(limit).subquery() for kind, condition in enumerate((breached, at_risk))]
