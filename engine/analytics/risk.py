@@ -88,9 +88,10 @@ def risk_of(uow: UnitOfWork, scope: Scope, limit: int = 100) -> WorkAtRisk:
 def open_work(uow: UnitOfWork, scope: Scope) -> dict[str, tuple[int, int, int]]:
     """Per step, the scope's open tasks now: how many, how many breached, how many at risk; read once for the
     scope's page."""
-    found = scope.reads.get("open_work")
+    name = f"open_work:{scope.filters.segment or ''}"
+    found = scope.reads.get(name)
     if found is None:
-        found = scope.reads["open_work"] = {
+        found = scope.reads[name] = {
             step_id: (int(n), int(breached or 0), int(at_risk or 0))
             for step_id, n, breached, at_risk in uow.session.connection().execute(
                 select(T.step_id, func.count(), func.sum(case((_breached(scope), 1), else_=0)),
