@@ -15,9 +15,12 @@ cost sums by the change of their cases' costs when a rate changes.
 columns whether they come from the sums or from the facts: the days the
 period covers whole from the sums, its ragged ends (a period from 09:00) from
 the facts, and everything from the facts when a filter is not kept in the
-sums (an assignee; for cases, a role or an assignee too). Percentiles do not
+sums (an assignee; for cases, a role or an assignee too). ``task_sums`` and
+``case_sums`` add them up per segment and step (or week) in one statement,
+which every figure of a page shares (kept on its Scope). Percentiles do not
 add up: they are read from the facts (engine.analytics.sql), with ``task_buckets``
-saying where to start over all time.
+saying where to start over all time (every duration's buckets read at once),
+and ``week_spreads`` giving the lead time and cost per week.
 """
 
 from __future__ import annotations
