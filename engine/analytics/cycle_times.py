@@ -208,6 +208,8 @@ def step_table(uow: UnitOfWork, filters: Filters) -> list[StepFigures]:
 
 @dataclass(frozen=True)
 class _StepSums:
+    """A step's completed tasks added up over the segments in scope (``task_sums``)."""
+
     count: Any
     total_cycle: Any
     total_wait: Any

@@ -17,7 +17,8 @@
   so a p90 walks a tenth of the entries, not nine tenths, or from the bucket of
   values that holds the rank when the caller counted them per bucket
   (engine.analytics.rollups). The fact tables (engine.analytics.facts) have such an index per
-  metric. PostgreSQL walks too when the caller says it pays.
+  metric. PostgreSQL walks too when the caller says it pays, every walk of a call in one
+  statement (``UNION ALL``): there each statement is a round trip to the server.
 
 No row of the underlying data reaches Python: only counts and the picked values.
 """
