@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from engine import service
 from engine.analytics import costs, cycle_times, exports
-from engine.analytics.dashboards import (FiltersRefused, Options, dashboard_options, process_dashboard, read_filters,
+from engine.analytics.dashboards import (FiltersRefused, Options, dashboard_options, dashboard_page, read_filters,
                                          version_comparison)
 from engine.analytics.filters import Filters
 from engine.work import case_pages
@@ -93,18 +93,19 @@ def show(key: str) -> ResponseReturnValue:
 
 
 def _render(key: str, code: int = 200, rate_error: Optional[dict[str, str]] = None) -> ResponseReturnValue:
-    options = _options(key)
     typed = _typed()
     step_id = request.args.get("step", "").strip() or None
     try:
-        filters = read_filters(options, request.args)
-        dashboard = process_dashboard(db.factory(), filters, options, step_id)
-    except (FiltersRefused, service.NotFound) as exc:
-        problems = exc.problems if isinstance(exc, FiltersRefused) else [str(exc)]
-        return render_template("dashboard/show.html", options=options, typed=typed, problems=problems, d=None,
+        dashboard = dashboard_page(db.factory(), key, request.args, step_id)
+    except service.NotFound as exc:
+        abort(404, f"There is no dashboard for {key!r}: {exc}.")
+    except FiltersRefused as exc:
+        options = exc.options
+        return render_template("dashboard/show.html", options=options, typed=typed, problems=exc.problems, d=None,
                                version_chosen=typed["version"], presets=_presets(options, None),
                                link=_link_maker("dashboard.show", options, None),
                                heat_words=charts.HEAT_WORDS, heat_meanings=charts.HEAT_MEANINGS), 400
+    options, filters = dashboard.options, dashboard.filters
     link = _link_maker("dashboard.show", options, filters)
     data = {"xml": dashboard.diagram_xml,
             "cells": charts.heat_cells(dashboard, lambda s: link(step=s, _anchor="step-detail")),

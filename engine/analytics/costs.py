@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.analytics.facts import fresh_scope, reprice
 from engine.analytics.filters import Filters, Scope
-from engine.analytics.rollups import case_rows
+from engine.analytics.rollups import added, case_sums, week_spreads
 from engine.analytics.sql import Spread, as_date, percentiles
 from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import CaseFact, RoleRate
@@ -63,6 +63,15 @@ def role_rates(uow: UnitOfWork) -> dict[str, float]:
             select(RoleRate.role, RoleRate.hourly_rate).order_by(RoleRate.role))}
 
 
+def rates_of(uow: UnitOfWork, scope: Scope) -> dict[str, Optional[Decimal]]:
+    """Every role's hourly rate, by role, read once for the scope's page."""
+    found = scope.reads.get("rates")
+    if found is None:
+        found = scope.reads["rates"] = dict(uow.session.connection().execute(
+            select(RoleRate.role, RoleRate.hourly_rate)).all())
+    return found
+
+
 @dataclass(frozen=True)
 class CostWeek:
     week: date
@@ -91,13 +100,15 @@ def cost_per_case(uow: UnitOfWork, filters: Filters) -> CostSummary:
 
 def cost_of(uow: UnitOfWork, scope: Scope) -> CostSummary:
     """``cost_per_case`` for a resolved scope, inside an open unit of work."""
-    where, rows = scope.case_facts(), case_rows(scope)
-    weeks = uow.session.execute(select(rows.c.week, func.sum(rows.c.cases), func.sum(rows.c.cost))
-                                .group_by(rows.c.week)).all()
+    where = scope.case_facts()
+    by_week: dict[Any, list[dict[str, Any]]] = {}
+    for (_, week), sums in case_sums(uow, scope).items():
+        by_week.setdefault(week, []).append(sums)
+    weeks = [(week, *added(rows, "cases", "cost")) for week, rows in by_week.items()]
     n, total = sum(int(cases) for _, cases, _ in weeks), sum((float(cost) for _, _, cost in weeks), 0.0)
     cost = percentiles(uow.session, CF.cost, where, counts={(): n}, walk=scope.all_time).get((), Spread.empty())
-    by_week = percentiles(uow.session, CF.cost, where, [CF.week], {(week,): int(cases) for week, cases, _ in weeks})
-    rated = set(uow.session.scalars(select(RoleRate.role)))
+    by_week = week_spreads(uow, scope)["cost"]
+    rated = set(rates_of(uow, scope))
     roles = {step.role for v in scope.versions for step in v.annotations.steps.values() if step.role}
     money = round(total, 2)
     return CostSummary(

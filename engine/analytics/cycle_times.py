@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import and_, case, func, null, or_, select
 
@@ -28,7 +28,8 @@ from engine.analytics.costs import CostSummary
 from engine.analytics.facts import fresh_scope, refresh
 from engine.analytics.filters import (OPEN_CASE_STATUSES, Filters, Scope, VersionTarget, all_of, resolve, share,
                                       wait_seconds, work_seconds)
-from engine.analytics.rollups import CLASS_SECONDS, case_rows, task_buckets, task_rows
+from engine.analytics.risk import open_work
+from engine.analytics.rollups import CLASS_SECONDS, added, case_sums, task_buckets, task_sums, week_spreads
 from engine.analytics.sql import Spread, as_date, moment, percentiles, seconds_between, week_start
 from engine.errors import NotFound
 from engine.storage.tables import CaseFact, Customer, HumanTask, ProcessInstance, TaskFact
@@ -74,19 +75,9 @@ def process_summary(uow: UnitOfWork, filters: Filters) -> ProcessSummary:
 def summary_of(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
     """``process_summary`` for a resolved scope, inside an open unit of work."""
     f = scope.filters
-    if f.end is not None:
-        open_at_end = and_(I.started_at < moment(f.end), or_(I.ended_at.is_(None), I.ended_at >= moment(f.end)))
-    else:
-        open_at_end = and_(I.ended_at.is_(None), I.status.in_(OPEN_CASE_STATUSES))
-    counts = uow.session.execute(select(
-        func.coalesce(func.sum(case((all_of(scope.in_period(I.started_at)), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(I.status == "cancelled", all_of(scope.in_period(I.ended_at))), 1),
-                                    else_=0)), 0),
-        func.coalesce(func.sum(case((open_at_end, 1), else_=0)), 0),
-    ).where(*scope.cases())).one()
-    rows = case_rows(scope)
-    n, with_target, within = (int(v or 0) for v in uow.session.execute(
-        select(func.sum(rows.c.cases), func.sum(rows.c.with_target), func.sum(rows.c.within))).one())
+    counts = [sum(week[index] for week in _cases_by_week(uow, scope).values()) for index in range(3)]
+    n, with_target, within = (int(v or 0) for v in added(case_sums(uow, scope).values(), "cases", "with_target",
+                                                            "within"))
     lead = percentiles(uow.session, CF.lead_seconds, scope.case_facts(), counts={(): n},
                        walk=scope.all_time).get((), Spread.empty())
     return ProcessSummary(
@@ -95,6 +86,30 @@ def summary_of(uow: UnitOfWork, scope: Scope) -> ProcessSummary:
         cancelled=int(counts[1]), running=int(counts[2]), lead=lead, target_seconds=scope.process_target(f.segment),
         targets=scope.process_targets(f.segment),
         with_target=with_target, within_target=within, share_within_target=share(within, with_target))
+
+
+def _cases_by_week(uow: UnitOfWork, scope: Scope) -> dict[Optional[date], tuple[int, int, int]]:
+    """Per week in which a case started in the period (None: started outside it), how many of the scope's cases
+    started in the period, were cancelled in it, and were open at its end (or are open now): the summary's
+    counts and the trend's cases started, in one statement, read once for the scope."""
+    name = f"cases_by_week:{scope.filters.segment or ''}"
+    found = scope.reads.get(name)
+    if found is None:
+        f = scope.filters
+        if f.end is not None:
+            open_at_end = and_(I.started_at < moment(f.end), or_(I.ended_at.is_(None), I.ended_at >= moment(f.end)))
+        else:
+            open_at_end = and_(I.ended_at.is_(None), I.status.in_(OPEN_CASE_STATUSES))
+        started = all_of(scope.in_period(I.started_at))
+        week = case((started, week_start(I.started_at)), else_=null())
+        found = scope.reads[name] = {as_date(row[0]): tuple(int(v or 0) for v in row[1:])
+                                     for row in uow.session.connection().execute(select(
+                                         week, func.sum(case((started, 1), else_=0)),
+                                         func.sum(case((and_(I.status == "cancelled",
+                                                             all_of(scope.in_period(I.ended_at))), 1), else_=0)),
+                                         func.sum(case((open_at_end, 1), else_=0)))
+                                         .where(*scope.cases()).group_by(week))}
+    return found
 
 
 @dataclass(frozen=True)
@@ -116,16 +131,10 @@ def weekly_trend(uow: UnitOfWork, filters: Filters) -> list[Week]:
 
 def trend_of(uow: UnitOfWork, scope: Scope) -> list[Week]:
     """``weekly_trend`` for a resolved scope, inside an open unit of work."""
-    rows = case_rows(scope)
-    by_week = uow.session.execute(select(rows.c.week, func.sum(rows.c.cases), func.sum(rows.c.with_target),
-                                         func.sum(rows.c.within)).group_by(rows.c.week)).all()
-    counts = {as_date(w): (int(n), int(known), int(met)) for w, n, known, met in by_week}
-    leads = {as_date(key[0]): spread for key, spread in percentiles(
-        uow.session, CF.lead_seconds, scope.case_facts(), [CF.week], {(w,): int(n) for w, n, _, _ in by_week}).items()}
-    started_week = week_start(I.started_at)
-    started = {as_date(w): n for w, n in uow.session.execute(
-        select(started_week, func.count()).where(*scope.cases(), *scope.in_period(I.started_at))
-        .group_by(started_week))}
+    by_week = _by_week(case_sums(uow, scope), "cases", "with_target", "within")
+    counts = {as_date(w): (int(n), int(known), int(met)) for w, (n, known, met) in by_week.items()}
+    leads = {as_date(key[0]): spread for key, spread in week_spreads(uow, scope)["lead"].items()}
+    started = {week: n for week, (n, _, _) in _cases_by_week(uow, scope).items() if week is not None}
     finished = {w: (n, known, met, leads.get(w, Spread.empty())) for w, (n, known, met) in counts.items()}
     weeks = sorted(set(finished) | set(started))
     trend = []
@@ -197,15 +206,36 @@ def step_table(uow: UnitOfWork, filters: Filters) -> list[StepFigures]:
         return steps_of(uow, scope)
 
 
+@dataclass(frozen=True)
+class _StepSums:
+    """A step's completed tasks added up over the segments in scope (``task_sums``)."""
+
+    count: Any
+    total_cycle: Any
+    total_wait: Any
+    total_work: Any
+    with_target: Any
+    within: Any
+    waits: Any
+    works: Any
+
+
+def _by_week(sums: dict[tuple, dict[str, Any]], *names: str) -> dict[Any, list[Any]]:
+    """``names`` added up per week over the rows of ``case_sums``."""
+    rows: dict[Any, list[dict[str, Any]]] = {}
+    for (_, week), row in sums.items():
+        rows.setdefault(week, []).append(row)
+    return {week: added(found, *names) for week, found in rows.items()}
+
+
 def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
     """``step_table`` for a resolved scope, inside an open unit of work."""
-    rows = task_rows(scope)
-    done = {r.step_id: r for r in uow.session.execute(
-        select(rows.c.step_id, func.sum(rows.c.tasks).label("count"),
-               func.sum(rows.c.cycle_seconds).label("total_cycle"), func.sum(rows.c.wait_seconds).label("total_wait"),
-               func.sum(rows.c.work_seconds).label("total_work"), func.sum(rows.c.with_target).label("with_target"),
-               func.sum(rows.c.within).label("within"), func.sum(rows.c.waits).label("waits"),
-               func.sum(rows.c.works).label("works")).group_by(rows.c.step_id))}
+    by_step: dict[str, list[dict]] = {}
+    for (_, step_id), sums in task_sums(uow, scope).items():
+        by_step.setdefault(step_id, []).append(sums)
+    done = {step_id: _StepSums(*added(rows, "tasks", "cycle_seconds", "wait_seconds", "work_seconds", "with_target",
+                                      "within", "waits", "works"))
+            for step_id, rows in by_step.items()}
     # Over all time, walking each step's index of a duration (ix_task_fact_cycle …) from the bucket that holds
     # the rank beats PostgreSQL's percentile_cont too, which sorts every task of the process.
     metrics = {"cycle": TF.cycle_seconds, "wait": TF.wait_seconds, "work": TF.work_seconds}
@@ -215,11 +245,7 @@ def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
          for metric, count in (("cycle", "count"), ("wait", "waits"), ("work", "works"))},
         walk=scope.all_time, buckets={metric: task_buckets(uow, scope, metric, [TF.step_id]) for metric in metrics})
     spreads = {metric: {key[0]: spread for key, spread in by_step.items()} for metric, by_step in found.items()}
-    now = moment(scope.now)
-    open_now = {r.step_id: r for r in uow.session.execute(
-        select(T.step_id, func.count().label("open"),
-               func.sum(case((T.due_at <= now, 1), else_=0)).label("breached"))
-        .where(*scope.open_tasks()).group_by(T.step_id))}
+    open_now = open_work(uow, scope)
     step_ids = scope.step_ids() + sorted((set(done) | set(open_now)) - set(scope.step_ids()))
     total = sum(float(r.total_cycle or 0) for r in done.values())
     figures = []
@@ -241,7 +267,7 @@ def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
             total_work_seconds=round(float(row.total_work or 0), 3) if row else 0.0,
             with_target=with_target, within_target=within, share_within_target=share(within, with_target),
             share_of_lead_time=share(float(row.total_cycle or 0), total) if row else (0.0 if total else None),
-            open_now=int(current.open) if current else 0, breached_now=int(current.breached or 0) if current else 0,
+            open_now=current[0] if current else 0, breached_now=current[1] if current else 0,
             status=heat_status(within, with_target)))
     order = {step_id: i for i, step_id in enumerate(step_ids)}
     figures.sort(key=lambda s: (-s.total_cycle_seconds, order[s.step_id]))
@@ -357,9 +383,7 @@ def efficiency(uow: UnitOfWork, filters: Filters) -> Efficiency:
 
 def efficiency_of(uow: UnitOfWork, scope: Scope) -> Efficiency:
     """``efficiency`` for a resolved scope, inside an open unit of work."""
-    rows = case_rows(scope)
-    total = uow.session.execute(select(func.sum(rows.c.cases), func.sum(rows.c.lead_seconds), func.sum(rows.c.pces),
-                                       *[func.sum(rows.c[c]) for c in CLASS_SECONDS])).one()
+    total = added(case_sums(uow, scope).values(), "cases", "lead_seconds", "pces", *CLASS_SECONDS)
     pce = percentiles(uow.session, CF.pce, scope.case_facts(), counts={(): int(total[2] or 0)},
                       walk=scope.all_time).get((), Spread.empty())
     times = dict(zip(CLASS_SECONDS, (float(v or 0) for v in total[3:])))

@@ -3,7 +3,7 @@
 The web app's dashboard pages call this module only: ``dashboard_options``
 says what the filters may choose (versions, segments, roles, people),
 ``read_filters`` turns a query string into checked ``Filters`` (every problem
-named), ``process_dashboard`` gathers every figure of the page, and
+named), ``dashboard_page`` reads the options and gathers every figure of the page, and
 ``version_comparison`` sets two versions side by side. The figures come from
 engine.analytics.cycle_times, engine.analytics.costs, engine.work.feedback, engine.analytics.risk and
 engine.analytics.segments; what is read here directly is the process's versions and
@@ -12,11 +12,12 @@ the names the filters offer.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from engine.analytics import costs, cycle_times, risk, satisfaction, segments
 from engine.analytics.cycle_times import SlowCase, StepFigures
@@ -25,7 +26,7 @@ from engine.analytics.filters import Filters, resolve
 from engine.definitions.annotations import ProcessAnnotations
 from engine.errors import NotFound
 from engine.storage.repository import known_segments
-from engine.storage.tables import ProcessDefinition, RoleRate, User, UserRole
+from engine.storage.tables import ProcessDefinition, User, UserRole
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 SLOWEST = 10
@@ -33,11 +34,13 @@ AT_RISK_ROWS = 10
 
 
 class FiltersRefused(ValueError):
-    """A filter value the dashboard cannot use; ``problems`` names each one."""
+    """A filter value the dashboard cannot use; ``problems`` names each one, ``options`` (when read) are what the
+    filters may choose."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], options: Optional[Options] = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.options = options
 
 
 @dataclass(frozen=True)
@@ -67,22 +70,26 @@ class Options:
 def dashboard_options(new_uow: UnitOfWorkFactory, key: str) -> Options:
     """The versions of ``key``, the segments customers are in, its lane roles and the people holding them."""
     with new_uow().reading() as uow:
-        rows = uow.session.execute(
-            select(ProcessDefinition.version, ProcessDefinition.name, ProcessDefinition.deployed_at,
-                   ProcessDefinition.deployed_by, ProcessDefinition.annotations)
-            .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
-        if not rows:
-            raise NotFound(f"no process {key!r} is deployed")
-        versions, roles = [], set()
-        for row in rows:
-            notes = ProcessAnnotations.from_dict(row.annotations)
-            versions.append(VersionInfo(row.version, row.deployed_at, row.deployed_by, notes.process.target_seconds))
-            roles |= {step.role for step in notes.steps.values() if step.role}
-        people = uow.session.scalars(
-            select(User.name).distinct().join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role.in_(sorted(roles))).order_by(User.name)).all() if roles else []
-        return Options(key, rows[0].name, tuple(versions), tuple(sorted(known_segments(uow.session))),
-                       tuple(sorted(roles)), tuple(people))
+        return _options(uow, key)
+
+
+def _options(uow: UnitOfWork, key: str) -> Options:
+    rows = uow.session.execute(
+        select(ProcessDefinition.version, ProcessDefinition.name, ProcessDefinition.deployed_at,
+               ProcessDefinition.deployed_by, ProcessDefinition.annotations)
+        .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
+    if not rows:
+        raise NotFound(f"no process {key!r} is deployed")
+    versions, roles = [], set()
+    for row in rows:
+        notes = ProcessAnnotations.from_dict(row.annotations)
+        versions.append(VersionInfo(row.version, row.deployed_at, row.deployed_by, notes.process.target_seconds))
+        roles |= {step.role for step in notes.steps.values() if step.role}
+    people = uow.session.scalars(
+        select(User.name).distinct().join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_(sorted(roles))).order_by(User.name)).all() if roles else []
+    return Options(key, rows[0].name, tuple(versions), tuple(sorted(known_segments(uow.session))),
+                   tuple(sorted(roles)), tuple(people))
 
 
 def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
@@ -132,37 +139,48 @@ class Dashboard:
     slowest: list[SlowCase]
 
 
-def process_dashboard(new_uow: UnitOfWorkFactory, filters: Filters, options: Options,
-                      step_id: Optional[str] = None) -> Dashboard:
-    """Every figure of the dashboard; with ``step_id``, that step's figures and slowest cases too.
+def dashboard_page(new_uow: UnitOfWorkFactory, key: str, params: Mapping[str, str],
+                   step_id: Optional[str] = None) -> Dashboard:
+    """Every figure of the dashboard of ``key`` for a query string (``read_filters``); with ``step_id``, that
+    step's figures and slowest cases too.
 
     The diagram is the chosen version's, or the newest one's when the figures cover every version; the heat
     map on it colours that version's own figures.
-    FiltersRefused for a step the process does not have. The page is one unit of work: the facts are
-    refreshed and the filters resolved once, and every figure is read on that scope.
+    NotFound for a process not deployed; FiltersRefused, with the ``options``, for filters or a step the process
+    does not have. The page is one unit of work: the options are read, the facts refreshed and the filters
+    resolved once, and every figure is read on that scope.
     """
     with new_uow() as uow:
-        scope = fresh_scope(uow, filters)  # the one facts refresh and scope of the page
-        steps = cycle_times.steps_of(uow, scope)
-        chosen = None
-        if step_id:
-            chosen = next((s for s in steps if s.step_id == step_id), None)
-            if chosen is None:
-                raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
-        rates = dict(uow.session.execute(select(RoleRate.role, RoleRate.hourly_rate)).all())
-        diagram_version = filters.version or options.newest
-        heat_steps = steps if len(scope.versions) == 1 else \
-            cycle_times.steps_of(uow, resolve(uow, filters.but(version=diagram_version)))
-        return Dashboard(
-            filters=filters, options=options, summary=cycle_times.summary_of(uow, scope),
-            trend=cycle_times.trend_of(uow, scope), steps=steps, efficiency=cycle_times.efficiency_of(uow, scope),
-            segments=segments.report_of(uow, scope), risk=risk.risk_of(uow, scope, limit=AT_RISK_ROWS),
-            cost=costs.cost_of(uow, scope),
-            rates={role: float(rates[role]) if rates.get(role) is not None else None for role in options.roles},
-            satisfaction=satisfaction.satisfaction_of(uow, scope),
-            diagram_version=diagram_version, diagram_xml=_version_xml(uow, options.process, diagram_version),
-            heat_steps=heat_steps,
-            step=chosen, slowest=cycle_times.slowest_of(uow, scope, step_id, SLOWEST) if chosen and step_id else [])
+        options = _options(uow, key)
+        try:
+            return _figures(uow, read_filters(options, params), options, step_id)
+        except (FiltersRefused, NotFound) as exc:
+            problems = exc.problems if isinstance(exc, FiltersRefused) else [str(exc)]
+            raise FiltersRefused(problems, options) from None
+
+
+def _figures(uow: UnitOfWork, filters: Filters, options: Options, step_id: Optional[str]) -> Dashboard:
+    scope = fresh_scope(uow, filters)  # the one facts refresh and scope of the page
+    steps = cycle_times.steps_of(uow, scope)
+    chosen = None
+    if step_id:
+        chosen = next((s for s in steps if s.step_id == step_id), None)
+        if chosen is None:
+            raise FiltersRefused([f"{options.name} has no step {step_id!r}"])
+    rates = costs.rates_of(uow, scope)
+    diagram_version = filters.version or options.newest
+    heat_steps = steps if len(scope.versions) == 1 else \
+        cycle_times.steps_of(uow, resolve(uow, filters.but(version=diagram_version)))
+    return Dashboard(
+        filters=filters, options=options, summary=cycle_times.summary_of(uow, scope),
+        trend=cycle_times.trend_of(uow, scope), steps=steps, efficiency=cycle_times.efficiency_of(uow, scope),
+        segments=segments.report_of(uow, scope), risk=risk.risk_of(uow, scope, limit=AT_RISK_ROWS),
+        cost=costs.cost_of(uow, scope),
+        rates={role: float(rates[role]) if rates.get(role) is not None else None for role in options.roles},
+        satisfaction=satisfaction.satisfaction_of(uow, scope),
+        diagram_version=diagram_version, diagram_xml=_version_xml(uow, options.process, diagram_version),
+        heat_steps=heat_steps,
+        step=chosen, slowest=cycle_times.slowest_of(uow, scope, step_id, SLOWEST) if chosen and step_id else [])
 
 
 def version_xml(new_uow: UnitOfWorkFactory, key: str, version: int) -> str:
@@ -171,11 +189,19 @@ def version_xml(new_uow: UnitOfWorkFactory, key: str, version: int) -> str:
         return _version_xml(uow, key, version)
 
 
+# A deployed version's BPMN never changes: each database's (engine's) are read once per process.
+_XML: "weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], str]]" = weakref.WeakKeyDictionary()
+
+
 def _version_xml(uow: UnitOfWork, key: str, version: int) -> str:
-    xml = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(
-        ProcessDefinition.key == key, ProcessDefinition.version == version))
+    known = _XML.setdefault(uow.session.get_bind().engine, {})
+    xml = known.get((key, version))
     if xml is None:
-        raise NotFound(f"process {key!r} has no version {version}")
+        xml = uow.session.scalar(select(ProcessDefinition.bpmn_xml).where(
+            ProcessDefinition.key == key, ProcessDefinition.version == version))
+        if xml is None:
+            raise NotFound(f"process {key!r} has no version {version}")
+        known[(key, version)] = xml
     return xml
 
 

@@ -29,9 +29,11 @@ for 250,000 tasks); ``valueflow init`` runs it after migrating.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import functools
+from typing import Any
 
-from sqlalchemy import Float, Integer, and_, bindparam, case, cast, exists, func, literal, null, select, update
+from sqlalchemy import (Float, Integer, and_, bindparam, case, cast, exists, func, literal, literal_column, null,
+                        select, union_all, update)
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.analytics import rollups
@@ -55,30 +57,43 @@ def _seconds(start: Any, end: Any) -> ColumnElement[int]:
 
 def refresh(uow: UnitOfWork) -> None:
     """Add the facts of tasks completed and cases finished since the last refresh, and their days' sums
-    (engine.analytics.rollups), and commit them."""
-    _add_task_facts(uow)
-    _add_case_facts(uow)
-    uow.commit()
+    (engine.analytics.rollups), and commit them; with nothing to add, the transaction carries on."""
+    tasks, cases = _completed(uow)
+    added_tasks = _add_task_facts(uow, tasks)
+    if _add_case_facts(uow, cases) or added_tasks:
+        uow.commit()
 
 
-def _since(uow: UnitOfWork, column: Any) -> Optional[int]:
-    newest = uow.session.scalar(select(func.max(column)))
-    return None if newest is None else newest - MARGIN
+@functools.cache
+def _completed_queries() -> tuple[Any, Any]:
+    """The queries of ``_completed``, built once: the newest facts' event ids, then per kind of fact the ids
+    the log's events completed since (parameters ``task_since`` and ``case_since``) and the events' ids."""
+    newest = select(select(func.max(TF.event_id)).scalar_subquery(), select(func.max(CF.event_id)).scalar_subquery())
+    parts = []
+    for tag, (kind, key, known, since) in enumerate((("task_completed", E.task_id, TF.task_id, "task_since"),
+                                                      ("instance_completed", E.instance_id, CF.instance_id,
+                                                       "case_since"))):
+        parts.append(select(literal_column(str(tag)).label("tag"), key.label("item"), E.id)
+                     .where(E.id > bindparam(since, type_=Integer), E.type == kind, ~exists().where(known == key)))
+    return newest, union_all(*parts)
 
 
-def _completed(uow: UnitOfWork, kind: str, key: Any, known: Any, since: Optional[int]) -> list[tuple[int, int]]:
-    """(id, event id) of what the log's ``kind`` events completed since ``since`` and has no fact yet.
+def _completed(uow: UnitOfWork) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(id, event id) of the tasks and of the cases the log says completed that have no fact yet, since ``MARGIN``
+    events before the newest fact of each.
 
-    Read as a range of the log's primary key, so no query plan can turn it into a scan of every task or case.
+    Read as a range of the log's primary key, its bounds given as values (a bound the planner does not know
+    makes PostgreSQL plan a scan of every fact), so no query plan can turn it into a scan of every task or case.
     """
-    query = select(key, E.id).where(E.type == kind, ~exists().where(known == key))
-    if since is not None:
-        query = query.where(E.id > since)
-    newest: dict[int, int] = {}
-    for item, event_id in uow.session.execute(query):
+    newest, completed = _completed_queries()
+    connection = uow.session.connection()
+    task_since, case_since = (0 if found is None else found - MARGIN for found in connection.execute(newest).one())
+    found: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    for tag, item, event_id in connection.execute(completed, {"task_since": task_since, "case_since": case_since}):
         if item is not None:
-            newest[item] = max(event_id, newest.get(item, 0))
-    return sorted(newest.items())
+            kind = found[int(tag)]
+            kind[item] = max(event_id, kind.get(item, 0))
+    return sorted(found[0].items()), sorted(found[1].items())
 
 
 def _batches(rows: list[tuple[int, int]]) -> Any:
@@ -86,12 +101,13 @@ def _batches(rows: list[tuple[int, int]]) -> Any:
         yield rows[start:start + BATCH]
 
 
-def _add_task_facts(uow: UnitOfWork) -> None:
+def _add_task_facts(uow: UnitOfWork, new: list[tuple[int, int]]) -> bool:
     added: list[int] = []
-    for batch in _batches(_completed(uow, "task_completed", E.task_id, TF.task_id, _since(uow, TF.event_id))):
+    for batch in _batches(new):
         added += uow.session.connection().execute(_task_facts_insert(uow.session),
                                                   {"ids": [task_id for task_id, _ in batch]}).scalars().all()
     rollups.add_tasks(uow, added)
+    return bool(added)
 
 
 _TASK_FACTS_INSERTS: dict[str, Any] = {}  # by the database's dialect
@@ -121,11 +137,9 @@ def _task_facts_insert(session: Any) -> Any:
     return found
 
 
-def _add_case_facts(uow: UnitOfWork) -> None:
-    since = _since(uow, CF.event_id)
-    new = _completed(uow, "instance_completed", E.instance_id, CF.instance_id, since)
+def _add_case_facts(uow: UnitOfWork, new: list[tuple[int, int]]) -> bool:
     if not new:
-        return
+        return False
     notes = {definition_id: ProcessAnnotations.from_dict(annotations).process
              for definition_id, annotations in uow.session.execute(select(D.id, D.annotations))}
     target = _target(notes)
@@ -158,6 +172,7 @@ def _add_case_facts(uow: UnitOfWork) -> None:
                                      .on_conflict_do_nothing().returning(CF.instance_id)).all()
     _business_time(uow, notes, added)
     rollups.add_cases(uow, added)
+    return bool(added)
 
 
 def _class_sum(column: Any, kind: str) -> ColumnElement[int]:

@@ -133,11 +133,17 @@ class VersionTarget:
 
 @dataclass(frozen=True)
 class Scope:
-    """The filters resolved against the database: the versions they cover, newest first."""
+    """The filters resolved against the database: the versions they cover, newest first.
+
+    ``reads`` keeps what the figures of one page share, read once: the sums of engine.analytics.rollups (per
+    segment, whatever the segment filter), the open work of engine.analytics.risk, the rates; scopes that differ
+    in the segment alone share it.
+    """
 
     filters: Filters
     versions: tuple[Version, ...]
     now: datetime
+    reads: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     ids: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -152,7 +158,8 @@ class Scope:
         the versions, so change them through ``resolve``)."""
         if {"process", "version"} & set(changes):
             raise ValueError("resolve the filters again to change the process or version")
-        return Scope(self.filters.but(**changes), self.versions, self.now)
+        return Scope(self.filters.but(**changes), self.versions, self.now,
+                     self.reads if set(changes) == {"segment"} else {})
 
     @property
     def name(self) -> str:

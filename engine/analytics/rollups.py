@@ -15,9 +15,12 @@ cost sums by the change of their cases' costs when a rate changes.
 columns whether they come from the sums or from the facts: the days the
 period covers whole from the sums, its ragged ends (a period from 09:00) from
 the facts, and everything from the facts when a filter is not kept in the
-sums (an assignee; for cases, a role or an assignee too). Percentiles do not
+sums (an assignee; for cases, a role or an assignee too). ``task_sums`` and
+``case_sums`` add them up per segment and step (or week) in one statement,
+which every figure of a page shares (kept on its Scope). Percentiles do not
 add up: they are read from the facts (engine.analytics.sql), with ``task_buckets``
-saying where to start over all time.
+saying where to start over all time (every duration's buckets read at once),
+and ``week_spreads`` giving the lead time and cost per week.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 from sqlalchemy import bindparam, case, func, literal_column, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.analytics.sql import Buckets, day_of, insert_for
+from engine.analytics.sql import Buckets, Spread, day_of, insert_for, spreads
 from engine.storage.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
 from engine.storage.uow import UnitOfWork
 
@@ -72,42 +75,44 @@ def _case_values() -> dict[str, ColumnElement[Any]]:
 
 
 class _Sums:
-    """How new facts are added to one table of sums, built once: the query that sums a batch of facts per key,
-    and the upsert (per database) that adds those sums to the table's rows.
+    """How new facts are added to one table of sums, built once: one INSERT (per database) of the facts' sums per
+    key, from a SELECT … GROUP BY per part (``parts``: each a part's key columns given one value, its keys, its
+    values and the conditions narrowing its facts), that adds them to the rows already there (ON CONFLICT).
 
     The facts are named by their ids, ``BATCH`` at a time, written into the SQL when it runs: PostgreSQL plans
     each batch for its own ids (bound as parameters, a statement run over and over gets a generic plan that
-    scans every fact). ``only`` narrows the facts further; ``fixed`` gives key columns one value.
+    scans every fact). Each part's keys differ from the others' (a ``fixed`` column tells them apart), so no
+    statement meets a key twice.
     """
 
-    def __init__(self, table: Any, fact_id: Any, keys: dict[str, Any], values: dict[str, Any],
-                 only: Sequence[ColumnElement[bool]] = (), fixed: Optional[dict[str, Any]] = None) -> None:
-        self.table, self.keys, self.values, self.fixed = table, list(keys), list(values), fixed or {}
-        self.query = (select(*keys.values(), *[func.sum(value) for value in values.values()])
-                      .where(fact_id.in_(bindparam("ids", expanding=True, literal_execute=True)), *only)
-                      .group_by(*keys.values()))
-        self._upserts: dict[str, Any] = {}
+    def __init__(self, table: Any, fact_id: Any, parts: Sequence[tuple[dict[str, str], dict[str, Any],
+                                                                  dict[str, Any], Sequence[ColumnElement[bool]]]]):
+        self.table = table
+        fixed, keys, values, _ = parts[0]
+        self.columns = [*fixed, *keys, *values]
+        self.values = list(values)
+        ids = fact_id.in_(bindparam("ids", expanding=True, literal_execute=True))
+        selects = [self._select(part, ids) for part in parts]
+        self.source = union_all(*selects) if len(selects) > 1 else selects[0]
+        self._inserts: dict[str, Any] = {}
+
+    @staticmethod
+    def _select(part: Any, ids: Any) -> Any:
+        fixed, keys, values, only = part
+        return (select(*[literal_column(f"'{value}'") for value in fixed.values()], *keys.values(),
+                       *[func.sum(value) for value in values.values()]).where(ids, *only).group_by(*keys.values()))
 
     def add(self, uow: UnitOfWork, ids: Sequence[int]) -> None:
-        """Add the facts ``ids`` (those ``only`` keeps), summed per key: in SQL batch by batch, then each key's
-        row written once."""
-        width = len(self.keys)
-        sums: dict[tuple, list[Any]] = {}
+        """Add the facts ``ids`` (those each part keeps), summed per key, batch by batch."""
         for start in range(0, len(ids), BATCH):
-            for row in uow.session.execute(self.query, {"ids": list(ids[start:start + BATCH])}):
-                key, added = tuple(row[:width]), row[width:]
-                known = sums.get(key)
-                sums[key] = list(added) if known is None else [a + b for a, b in zip(known, added)]
-        if sums:
-            uow.session.execute(self._upsert(uow), [{**self.fixed, **dict(zip(self.keys, key)),
-                                                     **dict(zip(self.values, added))} for key, added in sums.items()])
+            uow.session.connection().execute(self._insert(uow), {"ids": list(ids[start:start + BATCH])})
 
-    def _upsert(self, uow: UnitOfWork) -> Any:
+    def _insert(self, uow: UnitOfWork) -> Any:
         dialect = uow.session.get_bind().dialect.name
-        found = self._upserts.get(dialect)
+        found = self._inserts.get(dialect)
         if found is None:
-            statement = insert_for(uow.session, self.table)
-            found = self._upserts[dialect] = statement.on_conflict_do_update(
+            statement = insert_for(uow.session, self.table).from_select(self.columns, self.source)
+            found = self._inserts[dialect] = statement.on_conflict_do_update(
                 index_elements=[column.name for column in self.table.__table__.primary_key],
                 set_={name: self.table.__table__.c[name] + statement.excluded[name] for name in self.values})
         return found
@@ -118,17 +123,17 @@ def _task_sums() -> tuple[_Sums, ...]:
     """The sums a new task fact is added to: its day's, and the buckets of each of its durations."""
     step = {"definition_id": TF.definition_id, "step_id": TF.step_id, "segment": TF.segment,
             "role": func.coalesce(TF.role, literal_column("''"))}
-    return (_Sums(TD, TF.task_id, {**step, "day": day_of(TF.completed_at)}, _task_values()),
-            *[_Sums(TB, TF.task_id, {**step, "bucket": _bucket(column, edges)}, {"tasks": literal_column("1")},
-                    [column.is_not(None)], {"metric": metric})
-              for metric, (column, edges) in BUCKETED.items()])
+    return (_Sums(TD, TF.task_id, [({}, {**step, "day": day_of(TF.completed_at)}, _task_values(), [])]),
+            _Sums(TB, TF.task_id, [({"metric": metric}, {**step, "bucket": _bucket(column, edges)},
+                                    {"tasks": literal_column("1")}, [column.is_not(None)])
+                                   for metric, (column, edges) in BUCKETED.items()]))
 
 
 @functools.cache
 def _case_sums() -> _Sums:
     """The sums a new case fact is added to: its day's."""
     keys = {"definition_id": CF.definition_id, "segment": CF.segment, "day": day_of(CF.ended_at), "week": CF.week}
-    return _Sums(CD, CF.instance_id, keys, _case_values())
+    return _Sums(CD, CF.instance_id, [({}, keys, _case_values(), [])])
 
 
 def add_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> None:
@@ -197,21 +202,91 @@ def _rows(scope: "Scope", kept: bool, sums: Any, day: Any, each: Any, facts: Any
     return union_all(*parts).subquery(name)
 
 
+def task_sums(uow: UnitOfWork, scope: "Scope") -> dict[tuple[Optional[str], str], dict[str, Any]]:
+    """The scope's completed tasks added up (``TASK_SUMS`` by name) per (segment, step), the segments of the
+    scope's segment filter only; read once for the scope and those that differ from it in the segment alone."""
+    found = _read(uow, scope, "task_sums", lambda rows: select(
+        rows.c.segment, rows.c.step_id, *[func.sum(rows.c[name]) for name in TASK_SUMS])
+        .group_by(rows.c.segment, rows.c.step_id), task_rows, TASK_SUMS)
+    return _of_segment(scope, found)
+
+
+def case_sums(uow: UnitOfWork, scope: "Scope") -> dict[tuple[Optional[str], Any], dict[str, Any]]:
+    """The scope's finished cases added up (``CASE_SUMS`` by name) per (segment, week: as the database gives
+    it, the value to bind for ``CaseFact.week``), the segments of the scope's segment filter only; read once
+    for the scope and those that differ from it in the segment alone."""
+    found = _read(uow, scope, "case_sums", lambda rows: select(
+        rows.c.segment, rows.c.week, *[func.sum(rows.c[name]) for name in CASE_SUMS])
+        .group_by(rows.c.segment, rows.c.week), case_rows, CASE_SUMS)
+    return _of_segment(scope, found)
+
+
+def week_spreads(uow: UnitOfWork, scope: "Scope") -> dict[str, dict[tuple, Spread]]:
+    """The median and p90 of the lead time (``lead``) and of the cost (``cost``) of the scope's finished cases,
+    per week (keyed as ``case_sums`` gives it); PostgreSQL reads both in one pass. Read once for the scope."""
+    name = f"week_spreads:{scope.filters.segment or ''}"
+    found = scope.reads.get(name)
+    if found is None:
+        cases: dict[tuple, int] = {}
+        for (_, week), sums in case_sums(uow, scope).items():
+            cases[(week,)] = cases.get((week,), 0) + int(sums["cases"])
+        found = scope.reads[name] = spreads(uow.session, {"lead": CF.lead_seconds, "cost": CF.cost},
+                                            scope.case_facts(), [CF.week], {"lead": cases, "cost": cases})
+    return found
+
+
+def added(sums: Any, *names: str) -> list[Any]:
+    """The totals of ``names`` over rows of ``task_sums`` / ``case_sums`` (None for a sum of nothing)."""
+    totals: list[Any] = [None] * len(names)
+    for row in sums:
+        for index, name in enumerate(names):
+            value = row[name]
+            if value is not None:
+                totals[index] = value if totals[index] is None else totals[index] + value
+    return totals
+
+
+def _read(uow: UnitOfWork, scope: "Scope", name: str, query: Any, rows: Any,
+          sums: Sequence[str]) -> dict[tuple, dict[str, Any]]:
+    found = scope.reads.get(name)
+    if found is None:
+        statement = query(rows(scope.but(segment=None)))
+        found = scope.reads[name] = {(row[0], row[1]): dict(zip(sums, row[2:]))
+                                     for row in uow.session.connection().execute(statement)}
+    return found
+
+
+def _of_segment(scope: "Scope", found: dict[tuple, Any]) -> dict[tuple, Any]:
+    segment = scope.filters.segment
+    return found if not segment else {key: value for key, value in found.items() if key[0] == segment}
+
+
 def task_buckets(uow: UnitOfWork, scope: "Scope", metric: str, groups: Sequence[Any]) -> Optional[Buckets]:
-    """Per value of ``groups`` (TaskFact columns) the buckets of the scope's tasks' ``metric`` (a key of
-    ``BUCKETED``), for engine.analytics.sql.percentiles; None when the scope is not kept in the buckets (a period
-    or an assignee)."""
+    """Per value of ``groups`` (TaskFact.step_id, and TaskFact.segment if wanted) the buckets of the scope's
+    tasks' ``metric`` (a key of ``BUCKETED``), for engine.analytics.sql.percentiles; None when the scope is not
+    kept in the buckets (a period or an assignee). Every metric's buckets are read at once, per step and
+    segment, for the scope and those that differ from it in the segment alone."""
     f = scope.filters
     if not scope.all_time or f.assignee:
         return None
-    columns = [getattr(TB, group.key) for group in groups]
-    conditions = [TB.metric == metric, *_kept(TB, scope)]
+    every = scope.reads.get("buckets")
+    if every is None:
+        every = scope.reads["buckets"] = {}
+        query = (select(TB.metric, TB.step_id, TB.segment, TB.bucket, func.sum(TB.tasks))
+                 .where(TB.metric.in_(list(BUCKETED)), *_kept(TB, scope.but(segment=None)))
+                 .group_by(TB.metric, TB.step_id, TB.segment, TB.bucket))
+        for name, step_id, segment, bucket, n in uow.session.connection().execute(query):
+            every.setdefault(name, []).append((step_id, segment, bucket, int(n)))
+    by_segment = [group.key for group in groups] == ["step_id", "segment"]
+    counted: dict[tuple, dict[int, int]] = {}
+    for step_id, segment, bucket, n in every.get(metric, []):
+        if f.segment and segment != f.segment:
+            continue
+        cells = counted.setdefault((step_id, segment) if by_segment else (step_id,), {})
+        cells[bucket] = cells.get(bucket, 0) + n
     edges = BUCKETED[metric][1]
-    found: Buckets = {}
-    for *key, bucket, n in uow.session.execute(select(*columns, TB.bucket, func.sum(TB.tasks)).where(*conditions)
-                                               .group_by(*columns, TB.bucket).order_by(*columns, TB.bucket)):
-        found.setdefault(tuple(key), []).append((edges[bucket - 1] if bucket else None, int(n)))
-    return found
+    return {key: [(edges[bucket - 1] if bucket else None, n) for bucket, n in sorted(cells.items())]
+            for key, cells in counted.items()}
 
 
 Days = tuple[Optional[date], Optional[date]]

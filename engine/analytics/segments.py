@@ -16,13 +16,11 @@ The segment filter is ignored here: the report compares all segments.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
-
-from sqlalchemy import func, select
+from typing import Any, Optional
 
 from engine.analytics.facts import fresh_scope
 from engine.analytics.filters import Filters, Scope, VersionTarget, share
-from engine.analytics.rollups import case_rows, task_buckets, task_rows
+from engine.analytics.rollups import added, case_sums, task_buckets, task_sums
 from engine.analytics.sql import Spread, percentiles
 from engine.storage.tables import CaseFact, TaskFact
 from engine.storage.uow import UnitOfWork
@@ -91,21 +89,19 @@ def report_of(uow: UnitOfWork, scope: Scope) -> SegmentReport:
 
 
 def _case_rows(uow: UnitOfWork, scope: Scope) -> dict[str, tuple[int, int, int, Spread]]:
-    rows = case_rows(scope)
-    by_segment = [(segment, int(n), int(known), int(met)) for segment, n, known, met in uow.session.execute(
-        select(rows.c.segment, func.sum(rows.c.cases), func.sum(rows.c.with_target), func.sum(rows.c.within))
-        .group_by(rows.c.segment))]
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for (segment, _), sums in case_sums(uow, scope).items():
+        rows.setdefault(segment, []).append(sums)
+    by_segment = [(segment, *(int(v) for v in added(found, "cases", "with_target", "within")))
+                  for segment, found in rows.items()]
     leads = percentiles(uow.session, CF.lead_seconds, scope.case_facts(), [CF.segment],
                         {(segment,): n for segment, n, _, _ in by_segment}, walk=scope.all_time)
     return {segment: (n, known, met, leads.get((segment,), Spread.empty())) for segment, n, known, met in by_segment}
 
 
 def _step_rows(uow: UnitOfWork, scope: Scope) -> dict[str, dict[str, tuple[int, int, int, Spread]]]:
-    rows = task_rows(scope)
-    by_step = [(segment, step_id, int(n), int(known), int(met), int(overruns)) for
-               segment, step_id, n, known, met, overruns in uow.session.execute(
-                   select(rows.c.segment, rows.c.step_id, func.sum(rows.c.tasks), func.sum(rows.c.with_target),
-                          func.sum(rows.c.within), func.sum(rows.c.overruns)).group_by(rows.c.segment, rows.c.step_id))]
+    by_step = [(segment, step_id, *(int(sums[name]) for name in ("tasks", "with_target", "within", "overruns")))
+               for (segment, step_id), sums in task_sums(uow, scope).items()]
     # Only the overrun's median is read (the starvation flag). ix_task_fact_overrun orders each (step,
     # segment)'s overruns, so over all time walking it from the median's bucket beats PostgreSQL's sort too.
     overruns = percentiles(uow.session, TF.overrun, scope.task_facts(), [TF.step_id, TF.segment],

@@ -17,7 +17,8 @@
   so a p90 walks a tenth of the entries, not nine tenths, or from the bucket of
   values that holds the rank when the caller counted them per bucket
   (engine.analytics.rollups). The fact tables (engine.analytics.facts) have such an index per
-  metric. PostgreSQL walks too when the caller says it pays.
+  metric. PostgreSQL walks too when the caller says it pays, every walk of a call in one
+  statement (``UNION ALL``): there each statement is a round trip to the server.
 
 No row of the underlying data reaches Python: only counts and the picked values.
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import Date, Float, Integer, bindparam, func, literal, select
+from sqlalchemy import Date, Float, Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -148,11 +149,16 @@ def percentiles(session: Any, metric: Any, where: Sequence[Any], groups: Sequenc
 def spreads(session: Any, metrics: dict[str, Any], where: Sequence[Any], groups: Sequence[Any] = (),
             counts: Optional[dict[str, dict[tuple, int]]] = None, *, walk: bool = False,
             buckets: Optional[dict[str, Optional[Buckets]]] = None) -> dict[str, dict[tuple, "Spread"]]:
-    """``percentiles`` of several metrics (by name) over the same rows; PostgreSQL, unless ``walk``, sorts
-    them in one pass. ``counts`` and ``buckets`` are by metric name."""
-    if session.get_bind().dialect.name != "postgresql" or walk:
+    """``percentiles`` of several metrics (by name) over the same rows; PostgreSQL sorts them in one pass, or,
+    with ``walk``, walks them all in one statement. ``counts`` and ``buckets`` are by metric name."""
+    if session.get_bind().dialect.name != "postgresql":
         return {name: percentiles(session, column, where, groups, (counts or {}).get(name), walk=walk,
                                   buckets=(buckets or {}).get(name)) for name, column in metrics.items()}
+    if walk:  # every metric's walks in one statement
+        planned = {name: _planned(session, column, where, groups, (counts or {}).get(name), PERCENTS,
+                                  (buckets or {}).get(name)) for name, column in metrics.items()}
+        pairs = iter(_walks(session.connection(), [walk for walks in planned.values() for walk in walks]))
+        return {name: _picked(walks, [next(pairs) for _ in walks]) for name, walks in planned.items()}
     width = len(groups)
     parts = []
     for column in metrics.values():
@@ -172,40 +178,105 @@ def _walked(session: Any, metric: Any, where: Sequence[Any], groups: Sequence[An
             counts: Optional[dict[tuple, int]], percents: Sequence[int],
             buckets: Optional[Buckets]) -> dict[tuple, "Spread"]:
     """``percentiles`` read by walking an index on (group columns, metric), on either database: from the
-    bucket holding the rank when there are ``buckets``, else from the nearer end."""
+    bucket holding the rank when there are ``buckets``, else from the nearer end (``_planned``, ``_walks``)."""
+    walks = _planned(session, metric, where, groups, counts, percents, buckets)
+    return _picked(walks, _walks(session.connection(), walks))
+
+
+def _planned(session: Any, metric: Any, where: Sequence[Any], groups: Sequence[Any],
+             counts: Optional[dict[tuple, int]], percents: Sequence[int],
+             buckets: Optional[Buckets]) -> list["_Walk"]:
+    """The walks that read ``percents`` of ``metric`` per group (counting the groups first without ``counts``
+    or ``buckets``)."""
     conditions = [*where, metric.is_not(None)]
     width = len(groups)
-    connection = session.connection()
-    chosen = [*conditions, *[group == bindparam(f"group_{i}") for i, group in enumerate(groups)]]
-    skip = bindparam("skip", type_=Integer)
-    upward = select(metric).where(*chosen).order_by(metric).limit(2).offset(skip)
-    downward = select(metric).where(*chosen).order_by(metric.desc()).limit(2).offset(skip)
-    upward_from = select(metric).where(*chosen, metric >= bindparam("low", type_=metric.type)) \
-        .order_by(metric).limit(2).offset(skip)
     if buckets is not None:
         counts = {key: sum(count for _, count in counted) for key, counted in buckets.items()}
     elif counts is None:
-        counts = {tuple(row[:width]): int(row[width]) for row in
-                  connection.execute(select(*groups, func.count(metric)).where(*conditions).group_by(*groups))}
-    found = {}
+        counts = {tuple(row[:width]): int(row[width]) for row in session.connection().execute(
+            select(*groups, func.count(metric)).where(*conditions).group_by(*groups))}
+    walks = []
     for key, n in counts.items():
         if not n or any(value is None for value in key):
             continue  # a group without a value (no segment) has no percentile to show
-        values = {f"group_{i}": value for i, value in enumerate(key)}
-        picked: dict[int, Optional[float]] = {p: None for p in PERCENTS}
         for p in percents:
-            rank, fraction = (n - 1) * p // 100, ((n - 1) * p % 100) / 100
+            rank = (n - 1) * p // 100
             low, below = _bucket_of(buckets[key], rank) if buckets is not None else (None, 0)
-            if low is not None:
-                pair = connection.execute(upward_from, {**values, "low": low, "skip": rank - below}).scalars().all()
-            elif buckets is None and rank > (n - 1) // 2:  # nearer the top: walk down to rank + 1 and rank
-                pair = connection.execute(downward, {**values, "skip": max(n - 2 - rank, 0)}).scalars().all()
-                pair = pair[::-1] if rank < n - 1 else pair[:1]
-            else:
-                pair = connection.execute(upward, {**values, "skip": rank - below}).scalars().all()
-            picked[p] = _between(pair, fraction)
-        found[key] = Spread(n, *picked.values())
+            downward = low is None and buckets is None and rank > (n - 1) // 2  # nearer the top: rank + 1, rank
+            walks.append(_Walk(metric, conditions, tuple(groups), key, p, n, downward,
+                               max(n - 2 - rank, 0) if downward else rank - below, low))
+    return walks
+
+
+def _picked(walks: Sequence["_Walk"], pairs: Sequence[list[Any]]) -> dict[tuple, "Spread"]:
+    """The spreads the walks' values give, per group."""
+    picked: dict[tuple, tuple[int, dict[int, Optional[float]]]] = {}
+    for walk, pair in zip(walks, pairs):
+        rank, fraction = (walk.n - 1) * walk.p // 100, ((walk.n - 1) * walk.p % 100) / 100
+        if walk.downward:
+            pair = pair[::-1] if rank < walk.n - 1 else pair[:1]
+        picked.setdefault(walk.key, (walk.n, {p: None for p in PERCENTS}))[1][walk.p] = _between(pair, fraction)
+    return {key: Spread(n, *values.values()) for key, (n, values) in picked.items()}
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One walk down a group's index of ``metric``: the two values from ``skip`` on (from ``low`` up, if set),
+    upward or downward, for the ``p``-th percentile of the group's ``n`` values."""
+
+    metric: Any
+    conditions: Sequence[Any]
+    groups: tuple[Any, ...]
+    key: tuple
+    p: int
+    n: int
+    downward: bool
+    skip: int
+    low: Optional[float]
+
+
+def _walks(connection: Any, walks: Sequence[_Walk]) -> list[list[Any]]:
+    """Each walk's values, in its order: one statement per walk, or on PostgreSQL all in one (UNION ALL), since
+    each statement is a round trip to a server that may be busy."""
+    if connection.dialect.name != "postgresql" or len(walks) < 2:
+        statements: dict[int, tuple[Any, Any, Any]] = {}
+        pairs = []
+        for walk in walks:
+            found = statements.get(id(walk.conditions))
+            if found is None:
+                found = statements[id(walk.conditions)] = _statements(walk)
+            upward, downward, upward_from = found
+            values = {**{f"group_{i}": value for i, value in enumerate(walk.key)}, "skip": walk.skip}
+            statement = downward if walk.downward else upward if walk.low is None else upward_from
+            pairs.append(connection.execute(statement, values if walk.low is None else {**values, "low": walk.low})
+                         .scalars().all())
+        return pairs
+    parts = []
+    for index, walk in enumerate(walks):
+        metric = walk.metric
+        chosen = [*walk.conditions, *[group == value for group, value in zip(walk.groups, walk.key)]]
+        if walk.low is not None:
+            chosen.append(metric >= literal(walk.low, metric.type))
+        parts.append(select(literal(index, Integer).label("walk"), metric.label("value")).where(*chosen)
+                     .order_by(metric.desc() if walk.downward else metric).limit(2).offset(walk.skip))
+    found: list[list[Any]] = [[] for _ in walks]
+    for index, value in connection.execute(union_all(*parts)):
+        found[index].append(value)
+    for walk, values in zip(walks, found):
+        values.sort(reverse=walk.downward)
     return found
+
+
+def _statements(walk: _Walk) -> tuple[Any, Any, Any]:
+    """The walks of a group's index of ``walk.metric`` (upward, downward, upward from a value), the group's
+    values and the offset bound when they run."""
+    metric = walk.metric
+    chosen = [*walk.conditions, *[group == bindparam(f"group_{i}") for i, group in enumerate(walk.groups)]]
+    skip = bindparam("skip", type_=Integer)
+    return (select(metric).where(*chosen).order_by(metric).limit(2).offset(skip),
+            select(metric).where(*chosen).order_by(metric.desc()).limit(2).offset(skip),
+            select(metric).where(*chosen, metric >= bindparam("low", type_=metric.type))
+            .order_by(metric).limit(2).offset(skip))
 
 
 def _bucket_of(counted: list[tuple[Optional[float], int]], rank: int) -> tuple[Optional[float], int]:

@@ -171,7 +171,7 @@ def test_cases_written_with_a_clock_in_the_past_are_counted_after_later_ones(sto
 
 @pytest.mark.parametrize("narrowed", [False, True], ids=["all", "period-and-segment"])
 def test_the_dashboard_page_shows_the_same_figures_as_each_function(story, stored_uow, narrowed):
-    """process_dashboard reads every figure in one unit of work (one facts refresh, one scope); what it shows
+    """dashboard_page reads every figure in one unit of work (one facts refresh, one scope); what it shows
     is what each analytics function gives on its own, with a step chosen and with work still open."""
     from engine.analytics import costs, dashboards, risk, satisfaction, segments
 
@@ -181,8 +181,7 @@ def test_the_dashboard_page_shows_the_same_figures_as_each_function(story, store
     filters = Filters(story.key)
     if narrowed:
         filters = filters.but(start=T0 + timedelta(days=1), end=T0 + timedelta(days=3), segment="premium")
-    options = dashboards.dashboard_options(stored_uow, story.key)
-    page = dashboards.process_dashboard(stored_uow, filters, options, "review")
+    page = dashboards.dashboard_page(stored_uow, story.key, filters.to_params(), "review")
 
     assert page.summary == cycle_times.process_summary(stored_uow(), filters)
     assert page.trend == cycle_times.weekly_trend(stored_uow(), filters)

@@ -232,10 +232,9 @@ def demo_uow(tmp_path_factory):
 @pytest.mark.parametrize("key, params", [("loan_decision", {}), ("loan_decision", {"version": "all"}),
                                          ("order_to_cash", {}), ("service_request", {})])
 def test_pm4py_rebuilds_the_dashboards_lead_time_from_the_xes_alone(demo_uow, tmp_path, key, params):
-    from engine.analytics.dashboards import dashboard_options, process_dashboard, read_filters
-    options = dashboard_options(demo_uow, key)
-    filters = read_filters(options, params)
-    summary = process_dashboard(demo_uow, filters, options).summary
+    from engine.analytics.dashboards import dashboard_page
+    page = dashboard_page(demo_uow, key, params)
+    filters, summary = page.filters, page.summary
     path = tmp_path / "log.xes"
     with open(path, "w", encoding="utf-8") as out:
         exports.event_log(demo_uow(), filters).write(out, "xes")
