@@ -13,17 +13,23 @@ On PostgreSQL, a transaction on a bare driver connection (a step's, see
 trip; a transaction SQLAlchemy begins is psycopg's own, as usual. psycopg
 prepares no statements of its own: it would deallocate them all at every
 rollback, engine.storage.pg_pipeline's included, which prepares a step's.
+A connection taken from the pool is checked without a round trip (no ping):
+one the server has closed (a restart, an administrator ending it) has its
+farewell, or the end of the stream, waiting to be read on its socket, and an
+idle one has nothing; one with anything to read is replaced by a new one.
 """
 
 from __future__ import annotations
 
 import atexit
+import select
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from engine.storage.driver_reads import BUSY_TIMEOUT_SECONDS
@@ -46,8 +52,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+        engine = create_engine(url, connect_args={"prepare_threshold": None})
         event.listen(engine, "begin", lambda connection: _driver_begins(connection.connection.driver_connection))
+        event.listen(engine, "checkout", _replace_if_ended)
         return engine
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
@@ -93,6 +100,23 @@ def make_engine(url: str) -> Engine:
         # copies the log into the database and removes it, rather than leave a log of up to 40 MB.
         atexit.register(_dispose_if_alive, weakref.ref(engine))
     return engine
+
+
+def still_open(driver: Any) -> bool:
+    """Whether a driver connection out of use may be used as it is: on PostgreSQL, open and with nothing from the
+    server waiting on its socket (see the module's docstring); a SQLite file's connection always."""
+    if not hasattr(driver, "pgconn"):
+        return True
+    if driver.closed or driver.broken:
+        return False
+    waiting, _, _ = select.select([driver.fileno()], [], [], 0)
+    return not waiting
+
+
+def _replace_if_ended(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """At the pool's checkout: a connection the server has ended is dropped, and the pool connects anew."""
+    if not still_open(dbapi_connection):
+        raise DisconnectionError("the server ended this connection")
 
 
 def _dispose_if_alive(engine_ref: "weakref.ref[Engine]") -> None:

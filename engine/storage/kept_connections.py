@@ -8,26 +8,21 @@ connection in this keeper instead, and the next unit of work takes it from
 here. A few are kept; the rest go back to the pool, and disposing of the
 engine closes the kept ones.
 
-On PostgreSQL the pool's checkout pings the server (a round trip, a sixth of
-a step's) to replace a connection the server has dropped. A kept connection
-is checked without one: a connection the server has closed (a restart, an
-administrator ending it) has its farewell, or the end of the stream, waiting
-to be read on its socket, and an idle one has nothing; a kept connection with
-anything to read is dropped and a pooled one (pinged) is taken instead. An
-in-memory SQLite database has one connection, which its pool hands out as it
-is.
+On PostgreSQL a kept connection is checked as the pool checks its own
+(engine.storage.db): one with anything from the server waiting on its socket
+has been ended there, and is dropped for a pooled one. An in-memory SQLite
+database has one connection, which its pool hands out as it is.
 """
 
 from __future__ import annotations
 
-import select
 import threading
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
-from engine.storage.db import begun_or_returned, checkout_in_transaction, transaction_ended
+from engine.storage.db import begun_or_returned, checkout_in_transaction, still_open, transaction_ended
 
 # As many as threads usually take steps at the same moment; more would hold back the pool's other users.
 _KEEP = 2
@@ -49,7 +44,7 @@ class KeptConnections:
         else one from the pool."""
         with self._lock:
             pooled = self._idle.pop() if self._idle else None
-        if pooled is not None and not _still_open(pooled.driver_connection):
+        if pooled is not None and not still_open(pooled.driver_connection):
             pooled.invalidate()  # closed, and forgotten by the pool
             pooled = None
         if pooled is None:
@@ -95,13 +90,3 @@ def _in_transaction(driver: Any) -> bool:
         return bool(driver.in_transaction)
     return bool(driver.info.transaction_status != driver.info.transaction_status.IDLE)
 
-
-def _still_open(driver: Any) -> bool:
-    """Whether a kept connection may be used as it is: on PostgreSQL, open and with nothing from the server
-    waiting on its socket (see the module's docstring); a SQLite file's connection always."""
-    if not hasattr(driver, "pgconn"):
-        return True
-    if driver.closed or driver.broken:
-        return False
-    waiting, _, _ = select.select([driver.fileno()], [], [], 0)
-    return not waiting

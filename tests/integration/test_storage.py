@@ -142,6 +142,27 @@ def test_a_kept_postgresql_connection_the_server_ended_is_replaced_before_a_step
         admin.dispose()
 
 
+def test_a_pooled_postgresql_connection_the_server_ended_is_replaced_at_checkout(postgres_url, clock):
+    name = f"pooled-{uuid.uuid4().hex[:8]}"
+    new_uow = connect(f"{postgres_url}?application_name={name}", clock)
+    admin = connect(postgres_url)
+    try:
+        with new_uow() as uow:  # the session's connection comes from the pool and goes back to it
+            first = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            for _ in range(100):
+                if not connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                          {"pid": first}).scalar_one():
+                    break
+                time.sleep(0.05)
+        with new_uow() as uow:
+            assert uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first  # no error: a new one
+    finally:
+        new_uow.dispose()
+        admin.dispose()
+
+
 def test_a_failing_step_changes_nothing_and_the_case_can_still_go_on(stored_uow):
     setup_two_step(stored_uow)
     instance_id = service.start_instance(stored_uow(), "two_step", BOB)
