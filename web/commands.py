@@ -4,6 +4,7 @@ the "valueflow.commands" entry point."""
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 from types import FrameType
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 
 SWITCH_INTERVAL_SECONDS = 0.0005
+YOUNG_OBJECTS = 10_000  # new objects between two collections of the youngest generation (see settle_heap)
 
 
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -59,6 +61,21 @@ def ready_app() -> Optional["Flask"]:
     return app
 
 
+def settle_heap() -> None:
+    """Set the garbage collector for serving requests.
+
+    Collect what starting left behind, then leave everything alive now (modules, the app, the compiled
+    definitions: all kept for the process's life) out of every later scan. And collect the youngest objects
+    after ``YOUNG_OBJECTS`` new ones rather than Python's 700: a request makes thousands of objects (restoring
+    a case alone), which reference counting frees as it ends. Collections every 700 fall mid-request, keep the
+    objects of the requests under way as old ones, and their number sets off full collections that walk every
+    cached case with the interpreter held: up to 0.23 s each, 15 in 90 s at 4 clients, against 1 at 10,000.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
+
+
 def address(args: argparse.Namespace) -> str:
     """The address to open in a browser on this machine."""
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
@@ -81,6 +98,7 @@ def _serve_one_process(args: argparse.Namespace) -> int:
     with app.app_context():
         compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
+    settle_heap()
     try:
         server = create_server(app, host=args.host, port=args.port, threads=args.threads)
     except OSError as exc:

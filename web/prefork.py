@@ -96,9 +96,11 @@ class WebProcesses(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         from engine import service
         from web import create_app, db
+        from web.commands import settle_heap
         app = create_app()
         with app.app_context():
             service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
+        settle_heap()
         return app
 
 
