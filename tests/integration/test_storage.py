@@ -126,14 +126,7 @@ def test_a_kept_postgresql_connection_the_server_ended_is_replaced_before_a_step
         with new_uow() as uow:
             assert uow.cases.user_roles("nobody") is None
         assert len(new_uow.kept) == 1  # kept for the next step, without the pool's ping
-        with admin.engine.connect() as connection:  # as a server restart or an administrator would
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE application_name = :name"), {"name": name})
-            for _ in range(100):
-                if not connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
-                                          {"n": name}).scalar_one():
-                    break
-                time.sleep(0.05)
+        end_backends(admin, "application_name = :name", {"name": name})  # as a server restart or an admin would
         with new_uow() as uow:
             assert uow.cases.user_roles("nobody") is None  # on a new connection, not the ended one
         assert len(new_uow.kept) == 1
@@ -149,18 +142,24 @@ def test_a_pooled_postgresql_connection_the_server_ended_is_replaced_at_checkout
     try:
         with new_uow() as uow:  # the session's connection comes from the pool and goes back to it
             first = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        with admin.engine.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-            for _ in range(100):
-                if not connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
-                                          {"pid": first}).scalar_one():
-                    break
-                time.sleep(0.05)
+        end_backends(admin, "pid = :pid", {"pid": first})
         with new_uow() as uow:
             assert uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first  # no error: a new one
     finally:
         new_uow.dispose()
         admin.dispose()
+
+
+def end_backends(admin, where: str, values: dict) -> None:  # type: ignore[no-untyped-def]
+    """End the server processes of the connections ``where`` selects in pg_stat_activity, and wait until they are
+    gone."""
+    with admin.engine.connect() as connection:
+        connection.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {where}"), values)
+        for _ in range(100):
+            if not connection.execute(text(f"SELECT count(*) FROM pg_stat_activity WHERE {where}"),
+                                      values).scalar_one():
+                break
+            time.sleep(0.05)
 
 
 def test_a_failing_step_changes_nothing_and_the_case_can_still_go_on(stored_uow):
