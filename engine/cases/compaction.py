@@ -117,9 +117,9 @@ def _compact_tree(wf, top) -> int:
     keep = set(live_region)
     keep.add(root_id)
 
-    # Nearest ancestor of each spec above every topmost live task, and its parent.
-    for task in frontier:
-        parent_id = task._parent
+    # Nearest ancestor of each spec above every topmost live task, and its parent (the same for siblings,
+    # such as a gateway's predicted branches, so each parent is walked up from once).
+    for parent_id in {task._parent for task in frontier}:
         if parent_id is None:
             continue
         keep.add(parent_id)

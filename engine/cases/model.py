@@ -94,7 +94,7 @@ class Case:
 
     @property
     def status(self) -> str:
-        if self.error is not None or any(t.state == TaskState.ERROR for t in self._tasks()):
+        if self.error is not None or any(t._state == TaskState.ERROR for t in self._tasks()):
             return "error"
         # An unfinished task of the top workflow means it runs on: a plain look at its tasks costs a step
         # less than SpiffWorkflow's own check, a walk of the tree, which is left for when it may be done.
@@ -106,14 +106,14 @@ class Case:
 
     def ready_human_tasks(self) -> list[SpiffTask]:
         """The user and manual tasks waiting for a person."""
-        return [t for t in self._tasks() if t.state == TaskState.READY and t.task_spec.manual]
+        return [t for t in self._tasks() if t._state == TaskState.READY and t.task_spec.manual]
 
     def waiting_service_tasks(self) -> list[SpiffTask]:
         """The service tasks waiting for their worker (external or connector): started, not yet done."""
         steps = self.definition.service_steps
         if not steps:
             return []
-        return [t for t in self._tasks() if t.state == TaskState.STARTED and t.task_spec.bpmn_id in steps]
+        return [t for t in self._tasks() if t._state == TaskState.STARTED and t.task_spec.bpmn_id in steps]
 
     def service_step_id(self, spiff_task_id: str) -> str:
         """The step of a waiting service task; TaskNotReady when the case no longer waits there."""
@@ -247,7 +247,7 @@ class Case:
         try:
             for _ in range(_MAX_ENGINE_ROUNDS):
                 self.workflow.do_engine_steps(did_complete_task=after_each)
-                if not any(t.state == TaskState.READY and not t.task_spec.manual for t in self._tasks()):
+                if not any(t._state == TaskState.READY and not t.task_spec.manual for t in self._tasks()):
                     break
         except SpiffWorkflowException as exc:
             self._fail(exc, getattr(exc, "task", None))

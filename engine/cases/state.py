@@ -34,8 +34,9 @@ from engine.cases.workflow import CaseWorkflow
 class _StateConverter(BpmnWorkflowConverter):
     """Writes and reads a top-level workflow without its spec and subprocess specs."""
 
-    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        """The workflow-level state, as WorkflowConverter writes it less the tasks (``snapshot`` writes those).
+    def to_dict(self, workflow: BpmnWorkflow, name: Callable[[UUID], str] = str) -> dict[str, Any]:
+        """The workflow-level state, as WorkflowConverter writes it less the tasks (``snapshot`` writes those);
+        ``name`` writes a task id (``snapshot`` looks up the text it already has).
 
         Written here rather than through WorkflowConverter and the registry's
         pass over every part, empty ones included: converting a waiting loan
@@ -46,10 +47,10 @@ class _StateConverter(BpmnWorkflowConverter):
         return {
             "data": registry.convert(registry.clean(workflow.data)) if workflow.data else {},
             "correlations": workflow.correlations,
-            "last_task": str(last.id) if last is not None else None,
+            "last_task": name(last.id) if last is not None else None,
             "success": workflow.success,
             "completed": workflow.completed,
-            "root": str(workflow.task_tree.id),
+            "root": name(workflow.task_tree.id),
             "subprocesses": self.mapping_to_dict(workflow.subprocesses) if workflow.subprocesses else {},
             "bpmn_events": registry.convert(workflow.bpmn_events) if workflow.bpmn_events else [],
         }
@@ -83,6 +84,8 @@ def spiff_registry(workflow_converter: type = BpmnWorkflowConverter) -> DefaultR
 
 
 _REGISTRY = spiff_registry(_StateConverter)
+# The registry's conversion of a case's workflow (``_StateConverter.to_dict``, its typename added).
+_WORKFLOW_TO_DICT = _REGISTRY.convert_to_dict[BpmnWorkflow.__name__]
 
 
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
@@ -120,39 +123,53 @@ def snapshot(workflow: BpmnWorkflow, previous: Optional[Snapshot] = None) -> Sna
     tasks: dict[str, str] = {}
     reusable: dict[str, tuple[Any, ...]] = {}
     predicted: dict[str, list[Any]] = {}
-    known = previous.reusable if previous is not None else {}
-    known_names = previous.names if previous is not None else {}
+    if previous is not None:
+        known, known_names, known_tasks, known_predicted = (previous.reusable, previous.names, previous.tasks,
+                                                            previous.predicted)
+    else:
+        known, known_names, known_tasks, known_predicted = {}, {}, {}, {}
     names: dict[int, str] = {}
     by_id = workflow.tasks
-    for uuid in by_id:
-        number = uuid.int
-        names[number] = known_names.get(number) or str(uuid)
 
     def name(uuid: UUID) -> str:
-        return names.get(uuid.int) or str(uuid)
+        number = uuid.int
+        text = names.get(number) or known_names.get(number)
+        if text is None:
+            text = str(uuid)
+        names[number] = text
+        return text
 
     for uuid, task in by_id.items():
-        task_id = names[uuid.int]
+        number = uuid.int
+        task_id = names.get(number) or known_names.get(number) or name(uuid)
+        names[number] = task_id
         state = task._state
-        if state & _PREDICTED and task._parent is not None and not task.data and not task.internal_data:
-            key = (state, task.last_state_change, task._parent, tuple(task._children), task.triggered)
+        parent = task._parent
+        if state & _PREDICTED and parent is not None and not task.data and not task.internal_data:
+            children = task._children
+            key = (state, task.last_state_change, parent, tuple(children), task.triggered)
             reusable[task_id] = key
-            if known.get(task_id) == key and task_id in previous.predicted:  # type: ignore[union-attr]
-                predicted[task_id] = previous.predicted[task_id]  # type: ignore[union-attr]
+            if known.get(task_id) == key and task_id in known_predicted:
+                predicted[task_id] = known_predicted[task_id]
             else:
-                predicted[task_id] = [name(task._parent), task.task_spec.name, state, task.last_state_change,
-                                      task.triggered, [name(child) for child in task._children]]
+                predicted[task_id] = [name(parent), task.task_spec.name, state, task.last_state_change,
+                                      task.triggered, [name(child) for child in children]]
             continue
         if state & _FINISHED:
-            key = (state, task.last_state_change, task._parent, tuple(task._children))
+            key = (state, task.last_state_change, parent, tuple(task._children))
             reusable[task_id] = key
-            if known.get(task_id) == key and task_id in previous.tasks:  # type: ignore[union-attr]
-                tasks[task_id] = previous.tasks[task_id]  # type: ignore[union-attr]
+            if known.get(task_id) == key and task_id in known_tasks:
+                tasks[task_id] = known_tasks[task_id]
                 continue
         tasks[task_id] = _dumps(_task_dict(task, by_id, name))
-    header = _REGISTRY.convert(workflow)
+    header = _WORKFLOW_TO_DICT(workflow, name=name)
     header["predicted"] = predicted
     return Snapshot(_dumps(header), tasks, reusable, predicted, names)
+
+
+_ABSENT = object()  # a key the parent's data lacks (unequal to any value)
+# Values SpiffWorkflow's registry writes as they are: internal data holding only these needs no conversion.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _task_dict(task: Any, by_id: dict[UUID, Any], name: Callable[[UUID], str] = str) -> dict[str, Any]:
@@ -164,13 +181,20 @@ def _task_dict(task: Any, by_id: dict[UUID, Any], name: Callable[[UUID], str] = 
     else:
         above = parent.data
         own = {}
-        delta = {"updates": {k: v for k, v in data.items() if k not in above or above[k] != v},
-                 "deletions": [k for k in above if k not in data]}
+        if data == above:  # most tasks pass their parent's data on as it was: compared in one go
+            delta = {"updates": {}, "deletions": []}
+        else:
+            get = above.get
+            delta = {"updates": {k: v for k, v in data.items() if get(k, _ABSENT) != v},
+                     "deletions": [] if above.keys() <= data.keys() else [k for k in above if k not in data]}
+    internal = task.internal_data
+    if internal and not all(type(value) in _PLAIN for value in internal.values()):
+        internal = _REGISTRY.convert(internal)
     return {
         "id": name(task.id), "parent": name(task._parent) if parent is not None else None,
         "children": [name(child) for child in task._children], "last_state_change": task.last_state_change,
         "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
-        "internal_data": _REGISTRY.convert(task.internal_data) if task.internal_data else {},
+        "internal_data": internal if internal else {},
         "data": own, "delta": delta, "typename": "Task",
     }
 

@@ -151,7 +151,7 @@ def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
         if isinstance(declared, list):
             checks.append(lambda value: any(is_type(value, name) for name in declared))
         else:
-            checks.append(partial(lambda name, value: is_type(value, name), declared))
+            checks.append(_type_check(declared, is_type))
     # The number and length keywords apply to numbers and strings only; once the type check
     # has passed, a field declared as one of those needs no second look at the value's type.
     numeric = declared in ("number", "integer")
@@ -177,6 +177,21 @@ def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
         else:
             return None
     return checks
+
+
+# The Python types whose values are surely of a JSON type (exactly these: a bool is no integer). Others are
+# asked of the validator's type checker.
+_EXACT_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str}), "integer": frozenset({int}), "number": frozenset({int, float}),
+    "boolean": frozenset({bool}), "object": frozenset({dict}), "array": frozenset({list}),
+    "null": frozenset({type(None)}),
+}
+
+
+def _type_check(declared: str, is_type: Callable[[Any, str], bool]) -> Check:
+    """The check of a field's one declared type: the value's exact Python type first, the type checker otherwise."""
+    exact = _EXACT_TYPES.get(declared, frozenset())
+    return lambda value: type(value) in exact or is_type(value, declared)
 
 
 def _applying_to(json_type: str, known: bool, is_type: Callable[[Any, str], bool], check: Check) -> Check:

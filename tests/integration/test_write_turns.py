@@ -42,8 +42,23 @@ def test_a_writer_gives_up_as_sqlite_would_past_the_busy_timeout_and_keeps_it(tm
     holder.execute("BEGIN IMMEDIATE")
     waiter = sqlite3.connect(path, isolation_level=None)
     with pytest.raises(sqlite3.OperationalError, match="locked"):
-        WriteTurns(0.05).begin(waiter)
+        WriteTurns(0.05).begin(waiter, {})
     assert not waiter.in_transaction
     assert waiter.execute("PRAGMA busy_timeout").fetchone() == (50,)  # reads still wait as long as before
     holder.rollback()
     holder.close(), waiter.close()
+
+
+def test_a_connection_a_writer_used_waits_for_locks_again_when_it_reads(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'timeout.db'}")
+    pooled = engine.raw_connection()
+    driver = pooled.driver_connection
+    waits = driver.execute("PRAGMA busy_timeout").fetchone()
+    for _ in range(2):
+        begin_transaction(engine, pooled)
+        commit_transaction(engine, pooled)
+    begin_transaction(engine, pooled, reading=True)
+    assert driver.execute("PRAGMA busy_timeout").fetchone() == waits
+    driver.rollback()
+    pooled.close()
+    engine.dispose()
