@@ -23,9 +23,9 @@ from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, f
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.storage import account_generation
-from engine.storage.driver_statements import DriverStatements, JsonRows, Prepared, StaleRow
+from engine.storage.driver_statements import DriverStatements, Prepared, StaleRow
 from engine.storage.external_tasks import ExternalTasks
-from engine.storage.jobs import NEW_HUMAN_TASK_ID, SERVICE, JobQueue
+from engine.storage.jobs import AT_RISK, BREACH, NEW_HUMAN_TASK_ID, SERVICE, JobQueue
 from engine.storage.outbox import NOTIFYING_EVENTS, Outbox
 from engine.storage.tables import (CaseTask, Customer, EndedSession, HumanTask, ProcessDefinition, ProcessInstance,
                                    TaskEvent, User, UserRole)
@@ -229,32 +229,18 @@ _SAVE_CASE = Prepared(update(_INSTANCE).where(
 _SAVE_STATE = Prepared(update(_INSTANCE).where(
     _INSTANCE.c.id == bindparam("case_id"), _INSTANCE.c.row_version == bindparam("seen_version")).values(
     state=bindparam("new_state", type_=Text), row_version=bindparam("new_version", type_=Integer)))
-_TASK_ROWS = JsonRows(i=Integer(), t=String(), b=Text())
-_TASK_IDS = JsonRows(i=Integer(), t=String())
 _UPDATE_CASE_TASK = Prepared(update(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t"))
-    .values(body=bindparam("b", type_=Text)), together=(_TASK_ROWS, update(_CASE_TASK).where(
-    _CASE_TASK.c.instance_id == _TASK_ROWS.c.i, _CASE_TASK.c.task_id == _TASK_ROWS.c.t).values(body=_TASK_ROWS.c.b)))
-_INSERT_CASE_TASK = Prepared(insert(_CASE_TASK).values(
-    instance_id=bindparam("i", type_=Integer), task_id=bindparam("t", type_=String), body=bindparam("b", type_=Text)),
-    together=(_TASK_ROWS, insert(_CASE_TASK).from_select(["instance_id", "task_id", "body"],
-                                                         select(_TASK_ROWS.table))))
+    .values(body=bindparam("b", type_=Text)))
+_INSERT_CASE_TASK = Prepared(insert(_CASE_TASK), ("instance_id", "task_id", "body"))
 _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
     "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
     "target_seconds", "created_at", "due_at", "assignee", "claimed_at", "status", "row_version"))
-_EVENT_COLUMNS = ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail")
-_EVENT_ROWS = JsonRows(**{name: _EVENT.c[name].type for name in _EVENT_COLUMNS})
-_INSERT_EVENT = Prepared(insert(_EVENT), _EVENT_COLUMNS,
-                         together=(_EVENT_ROWS, insert(_EVENT).from_select(_EVENT_COLUMNS,
-                                                                           select(_EVENT_ROWS.table))))
-_NEW_TASK_EVENT_ROWS = JsonRows(**{name: _EVENT.c[name].type for name in _EVENT_COLUMNS if name != "task_id"})
-_INSERT_EVENT_OF_NEW_TASK = Prepared(
-    insert(_EVENT).values(task_id=NEW_HUMAN_TASK_ID), [name for name in _EVENT_COLUMNS if name != "task_id"],
-    together=(_NEW_TASK_EVENT_ROWS, insert(_EVENT).from_select(_EVENT_COLUMNS, select(*(
-        NEW_HUMAN_TASK_ID if name == "task_id" else _NEW_TASK_EVENT_ROWS.c[name] for name in _EVENT_COLUMNS)))))
+_INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
+_INSERT_EVENT_OF_NEW_TASK = Prepared(insert(_EVENT).values(task_id=NEW_HUMAN_TASK_ID),
+                                     ("instance_id", "type", "step_id", "actor", "at", "detail"))
 _DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
-    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")), together=(_TASK_IDS, delete(
-    _CASE_TASK).where(_CASE_TASK.c.instance_id == _TASK_IDS.c.i, _CASE_TASK.c.task_id == _TASK_IDS.c.t)))
+    _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
 _CANCEL_HUMAN_TASK = Prepared(update(_HUMAN_TASK).where(
     _HUMAN_TASK.c.instance_id == bindparam("case_id"), _HUMAN_TASK.c.status == "open",
     _HUMAN_TASK.c.spiff_task_id == bindparam("spiff_id"))
@@ -487,7 +473,8 @@ class CaseStore:
         old = before.tasks if before is not None else {}
         changed = [{"i": instance_id, "t": t, "b": body} for t, body in after.tasks.items()
                    if t in old and old[t] != body]
-        added = [{"i": instance_id, "t": t, "b": body} for t, body in after.tasks.items() if t not in old]
+        added = [{"instance_id": instance_id, "task_id": t, "body": body} for t, body in after.tasks.items()
+                 if t not in old]
         removed = [t for t in old if t not in after.tasks]
         if changed:
             self.sql.execute_many(_UPDATE_CASE_TASK, changed)
@@ -545,8 +532,9 @@ class CaseStore:
             if on_server and not row["assignee"]:
                 self._new_ids.append((row["spiff_task_id"], self.sql.first_later(_INSERT_HUMAN_TASK, row)))
                 if row["due_at"] is not None:
-                    self.jobs.add_targets(record.id, None, compiled.calendar.at_risk_from(now, row["target_seconds"]),
-                                          row["due_at"])
+                    self.jobs.add_for_new_task(AT_RISK, record.id,
+                                               compiled.calendar.at_risk_from(now, row["target_seconds"]))
+                    self.jobs.add_for_new_task(BREACH, record.id, row["due_at"])
                 self.sql.execute_many(_INSERT_EVENT_OF_NEW_TASK, [
                     {"instance_id": record.id, "type": kind, "step_id": row["step_id"], "actor": None, "at": now,
                      "detail": detail} for kind, detail in events])
@@ -554,8 +542,9 @@ class CaseStore:
             [task_id] = self.sql.first(_INSERT_HUMAN_TASK, row)
             open_tasks[row["spiff_task_id"]] = task_id
             if row["due_at"] is not None:
-                self.jobs.add_targets(record.id, task_id, compiled.calendar.at_risk_from(now, row["target_seconds"]),
-                                      row["due_at"])
+                self.jobs.add(AT_RISK, record.id,
+                              compiled.calendar.at_risk_from(now, row["target_seconds"]), task_id)
+                self.jobs.add(BREACH, record.id, row["due_at"], task_id)
             for kind, detail in events:
                 self.log(record.id, kind, None, now, task_id, row["step_id"], detail)
         return open_tasks

@@ -35,12 +35,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-import orjson
-from sqlalchemy import JSON, Text, bindparam, cast, column, func, literal_column, select
+from sqlalchemy import literal_column, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable, UpdateBase
-from sqlalchemy.types import TypeEngine
 
 if TYPE_CHECKING:  # psycopg is imported where PostgreSQL is used
     from engine.storage.pg_pipeline import Answer, PgStatement
@@ -70,20 +68,13 @@ class Prepared:
     PostgreSQL a statement is prepared once per connection, and the server may
     then plan it once for any values; one whose best plan depends on its values
     (a page of a queue, whose filters select few rows or most) is
-    ``planned_each_time``. A statement run for many rows (``execute_many``) may
-    say what it does for all of them at once (``together``: the rows, as
-    ``JsonRows``, and a statement that reads them): on PostgreSQL several rows
-    then take one statement, where one per row would each cost the server an
-    executor's start and end, and the client its queueing.
+    ``planned_each_time``.
     """
 
-    def __init__(self, statement: Executable, columns: Sequence[str] = (), *, planned_each_time: bool = False,
-                 together: Optional[tuple[JsonRows, Executable]] = None) -> None:
+    def __init__(self, statement: Executable, columns: Sequence[str] = (), *, planned_each_time: bool = False) -> None:
         self.statement = statement
         self.columns = list(columns)
         self.planned_each_time = planned_each_time
-        # On PostgreSQL, the rows as one document, and the statement that writes them all
-        self.together = (together[0], Prepared(together[1])) if together else None
         self._by_dialect: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
         self._one_row: Optional[Prepared] = None
@@ -122,38 +113,6 @@ class Prepared:
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                         for column in getattr(self.statement, "exported_columns", ()))
         return _Compiled(compiled.string, _parameter_builder(binds, positional), fixed, results, pg)
-
-
-class JsonRows:
-    """Rows sent to PostgreSQL as one JSON document and read there as a table (``json_to_recordset``), for a
-    ``together`` statement: ``c`` holds its columns, named and typed by ``columns``.
-
-    One text parameter carries every row: an array parameter per column would be dumped by psycopg's array
-    adapter, which escapes a serialized task's every quote in Python, where orjson does it in C.
-    """
-
-    def __init__(self, **columns: TypeEngine[Any]) -> None:
-        self.columns = columns
-        self.table = func.json_to_recordset(cast(bindparam("rows", type_=Text), JSON)).table_valued(
-            *(column(name, type_) for name, type_ in columns.items())).render_derived(with_types=True)
-        self.c = self.table.c
-        self._conversions: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
-
-    def payload(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> Optional[str]:
-        """The rows as the JSON text the statement reads, each value first converted as its column type binds it
-        (a JSON column's value goes as it is); None when orjson cannot write them (an integer beyond 64 bits):
-        such rows go one statement each, as psycopg writes them."""
-        conversions = self._conversions.get(dialect.name)
-        if conversions is None:
-            conversions = self._conversions[dialect.name] = [
-                (name, convert) for name, type_ in self.columns.items() if not isinstance(type_, JSON)
-                and (convert := type_.dialect_impl(dialect).bind_processor(dialect)) is not None]
-        if conversions:
-            rows = [{**row, **{name: convert(row[name]) for name, convert in conversions}} for row in rows]
-        try:
-            return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
-        except orjson.JSONEncodeError:
-            return None
 
 
 def _parameter_builder(binds: Sequence[tuple[str, Convert]], positional: bool) -> Callable[[Mapping[str, Any]], Any]:
@@ -304,14 +263,8 @@ class DriverStatements:
         if self._pipeline is None:
             self._run(compiled, self._cursor.executemany, [self._parameters(compiled, row) for row in rows])
             return
-        rows = list(rows)
-        together = statement.together if len(rows) > 1 else None
-        payload = together[0].payload(self._dialect, rows) if together else None
-        if together and payload is not None:
-            self._queue(together[1].compiled(self._dialect), {"rows": payload}, answered=False)
-        else:
-            for row in rows:
-                self._queue(compiled, row, answered=False)
+        for row in rows:
+            self._queue(compiled, row, answered=False)
         if not self._batching:
             self._send()
 

@@ -18,7 +18,7 @@ from typing import Optional
 
 from sqlalchemy import ColumnElement, Integer, String, Text, and_, bindparam, delete, func, insert, or_, select, update
 
-from engine.storage.driver_statements import DriverStatements, JsonRows, Prepared
+from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import HumanTask, Job
 
 _JOB = Job.__table__
@@ -64,10 +64,6 @@ _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c
                              last_error=bindparam("error", type_=Text)))
 _DROP_TIMERS = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("instance_id"), _JOB.c.kind == TIMER))
 _ADD = Prepared(insert(_JOB), ("kind", "instance_id", "task_id", "due_at", "attempts", "spiff_task_id"))
-_TARGET_COLUMNS = ("kind", "instance_id", "task_id", "due_at", "attempts")
-_TARGET_ROWS = JsonRows(**{name: _JOB.c[name].type for name in _TARGET_COLUMNS})
-_ADD_TARGETS = Prepared(insert(_JOB), _TARGET_COLUMNS,
-                        together=(_TARGET_ROWS, insert(_JOB).from_select(_TARGET_COLUMNS, select(_TARGET_ROWS.table))))
 _ADD_RETURNING = Prepared(insert(_JOB).returning(_JOB.c.id), ("kind", "instance_id", "task_id", "due_at", "attempts"))
 _SERVICE_JOBS = Prepared(select(_JOB.c.spiff_task_id).where(_JOB.c.instance_id == bindparam("instance_id"),
                                                             _JOB.c.kind == SERVICE))
@@ -76,11 +72,8 @@ _DROP_SERVICE = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("ins
 # On PostgreSQL, the id of the human task this transaction inserted last: the rows that name a task inserted in
 # the same batch take it on the server instead of waiting for its RETURNING (engine.storage.casestore).
 NEW_HUMAN_TASK_ID = func.currval(func.pg_get_serial_sequence(HumanTask.__tablename__, "id"))
-_NEW_TASK_TARGET_ROWS = JsonRows(**{name: _JOB.c[name].type for name in _TARGET_COLUMNS if name != "task_id"})
-_ADD_TARGETS_FOR_NEW_TASK = Prepared(
-    insert(_JOB).values(task_id=NEW_HUMAN_TASK_ID), [name for name in _TARGET_COLUMNS if name != "task_id"],
-    together=(_NEW_TASK_TARGET_ROWS, insert(_JOB).from_select(_TARGET_COLUMNS, select(*(
-        NEW_HUMAN_TASK_ID if name == "task_id" else _NEW_TASK_TARGET_ROWS.c[name] for name in _TARGET_COLUMNS)))))
+_ADD_FOR_NEW_TASK = Prepared(insert(_JOB).values(task_id=NEW_HUMAN_TASK_ID), ("kind", "instance_id", "due_at",
+                                                                                "attempts"))
 
 
 class JobQueue:
@@ -127,12 +120,6 @@ class JobQueue:
                                                    "due_at": due, "attempts": 0})
         return int(job_id)
 
-    def add_targets(self, instance_id: int, task_id: Optional[int], at_risk: datetime, due: datetime) -> None:
-        """The task's ``at_risk`` and ``breach`` jobs, due when it becomes at risk and when it is past its target;
-        ``task_id`` None for the human task just inserted on this PostgreSQL connection (``NEW_HUMAN_TASK_ID``)."""
-        rows = [{"kind": AT_RISK, "instance_id": instance_id, "task_id": task_id, "due_at": at_risk, "attempts": 0},
-                {"kind": BREACH, "instance_id": instance_id, "task_id": task_id, "due_at": due, "attempts": 0}]
-        if task_id is None:
-            for row in rows:
-                del row["task_id"]
-        self.sql.execute_many(_ADD_TARGETS_FOR_NEW_TASK if task_id is None else _ADD_TARGETS, rows)
+    def add_for_new_task(self, kind: str, instance_id: int, due: datetime) -> None:
+        """A job about the human task just inserted on this PostgreSQL connection (``NEW_HUMAN_TASK_ID``)."""
+        self.sql.execute(_ADD_FOR_NEW_TASK, {"kind": kind, "instance_id": instance_id, "due_at": due, "attempts": 0})

@@ -6,14 +6,11 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-from datetime import datetime, timedelta, timezone
-
-from sqlalchemy import JSON, Column, Integer, MetaData, Table, Text, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from engine.storage.driver_statements import DriverStatements, JsonRows, Prepared
+from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import Customer
-from engine.storage.types import UTCDateTime
 from engine.storage.wiring import connect
 
 CUSTOMER = Customer.__table__
@@ -145,57 +142,4 @@ def test_a_statement_planned_each_time_is_not_kept_prepared(driver):
     kept = prepared_names(driver)
     assert _ADD.compiled(DIALECT[0]).pg.name.decode() in kept
     assert _NAMES_PLANNED_EACH_TIME.compiled(DIALECT[0]).pg.name == b"" and len(kept) == 1
-    driver.rollback()
-
-
-ROWS_TABLE = Table("pipeline_rows_test", MetaData(), Column("id", Integer, primary_key=True), Column("name", Text),
-                   Column("at", UTCDateTime), Column("detail", JSON))
-_ROWS = JsonRows(**{column.name: column.type for column in ROWS_TABLE.columns})
-_ADD_ROWS = Prepared(insert(ROWS_TABLE), [column.name for column in ROWS_TABLE.columns],
-                     together=(_ROWS, insert(ROWS_TABLE).from_select(list(_ROWS.columns), select(_ROWS.table))))
-_ALL_ROWS = Prepared(select(ROWS_TABLE).order_by(ROWS_TABLE.c.id))
-
-
-@pytest.fixture
-def rows_table(driver):
-    with driver.cursor() as cursor:
-        cursor.execute("CREATE TABLE pipeline_rows_test (id integer PRIMARY KEY, name text, at timestamp, detail json)")
-    driver.commit()
-    yield
-    driver.rollback()
-    with driver.cursor() as cursor:
-        cursor.execute("DROP TABLE pipeline_rows_test")
-    driver.commit()
-
-
-def prepared_statements(driver) -> list[str]:  # type: ignore[no-untyped-def]
-    with driver.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'vf_%'")
-        return [text for (text,) in cursor.fetchall()]
-
-
-def test_many_rows_go_as_one_statement_and_come_back_as_they_were(driver, rows_table):
-    at_two_hours_east = datetime(2026, 3, 1, 11, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
-    awkward = ['say "no"', "back\\slash \\n", "Zoë 😀 — ünïcode", "", None, "{\"not\": json}", "tab\there"]
-    rows = [{"id": n, "name": name, "at": at_two_hours_east + timedelta(days=n),
-             "detail": None if n % 3 == 0 else {"note": name, "nested": {"list": [1, 2.5, None, True]}, "n": n}}
-            for n, name in enumerate(awkward * 30)]
-    sql = statements(driver, holds=True)
-    with sql.batch():
-        sql.execute_many(_ADD_ROWS, rows)
-    sql.commit()
-    stored = statements(driver).all(_ALL_ROWS, {})
-    assert [list(row) for row in stored] == [[row["id"], row["name"], row["at"], row["detail"]] for row in rows]
-    assert stored[0][2] == datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)
-    assert [text for text in prepared_statements(driver) if text.startswith("INSERT INTO pipeline_rows_test")] == [
-        _ADD_ROWS.together[1].compiled(DIALECT[0]).pg.sql.decode()]  # one statement for the 210 rows
-    driver.rollback()
-
-
-def test_rows_orjson_cannot_write_go_one_statement_each(driver, rows_table):
-    rows = [{"id": n, "name": "big", "at": datetime(2026, 3, 1, tzinfo=timezone.utc), "detail": {"n": 2 ** 70 + n}}
-            for n in range(3)]
-    sql = statements(driver)
-    sql.execute_many(_ADD_ROWS, rows)
-    assert [row[3] for row in sql.all(_ALL_ROWS, {})] == [{"n": 2 ** 70 + n} for n in range(3)]
     driver.rollback()
