@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
@@ -84,9 +85,14 @@ HTTP = {"connector": "http", "http__service": "crm", "http__path": "/customers/{
         "http__body": "amount, customer", "http__result": "crm"}
 
 
-def start(new_uow) -> int:
-    return service.start_instance(new_uow(), "onboarding", service.CustomerRef("c-9", "Ada Moss", "premium"),
+def start(new_uow, customer: str = "c-9") -> int:
+    return service.start_instance(new_uow(), "onboarding", service.CustomerRef(customer, "Ada Moss", "premium"),
                                   {"amount": 1200, "note": "not sent"})
+
+
+def someone() -> str:
+    """A customer id of this test's own (PostgreSQL's database is shared by the session's tests)."""
+    return f"c-{uuid.uuid4().hex[:8]}"
 
 
 def view(new_uow, instance_id: int) -> dict[str, Any]:
@@ -197,9 +203,9 @@ def test_a_service_that_never_answers_does_not_hold_back_a_due_timer_in_the_same
     monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_URL", silent_peer + "/api")
     monkeypatch.setenv("VALUEFLOW_CONNECTOR_CRM_TIMEOUT", "4")
     deploy_connector(stored_uow, **HTTP)
-    calling = start(stored_uow)  # its call is due now
+    calling = start(stored_uow, someone())  # its call is due now
     waiting = service.start_instance(stored_uow(), deploy_timer_process(stored_uow),
-                                     service.CustomerRef("c-1", "Bo Lind", "standard"))  # its timer in an hour
+                                     service.CustomerRef(someone(), "Bo Lind", "standard"))  # its timer in an hour
     clock.set(T0 + timedelta(hours=1, minutes=1))
     worker = BackgroundWorker(stored_uow, 0.05, lambda line: None, lambda line: None)
     worker.start()
@@ -235,7 +241,7 @@ def test_calls_waiting_behind_slow_ones_are_not_claimed_again_by_another_worker(
     """Each call takes 20 s of the worker's minute-long lease: a batch of five claimed at once would see the
     leases of the last ones run out while the first calls wait, and another worker would claim and call them again."""
     deploy_connector(stored_uow, **HTTP)
-    cases = [start(stored_uow) for _ in range(5)]
+    cases = [start(stored_uow, someone()) for _ in range(5)]
     claimed_by_another: list[list[int]] = []
 
     def twenty_seconds_a_call() -> None:
