@@ -123,10 +123,11 @@ def run_until_idle(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LE
     together."""
     total = JobRound()
     for lane in (CASES, CALLING, SENDING):
+        claimed_at_once = lane_batch(lane, batch)
         while True:
-            found = run_due_jobs(new_uow, owner, lease, lane_batch(lane, batch), lane)
+            found = run_due_jobs(new_uow, owner, lease, claimed_at_once, lane)
             total += found
-            if found.claimed < lane_batch(lane, batch):
+            if found.claimed < claimed_at_once:
                 break
     return total
 
