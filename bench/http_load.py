@@ -14,7 +14,11 @@ and is counted apart, not as an error); the server's CPU time per completion
 and its RSS; the inbox and dashboard latencies while the clients work. Before
 the server starts, the same database times the engine's own calls (claim and
 complete through engine.service, in this process), so the cost of HTTP is
-read against them in the same run. Each goal is printed beside its figure.
+read against them in the same run: on cases this process has not cached, as
+the server meets the cases the bench started, and on cases it just saved. At
+one client it also prints how busy the server and the clients kept the CPUs,
+and how much more than one client's rate that leaves room for. Each goal is
+printed beside its figure.
 
 Usage: .venv/bin/python bench/http_load.py [--seconds 20] [--clients 1,4,16] [--postgres URL] [--port 5640]
        [--completions N]   # also: RSS after 1,000 and after N completions at 4 clients
@@ -170,19 +174,23 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
     service.add_user(new_uow(), "engine-clerk", ["customer-service"], PASSWORD)
     customer = service.CustomerRef("c-bench", "Bench Customer", "standard")
     timed = 200
-    for _ in range(cases + timed):
+    for _ in range(cases + 2 * timed):
         service.start_instance(new_uow(), "loan_decision", customer, {})
-    tasks = [t["id"] for t in queries.list_tasks(new_uow(), role="customer-service")][:timed]
-    claim, complete = [], []
-    for task_id in tasks:
+    tasks = [t["id"] for t in queries.list_tasks(new_uow(), role="customer-service", limit=2 * timed)]
+    # A second factory has none of the cases in its cache, as the server has none of those the bench started.
+    elsewhere = connect(url)
+    times: dict[str, list[float]] = defaultdict(list)
+    for number, task_id in enumerate(tasks):  # the two kinds in turn, so that both meet the machine alike
+        cache, uows = ("cold", elsewhere) if number % 2 else ("warm", new_uow)
         began = time.perf_counter()
-        service.claim_task(new_uow(), task_id, "engine-clerk")
-        claim.append(time.perf_counter() - began)
+        service.claim_task(uows(), task_id, "engine-clerk")
+        times[f"claim {cache}"].append(time.perf_counter() - began)
         began = time.perf_counter()
-        service.complete_task(new_uow(), task_id, "engine-clerk", dict(ENGINE_CAPTURE))
-        complete.append(time.perf_counter() - began)
+        service.complete_task(uows(), task_id, "engine-clerk", dict(ENGINE_CAPTURE))
+        times[f"complete {cache}"].append(time.perf_counter() - began)
     new_uow.dispose()
-    return {"claim": statistics.median(claim), "complete": statistics.median(complete)}
+    elsewhere.dispose()
+    return {kind: statistics.median(seconds) for kind, seconds in times.items()}
 
 
 def start_server(url: str, port: int, workdir: Path, *options: str) -> subprocess.Popen:
@@ -215,15 +223,18 @@ def run_for(threads: list[threading.Thread], seconds: float, stop: threading.Eve
     return time.perf_counter() - began
 
 
-def run(port: int, pid: int, clients: int, seconds: float) -> tuple[Tally, float, float, float]:
+def run(port: int, pid: int, clients: int, seconds: float) -> tuple[Tally, float, float, float, float]:
+    """The clients' tally, the seconds they ran, the server's CPU seconds meanwhile, its RSS after, and this
+    process's CPU seconds meanwhile (the clients')."""
     tally, stop = Tally(), threading.Event()
     cpu_before, _ = server_usage(pid)
+    own_before = time.process_time()
     threads = [threading.Thread(target=clerk, args=(port, f"clerk-{n}", tally, stop, random.Random(n)))
                for n in range(clients)]
     threads.append(threading.Thread(target=manager, args=(port, tally, stop)))
     elapsed = run_for(threads, seconds, stop)
     cpu_after, rss = server_usage(pid)
-    return tally, elapsed, cpu_after - cpu_before, rss
+    return tally, elapsed, cpu_after - cpu_before, rss, time.process_time() - own_before
 
 
 def report(database: str, clients: int, tally: Tally, elapsed: float, cpu: float, rss: float) -> float:
@@ -269,20 +280,24 @@ def main() -> None:
                 connection.execute(text(f'CREATE DATABASE "{pg_name}"'))
         print(f"{label}: preparing {cases} loan cases ...", flush=True)
         engine_cost = prepare(url, max(levels), cases)
-        print(f"{label}, engine calls in this process: claim {1000 * engine_cost['claim']:.2f} ms, "
-              f"complete {1000 * engine_cost['complete']:.2f} ms (medians of 200)")
+        print(f"{label}, engine calls in this process (medians of 200): on cases not in its cache, as the server meets"
+              f" them: claim {1000 * engine_cost['claim cold']:.2f} ms, complete "
+              f"{1000 * engine_cost['complete cold']:.2f} ms; on cases it just saved: claim "
+              f"{1000 * engine_cost['claim warm']:.2f} ms, complete {1000 * engine_cost['complete warm']:.2f} ms")
         port = args.port
         server = start_server(url, port, workdir)
         rates = {}
         try:
             run(port, server.pid, 2, 3.0)  # warm-up: the server's first requests compile and fill caches
             for clients in levels:
-                tally, elapsed, cpu, rss = run(port, server.pid, clients, args.seconds)
+                tally, elapsed, cpu, rss, clients_cpu = run(port, server.pid, clients, args.seconds)
                 rates[clients] = report(label, clients, tally, elapsed, cpu, rss)
                 if clients == 1 and tally.seconds.get("complete"):
                     http_complete = statistics.median(tally.seconds["complete"])
                     print(f"      goal: an HTTP completion at one client costs at most 2x its engine call: "
-                          f"{http_complete / engine_cost['complete']:.1f}x")
+                          f"{http_complete / engine_cost['complete cold']:.1f}x (against the call on a case "
+                          f"just saved: {http_complete / engine_cost['complete warm']:.1f}x)")
+                    room(cpu / elapsed, clients_cpu / elapsed)
                 if clients == 16:
                     p99 = percentile(tally.seconds.get("complete", []), 0.99)
                     dash = max(tally.seconds.get("dashboard (manager)", [float("nan")]))
@@ -300,6 +315,16 @@ def main() -> None:
                 with admin.connect() as connection:
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
                 admin.dispose()
+
+
+def room(server_busy: float, clients_busy: float) -> None:
+    """What one client's run leaves for more clients on this machine: the server and the clients share its CPUs
+    (PostgreSQL's own CPU is not counted), and the server's Python runs on one CPU at a time (its interpreter
+    lock; SQLite's and the system's work in it may overlap, so that bound is approximate)."""
+    cpus = os.cpu_count() or 1
+    print(f"      at one client the server kept {100 * server_busy:.0f}% of a CPU busy and the clients "
+          f"{100 * clients_busy:.0f}%: more clients can add at most {cpus / (server_busy + clients_busy):.2f}x "
+          f"the rate on {cpus} CPUs, about {1 / server_busy:.2f}x in one interpreter")
 
 
 def rss_run(port: int, pid: int, completions: int) -> None:

@@ -22,7 +22,8 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("serve", run_serve, "run the web app (inbox, task pages, cases) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
-    p.add_argument("--threads", type=int, default=8, help="requests served at once, per process (default 8)")
+    p.add_argument("--threads", type=int,
+                   help="requests served at once, per process (default 3 on a SQLite file, 8 on PostgreSQL)")
     p.add_argument("--processes", type=int, default=1,
                    help="web processes sharing the database (default 1, on waitress; more run under gunicorn)")
     p.add_argument("--no-worker", dest="worker", action="store_false",
@@ -35,7 +36,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve the app with waitress, a production WSGI server (Werkzeug's own is for development only), and
     unless ``--no-worker``, the timer and breach worker on a thread beside it, on the app's clock.
     With ``--processes`` above 1, gunicorn runs that many web processes instead (web.prefork)."""
-    if args.threads < 1 or args.processes < 1:
+    if (args.threads is not None and args.threads < 1) or args.processes < 1:
         print("valueflow: --threads and --processes must be at least 1", file=sys.stderr)
         return 2
     if not args.worker_interval > 0:
@@ -99,12 +100,13 @@ def _serve_one_process(args: argparse.Namespace) -> int:
         compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
     settle_heap()
+    threads = args.threads or db.requests_at_once(app)
     try:
-        server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+        server = create_server(app, host=args.host, port=args.port, threads=threads)
     except OSError as exc:
         print(f"valueflow: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(f"Valueflow is running on {address(args)} — sign in with a user printed by "
+    print(f"Valueflow is running on {address(args)}, {threads} requests at once — sign in with a user printed by "
           "`valueflow init` (Ctrl+C stops it)", flush=True)
     worker = BackgroundWorker(app.extensions[db.KEY], args.worker_interval, _say, _complain) if args.worker else None
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)

@@ -54,9 +54,10 @@ def serve(args: argparse.Namespace) -> int:
     app = ready_app()
     if app is None:
         return 2
+    threads = args.threads or db.requests_at_once(app)
     app.extensions[db.KEY].dispose()  # no connection of the master's may be inherited by the processes
     print(f"Valueflow is running on {address(args)} in {args.processes} web processes, "
-          f"{args.threads} requests at once each (Ctrl+C stops it)", flush=True)
+          f"{threads} requests at once each (Ctrl+C stops it)", flush=True)
     worker: list[subprocess.Popen[bytes]] = []
 
     def start_worker(_arbiter: Any) -> None:  # once listening: a port in use starts no worker
@@ -76,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
 
     WebProcesses({
         "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
-        "workers": args.processes, "worker_class": "gthread", "threads": args.threads,
+        "workers": args.processes, "worker_class": "gthread", "threads": threads,
         "proc_name": "valueflow", "control_socket_disable": True, "when_ready": start_worker, "on_exit": tidy,
     }).run()
     return 0
@@ -111,7 +112,8 @@ def default_metrics_folder(port: int) -> Path:
 
 
 def _serve_arguments(args: argparse.Namespace) -> list[str]:
-    return ["serve", "--host", args.host, "--port", str(args.port), "--threads", str(args.threads),
+    return ["serve", "--host", args.host, "--port", str(args.port),
+            *([] if args.threads is None else ["--threads", str(args.threads)]),
             "--processes", str(args.processes), "--worker-interval", repr(args.worker_interval),
             *([] if args.worker else ["--no-worker"])]
 

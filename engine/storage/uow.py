@@ -188,6 +188,11 @@ class UnitOfWorkFactory:
         self._session_factory = sessionmaker(engine, expire_on_commit=False)
         raise_on_account_changes(self._session_factory)
 
+    @property
+    def in_process(self) -> bool:
+        """Whether the database runs inside this process (SQLite), rather than on a server the process waits for."""
+        return bool(self.engine.dialect.name == "sqlite")
+
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self._session_factory, self.clock, self.specs, self.case_cache, self.kept)
 
