@@ -23,10 +23,9 @@ def requests_at_once(app: Flask) -> int:
     """How many requests one web process of ``app`` serves at once unless told (``serve --threads``).
 
     One interpreter runs one request's Python at a time. On a SQLite file a request's work is nearly all in
-    this process, and more threads only wait for each other and for the file's one writer: at 16 clients,
-    3 threads answered a completion's 99th percentile in 205–229 ms where 8 took 320–416 ms, and served more
-    completions (31–37/s against 28–29/s). A database server's requests also wait for its answers, which
-    more threads fill with other requests' work: there 8 served 30/s where 3 served 23/s (bench/README.md).
+    this process, so more threads only wait for each other and for the file's one writer, and each wait
+    lengthens the others; a database server's requests also wait for its answers, which more threads fill
+    with other requests' work (bench/README.md has the measurements).
     """
     return THREADS_IN_PROCESS if app.extensions[KEY].in_process else THREADS_FOR_A_SERVER
 
