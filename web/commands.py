@@ -100,7 +100,7 @@ def _serve_one_process(args: argparse.Namespace) -> int:
         compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
     settle_heap()
-    threads = args.threads or db.requests_at_once(app)
+    threads = db.requests_at_once(app, args.threads)
     try:
         server = create_server(app, host=args.host, port=args.port, threads=threads)
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Optional
 
 from flask import Flask, current_app
 
@@ -19,14 +20,16 @@ def init_app(app: Flask) -> None:
     app.extensions[KEY] = connect(app.config.get("DATABASE_URL") or None, app.config.get("CLOCK"))
 
 
-def requests_at_once(app: Flask) -> int:
-    """How many requests one web process of ``app`` serves at once unless told (``serve --threads``).
+def requests_at_once(app: Flask, told: Optional[int]) -> int:
+    """How many requests one web process of ``app`` serves at once: ``told`` (``serve --threads``), if given.
 
     One interpreter runs one request's Python at a time. On a SQLite file a request's work is nearly all in
     this process, so more threads only wait for each other and for the file's one writer, and each wait
     lengthens the others; a database server's requests also wait for its answers, which more threads fill
     with other requests' work (bench/README.md has the measurements).
     """
+    if told is not None:
+        return told
     return THREADS_IN_PROCESS if app.extensions[KEY].in_process else THREADS_FOR_A_SERVER
 
 

@@ -54,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
     app = ready_app()
     if app is None:
         return 2
-    threads = args.threads or db.requests_at_once(app)
+    threads = db.requests_at_once(app, args.threads)
     app.extensions[db.KEY].dispose()  # no connection of the master's may be inherited by the processes
     print(f"Valueflow is running on {address(args)} in {args.processes} web processes, "
           f"{threads} requests at once each (Ctrl+C stops it)", flush=True)
