@@ -14,13 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import service
 from engine.definitions.packages import Package
-from engine.storage import casestore
-from engine.storage.casestore import CaseCache
 from engine.storage.db import checkout_in_transaction, commit_transaction
 from engine.storage.tables import Customer, HumanTask, Job, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate
 from engine.storage.wiring import connect
-from engine.work import case_pages, queries
+from engine.work import queries
 from tests import samples
 
 BOB = service.CustomerRef("c-2", "Bob Stone", "standard")
@@ -50,56 +48,6 @@ def test_a_new_process_on_the_same_database_continues_every_case(stored_uow, sto
     assert queries.instance_view(restarted(), ids[0])["data"]["comment"] == "ok"
     for other in ids[1:]:
         assert [t["step_id"] for t in queries.list_tasks(restarted(), instance_id=other)] == ["review"]
-
-
-def test_a_task_opened_in_a_process_is_worked_on_there_from_the_case_its_page_rebuilt(stored_uow, storage_url, clock,
-                                                                                        request, monkeypatch):
-    setup_two_step(stored_uow)
-    elsewhere = connect(storage_url, clock)  # another process started the case: this one has not seen it
-    request.addfinalizer(elsewhere.dispose)
-    instance_id = service.start_instance(elsewhere(), "two_step", BOB)
-    [review] = queries.list_tasks(stored_uow(), instance_id=instance_id)
-    rebuilt = []
-    real_restore = casestore._restore
-    monkeypatch.setattr(casestore, "_restore", lambda saved, compiled: rebuilt.append(1) or real_restore(saved, compiled))
-
-    assert case_pages.task_page(stored_uow(), review["id"])["task"]["step_id"] == "review"
-    service.claim_task(stored_uow(), review["id"], "bo1")
-    service.complete_task(stored_uow(), review["id"], "bo1", {"comment": "ok"})
-
-    assert len(rebuilt) == 1  # the page's: the completion went on from it
-    assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
-    assert queries.instance_view(stored_uow(), instance_id)["data"]["comment"] == "ok"
-
-
-def test_a_case_a_task_page_rebuilt_is_not_worked_on_once_another_process_moved_it_on(stored_uow, storage_url, clock,
-                                                                                      request):
-    setup_two_step(stored_uow)
-    elsewhere = connect(storage_url, clock)
-    request.addfinalizer(elsewhere.dispose)
-    instance_id = service.start_instance(elsewhere(), "two_step", BOB)
-    [review] = queries.list_tasks(stored_uow(), instance_id=instance_id)
-    case_pages.task_page(stored_uow(), review["id"])
-    service.claim_task(elsewhere(), review["id"], "bo1")
-    service.complete_task(elsewhere(), review["id"], "bo1", {"comment": "done elsewhere"})
-
-    [approve] = queries.list_tasks(stored_uow(), instance_id=instance_id)
-    service.claim_task(stored_uow(), approve["id"], "ap1")
-    service.complete_task(stored_uow(), approve["id"], "ap1", {})
-
-    view = queries.instance_view(stored_uow(), instance_id)
-    assert view["status"] == "completed" and view["data"]["comment"] == "done elsewhere"
-
-
-def test_a_case_read_for_a_page_never_displaces_a_newer_version_this_process_saved():
-    cache = CaseCache()
-    saved = casestore._Saved(4, case=None, snapshot=None, open_tasks={})
-    cache.keep(7, saved)
-    cache.offer(7, casestore._Saved(3, case=None, snapshot=None, open_tasks={}))
-    cache.offer(7, casestore._Saved(4, case=None, snapshot=None, open_tasks={}))
-    assert cache.take(7, 4) is saved
-    cache.offer(7, casestore._Saved(5, case=None, snapshot=None, open_tasks={}))
-    assert cache.take(7, 5) is not None
 
 
 def test_leaving_a_unit_of_work_without_commit_rolls_back(stored_uow, clock):
