@@ -50,6 +50,24 @@ def test_a_new_process_on_the_same_database_continues_every_case(stored_uow, sto
         assert [t["step_id"] for t in queries.list_tasks(restarted(), instance_id=other)] == ["review"]
 
 
+def test_a_case_this_process_keeps_is_not_worked_on_once_another_process_moved_it_on(stored_uow, storage_url, clock,
+                                                                                      request):
+    setup_two_step(stored_uow)
+    instance_id = service.start_instance(stored_uow(), "two_step", BOB)  # kept by this process as it saved it
+    elsewhere = connect(storage_url, clock)
+    request.addfinalizer(elsewhere.dispose)
+    [review] = queries.list_tasks(elsewhere(), instance_id=instance_id)
+    service.claim_task(elsewhere(), review["id"], "bo1")
+    service.complete_task(elsewhere(), review["id"], "bo1", {"comment": "done elsewhere"})
+
+    [approve] = queries.list_tasks(stored_uow(), instance_id=instance_id)
+    service.claim_task(stored_uow(), approve["id"], "ap1")
+    service.complete_task(stored_uow(), approve["id"], "ap1", {})
+
+    view = queries.instance_view(stored_uow(), instance_id)
+    assert view["status"] == "completed" and view["data"]["comment"] == "done elsewhere"
+
+
 def test_leaving_a_unit_of_work_without_commit_rolls_back(stored_uow, clock):
     with stored_uow() as uow:
         uow.users.add(User(name="x", created_at=clock.now()))
