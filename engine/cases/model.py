@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.cases.compaction import compact
 from engine.cases.errors import MessageNotExpected, TaskNotReady
 from engine.cases.state import Snapshot, restore, snapshot
-from engine.cases.workflow import CaseWorkflow
+from engine.cases.workflow import CaseWorkflow, dismantle
 from engine.definitions.packages import CompiledDefinition
 
 # A guard against a process that keeps making engine tasks ready forever.
@@ -85,6 +85,10 @@ class Case:
     def restore(cls, header: str, tasks: Iterable[str], definition: CompiledDefinition) -> "Case":
         """A case rebuilt from a stored snapshot (see engine.cases.state)."""
         return cls(restore(header, tasks, definition.spec, definition.subprocess_specs), definition)
+
+    def release(self) -> None:
+        """Free the case's memory now; for a case no one will use again (engine.cases.workflow.dismantle)."""
+        dismantle(self.workflow)
 
     def snapshot(self, previous: Optional[Snapshot] = None) -> Snapshot:
         """The run state to store; ``previous`` (what is stored now) lets unchanged tasks be reused."""
