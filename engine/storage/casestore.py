@@ -5,13 +5,15 @@ runs SQLAlchemy Core statements on the unit of work's driver connection
 (engine.storage.driver_statements) instead of the ORM: one locking read, then only the writes
 the step needs. A case's tasks are rows of ``case_task`` and only the changed
 ones are written. A process keeps the cases it has just saved in memory
-(``CaseCache``), keyed by row version, so the next step of a case skips
-rebuilding it from JSON and reading its open tasks; a stale or missing entry
-just means a read from the database.
+(``CaseCache``), keyed by row version, and those a task page restored to show
+their data, so the next step of a case skips rebuilding it from JSON and
+reading its open tasks; a stale or missing entry just means a read from the
+database.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -150,13 +152,24 @@ class CaseCache:
         return entry
 
     def keep(self, instance_id: int, saved: _Saved) -> None:
+        """Keep a case this process saved."""
+        self._put(instance_id, saved, newer_only=False)
+
+    def offer(self, instance_id: int, saved: _Saved) -> None:
+        """Keep a case this process read rather than saved, unless the same or a newer version of it is kept."""
+        self._put(instance_id, saved, newer_only=True)
+
+    def _put(self, instance_id: int, saved: _Saved, *, newer_only: bool) -> None:
         with self._lock:
-            replaced = self._entries.get(instance_id)
-            self._entries[instance_id] = saved
-            self._entries.move_to_end(instance_id)
-            let_go = [self._entries.popitem(last=False)[1] for _ in range(len(self._entries) - self._size)]
-        if replaced is not None and replaced.case is not saved.case:
-            let_go.append(replaced)
+            held = self._entries.get(instance_id)
+            if newer_only and held is not None and held.row_version >= saved.row_version:
+                let_go = [saved]
+            else:
+                self._entries[instance_id] = saved
+                self._entries.move_to_end(instance_id)
+                let_go = [self._entries.popitem(last=False)[1] for _ in range(len(self._entries) - self._size)]
+                if held is not None and held.case is not saved.case:
+                    let_go.append(held)
         for entry in let_go:
             entry.case.release()
 
@@ -175,6 +188,9 @@ _LOCK_TASK = Prepared(select(*_TASK_COLUMNS, *_INSTANCE_COLUMNS)
 _OPEN_TASKS = Prepared(select(_HUMAN_TASK.c.spiff_task_id, _HUMAN_TASK.c.id).where(
     _HUMAN_TASK.c.instance_id == bindparam("instance_id"), _HUMAN_TASK.c.status == "open"))
 _HEADER = Prepared(select(_INSTANCE.c.state).where(_INSTANCE.c.id == bindparam("instance_id")))
+_HEADER_AS_OF = Prepared(select(_INSTANCE.c.state, _INSTANCE.c.row_version, _INSTANCE.c.status)
+                         .where(_INSTANCE.c.id == bindparam("instance_id")))
+_ROW_VERSION = Prepared(select(_INSTANCE.c.row_version).where(_INSTANCE.c.id == bindparam("instance_id")))
 _BODIES = Prepared(select(_CASE_TASK.c.task_id, _CASE_TASK.c.body)
                    .where(_CASE_TASK.c.instance_id == bindparam("instance_id")))
 _NEW_CASE = Prepared(insert(_INSTANCE).returning(_INSTANCE.c.id), ("definition_id", "customer_id", "segment",
@@ -312,6 +328,28 @@ class CaseStore:
     def read(self, instance_id: int, definition: CompiledDefinition) -> Case:
         """The case's run state for reading only (a fresh copy, never shared with writers)."""
         return _restore(self._stored_snapshot(instance_id), definition)
+
+    def read_data(self, instance_id: int, definition: CompiledDefinition) -> dict[str, Any]:
+        """A copy of the case's data as of its latest completed step, for a page that shows it. The running case
+        restored for it is kept for this process's next writer (a task is opened before it is worked on) when its
+        rows were read at one row version: on PostgreSQL each statement of a reader sees what was committed when it
+        ran, so the version is read again after them, in the same round trip."""
+        from engine.cases.state import Snapshot
+
+        ids = {"instance_id": instance_id}
+        header_later = self.sql.all_later(_HEADER_AS_OF, ids)
+        bodies_later = self.sql.all_later(_BODIES, ids)
+        open_later = self.sql.all_later(_OPEN_TASKS, ids)
+        version_after = self.sql.first(_ROW_VERSION, ids)
+        [(header, version, status)] = header_later()
+        saved = Snapshot(header, dict(bodies_later()))
+        case = _restore(saved, definition)
+        data = copy.deepcopy(case.data)
+        if status == "running" and version_after == (version,):
+            self.cache.offer(instance_id, _Saved(version, case, saved, dict(open_later())))
+        else:
+            case.release()
+        return data
 
     def _stored_snapshot(self, instance_id: int) -> Snapshot:
         from engine.cases.state import Snapshot

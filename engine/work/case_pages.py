@@ -197,7 +197,7 @@ def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
         steps = [_Step(*row) for row in uow.cases.sql.all(_CASE_STEPS, {"instance_id": instance_id})]
         task = next(step for step in steps if step.id == task_id)
         compiled = uow.compiled(definition_id)
-        data = uow.cases.read(instance_id, compiled).data
+        data = uow.cases.read_data(instance_id, compiled)
         facts = _task_page_facts(uow, definition_id)
         return {
             "task": {**queries.task_view(task), "created": task.created_at, "due": task.due_at,

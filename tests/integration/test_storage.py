@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import service
 from engine.definitions.packages import Package
+from engine.storage import casestore
 from engine.storage.db import checkout_in_transaction, commit_transaction
 from engine.storage.tables import Customer, HumanTask, Job, TaskEvent, User
 from engine.storage.uow import ConcurrentUpdate
 from engine.storage.wiring import connect
-from engine.work import queries
+from engine.work import case_pages, queries
 from tests import samples
 
 BOB = service.CustomerRef("c-2", "Bob Stone", "standard")
@@ -57,6 +58,45 @@ def test_a_case_this_process_keeps_is_not_worked_on_once_another_process_moved_i
     elsewhere = connect(storage_url, clock)
     request.addfinalizer(elsewhere.dispose)
     [review] = queries.list_tasks(elsewhere(), instance_id=instance_id)
+    service.claim_task(elsewhere(), review["id"], "bo1")
+    service.complete_task(elsewhere(), review["id"], "bo1", {"comment": "done elsewhere"})
+
+    [approve] = queries.list_tasks(stored_uow(), instance_id=instance_id)
+    service.claim_task(stored_uow(), approve["id"], "ap1")
+    service.complete_task(stored_uow(), approve["id"], "ap1", {})
+
+    view = queries.instance_view(stored_uow(), instance_id)
+    assert view["status"] == "completed" and view["data"]["comment"] == "done elsewhere"
+
+
+def test_a_task_opened_in_a_process_is_worked_on_there_from_the_case_its_page_rebuilt(stored_uow, storage_url, clock,
+                                                                                        request, monkeypatch):
+    setup_two_step(stored_uow)
+    elsewhere = connect(storage_url, clock)  # another process started the case: this one has not seen it
+    request.addfinalizer(elsewhere.dispose)
+    instance_id = service.start_instance(elsewhere(), "two_step", BOB)
+    [review] = queries.list_tasks(stored_uow(), instance_id=instance_id)
+    rebuilt = []
+    real_restore = casestore._restore
+    monkeypatch.setattr(casestore, "_restore", lambda saved, compiled: rebuilt.append(1) or real_restore(saved, compiled))
+
+    assert case_pages.task_page(stored_uow(), review["id"])["task"]["step_id"] == "review"
+    service.claim_task(stored_uow(), review["id"], "bo1")
+    service.complete_task(stored_uow(), review["id"], "bo1", {"comment": "ok"})
+
+    assert len(rebuilt) == 1  # the page's: the completion went on from it
+    assert [t["step_id"] for t in queries.list_tasks(stored_uow(), instance_id=instance_id)] == ["approve"]
+    assert queries.instance_view(stored_uow(), instance_id)["data"]["comment"] == "ok"
+
+
+def test_a_case_a_task_page_rebuilt_is_not_worked_on_once_another_process_moved_it_on(stored_uow, storage_url, clock,
+                                                                                      request):
+    setup_two_step(stored_uow)
+    elsewhere = connect(storage_url, clock)
+    request.addfinalizer(elsewhere.dispose)
+    instance_id = service.start_instance(elsewhere(), "two_step", BOB)
+    [review] = queries.list_tasks(stored_uow(), instance_id=instance_id)
+    case_pages.task_page(stored_uow(), review["id"])
     service.claim_task(elsewhere(), review["id"], "bo1")
     service.complete_task(elsewhere(), review["id"], "bo1", {"comment": "done elsewhere"})
 

@@ -70,3 +70,18 @@ def test_a_case_kept_again_after_its_next_step_stays_whole():
 
     [task] = cache.take(7, 3).case.ready_human_tasks()
     assert task.task_spec.bpmn_id == "capture_application"
+
+
+def test_a_case_read_for_a_page_never_displaces_a_newer_version_this_process_saved(no_collector):
+    cache = CaseCache()
+    saved, read = Case.start(LOAN, {}), Case.start(LOAN, {})
+    read_gone = weakref.ref(read.workflow)
+    cache.keep(7, kept(saved, 4))
+    cache.offer(7, kept(read, 3))
+    del read
+    assert read_gone() is None  # not kept, and freed at once
+    assert cache.take(7, 4).case is saved
+
+    newer = Case.start(LOAN, {})
+    cache.offer(7, kept(newer, 5))
+    assert cache.take(7, 5).case is newer
