@@ -130,9 +130,10 @@ class CaseCache:
 
     Every change to a case's open human tasks is made by saving the case, which
     gives it a new row version, so a cached entry's open tasks are current too.
-    A case the cache lets go of (pushed out, replaced, or found stale) is used
-    by no one, and is released at once (``Case.release``): thousands of objects
-    in reference cycles would otherwise wait for a full collection.
+    A case the cache lets go of (pushed out, replaced, found stale, or offered
+    when as new a version is held) is used by no one, and is released at once
+    (``Case.release``): thousands of objects in reference cycles would otherwise
+    wait for a full collection.
     """
 
     def __init__(self, size: int = 2000) -> None:
