@@ -8,7 +8,6 @@ lane) are read from the stored BPMN once per definition and kept.
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Optional, Union
@@ -44,18 +43,9 @@ class DiagramFacts:
     start_event: Optional[str]
 
 
-_facts: dict[int, DiagramFacts] = {}
-_facts_lock = threading.Lock()
-
-
-def diagram_facts(definition: ProcessDefinition) -> DiagramFacts:
-    """The facts of a stored definition, read from its XML on first use (definitions never change)."""
-    facts = _facts.get(definition.id)
-    if facts is None:
-        facts = _read_facts(definition.bpmn_xml, definition.key)
-        with _facts_lock:
-            _facts[definition.id] = facts
-    return facts
+def diagram_facts(uow: UnitOfWork, definition: ProcessDefinition) -> DiagramFacts:
+    """The facts of a stored definition, read from its XML once per process (engine.definitions.spec_cache)."""
+    return uow.specs.facts("diagram", definition.id, lambda: _read_facts(definition.bpmn_xml, definition.key))
 
 
 def _read_facts(xml: str, key: str) -> DiagramFacts:
@@ -131,22 +121,16 @@ class _TaskPageFacts:
     labels: dict[str, str]
 
 
-_page_facts: dict[int, _TaskPageFacts] = {}
-
-
 def _task_page_facts(uow: UnitOfWork, definition_id: int) -> _TaskPageFacts:
-    """The facts of a stored definition for its task pages, read on first use (definitions never change)."""
-    facts = _page_facts.get(definition_id)
-    if facts is None:
+    """The facts of a stored definition for its task pages, read once per process (engine.definitions.spec_cache)."""
+    def read() -> _TaskPageFacts:
         definition = uow.session.get(ProcessDefinition, definition_id)
         assert definition is not None
         notes = ProcessAnnotations.from_dict(definition.annotations)
-        facts = _TaskPageFacts(definition.key, definition.name, definition.version, notes.process.customer_value,
-                               notes.process.target_seconds, diagram_facts(definition).documentation,
-                               field_labels(uow, definition))
-        with _facts_lock:
-            _page_facts[definition_id] = facts
-    return facts
+        return _TaskPageFacts(definition.key, definition.name, definition.version, notes.process.customer_value,
+                              notes.process.target_seconds, diagram_facts(uow, definition).documentation,
+                              field_labels(uow, definition))
+    return uow.specs.facts("task page", definition_id, read)
 
 
 _TASK = HumanTask.__table__
@@ -231,7 +215,7 @@ def instance_page(uow: UnitOfWork, instance_id: int, viewer: Account) -> dict[st
     with uow.reading():
         now = uow.clock.now()
         definition = _definition(uow, case["process"], case["version"])
-        facts = diagram_facts(definition)
+        facts = diagram_facts(uow, definition)
         steps = uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
                                     .order_by(HumanTask.created_at, HumanTask.id)).all()
         done = [s.step_id for s in steps if s.status == "completed"]
@@ -380,7 +364,7 @@ def catalogue(uow: UnitOfWork) -> list[dict[str, Any]]:
             result.append({
                 "key": definition.key, "name": definition.name, "version": definition.version,
                 "customer_value": notes.process.customer_value, "target_seconds": notes.process.target_seconds,
-                "owner": notes.process.owner, "start_role": diagram_facts(definition).start_role,
+                "owner": notes.process.owner, "start_role": diagram_facts(uow, definition).start_role,
                 "steps": [s.name for s in notes.steps.values()],
                 "running": listed[0]["running"], "running_all_versions": sum(v["running"] for v in listed),
                 "deployed_at": definition.deployed_at, "versions": listed,
@@ -397,7 +381,7 @@ def process_to_start(uow: UnitOfWork, key: str) -> dict[str, Any]:
         notes = ProcessAnnotations.from_dict(definition.annotations)
         return {"key": definition.key, "name": definition.name, "version": definition.version,
                 "customer_value": notes.process.customer_value,
-                "start_role": diagram_facts(definition).start_role,
+                "start_role": diagram_facts(uow, definition).start_role,
                 "segments": sorted({"standard"} | known_segments(uow.session)
                                    | {seg for s in notes.steps.values() for seg in s.segment_targets})}
 
