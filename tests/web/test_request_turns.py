@@ -22,15 +22,18 @@ class HeldApp:
     def __init__(self) -> None:
         self.holding = threading.Event()
         self.go = threading.Event()
+        self.log: list[str] = []  # each request's coming in and going out, in the order the app saw them
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ["PATH_INFO"]
         if path == "/fail":
             raise RuntimeError("the app broke")
+        self.log.append(f"{path} in")
         if path == "/hold":
             self.holding.set()
             assert self.go.wait(10)
         start_response("200 OK", [("Content-Type", "text/plain")])
+        self.log.append(f"{path} out")
         return [path.encode()]
 
 
@@ -43,14 +46,17 @@ def serve() -> Iterator[Callable[[float], tuple[HeldApp, int]]]:
         app = HeldApp()
         server = create_server(app, host="127.0.0.1", port=0, threads=3,
                                _dispatcher=TurnTakingDispatcher(3, Turns(patience)))
-        threading.Thread(target=server.run, daemon=True).start()
-        servers.append((server, app))
+        loop = threading.Thread(target=server.run, daemon=True)
+        loop.start()
+        servers.append((server, app, loop))
         return app, server.effective_port
 
     yield start
-    for server, app in servers:
+    for server, app, loop in servers:
         app.go.set()
-        server.close()
+        server.trigger.pull_trigger(server.close)  # closed in its own thread, whose loop then ends
+        loop.join(10)
+        server.task_dispatcher.shutdown()
 
 
 def get(port: int, path: str, answers: list[tuple[str, int]]) -> None:
@@ -77,7 +83,8 @@ def test_a_request_waits_for_the_one_ahead_of_it(serve):
     app.go.set()
     held.join(10)
     waiting.join(10)
-    assert answers == [("/hold", 200), ("/quick", 200)]
+    assert sorted(answers) == [("/hold", 200), ("/quick", 200)]
+    assert app.log == ["/hold in", "/hold out", "/quick in", "/quick out"]
 
 
 def test_requests_go_on_beside_one_that_takes_long(serve):
