@@ -23,8 +23,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     p.add_argument("--threads", type=int,
-                   help="threads serving requests, per process (default 3 on a SQLite file, where they take turns; "
-                        "8 on PostgreSQL)")
+                   help="requests served at once, per process (default 3 on a SQLite file, 8 on PostgreSQL)")
     p.add_argument("--processes", type=int, default=1,
                    help="web processes sharing the database (default 1, on waitress; more run under gunicorn)")
     p.add_argument("--no-worker", dest="worker", action="store_false",
@@ -90,7 +89,6 @@ def _serve_one_process(args: argparse.Namespace) -> int:
     from engine import service
     from engine.worker import BackgroundWorker
     from web import db
-    from web.request_turns import TurnTakingDispatcher
 
     # A request's thread gives up the GIL at each database call and waits to take it back; while another
     # thread renders a page, each wait lasted up to the interval (5 ms by default), dozens of times a request.
@@ -103,18 +101,13 @@ def _serve_one_process(args: argparse.Namespace) -> int:
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
     settle_heap()
     threads = db.requests_at_once(app, args.threads)
-    # On a SQLite file the threads serve their requests in turn (web.request_turns); waitress's own pool else.
-    in_turn = TurnTakingDispatcher(threads) if app.extensions[db.KEY].in_process else None
     try:
-        server = create_server(app, host=args.host, port=args.port, threads=threads, _dispatcher=in_turn)
+        server = create_server(app, host=args.host, port=args.port, threads=threads)
     except OSError as exc:
-        if in_turn is not None:
-            in_turn.shutdown()
         print(f"valueflow: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    at_once = f"{threads} requests at once" if in_turn is None else f"{threads} threads serving requests in turn"
-    print(f"Valueflow is running on {address(args)}, {at_once} — sign in with a user printed by `valueflow init` "
-          "(Ctrl+C stops it)", flush=True)
+    print(f"Valueflow is running on {address(args)}, {threads} requests at once — sign in with a user printed by "
+          "`valueflow init` (Ctrl+C stops it)", flush=True)
     worker = BackgroundWorker(app.extensions[db.KEY], args.worker_interval, _say, _complain) if args.worker else None
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:

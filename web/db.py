@@ -24,10 +24,9 @@ def requests_at_once(app: Flask, told: Optional[int]) -> int:
     """How many requests one web process of ``app`` serves at once: ``told`` (``serve --threads``), if given.
 
     One interpreter runs one request's Python at a time. On a SQLite file a request's work is nearly all in
-    this process, so more threads only wait for each other and for the file's one writer (``serve``'s threads
-    take turns there, web.request_turns: the spare ones serve beside a request that takes long); a database
-    server's requests also wait for its answers, which more threads fill with other requests' work
-    (bench/README.md has the measurements).
+    this process, so more threads only wait for each other and for the file's one writer, and each wait
+    lengthens the others; a database server's requests also wait for its answers, which more threads fill
+    with other requests' work (bench/README.md has the measurements).
     """
     if told is not None:
         return told

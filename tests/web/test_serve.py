@@ -77,18 +77,17 @@ def test_serve_answers_on_the_chosen_port_with_the_login_page(seeded_database, t
     database = Path(url.removeprefix("sqlite:///"))
     assert sorted(path.name for path in database.parent.glob(database.name + "*")) == [database.name], \
         "the log files are left beside the database"
-    assert f"Valueflow is running on http://localhost:{port}/, 3 threads serving requests in turn" in output
+    assert f"Valueflow is running on http://localhost:{port}/, 3 requests at once" in output
     # the running case's process is parsed before the first request, not during it
     assert "1 process version(s) with running cases compiled" in output
 
 
 @pytest.mark.parametrize("options, at_once", [((), 3), (("--threads", "5"), 5)])
 def test_serve_takes_few_requests_at_once_on_sqlite_unless_told(seeded_database, tmp_path, options, at_once):
-    # one interpreter runs one request's Python at a time: on a SQLite file more threads only wait, and they take
-    # turns (web.request_turns, bench/README.md)
+    # one interpreter runs one request's Python at a time: on a SQLite file more threads only wait (bench/README.md)
     process, port = serve(copy_database(seeded_database, tmp_path), tmp_path, *options)
     output = stop(process)
-    assert f"Valueflow is running on http://localhost:{port}/, {at_once} threads serving requests in turn" in output
+    assert f"Valueflow is running on http://localhost:{port}/, {at_once} requests at once" in output
 
 
 def test_serve_takes_more_requests_at_once_on_postgresql(postgres_url, tmp_path):
