@@ -23,7 +23,8 @@ and how much more than one client's rate that leaves room for. Each goal is
 printed beside its figure.
 
 Usage: .venv/bin/python bench/http_load.py [--seconds 20] [--clients 1,4,16] [--postgres URL] [--port 5640]
-       [--completions N]   # also: RSS after 1,000 and after N completions at 4 clients
+       [--completions N]   # also, after the levels: N more cases, and RSS after 1,000 and N completions at
+                           # 4 clients
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from engine import service  # noqa: E402
 from engine.definitions.packages import read_package  # noqa: E402
+from engine.storage.uow import UnitOfWorkFactory  # noqa: E402
 from engine.storage.wiring import connect  # noqa: E402
 from engine.work import case_pages, queries  # noqa: E402
 
@@ -179,8 +181,7 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
     service.add_user(new_uow(), "engine-clerk", ["customer-service"], PASSWORD)
     customer = service.CustomerRef("c-bench", "Bench Customer", "standard")
     timed = 200
-    for _ in range(cases):
-        service.start_instance(new_uow(), "loan_decision", customer, {})
+    start_loans(new_uow, cases)
     # Started last, these cases are the newest in this factory's cache; a second factory has none of them in
     # its cache, as the server has none of the cases the bench started, until it shows a task's page.
     timed_cases = [service.start_instance(new_uow(), "loan_decision", customer, {}) for _ in range(3 * timed)]
@@ -200,6 +201,13 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
     new_uow.dispose()
     elsewhere.dispose()
     return {kind: statistics.median(seconds) for kind, seconds in times.items()}
+
+
+def start_loans(new_uow: UnitOfWorkFactory, count: int) -> None:
+    """``count`` new loan cases of one customer, each waiting at its capture step."""
+    customer = service.CustomerRef("c-bench", "Bench Customer", "standard")
+    for _ in range(count):
+        service.start_instance(new_uow(), "loan_decision", customer, {})
 
 
 def analyze(url: str) -> None:
@@ -281,10 +289,11 @@ def main() -> None:
                         help="a PostgreSQL server URL; a fresh database is made on it and dropped after")
     parser.add_argument("--port", type=int, default=5640, help="the server's port (default 5640)")
     parser.add_argument("--completions", type=int, default=0,
-                        help="afterwards, 4 clients until this many completions, RSS at 1,000 and at the end")
+                        help="after the levels, this many more cases and 4 clients until this many completions, "
+                             "RSS at 1,000 and at the end")
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
-    cases = int(len(levels) * args.seconds * CASES_A_SECOND) + args.completions + 1500
+    cases = int(len(levels) * args.seconds * CASES_A_SECOND) + 1500
     workdir = Path(tempfile.mkdtemp(prefix="valueflow-http-"))
     databases = [("SQLite file", f"sqlite:///{workdir / 'valueflow.db'}", None)]
     if args.postgres:
@@ -330,6 +339,14 @@ def main() -> None:
             if 1 in rates and 4 in rates:
                 print(f"  goal: completions/s at 4 clients at least 1.7x those at 1: {rates[4] / rates[1]:.2f}x")
             if args.completions:
+                # started only now: a database grown by them beforehand would have made every level's figures
+                # those of a bigger database (an inbox counts every open task of its queues)
+                print(f"{label}: starting {args.completions} more loan cases for the memory run ...", flush=True)
+                more = connect(url)
+                start_loans(more, args.completions)
+                more.dispose()
+                if admin is not None:
+                    analyze(url)
                 rss_run(port, server.pid, args.completions)
         finally:
             server.terminate()
