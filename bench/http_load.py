@@ -179,12 +179,11 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
         service.add_user(new_uow(), f"clerk-{number}", ["customer-service"], PASSWORD)
     service.add_user(new_uow(), "bench-manager", ["manager"], PASSWORD)
     service.add_user(new_uow(), "engine-clerk", ["customer-service"], PASSWORD)
-    customer = service.CustomerRef("c-bench", "Bench Customer", "standard")
     timed = 200
     start_loans(new_uow, cases)
     # Started last, these cases are the newest in this factory's cache; a second factory has none of them in
     # its cache, as the server has none of the cases the bench started, until it shows a task's page.
-    timed_cases = [service.start_instance(new_uow(), "loan_decision", customer, {}) for _ in range(3 * timed)]
+    timed_cases = start_loans(new_uow, 3 * timed)
     tasks = [queries.list_tasks(new_uow(), instance_id=case)[0]["id"] for case in timed_cases]
     elsewhere = connect(url)
     times: dict[str, list[float]] = defaultdict(list)
@@ -203,11 +202,10 @@ def prepare(url: str, clerks: int, cases: int) -> dict[str, float]:
     return {kind: statistics.median(seconds) for kind, seconds in times.items()}
 
 
-def start_loans(new_uow: UnitOfWorkFactory, count: int) -> None:
-    """``count`` new loan cases of one customer, each waiting at its capture step."""
+def start_loans(new_uow: UnitOfWorkFactory, count: int) -> list[int]:
+    """The ids of ``count`` new loan cases of one customer, each waiting at its capture step."""
     customer = service.CustomerRef("c-bench", "Bench Customer", "standard")
-    for _ in range(count):
-        service.start_instance(new_uow(), "loan_decision", customer, {})
+    return [service.start_instance(new_uow(), "loan_decision", customer, {}) for _ in range(count)]
 
 
 def analyze(url: str) -> None:
