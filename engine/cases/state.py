@@ -20,7 +20,7 @@ from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -28,7 +28,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.cases.workflow import CaseWorkflow
+from engine.cases.workflow import CaseTask, CaseWorkflow
 
 
 class _StateConverter(BpmnWorkflowConverter):
@@ -71,7 +71,8 @@ def spiff_registry(workflow_converter: type = BpmnWorkflowConverter) -> DefaultR
 
     A case's workflow (a ``CaseWorkflow``) is written and read with
     ``workflow_converter`` under SpiffWorkflow's own name for it,
-    "BpmnWorkflow", as every stored case has it.
+    "BpmnWorkflow", as every stored case has it; its tasks are read as
+    ``CaseTask``s under the name "Task".
     """
     registry = DefaultRegistry()
     # Form values and script results that plain JSON cannot hold (SPIFFWORKFLOW.md pitfall 5).
@@ -80,6 +81,7 @@ def spiff_registry(workflow_converter: type = BpmnWorkflowConverter) -> DefaultR
     config = {kind: converter for kind, converter in SPIFF_CONFIG.items() if kind is not BpmnWorkflow}
     BpmnWorkflowSerializer.configure(config, registry)
     workflow_converter(CaseWorkflow, registry, BpmnWorkflow.__name__)
+    TaskConverter(CaseTask, registry, SpiffTask.__name__)
     return registry
 
 
@@ -220,7 +222,7 @@ def _add_predicted(workflow: BpmnWorkflow, predicted: dict[str, list[Any]]) -> N
         parent_id, spec_name, state, changed, triggered, children = predicted[task_id]
         parent = make(parent_id) if parent_id in predicted else workflow.tasks[UUID(parent_id)]
         order = list(parent._children)  # already names this child, in its place
-        task = SpiffTask(workflow, workflow.spec.task_specs[spec_name], parent, state=state, id=UUID(task_id))
+        task = CaseTask(workflow, workflow.spec.task_specs[spec_name], parent, state=state, id=UUID(task_id))
         parent._children = order
         task._children = [UUID(child) for child in children]
         task.last_state_change, task.triggered, task.thread_id = changed, triggered, parent.thread_id

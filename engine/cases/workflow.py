@@ -17,13 +17,24 @@ Only the queries whose answer the table gives for certain take this way: from
 the root, filtered by state, spec name or ``manual``, in a workflow without
 subprocesses, whose tasks all hang from the root no deeper than the walk goes.
 Every other query is SpiffWorkflow's own.
+
+SpiffWorkflow also builds a log record's details at every change of a task's
+state (the state's name, a dict of the task's details) and, when the workflow
+starts or ends, a list of all its tasks, before it asks its logger whether
+anyone listens: together about a tenth of a persisted step. A case's tasks
+(``CaseTask``) and workflow build them only when the ``spiff`` loggers are
+enabled for them, and then exactly as SpiffWorkflow does.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Iterator, Optional
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -31,10 +42,50 @@ from SpiffWorkflow.util.task import TaskState
 _TABLE_FILTERS = frozenset({"state", "spec_name", "manual"})
 # SpiffWorkflow's walk stops descending at depth 1,000; deeper than this, it is asked itself.
 _TABLE_DEPTH = 900
+# SpiffWorkflow's loggers for tasks and workflows (SpiffWorkflow.task and SpiffWorkflow.workflow log to these).
+_TASK_LOG = logging.getLogger("spiff.task")
+_WORKFLOW_LOG = logging.getLogger("spiff.workflow")
+
+
+class CaseTask(Task):
+    """A SpiffWorkflow task whose state changes build their log record only for a logger that takes it."""
+
+    def _set_state(self, value: int) -> None:
+        if _TASK_LOG.isEnabledFor(logging.DEBUG if value == self._state else logging.INFO):
+            super()._set_state(value)
+        elif value != self._state:
+            self.last_state_change = time.time()
+            self._state = value
+
+    def _add_child(self, task_spec: TaskSpec, state: int = TaskState.MAYBE) -> Task:
+        """SpiffWorkflow's ``Task._add_child``, making a ``CaseTask``."""
+        if self._state & TaskState.PREDICTED_MASK and not state & TaskState.PREDICTED_MASK:
+            raise WorkflowException("Attempt to add non-predicted child to predicted task", task_spec=self.task_spec)
+        task = CaseTask(self.workflow, task_spec, self, state=state)
+        task.thread_id = self.thread_id
+        if state == TaskState.READY:
+            task._ready()
+        return task
 
 
 class CaseWorkflow(BpmnWorkflow):
-    """A BPMN workflow whose task queries from the root are answered from its task table (see the module)."""
+    """A BPMN workflow of ``CaseTask``s whose task queries from the root are answered from its task table (see the
+    module)."""
+
+    def __init__(self, spec: Any, subprocess_specs: Optional[dict[str, Any]] = None, script_engine: Any = None,
+                 deserializing: bool = False) -> None:
+        super().__init__(spec, subprocess_specs, script_engine, deserializing=True)
+        if not deserializing:  # as SpiffWorkflow's Workflow starts, with a CaseTask at the root
+            self.task_tree = CaseTask(self, self.spec.start, state=TaskState.FUTURE)
+            self.task_tree.task_spec._predict(self.task_tree, mask=TaskState.NOT_FINISHED_MASK)
+            _WORKFLOW_LOG.info("Initialized workflow", extra=self.collect_log_extras())
+            self.task_tree._ready()
+
+    def collect_log_extras(self, dct: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+        """SpiffWorkflow's log details, which list every task, built only when its logger takes the record."""
+        if _WORKFLOW_LOG.isEnabledFor(logging.INFO):
+            return super().collect_log_extras(dct)
+        return dct or {}
 
     def get_tasks_iterator(self, first_task: Optional[Task] = None, **kwargs: Any) -> Iterator[Task]:
         """The tasks SpiffWorkflow's iterator gives for the same arguments, in the same order.

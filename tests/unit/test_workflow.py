@@ -1,4 +1,5 @@
-"""A case's workflow answers task queries from its task table exactly as SpiffWorkflow's tree walk does.
+"""A case's workflow answers task queries from its task table exactly as SpiffWorkflow's tree walk does, and logs
+what SpiffWorkflow logs when its loggers listen.
 
 The ``table_answers`` fixture asks the walk every query the table answers and
 fails the test if the two differ; these tests build the trees where they could.
@@ -6,13 +7,15 @@ fails the test if the two differ; these tests build the trees where they could.
 
 from __future__ import annotations
 
+import logging
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
 from engine.cases.model import Case
-from engine.cases.workflow import CaseWorkflow
+from engine.cases.workflow import CaseTask, CaseWorkflow
 from engine.definitions.packages import Package, compile_package, read_package
 from tests import samples
 from tests.conftest import SHIPPED
@@ -118,3 +121,48 @@ def test_a_restored_case_answers_from_its_table_too(table_answers):
     before = table_answers[0]
     [review] = restored.workflow.get_tasks(state=TaskState.READY, manual=True)
     assert review.task_spec.bpmn_id == "review" and table_answers[0] - before == 1
+
+
+def _run_loan(workflow_class: type[BpmnWorkflow]) -> None:
+    compiled = compile_package(read_package(SHIPPED / "loan_decision"))
+    workflow = workflow_class(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
+    workflow.do_engine_steps()
+    forms = {"capture_application": {"loan_amount": 250000, "loan_purpose": "purchase", "annual_income": 60000,
+                                     "existing_debts": 15000, "years_employed": 3, "property_value": 300000,
+                                     "documents_complete": True},
+             "credit_review": {"recommendation": "approve"}, "underwriting_decision": {"decision": "approve"}}
+    while ready := workflow.get_tasks(state=TaskState.READY, manual=True):
+        ready[0].set_data(**forms.get(ready[0].task_spec.bpmn_id, {}))
+        ready[0].run()
+        workflow.do_engine_steps()
+    assert workflow.is_completed()
+
+
+def _logged(caplog, workflow_class: type[BpmnWorkflow], level: int) -> list[tuple[object, ...]]:
+    caplog.clear()
+    with caplog.at_level(level, logger="spiff"):
+        _run_loan(workflow_class)
+    return [(record.name, record.levelno, record.getMessage(), getattr(record, "task_spec", None),
+             getattr(record, "state", None), sorted(getattr(record, "tasks", [])) != [])
+            for record in caplog.records if record.name in ("spiff.task", "spiff.workflow")]
+
+
+def test_a_case_logs_what_spiffworkflow_logs_when_its_loggers_listen(caplog):
+    for level in (logging.INFO, logging.DEBUG):
+        ours, theirs = _logged(caplog, CaseWorkflow, level), _logged(caplog, BpmnWorkflow, level)
+        assert ours == theirs
+        assert ("spiff.workflow", logging.INFO, "Workflow completed", None, None, True) in ours
+        assert ("spiff.task", logging.INFO, "State changed to COMPLETED", "capture_application", "COMPLETED",
+                False) in ours
+    assert _logged(caplog, CaseWorkflow, logging.WARNING) == []
+
+
+def test_every_task_of_a_started_or_restored_case_skips_unheard_log_records():
+    compiled = compile_package(Package("two_step", "two_step.bpmn", {"two_step.bpmn": samples.two_step()}))
+    started = Case.start(compiled, {})
+    saved = started.snapshot()
+    restored = Case.restore(saved.header, saved.tasks.values(), compiled)
+    [review] = restored.ready_human_tasks()
+    restored.complete(str(review.id), {})
+    for case in (started, restored):
+        assert {type(task) for task in case.workflow.tasks.values()} == {CaseTask}
