@@ -17,7 +17,8 @@ the server starts, the same database times the engine's own calls (claim and
 complete through engine.service, in this process), so the cost of HTTP is
 read against them in the same run: after the task's page was shown in this
 process, as the server meets the cases the bench started; and on cases it has
-not seen, and on cases it just saved. At
+not seen, and on cases it just saved; and at one client, against the same
+completions' engine calls inside the server (the mean its ``/metrics`` gives). At
 one client it also prints how busy the server and the clients kept the CPUs,
 and how much more than one client's rate that leaves room for. Each goal is
 printed beside its figure.
@@ -162,6 +163,21 @@ def server_usage(pid: int) -> tuple[float, float]:
     rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                if line.startswith("VmRSS:")) / 1024
     return cpu, rss
+
+
+def engine_completions(port: int) -> tuple[float, int]:
+    """(seconds, count) of the server's successful engine completions so far, from its ``/metrics``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    connection.close()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for kind in found:
+            if (line.startswith(f"valueflow_step_seconds_{kind}{{") and 'use_case="complete"' in line
+                    and 'outcome="ok"' in line):
+                found[kind] = float(line.rsplit(" ", 1)[1])
+    return found["sum"], int(found["count"])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -319,7 +335,10 @@ def main() -> None:
         try:
             run(port, server.pid, 2, 3.0)  # warm-up: the server's first requests compile and fill caches
             for clients in levels:
+                engine_before = engine_completions(port)
                 tally, elapsed, cpu, rss, clients_cpu = run(port, server.pid, clients, args.seconds)
+                engine_seconds, engine_count = (after - before for after, before in
+                                                zip(engine_completions(port), engine_before))
                 rates[clients] = report(label, clients, tally, elapsed, cpu, rss)
                 if clients == 1 and tally.seconds.get("complete"):
                     http_complete = statistics.median(tally.seconds["complete"])
@@ -327,6 +346,11 @@ def main() -> None:
                           f"{http_complete / engine_cost['complete paged']:.1f}x (against the call on a case not "
                           f"seen: {http_complete / engine_cost['complete cold']:.1f}x; just saved: "
                           f"{http_complete / engine_cost['complete warm']:.1f}x)")
+                    if engine_count:
+                        inside = engine_seconds / engine_count
+                        print(f"      the same completions' engine calls inside the server took {1000 * inside:.2f} ms"
+                              f" (mean, its /metrics): the HTTP completion's mean is "
+                              f"{statistics.mean(tally.seconds['complete']) / inside:.1f}x that")
                     room(cpu / elapsed, clients_cpu / elapsed)
                 if clients == 16:
                     p99 = percentile(tally.seconds.get("complete", []), 0.99)
