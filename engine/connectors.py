@@ -57,12 +57,12 @@ def call_service_task(new_uow: UnitOfWorkFactory, job: ClaimedJob,
         if definition_id is None or job.spiff_task_id is None:
             return _nothing_to_do
         compiled = uow.compiled(definition_id)
-        case = uow.cases.read(job.instance_id, compiled)
-        try:
-            step = compiled.service_steps[case.service_step_id(job.spiff_task_id)]
-            data = case.service_task_data(job.spiff_task_id)
-        except TaskNotReady:  # the case moved on (a boundary event, a cancellation): nothing to call for
-            return _nothing_to_do
+        with uow.cases.read(job.instance_id, compiled) as case:
+            try:
+                step = compiled.service_steps[case.service_step_id(job.spiff_task_id)]
+                data = case.service_task_data(job.spiff_task_id)
+            except TaskNotReady:  # the case moved on (a boundary event, a cancellation): nothing to call for
+                return _nothing_to_do
     outcome = run_connector(step, data, f"valueflow-job-{job.id}", environ)
     return partial(_record, step=step, outcome=outcome)
 

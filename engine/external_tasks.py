@@ -100,8 +100,8 @@ def fetch_and_lock(new_uow: UnitOfWorkFactory, worker_id: str, most: int, topics
         for row, until in locked:
             definition_id, key, version = cases[row.instance_id]
             try:
-                data = uow.cases.read(row.instance_id, uow.compiled(definition_id)).service_task_data(
-                    row.spiff_task_id)
+                with uow.cases.read(row.instance_id, uow.compiled(definition_id)) as case:
+                    data = case.service_task_data(row.spiff_task_id)
             except TaskNotReady:  # the case moved on since the lock (cancelled): its task is closed with it
                 continue
             if wanted is not None:

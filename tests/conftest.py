@@ -7,6 +7,7 @@ session gets a database of its own there, dropped at the end.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from datetime import datetime, timezone
@@ -38,6 +39,15 @@ def new_uow(clock: FixedClock) -> Iterator[UnitOfWorkFactory]:
     factory = connect("sqlite://", clock, migrate=True)
     yield factory
     factory.dispose()
+
+
+@pytest.fixture
+def no_collector() -> Iterator[None]:
+    """Only reference counting frees memory while the test runs, as between a busy server's rare full collections."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.enable()
 
 
 @pytest.fixture(scope="session")

@@ -213,24 +213,30 @@ def restore(header: str, tasks: Iterable[str], spec: WorkflowSpec,
 
 
 def _add_predicted(workflow: BpmnWorkflow, predicted: dict[str, list[Any]]) -> None:
-    """Put the header's predicted tasks back into the tree, with their ids, states and places among siblings."""
+    """Put the header's predicted tasks back into the tree, with their ids, states and places among siblings.
+
+    A predicted task may hang below another: each is made after the predicted tasks above it, in a loop rather
+    than a recursive inner function, whose reference to itself would keep every restored workflow alive until
+    the garbage collector's next pass.
+    """
     made: dict[str, SpiffTask] = {}
-
-    def make(task_id: str) -> SpiffTask:
-        if task_id in made:
-            return made[task_id]
-        parent_id, spec_name, state, changed, triggered, children = predicted[task_id]
-        parent = make(parent_id) if parent_id in predicted else workflow.tasks[UUID(parent_id)]
-        order = list(parent._children)  # already names this child, in its place
-        task = CaseTask(workflow, workflow.spec.task_specs[spec_name], parent, state=state, id=UUID(task_id))
-        parent._children = order
-        task._children = [UUID(child) for child in children]
-        task.last_state_change, task.triggered, task.thread_id = changed, triggered, parent.thread_id
-        made[task_id] = task
-        return task
-
-    for task_id in predicted:
-        make(task_id)
+    for wanted in predicted:
+        above: list[str] = []  # ``wanted`` and the predicted tasks above it not made yet, lowest first
+        task_id = wanted
+        while task_id in predicted and task_id not in made:
+            if task_id in above:
+                raise ValueError(f"the predicted task {task_id} hangs below itself")
+            above.append(task_id)
+            task_id = predicted[task_id][0]
+        for task_id in reversed(above):
+            parent_id, spec_name, state, changed, triggered, children = predicted[task_id]
+            parent = made[parent_id] if parent_id in predicted else workflow.tasks[UUID(parent_id)]
+            order = list(parent._children)  # already names this child, in its place
+            task = CaseTask(workflow, workflow.spec.task_specs[spec_name], parent, state=state, id=UUID(task_id))
+            parent._children = order
+            task._children = [UUID(child) for child in children]
+            task.last_state_change, task.triggered, task.thread_id = changed, triggered, parent.thread_id
+            made[task_id] = task
 
 
 def _parents_first(root: str, bodies: dict[str, Any]) -> dict[str, Any]:

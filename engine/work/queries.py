@@ -38,7 +38,8 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
         definition = uow.session.get(ProcessDefinition, instance.definition_id)
         customer = uow.session.get(Customer, instance.customer_id)
         assert definition is not None and customer is not None
-        case = uow.cases.read(instance.id, uow.compiled(definition.id))
+        with uow.cases.read(instance.id, uow.compiled(definition.id)) as case:
+            data, waits = case.data, case.waits() if instance.status == "running" else []
         open_steps = [task_view(t) for t in uow.tasks.open_of(instance.id)]
         events = uow.session.scalars(
             select(TaskEvent).where(TaskEvent.instance_id == instance.id).order_by(TaskEvent.id)).all()
@@ -47,12 +48,12 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
             "business_key": uow.session.scalar(select(BusinessKey.key).where(BusinessKey.instance_id == instance.id)),
             "status": instance.status, "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
             "customer": {"id": customer.id, "name": customer.name, "segment": customer.segment},
-            "data": case.data, "open_steps": open_steps,
+            "data": data, "open_steps": open_steps,
             "error": {"step": instance.error_step, "message": instance.error_message}
             if instance.status == "error" else None,
             "next_timer_at": iso(instance.next_timer_at),
             "waits": [{"kind": w.kind, "step_id": w.step_id, "step_name": w.step_name, "message": w.message,
-                       "due": iso(w.due), "worker": w.worker} for w in case.waits()] if instance.status == "running" else [],
+                       "due": iso(w.due), "worker": w.worker} for w in waits],
             "events": [{"type": e.type, "at": iso(e.at), "actor": e.actor, "step_id": e.step_id,
                         "task_id": e.task_id, "detail": e.detail} for e in events],
         }

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import weakref
-from typing import Iterator
 
 import pytest
 
@@ -16,15 +14,6 @@ from tests.unit.test_model import with_subprocess
 
 LOAN = compile_package(read_package(SHIPPED / "loan_decision"))
 WITH_SUBPROCESS = compile_package(Package("with_subprocess", "w.bpmn", {"w.bpmn": with_subprocess()}))
-
-
-@pytest.fixture
-def no_collector() -> Iterator[None]:
-    """Only reference counting frees memory while the test runs, as between a busy server's rare full collections."""
-    gc.collect()
-    gc.disable()
-    yield
-    gc.enable()
 
 
 def kept(case: Case, version: int = 1) -> _Saved:

@@ -162,8 +162,9 @@ def disagreements(url: str, instance_ids: Iterable[int]) -> list[str]:
                 definition_id, status = uow.session.execute(select(
                     ProcessInstance.definition_id, ProcessInstance.status).where(
                     ProcessInstance.id == instance_id)).one()
-                case = uow.cases.read(instance_id, uow.compiled(definition_id))
-                ready = {str(task.id) for task in case.ready_human_tasks()}
+                with uow.cases.read(instance_id, uow.compiled(definition_id)) as case:
+                    ready = {str(task.id) for task in case.ready_human_tasks()}
+                    next_timer = case.next_timer_at()
                 rows = uow.session.execute(select(HumanTask.spiff_task_id, HumanTask.status, HumanTask.id).where(
                     HumanTask.instance_id == instance_id)).all()
                 completions = Counter(uow.session.scalars(select(TaskEvent.task_id).where(
@@ -171,7 +172,7 @@ def disagreements(url: str, instance_ids: Iterable[int]) -> list[str]:
             open_rows = {spiff_id for spiff_id, row_status, _ in rows if row_status == "open"}
             if open_rows != ready:
                 problems.append(f"case {instance_id}: open task rows {open_rows}, ready in its state {ready}")
-            if status == "running" and not ready and case.next_timer_at() is None:
+            if status == "running" and not ready and next_timer is None:
                 problems.append(f"case {instance_id} is running with no task open and no timer")
             completed = {task_id for _, row_status, task_id in rows if row_status == "completed"}
             if set(completions) != completed or any(count != 1 for count in completions.values()):
