@@ -19,7 +19,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -290,6 +290,8 @@ class CaseStore:
         # Saved cases to keep once committed, with their new human tasks' ids still on the server (PostgreSQL).
         self._after_commit: list[tuple[int, _Saved, list[tuple[str, Callable[[], Any]]]]] = []
         self._new_ids: list[tuple[str, Callable[[], Any]]] = []
+        # The cases this store loaded or created: each is kept by the cache at the commit, or released at the end.
+        self._held: list[Case] = []
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -318,9 +320,11 @@ class CaseStore:
         """The case's run state for a change, from this process's cache when it holds the current version."""
         cached = self.cache.take(record.id, record.row_version)
         if cached is not None:
+            self._held.append(cached.case)
             return Loaded(record, cached.case, cached.snapshot, dict(cached.open_tasks))
         saved = self._stored_snapshot(record.id)
         loaded = Loaded(record, _restore(saved, definition), saved)
+        self._held.append(loaded.case)
         if record.status == "running":
             open_rows = self.sql.all(_OPEN_TASKS, {"instance_id": record.id})
             loaded.open_at_start = {spiff_id: task_id for spiff_id, task_id in open_rows}
@@ -424,6 +428,7 @@ class CaseStore:
             else:
                 [instance_id] = self.sql.first(_NEW_CASE, row)
         record = CaseRecord(instance_id, starting.definition_id, customer_id, segment, "running", 1, None)
+        self._held.append(case)
         return Loaded(record, case, None)
 
     def log(self, instance_id: int, kind: str, actor: Optional[str], now: datetime,
@@ -511,16 +516,31 @@ class CaseStore:
         self.outbox.flush()
 
     def close(self) -> None:
-        """Release what this store holds on the connection; call when the unit of work ends."""
+        """Release what this store holds on the connection, and the cases it loaded that no cache keeps (a step
+        rolled back, a case that ended); call when the unit of work ends."""
         self.sql.close()
+        self._release_held(kept=())
 
     def committed(self) -> None:
-        """Keep the saved cases for the next step (call only once the transaction committed)."""
+        """Keep the saved running cases for the next step, and release the others this store loaded (call only
+        once the transaction committed)."""
         for instance_id, saved, new_ids in self._after_commit:
             for spiff_id, row_of in new_ids:
                 saved.open_tasks[spiff_id] = row_of()[0]
             self.cache.keep(instance_id, saved)
+        self._release_held(kept=[saved.case for _, saved, _ in self._after_commit])
         self._after_commit = []
+
+    def _release_held(self, kept: Iterable[Case]) -> None:
+        """Free at once the cases this store loaded or created but the cache does not keep: no one uses them
+        again, and their tasks and workflow, which refer to each other, would otherwise wait for a full pass of the
+        garbage collector."""
+        keeping = {id(case) for case in kept}
+        held, self._held = self._held, []
+        for case in held:
+            if id(case) not in keeping:
+                keeping.add(id(case))  # a case loaded twice is released once
+                case.release()
 
     def _update_seen_version(self, what: str, statement: Prepared, params: dict[str, Any]) -> None:
         """Run an update of the row version the step read (``seen_version``); StaleCase if it moved since (inside
