@@ -335,8 +335,8 @@ class CaseStore:
         """The case's run state for reading only (a fresh copy, never shared with writers), inside the block.
 
         The copy is freed when the block ends (``Case.release``): a page or a worker that only reads a case
-        would otherwise leave thousands of objects in reference cycles to the collector's next full pass. What
-        the block takes from the case (its data, its waits) stays whole.
+        would otherwise leave its tasks and workflow, which refer to each other, to the collector's next full
+        pass. What the block takes from the case (its data, its waits) stays whole.
         """
         case = _restore(self._stored_snapshot(instance_id), definition)
         try:
