@@ -539,7 +539,6 @@ class CaseStore:
         held, self._held = self._held, []
         for case in held:
             if id(case) not in keeping:
-                keeping.add(id(case))  # a case loaded twice is released once
                 case.release()
 
     def _update_seen_version(self, what: str, statement: Prepared, params: dict[str, Any]) -> None:
