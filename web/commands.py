@@ -23,7 +23,8 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     p.add_argument("--threads", type=int,
-                   help="requests served at once, per process (default 3 on a SQLite file, 8 on PostgreSQL)")
+                   help="threads serving requests, per process (default 8 on PostgreSQL; 2 on a SQLite file, whose "
+                        "requests take turns)")
     p.add_argument("--processes", type=int, default=1,
                    help="web processes sharing the database (default 1, on waitress; more run under gunicorn)")
     p.add_argument("--no-worker", dest="worker", action="store_false",
@@ -88,7 +89,7 @@ def _serve_one_process(args: argparse.Namespace) -> int:
 
     from engine import service
     from engine.worker import BackgroundWorker
-    from web import db
+    from web import db, turns
 
     # A request's thread gives up the GIL at each database call and waits to take it back; while another
     # thread renders a page, each wait lasted up to the interval (5 ms by default), dozens of times a request.
@@ -100,13 +101,14 @@ def _serve_one_process(args: argparse.Namespace) -> int:
         compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
     settle_heap()
-    threads = db.requests_at_once(app, args.threads)
+    threads = db.threads_per_process(app, args.threads)
+    turns.install(app)
     try:
         server = create_server(app, host=args.host, port=args.port, threads=threads)
     except OSError as exc:
         print(f"valueflow: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(f"Valueflow is running on {address(args)}, {threads} requests at once — sign in with a user printed by "
+    print(f"Valueflow is running on {address(args)}, {turns.serving(app, threads)} — sign in with a user printed by "
           "`valueflow init` (Ctrl+C stops it)", flush=True)
     worker = BackgroundWorker(app.extensions[db.KEY], args.worker_interval, _say, _complain) if args.worker else None
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)

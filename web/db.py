@@ -11,8 +11,8 @@ from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.storage.wiring import connect
 
 KEY = "valueflow"
-THREADS_IN_PROCESS = 3  # requests at once on a SQLite file (requests_at_once)
-THREADS_FOR_A_SERVER = 8  # on PostgreSQL
+THREADS_IN_PROCESS = 2  # threads of a web process on a SQLite file, whose requests take turns (web.turns)
+THREADS_FOR_A_SERVER = 8  # on PostgreSQL, requests at once
 
 
 def init_app(app: Flask) -> None:
@@ -20,13 +20,13 @@ def init_app(app: Flask) -> None:
     app.extensions[KEY] = connect(app.config.get("DATABASE_URL") or None, app.config.get("CLOCK"))
 
 
-def requests_at_once(app: Flask, told: Optional[int]) -> int:
-    """How many requests one web process of ``app`` serves at once: ``told`` (``serve --threads``), if given.
+def threads_per_process(app: Flask, told: Optional[int]) -> int:
+    """How many threads one web process of ``app`` serves requests on: ``told`` (``serve --threads``), if given.
 
     One interpreter runs one request's Python at a time. On a SQLite file a request's work is nearly all in
-    this process, so more threads only wait for each other and for the file's one writer, and each wait
-    lengthens the others; a database server's requests also wait for its answers, which more threads fill
-    with other requests' work (bench/README.md has the measurements).
+    this process, so its requests take turns (web.turns), and a second thread only lets a request start beside
+    one that runs long; a database server's requests also wait for its answers, which more threads fill with
+    other requests' work (bench/README.md has the measurements).
     """
     if told is not None:
         return told

@@ -49,15 +49,16 @@ def serve(args: argparse.Namespace) -> int:
     metrics = Path(folder)
     metrics.mkdir(parents=True, exist_ok=True)
     _empty(metrics)
-    from web import db
+    from web import db, turns
     from web.commands import address, ready_app
     app = ready_app()
     if app is None:
         return 2
-    threads = db.requests_at_once(app, args.threads)
+    threads = db.threads_per_process(app, args.threads)
+    serving = turns.serving(app, threads)
     app.extensions[db.KEY].dispose()  # no connection of the master's may be inherited by the processes
     print(f"Valueflow is running on {address(args)} in {args.processes} web processes, "
-          f"{threads} requests at once each (Ctrl+C stops it)", flush=True)
+          f"{serving} in each (Ctrl+C stops it)", flush=True)
     worker: list[subprocess.Popen[bytes]] = []
 
     def start_worker(_arbiter: Any) -> None:  # once listening: a port in use starts no worker
@@ -96,12 +97,13 @@ class WebProcesses(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         from engine import service
-        from web import create_app, db
+        from web import create_app, db, turns
         from web.commands import settle_heap
         app = create_app()
         with app.app_context():
             service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
         settle_heap()
+        turns.install(app)
         return app
 
 

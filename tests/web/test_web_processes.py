@@ -57,7 +57,7 @@ def test_two_web_processes_on_postgresql_serve_requests_and_sum_their_metrics(po
     assert (status, seen["status"], seen["open_steps"][0]["id"]) == (200, "running", case["open_steps"][0]["id"])
     assert metric(metrics, "valueflow_step_seconds_count", use_case="start", outcome="ok") == 1
     assert "Valueflow is running on http://localhost:" in output
-    assert "in 2 web processes, 8 requests at once each" in output
+    assert "in 2 web processes, 8 requests at once in each" in output
     assert not default_metrics_folder(port).exists(), "the metrics folder is left behind"
 
 
