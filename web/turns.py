@@ -123,7 +123,9 @@ def install(app: Any) -> None:
 
 def serving(app: Any, threads: int) -> str:
     """How a web process of ``app`` on ``threads`` threads serves requests, in a few words for its start message."""
-    return f"requests taking turns on {threads} threads" if _in_process(app) else f"{threads} requests at once"
+    if _in_process(app):
+        return f"requests taking turns on {threads} thread{'s' if threads != 1 else ''}"
+    return f"{threads} request{'s' if threads != 1 else ''} at once"
 
 
 def _in_process(app: Any) -> bool:

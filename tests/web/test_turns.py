@@ -189,6 +189,7 @@ def test_an_app_on_sqlite_has_its_requests_take_turns(app: Flask):
     turns.install(app)
     assert isinstance(app.wsgi_app, TakingTurns) and app.wsgi_app.app == served
     assert turns.serving(app, 2) == "requests taking turns on 2 threads"
+    assert turns.serving(app, 1) == "requests taking turns on 1 thread"
     response = app.test_client().get("/login")
     assert response.status_code == 200 and b"csrf_token" in response.data
 
@@ -201,5 +202,6 @@ def test_an_app_on_postgresql_serves_its_requests_at_once(postgres_url: str):
         turns.install(app)
         assert app.wsgi_app == served
         assert turns.serving(app, 8) == "8 requests at once"
+        assert turns.serving(app, 1) == "1 request at once"
     finally:
         app.extensions[db.KEY].dispose()
