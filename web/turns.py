@@ -92,7 +92,8 @@ class TakingTurns:
         if isinstance(file_wrapper, type) and isinstance(answer, file_wrapper):
             self.turns.give_back(number)
             return answer
-        return _Answer(answer, lambda: self.turns.give_back(number))
+        sized = _SizedAnswer if hasattr(answer, "__len__") else _Answer  # the server may read a body's length
+        return sized(answer, lambda: self.turns.give_back(number))
 
 
 class _Answer:
@@ -112,6 +113,11 @@ class _Answer:
                 close()
         finally:
             self._closed()
+
+
+class _SizedAnswer(_Answer):
+    def __len__(self) -> int:
+        return len(self._body)  # type: ignore[arg-type]
 
 
 def install(app: Any) -> None:

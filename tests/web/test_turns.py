@@ -143,6 +143,25 @@ def test_the_turn_lasts_until_the_server_closes_the_answer():
     assert answers == {"/next": b"/next"}
 
 
+def test_an_answer_keeps_the_length_a_server_may_read():
+    def listed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        return [b"one part"]
+
+    taking = Turns(long_after=60)
+    answer = TakingTurns(listed, taking)({"PATH_INFO": "/"}, lambda status, headers: None)
+    assert len(answer) == 1 and list(answer) == [b"one part"]  # type: ignore[arg-type]
+    answer.close()  # type: ignore[attr-defined]
+
+    def streamed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        return (part for part in (b"a ", b"stream"))
+
+    unsized = TakingTurns(streamed, taking)({"PATH_INFO": "/export"}, lambda status, headers: None)
+    assert not hasattr(unsized, "__len__") and b"".join(unsized) == b"a stream"
+    unsized.close()  # type: ignore[attr-defined]
+
+
 def test_a_file_the_server_sends_by_itself_is_sent_after_the_turn():
     class FileWrapper:  # as a WSGI server offers it (waitress: ReadOnlyFileBasedBuffer)
         def __init__(self, file: Any, block_size: int = 8192) -> None:
