@@ -5,7 +5,9 @@ Python at a time. Requests running side by side do not finish sooner; they only 
 forth at every database call (each SQLite call lets it go, and another thread takes it), which costs each
 request the others' cache misses and thread switches: with 3 threads and 4 clients a completion cycle cost the
 server half as much CPU again as with one (bench/README.md). Here a request waits for its turn before it starts,
-asleep, so it takes no part in that; it runs once the request before it has finished.
+asleep, so it takes no part in that; it runs once the request before it has finished. The price: SQLite's own
+code in one request no longer runs beside another request's Python on a second CPU, which with tens of
+thousands of open tasks, where a request spends more of its time there, cost 6 % of the completions.
 
 A request that runs long (a dashboard on a large log, an export) does not hold the others up: once it has held
 the turn for ``long_after`` seconds, the next request takes the turn, and the long one finishes beside it.
