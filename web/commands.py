@@ -63,6 +63,20 @@ def ready_app() -> Optional["Flask"]:
     return app
 
 
+def prepare_to_serve(app: "Flask") -> int:
+    """Make ``app`` ready to answer requests in this process: the processes of running cases compiled (no request
+    waits for a BPMN to be parsed), the heap settled, and on a SQLite file its requests taking turns (web.turns);
+    how many process versions were compiled."""
+    from engine import service
+    from web import db, turns
+
+    with app.app_context():
+        compiled = service.compile_running_definitions(db.uow())
+    settle_heap()
+    turns.install(app)
+    return compiled
+
+
 def settle_heap() -> None:
     """Set the garbage collector for serving requests.
 
@@ -87,7 +101,6 @@ def address(args: argparse.Namespace) -> str:
 def _serve_one_process(args: argparse.Namespace) -> int:
     from waitress import create_server
 
-    from engine import service
     from engine.worker import BackgroundWorker
     from web import db, turns
 
@@ -97,12 +110,9 @@ def _serve_one_process(args: argparse.Namespace) -> int:
     app = ready_app()
     if app is None:
         return 2
-    with app.app_context():
-        compiled = service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
+    compiled = prepare_to_serve(app)
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
-    settle_heap()
     threads = db.threads_per_process(app, args.threads)
-    turns.install(app)
     try:
         server = create_server(app, host=args.host, port=args.port, threads=threads)
     except OSError as exc:

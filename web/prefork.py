@@ -96,14 +96,10 @@ class WebProcesses(BaseApplication):  # type: ignore[misc]
             self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        from engine import service
-        from web import create_app, db, turns
-        from web.commands import settle_heap
+        from web import create_app
+        from web.commands import prepare_to_serve
         app = create_app()
-        with app.app_context():
-            service.compile_running_definitions(db.uow())  # no request waits for a BPMN to be parsed
-        settle_heap()
-        turns.install(app)
+        prepare_to_serve(app)
         return app
 
 
