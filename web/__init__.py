@@ -27,7 +27,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
                      api_external_tasks, api_incidents, api_instances, api_me, api_processes, api_tasks, audit, auth,
                      csrf, customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
-                     notifications, ops, params, present, processes, sessions, tasks, throttle, vendor)
+                     notifications, nul, ops, params, present, processes, sessions, tasks, throttle, vendor)
 
     app = Flask(__name__, instance_relative_config=True)
     app.jinja_environment = present.PageEnvironment
@@ -66,6 +66,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     errors.init_app(app)
     present.init_app(app)
     ops.init_app(app)
+    nul.init_app(app)  # before the signed-in account is looked up
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, audit, account,
                    vendor, ops, modeler, api_docs, incidents, notifications):

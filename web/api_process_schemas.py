@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from web import params
 from web.api_schemas import Moment, Page
 
 
@@ -77,7 +78,7 @@ class ProcessDetail(Schema):
 
 
 class VersionChoice(Schema):
-    version = fields.Integer(validate=validate.Range(1, 2**31 - 1), metadata={"description": "default: the newest"})
+    version = fields.Integer(validate=validate.Range(1, params.LARGEST_ID), metadata={"description": "default: the newest"})
 
 
 class Open(Schema):

@@ -49,9 +49,15 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
     return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or exc.name)
 
 
+@bp.url_value_preprocessor
+def larger_bodies(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Packages take up to MAX_BODY. Set before every ``before_request`` hook (this runs ahead of them, the app's
+    included), so that a hook that reads the body reads it with this limit."""
+    request.max_content_length = MAX_BODY
+
+
 @bp.before_request
 def editors_only() -> ResponseReturnValue | None:
-    request.max_content_length = MAX_BODY
     if g.account is None:
         return error(401, "unauthenticated", "Sign in first.")
     if not g.account.edits_processes:

@@ -9,6 +9,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from web import params
+
 CUSTOMER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 STATUSES = ("running", "completed", "error", "cancelled")
 TASK_STATUSES = ("open", "completed", "cancelled")
@@ -196,7 +198,7 @@ class Completion(Schema):
 class Message(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200),
                          metadata={"description": "the message's name, e.g. documents_received"})
-    instance_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+    instance_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, params.LARGEST_ID))
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     process = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
         "description": "the process whose business key is meant, when cases of several have it"})
@@ -235,7 +237,7 @@ class IncidentPage(Page):
 
 
 class IncidentsToRetry(Schema):
-    instances = fields.List(fields.Integer(validate=validate.Range(1, 2**63 - 1)), required=True,
+    instances = fields.List(fields.Integer(validate=validate.Range(1, params.LARGEST_ID)), required=True,
                             validate=validate.Length(1, 200), metadata={"description": "ids of cases in error"})
 
 

@@ -8,14 +8,14 @@ from typing import Callable
 from flask import abort, url_for
 from werkzeug.routing import BaseConverter, ValidationError
 
-LARGEST_ID = 2**63 - 1  # the largest id a BIGINT column holds
+LARGEST_ID = 2**31 - 1  # the largest id a row can have: ids are INTEGER columns, 32 bits on PostgreSQL
 
 
 class RecordId(BaseConverter):
     """``<int:task_id>`` in this app: a row id written in ASCII digits, 1 to LARGEST_ID; any other path is not
     found (404). It stands in for Werkzeug's ``int``, which takes any size and other scripts' digits."""
 
-    regex = r"[0-9]{1,19}"
+    regex = r"[0-9]{1,10}"
 
     def to_python(self, value: str) -> int:
         number = int(value)
