@@ -77,7 +77,9 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
         else:
             wanted = []
             total_open, total_due = counts[view], due[view]
-        ids = _page_ids(uow, narrowed.of(view, user, wanted), total_due, (page - 1) * per_page, per_page)
+        queueless = view == "queues" and not wanted  # a manager or admin holds no role with a queue
+        ids = [] if queueless else _page_ids(uow, narrowed.of(view, user, wanted), total_due,
+                                             (page - 1) * per_page, per_page)
         rows = _rows(uow, ids, now)
         return {
             "view": view, "rows": rows, "total": total_open, "page": page, "per_page": per_page,

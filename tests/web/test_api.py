@@ -142,6 +142,15 @@ def test_a_task_is_listed_read_with_its_form_value_and_target_claimed_and_comple
     assert_error(api.post(f"/tasks/{row['id']}/complete", {"data": MEDIUM_RISK}), 409, "already completed")
 
 
+@pytest.mark.parametrize("user", ["manager", "admin"])
+def test_the_queues_of_a_user_with_no_staff_role_are_empty(as_user, new_uow, user):
+    start_loan(new_uow)
+    answer = as_user(user).get("/tasks", view="queues")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["rows"] == [] and answer.get_json()["total"] == 0
+    assert len(as_user(user).get("/tasks", view="all").get_json()["rows"]) == 1
+
+
 def test_task_actions_keep_the_web_apps_permissions(as_user, new_uow):
     task = open_task(new_uow, start_loan(new_uow))
     analyst = as_user("credit-analyst")

@@ -99,6 +99,17 @@ def test_a_role_queue_can_be_picked_and_a_manager_sees_all_open_tasks_with_their
     assert "All open tasks" not in text_of(client.get("/inbox?view=all"))
 
 
+def test_a_manager_with_no_queue_of_their_own_is_shown_the_way_to_all_open_tasks(client, auth, new_uow, clock):
+    three_cases(new_uow, clock)
+    auth.login("manager")
+    response = client.get("/inbox?view=queues")
+    assert response.status_code == 200
+    assert rows(response) == []
+    page = text_of(response)
+    assert "None of your roles has a queue" in page and "See all open tasks" in page
+    assert rows(client.get("/inbox?view=all")) == ["Bruno Premium", "Anna Standard", "Clara Later"]
+
+
 def test_the_inbox_pages_through_many_tasks(client, auth, new_uow, clock, app):
     app.config["PER_PAGE"] = 2
     three_cases(new_uow, clock)
