@@ -12,16 +12,14 @@ again with it set. The folder is emptied at start and at exit.
 The timer worker runs in none of the web processes: gunicorn starts, stops and
 replaces them at will, and a thread in the master would be forked into each.
 Unless ``--no-worker``, the master runs one ``valueflow worker`` process beside
-them and stops it at exit.
+them (web.worker_process), starts it again whenever it ends, and stops it at exit.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +27,9 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from web.worker_process import WorkerProcess
 
 METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -59,19 +60,18 @@ def serve(args: argparse.Namespace) -> int:
     app.extensions[db.KEY].dispose()  # no connection of the master's may be inherited by the processes
     print(f"Valueflow is running on {address(args)} in {args.processes} web processes, "
           f"{serving} in each (Ctrl+C stops it)", flush=True)
-    worker: list[subprocess.Popen[bytes]] = []
 
-    def start_worker(_arbiter: Any) -> None:  # once listening: a port in use starts no worker
+    def start_worker(master: Master) -> None:  # once listening: a port in use starts no worker
         if args.worker:
-            worker.append(_start_worker(args.worker_interval))
+            master.worker = WorkerProcess(args.worker_interval)
             print("Timers and breached targets are handled by one `valueflow worker` process beside them",
                   flush=True)
         else:
             print("Timers and breached targets are left to `valueflow worker` (--no-worker)", flush=True)
 
-    def tidy(_arbiter: Any) -> None:  # in the master alone, as it stops (a web process leaves by sys.exit too)
-        for process in worker:
-            _stop_worker(process)
+    def tidy(master: Master) -> None:  # in the master alone, as it stops (a web process leaves by sys.exit too)
+        if master.worker is not None:
+            master.worker.stop()
         _empty(metrics)
         if metrics == default_metrics_folder(args.port):
             metrics.rmdir()
@@ -102,6 +102,29 @@ class WebProcesses(BaseApplication):  # type: ignore[misc]
         prepare_to_serve(app)
         return app
 
+    def run(self) -> None:
+        Master(self).run()
+
+
+class Master(Arbiter):  # type: ignore[misc]
+    """gunicorn's master, which also keeps the worker process (if any) running beside the web processes."""
+
+    worker: WorkerProcess | None = None
+
+    def handle_chld(self) -> None:
+        """On SIGCHLD: the worker's end first, for gunicorn's waitpid(-1) would take it as an unknown child's."""
+        if self.worker is not None:
+            self.worker.tend()
+        super().handle_chld()
+
+    handle_cld = handle_chld  # gunicorn calls it by whichever name the signal module gives SIGCHLD first
+
+    def manage_workers(self) -> None:
+        """On every turn of the master's loop (at least once a second): the web processes, then the worker."""
+        super().manage_workers()
+        if self.worker is not None:
+            self.worker.tend()
+
 
 def default_metrics_folder(port: int) -> Path:
     """The metrics folder unless PROMETHEUS_MULTIPROC_DIR names one: one per port, so that two servers on one
@@ -121,18 +144,3 @@ def _empty(folder: Path) -> None:
     for stale in folder.glob("*.db"):
         stale.unlink()
 
-
-def _start_worker(interval: float) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", repr(interval)])
-
-
-def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    """Stop the worker as Ctrl+C does (the round in progress rolls back, the database is closed)."""
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGINT)
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            print("valueflow: the worker did not stop in time; ending it", file=sys.stderr, flush=True)
-            worker.kill()
-            worker.wait()

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -57,6 +58,13 @@ def wait_for_login_page(process: subprocess.Popen, port: int) -> None:
             time.sleep(0.2)
     if page is None or "Sign in to Valueflow" not in page:
         raise AssertionError(stop(process))
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 30) -> None:
+    """Check ``condition`` every 0.2 s until it holds or ``seconds`` have passed (the caller's asserts tell which)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -125,10 +133,7 @@ def test_serve_fires_due_timers_in_the_same_process_and_stops_cleanly(seeded_dat
     instance_id = loan_with_a_reminder_due(url)
     process, _ = serve(url, tmp_path, "--worker-interval", "0.2")
     try:
-        for _ in range(150):  # the worker's first round runs as the server starts (at most 30 s)
-            if timers_fired(url, instance_id):
-                break
-            time.sleep(0.2)
+        wait_until(lambda: timers_fired(url, instance_id))  # the worker's first round runs as the server starts
     finally:
         output = stop(process)
     assert process.returncode == 0, output
@@ -149,10 +154,7 @@ def test_two_serve_processes_on_one_database_fire_each_due_timer_once_and_both_s
     try:
         for process, port in servers:
             wait_for_login_page(process, port)
-        for _ in range(150):  # at most 30 s
-            if all(timers_fired(url, loan) for loan in loans):
-                break
-            time.sleep(0.2)
+        wait_until(lambda: all(timers_fired(url, loan) for loan in loans))
         time.sleep(0.5)  # both workers go on with rounds over the same cases
     finally:
         outputs = [stop(process) for process, _ in servers]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 import urllib.request
@@ -13,14 +15,25 @@ import pytest
 from tests.web.conftest import copy_database
 from tests.web.live import Api, clerks_with_tokens, metrics_folder_files
 from tests.web.test_ops import metric
-from tests.web.test_serve import VALUEFLOW, free_port, loan_with_a_reminder_due, serve, stop, timers_fired
+from tests.web.test_serve import (VALUEFLOW, free_port, loan_with_a_reminder_due, serve, stop, timers_fired,
+                                  wait_until)
 from web.prefork import default_metrics_folder
 
 
 def web_processes(master: int) -> set[int]:
     """The gunicorn web processes of a master: its children other than the worker process."""
+    return {pid for pid, command in children(master).items() if " worker " not in command}
+
+
+def worker_processes(master: int) -> set[int]:
+    """The ``valueflow worker`` processes of a master."""
+    return {pid for pid, command in children(master).items() if " worker " in command}
+
+
+def children(master: int) -> dict[int, str]:
+    """A process's children, each with its command line."""
     found = subprocess.run(["ps", "--ppid", str(master), "-o", "pid=,args="], capture_output=True, text=True)
-    return {int(line.split()[0]) for line in found.stdout.splitlines() if " worker " not in line}
+    return {int(pid): command for pid, command in (line.split(maxsplit=1) for line in found.stdout.splitlines())}
 
 
 def get(port: int, path: str) -> str:
@@ -66,10 +79,7 @@ def test_serve_with_processes_fires_due_timers_in_one_worker_process_and_stops_c
     loans = [loan_with_a_reminder_due(url, f"c-{n}") for n in range(4)]
     process, _ = serve(url, tmp_path, "--processes", "2", "--worker-interval", "0.2")
     try:
-        for _ in range(150):  # at most 30 s
-            if all(timers_fired(url, loan) for loan in loans):
-                break
-            time.sleep(0.2)
+        wait_until(lambda: all(timers_fired(url, loan) for loan in loans))
         time.sleep(0.5)
     finally:
         output = stop(process)
@@ -79,6 +89,31 @@ def test_serve_with_processes_fires_due_timers_in_one_worker_process_and_stops_c
     assert "timers fired in" in output
     database = Path(url.removeprefix("sqlite:///"))
     assert sorted(path.name for path in database.parent.glob(database.name + "*")) == [database.name], output
+
+
+def test_serve_with_processes_starts_a_killed_worker_process_again_and_stops_it_for_good(seeded_database,
+                                                                                           tmp_path):
+    url = copy_database(seeded_database, tmp_path)
+    process, _ = serve(url, tmp_path, "--processes", "2", "--worker-interval", "0.2")
+    try:
+        killed = []
+        for _ in range(2):  # the second dies at once: it is started again after twice as long
+            [worker] = worker_processes(process.pid)
+            os.kill(worker, signal.SIGKILL)
+            killed.append(worker)
+            wait_until(lambda: bool(worker_processes(process.pid) - {worker}), 10)
+        [last] = worker_processes(process.pid)
+        loan = loan_with_a_reminder_due(url)
+        wait_until(lambda: timers_fired(url, loan))
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert timers_fired(url, loan) == 1, output
+    assert [line for line in output.splitlines() if "starting a new one" in line] == [
+        f"valueflow: the worker process (pid {killed[0]}) was killed by SIGKILL; starting a new one in 1 s",
+        f"valueflow: the worker process (pid {killed[1]}) was killed by SIGKILL; starting a new one in 2 s"], output
+    with pytest.raises(ProcessLookupError):  # stopped with serve, not started again nor left running
+        os.kill(last, 0)
 
 
 @pytest.mark.parametrize("option", ["--processes", "--threads"])
