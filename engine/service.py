@@ -264,6 +264,15 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 # -- cases -----------------------------------------------------------------------
 
 @timed_step("start")
+def _require_names_free(compiled: CompiledDefinition, data: dict[str, Any]) -> None:
+    """Refuse data named as a function the process's scripts call (a helper, a FEEL function, the sandbox's own):
+    SpiffWorkflow would refuse the case's next script, and the case would stop in error there."""
+    taken = sorted(set(data).intersection(compiled.script_engine.environment.globals))
+    if taken:
+        raise ValueError(f"the initial data names {', '.join(map(repr, taken))}, which the process's scripts call "
+                         "as functions; give those fields other names (nothing was started)")
+
+
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
                    actor: Optional[str] = None, business_key: Optional[str] = None) -> int:
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id.
@@ -284,6 +293,7 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
         if starting is None:
             raise NotFound(f"no process {key!r} is deployed")
         compiled = uow.compiled(starting.definition_id)
+        _require_names_free(compiled, data or {})
         uow.cases.put_customer(customer.id, customer.name, customer.segment)
         now = uow.clock.now()
         initial = {**(data or {}), "customer": {"id": customer.id, "name": customer.name,

@@ -69,6 +69,10 @@ def test_a_case_started_over_the_api_answers_201_with_its_id_status_and_open_ste
     ("customer-service", {**LOAN, "customer": {**LOAN["customer"], "segment": "gold"}}, 422, "segment",
      ("customer.segment",)),
     ("customer-service", {**LOAN, "data": [1]}, 422, "data", ("data",)),
+    ("customer-service", {**LOAN, "data": {"credit_score": 1}}, 422,
+     "the initial data names 'credit_score', which the process's scripts call as functions", ()),
+    ("customer-service", {**LOAN, "data": {"__builtins__": {"open": 1}, "feel_date": 2}}, 422,
+     "names '__builtins__', 'feel_date'", ()),
     ("process-owner", LOAN, 403, "front-line staff and managers", ()),
     (None, LOAN, 401, "Authorization: Bearer", ()),
 ])
