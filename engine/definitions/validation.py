@@ -85,6 +85,9 @@ def decode_xml(data: bytes, file_name: str) -> str:
     return _declaring_utf8(text)
 
 
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)\b")
+
+
 def _declaring_utf8(text: str) -> str:
     return re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", r"\1\2UTF-8\2", text, count=1)
 
@@ -96,11 +99,24 @@ def read_xml(text: str | bytes, file_name: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise BadDocument(Problem(None, None, f"{file_name} is not well-formed XML: {exc}")) from None
+        raise BadDocument(Problem(None, None, f"{file_name} {_unreadable(data, exc)}")) from None
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype:
         raise BadDocument(Problem(None, None, f"{file_name} declares a DTD or entities, which are not allowed"))
     return root
+
+
+def _unreadable(data: bytes, exc: etree.XMLSyntaxError) -> str:
+    """Why the parser stopped, in words: libxml2's own limits (entity expansion, depth, a huge text) come first in
+    its message, where the cause a person can act on is the DTD or the document's size."""
+    said = str(exc)
+    if _DTD.search(data):
+        return "declares a DTD or entities, which are not allowed"
+    if said.startswith("Excessive depth"):
+        return "nests its elements over 256 levels deep, more than Valueflow reads (no modelling tool writes that)"
+    if "XML_PARSE_HUGE" in said:
+        return "holds a text of over 10,000,000 characters in one place, more than Valueflow reads"
+    return f"is not well-formed XML: {exc}"
 
 
 def read_bpmn(text: str | bytes, file_name: str) -> etree._Element:

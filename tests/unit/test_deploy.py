@@ -58,6 +58,11 @@ def test_annotations_are_extracted_with_roles_and_segment_targets(new_uow):
     ("<bpmn:definitions", "not well-formed XML"),
     ('<?xml version="1.0"?><note>hello</note>', "not BPMN 2.0"),
     ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>', "DTD or entities"),
+    ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(7)) + ']><d>&h;</d>',
+     "declares a DTD or entities, which are not allowed"),
+    ("<d>" * 300 + "</d>" * 300, "nests its elements over 256 levels deep"),
+    ("<d>" + "x" * 10_000_001 + "</d>", "holds a text of over 10,000,000 characters in one place"),
     (samples.two_step().replace('isExecutable="true"', 'isExecutable="false"').replace(
         '</bpmn:definitions>', '<bpmn:process id="other" isExecutable="false"/></bpmn:definitions>'),
      "two_step (Two Step): is one of the document's 2 processes, and none is marked executable: mark the one "
