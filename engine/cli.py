@@ -138,9 +138,7 @@ def _print_json(value: Any) -> None:
 # -- commands --------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
-    import secrets
-
-    from engine import service, simulation
+    from engine import simulation
     from engine.analytics import facts
     from engine.storage.location import database_url
     from engine.storage.wiring import connect
@@ -148,16 +146,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     # with --demo, what init deploys and adds is dated the day before the demo's first day, as the demo's own
     demo_start = simulation.default_start(INIT_DEMO_DAYS, SystemClock().now()) if args.demo else None
     new_uow = connect(migrate=True, clock=FixedClock(demo_start - timedelta(days=1)) if demo_start else None)
-    if args.admin is not None:
-        _require_new_user(new_uow, args.admin)
+    if args.admin is not None and not args.admin.strip():
+        raise UsageError("--admin needs the new admin's user name, like --admin a.moss")
     with new_uow() as uow:
         facts.refresh(uow)  # on an upgraded database, the dashboards' facts of its history are built now, once
     for line in deploy_shipped(new_uow, demo=args.demo):
         print(line)
     if args.admin is not None:
-        password = secrets.token_urlsafe(12)
-        service.add_user(new_uow(), args.admin, ["admin"], password)
-        print(f"created the admin {args.admin} with the password {password} (shown only now; it is stored as a hash)")
+        print(_init_admin(new_uow, args.admin))
     if demo_start:
         _add_demo_users(new_uow)
         _run_demo(days=INIT_DEMO_DAYS, seed=1, start=demo_start)
@@ -197,13 +193,23 @@ def _deployed_versions(new_uow: UnitOfWorkFactory) -> set[tuple[str, int]]:
         return set(uow.definitions.versions())
 
 
-def _require_new_user(new_uow: UnitOfWorkFactory, name: str) -> None:
-    if not name.strip():
-        raise UsageError("--admin needs the new admin's user name, like --admin a.moss")
-    with new_uow() as uow:
-        if uow.users.by_name(name) is not None:
-            raise UsageError(f"there is already a user named {name}; nothing was changed (give them a password "
-                             f"with `valueflow user add {name} --role admin --password P`)")
+def _init_admin(new_uow: UnitOfWorkFactory, name: str) -> str:
+    """Create the admin ``name`` with a random password, or leave an existing user of that name as they are;
+    the line that says which."""
+    import secrets
+
+    from engine import service
+    from engine.work.accounts import account
+
+    existing = account(new_uow(), name)
+    if existing is None:
+        password = secrets.token_urlsafe(12)
+        service.add_user(new_uow(), name, ["admin"], password)
+        return f"created the admin {name} with the password {password} (shown only now; it is stored as a hash)"
+    if existing.is_admin:
+        return f"the admin {name} already exists; unchanged"
+    return (f"there is already a user named {name}, who is not an admin; unchanged (make them one with "
+            f"`valueflow user add {name} --role admin`)")
 
 
 def _users_holding(new_uow: UnitOfWorkFactory, role: str) -> bool:
@@ -361,8 +367,16 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from engine import service
 
     roles = _role_names(args.role)
-    service.add_user(_uow_factory(args)(), args.name, roles, args.password)
-    print(f"user {args.name}: roles {', '.join(roles)}")
+    added = service.add_user(_uow_factory(args)(), args.name, roles, args.password)
+    if added.created:
+        print(f"user {args.name} added with the roles {', '.join(roles)}")
+        return 0
+    held = ", ".join(added.roles)
+    change = (f"roles added: {', '.join(added.roles_added)} (now holds {held})" if added.roles_added
+              else f"no role added (already holds {held})")
+    password = ("password changed (their open sessions have ended)" if added.password_changed
+                else "password unchanged")
+    print(f"user {args.name} already existed; {change}; {password}")
     return 0
 
 

@@ -105,6 +105,17 @@ class ProcessToEdit:
 
 
 @dataclass(frozen=True)
+class UserAdded:
+    """What add_user changed: whether it created the user, the roles it gave them that they did not hold, the
+    roles they hold now, and whether it replaced their password (which signs them out everywhere)."""
+
+    created: bool
+    roles_added: tuple[str, ...]
+    roles: tuple[str, ...]
+    password_changed: bool
+
+
+@dataclass(frozen=True)
 class CustomerRef:
     id: str
     name: str
@@ -492,26 +503,32 @@ def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any]
 # -- users -----------------------------------------------------------------------
 
 def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optional[str] = None,
-             actor: Optional[str] = None) -> None:
+             actor: Optional[str] = None) -> UserAdded:
     """Create a user with roles, or give an existing user these roles (and password, if given); logged on the
-    user's account with ``actor`` (None from the command line)."""
+    user's account with ``actor`` (None from the command line). Returns what it changed."""
     if not name.strip():
         raise ValueError("a user needs a name")
+    wanted = set(roles)
     with uow:
         now = uow.clock.now()
         user = uow.users.by_name(name)
+        created = user is None
+        held: set[str] = set()
         if user is None:
             user = User(name=name, password_hash=hash_password(password) if password else None, created_at=now)
             uow.users.add(user)
-            uow.users.log(user, "user_added", actor, now, {"roles": sorted(set(roles))})
+            uow.users.log(user, "user_added", actor, now, {"roles": sorted(wanted)})
         else:
+            held = uow.users.roles(user)
             if password:
                 user.password_hash = hash_password(password)
                 user.session_generation += 1
                 uow.users.log(user, "password_set", actor, now)
-            uow.users.log(user, "roles_added", actor, now, {"roles": sorted(set(roles))})
-        uow.users.set_roles(user, uow.users.roles(user) | set(roles))
+            uow.users.log(user, "roles_added", actor, now, {"roles": sorted(wanted)})
+        uow.users.set_roles(user, held | wanted)
         uow.commit()
+    return UserAdded(created, tuple(sorted(wanted - held)), tuple(sorted(held | wanted)),
+                     password_changed=bool(password) and not created)
 
 
 # -- shared steps ----------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Union
 import pytest
 from sqlalchemy import create_engine, select
 
+from engine import service
 from engine.cli import deploy_shipped, main
 from engine.storage.tables import ApiToken, ProcessDefinition, User
 from engine.storage.wiring import connect
@@ -243,10 +244,31 @@ def test_init_admin_creates_that_one_admin_and_shows_the_password_once(db, capsy
     assert list(hashes) == ["ops"] and check_password(password, hashes["ops"])
     assert "no user can sign in yet" not in first.out
 
-    again = run(capsys, "init", "--admin", "ops")
-    assert_one_clear_line(again)
-    assert "there is already a user named ops; nothing was changed" in again.err
+    again = ok(capsys, "init", "--admin", "ops")
+    assert "the admin ops already exists; unchanged" in again.out.splitlines()
     assert password not in again.out + again.err
+    assert users_stored(db) == hashes
+
+
+def test_init_admin_on_a_database_where_the_user_exists_still_does_all_its_work_and_leaves_them_unchanged(db, capsys):
+    new_uow = connect(f"sqlite:///{db}", migrate=True)
+    try:
+        service.add_user(new_uow(), "ada", ["admin"], "Ada-s-password")
+        service.add_user(new_uow(), "bo1", ["back-office"])
+    finally:
+        new_uow.dispose()
+    hashes = users_stored(db)
+
+    result = ok(capsys, "init", "--admin", "ada")
+    shipped = sorted(p.name for p in SHIPPED.iterdir() if p.is_dir())
+    assert [line for line in result.out.splitlines() if line.startswith("deployed")] == [
+        f"deployed: {key} version 1" for key in shipped]
+    assert "the admin ada already exists; unchanged" in result.out.splitlines()
+    assert result.out.splitlines()[-1].startswith("database ready: ")
+
+    not_admin = ok(capsys, "init", "--admin", "bo1")
+    assert ("there is already a user named bo1, who is not an admin; unchanged (make them one with "
+            "`valueflow user add bo1 --role admin`)") in not_admin.out.splitlines()
     assert users_stored(db) == hashes
 
 
@@ -405,6 +427,18 @@ def test_token_create_prints_a_token_once_that_acts_as_the_user_and_keeps_only_i
             assert secret not in str(uow.session.execute(select(ApiToken.__table__)).all())
     finally:
         factory.dispose()
+
+
+def test_user_add_on_an_existing_user_says_which_roles_it_added_and_that_it_changed_the_password(ready, capsys):
+    before = users_stored(ready)["bo1"]
+    again = ok(capsys, "user", "add", "bo1", "--role", "back-office")
+    assert again.out == "user bo1 already existed; no role added (already holds back-office); password unchanged\n"
+    assert users_stored(ready)["bo1"] == before
+
+    changed = ok(capsys, "user", "add", "bo1", "--role", "approver,back-office", "--password", "N3w-password")
+    assert changed.out == ("user bo1 already existed; roles added: approver (now holds approver, back-office); "
+                           "password changed (their open sessions have ended)\n")
+    assert check_password("N3w-password", users_stored(ready)["bo1"])
 
 
 def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
