@@ -51,7 +51,7 @@ def tokens_page() -> ResponseReturnValue:
 def create_token() -> ResponseReturnValue:
     name = request.form.get("name", "")
     try:
-        secret = tokens.create_token(db.uow(), g.account.name, name)
+        secret = tokens.create_token(db.uow(), g.account.name, name, actor=g.account.name)
     except ValueError as exc:
         return _tokens_page(None, f"No token was made: {exc}.", 400)
     return _tokens_page({"name": name.strip(), "secret": secret}, None, 201)

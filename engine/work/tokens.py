@@ -39,8 +39,9 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(uow: UnitOfWork, user_name: str, name: str) -> str:
-    """Make a token named ``name`` for the user; returns its secret, which is not kept and cannot be shown again."""
+def create_token(uow: UnitOfWork, user_name: str, name: str, actor: Optional[str] = None) -> str:
+    """Make a token named ``name`` for the user; returns its secret, which is not kept and cannot be shown again.
+    Logged on the user's account with ``actor`` (None from the command line)."""
     name = name.strip()
     if not name:
         raise ValueError("a token needs a name that says where it is used, e.g. loan-portal")
@@ -53,7 +54,7 @@ def create_token(uow: UnitOfWork, user_name: str, name: str) -> str:
         row = ApiToken(user_id=user.id, name=name, secret_hash=digest(secret), created_at=now)
         uow.session.add(row)
         uow.session.flush()
-        uow.users.log(user, "token_created", user_name, now, {"token": row.id, "name": name})
+        uow.users.log(user, "token_created", actor, now, {"token": row.id, "name": name})
         uow.commit()
     return secret
 

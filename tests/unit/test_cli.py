@@ -31,7 +31,7 @@ from engine import service
 from engine.cli import deploy_shipped, main
 from engine.storage.tables import ApiToken, ProcessDefinition, User
 from engine.storage.wiring import connect
-from engine.work import tokens
+from engine.work import audit, tokens
 from engine.work.passwords import check_password
 from tests import samples
 from tests.conftest import REPO, SHIPPED
@@ -423,6 +423,8 @@ def test_token_create_prints_a_token_once_that_acts_as_the_user_and_keeps_only_i
         assert tokens.token_account(factory(), secret).name == "bo1"
         [row] = tokens.tokens_of(factory(), "bo1")
         assert row.name == "loan-portal" and row.last_used_at is not None
+        [made] = audit.audit_log(factory(), kind="token_created")["rows"]
+        assert (made.user, made.actor) == ("bo1", None)  # shown as made by the valueflow command
         with factory() as uow:
             assert secret not in str(uow.session.execute(select(ApiToken.__table__)).all())
     finally:
