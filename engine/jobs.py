@@ -208,3 +208,4 @@ def _note_at_risk(uow: UnitOfWork, job: ClaimedJob, record: CaseRecord) -> bool:
 HANDLERS: dict[str, Handler] = {TIMER: _fire_timers, BREACH: _record_breach, AT_RISK: _note_at_risk}
 CALLS: dict[str, Call] = {SERVICE: call_service_task}
 UNLOCKED_HANDLERS: dict[str, UnlockedHandler] = {NOTIFY: send_notification}
+KINDS = tuple(sorted({*HANDLERS, *CALLS, *UNLOCKED_HANDLERS}))  # every kind of job this worker runs

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
-from engine.jobs import HANDLERS as JOB_KINDS
+from engine.jobs import KINDS as JOB_KINDS
 from engine.metrics import REGISTRY
 from engine.storage.health import Backlog, backlog, readiness
 from web import db
@@ -21,7 +21,8 @@ REQUEST_SECONDS = Histogram(
     "valueflow_http_request_seconds", "Time to answer an HTTP request, by route.", ["method", "route", "status"],
     buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY)
 JOB_BACKLOG = {
-    "jobs_due": "Jobs due now (timers to fire, breaches to record), by kind, running or not yet.",
+    "jobs_due": "Jobs due now (timers to fire, breaches to record, notifications, connector calls), by kind, "
+                "running or not yet.",
     "jobs_overdue": "Jobs due for over a minute and not done: no worker keeps up, or they keep failing.",
 }
 BACKLOG = {

@@ -94,7 +94,9 @@ def test_metrics_read_the_backlog_of_the_database_now(client, new_uow, clock):
 
     text = client.get("/metrics").get_data(as_text=True)
     assert [metric(text, f"valueflow_{n}") for n in ("incidents_open", "tasks_open")] == [1, 1]
-    assert 'valueflow_jobs_due{kind="timer"} 0.0' in text and 'valueflow_jobs_due{kind="breach"} 0.0' in text
+    for kind in ("at_risk", "breach", "notify", "service", "timer"):  # a series for every kind, jobs or none
+        for name in ("valueflow_jobs_due", "valueflow_jobs_overdue"):
+            assert f'{name}{{kind="{kind}"}} 0.0' in text.splitlines(), (name, kind)
     clock.advance(timedelta(minutes=61))
     text = client.get("/metrics").get_data(as_text=True)
     assert (metric(text, "valueflow_jobs_due", kind="timer"), metric(text, "valueflow_jobs_overdue", kind="timer")) \
