@@ -22,7 +22,7 @@ from engine import service
 from engine.definitions.package_json import MalformedPackage, package_from_json, package_json_from_zip
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
-from web import db
+from web import db, errors
 from web.api_process_schemas import Deployed, Draft, DraftToSave, Package, Problems, SavedDraft
 
 bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes",
@@ -46,6 +46,7 @@ def error(status: int, code: str, message: str, fields: dict[str, str] | None = 
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> ResponseReturnValue:
+    exc = errors.described(exc)
     return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or exc.name)
 
 

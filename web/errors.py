@@ -5,8 +5,8 @@ request gets a page or JSON that says so, never the traceback."""
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, g, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from web import api_errors, auth
 
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400 or code > 500:
             return error
+        error = described(error)
         message = OWN_FAULT if code == 500 else error.description
         if api_errors.is_api_request():
             return api_errors.error(500, message) if code == 500 else api_errors.http_error(error)
@@ -29,3 +30,25 @@ def init_app(app: Flask) -> None:
         way_back = auth.landing(account) if account is not None else ("Sign in", url_for("auth.login"))
         return render_template("errors/error.html", code=code, title=TITLES.get(code, error.name),
                                message=message, way_back=way_back), code
+
+
+def described(error: HTTPException) -> HTTPException:
+    """The error with a description that helps: a body over this request's limit is told the limit, and when it is
+    the limit of every request, the setting that raises it. Any other error (a 413 for a multipart form part over
+    Werkzeug's own limits among them) is returned as it is."""
+    limit = request.max_content_length
+    if not isinstance(error, RequestEntityTooLarge) or limit is None or (
+            request.content_length is not None and request.content_length <= limit):
+        return error
+    if limit == current_app.config["MAX_CONTENT_LENGTH"]:
+        return RequestEntityTooLarge(f"The request is larger than the {size(limit)} this server accepts. An operator "
+                                     "can raise the limit with the setting VALUEFLOW_MAX_CONTENT_LENGTH (in bytes).")
+    return RequestEntityTooLarge(f"The request is larger than the {size(limit)} this server accepts at this address.")
+
+
+def size(count: int) -> str:
+    """A number of bytes in the largest unit it fills, like 1 MB, 1.5 MB or 500 KB."""
+    for unit, bytes_in_unit in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if count >= bytes_in_unit:
+            return f"{count / bytes_in_unit:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
