@@ -207,4 +207,5 @@ def _require_worker(uow: UnitOfWork, user: str) -> None:
     if roles is None:
         raise NotFound(f"no user named {user!r}")
     if not roles & WORKING_ROLES:
-        raise NotAllowed(f"{user} is not an external worker or admin; only they fetch and complete external tasks")
+        raise NotAllowed(f"the user {user} is not an external worker or admin; only they fetch and complete "
+                         "external tasks")

@@ -163,4 +163,4 @@ def _require_handler(uow: UnitOfWork, user: str) -> None:
     if roles is None:
         raise NotFound(f"no user named {user!r}")
     if not roles & EDITING_ROLES:
-        raise NotAllowed(f"{user} is not an admin or process owner; only they retry and cancel incidents")
+        raise NotAllowed(f"the user {user} is not an admin or process owner; only they retry and cancel incidents")

@@ -260,7 +260,7 @@ def _draft(row: ProcessDraft) -> Draft:
 
 def _require_editor(uow: UnitOfWork, user: str) -> None:
     if not _require_user(uow, user) & EDITING_ROLES:
-        raise NotAllowed(f"{user} is not a process owner or admin; only they edit, draft and deploy processes")
+        raise NotAllowed(f"the user {user} is not a process owner or admin; only they edit, draft and deploy processes")
 
 
 def compile_running_definitions(uow: UnitOfWork) -> int:
@@ -385,7 +385,7 @@ def claim_task(uow: UnitOfWork, task_id: int, user: str) -> None:
         task, _ = _open_task(uow, task_id)
         roles = _roles_of(roles_later(), user)
         if task.role not in roles:
-            raise NotAllowed(f"{user} does not hold the role {task.role!r} that task {task_id} needs")
+            raise NotAllowed(f"the user {user} does not hold the role {task.role!r} that task {task_id} needs")
         if task.assignee == user:
             return
         if task.assignee is not None:
@@ -416,12 +416,12 @@ def assign_task(uow: UnitOfWork, task_id: int, assignee: str, actor: str) -> Non
     with uow:
         task, _ = _open_task(uow, task_id)
         if not _require_user(uow, actor) & MANAGING_ROLES:
-            raise NotAllowed(f"{actor} is not a manager or admin and cannot assign tasks")
+            raise NotAllowed(f"the user {actor} is not a manager or admin and cannot assign tasks")
         holder_roles = _require_user(uow, assignee)
         if task.role is not None and task.role not in holder_roles:
-            raise NotAllowed(f"{assignee} does not hold the role {task.role!r} that task {task_id} needs")
+            raise NotAllowed(f"the user {assignee} does not hold the role {task.role!r} that task {task_id} needs")
         if uow.users.is_disabled(assignee):
-            raise NotAllowed(f"{assignee} is disabled and cannot sign in to work on task {task_id}")
+            raise NotAllowed(f"the user {assignee} is disabled and cannot sign in to work on task {task_id}")
         _set_assignee(uow, task, assignee, "task_assigned", actor, {"assignee": assignee})
 
 
@@ -463,7 +463,7 @@ def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str,
         compiled = uow.compiled(record.definition_id)
         case_roles = compiled.annotations.roles()
         if not roles & (case_roles | MANAGING_ROLES):
-            raise NotAllowed(f"{user} holds none of the roles of case {instance_id} "
+            raise NotAllowed(f"the user {user} holds none of the roles of case {instance_id} "
                              f"({', '.join(sorted(case_roles))}) and cannot record its messages")
         loaded = uow.cases.load(record, compiled)
         wait = next((w for w in loaded.case.waits() if w.kind == "message" and w.message == name), None)

@@ -45,7 +45,7 @@ def set_role_rate(uow: UnitOfWork, role: str, hourly_rate: float | str | Decimal
         if roles is None:
             raise NotFound(f"no user named {actor!r}")
         if not roles & RATE_SETTERS:
-            raise NotAllowed(f"{actor} is not an admin and cannot set hourly rates")
+            raise NotAllowed(f"the user {actor} is not an admin and cannot set hourly rates")
         row = uow.session.get(RoleRate, role)
         if row is None:
             uow.session.add(RoleRate(role=role, hourly_rate=rate, updated_at=uow.clock.now(), updated_by=actor))

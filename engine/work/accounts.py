@@ -266,4 +266,4 @@ def require_admin(uow: UnitOfWork, actor: str, what: str) -> None:
     """NotAllowed unless ``actor`` is an enabled admin; ``what`` says what they tried to do."""
     admin = uow.users.by_name(actor)
     if admin is None or admin.disabled_at is not None or "admin" not in uow.users.roles(admin):
-        raise NotAllowed(f"{actor} is not an admin and cannot {what}")
+        raise NotAllowed(f"the user {actor} is not an admin and cannot {what}")

@@ -172,6 +172,16 @@ def test_task_actions_keep_the_web_apps_permissions(as_user, new_uow):
     assert_error(as_user(None).get("/tasks"), 401)
 
 
+def test_a_refusal_naming_a_user_keeps_their_name_as_it_is_written(as_user, new_uow):
+    task = open_task(new_uow, start_loan(new_uow))
+    manager, clerk = as_user("manager"), as_user("customer-service")
+    refused = assert_error(manager.post(f"/tasks/{task['id']}/assign", {"assignee": "underwriter"}), 403)
+    assert refused["message"] == (f"The user underwriter does not hold the role 'customer-service' that task "
+                                  f"{task['id']} needs.")
+    refused = assert_error(clerk.post(f"/tasks/{task['id']}/assign", {"assignee": "customer-service"}), 403)
+    assert refused["message"] == "The user customer-service is not a manager or admin and cannot assign tasks."
+
+
 def test_a_signed_in_browser_calling_the_api_still_needs_its_csrf_token(auth, client, new_uow):
     task = open_task(new_uow, start_loan(new_uow))
     auth.login("customer-service")
