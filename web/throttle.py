@@ -1,8 +1,8 @@
 """Sign-in attempts are limited per account and per address (Flask-Limiter), so passwords cannot be guessed at speed.
 
 Only failed attempts count. Once a user name has had ``FAILURES_PER_ACCOUNT``
-failures, every attempt for it is refused with 429 and ``Retry-After`` until
-the window has passed, whatever the password; the same for an address, and for
+failures, every attempt for it is refused with 429 and ``Retry-After`` (sent
+with the refusal only) until the window has passed, whatever the password; the same for an address, and for
 a signed-in user giving wrong current passwords to change theirs. The
 counts live in ``RATELIMIT_STORAGE_URI`` (``VALUEFLOW_RATELIMIT_STORAGE_URI``):
 ``memory://`` by default, which one process keeps for itself; several web
@@ -49,12 +49,24 @@ def init_app(app: Flask) -> None:
 
 def _hooks_only_where_limited(app: Flask, limiter: Limiter, endpoints: frozenset[str]) -> None:
     """Flask-Limiter hooks every request (a check before it, its headers and the failed-only deduction after it,
-    a reset at its end), some 0.3 ms each; only ``endpoints`` are limited, so its hooks run for those alone."""
+    a reset at its end), some 0.3 ms each; only ``endpoints`` are limited, so its hooks run for those alone.
+    Its headers keep ``Retry-After`` for the refusal itself (429): an attempt it lets through need not wait."""
     def ours(hook: Any) -> bool:
         return getattr(hook, "__self__", None) is limiter or (isinstance(hook, partial) and limiter in hook.args)
 
-    for hooks in (app.before_request_funcs[None], app.after_request_funcs[None], app.teardown_request_funcs[None]):
+    for hooks in (app.before_request_funcs[None], app.teardown_request_funcs[None]):
         hooks[:] = [_where_limited(hook, endpoints) if ours(hook) else hook for hook in hooks]
+    after = app.after_request_funcs[None]
+    after[:] = [_where_limited(_retry_after_when_refused(hook), endpoints) if ours(hook) else hook for hook in after]
+
+
+def _retry_after_when_refused(hook: Callable[..., Any]) -> Callable[[Response], Response]:
+    def run(response: Response) -> Response:
+        response = hook(response)
+        if response.status_code != 429:
+            response.headers.pop("Retry-After", None)
+        return response
+    return run
 
 
 def _where_limited(hook: Callable[..., Any], endpoints: frozenset[str]) -> Callable[..., Any]:
