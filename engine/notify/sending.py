@@ -58,7 +58,8 @@ def send_notification(new_uow: UnitOfWorkFactory, job: ClaimedJob, owner: str) -
     if prepared is None:
         return False
     notification_id, outgoing, text = prepared
-    errors = {item.delivery_id: error for item in outgoing if (error := _send(item, text)) is not None}
+    errors = {item.delivery_id: error for item in outgoing
+              if (error := _send(item, text, notification_id)) is not None}
     return _settle(new_uow(), job, owner, notification_id,
                    [item.delivery_id for item in outgoing if item.delivery_id not in errors], errors)
 
@@ -95,15 +96,16 @@ def _still_ours(uow: UnitOfWork, job: ClaimedJob, owner: str) -> bool:
     return uow.session.scalar(select(Job.id).where(Job.id == job.id, Job.locked_by == owner)) is not None
 
 
-def _send(item: _Outgoing, text: Message) -> Optional[_Failure]:
-    """Send one message; None when it went out, else why not."""
+def _send(item: _Outgoing, text: Message, notification_id: int) -> Optional[_Failure]:
+    """Send one message; None when it went out, else why not. A webhook call carries the notification's id as its
+    delivery id, the same on every retry."""
     try:
         if item.channel == "email":
             send_mail(MailSettings.from_environ(os.environ), item.address, text.subject, text.body)
         elif item.secret is None:
             return _Failure("the webhook has no secret any more: its subscriber removed it")
         else:
-            post_json(item.address, text.payload, item.secret, timeout=WEBHOOK_TIMEOUT)
+            post_json(item.address, text.payload, item.secret, timeout=WEBHOOK_TIMEOUT, delivery=str(notification_id))
     except WebhookFailed as exc:
         return _Failure(str(exc), exc.lasting)
     except (MailFailed, MailNotConfigured) as exc:

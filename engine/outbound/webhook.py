@@ -2,7 +2,8 @@
 
 The body is compact JSON; ``X-Valueflow-Signature: sha256=<hex>`` is the HMAC of the exact body bytes under the
 subscriber's secret, and ``X-Valueflow-Timestamp`` the Unix time of sending, which the receiver may use to refuse
-replays (it is covered by the signature: the HMAC is over ``<timestamp>.<body>``).
+replays (it is covered by the signature: the HMAC is over ``<timestamp>.<body>``). ``X-Valueflow-Delivery``, when
+the sender gives one, names what is delivered, the same on each retry, so that a receiver can drop a repeat.
 
 The host is checked first (engine.outbound.destinations) and the connection made to the very address that
 passed; redirects are not followed, so an answer cannot send the call on to an internal host.
@@ -24,6 +25,7 @@ from engine.outbound.destinations import DestinationRefused, checked_destination
 
 SIGNATURE_HEADER = "X-Valueflow-Signature"
 TIMESTAMP_HEADER = "X-Valueflow-Timestamp"
+DELIVERY_HEADER = "X-Valueflow-Delivery"
 
 
 class WebhookFailed(Exception):
@@ -59,8 +61,10 @@ def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(signature(secret, timestamp, body), header)
 
 
-def post_json(url: str, payload: Any, secret: str, timeout: float = 10.0, now: Optional[float] = None) -> int:
-    """POST ``payload`` as signed JSON to ``url``; the status of a 2xx answer, else WebhookFailed saying why."""
+def post_json(url: str, payload: Any, secret: str, timeout: float = 10.0, now: Optional[float] = None,
+              delivery: Optional[str] = None) -> int:
+    """POST ``payload`` as signed JSON to ``url``, with ``delivery`` as its delivery id if given; the status of a 2xx
+    answer, else WebhookFailed saying why."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise WebhookFailed(f"{url!r} is not an http:// or https:// address", lasting=True)
@@ -77,7 +81,8 @@ def post_json(url: str, payload: Any, secret: str, timeout: float = 10.0, now: O
     try:
         connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body, {
             "Host": parts.netloc.rpartition("@")[2], "Content-Type": "application/json", "User-Agent": "Valueflow",
-            TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)})
+            TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body),
+            **({DELIVERY_HEADER: delivery} if delivery is not None else {})})
         answer = connection.getresponse()
     except (OSError, http.client.HTTPException) as exc:
         raise WebhookFailed(f"could not reach {url}: {exc}") from None

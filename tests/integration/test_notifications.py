@@ -17,7 +17,7 @@ from engine import external_tasks, jobs, service
 from engine.definitions.packages import Package
 from engine.notify import deliveries, sending, settings
 from engine.outbound.destinations import ALLOW_HOSTS
-from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from engine.outbound.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from engine.storage.tables import Job, Notification, NotificationDelivery, TaskEvent
 from engine.work import queries
 from engine.worker import BackgroundWorker
@@ -115,6 +115,24 @@ def test_a_webhook_call_arrives_with_the_event_and_its_signature_verifies_with_t
     assert verify(secret, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
     assert not verify(secret, headers[TIMESTAMP_HEADER], body.replace(b"Ana Lima", b"Eve Lima"),
                       headers[SIGNATURE_HEADER])
+
+
+def test_a_webhook_call_retried_after_a_failure_carries_the_same_delivery_id_the_notifications(
+        bank, receiver, clock):
+    settings.save_settings(bank(), "bo1", settings.SettingsForm(
+        webhook_url=receiver.url, choices=frozenset({("assigned", "webhook")})))
+    instance_id = service.start_instance(bank(), KEY, ANA)
+    service.assign_task(bank(), review_task(bank, instance_id), "bo1", "boss")
+    receiver.status = 503
+    assert len(jobs.run_until_idle(bank, "worker").errors) == 1  # the receiver is down: retried later
+    receiver.status = 204
+    clock.advance(timedelta(minutes=1))
+    work(bank)
+    uow = bank()
+    with uow:
+        [notification] = uow.session.scalars(select(Notification.id).where(Notification.instance_id == instance_id))
+    assert [headers[DELIVERY_HEADER] for headers, _ in receiver.received] == [str(notification)] * 2
+    assert receiver.received[0][1] == receiver.received[1][1]  # the same message, to be dropped as a repeat
 
 
 def test_an_unassigned_task_reaches_its_roles_webhook_when_at_risk_then_when_past_its_target(

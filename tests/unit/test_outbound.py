@@ -5,9 +5,11 @@ call is refused before anything is sent."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import subprocess
+import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,7 +17,9 @@ import pytest
 
 from engine.outbound.destinations import ALLOW_HOSTS, Allowlist, DestinationRefused, checked_address
 from engine.outbound.mail import MailFailed, MailNotConfigured, MailSettings, send_mail
-from engine.outbound.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookFailed, post_json, verify
+from engine.outbound.webhook import (DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookFailed, post_json,
+                                     verify)
+from tests.conftest import REPO
 from tests.peers import free_port, receiver, smtp_server  # noqa: F401 (fixtures)
 
 
@@ -58,12 +62,24 @@ def loopback_allowed(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def test_a_webhook_arrives_signed_and_a_tampered_body_fails_the_check(receiver, loopback_allowed):
-    assert post_json(receiver.url, {"event": "incident", "instance": 7}, "s3cret") == 204
+    assert post_json(receiver.url, {"event": "incident", "instance": 7}, "s3cret", delivery="41") == 204
     [(headers, body)] = receiver.received
+    assert headers[DELIVERY_HEADER] == "41"
     assert json.loads(body) == {"event": "incident", "instance": 7}
     assert verify("s3cret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
     assert not verify("s3cret", headers[TIMESTAMP_HEADER], body.replace(b"7", b"8"), headers[SIGNATURE_HEADER])
     assert not verify("other", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+
+
+def test_the_readmes_python_check_accepts_a_call_as_received_and_refuses_a_changed_body(receiver, loopback_allowed):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [check] = re.findall(r"```python\n(.*?)\n *```", readme, flags=re.S)
+    post_json(receiver.url, {"event": "incident", "instance": 7}, "s3cret", delivery="41")
+    [(headers, body)] = receiver.received
+    for sent, genuine in ((body, True), (body.replace(b"7", b"8"), False)):
+        found: dict = {"secret": "s3cret", "headers": headers, "body": sent}
+        exec(textwrap.dedent(check), found)  # the README's three lines, as a reader would paste them
+        assert found["genuine"] is genuine
 
 
 def test_a_failing_receiver_and_a_non_http_address_say_why(receiver, loopback_allowed):

@@ -5,6 +5,8 @@ its host allowed by the operator; any other internal address is refused."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import jobs
@@ -43,6 +45,14 @@ def test_a_webhook_gets_a_secret_shown_once(auth, client, new_uow):
     assert "shown only this once" in html and 'id="webhook-secret"' in html
     again = client.get("/account/notifications").get_data(as_text=True)
     assert 'id="webhook-secret"' not in again and "It has a signing secret." in again
+
+
+def test_the_page_says_how_a_receiver_checks_a_webhook_call_and_drops_a_repeat(auth, client):
+    auth.login("manager")
+    text = re.sub(r" (?=[,)])|(?<=\() ", "", text_of(client.get("/account/notifications")))  # the code tags' spaces
+    assert ("Each call carries X-Valueflow-Timestamp (the Unix time it was sent), X-Valueflow-Signature: "
+            "sha256=<hex>, the HMAC-SHA256 under the signing secret of the timestamp, a dot and the body exactly as "
+            "received (<timestamp>.<body>), and X-Valueflow-Delivery, the same on every retry of one message.") in text
 
 
 @pytest.mark.parametrize("form, field, words", [
