@@ -52,7 +52,7 @@ def _render_user(name: str, code: int = 200, **values: Any) -> tuple[str, int]:
     except service.NotFound as exc:
         abort(404, str(exc))
     return render_template("admin/user.html", user=user, roles=accounts.known_roles(db.uow()),
-                           is_self=name == g.account.name, **values), code
+                           held=accounts.tasks_held(db.uow(), name), is_self=name == g.account.name, **values), code
 
 
 def _user_refused(name: str, alert: str) -> ResponseReturnValue:
@@ -135,9 +135,20 @@ def _set_disabled(name: str, disabled: bool) -> ResponseReturnValue:
         return _user_refused(name, f"Nothing was changed for {name}: {exc}.")
     state = "disabled: they cannot sign in, and their open sessions have ended" if disabled else \
         "enabled: they can sign in again"
-    flash(f"{name} is {state}." if changed else f"{name} was already {'disabled' if disabled else 'enabled'}.",
-          "success" if changed else "info")
+    flash(f"{name} is {state}.{_still_held(name) if disabled else ''}" if changed
+          else f"{name} was already {'disabled' if disabled else 'enabled'}.", "success" if changed else "info")
     return redirect(url_for("admin.show", name=name))
+
+
+def _still_held(name: str) -> str:
+    """What the flash of a disabled user adds about the open tasks they still hold ("" when none)."""
+    count = accounts.tasks_held(db.uow(), name).count
+    if count == 0:
+        return ""
+    if count == 1:
+        return " They still hold 1 open task (listed below): a manager can release it to its queue or reassign it."
+    return (f" They still hold {count} open tasks (listed below): a manager can release them to their queues or "
+            "reassign them.")
 
 
 @bp.post("/users/<name>/password")

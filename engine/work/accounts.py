@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import delete, func, select
 
 from engine.errors import NotAllowed, NotFound
-from engine.storage.tables import AccountEvent, EndedSession, User, UserRole
+from engine.storage.tables import AccountEvent, EndedSession, HumanTask, User, UserRole
 from engine.storage.uow import UnitOfWork
 from engine.work.passwords import check_password, hash_password, needs_rehash
 
@@ -27,6 +27,7 @@ EDITING_ROLES = frozenset({"process-owner", "admin"})
 WORKING_ROLES = frozenset({"external-worker", "admin"})
 PASSWORD_LENGTHS = (8, 200)
 HISTORY_SHOWN = 50
+TASKS_SHOWN = 25
 
 
 class AccountDisabled(Exception):
@@ -165,6 +166,33 @@ def user_page(uow: UnitOfWork, name: str) -> dict[str, Any]:
         return {**_user_row(user, sorted(uow.users.roles(user))),
                 "history": [{"type": e.type, "actor": e.actor, "at": e.at, "detail": e.detail or {}}
                             for e in history]}
+
+
+@dataclass(frozen=True)
+class HeldTask:
+    id: int
+    instance_id: int
+    name: str
+    role: Optional[str]
+    due_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class TasksHeld:
+    """The open tasks assigned to a user: how many, and the most urgent of them (``TASKS_SHOWN`` at most)."""
+
+    count: int
+    most_urgent: tuple[HeldTask, ...]
+
+
+def tasks_held(uow: UnitOfWork, name: str) -> TasksHeld:
+    """The open tasks ``name`` holds, the most urgent first (due soonest, then those without a target)."""
+    held = (HumanTask.assignee == name, HumanTask.is_open())
+    with uow.reading():
+        count = uow.session.scalar(select(func.count(HumanTask.id)).where(*held)) or 0
+        tasks = uow.session.scalars(select(HumanTask).where(*held).order_by(
+            HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(TASKS_SHOWN)).all()
+        return TasksHeld(count, tuple(HeldTask(t.id, t.instance_id, t.name, t.role, t.due_at) for t in tasks))
 
 
 def users_with_role(uow: UnitOfWork, role: str) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from engine import service
 from engine.work import accounts
-from tests.web.conftest import Auth, password_of, text_of
+from tests.web.conftest import Auth, open_task, password_of, start_loan, text_of
 from web.throttle import PASSWORD_CHANGE_REFUSED
 
 
@@ -158,6 +158,7 @@ def test_a_disabled_user_cannot_sign_in_and_their_open_session_ends(app, client,
     assert response.headers["Location"] == "/admin/users/analyst-2"
     page = text_of(client.get("/admin/users/analyst-2"))
     assert "analyst-2 is disabled: they cannot sign in, and their open sessions have ended." in page
+    assert "still hold" not in page  # they hold no task
     assert "Disabled admin" in page
     assert "Disabled" in text_of(client.get("/admin/users?q=analyst-2"))
 
@@ -171,6 +172,32 @@ def test_a_disabled_user_cannot_sign_in_and_their_open_session_ends(app, client,
     assert "Enabled admin" in text_of(client.get("/admin/users/analyst-2"))
     assert analyst.login("analyst-2").status_code == 302
     assert analyst.client.get("/inbox").status_code == 200
+
+
+def test_a_users_page_lists_the_open_tasks_they_hold_and_disabling_them_says_a_manager_can_hand_them_on(
+        client, auth, new_uow, monkeypatch):
+    held = [open_task(new_uow, start_loan(new_uow, f"c-{n}"))["id"] for n in (1, 2)]
+    for task_id in held:
+        service.claim_task(new_uow(), task_id, "customer-service")
+    auth.login("admin")
+    page = client.get("/admin/users/customer-service")
+    assert "Open tasks customer-service holds (2)" in text_of(page)
+    assert all(f'href="/tasks/{task_id}"' in page.get_data(as_text=True) for task_id in held)
+    assert "Open tasks analyst-2 holds (0) None." in text_of(client.get("/admin/users/analyst-2"))
+    monkeypatch.setattr(accounts, "TASKS_SHOWN", 1)
+    page = client.get("/admin/users/customer-service")
+    assert "The 1 most urgent:" in text_of(page) and page.get_data(as_text=True).count('href="/tasks/') == 1
+    monkeypatch.undo()
+
+    disabled = text_of(auth.post("/admin/users/customer-service/disable", follow_redirects=True))
+    assert ("customer-service is disabled: they cannot sign in, and their open sessions have ended. They still hold "
+            "2 open tasks (listed below): a manager can release them to their queues or reassign them.") in disabled
+    assert "No one works on them while customer-service is disabled" in disabled
+    service.release_task(new_uow(), held[0], "manager")
+    auth.post("/admin/users/customer-service/enable")
+    disabled = text_of(auth.post("/admin/users/customer-service/disable", follow_redirects=True))
+    assert ("They still hold 1 open task (listed below): a manager can release it to its queue or reassign it."
+            in disabled)
 
 
 def test_an_admin_cannot_disable_themself(client, auth, new_uow):
