@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from flask import Flask, Request, Response, g
+from flask import Flask, Request, Response, abort, g
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 
@@ -39,14 +39,15 @@ class ValueflowApi(Api):  # type: ignore[misc]
 
 
 class JsonBodies(FlaskParser):  # type: ignore[misc]
-    """webargs' parser, which also refuses a body nested deeper than Python's JSON reader goes as invalid JSON
-    (a 400) instead of failing with a server error."""
+    """webargs' parser, which also refuses a body nested deeper than Python's JSON reader goes with a 400 that says
+    so (webargs would take it for a missing body, and name every required field as missing)."""
 
     def _raw_load_json(self, req: Request) -> Any:
         try:
             return super()._raw_load_json(req)
         except RecursionError:
-            raise json.JSONDecodeError("the JSON is nested too deeply to be read", "", 0) from None
+            abort(400, "The JSON body nests its lists or objects too deeply to be read; nothing was "
+                       "changed.")
 
 
 def signed_in() -> Optional[Response]:

@@ -83,6 +83,14 @@ def test_a_refused_start_says_why_with_its_status_and_starts_nothing(as_user, ne
     assert cases_of(new_uow) == before
 
 
+def test_a_body_nested_too_deeply_to_read_is_a_400_that_says_so(as_user, new_uow):
+    body = '{"process": "loan_decision", "customer": {"id": "c-9", "name": "Ada"}, "data": {"a": ' + "[" * 5000 \
+        + "]" * 5000 + "}}"
+    response = as_user("customer-service").post("/instances", data=body, content_type="application/json")
+    assert_error(response, 400, "The JSON body nests its lists or objects too deeply to be read")
+    assert cases_of(new_uow) == 0
+
+
 def test_a_body_that_is_not_json_is_a_400(as_user, new_uow):
     response = as_user("customer-service").post("/instances", data="{not json", content_type="application/json")
     assert_error(response, 400)
