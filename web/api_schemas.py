@@ -282,7 +282,8 @@ class NotificationSettingsChange(Schema):
     secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 1000), metadata={
         "description": "a signing secret of your own (16 to 200 characters); absent: keep the current one, or "
                        "make one for a new webhook"})
-    new_secret = fields.Boolean(load_default=False, metadata={"description": "make a new signing secret"})
+    new_secret = fields.Boolean(load_default=False, truthy={True}, falsy={False},  # not 'yes' or 'false'
+                                metadata={"description": "make a new signing secret"})
     choices = fields.Dict(keys=fields.String(validate=validate.Length(1, 40)), values=_CHANNELS, required=True,
                           validate=validate.Length(0, 10), metadata={
         "description": "each event to hear of with its channels, e.g. {\"assigned\": [\"email\"]}; an event left "

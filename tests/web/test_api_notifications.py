@@ -69,6 +69,7 @@ def test_saved_settings_are_read_back_the_secret_answered_once_and_the_page_show
     ({"choices": {"assigned": "email"}}, "choices", "not a valid list"),
     ({"choices": None}, "choices", "may not be null"),
     ({"new_secret": "please"}, "new_secret", "not a valid boolean"),
+    ({"new_secret": "yes"}, "new_secret", "not a valid boolean"),
 ])
 def test_a_refused_field_is_a_422_naming_it_and_nothing_changes(me, change, field, words):
     before = {"email": "ana@bank.test", "webhook_url": CHAT, "choices": {"assigned": ["email"],
