@@ -39,7 +39,8 @@ def fill(new_uow, keys: int, created_at: datetime, tag: str) -> None:
         for start in range(0, keys, 5000):
             uow.session.execute(insert(IdempotentRequest), [
                 {"user_name": "portal", "key": f"{tag}-{n}", "request_hash": "h", "created_at": created_at,
-                 "status": ANSWER.status, "response": ANSWER.body} for n in range(start, min(start + 5000, keys))])
+                 "claimed_at": created_at, "status": ANSWER.status, "response": ANSWER.body}
+                for n in range(start, min(start + 5000, keys))])
         uow.commit()
 
 
@@ -54,8 +55,9 @@ def run(new_uow, seconds: float) -> tuple[list[float], float]:
     while time.perf_counter() - began < seconds:
         key = uuid.uuid4().hex
         started = time.perf_counter()
-        assert idempotency.claim(new_uow(), "portal", key, "h") is None
-        idempotency.keep(new_uow(), "portal", key, ANSWER)
+        claim = idempotency.claim(new_uow(), "portal", key, "h")
+        assert isinstance(claim, idempotency.Claim)
+        idempotency.keep(new_uow(), claim, ANSWER)
         times.append(time.perf_counter() - started)
     return times, time.perf_counter() - began
 

@@ -13,6 +13,7 @@ from engine.cases.model import MessageNotExpected
 from engine.definitions.forms import FormInvalid
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
+from engine.work.idempotency import ClaimTakenOver
 
 PREFIX = "/api/v1"
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -21,13 +22,19 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 # The engine's refusals as the status a client can act on.
 REFUSALS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404), (service.TaskTaken, 409), (NotAllowed, 403), (service.TaskClosed, 409), (ConcurrentUpdate, 409),
-    (MessageNotExpected, 409), (service.DuplicateBusinessKey, 409), (FormInvalid, 422), (ValueError, 422))
+    (MessageNotExpected, 409), (service.DuplicateBusinessKey, 409), (ClaimTakenOver, 409), (FormInvalid, 422),
+    (ValueError, 422))
 
 
 def error(status: int, message: str, fields: Optional[Mapping[str, str]] = None) -> Response:
     response = jsonify(error={"code": CODES.get(status, "error"), "message": message, "fields": dict(fields or {})})
     response.status_code = status
     return response
+
+
+def sentence(exc: Exception) -> str:
+    """An exception's message as a sentence: capitalised, with its full stop."""
+    return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
 
 
 def is_api_request() -> bool:
@@ -69,4 +76,4 @@ def refused(exc: Exception) -> Response:
         fields = {name or "data": text for name, text in exc.errors.items()}
         return error(422, "The form's values were not accepted: "
                      + "; ".join(f"{k} {v}" for k, v in fields.items()), fields)
-    return error(status, str(exc)[:1].upper() + str(exc)[1:] + ".")
+    return error(status, sentence(exc))

@@ -1,14 +1,16 @@
-"""The engine's unit-of-work factory, built once per app (flaskr's db.py, without a per-request connection)."""
+"""The engine's unit-of-work factory, built once per app (flaskr's db.py, without a per-request connection), and
+the Idempotency-Key's claim a request holds, which the units of work it makes mark when they commit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from engine.storage.uow import UnitOfWork, UnitOfWorkFactory
 from engine.storage.wiring import connect
+from engine.work import idempotency
 
 KEY = "valueflow"
 THREADS_IN_PROCESS = 2  # threads of a web process on a SQLite file, whose requests take turns (web.turns)
@@ -38,8 +40,21 @@ def factory() -> UnitOfWorkFactory:
 
 
 def uow() -> UnitOfWork:
-    """A new unit of work: each engine call takes its own."""
-    return factory()()
+    """A new unit of work: each engine call takes its own. While the request holds an Idempotency-Key's claim
+    (``hold``), what its units of work commit marks the claim, in the same transaction."""
+    made = factory()()
+    claim = held()
+    return made if claim is None else idempotency.holding(made, claim)
+
+
+def hold(claim: Optional[idempotency.Claim]) -> None:
+    """The Idempotency-Key's claim the rest of this request holds (web.idempotency); None: none."""
+    g.idempotency_claim = claim
+
+
+def held() -> Optional[idempotency.Claim]:
+    """The claim this request holds, if any."""
+    return g.get("idempotency_claim")
 
 
 def now() -> datetime:

@@ -2,14 +2,18 @@
 
 The key is the caller's own (per user). A request is the same when its method, path and JSON body (its keys in
 any order) are; the same key with another request is a 422. While the first request with a key is still being
-handled, a second waits for its answer up to ``WAIT_SECONDS``, then is told to ask again (409). Answers with a
-server error are not kept, so the request can be retried.
+handled, a second waits for its answer up to ``WAIT_SECONDS``, then is told to ask again (409, ``Retry-After``
+the seconds until the first one's claim lapses). Once it has lapsed unanswered (its process died), a retry does
+the work if the first request committed none, or is told that it was done and its answer lost, also a 409
+(engine.work.idempotency). Answers with a server error are not kept, so that the request can be retried, unless
+its work was committed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from typing import Any, Optional
 
@@ -17,17 +21,20 @@ from flask import Response, g, request
 
 from engine.work import idempotency
 from web import db
-from web.api_errors import error
+from web.api_errors import PREFIX, error, sentence
 
 HEADER = "Idempotency-Key"
 WAIT_SECONDS = 10.0
 DOC: dict[str, Any] = {"parameters": [{
     "in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": "Any unique string of yours (e.g. a UUID): a retry with the same key gets the first answer, "
-                   "and nothing is done twice; the same key with a different request is a 422."}]}
+                   "and nothing is done twice; the same key with a different request is a 422. A 409 while the "
+                   "first is still being handled (ask again after Retry-After), or once it was done but its "
+                   "answer was lost."}]}
 
 
-def _request_hash() -> str:
+def request_hash() -> str:
+    """What the request is known by, the same for a retry of it: a hash of its method, path and JSON body."""
     body = request.get_data()
     try:
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
@@ -38,48 +45,59 @@ def _request_hash() -> str:
 
 def claim_or_replay() -> Optional[Response]:
     """Before a POST with a key: claim the key, or answer with the first request's answer."""
-    g.idempotency_key = None
+    db.hold(None)
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None or g.account is None:
         return None
-    request_hash = _request_hash()
+    hashed = request_hash()
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         try:
-            answer = idempotency.claim(db.uow(), g.account.name, key, request_hash)
+            found = idempotency.claim(db.uow(), g.account.name, key, hashed)
         except ValueError as exc:
             return error(400, f"{exc}.", {HEADER: str(exc)})
         except idempotency.KeyReused as exc:
-            return error(422, f"{str(exc)[:1].upper()}{str(exc)[1:]}.", {HEADER: "used for another request"})
+            return error(422, sentence(exc), {HEADER: "used for another request"})
+        except idempotency.AnswerLost as exc:
+            return error(409, sentence(exc) + " See what it did with a GET of the task or case it was about "
+                         f"({PREFIX}/tasks/<id>, {PREFIX}/instances/<id>).")
         except idempotency.StillRunning as exc:
             if time.monotonic() < deadline:
                 time.sleep(0.05)
                 continue
-            return error(409, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
-        if answer is None:
-            g.idempotency_key = key
+            return _still_running(exc)
+        if isinstance(found, idempotency.Claim):
+            db.hold(found)
             return None
-        replayed = Response(answer.body, status=answer.status, mimetype="application/json")
+        replayed = Response(found.body, status=found.status, mimetype="application/json")
         replayed.headers["Idempotent-Replayed"] = "true"
         return replayed
 
 
+def _still_running(exc: idempotency.StillRunning) -> Response:
+    """409, saying when to ask again: ``Retry-After`` is the seconds until the first request's claim lapses."""
+    answer = error(409, sentence(exc))
+    if exc.until is not None:
+        answer.headers["Retry-After"] = str(max(1, math.ceil((exc.until - db.now()).total_seconds())))
+    return answer
+
+
 def keep_answer(response: Response) -> Response:
     """After the request that claimed a key: keep its answer, or give the key back after a server error."""
-    key = g.get("idempotency_key")
-    if key is not None:
-        g.idempotency_key = None
+    claim = db.held()
+    if claim is not None:
+        db.hold(None)
         if response.status_code < 500:
-            idempotency.keep(db.uow(), g.account.name, key,
+            idempotency.keep(db.uow(), claim,
                              idempotency.Answer(response.status_code, response.get_data(as_text=True)))
         else:
-            idempotency.give_back(db.uow(), g.account.name, key)
+            idempotency.give_back(db.uow(), claim)
     return response
 
 
 def give_back_on_failure(error: Optional[BaseException]) -> None:
     """A request that claimed a key and failed without an answer gives the key back."""
-    key = g.get("idempotency_key")
-    if key is not None:
-        g.idempotency_key = None
-        idempotency.give_back(db.uow(), g.account.name, key)
+    claim = db.held()
+    if claim is not None:
+        db.hold(None)
+        idempotency.give_back(db.uow(), claim)

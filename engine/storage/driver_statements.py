@@ -58,6 +58,7 @@ class _Compiled:
     fixed: dict[str, Any]  # values written into the statement itself (``values(status="open")``)
     results: tuple[Convert, ...]  # conversion of each returned column
     pg: Optional[PgStatement]  # on PostgreSQL: the numbered form, prepared by name
+    writes: bool  # an insert, update or delete
 
 
 class Prepared:
@@ -78,6 +79,7 @@ class Prepared:
         self._by_dialect: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
         self._one_row: Optional[Prepared] = None
+        self.writes = isinstance(statement, UpdateBase)  # an insert, update or delete
 
     def one_row(self) -> "Prepared":
         """This update, failing with ``division_by_zero`` unless it changes one row (PostgreSQL; see the module)."""
@@ -85,6 +87,7 @@ class Prepared:
             assert isinstance(self.statement, UpdateBase)
             changed = self.statement.returning(literal_column("1")).cte("changed")
             self._one_row = Prepared(select(literal_column("1 / count(*)")).select_from(changed))
+            self._one_row.writes = True
         return self._one_row
 
     def compiled(self, dialect: Dialect) -> _Compiled:
@@ -112,7 +115,7 @@ class Prepared:
         fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                         for column in getattr(self.statement, "exported_columns", ()))
-        return _Compiled(compiled.string, _parameter_builder(binds, positional), fixed, results, pg)
+        return _Compiled(compiled.string, _parameter_builder(binds, positional), fixed, results, pg, self.writes)
 
 
 def _parameter_builder(binds: Sequence[tuple[str, Convert]], positional: bool) -> Callable[[Mapping[str, Any]], Any]:
@@ -163,6 +166,7 @@ class DriverStatements:
         self._begins = begins and self._pipeline is not None  # see the module's docstring
         self._holds = holds_batches and self._pipeline is not None
         self._checked = False  # whether the statements waiting hold an update the server checks (execute_one)
+        self.wrote = False  # whether an insert, update or delete has run (or waits to be sent)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -306,6 +310,7 @@ class DriverStatements:
 
     def _run(self, compiled: _Compiled, cursor_method: Callable[[str, Any], Any], parameters: Any) -> None:
         """Run a statement on the driver's cursor (not PostgreSQL's)."""
+        self.wrote |= compiled.writes
         try:
             cursor_method(compiled.sql, parameters)
         except self._driver_error as exc:
@@ -316,6 +321,7 @@ class DriverStatements:
         be sent began with a BEGIN, or was queued inside a transaction)."""
         if self._begins and not self._pipeline.pending and self._idle():
             self._pipeline.command(b"BEGIN")
+        self.wrote |= compiled.writes
         try:
             return self._pipeline.queue(compiled.pg, self._parameters(compiled, params), answered=answered)
         except self._driver_error as exc:

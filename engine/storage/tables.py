@@ -349,7 +349,9 @@ class FailedSignIn(Base):
 class IdempotentRequest(Base):
     """A POST to the API sent with an ``Idempotency-Key``: the first request with the key (per user) claims it,
     and its answer is kept, so that a retry is answered the same and does nothing twice. ``status`` is unset
-    while the first request is still being handled."""
+    while no answer is kept. The claim is a lease (engine.work.idempotency): ``claimed_at`` is when the request
+    holding it claimed it, ``attempt`` which claim of the key that was (a retry that takes a lapsed claim over
+    makes the next), and ``work_committed_at`` when that request's work was committed, in the same transaction."""
 
     __tablename__ = "idempotent_request"
 
@@ -357,6 +359,9 @@ class IdempotentRequest(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_at: Mapped[datetime]
+    attempt: Mapped[int] = mapped_column(Integer, server_default=text("1"), default=1)
+    work_committed_at: Mapped[Optional[datetime]]
     status: Mapped[Optional[int]]
     response: Mapped[Optional[str]] = mapped_column(Text)
 

@@ -2,7 +2,10 @@
 
 Leaving the ``with`` block without ``commit()`` rolls everything back, so a
 use case that fails half-way changes nothing. Losing an optimistic-lock race
-surfaces as ``ConcurrentUpdate``. A read model enters ``with uow.reading():``
+surfaces as ``ConcurrentUpdate``. Whoever makes a unit of work may give it a
+``before_commit``, run inside the transaction just before each commit that
+writes (how an API request marks its Idempotency-Key's claim,
+engine.work.idempotency). A read model enters ``with uow.reading():``
 instead: on SQLite its transaction reads a snapshot without waiting for the
 write lock; on PostgreSQL the case store's statements run outside any
 transaction, each reading what was committed when it runs (as in a READ
@@ -11,7 +14,7 @@ COMMITTED transaction), with no rollback to send; and it cannot commit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +66,7 @@ class UnitOfWork:
         self._session: Optional[Session] = None
         self._cases: Optional[CaseStore] = None
         self._reading = False
+        self.before_commit: Optional[Callable[[UnitOfWork], None]] = None
 
     def __enter__(self) -> "UnitOfWork":
         self._pooled, self._connection, self._session, self._cases = None, None, None, None
@@ -157,6 +161,8 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._reading:
             raise ReadOnlyUnitOfWork("a unit of work entered with reading() cannot commit")
+        if self.before_commit is not None and self._written():
+            self.before_commit(self)
         if self._session is not None:
             self._session.commit()  # flushes; commits the transaction if the session has begun using it
         if self._connection is not None and self._connection.in_transaction():
@@ -174,6 +180,11 @@ class UnitOfWork:
 
     def flush(self) -> None:
         self.session.flush()
+
+    def _written(self) -> bool:
+        """Whether this transaction has written: its case store ran an insert, update or delete, or SQLAlchemy's
+        connection took part, whose statements are not looked into (so that none of their writes goes unseen)."""
+        return self._connection is not None or (self._cases is not None and self._cases.sql.wrote)
 
 
 class UnitOfWorkFactory:

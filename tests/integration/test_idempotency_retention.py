@@ -19,8 +19,9 @@ def kept_keys(new_uow, user: str) -> int:
 
 
 def answered_claim(new_uow, user: str, key: str) -> None:
-    assert idempotency.claim(new_uow(), user, key, "hash") is None
-    idempotency.keep(new_uow(), user, key, idempotency.Answer(201, '{"id": 1}'))
+    claim = idempotency.claim(new_uow(), user, key, "hash")
+    assert claim == idempotency.Claim(user, key, 1)
+    idempotency.keep(new_uow(), claim, idempotency.Answer(201, '{"id": 1}'))
 
 
 def test_a_key_is_replayed_within_a_day_and_forgotten_after_it(stored_uow, clock):
@@ -32,7 +33,8 @@ def test_a_key_is_replayed_within_a_day_and_forgotten_after_it(stored_uow, clock
     clock.advance(timedelta(hours=2))
     answered_claim(stored_uow, user, "APP-3")  # its claim prunes APP-1, a day old; APP-2 is younger
     assert kept_keys(stored_uow, user) == 2
-    assert idempotency.claim(stored_uow(), user, "APP-1", "another request") is None  # a new request now
+    again = idempotency.claim(stored_uow(), user, "APP-1", "another request")
+    assert again == idempotency.Claim(user, "APP-1", 1)  # a new request now
     assert idempotency.claim(stored_uow(), user, "APP-2", "hash") == idempotency.Answer(201, '{"id": 1}')
 
 
