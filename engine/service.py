@@ -12,6 +12,7 @@ never loads it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Optional
@@ -115,11 +116,29 @@ class UserAdded:
     password_changed: bool
 
 
+# Characters no name is written with that change how a page or a log reads: control characters, and the
+# bidirectional overrides and isolates that reorder the text around them (U+202A-U+202E, U+2066-U+2069).
+_HIDDEN_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def customer_name_problem(name: str) -> Optional[str]:
+    """Why ``name`` cannot be a customer's name, in words; None when it can."""
+    found = _HIDDEN_IN_NAMES.search(name)
+    if found is None:
+        return None
+    return (f"a customer's name cannot hold the invisible character U+{ord(found.group()):04X} (control "
+            "characters and right-to-left overrides change how the text around them reads)")
+
+
 @dataclass(frozen=True)
 class CustomerRef:
     id: str
     name: str
     segment: str
+
+    def __post_init__(self) -> None:
+        if (problem := customer_name_problem(self.name)) is not None:
+            raise ValueError(problem)
 
 
 # -- definitions ---------------------------------------------------------------

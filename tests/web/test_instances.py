@@ -65,6 +65,10 @@ def test_starting_a_case_with_bad_customer_details_explains_each_and_starts_noth
                                                                       "id": "c-17"}, follow_redirects=True)
     assert response.status_code == 400
     assert "Customer c-17 is Ada Moss on file." in text_of(response)
+    response = auth.post("/instances/new?process=loan_decision", data={"name": "Ada \u202eeviL", "segment": "standard"},
+                         follow_redirects=True)
+    assert response.status_code == 400
+    assert "A customer's name cannot hold the invisible character U+202E" in text_of(response)
     assert len(queries.list_tasks(new_uow(), status=None)) == 1
 
 
