@@ -534,6 +534,9 @@ def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optiona
         created = user is None
         held: set[str] = set()
         if user is None:
+            if (twin := uow.users.by_name_in_any_case(name)) is not None:
+                raise ValueError(f"there is already a user named {twin.name}, which differs from {name} only in "
+                                 "capitals: choose another name, or give the roles to that user")
             user = User(name=name, password_hash=hash_password(password) if password else None, created_at=now)
             uow.users.add(user)
             uow.users.log(user, "user_added", actor, now, {"roles": sorted(wanted)})

@@ -77,8 +77,10 @@ def add_user() -> ResponseReturnValue:
     if not USER_NAME.fullmatch(name):
         errors["name"] = ("A user name has letters, digits, dots, dashes, underscores or @ "
                           "(100 at most), like a.moss.")
-    elif accounts.account(db.uow(), name) is not None:
-        errors["name"] = f"There is already a user named {name}; change their roles on their page."
+    elif (taken := accounts.name_taken(db.uow(), name)) is not None:
+        errors["name"] = (f"There is already a user named {name}; change their roles on their page." if taken == name
+                          else f"There is already a user named {taken}, which differs from {name} only in "
+                               "capitals; choose another name.")
     shortest, longest = accounts.PASSWORD_LENGTHS
     if not shortest <= len(password) <= longest:
         errors["password"] = f"The password needs {shortest} to {longest} characters."

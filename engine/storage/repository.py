@@ -132,6 +132,10 @@ class Users:
     def by_name(self, name: str) -> Optional[User]:
         return self.session.scalars(select(User).where(User.name == name)).first()
 
+    def by_name_in_any_case(self, name: str) -> Optional[User]:
+        """The user whose name is ``name`` but for upper and lower case (ASCII), if any."""
+        return self.session.scalars(select(User).where(func.lower(User.name) == name.lower()).order_by(User.id)).first()
+
     def roles(self, user: User) -> set[str]:
         return set(self.session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
 

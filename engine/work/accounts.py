@@ -117,6 +117,14 @@ def account(uow: UnitOfWork, name: str) -> Optional[Account]:
         return None if user is None else account_of(uow, user)
 
 
+def name_taken(uow: UnitOfWork, name: str) -> Optional[str]:
+    """The name of the user called ``name`` but for upper and lower case, if there is one: a second such user
+    would be taken for the first in every list and log."""
+    with uow.reading():
+        user = uow.users.by_name_in_any_case(name)
+        return None if user is None else user.name
+
+
 def new_session_id() -> str:
     """A random id for a new signed-in session, so that signing out can end exactly that session."""
     return secrets.token_hex(16)

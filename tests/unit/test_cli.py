@@ -443,6 +443,15 @@ def test_user_add_on_an_existing_user_says_which_roles_it_added_and_that_it_chan
     assert check_password("N3w-password", users_stored(ready)["bo1"])
 
 
+def test_user_add_refuses_a_name_that_differs_from_a_users_only_in_capitals(ready, capsys):
+    before = users_stored(ready)
+    refused = run(capsys, "user", "add", "BO1", "--role", "back-office", "--password", "N3w-password")
+    assert refused.status == 2
+    assert_one_clear_line(refused)
+    assert "there is already a user named bo1, which differs from BO1 only in capitals" in refused.err
+    assert users_stored(ready) == before
+
+
 def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
     out = ok(capsys, "user", "add", "kit", "--role", "back-office, approver", "--password", "S3cret-pw")
     assert "roles back-office, approver" in out.out
