@@ -11,15 +11,24 @@ of flat fields (the keywords in ``_field_checks``) is compiled once into
 plain checks that can only say "valid" when jsonschema would; anything else,
 and any data those checks do not pass, goes through jsonschema itself, which
 also names the bad fields.
+
+A form that breaks the rules a deploy checks (engine.definitions.form_rules: a ``$ref`` outside it, a
+pattern that is no regular expression) checks no value: it can only have been stored before those rules.
+Patterns are matched under a time limit (engine.definitions.form_patterns).
 """
 
 from __future__ import annotations
 
-import re
 from functools import partial
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import jsonschema
+import referencing.exceptions
+from jsonschema.protocols import Validator
+
+from engine.definitions.form_patterns import PatternTooSlow, matches
+from engine.definitions.form_rules import breaches
+from engine.definitions.form_validator import form_validator
 
 DEFAULT_MAX_LENGTH = 10_000
 COMMENT_FORM: dict[str, Any] = {
@@ -41,39 +50,53 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
     schema = schema or COMMENT_FORM
     if not isinstance(data, dict):
         raise FormInvalid({"": "the form data must be a JSON object"})
-    validator, surely_valid, capped = _checkers(schema)
+    checkers = _checkers(schema)
+    if isinstance(checkers, FormInvalid):
+        raise checkers
+    validator, surely_valid, capped = checkers
     if surely_valid is not None and surely_valid(data):
         return dict(data)
     known = set(schema.get("properties", {}))
     errors = {name: "is not a field of this form" for name in data if name not in known}
-    for error in validator.iter_errors(data):
-        if error.validator == "required":
-            for name in error.validator_value:
-                if name not in error.instance:
-                    errors.setdefault(".".join([*map(str, error.absolute_path), name]), "is required")
-            continue
-        where = ".".join(str(part) for part in error.absolute_path)
-        errors.setdefault(where, _message(error, where in capped))
+    try:
+        for error in validator.iter_errors(data):
+            if error.validator == "required":
+                for name in error.validator_value:
+                    if name not in error.instance:
+                        errors.setdefault(".".join([*map(str, error.absolute_path), name]), "is required")
+                continue
+            where = ".".join(str(part) for part in error.absolute_path)
+            errors.setdefault(where, _message(error, where in capped))
+    except referencing.exceptions.Unresolvable as exc:
+        raise FormInvalid({"": f"this form cannot check its values: its $ref {exc.ref!r} leads to no part of the "
+                               "form (a form reads no file nor address); the process owner must deploy it "
+                               "again"}) from None
     if errors:
         raise FormInvalid(errors)
     return dict(data)
 
 
 Check = Callable[[Any], bool]
-Checkers = tuple[jsonschema.Draft202012Validator, Optional[Check], frozenset[str]]
+Checkers = tuple[Validator, Optional[Check], frozenset[str]]
 # Validators cost more to build than to run; schemas live as long as their compiled definition.
 # Each entry keeps its schema alive, so the id stays that schema's.
-_CHECKERS: dict[int, tuple[dict[str, Any], Checkers]] = {}
+_CHECKERS: dict[int, tuple[dict[str, Any], Union[Checkers, FormInvalid]]] = {}
 
 
-def _checkers(schema: dict[str, Any]) -> Checkers:
+def _checkers(schema: dict[str, Any]) -> Union[Checkers, FormInvalid]:
     """jsonschema's validator for the form with its length caps, its quick check (None when the form is beyond
-    it), and the fields capped at DEFAULT_MAX_LENGTH."""
+    it), and the fields capped at DEFAULT_MAX_LENGTH; or, for a form that breaks a rule of
+    engine.definitions.form_rules, the refusal of every value."""
     entry = _CHECKERS.get(id(schema))
     if entry is None or entry[0] is not schema:
-        capped_schema, capped = _with_length_caps(schema)
-        validator = jsonschema.Draft202012Validator(capped_schema, format_checker=jsonschema.FormatChecker())
-        entry = (schema, (validator, _quick_check(capped_schema, validator), capped))
+        broken = breaches(schema)
+        if broken:
+            entry = (schema, FormInvalid({"": "this form cannot check its values: " + "; ".join(broken)
+                                               + "; the process owner must deploy it again"}))
+        else:
+            capped_schema, capped = _with_length_caps(schema)
+            validator = form_validator(capped_schema)
+            entry = (schema, (validator, _quick_check(capped_schema, validator), capped))
         _CHECKERS[id(schema)] = entry
     return entry[1]
 
@@ -106,7 +129,7 @@ def _may_hold_text(field: Any) -> bool:
     return declared is None or declared == "string" or (isinstance(declared, list) and "string" in declared)
 
 
-def _quick_check(schema: dict[str, Any], validator: jsonschema.Draft202012Validator) -> Optional[Check]:
+def _quick_check(schema: dict[str, Any], validator: Validator) -> Optional[Check]:
     """A check of a flat form that is True only for data jsonschema accepts; None for other forms.
 
     Each field keyword is checked as jsonschema's own keyword function does,
@@ -164,11 +187,7 @@ def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
         elif keyword in _LENGTHS:
             checks.append(_applying_to("string", text, is_type, partial(_LENGTHS[keyword], limit)))
         elif keyword == "pattern":
-            try:
-                search = re.compile(limit).search
-            except (re.error, TypeError):
-                return None  # jsonschema's full check reports the pattern as it does
-            checks.append(_applying_to("string", text, is_type, lambda value: search(value) is not None))
+            checks.append(_applying_to("string", text, is_type, partial(_matches_in_time, limit)))
         elif keyword == "enum":
             members = list(limit)
             checks.append(lambda value: any(type(m) is type(value) and m == value for m in members))
@@ -177,6 +196,14 @@ def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
         else:
             return None
     return checks
+
+
+def _matches_in_time(pattern: str, value: str) -> bool:
+    """Whether the pattern matches the value; False when it takes too long, for the full check to say so."""
+    try:
+        return matches(pattern, value)
+    except PatternTooSlow:
+        return False
 
 
 # The Python types whose values are surely of a JSON type (exactly these: a bool is no integer). Others are

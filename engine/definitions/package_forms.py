@@ -15,6 +15,8 @@ In this order, for a human task:
 4. SpiffArena's ``formJsonSchemaFilename`` property: a JSON Schema file of the
    package, with ``formUiSchemaFilename``'s text areas and field order.
 
+Every form, wherever it comes from, keeps the rules of engine.definitions.form_rules (``rule_problems``).
+
 A form the task links that the package does not hold is a problem that names
 the missing file; an HTML form of Camunda's web apps is a warning (the task
 gets the comment box).
@@ -29,6 +31,7 @@ import jsonschema
 from lxml import etree
 
 from engine.definitions.form_files import convert_form, form_ids
+from engine.definitions.form_rules import breaches
 from engine.definitions.namespaces import CAMUNDA_NS, FLOWABLE_NS, NS
 from engine.definitions.tool_forms import form_data_schema, form_properties_schema
 from engine.definitions.validation import MESSAGE_CATCHING_TAGS, Problem, human_tasks, local, properties_of
@@ -56,6 +59,14 @@ def read_forms(files: dict[str, str], processes: list[etree._Element]
                     forms[task.get("id", "")] = written
                 break
     return forms, problems
+
+
+def rule_problems(forms: dict[str, dict[str, Any]], processes: list[etree._Element]) -> list[Problem]:
+    """A problem for each thing in a form that breaks a rule of engine.definitions.form_rules, naming its step."""
+    names = {e.get("id"): e.get("name") for process in processes for e in process.iter()
+             if isinstance(e.tag, str) and e.get("id")}
+    return [Problem(step_id, names.get(step_id), f"its form's {breach}")
+            for step_id, schema in forms.items() for breach in breaches(schema)]
 
 
 def _valueflow_forms(files: dict[str, str], processes: list[etree._Element]

@@ -41,7 +41,7 @@ from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
 from engine.definitions.service_tasks import ServiceStep, check_service_tasks, service_steps
 from engine.definitions.schema_errors import explain as explain_schema_error
-from engine.definitions.package_forms import read_forms
+from engine.definitions.package_forms import read_forms, rule_problems
 from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml,
                                            human_tasks, lanes_by_node, main_process, properties_of, read_bpmn,
                                            read_xml)
@@ -170,8 +170,11 @@ class CompiledDefinition:
         return None
 
 
-def compile_package(package: Package) -> CompiledDefinition:
-    """Check and compile a package; raises DeploymentRefused listing every blocking problem and warning."""
+def compile_package(package: Package, stored: bool = False) -> CompiledDefinition:
+    """Check and compile a package; raises DeploymentRefused listing every blocking problem and warning.
+
+    A ``stored`` package was deployed under the rules of its day, and its running cases go on: its forms are
+    not held to engine.definitions.form_rules again (a form that breaks one refuses its values instead)."""
     try:
         root = read_bpmn(package.bpmn_xml, package.bpmn_file)
         process = main_process(root, naming_of(package.files).process_id or package.name)
@@ -198,7 +201,7 @@ def compile_package(package: Package) -> CompiledDefinition:
     for each in processes:
         problems += map_decision_references(each, decisions)
     forms, form_problems = read_forms(package.files, processes)
-    problems += form_problems
+    problems += form_problems if stored else form_problems + rule_problems(forms, processes)
     if any(not p.warning for p in problems):
         # SpiffWorkflow stops at its first complaint and often cannot name the element: ours come first.
         raise DeploymentRefused(problems)

@@ -35,7 +35,7 @@ class SpecCache:
                 if compiled is None:
                     from engine.definitions.packages import compile_package
 
-                    compiled = compile_package(load())
+                    compiled = compile_package(load(), stored=True)
                     self._compiled[definition_id] = compiled
         return compiled
 
