@@ -194,8 +194,8 @@ class Case:
         task.set_data(**data)
         try:
             finish()
-        except SpiffWorkflowException as exc:
-            self._fail(exc, task)
+        except SpiffWorkflowException as exc:  # the task's own code, or a step it leads to (a timer) failed
+            self._fail(exc, getattr(exc, "task", None) or task)
             return
         self.advance()
 
@@ -213,8 +213,8 @@ class Case:
         self.advance()
 
     def fire_due_timers(self) -> None:
-        """Fire every timer due by now (the clock SpiffWorkflow sees) and run on."""
-        self.workflow.refresh_timers()
+        """Fire every timer due by now (the clock SpiffWorkflow sees) and run on: each of advance's rounds ends with
+        SpiffWorkflow's look at the timers."""
         self.advance()
 
     def cancel(self) -> None:
@@ -226,9 +226,13 @@ class Case:
         self.workflow.cancel()
 
     def retry(self) -> None:
-        """Run the steps that failed again (once what made them fail is fixed), and on until the case waits."""
+        """Run the steps that failed again (once what made them fail is fixed), and on until the case waits; a timer
+        that failed starts waiting again, its value computed anew."""
         for task in self._tasks():
-            if task.state == TaskState.ERROR:
+            if task.state == TaskState.ERROR and _is_timer(task):
+                task._set_state(TaskState.WAITING)
+                task.workflow.top_workflow.event_manager.add_task(task)  # advance's look at the timers starts it
+            elif task.state == TaskState.ERROR:
                 task._set_state(TaskState.READY)  # SpiffWorkflow has no public way back from ERROR
         self.error = None
         self.advance()
@@ -284,9 +288,21 @@ class Case:
         return task
 
     def _fail(self, exc: Exception, task: Optional[SpiffTask]) -> None:
+        if task is not None and _is_timer(task) and not task.has_state(TaskState.FINISHED_MASK):
+            # A timer whose value failed waits no more: in ERROR, as a failed script is, the case is in error.
+            task._set_state(TaskState.ERROR)
+            task.internal_data.pop("event_value", None)
+            task.workflow.top_workflow.event_manager.remove_task(task)
         step = task.task_spec.bpmn_id if task is not None else None
         message = str(exc).rstrip(". ")
         self.error = CaseError(step, message)
+
+
+def _is_timer(task: SpiffTask) -> bool:
+    """Whether the task waits for a timer, also one among the events of an event-based gateway."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    definitions = getattr(definition, "event_definitions", None) or [definition]
+    return any(isinstance(each, TimerEventDefinition) for each in definitions)
 
 
 def _due_time(event_value: Any) -> Optional[datetime]:

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -29,6 +30,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.cases.workflow import CaseTask, CaseWorkflow
+from engine.definitions.timer_events import BOUNDED
 
 
 class _StateConverter(BpmnWorkflowConverter):
@@ -80,6 +82,8 @@ def spiff_registry(workflow_converter: type = BpmnWorkflowConverter) -> DefaultR
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     config = {kind: converter for kind, converter in SPIFF_CONFIG.items() if kind is not BpmnWorkflow}
     BpmnWorkflowSerializer.configure(config, registry)
+    for spiff_timer, bounded in BOUNDED.items():  # an event-based gateway keeps the timer event that fired
+        TimerConditionalEventDefinitionConverter(bounded, registry, spiff_timer.__name__)
     workflow_converter(CaseWorkflow, registry, BpmnWorkflow.__name__)
     TaskConverter(CaseTask, registry, SpiffTask.__name__)
     return registry

@@ -23,6 +23,7 @@ cannot give its DMN meaning, is refused at deploy, naming the decision.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Callable, Iterable, Optional
 
@@ -33,7 +34,9 @@ from engine.definitions.namespaces import BPMN_NS, NS
 from engine.definitions.assignments import assignment_of
 from engine.definitions.validation import Problem, human_tasks
 from engine.sandbox.scripting import RestrictedEnvironment
+from engine.definitions.timer_events import timer_refusal
 from engine.time.durations import is_bare_iso_timer
+from engine.time.timer_bounds import CYCLE, DATE, DURATION
 
 _JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.S)
 _TOKEN = re.compile(r"""
@@ -57,6 +60,8 @@ class ExpressionNotSupported(ValueError):
 _EXPRESSIONS = {"conditionExpression": "the condition", "condition": "the condition", "timeDate": "the timer",
                 "timeDuration": "the timer", "timeCycle": "the timer", "loopCardinality": "the number of instances",
                 "completionCondition": "the completion condition", "loopCondition": "the loop condition"}
+# What a timer's element gives: a date, a duration or a cycle (engine.time.timer_bounds).
+_TIMER_KINDS = {"timeDate": DATE, "timeDuration": DURATION, "timeCycle": CYCLE}
 # Elements between an expression and the step it belongs to, which a process owner does not see.
 _WRAPPERS = ("EventDefinition", "LoopCharacteristics", "RetrievalExpression")
 # Variables other engines give a multi-instance step, which Valueflow's cases do not have.
@@ -75,20 +80,28 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
         written = (expression.text or "").strip()
         if what is None or not written:
             continue
-        if what == "the timer" and is_bare_iso_timer(written):
-            continue  # read as a date, a duration or a cycle when the timer starts
         holder = expression.getparent()
         while holder.getparent() is not None and (holder.get("id") is None or holder.tag.endswith(_WRAPPERS)):
             holder = holder.getparent()
-        try:
-            python = _expression_to_python(written, expression.get("language") or "")
-        except ExpressionNotSupported as exc:
-            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run: {exc}")
-            continue
-        refusal = environment.refusal(python)
-        if refusal is not None:
-            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run as Python: {refusal}")
+        if what == "the timer" and is_bare_iso_timer(written):
+            python = repr(written)  # a plain ISO 8601 value, as other modelers write it: the text it gives
+        else:
+            try:
+                python = _expression_to_python(written, expression.get("language") or "")
+            except ExpressionNotSupported as exc:
+                yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run: {exc}")
+                continue
+            refusal = environment.refusal(python)
+            if refusal is not None:
+                yield Problem(holder.get("id"), holder.get("name"),
+                              f"{what} {written!r} cannot run as Python: {refusal}")
+                continue
         expression.text = python
+        literal = _text_literal(python) if what == "the timer" else None
+        refusal = timer_refusal(_TIMER_KINDS[etree.QName(expression).localname], literal) \
+            if literal is not None else None
+        if refusal is not None:
+            yield Problem(holder.get("id"), holder.get("name"), f"{what} {written!r} cannot run: {refusal}")
     for task in human_tasks(process):
         written = assignment_of(task)
         for what, text in (("candidate groups", written.computed_groups), ("assignee", written.computed_assignee)):
@@ -108,6 +121,15 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
             refusal = environment.refusal(script, "exec") if script is not None else None
             if refusal is not None:
                 yield Problem(task.get("id"), task.get("name"), f"{what} cannot run: {refusal}")
+
+
+def _text_literal(python: str) -> Optional[str]:
+    """The text a Python expression gives when it is a string literal (``"PT4H"``), else None: computed."""
+    try:
+        value = ast.literal_eval(python)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _expression_to_python(text: str, language: str) -> str:

@@ -22,7 +22,6 @@ from typing import Any, Optional
 
 from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
@@ -40,6 +39,7 @@ from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
 from engine.definitions.service_tasks import ServiceStep, check_service_tasks, service_steps
+from engine.definitions.timer_events import bind_timers
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.package_forms import read_forms, rule_problems
 from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml,
@@ -48,7 +48,6 @@ from engine.definitions.validation import (BadDocument, Problem, check_document,
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
-from engine.time.durations import is_bare_iso_timer
 
 
 # The names BPMN tools give diagram files: bpmn.io and Camunda, Flowable and Activiti, Eclipse BPMN2, others.
@@ -211,7 +210,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     spec, subprocess_specs, parse_problems = _parse_with_spiff(used, root, process, decision_tables)
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
-    _quote_bare_iso_timers([spec, *subprocess_specs.values()])
+    bind_timers([spec, *subprocess_specs.values()])
     annotations = _annotations(process, processes)
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,
@@ -339,20 +338,3 @@ def _spiff_problem(exc: SpiffWorkflowException, root: etree._Element, process: e
     if element is None:
         return Problem(process.get("id"), process.get("name"), plain + where)
     return Problem(element.get("id"), element.get("name"), plain + where)
-
-
-def _quote_bare_iso_timers(specs: list[WorkflowSpec]) -> None:
-    """Accept timers written as plain ISO 8601 (``P1D``), as other modelers write them.
-
-    SpiffWorkflow evaluates a timer's text as a Python expression, so the bare
-    form would fail only when the timer starts; we turn it into a string literal.
-    """
-    for spec in specs:
-        for task_spec in spec.task_specs.values():
-            pending = [getattr(task_spec, "event_definition", None)]
-            while pending:
-                definition = pending.pop()
-                # an event-based gateway or a multiple event holds several definitions
-                pending.extend(getattr(definition, "event_definitions", None) or [])
-                if isinstance(definition, TimerEventDefinition) and is_bare_iso_timer(definition.expression):
-                    definition.expression = repr(definition.expression.strip())

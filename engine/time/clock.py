@@ -56,12 +56,18 @@ def as_utc(moment: datetime) -> datetime:
 _current: contextvars.ContextVar[Clock] = contextvars.ContextVar("valueflow_clock", default=SystemClock())
 
 
+def current_time() -> datetime:
+    """Now as SpiffWorkflow's timers see it: the clock of the engine call under way (``running_at``), else the real
+    time."""
+    return _current.get().now()
+
+
 class _SpiffDatetime(datetime):
     """Stands in for ``datetime`` inside SpiffWorkflow's timer module."""
 
     @classmethod
     def now(cls, tz=None):  # noqa: D102 - same signature as datetime.now
-        moment = _current.get().now()
+        moment = current_time()
         return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
 
 

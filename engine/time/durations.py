@@ -7,7 +7,6 @@ month 30, which is what a cycle-time target means by them.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Optional
 
 _DURATION = re.compile(
@@ -15,6 +14,8 @@ _DURATION = re.compile(
     r"(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
 )
+# A date as ISO 8601 writes it (``2026-12-24``, ``20261224T0900Z``), real or not: the timer's check says which.
+_DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:[T ][\d:.,]+(?:Z|[+-][\d:]+)?)?$", re.I)
 _SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "days": 86400,
             "hours": 3600, "minutes": 60, "seconds": 1}
 
@@ -30,6 +31,11 @@ def is_duration(text: str) -> bool:
 
 def duration_seconds(text: str) -> int:
     """The length of an ISO 8601 duration in whole seconds."""
+    return round(duration_length(text))
+
+
+def duration_length(text: str) -> float:
+    """The length of an ISO 8601 duration in seconds; infinite for one too long to count (``P1000…0D``)."""
     match = _DURATION.match(text.strip().upper())
     if not match:
         raise InvalidDuration(f"{text!r} is not an ISO 8601 duration (for example PT4H or P2D)")
@@ -37,7 +43,7 @@ def duration_seconds(text: str) -> int:
     for part, value in match.groupdict().items():
         if value:
             total += float(value.replace(",", ".")) * _SECONDS[part]
-    return round(total)
+    return total
 
 
 def is_bare_iso_timer(text: Optional[str]) -> bool:
@@ -46,13 +52,7 @@ def is_bare_iso_timer(text: Optional[str]) -> bool:
     if not text:
         return False
     text = text.strip()
-    if is_duration(text) or (text.upper().startswith("R") and "/" in text):
-        return True
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return text[:1].isdigit()
+    return is_duration(text) or (text.upper().startswith("R") and "/" in text) or bool(_DATE.match(text))
 
 
 def spoken(seconds: float) -> str:

@@ -74,6 +74,20 @@ def test_validate_lists_errors_and_warnings_apart(client, auth, loan):
     assert call(client, auth, "POST", f"{API}/validate", loan).json == {"errors": [], "warnings": []}
 
 
+@pytest.mark.parametrize("duration, words", [
+    ("P999999999Y", "longer than 100 years"),
+    ("P99999999999999999999D", "longer than 100 years"),
+])
+def test_validate_and_deploy_refuse_a_timer_out_of_bounds_naming_its_step(client, auth, loan, duration, words):
+    auth.login("process-owner")
+    hostile = {**loan, "bpmn": loan["bpmn"].replace(">P2D</bpmn:timeDuration>", f">{duration}</bpmn:timeDuration>")}
+    assert hostile["bpmn"] != loan["bpmn"]
+    errors = call(client, auth, "POST", f"{API}/validate", hostile).json["errors"]
+    assert [e["element_id"] for e in errors] == ["timer_document_reminder"] and words in errors[0]["message"]
+    response = call(client, auth, "POST", f"{API}/deploy", hostile)
+    assert response.status_code == 422 and response.json["errors"] == errors
+
+
 @pytest.mark.parametrize("body, status, words", [
     ({"bpmn": "<not xml"}, 200, "not well-formed"),
     ({"bpmn": '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>'}, 200, "DTD"),
