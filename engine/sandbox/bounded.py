@@ -27,12 +27,16 @@ What counts as bounded, and why each part is:
   (``str`` is not one: of a display naming one large value many times, it
   writes that value as many times).
 
-A script is bounded when each of its statements is an assignment, ``+=``/``-=``
-or a call of the kinds above, and no statement reads a name an earlier one
-assigned: ``a = a + a`` repeated would double the value at each line, while
-without the chain each line's result is bounded by the data the script was
-given. Loops, functions, lambdas, comprehensions, ``try``, ``if`` and every
-other statement leave the server's process. The data itself stays bounded
+A script is bounded when each of its statements is an assignment to plain
+names, ``name += constant`` (or ``-=``) or a call of the kinds above, and no
+statement reads a name an earlier one assigned: ``a = a + a`` repeated would
+double the value at each line, while without the chain each line's result is
+bounded by the data the script was given. Only names are assigned, so no line
+changes a value in place: ``d['a'] = [d['a'], d['a']]`` or ``d.a += d.a``
+repeated would build a value that doubles at each line (and values in the
+data may share parts, so one change can show up under several names). Loops,
+functions, lambdas, comprehensions, ``try``, ``if`` and every other statement
+leave the server's process. The data itself stays bounded
 between steps because every value a script or expression leaves is checked
 (engine.sandbox.values).
 """
@@ -61,7 +65,7 @@ def is_bounded(tree: ast.AST, helper_names: frozenset[str]) -> bool:
             value, targets = statement.value, statement.targets
         elif isinstance(statement, ast.AugAssign) and isinstance(statement.op, (ast.Add, ast.Sub)):
             value, targets = statement.value, [statement.target]
-            if not isinstance(statement.target, ast.Name) or statement.target.id in assigned:
+            if any(isinstance(node, ast.Name) for node in ast.walk(value)):  # `items += items` grows in place
                 return False
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             value, targets = statement.value, []
@@ -69,16 +73,15 @@ def is_bounded(tree: ast.AST, helper_names: frozenset[str]) -> bool:
             continue
         else:
             return False
-        if not all(isinstance(target, (ast.Name, ast.Subscript)) for target in targets):
+        names = [target.id for target in targets if isinstance(target, ast.Name)]
+        if len(names) < len(targets) or not _bounded_expression(value, helper_names):
             return False
-        parts = [value, *targets]
-        if not all(_bounded_expression(part, helper_names) for part in parts):
-            return False
-        read = {node.id for part in parts for node in ast.walk(part)
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+        read = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}
+        if isinstance(statement, ast.AugAssign):
+            read.update(names)
         if read & assigned:
             return False
-        assigned.update(target.id for target in targets if isinstance(target, ast.Name))
+        assigned.update(names)
     return True
 
 

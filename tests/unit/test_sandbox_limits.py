@@ -104,6 +104,22 @@ def test_a_decision_or_condition_giving_a_value_a_case_cannot_keep_is_refused():
         environment.evaluate("10 ** 5000", {})
 
 
+def test_a_script_growing_nested_data_in_place_runs_in_a_sandbox_and_is_stopped_at_its_cpu_limit():
+    doubling = "customer['a'] = [customer['a'], customer['a']]\ncustomer['b'] = [customer['b'], customer['b']]\n"
+    workflow = make_workflow(script_process(doubling * 29 + "z = customer['a'] == customer['b']"), time_limit=1)
+    workflow.get_tasks(spec_name="start_event")[0].set_data(customer={"a": 1, "b": 1})
+    error = stopped(workflow)
+    assert str(error).startswith("the script of step 'The script' used more than 1 s of CPU")
+    assert error.task.state == TaskState.ERROR
+
+
+def test_a_script_growing_text_in_place_runs_in_a_sandbox_and_is_stopped_at_its_memory_limit():
+    workflow = make_workflow(script_process("customer['name'] = customer['name'] + customer['name']\n" * 28))
+    workflow.get_tasks(spec_name="start_event")[0].set_data(customer={"name": "Ann Lee"})
+    error = stopped(workflow)
+    assert str(error).startswith("the script of step 'The script' used more than 256 MB of memory")
+
+
 @pytest.mark.parametrize("value, reason", [
     (10 ** 4000 - 1, None),
     (-10 ** 4000, "an integer of more than 4,000 digits"),
@@ -159,7 +175,18 @@ def test_expressions_that_may_run_long_are_not_proved_bounded(expression):
     ("while True:\n    pass", False),
     ("if amount:\n    x = 1", False),
     ("def f():\n    return 1", False),
-], ids=["helper calls", "counter", "independent lines", "chained doubling", "chained +=", "loop", "if", "def"])
+    ("total += amount", False),
+    ("customer['a'] = 1", False),
+    ("customer.name = 'x'", False),
+    ("customer['a'] += 1", False),
+    ("items += items", False),
+    ("a, b = b, a", False),
+    ("x = [n for n in items]", False),
+    ("x = text * 3", False),
+    ("x = str(text)", False),
+], ids=["helper calls", "counter", "independent lines", "chained doubling", "chained +=", "loop", "if", "def",
+        "+= a name", "subscript target", "attribute target", "subscript +=", "list grown in place", "tuple target",
+        "comprehension", "* operator", "call of a non-cheap builtin"])
 def test_a_script_is_bounded_only_when_no_line_builds_on_another(script, bounded):
     helpers = frozenset({"credit_score", "loan_to_income_ratio"})
     assert is_bounded(ast.parse(script, mode="exec"), helpers) is bounded
