@@ -68,10 +68,11 @@ half a second more, for what no tick sees.
 Data
 ----
 As in SpiffWorkflow, every top-level name a script assigns ends up in the task
-data; builtins, guards, helpers and any function objects are removed after the
-run. A value a case could not keep (engine.sandbox.values: a function, an
-integer of 5,000 digits, lists nested 5,000 deep...) is removed too, and the
-script fails naming the variable; an expression giving such a value fails.  In ``evaluate`` the helpers and builtins take precedence over data keys
+data; builtins, guards and helpers are removed after the run. A value a case
+could not keep (engine.sandbox.values: a function the script defined or
+named, a type, an integer of 5,000 digits, lists nested 5,000 deep...)
+is removed too, and the script fails naming the variable; an expression
+giving such a value fails.  In ``evaluate`` the helpers and builtins take precedence over data keys
 of the same name; in ``execute`` SpiffWorkflow's check refuses (ValueError)
 data keys that would hide a helper.  ``print`` is accepted and discarded.
 """
@@ -484,7 +485,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         finally:
             if clock is not None:
                 clock.disarm()
-            self._remove_globals_and_functions_from_context(context, external_context)
+            self._remove_globals(context, external_context)
             context.pop(_TICK, None)
             if isinstance(context.get("_print"), _DiscardPrint):
                 del context["_print"]
@@ -497,6 +498,13 @@ class RestrictedEnvironment(TaskDataEnvironment):
             name, reason = next(iter(unstorable.items()))
             raise ScriptRefused(f"the script left {reason} in {name!r}, which a case cannot keep "
                                 "(use numbers, text, lists, dicts, dates)")
+
+    def _remove_globals(self, context: dict[str, Any], external_context: dict[str, Any] | None) -> None:
+        """Take the builtins, guards, helpers and external context out of the data a script ran in; unlike
+        SpiffWorkflow's clean-up it keeps the functions the script left, so that the value check refuses them."""
+        for name in [*context]:
+            if name == "__builtins__" or name in self.globals or (external_context and name in external_context):
+                del context[name]
 
     def _in_sandbox(self, compiled: _Compiled, mode: str, source: str, context: dict[str, Any],
                     external_context: dict[str, Any] | None) -> Any:

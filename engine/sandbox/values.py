@@ -13,7 +13,8 @@ every try. The limits below are the writers' own, with room to spare:
   that a list that holds itself, or the same list many times over (which
   costs a script nothing and JSON all of it), is refused rather than written;
 - only JSON's kinds, dates, times, durations, decimals and ids: sets and tuples
-  are written as lists; functions, ranges, generators and objects are refused.
+  are written as lists; functions, types, ranges, generators and objects are
+  refused.
 
 The walk is a loop, not a recursion, so it never raises RecursionError itself.
 """
@@ -62,6 +63,8 @@ def why_unstorable(value: Any) -> Optional[str]:
                 pending.extend((item, depth + 1) for item in current.values())
             else:
                 pending.extend((item, depth + 1) for item in current)
+        elif callable(current):
+            return "a type" if isinstance(current, type) else "a function"
         else:
             return f"a {type(current).__name__}"
     return None

