@@ -8,12 +8,15 @@ session. Every error is ``{"error": {"code", "message", "fields"}}`` with its HT
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Optional
 
 from flask import Flask, Request, Response, abort, g
 from flask_smorest import Api, Blueprint
+from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
+from engine.sandbox.values import has_surrogate
 from web import idempotency, params
 from web.api_errors import PREFIX, REFUSALS, error, refused
 from web.api_schemas import Error
@@ -40,14 +43,40 @@ class ValueflowApi(Api):  # type: ignore[misc]
 
 class JsonBodies(FlaskParser):  # type: ignore[misc]
     """webargs' parser, which also refuses a body nested deeper than Python's JSON reader goes with a 400 that says
-    so (webargs would take it for a missing body, and name every required field as missing)."""
+    so (webargs would take it for a missing body, and name every required field as missing), and, with a 422
+    naming the field, what Python's reader takes but JSON has no room for: NaN, Infinity, numbers past a float's
+    range (``1e400``) and text or keys with a lone surrogate character (``"\\udc00"``), which no page or answer
+    could write."""
 
     def _raw_load_json(self, req: Request) -> Any:
         try:
-            return super()._raw_load_json(req)
+            body = super()._raw_load_json(req)
         except RecursionError:
             abort(400, "The JSON body nests its lists or objects too deeply to be read; nothing was "
                        "changed.")
+        refused = _unwritable(body)
+        if refused is not None:
+            raise ValidationError({refused[0]: [refused[1]]})
+        return body
+
+
+def _unwritable(body: Any) -> Optional[tuple[str, str]]:
+    """The first field of a request's JSON (as ``data.items[0]``) holding a value JSON cannot write, and why."""
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return path or "body", "NaN, Infinity and numbers past 1.8e308 are not accepted"
+        if isinstance(value, str) and has_surrogate(value):
+            return path or "body", "text with a lone surrogate character is not accepted"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if has_surrogate(key):
+                    return path or "body", "a key with a lone surrogate character is not accepted"
+                pending.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
 
 
 def signed_in() -> Optional[Response]:

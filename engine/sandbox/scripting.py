@@ -70,7 +70,7 @@ Data
 As in SpiffWorkflow, every top-level name a script assigns ends up in the task
 data; builtins, guards and helpers are removed after the run. A value a case
 could not keep (engine.sandbox.values: a function the script defined or
-named, a type, an integer of 5,000 digits, lists nested 5,000 deep...)
+named, a type, NaN, an integer of 5,000 digits, lists nested 5,000 deep...)
 is removed too, and the script fails naming the variable; an expression
 giving such a value fails.  In ``evaluate`` the helpers and builtins take precedence over data keys
 of the same name; in ``execute`` SpiffWorkflow's check refuses (ValueError)
@@ -110,7 +110,7 @@ from engine.sandbox.values import why_unstorable
 
 __all__ = ["ScriptRefused", "build_script_engine", "SAFE_BUILTIN_NAMES"]
 
-_FLAT = frozenset({bool, float, type(None)})  # values a case keeps whatever they are
+_FLAT = frozenset({bool, type(None)})  # values a case keeps whatever they are
 _FILENAME = "<string>"  # SpiffWorkflow looks for this name in tracebacks to find the line
 _TICK = "_tick_"
 _CACHE_SIZE = 1024

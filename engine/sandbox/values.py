@@ -14,13 +14,19 @@ every try. The limits below are the writers' own, with room to spare:
   costs a script nothing and JSON all of it), is refused rather than written;
 - only JSON's kinds, dates, times, durations, decimals and ids: sets and tuples
   are written as lists; functions, types, ranges, generators and objects are
-  refused.
+  refused;
+- only finite numbers, and text (keys too) that UTF-8 can write: NaN and
+  infinity are not JSON (the writer would put a bare ``NaN``), and a lone
+  surrogate character (``chr(0xd800)``) cannot be encoded for a page or an
+  answer.
 
 The walk is a loop, not a recursion, so it never raises RecursionError itself.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Optional
@@ -32,7 +38,8 @@ MAX_ITEMS = 1_000_000
 MAX_TEXT = 10_000_000
 
 _LARGEST = 10 ** MAX_DIGITS
-_PLAIN = (bool, float, type(None), date, datetime, timedelta, Decimal, UUID)
+_PLAIN = (bool, type(None), date, datetime, timedelta, Decimal, UUID)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SEQUENCES = (list, tuple, set, frozenset)
 
 
@@ -49,9 +56,14 @@ def why_unstorable(value: Any) -> Optional[str]:
             text += len(current)
             if text > MAX_TEXT:
                 return f"more than {MAX_TEXT:,} characters of text"
+            if has_surrogate(current):
+                return "text with a lone surrogate character"
         elif isinstance(current, int) and not isinstance(current, bool):
             if -_LARGEST >= current or current >= _LARGEST:
                 return f"an integer of more than {MAX_DIGITS:,} digits"
+        elif isinstance(current, float):
+            if not math.isfinite(current):
+                return f"a number that is not finite ({current})"
         elif isinstance(current, _PLAIN):
             continue
         elif isinstance(current, (dict, *_SEQUENCES)):
@@ -60,6 +72,8 @@ def why_unstorable(value: Any) -> Optional[str]:
             if isinstance(current, dict):
                 if not all(isinstance(key, str) for key in current):
                     return "a dict whose keys are not all text"
+                if any(has_surrogate(key) for key in current):
+                    return "a dict key with a lone surrogate character"
                 pending.extend((item, depth + 1) for item in current.values())
             else:
                 pending.extend((item, depth + 1) for item in current)
@@ -68,3 +82,8 @@ def why_unstorable(value: Any) -> Optional[str]:
         else:
             return f"a {type(current).__name__}"
     return None
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate character, which UTF-8 cannot encode."""
+    return not text.isascii() and _SURROGATE.search(text) is not None

@@ -18,7 +18,14 @@ from SpiffWorkflow.util.task import TaskState
 from engine.sandbox.bounded import is_bounded
 from engine.sandbox.scripting import ScriptRefused, build_script_engine
 from engine.sandbox.values import why_unstorable
-from tests.unit.test_scripting import gateway_process, make_workflow, run_script, script_process
+from tests.unit.test_scripting import (
+    RISK_TABLE,
+    decision_process,
+    gateway_process,
+    make_workflow,
+    run_script,
+    script_process,
+)
 
 CPU_HOGS = {
     "huge power": "10 ** 10 ** 8 > 1",
@@ -92,8 +99,12 @@ def test_a_sandboxed_script_reports_the_line_of_its_error():
     ("g = len", "the script left a function in 'g'"),
     ("def f():\n    return 1", "the script left a function in 'f'"),
     ("t = int", "the script left a type in 't'"),
+    ("x = float('nan')", "the script left a number that is not finite (nan) in 'x'"),
+    ("x = -float('inf')", "the script left a number that is not finite (-inf) in 'x'"),
+    ("s = ['ok', chr(0xd800)]", "the script left text with a lone surrogate character in 's'"),
+    ("d = {chr(0xdc00): 1}", "the script left a dict key with a lone surrogate character in 'd'"),
 ], ids=["5,000 digits", "5,000 deep", "function", "holds itself", "shared 2**21 times", "lambda", "builtin",
-        "def", "type"])
+        "def", "type", "nan", "infinity", "surrogate", "surrogate key"])
 def test_a_value_a_case_cannot_keep_stops_the_script_and_names_the_variable(script, fragment):
     error = stopped(make_workflow(script_process(script)))
     assert isinstance(error.__cause__, ScriptRefused)
@@ -107,6 +118,13 @@ def test_a_decision_or_condition_giving_a_value_a_case_cannot_keep_is_refused():
         environment.evaluate("0x1" + "0" * 3400, {})  # a literal of 4,095 decimal digits
     with pytest.raises(ScriptRefused, match="the expression gave an integer of more than 4,000 digits"):
         environment.evaluate("10 ** 5000", {})
+
+
+def test_a_decision_giving_nan_stops_at_its_step():
+    table = RISK_TABLE.replace('<text>"HIGH"</text>', "<text>float('nan')</text>")
+    error = stopped(make_workflow(decision_process("applicant = {'score': 400}\nsegment = 'retail'"), dmn=table))
+    assert "the expression gave a number that is not finite (nan), which a case cannot keep" in str(error)
+    assert error.task.task_spec.bpmn_id == "decide"
 
 
 def test_a_script_growing_nested_data_in_place_runs_in_a_sandbox_and_is_stopped_at_its_cpu_limit():
@@ -132,6 +150,10 @@ def test_a_script_growing_text_in_place_runs_in_a_sandbox_and_is_stopped_at_its_
     ({1: "x"}, "a dict whose keys are not all text"),
     (range(3), "a range"),
     ("x" * 10_000_001, "more than 10,000,000 characters of text"),
+    (1e308, None),
+    ([float("nan")], "a number that is not finite (nan)"),
+    ({"a": "caf\u00e9 \U0001f600"}, None),
+    ({"a": "caf\u00e9 \udc00"}, "text with a lone surrogate character"),
     (len, "a function"),
     (int, "a type"),
 ])
