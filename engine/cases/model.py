@@ -3,11 +3,12 @@
 ``Case`` is the only place that drives SpiffWorkflow at run time. It checks
 what SpiffWorkflow does not (a task must be READY and a human task to be
 completed), turns script failures into an error state with the message
-kept, and keeps the task tree bounded after every step (engine.cases.compaction).
+kept (cut to a length a page can show), and keeps the task tree bounded after every step (engine.cases.compaction).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -53,6 +54,10 @@ class Wait:
     worker: Optional[str] = None  # e.g. "workers of the topic credit-score", "the http connector (crm)"
 
 
+# The longest message a failed step keeps: a script may raise one of any length.
+MAX_ERROR_MESSAGE = 2_000
+
+
 @dataclass(frozen=True)
 class CaseError:
     """Why a case stopped: the step that failed, the message, and how many runs of it failed (when known)."""
@@ -60,6 +65,17 @@ class CaseError:
     step_id: Optional[str]
     message: str
     attempts: Optional[int] = None
+
+
+def kept_message(message: str) -> str:
+    """A failed step's message as the case keeps it: without a closing full stop, cut to ``MAX_ERROR_MESSAGE``
+    characters (saying so), and with control characters other than line breaks and tabs, and lone surrogates,
+    which no page or database could write, as U+FFFD."""
+    message = message.rstrip(". ")
+    if len(message) > MAX_ERROR_MESSAGE:
+        message = f"{message[:MAX_ERROR_MESSAGE]}… (cut: the message has {len(message):,} characters)"
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" else c
+                   for c in message)
 
 
 class Case:
@@ -203,7 +219,7 @@ class Case:
         """Stop the case in error at a waiting service task, after ``attempts`` failed runs of it."""
         task = self._waiting_service_task(spiff_task_id)
         task._set_state(TaskState.ERROR)  # as a failed script leaves its task; retry() makes it READY again
-        self.error = CaseError(task.task_spec.bpmn_id, message.rstrip(". "), attempts)
+        self.error = CaseError(task.task_spec.bpmn_id, kept_message(message), attempts)
 
     def receive_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message (e.g. "documents_received") to the part of the case waiting for it."""
@@ -294,8 +310,7 @@ class Case:
             task.internal_data.pop("event_value", None)
             task.workflow.top_workflow.event_manager.remove_task(task)
         step = task.task_spec.bpmn_id if task is not None else None
-        message = str(exc).rstrip(". ")
-        self.error = CaseError(step, message)
+        self.error = CaseError(step, kept_message(str(exc)))
 
 
 def _is_timer(task: SpiffTask) -> bool:

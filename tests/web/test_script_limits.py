@@ -97,3 +97,19 @@ def test_a_value_a_case_cannot_keep_errors_the_case_at_its_step_and_the_server_a
     assert auth.client.get(f"/instances/{instance_id}").status_code == 200
     other = service.start_instance(new_uow(), "keeper", CUSTOMER)
     assert queries.instance_view(new_uow(), other)["status"] == "running"
+
+
+@pytest.mark.parametrize("script, kept", [
+    ("raise ValueError('E' * 50000000)", "ValueError: " + "E" * 1988 + "… (cut: the message has 50,000,012 characters)"),
+    ("raise ValueError(chr(0xdc00) + 'x' + chr(0) + 'y')", "ValueError: \ufffdx\ufffdy"),
+], ids=["50 million characters", "lone surrogate and NUL"])
+def test_a_failed_steps_message_is_kept_short_and_writable(app, new_uow, auth, script, kept):
+    instance_id, task_id = claimed_review(new_uow, "raiser", reviewed_then_scripted("raiser", script))
+    assert complete_as_customer_service(app, task_id).status_code == 302
+    view = queries.instance_view(new_uow(), instance_id)
+    assert view["status"] == "error"
+    assert view["error"] == {"step": "calculate", "message": kept}
+    auth.login("admin")
+    assert auth.client.get(f"/instances/{instance_id}").status_code == 200
+    incidents = auth.client.get("/incidents")
+    assert incidents.status_code == 200 and len(incidents.get_data()) < 200_000
