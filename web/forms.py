@@ -20,6 +20,7 @@ from engine.definitions.forms import COMMENT_FORM, DEFAULT_MAX_LENGTH, FormInval
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+MOST_DIGITS = 400  # characters of a typed number: past any bound a form sets, and past what Python reads
 
 
 @dataclass
@@ -164,6 +165,8 @@ class FormInvalidTyped(FormInvalid):
 def parse_number(text: str, whole: bool) -> int | float:
     """``250000``, ``250,000``, ``250 000`` or ``3.5``; a whole number where the schema wants an integer."""
     compact = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
+    if len(compact) > MOST_DIGITS:
+        raise ValueError(f"has {len(compact):,} characters, more than any number a form takes")
     if _GROUPED.fullmatch(compact):
         compact = compact.replace(",", "")
     if _INTEGER.fullmatch(compact):

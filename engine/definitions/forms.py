@@ -4,7 +4,10 @@ Only the fields a form declares reach the case data: a form cannot set a
 variable the process computes itself (a risk class, an approval flag).
 A step without a form accepts one optional ``comment``.
 Text is as long as a field's ``maxLength`` allows, or DEFAULT_MAX_LENGTH
-characters when the form sets no limit.
+characters when the form sets no limit; a number within the field's
+``minimum`` and ``maximum``, or within DEFAULT_LARGEST_NUMBER either side of
+zero for each bound the form leaves open (a larger one loses digits as a
+float, and the arithmetic of the process's scripts overflows on it).
 
 Every completion checks its form, so the usual case is made cheap: a form
 of flat fields (the keywords in ``_field_checks``) is compiled once into
@@ -31,6 +34,7 @@ from engine.definitions.form_rules import breaches
 from engine.definitions.form_validator import form_validator
 
 DEFAULT_MAX_LENGTH = 10_000
+DEFAULT_LARGEST_NUMBER = 10**15 - 1
 COMMENT_FORM: dict[str, Any] = {
     "type": "object",
     "properties": {"comment": {"type": "string", "title": "Comment", "x-widget": "textarea"}},
@@ -85,7 +89,7 @@ _CHECKERS: dict[int, tuple[dict[str, Any], Union[Checkers, FormInvalid]]] = {}
 
 def _checkers(schema: dict[str, Any]) -> Union[Checkers, FormInvalid]:
     """jsonschema's validator for the form with its length caps, its quick check (None when the form is beyond
-    it), and the fields capped at DEFAULT_MAX_LENGTH; or, for a form that breaks a rule of
+    it), and the fields capped at DEFAULT_MAX_LENGTH or DEFAULT_LARGEST_NUMBER; or, for a form that breaks a rule of
     engine.definitions.form_rules, the refusal of every value."""
     entry = _CHECKERS.get(id(schema))
     if entry is None or entry[0] is not schema:
@@ -94,23 +98,33 @@ def _checkers(schema: dict[str, Any]) -> Union[Checkers, FormInvalid]:
             entry = (schema, FormInvalid({"": "this form cannot check its values: " + "; ".join(broken)
                                                + "; the process owner must deploy it again"}))
         else:
-            capped_schema, capped = _with_length_caps(schema)
+            capped_schema, capped = _with_caps(schema)
             validator = form_validator(capped_schema)
             entry = (schema, (validator, _quick_check(capped_schema, validator), capped))
         _CHECKERS[id(schema)] = entry
     return entry[1]
 
 
-def _with_length_caps(schema: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+def _with_caps(schema: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
     """The schema with ``maxLength: DEFAULT_MAX_LENGTH`` on each field that may hold text and sets no limit, and
-    those fields' names."""
+    ``DEFAULT_LARGEST_NUMBER`` as the bound of each number field that sets none; and those fields' names."""
     fields = schema.get("properties")
     if not isinstance(fields, dict):
         return schema, frozenset()
-    capped = frozenset(name for name, field in fields.items() if _may_hold_text(field) and "maxLength" not in field)
-    properties = {name: {**field, "maxLength": DEFAULT_MAX_LENGTH} if name in capped else field
-                  for name, field in fields.items()}
-    return {**schema, "properties": properties}, capped
+    properties, capped = {}, set()
+    for name, field in fields.items():
+        caps = {}
+        if _may_hold_text(field) and "maxLength" not in field:
+            caps["maxLength"] = DEFAULT_MAX_LENGTH
+        if _is_number(field):
+            if "maximum" not in field and "exclusiveMaximum" not in field:
+                caps["maximum"] = DEFAULT_LARGEST_NUMBER
+            if "minimum" not in field and "exclusiveMinimum" not in field:
+                caps["minimum"] = -DEFAULT_LARGEST_NUMBER
+        properties[name] = {**field, **caps} if caps else field
+        if caps:
+            capped.add(name)
+    return {**schema, "properties": properties}, frozenset(capped)
 
 
 # Keywords that say nothing about validity (besides any "x-..." extension).
@@ -120,6 +134,11 @@ _ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "default",
 
 def _annotation(keyword: str) -> bool:
     return keyword in _ANNOTATIONS or keyword.startswith("x-")
+
+
+def _is_number(field: Any) -> bool:
+    declared = field.get("type") if isinstance(field, dict) else None
+    return declared in ("number", "integer") or (isinstance(declared, list) and bool({"number", "integer"} & set(declared)))
 
 
 def _may_hold_text(field: Any) -> bool:
@@ -241,6 +260,9 @@ def _message(error: jsonschema.ValidationError, capped: bool) -> str:
         return "must be one of " + ", ".join(str(v) for v in error.validator_value)
     if error.validator == "type":
         return f"must be {_a(error.validator_value)}"
+    if capped and error.validator in ("minimum", "maximum") and abs(error.validator_value) == DEFAULT_LARGEST_NUMBER:
+        return (f"must be {'at least' if error.validator == 'minimum' else 'at most'} {error.validator_value:,}, "
+                "the widest range any number field takes when its form sets no limit")
     if error.validator in ("minimum", "exclusiveMinimum"):
         return f"must be at least {error.validator_value}" if error.validator == "minimum" \
             else f"must be more than {error.validator_value}"

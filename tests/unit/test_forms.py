@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from engine.definitions.forms import DEFAULT_MAX_LENGTH, FormInvalid, _checkers, check_form
+from engine.definitions.forms import DEFAULT_LARGEST_NUMBER, DEFAULT_MAX_LENGTH, FormInvalid, _checkers, _with_caps, check_form
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_FORMS = sorted(ROOT.glob("bpmn/*/forms/*.json"))
@@ -31,7 +31,8 @@ def values_for(field: dict) -> list:
 
 
 def jsonschema_accepts(schema: dict, data: dict) -> bool:
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    """jsonschema's verdict on the form as a completion checks it (its open bounds capped)."""
+    validator = jsonschema.Draft202012Validator(_with_caps(schema)[0], format_checker=jsonschema.FormatChecker())
     return set(data) <= set(schema["properties"]) and validator.is_valid(data)
 
 
@@ -121,3 +122,19 @@ def test_a_text_field_without_a_max_length_takes_the_default_cap_and_says_so():
         check_form(None, {"comment": "x" * 200_000})
     assert refused.value.errors == {"comment": "must be at most 10,000 characters (it has 200,000), the most any "
                                                "field takes when its form sets no limit"}
+
+
+def test_a_number_field_without_bounds_takes_the_default_range_and_says_so():
+    schema = {"type": "object", "properties": {"debts": {"type": "integer", "minimum": 0},
+                                               "ratio": {"type": "number"}, "big": {"type": "integer",
+                                                                                    "maximum": 10**18}}}
+    largest = DEFAULT_LARGEST_NUMBER
+    fine = {"debts": largest, "ratio": -largest, "big": 10**17}
+    assert check_form(schema, fine) == fine
+    with pytest.raises(FormInvalid) as refused:
+        check_form(schema, {"debts": 10**4000 - 1, "ratio": -1e300, "big": 10**17})
+    assert refused.value.errors == {
+        "debts": "must be at most 999,999,999,999,999, the widest range any number field takes when its form "
+                 "sets no limit",
+        "ratio": "must be at least -999,999,999,999,999, the widest range any number field takes when its form "
+                 "sets no limit"}

@@ -42,7 +42,8 @@ def test_numbers_are_read_as_people_type_them(text, whole, value):
 
 @pytest.mark.parametrize("text, whole, message", [
     ("sixty", False, "must be a number"), ("3.5", True, "must be a whole number"), ("nan", False, "must be a number"),
-    ("1e999", False, "must be a number"), ("12,34", False, "must be a number")])
+    ("1e999", False, "must be a number"), ("12,34", False, "must be a number"),
+    ("9" * 4000, True, "has 4,000 characters, more than any number a form takes")])
 def test_text_that_is_not_a_number_is_refused(text, whole, message):
     with pytest.raises(ValueError, match=message):
         forms.parse_number(text, whole)
