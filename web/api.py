@@ -54,6 +54,11 @@ class JsonBodies(FlaskParser):  # type: ignore[misc]
         except RecursionError:
             abort(400, "The JSON body nests its lists or objects too deeply to be read; nothing was "
                        "changed.")
+        except ValueError as exc:  # past Python's 4,300 digits of a whole number; webargs handles a decode error
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            abort(400, "The JSON body holds a number too long to read (more than 4,300 digits); nothing was "
+                       "changed.")
         refused = _unwritable(body)
         if refused is not None:
             raise ValidationError({refused[0]: [refused[1]]})

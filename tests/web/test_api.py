@@ -94,6 +94,13 @@ def test_a_body_nested_too_deeply_to_read_is_a_400_that_says_so(as_user, new_uow
     assert cases_of(new_uow) == 0
 
 
+def test_a_body_holding_a_number_too_long_to_read_is_a_400_that_says_so(as_user, new_uow):
+    body = '{"process": "loan_decision", "customer": {"id": "c-9", "name": "Ada"}, "data": {"a": ' + "9" * 5000 + "}}"
+    response = as_user("customer-service").post("/instances", data=body, content_type="application/json")
+    assert_error(response, 400, "The JSON body holds a number too long to read (more than 4,300 digits)")
+    assert cases_of(new_uow) == 0
+
+
 def test_a_body_that_is_not_json_is_a_400(as_user, new_uow):
     response = as_user("customer-service").post("/instances", data="{not json", content_type="application/json")
     assert_error(response, 400)
