@@ -106,7 +106,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.sandbox.bounded import is_bounded
 from engine.sandbox.isolation import Overrun, shared_pool
-from engine.sandbox.values import why_unstorable
+from engine.sandbox.values import Tally, why_unstorable
 
 __all__ = ["ScriptRefused", "build_script_engine", "SAFE_BUILTIN_NAMES"]
 
@@ -491,13 +491,17 @@ class RestrictedEnvironment(TaskDataEnvironment):
                 del context["_print"]
         if clock is not None and clock.expired:  # the script swallowed the stop and finished anyway
             raise self._too_long(clock)
-        unstorable = {name: reason for name, value in context.items() if (reason := why_unstorable(value))}
+        tally = Tally()
+        unstorable = {name: reason for name, value in context.items() if (reason := why_unstorable(value, tally))}
         if unstorable:
             for name in unstorable:
                 del context[name]  # the case could not be saved with them
             name, reason = next(iter(unstorable.items()))
             raise ScriptRefused(f"the script left {reason} in {name!r}, which a case cannot keep "
                                 "(use numbers, text, lists, dicts, dates)")
+        if (too_much := tally.too_much()) is not None:
+            raise ScriptRefused(f"the script left the case's data holding {too_much} in all its variables, more "
+                                "than a case keeps (keep large documents outside the case and their address in it)")
 
     def _remove_globals(self, context: dict[str, Any], external_context: dict[str, Any] | None) -> None:
         """Take the builtins, guards, helpers and external context out of the data a script ran in; unlike

@@ -12,6 +12,8 @@ every try. The limits below are the writers' own, with room to spare:
 - at most ``MAX_ITEMS`` values and ``MAX_TEXT`` characters in one variable, so
   that a list that holds itself, or the same list many times over (which
   costs a script nothing and JSON all of it), is refused rather than written;
+  and as many in all the variables of a case (a ``Tally`` adds them up), since
+  every step writes the case's data and every page of the case shows it;
 - only JSON's kinds, dates, times, durations, decimals and ids: sets and tuples
   are written as lists; functions, types, ranges, generators and objects are
   refused;
@@ -43,8 +45,24 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SEQUENCES = (list, tuple, set, frozenset)
 
 
-def why_unstorable(value: Any) -> Optional[str]:
-    """None when a case's data can keep ``value``; else what is wrong with it, e.g. "an integer of 5,000 digits"."""
+class Tally:
+    """The values and characters of text of the variables looked at so far, for a case's whole data."""
+
+    def __init__(self) -> None:
+        self.items = self.text = 0
+
+    def too_much(self) -> Optional[str]:
+        """What there is too much of in all the variables, or None."""
+        if self.items > MAX_ITEMS:
+            return f"more than {MAX_ITEMS:,} values"
+        if self.text > MAX_TEXT:
+            return f"more than {MAX_TEXT:,} characters of text"
+        return None
+
+
+def why_unstorable(value: Any, tally: Optional[Tally] = None) -> Optional[str]:
+    """None when a case's data can keep ``value``; else what is wrong with it, e.g. "an integer of 5,000 digits".
+    ``tally`` adds its values and characters to those of the case's other variables."""
     items = text = 0
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
@@ -81,6 +99,9 @@ def why_unstorable(value: Any) -> Optional[str]:
             return "a type" if isinstance(current, type) else "a function"
         else:
             return f"a {type(current).__name__}"
+    if tally is not None:
+        tally.items += items
+        tally.text += text
     return None
 
 

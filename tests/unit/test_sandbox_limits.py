@@ -112,6 +112,17 @@ def test_a_value_a_case_cannot_keep_stops_the_script_and_names_the_variable(scri
     assert error.task.state == TaskState.ERROR
 
 
+@pytest.mark.parametrize("script", [
+    "a = 'x' * 4_000_000\nb = 'y' * 4_000_000\nc = 'z' * 4_000_000",
+    "a = [0] * 600_000\nb = [1] * 600_000",
+], ids=["text", "values"])
+def test_a_script_leaving_too_much_in_all_the_cases_variables_stops_at_its_step(script):
+    error = stopped(make_workflow(script_process(script)))
+    assert isinstance(error.__cause__, ScriptRefused)
+    assert "the script left the case's data holding more than" in str(error) and "in all its variables" in str(error)
+    assert error.task.state == TaskState.ERROR
+
+
 def test_a_decision_or_condition_giving_a_value_a_case_cannot_keep_is_refused():
     environment = build_script_engine({}).environment
     with pytest.raises(ScriptRefused, match="the expression gave an integer of more than 4,000 digits"):
