@@ -66,11 +66,11 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     errors.init_app(app)
     present.init_app(app)
     ops.init_app(app)
-    nul.init_app(app)  # before the signed-in account is looked up
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, audit, account,
                    vendor, ops, modeler, api_docs, incidents, notifications):
         app.register_blueprint(module.bp)
+    nul.init_app(app)  # after the signed-in account is known (auth's hook), before any view's work
     api.init_app(app, [api_processes.bp, api_catalogue.bp, api_instances.bp, api_instances.messages, api_tasks.bp,
                        api_customers.bp, api_dashboards.bp, api_incidents.bp,
                        api_external_tasks.bp, api_me.bp])

@@ -109,6 +109,7 @@ def test_a_search_with_nul_gets_a_page_saying_where(app, people):
     answer = client.get("/instances?q=%00")
     assert answer.status_code == 400
     assert "The query parameter 'q' holds the NUL character" in text_of(answer)
+    assert people.admin in text_of(answer) and "Sign in" not in text_of(answer)  # still signed in, and told so
 
 
 @pytest.mark.parametrize("method, path", [
