@@ -31,7 +31,7 @@ from engine.storage.repository import known_segments
 from engine.storage.tables import BusinessKey, ProcessDefinition, ProcessDraft, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork
 from engine.time.clock import running_at
-from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES
+from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES, USER_NAME, USER_NAME_RULE
 from engine.work.passwords import hash_password
 
 if TYPE_CHECKING:
@@ -525,8 +525,6 @@ def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optiona
              actor: Optional[str] = None) -> UserAdded:
     """Create a user with roles, or give an existing user these roles (and password, if given); logged on the
     user's account with ``actor`` (None from the command line). Returns what it changed."""
-    if not name.strip():
-        raise ValueError("a user needs a name")
     wanted = set(roles)
     with uow:
         now = uow.clock.now()
@@ -534,6 +532,8 @@ def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optiona
         created = user is None
         held: set[str] = set()
         if user is None:
+            if not USER_NAME.fullmatch(name):
+                raise ValueError(f"{USER_NAME_RULE}; {name!r} is not one")
             if (twin := uow.users.by_name_in_any_case(name)) is not None:
                 raise ValueError(f"there is already a user named {twin.name}, which differs from {name} only in "
                                  "capitals: choose another name, or give the roles to that user")

@@ -15,7 +15,6 @@ from web import db, refused
 from web.auth import login_required, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 LONGEST_SEARCH = 100
 
@@ -74,9 +73,8 @@ def add_user() -> ResponseReturnValue:
     roles = request.form.getlist("roles")
     known = accounts.known_roles(db.uow())
     errors = {}
-    if not USER_NAME.fullmatch(name):
-        errors["name"] = ("A user name has letters, digits, dots, dashes, underscores or @ "
-                          "(100 at most), like a.moss.")
+    if not accounts.USER_NAME.fullmatch(name):
+        errors["name"] = accounts.USER_NAME_RULE[:1].upper() + accounts.USER_NAME_RULE[1:] + "."
     elif (taken := accounts.name_taken(db.uow(), name)) is not None:
         errors["name"] = (f"There is already a user named {name}; change their roles on their page." if taken == name
                           else f"There is already a user named {taken}, which differs from {name} only in "

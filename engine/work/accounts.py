@@ -7,6 +7,7 @@ of engine.service, and each is appended to the account's log.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,11 @@ from sqlalchemy import delete, func, select
 from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import AccountEvent, EndedSession, HumanTask, User, UserRole
 from engine.storage.uow import UnitOfWork
+
+# A user name: ASCII letters and digits, dots, dashes, underscores and @, so that no name can look like
+# another's (no look-alike letters of other scripts, no spaces, no invisible characters).
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+USER_NAME_RULE = "a user name has letters, digits, dots, dashes, underscores or @ (100 at most), like a.moss"
 from engine.work.passwords import check_password, hash_password, needs_rehash
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager", "external-worker")

@@ -452,6 +452,16 @@ def test_user_add_refuses_a_name_that_differs_from_a_users_only_in_capitals(read
     assert users_stored(ready) == before
 
 
+@pytest.mark.parametrize("name", ["admin ", "adm\u0456n", "\uff41dmin", "nimda\u202e"])
+def test_user_add_refuses_a_name_outside_the_user_name_rule(ready, capsys, name):
+    before = users_stored(ready)
+    refused = run(capsys, "user", "add", name, "--role", "back-office", "--password", "N3w-password")
+    assert refused.status == 2
+    assert_one_clear_line(refused)
+    assert "a user name has letters, digits, dots, dashes, underscores or @" in refused.err
+    assert users_stored(ready) == before
+
+
 def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
     out = ok(capsys, "user", "add", "kit", "--role", "back-office, approver", "--password", "S3cret-pw")
     assert "roles back-office, approver" in out.out
@@ -582,7 +592,8 @@ MISTAKES = [
     ("deploy a path that does not exist", [], ["deploy", "/nonexistent/thing.bpmn"],
      "is neither a diagram file (.bpmn, .bpmn20.xml, .bpmn2, .xml)"),
     ("deploy a folder without a .bpmn file", [], ["deploy", str(REPO / "workflows")], "holds no diagram file"),
-    ("user add without a name", [], ["user", "add", " ", "--role", "admin"], "a user needs a name"),
+    ("user add without a name", [], ["user", "add", " ", "--role", "admin"],
+     "a user name has letters, digits, dots, dashes, underscores or @"),
     ("user add with a role spelled as a lane name", [], ["user", "add", "kit", "--role", "Back Office"],
      "write it back-office"),
     ("user add with only commas for roles", [], ["user", "add", "kit", "--role", ","], "--role needs a role"),
