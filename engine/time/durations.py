@@ -47,12 +47,14 @@ def duration_length(text: str) -> float:
 
 
 def is_bare_iso_timer(text: Optional[str]) -> bool:
-    """Whether a timer's text is a plain ISO 8601 value as modelers write it: a duration (``P1D``), a repeating
-    interval (``R3/PT1H``) or a date and time (``2026-12-24T09:00:00Z``), rather than an expression."""
+    """Whether a timer's text is a plain ISO 8601 value as modelers write it: a duration (``P1D``, also signed, as
+    ``-P1D``, which the timer's bounds then refuse), a repeating interval (``R3/PT1H``) or a date and time
+    (``2026-12-24T09:00:00Z``), rather than an expression."""
     if not text:
         return False
     text = text.strip()
-    return is_duration(text) or (text.upper().startswith("R") and "/" in text) or bool(_DATE.match(text))
+    return (is_duration(text) or (text[:1] in "+-" and is_duration(text[1:]))
+            or (text.upper().startswith("R") and "/" in text) or bool(_DATE.match(text)))
 
 
 def spoken(seconds: float) -> str:

@@ -66,6 +66,7 @@ def complete_review(new_uow, instance_id: int) -> None:  # type: ignore[no-untyp
 HOSTILE = [
     ("timeDuration", "P999999999Y", f"the duration 'P999999999Y' {LONGER}"),
     ("timeDuration", "P99999999999999999999D", f"the duration 'P99999999999999999999D' {LONGER}"),
+    ("timeDuration", "-P1D", "the duration '-P1D' is not an ISO 8601 duration (for example PT4H or P2D)"),
     ("timeCycle", "R/PT0S", f"the interval of the cycle 'R/PT0S' repeats every < 1 min: {TOO_OFTEN}"),
     ("timeCycle", "R999999999/PT1S", f"the interval of the cycle 'R999999999/PT1S' repeats every < 1 min: {TOO_OFTEN}"),
     ("timeCycle", "R/P200Y", f"the interval of the cycle 'R/P200Y' {LONGER}"),
