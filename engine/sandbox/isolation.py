@@ -97,6 +97,8 @@ def serve(requests: Connection, replies: Connection) -> None:
             _lift_limits()
         try:
             replies.send(outcome)
+        except BrokenPipeError:  # the parent is gone (killed while the job ran): nothing to tell
+            return
         except MemoryError:
             outcome = ("memory", None)
             replies.send(outcome)

@@ -9,6 +9,8 @@ script or expression leaves must be one a case can keep.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -230,3 +232,20 @@ def test_expressions_that_may_run_long_are_not_proved_bounded(expression):
 def test_a_script_is_bounded_only_when_no_line_builds_on_another(script, bounded):
     helpers = frozenset({"credit_score", "loan_to_income_ratio"})
     assert is_bounded(ast.parse(script, mode="exec"), helpers) is bounded
+
+
+def test_a_worker_whose_parent_is_gone_ends_quietly(tmp_path):
+    """A web process killed while its script runs leaves the worker nobody to answer: it ends without a
+    traceback in the server's log."""
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import sys, time\n"
+        f"sys.path[:0] = {sys.path!r}\n"
+        "from engine.sandbox.isolation import _Worker\n"
+        "worker = _Worker()\n"
+        "worker.requests.send((5, 64 * 2 ** 20, time.sleep, (0.5,)))\n"
+        "worker.replies.close()  # as a killed parent's end closes\n"
+        "sys.exit(worker.process.wait(30))\n")
+    ended = subprocess.run([sys.executable, str(parent)], capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 0, ended.stderr
+    assert "Traceback" not in ended.stderr and "BrokenPipeError" not in ended.stderr
