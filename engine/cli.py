@@ -142,12 +142,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     from engine.analytics import facts
     from engine.storage.location import database_url
     from engine.storage.wiring import connect
+    from engine.work.accounts import USER_NAME, USER_NAME_RULE
 
+    if args.admin is not None and not USER_NAME.fullmatch(args.admin):  # refused before anything is done
+        raise UsageError(f"--admin needs the admin's user name: {USER_NAME_RULE}; {args.admin!r} is not one")
     # with --demo, what init deploys and adds is dated the day before the demo's first day, as the demo's own
     demo_start = simulation.default_start(INIT_DEMO_DAYS, SystemClock().now()) if args.demo else None
     new_uow = connect(migrate=True, clock=FixedClock(demo_start - timedelta(days=1)) if demo_start else None)
-    if args.admin is not None and not args.admin.strip():
-        raise UsageError("--admin needs the new admin's user name, like --admin a.moss")
     with new_uow() as uow:
         facts.refresh(uow)  # on an upgraded database, the dashboards' facts of its history are built now, once
     for line in deploy_shipped(new_uow, demo=args.demo):

@@ -250,6 +250,13 @@ def test_init_admin_creates_that_one_admin_and_shows_the_password_once(db, capsy
     assert users_stored(db) == hashes
 
 
+def test_init_admin_with_a_name_outside_the_user_name_rule_is_refused_before_anything_is_done(db, capsys):
+    refused = run(capsys, "init", "--admin", "ad\u202emin")
+    assert_one_clear_line(refused)
+    assert "--admin needs the admin's user name: a user name has letters, digits" in refused.err
+    assert not db.exists()  # not even the schema was made
+
+
 def test_init_admin_on_a_database_where_the_user_exists_still_does_all_its_work_and_leaves_them_unchanged(db, capsys):
     new_uow = connect(f"sqlite:///{db}", migrate=True)
     try:
