@@ -202,6 +202,11 @@ def _pool_problem(process: etree._Element, message: str) -> Problem:
     return Problem(process.get("id"), name, message)
 
 
+# Words the web app's and the API's addresses use where a process id goes (/modeler/new, /api/v1/processes/deploy,
+# …/unpack, …/validate): a process with one of them as its id could not be reached there.
+ADDRESS_WORDS = frozenset({"new", "deploy", "unpack", "validate"})
+
+
 def check_process(process: etree._Element, called: bool = False) -> list[Problem]:
     """Every annotation and structure problem of one process (see docs/design.md, "Validation"); a process that
     a call activity calls need not be executable."""
@@ -209,6 +214,10 @@ def check_process(process: etree._Element, called: bool = False) -> list[Problem
         process, "is not marked executable, and Valueflow runs it as the document's only process: mark it "
                  "executable (isExecutable=\"true\"; in Camunda Modeler, \"Executable\" in its properties)",
         warning=True)]
+    if not called and process.get("id") in ADDRESS_WORDS:
+        problems.append(_problem(process, f"the process id {process.get('id')!r} is a word Valueflow's addresses "
+                                          "use where a process id goes (/modeler/new, /api/v1/processes/deploy): "
+                                          "give the process another id"))
     references = list(process.iter(f"{{{BPMN_NS}}}dataStoreReference"))
     referred = {reference.get("dataStoreRef") for reference in references}
     stores = [s for s in process.getroottree().getroot().iter(f"{{{BPMN_NS}}}dataStore") if s.get("id") not in referred]

@@ -67,6 +67,8 @@ def test_annotations_are_extracted_with_roles_and_segment_targets(new_uow):
         '</bpmn:definitions>', '<bpmn:process id="other" isExecutable="false"/></bpmn:definitions>'),
      "two_step (Two Step): is one of the document's 2 processes, and none is marked executable: mark the one "
      "Valueflow runs executable"),
+    (samples.two_step("new"), "new (New): the process id 'new' is a word Valueflow's addresses use where a "
+                              "process id goes (/modeler/new, /api/v1/processes/deploy): give the process another id"),
     (samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', ''),
      "review (Review): user task has no lane"),
     (samples.two_step().replace('value="PT8H"', 'value="8 hours"'),
