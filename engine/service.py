@@ -293,7 +293,6 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 
 # -- cases -----------------------------------------------------------------------
 
-@timed_step("start")
 def _require_names_free(compiled: CompiledDefinition, data: dict[str, Any]) -> None:
     """Refuse data named as a function the process's scripts call (a helper, a FEEL function, the sandbox's own):
     SpiffWorkflow would refuse the case's next script, and the case would stop in error there."""
@@ -303,6 +302,7 @@ def _require_names_free(compiled: CompiledDefinition, data: dict[str, Any]) -> N
                          "as functions; give those fields other names (nothing was started)")
 
 
+@timed_step("start")
 def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optional[dict[str, Any]] = None,
                    actor: Optional[str] = None, business_key: Optional[str] = None) -> int:
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id.

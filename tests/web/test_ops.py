@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from alembic import command
 
 from engine import service
@@ -71,11 +72,14 @@ def test_metrics_count_requests_by_route_and_steps_by_use_case(client, new_uow):
     client.get("/healthz")
     client.get("/tasks/999999999")  # a login redirect, counted under its route with no id in it
     service.start_instance(new_uow(), "loan_decision", ADA, MEDIUM_RISK)
+    with pytest.raises(service.NotFound):
+        service.start_instance(new_uow(), "no_such_process", ADA, {})
     after = client.get("/metrics").get_data(as_text=True)
     for name, labels in [("valueflow_http_request_seconds_count", dict(method="GET", route="/healthz", status="200")),
                          ("valueflow_http_request_seconds_count",
                           dict(method="GET", route="/tasks/<int:task_id>", status="302")),
-                         ("valueflow_step_seconds_count", dict(use_case="start", outcome="ok"))]:
+                         ("valueflow_step_seconds_count", dict(use_case="start", outcome="ok")),
+                         ("valueflow_step_seconds_count", dict(use_case="start", outcome="NotFound"))]:
         assert metric(after, name, **labels) == metric(before, name, **labels) + 1, (name, labels)
     assert "/tasks/999999999" not in after
 
