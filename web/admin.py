@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from engine import service
 from engine.work import accounts
-from web import db, refused
+from web import db, present, refused
 from web.auth import login_required, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -74,7 +74,7 @@ def add_user() -> ResponseReturnValue:
     known = accounts.known_roles(db.uow())
     errors = {}
     if not accounts.USER_NAME.fullmatch(name):
-        errors["name"] = accounts.USER_NAME_RULE[:1].upper() + accounts.USER_NAME_RULE[1:] + "."
+        errors["name"] = present.sentence(accounts.USER_NAME_RULE)
     elif (taken := accounts.name_taken(db.uow(), name)) is not None:
         errors["name"] = (f"There is already a user named {name}; change their roles on their page." if taken == name
                           else f"There is already a user named {taken}, which differs from {name} only in "

@@ -14,6 +14,7 @@ from engine.definitions.forms import FormInvalid
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
 from engine.work.idempotency import ClaimTakenOver
+from web.present import sentence
 
 PREFIX = "/api/v1"
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -30,11 +31,6 @@ def error(status: int, message: str, fields: Optional[Mapping[str, str]] = None)
     response = jsonify(error={"code": CODES.get(status, "error"), "message": message, "fields": dict(fields or {})})
     response.status_code = status
     return response
-
-
-def sentence(exc: Exception) -> str:
-    """An exception's message as a sentence: capitalised, with its full stop."""
-    return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
 
 
 def is_api_request() -> bool:

@@ -21,7 +21,8 @@ from flask import Response, g, request
 
 from engine.work import idempotency
 from web import db
-from web.api_errors import PREFIX, error, sentence
+from web.api_errors import PREFIX, error
+from web.present import sentence
 
 HEADER = "Idempotency-Key"
 WAIT_SECONDS = 10.0

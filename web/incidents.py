@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask.typing import ResponseReturnValue
 
 from engine import incidents, service
-from web import db
+from web import db, present
 from web.auth import login_required, require
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -35,7 +35,7 @@ def index() -> ResponseReturnValue:
                                          per_page=current_app.config["PER_PAGE"],
                                          **{name: value or None for name, value in chosen.items()})
     except ValueError as exc:
-        abort(400, str(exc)[:1].upper() + str(exc)[1:] + ".")
+        abort(400, present.sentence(exc))
 
     def link(page: int) -> str:
         return url_for("incidents.index", **{k: v for k, v in chosen.items() if v}, **({"page": page} if page > 1
@@ -70,7 +70,7 @@ def cancel(instance_id: int) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except incidents.NotAnIncident as exc:
-        abort(409, str(exc)[:1].upper() + str(exc)[1:] + ".")
+        abort(409, present.sentence(exc))
     flash(f"Case {instance_id} was cancelled.", "success")
     return _back_to_the_list()
 

@@ -218,7 +218,7 @@ def _check_customer(values: dict[str, str], segments: list[str]) -> dict[str, st
     elif len(values["name"]) > 300:
         errors["name"] = "The name is too long (300 characters at most)."
     elif (problem := service.customer_name_problem(values["name"])) is not None:
-        errors["name"] = problem[:1].upper() + problem[1:] + "."
+        errors["name"] = present.sentence(problem)
     if values["segment"] not in segments:
         errors["segment"] = "Choose one of the segments: " + ", ".join(segments) + "."
     if values["id"]:

@@ -19,12 +19,12 @@ from sqlalchemy import delete, func, select
 from engine.errors import NotAllowed, NotFound
 from engine.storage.tables import AccountEvent, EndedSession, HumanTask, User, UserRole
 from engine.storage.uow import UnitOfWork
+from engine.work.passwords import check_password, hash_password, needs_rehash
 
 # A user name: ASCII letters and digits, dots, dashes, underscores and @, so that no name can look like
 # another's (no look-alike letters of other scripts, no spaces, no invisible characters).
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 USER_NAME_RULE = "a user name has letters, digits, dots, dashes, underscores or @ (100 at most), like a.moss"
-from engine.work.passwords import check_password, hash_password, needs_rehash
 
 BUILT_IN_ROLES = ("admin", "process-owner", "manager", "external-worker")
 MANAGING_ROLES = frozenset({"manager", "admin"})
