@@ -129,6 +129,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_job_due", "due_at"),
         Index("ix_job_instance", "instance_id", "kind"),
+        {"sqlite_autoincrement": True},  # an id is never given twice: a connector's call is keyed by it
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +157,7 @@ class ExternalTask(Base):
     __table_args__ = (
         Index("ix_external_task_topic", "topic", "fetchable_at"),
         Index("ix_external_task_instance", "instance_id"),
+        {"sqlite_autoincrement": True},  # an id is never given twice: a late call for a done task is a 404
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -574,7 +576,7 @@ class NotificationSetting(Base):
 
 class Notification(Base):
     """An event someone is to hear of (the outbox): written in the transaction of the change that causes it,
-    with the ``notify`` job that sends it (its id in ``job_id`` until it is done, as job ids may be used again).
+    with the ``notify`` job that sends it (its id in ``job_id`` until it is done).
     The worker resolves who hears of it, by which channel, into deliveries (``fanned_out``), and sends them."""
 
     __tablename__ = "notification"

@@ -117,6 +117,22 @@ def test_an_http_step_calls_the_service_with_the_case_data_and_its_answer_goes_i
     assert jobs.run_until_idle(new_uow, "worker").claimed == 0 and len(crm.requests) == 1  # called once
 
 
+def test_each_call_carries_its_own_idempotency_key_so_the_service_never_drops_a_new_call_as_a_repeat(
+        new_uow, crm):
+    body = ('<bpmn:startEvent id="begin"/><bpmn:serviceTask id="call" name="Register the customer">'
+            + samples.props(**HTTP) + '</bpmn:serviceTask><bpmn:endEvent id="finish"/>'
+            + samples.chain("begin", "call", "finish"))
+    xml = samples.document("registration", body, {"Customer Service": ["begin", "call", "finish"]})
+    service.deploy(new_uow(), Package("registration", "registration.bpmn", {"registration.bpmn": xml}))
+    for customer in ("c-1", "c-2"):  # each case's call is done, and its job deleted, before the next case starts
+        service.start_instance(new_uow(), "registration", service.CustomerRef(customer, "Ada Moss", "premium"),
+                               {"amount": 1200})
+        assert jobs.run_until_idle(new_uow, "worker").done["service"] == 1
+    first, second = crm.requests
+    assert (first["path"], second["path"]) == ("/api/customers/c-1", "/api/customers/c-2")
+    assert first["headers"]["Idempotency-Key"] != second["headers"]["Idempotency-Key"]
+
+
 def test_a_failing_service_is_retried_with_pauses_then_the_case_is_an_incident_whose_retry_calls_again(
         new_uow, crm, clock):
     deploy_connector(new_uow, **HTTP, maxAttempts="3")

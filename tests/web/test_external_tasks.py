@@ -109,6 +109,20 @@ def test_a_worker_fetches_the_waiting_step_completes_it_and_the_case_moves_on_to
     assert case(new_uow, instance_id)["data"]["score"] == 720
 
 
+def test_a_late_completion_of_a_done_task_is_a_404_and_never_completes_the_next_case_s_task(new_uow, worker):
+    first = start(new_uow)
+    [done] = worker.fetch()
+    assert worker.complete(done["id"], {"score": 720})[0] == 200
+    second = start(new_uow, {"amount": 9})
+    [waiting] = worker.fetch()
+    assert waiting["processInstanceId"] == second
+    status, answer = worker.complete(done["id"], {"score": 720})  # the first answer was lost: sent again
+    assert status == 404, answer
+    assert "score" not in case(new_uow, second)["data"] and case(new_uow, second)["open_steps"] == []
+    assert worker.complete(waiting["id"], {"score": 610})[0] == 200
+    assert (case(new_uow, first)["data"]["score"], case(new_uow, second)["data"]["score"]) == (720, 610)
+
+
 def test_a_fetch_sends_only_the_variables_asked_for(new_uow, worker):
     start(new_uow, {"amount": 5, "purpose": "car"})
     [task] = worker.fetch(variables=["purpose"])
