@@ -150,10 +150,12 @@ class TaskFilter(Paging):
     view = fields.String(load_default="mine", validate=validate.OneOf(("mine", "queues", "all")), metadata={
         "description": "mine: assigned to you; queues: unassigned tasks of your roles; all: every open task "
                        "(managers)"})
-    process = fields.String(validate=validate.Length(1, 200))
-    step = fields.String(validate=validate.Length(1, 200))
-    segment = fields.String(validate=validate.Length(1, 40))
-    role = fields.String(validate=validate.Length(1, 100))
+    process = fields.String(validate=validate.Length(1, 200), metadata={"description": "a process key"})
+    step = fields.String(validate=validate.Length(1, 200), metadata={"description": "a step id"})
+    segment = fields.String(validate=validate.Length(1, 40), metadata={
+        "description": "the customer segment the case started in"})
+    role = fields.String(validate=validate.Length(1, 100), metadata={
+        "description": "only tasks of this role, in any view"})
 
 
 class Urgency(Schema):

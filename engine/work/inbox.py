@@ -57,8 +57,8 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
           filters: InboxFilter = InboxFilter(), page: int = 1, per_page: int = 25) -> dict[str, Any]:
     """One page of the user's inbox.
 
-    ``view`` is ``mine`` (assigned to ``user``), ``queues`` (unassigned tasks of ``queue_roles``, or of
-    ``filters.role`` if it is one of them) or ``all`` (every open task; only when ``everyone``, for managers).
+    ``view`` is ``mine`` (assigned to ``user``), ``queues`` (unassigned tasks of ``queue_roles``) or ``all``
+    (every open task; only when ``everyone``, for managers); ``filters.role`` narrows each to that role's tasks.
     Any other ``view`` (e.g. ``auto``) means ``mine``, or ``queues`` when nothing is assigned to the user.
     Counts of every view and of each queue honour the process, step and segment filters.
     """
@@ -70,14 +70,15 @@ def inbox(uow: UnitOfWork, user: str, queue_roles: Iterable[str], *, everyone: b
         counts, due = _counts(uow, user, roles, everyone, narrowed)
         if view not in VIEWS or (view == "all" and not everyone):
             view = "queues" if counts["mine"] == 0 and counts["queued"] > 0 else "mine"
+        wanted = [role for role in roles if filters.role in (None, role)] if view == "queues" else []
         if view == "queues":
-            wanted = [filters.role] if filters.role in roles else roles
             total_open = sum(counts["queues"][role] for role in wanted)
             total_due = sum(due["queues"].get(role, 0) for role in wanted)
+        elif filters.role:
+            total_open, total_due = _counted(uow, narrowed.of(view, user, []))
         else:
-            wanted = []
             total_open, total_due = counts[view], due[view]
-        queueless = view == "queues" and not wanted  # a manager or admin holds no role with a queue
+        queueless = view == "queues" and not wanted  # no queue of the user's roles (or of the role asked for)
         ids = [] if queueless else _page_ids(uow, narrowed.of(view, user, wanted), total_due,
                                              (page - 1) * per_page, per_page)
         rows = _rows(uow, ids, now)
@@ -129,8 +130,9 @@ class _Narrowed:
 
     def __init__(self, filters: InboxFilter) -> None:
         self.filters = filters
-        self.shape = (bool(filters.process), bool(filters.step), bool(filters.segment))
-        self.values = {"process": filters.process, "step": filters.step, "segment": filters.segment}
+        self.shape = (bool(filters.process), bool(filters.step), bool(filters.segment), bool(filters.role))
+        self.values = {"process": filters.process, "step": filters.step, "segment": filters.segment,
+                       "role": filters.role}
 
     def query(self, query: Select[Any]) -> Select[Any]:
         """``query`` narrowed to open tasks; the process and segment filters look each open task's case up only
@@ -144,6 +146,8 @@ class _Narrowed:
         query = query.where(HumanTask.is_open())
         if self.filters.step:
             query = query.where(HumanTask.step_id == bindparam("step"))
+        if self.filters.role:
+            query = query.where(HumanTask.role == bindparam("role"))
         if self.filters.process or self.filters.segment:
             case = select(ProcessInstance.id).where(ProcessInstance.id == HumanTask.instance_id).correlate(HumanTask)
             if self.filters.process:
@@ -180,6 +184,14 @@ class _Shown:
         if self.view == "queues":
             return [HumanTask.assignee.is_(None), HumanTask.role.in_(_listed("want", self.roles))]
         return []
+
+
+def _counted(uow: UnitOfWork, shown: _Shown) -> tuple[int, int]:
+    """How many tasks the view shows, and how many of them have a due time."""
+    counted = shown.statement("count", lambda query: query.with_only_columns(
+        func.count(HumanTask.id), func.count(HumanTask.due_at)))
+    found = uow.cases.sql.first(counted, shown.values)
+    return (found[0] or 0, found[1] or 0) if found else (0, 0)
 
 
 def _page_ids(uow: UnitOfWork, shown: _Shown, total_due: int, offset: int, limit: int) -> list[int]:

@@ -173,6 +173,25 @@ def test_the_queues_of_a_user_with_no_staff_role_are_empty(as_user, new_uow, use
     assert len(as_user(user).get("/tasks", view="all").get_json()["rows"]) == 1
 
 
+def test_the_role_filter_narrows_every_view_of_the_tasks_to_that_role(as_user, new_uow):
+    waiting = start_loan(new_uow, "c-1")
+    moved_on = start_loan(new_uow, "c-2")
+    staff = as_user("customer-service")
+    first = open_task(new_uow, moved_on)["id"]
+    staff.post(f"/tasks/{first}/claim")
+    assert staff.post(f"/tasks/{first}/complete", {"data": MEDIUM_RISK}).status_code == 200
+    staff.post(f"/tasks/{open_task(new_uow, waiting)['id']}/claim")
+    manager = as_user("manager")
+    analysts = manager.get("/tasks", view="all", role="credit-analyst").get_json()
+    assert [(row["instance_id"], row["role"]) for row in analysts["rows"]] == [(moved_on, "credit-analyst")]
+    assert analysts["total"] == 1
+    assert staff.get("/tasks", view="mine", role="credit-analyst").get_json()["rows"] == []
+    assert [row["instance_id"] for row in staff.get("/tasks", view="mine", role="customer-service")
+            .get_json()["rows"]] == [waiting]
+    not_theirs = as_user("credit-analyst").get("/tasks", view="queues", role="underwriter").get_json()
+    assert (not_theirs["rows"], not_theirs["total"]) == ([], 0)
+
+
 def test_task_actions_keep_the_web_apps_permissions(as_user, new_uow):
     task = open_task(new_uow, start_loan(new_uow))
     analyst = as_user("credit-analyst")
