@@ -128,6 +128,11 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
         raise UsageError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(value, dict):
         raise UsageError(f"{what} must be a JSON object like {{\"amount\": 1000}}")
+    from engine.sandbox.values import why_unstorable
+
+    why = why_unstorable(value)
+    if why is not None:
+        raise UsageError(f"{what} cannot be kept in a case's data: it holds {why}")
     return value
 
 
@@ -266,7 +271,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     from engine import service
 
     data = _json_object(args.data, "--data") if args.data else {}
-    customer = service.CustomerRef(args.customer_id, args.customer_name or args.customer_id, args.segment)
+    name = args.customer_name or args.customer_id
+    problem = service.customer_problem(args.customer_id, name, args.segment)
+    if problem is not None:
+        raise UsageError(problem)
+    customer = service.CustomerRef(args.customer_id, name, args.segment)
     print(service.start_instance(_uow_factory(args)(), args.key, customer, data, actor=args.user))
     return 0
 

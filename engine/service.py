@@ -130,6 +130,24 @@ def customer_name_problem(name: str) -> Optional[str]:
             "characters and right-to-left overrides change how the text around them reads)")
 
 
+CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+CUSTOMER_NAME_LENGTH = 300
+
+
+def customer_problem(customer_id: str, name: str, segment: str) -> Optional[str]:
+    """Why a new case cannot be for this customer, in words (the rules the API and the start page hold a
+    customer to); None when it can."""
+    if not CUSTOMER_ID.fullmatch(customer_id):
+        return (f"a customer id has 1 to 100 letters, digits, dots, dashes or underscores, like c-17; "
+                f"{customer_id!r} is not one")
+    if not 0 < len(name) <= CUSTOMER_NAME_LENGTH:
+        return f"a customer's name has 1 to {CUSTOMER_NAME_LENGTH} characters; this one has {len(name)}"
+    if not SEGMENT.fullmatch(segment):
+        return f"a segment is written in lower case (40 characters at most), like premium; {segment!r} is not one"
+    return customer_name_problem(name)
+
+
 @dataclass(frozen=True)
 class CustomerRef:
     id: str
