@@ -186,6 +186,16 @@ def test_serve_refuses_a_database_without_the_schema(tmp_path):
                                      "run `valueflow init` first")
 
 
+@pytest.mark.parametrize("port", ["65536", "70000", "-1", "80a"])
+def test_serve_refuses_a_port_outside_1_to_65535_with_one_line_instead_of_listening_on_another(tmp_path, port):
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'any.db'}"}
+    result = subprocess.run([str(VALUEFLOW), "serve", f"--port={port}"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"valueflow: argument --port: {port!r} is not a port: a whole number from 1 to "
+                                     "65535 (see valueflow serve --help)")
+
+
 @pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
 def test_serve_refuses_a_port_in_use_with_one_line(seeded_database, tmp_path, processes):
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
