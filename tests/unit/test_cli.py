@@ -639,9 +639,13 @@ def test_a_user_mistake_prints_one_clear_line_exits_non_zero_and_changes_nothing
 @pytest.mark.parametrize("argv", [
     pytest.param(["claim", "abc", "--user", "bo1"], id="task id that is not a number"),
     pytest.param(["instance", "twelve"], id="instance id that is not a number"),
+    pytest.param(["worker", "--once", "--batch", "0"], id="a worker batch of none"),
+    pytest.param(["worker", "--once", "--batch", "10001"], id="a worker batch over the most"),
 ])
 def test_a_malformed_argument_prints_one_clear_line(ready, capsys, argv):
-    assert_one_clear_line(run(capsys, *argv))
+    result = run(capsys, *argv)
+    assert_one_clear_line(result)
+    assert len(result.err) < 300, result.err[:300]  # short enough to read
 
 
 @pytest.mark.parametrize("url", [
