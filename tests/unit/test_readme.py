@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -31,3 +35,15 @@ def test_the_readme_run_command_ends_with_the_app_running_on_demo_data():
     run_command = _blocks()[0]
     assert "valueflow init --demo && .venv/bin/valueflow serve" in run_command
     assert run_command.endswith("valueflow serve")
+
+
+def test_the_readme_command_line_example_runs_as_written_on_a_new_database(tmp_path: Path):
+    example = next(b for b in _blocks() if "valueflow start loan_decision" in b)
+    valueflow = str(Path(sys.executable).with_name("valueflow"))
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'valueflow.db'}"}
+    for setup in (["init"], ["user", "add", "customer-service", "--role", "customer-service"]):
+        subprocess.run([valueflow, *setup], env=env, check=True, capture_output=True, timeout=120)
+    result = subprocess.run(["sh", "-e", "-c", example.replace(".venv/bin/valueflow", valueflow)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "message documents_received delivered to instance 1" in result.stdout
