@@ -42,13 +42,17 @@ class ValueflowApi(Api):  # type: ignore[misc]
 
 
 class JsonBodies(FlaskParser):  # type: ignore[misc]
-    """webargs' parser, which also refuses a body nested deeper than Python's JSON reader goes with a 400 that says
-    so (webargs would take it for a missing body, and name every required field as missing), and, with a 422
+    """webargs' parser, which also refuses a body sent as another type than JSON with a 415 that names the header
+    to send (webargs would take it for a missing body, and name every required field as missing), a body nested
+    deeper than Python's JSON reader goes with a 400 that says so (the same), and, with a 422
     naming the field, what Python's reader takes but JSON has no room for: NaN, Infinity, numbers past a float's
     range (``1e400``) and text or keys with a lone surrogate character (``"\\udc00"``), which no page or answer
     could write."""
 
     def _raw_load_json(self, req: Request) -> Any:
+        if not req.is_json and (req.content_length or req.get_data(cache=True)):
+            abort(415, f"Send the body as JSON, with the header Content-Type: application/json (this one came as "
+                       f"{req.mimetype or 'no type'!r}); nothing was changed.")
         try:
             body = super()._raw_load_json(req)
         except RecursionError:

@@ -3,6 +3,7 @@ assigned and completed, with the web app's permissions and errors as ``{"error":
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Optional
 
@@ -105,6 +106,22 @@ def test_a_body_that_is_not_json_is_a_400(as_user, new_uow):
     response = as_user("customer-service").post("/instances", data="{not json", content_type="application/json")
     assert_error(response, 400)
     assert cases_of(new_uow) == 0
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_a_json_body_sent_as_another_type_is_a_415_naming_the_header_not_a_list_of_missing_fields(
+        as_user, new_uow, content_type):
+    body = json.dumps(LOAN)  # curl -d sends it as a form unless told otherwise
+    response = as_user("customer-service").post("/instances", data=body, content_type=content_type)
+    found = assert_error(response, 415, "Content-Type: application/json")
+    assert found["fields"] == {} and "Missing data" not in found["message"]
+    assert cases_of(new_uow) == 0
+
+
+def test_an_action_without_a_body_needs_no_content_type(as_user, new_uow):
+    task = open_task(new_uow, start_loan(new_uow))
+    answer = as_user("customer-service").post(f"/tasks/{task['id']}/claim")
+    assert answer.status_code == 200 and answer.get_json()["assignee"] == "customer-service"
 
 
 def test_a_case_is_read_by_id_and_an_unknown_one_is_a_404(as_user, new_uow):
