@@ -31,7 +31,7 @@ from engine.storage.repository import known_segments
 from engine.storage.tables import BusinessKey, ProcessDefinition, ProcessDraft, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork
 from engine.time.clock import running_at
-from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES, USER_NAME, USER_NAME_RULE
+from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES, PASSWORD_LENGTHS, USER_NAME, USER_NAME_RULE
 from engine.work.passwords import hash_password
 
 if TYPE_CHECKING:
@@ -544,6 +544,9 @@ def add_user(uow: UnitOfWork, name: str, roles: Iterable[str], password: Optiona
     """Create a user with roles, or give an existing user these roles (and password, if given); logged on the
     user's account with ``actor`` (None from the command line). Returns what it changed."""
     wanted = set(roles)
+    shortest, longest = PASSWORD_LENGTHS
+    if password is not None and not shortest <= len(password) <= longest:
+        raise ValueError(f"a password has {shortest} to {longest} characters; nothing was changed")
     with uow:
         now = uow.clock.now()
         user = uow.users.by_name(name)

@@ -469,6 +469,17 @@ def test_user_add_refuses_a_name_outside_the_user_name_rule(ready, capsys, name)
     assert users_stored(ready) == before
 
 
+@pytest.mark.parametrize("name, password", [("kit", "x"), ("kit", "p" * 201), ("bo1", "")],
+                         ids=["too short", "too long", "empty, for an existing user"])
+def test_user_add_refuses_a_password_outside_the_lengths_the_admin_page_holds_to(ready, capsys, name, password):
+    before = users_stored(ready)
+    refused = run(capsys, "user", "add", name, "--role", "approver", "--password", password)
+    assert refused.status == 2
+    assert_one_clear_line(refused)
+    assert "a password has 8 to 200 characters; nothing was changed" in refused.err
+    assert users_stored(ready) == before
+
+
 def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
     out = ok(capsys, "user", "add", "kit", "--role", "back-office, approver", "--password", "S3cret-pw")
     assert "roles back-office, approver" in out.out
