@@ -591,7 +591,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p = command("worker", cmd_worker, "run due jobs: fire timers, record breached targets")
     p.add_argument("--once", action="store_true", help="run every job due now, then exit")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    p.add_argument("--interval", type=_positive, default=5.0, help="seconds between rounds")
     p.add_argument("--lease", type=_positive, default=WORKER_LEASE_SECONDS,
                    help="seconds a claimed job stays this worker's before another may take it over")
     p.add_argument("--batch", type=_batch, metavar="1..10000", default=WORKER_BATCH, help="jobs claimed at once")

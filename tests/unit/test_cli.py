@@ -652,6 +652,8 @@ def test_a_user_mistake_prints_one_clear_line_exits_non_zero_and_changes_nothing
     pytest.param(["instance", "twelve"], id="instance id that is not a number"),
     pytest.param(["worker", "--once", "--batch", "0"], id="a worker batch of none"),
     pytest.param(["worker", "--once", "--batch", "10001"], id="a worker batch over the most"),
+    pytest.param(["worker", "--once", "--interval", "0"], id="a worker that would never pause between rounds"),
+    pytest.param(["worker", "--once", "--interval", "-5"], id="a negative pause between rounds"),
 ])
 def test_a_malformed_argument_prints_one_clear_line(ready, capsys, argv):
     result = run(capsys, *argv)
