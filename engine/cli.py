@@ -292,7 +292,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if args.user and not task_list.user_exists(reader, args.user):
             raise NotFound(f"no user named {args.user!r}")
         tasks = task_list.list_tasks(reader, user=args.user, role=args.role, instance_id=args.instance,
-                                     status=status)
+                                     status=status, limit=task_list.LIMIT + 1)
+    if len(tasks) > task_list.LIMIT:
+        tasks = tasks[:task_list.LIMIT]
+        _to_stderr(f"valueflow: only the {task_list.LIMIT} most urgent tasks are listed; more match (narrow the "
+                   "list with --role, --user, --instance or --status)")
     if args.json:
         _print_json(tasks)
         return 0
@@ -535,10 +539,11 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--segment", default="standard")
     p.add_argument("--data", help="initial case data as a JSON object")
     p.add_argument("--user", help="who starts it (recorded)")
-    p = command("tasks", cmd_tasks, "list tasks, most urgent first")
+    p = command("tasks", cmd_tasks, "list tasks, most urgent first (the 500 most urgent, saying so on stderr when "
+                                    "more match)")
     p.add_argument("--user", help="tasks assigned to this user")
-    p.add_argument("--role")
-    p.add_argument("--instance", type=int)
+    p.add_argument("--role", help="tasks of this role")
+    p.add_argument("--instance", type=int, help="tasks of this case")
     p.add_argument("--status", default="open", choices=["open", "completed", "cancelled", "all"])
     p.add_argument("--json", action="store_true")
     for name, run, text in (("claim", cmd_claim, "claim a task"), ("release", cmd_release, "release a claimed task")):

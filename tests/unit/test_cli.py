@@ -31,7 +31,7 @@ from engine import service
 from engine.cli import deploy_shipped, main
 from engine.storage.tables import ApiToken, ProcessDefinition, User
 from engine.storage.wiring import connect
-from engine.work import audit, tokens
+from engine.work import audit, task_list, tokens
 from engine.work.passwords import check_password
 from tests import samples
 from tests.conftest import REPO, SHIPPED
@@ -383,6 +383,19 @@ def test_tasks_filters_by_instance_role_and_assignee(ready, capsys):
     assert (mine["id"], mine["assignee"]) == (approve, "ap1")
     assert tasks(capsys, "--role", "approver", "--instance", second) == []
     assert "Review" in ok(capsys, "tasks", "--instance", second).out  # the plain listing too
+
+
+def test_tasks_says_on_stderr_when_more_match_than_it_lists(ready, capsys):
+    factory = connect(f"sqlite:///{ready}")
+    for number in range(task_list.LIMIT + 1):
+        service.start_instance(factory(), KEY, service.CustomerRef(f"c-{number}", "Kim Park", "standard"), {})
+    factory.dispose()
+    listed = ok(capsys, "tasks", "--json")
+    assert len(json.loads(listed.out)) == task_list.LIMIT
+    assert listed.err_lines == [f"valueflow: only the {task_list.LIMIT} most urgent tasks are listed; more match "
+                                "(narrow the list with --role, --user, --instance or --status)"]
+    narrowed = ok(capsys, "tasks", "--json", "--instance", "1")
+    assert len(json.loads(narrowed.out)) == 1 and narrowed.err_lines == []
 
 
 def test_claim_and_complete_with_form_data_move_the_case_on(ready, capsys):
