@@ -73,6 +73,13 @@ def test_a_revoked_token_answers_401_as_json_at_once(auth, client, new_uow):
     response = client.get("/inbox", headers=bearer(secret))
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Valueflow"'
+
+
+def test_an_api_call_without_a_token_names_the_bearer_scheme_in_www_authenticate(client):
+    response = client.get("/api/v1/tasks")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Valueflow"'
 
 
 def test_an_unknown_or_empty_token_answers_401_even_beside_a_signed_in_session(auth, client, new_uow):
