@@ -9,9 +9,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from engine.service import CUSTOMER_ID, CUSTOMER_NAME_LENGTH, SEGMENT
 from web import params
 
-CUSTOMER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 STATUSES = ("running", "completed", "error", "cancelled")
 TASK_STATUSES = ("open", "completed", "cancelled")
 
@@ -36,10 +36,10 @@ class Error(Schema):
 
 class Customer(Schema):
     id = fields.String(required=True, validate=validate.Regexp(
-        CUSTOMER_ID, error="a customer id is 1 to 100 letters, digits, dots, dashes or underscores"))
-    name = fields.String(required=True, validate=validate.Length(1, 300))
+        f"^{CUSTOMER_ID.pattern}$", error="a customer id is 1 to 100 letters, digits, dots, dashes or underscores"))
+    name = fields.String(required=True, validate=validate.Length(1, CUSTOMER_NAME_LENGTH))
     segment = fields.String(load_default="standard", validate=validate.Regexp(
-        r"^[a-z0-9][a-z0-9_-]{0,39}$", error="a segment is written in lower case, e.g. premium"))
+        f"^{SEGMENT.pattern}$", error="a segment is written in lower case, e.g. premium"))
 
 
 class StartCase(Schema):

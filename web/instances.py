@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping, Optional
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -19,7 +18,6 @@ from web.auth import login_required, require, staff_or_manager
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 LONGEST_SEARCH = 200
-CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @bp.get("")
@@ -215,14 +213,14 @@ def _check_customer(values: dict[str, str], segments: list[str]) -> dict[str, st
     errors = {}
     if not values["name"]:
         errors["name"] = "Enter the customer's name."
-    elif len(values["name"]) > 300:
-        errors["name"] = "The name is too long (300 characters at most)."
+    elif len(values["name"]) > service.CUSTOMER_NAME_LENGTH:
+        errors["name"] = f"The name is too long ({service.CUSTOMER_NAME_LENGTH} characters at most)."
     elif (problem := service.customer_name_problem(values["name"])) is not None:
         errors["name"] = present.sentence(problem)
     if values["segment"] not in segments:
         errors["segment"] = "Choose one of the segments: " + ", ".join(segments) + "."
     if values["id"]:
-        if not CUSTOMER_ID.fullmatch(values["id"]):
+        if not service.CUSTOMER_ID.fullmatch(values["id"]):
             errors["id"] = ("A customer id has letters, digits, dots, dashes or underscores "
                             "(100 at most), like c-17. Leave it empty for a new customer.")
         else:
