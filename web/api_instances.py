@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import g, url_for
 from flask.views import MethodView
 
 from engine import service
@@ -34,7 +34,8 @@ class Instances(MethodView):
                                      per_page=query["per_page"])
 
     @bp.arguments(StartCase)
-    @bp.response(201, Case)
+    @bp.response(201, Case, headers={"Location": {"description": "the new case's address in this API",
+                                                   "schema": {"type": "string"}}})
     @bp.doc(**idempotency.DOC)
     def post(self, body: dict[str, Any]) -> Any:
         """Start a case of the newest version of a process for a customer; only the role of the process's
@@ -52,7 +53,7 @@ class Instances(MethodView):
         instance_id = service.start_instance(
             db.uow(), body["process"], service.CustomerRef(customer["id"], customer["name"], customer["segment"]),
             body["data"], actor=g.account.name, business_key=body["business_key"])
-        return _case(instance_id)
+        return _case(instance_id), {"Location": url_for(".Instance", instance_id=instance_id)}
 
 
 @bp.route("/<int:instance_id>")

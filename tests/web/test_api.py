@@ -54,6 +54,7 @@ def test_a_case_started_over_the_api_answers_201_with_its_id_status_and_open_ste
     response = as_user("customer-service").post("/instances", LOAN)
     assert response.status_code == 201
     case = response.get_json()
+    assert response.headers["Location"] == f"/api/v1/instances/{case['id']}"
     assert case["status"] == "running" and case["process"] == "loan_decision"
     assert case["customer"] == LOAN["customer"] and case["data"]["channel"] == "portal"
     [step] = case["open_steps"]
