@@ -113,6 +113,10 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
                 yield Problem(task.get("id"), task.get("name"), f"its {what} {text!r}, computed when the task opens, "
                                                                  f"cannot run: {refusal}")
     for task in process.iter():
+        refusal = _script_task_refusal(task) if task.tag == f"{{{BPMN_NS}}}scriptTask" else None
+        if refusal is not None:
+            yield Problem(task.get("id"), task.get("name"), refusal)
+            continue
         scripts = [("its script", task.findtext("bpmn:script", namespaces=NS))] \
             if task.tag == f"{{{BPMN_NS}}}scriptTask" else []
         scripts += [(f"its {kind}", task.findtext(f"bpmn:extensionElements/spiffworkflow:{kind}", namespaces=NS))
@@ -121,6 +125,20 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
             refusal = environment.refusal(script, "exec") if script is not None else None
             if refusal is not None:
                 yield Problem(task.get("id"), task.get("name"), f"{what} cannot run: {refusal}")
+
+
+def _script_task_refusal(task: etree._Element) -> Optional[str]:
+    """Why a script task cannot run, when it is written in another language than Python or holds no script
+    (another engine's script in a file of its own, ``camunda:resource``), else None."""
+    language = (task.get("scriptFormat") or "python").strip()
+    if language.lower() not in ("python", "text/x-python"):
+        return (f"its script is written in {language} (scriptFormat), which Valueflow does not run: rewrite it "
+                "in Python and set scriptFormat to python (docs/authoring.md#expressions-scripts-and-helpers)")
+    if not (task.findtext("bpmn:script", namespaces=NS) or "").strip():
+        kept_apart = next((v for k, v in task.attrib.items() if etree.QName(k).localname == "resource"), None)
+        where = f" (its script is in the file {kept_apart!r}, which Valueflow does not read)" if kept_apart else ""
+        return f"script task has no script{where}: write the Python it runs in the step's script"
+    return None
 
 
 def _text_literal(python: str) -> Optional[str]:

@@ -69,6 +69,13 @@ def repeated(loop: str) -> str:
     ('<bpmn:scriptTask id="step" name="Count"><bpmn:extensionElements><spiffworkflow:preScript>import os'
      '</spiffworkflow:preScript></bpmn:extensionElements><bpmn:script>counted = 1</bpmn:script></bpmn:scriptTask>',
      "its preScript cannot run: import is not allowed in a script"),
+    ('<bpmn:scriptTask id="step" name="Count" scriptFormat="groovy"><bpmn:script>def counted = 1\n'
+     'execution.setVariable("counted", counted)</bpmn:script></bpmn:scriptTask>',
+     "its script is written in groovy (scriptFormat), which Valueflow does not run: rewrite it in Python"),
+    ('<bpmn:scriptTask id="step" name="Count" scriptFormat="python" camunda:resource="scripts/count.py"/>',
+     "script task has no script (its script is in the file 'scripts/count.py', which Valueflow does not read): "
+     "write the Python it runs in the step's script"),
+    ('<bpmn:scriptTask id="step" name="Count"/>', "script task has no script: write the Python it runs"),
 ])
 def test_an_expression_that_cannot_run_is_refused_at_deploy_naming_its_step(new_uow, step, refusal):
     problem = only_refusal(new_uow, step)
