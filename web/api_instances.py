@@ -42,9 +42,9 @@ class Instances(MethodView):
         first step starts one, as in the web app."""
         started = case_pages.process_to_start(db.uow(), body["process"])
         role = started["start_role"]
-        if role is None or role not in g.account.roles:
-            raise service.NotAllowed(f"cases of {started['name']} are started by the role "
-                                     f"{role or '(no lane set)'}, which you do not hold")
+        if role not in g.account.roles:
+            raise service.NotAllowed(f"cases of {started['name']} are started by the role {role}, "
+                                     "which you do not hold")
         customer = body["customer"]
         if customer["segment"] not in started["segments"]:
             return error(422, "The case was not started: the customer's segment is not one of "

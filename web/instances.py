@@ -165,8 +165,8 @@ def _startable(key: str) -> dict[str, Any]:
     except service.NotFound as exc:
         abort(404, str(exc))
     role = process["start_role"]
-    require(role is not None and role in g.account.roles,
-            f"Cases of {process['name']} are started by the role {role or '(no lane set)'}, which you do not hold.")
+    require(role in g.account.roles,
+            f"Cases of {process['name']} are started by the role {role}, which you do not hold.")
     return process
 
 

@@ -39,19 +39,25 @@ class DiagramFacts:
     documentation: dict[str, str]
     customer_values: dict[str, str]
     successors: dict[str, tuple[str, ...]]
-    start_role: Optional[str]
+    start_role: str
     start_event: Optional[str]
 
 
 def diagram_facts(uow: UnitOfWork, definition: ProcessDefinition) -> DiagramFacts:
     """The facts of a stored definition, read from its XML once per process (engine.definitions.spec_cache)."""
-    return uow.specs.facts("diagram", definition.id, lambda: _read_facts(definition.bpmn_xml, definition.key))
+    step_roles = {step_id: step.role for step_id, step in
+                  ProcessAnnotations.from_dict(definition.annotations).steps.items() if step.role}
+    return uow.specs.facts("diagram", definition.id,
+                           lambda: _read_facts(definition.bpmn_xml, definition.key, step_roles))
 
 
-def _read_facts(xml: str, key: str) -> DiagramFacts:
+def _read_facts(xml: str, key: str, step_roles: dict[str, str]) -> DiagramFacts:
+    """The start role is the start event's lane's; outside lanes (as Camunda and Flowable draw), the role of the
+    first step for people the start event leads to (its candidate group); with neither, managers start cases."""
     process = main_process(read_bpmn(xml, f"{key}.bpmn"), key)
     names, kinds, docs, values = {}, {}, {}, {}
     successors: dict[str, list[str]] = {}
+    inner_starts: dict[str, list[str]] = {}
     for element in process.iter():
         if not isinstance(element.tag, str) or not element.get("id"):
             continue
@@ -66,13 +72,33 @@ def _read_facts(xml: str, key: str) -> DiagramFacts:
             values[element_id] = customer_value
         if kind == "sequenceFlow":
             successors.setdefault(element.get("sourceRef", ""), []).append(element.get("targetRef", ""))
+        if kind == "startEvent" and element.getparent() is not process:
+            inner_starts.setdefault(element.getparent().get("id", ""), []).append(element_id)
     lanes = lanes_by_node(process)
     starts = [e for e in process.findall(f"{{{BPMN_NS}}}startEvent")]
     plain = [e for e in starts if not any(local(c).endswith("EventDefinition") for c in e)]
     first = (plain or starts or [None])[0]
     lane = lanes.get(first.get("id", "")) if first is not None else None
+    start_role = role_key(lane) if lane else None
+    if start_role is None and first is not None:
+        start_role = _first_step_role(first.get("id", ""), successors, inner_starts, step_roles)
     return DiagramFacts(names, kinds, docs, values, {k: tuple(v) for k, v in successors.items()},
-                        role_key(lane) if lane else None, first.get("id") if first is not None else None)
+                        start_role or "manager", first.get("id") if first is not None else None)
+
+
+def _first_step_role(start: str, successors: dict[str, list[str]], inner_starts: dict[str, list[str]],
+                     step_roles: dict[str, str]) -> Optional[str]:
+    """The role of the nearest step for people after ``start`` (into subprocesses too), or None."""
+    queue, seen = [start], {start}
+    while queue:
+        element_id = queue.pop(0)
+        if element_id in step_roles:
+            return step_roles[element_id]
+        for following in inner_starts.get(element_id, []) + successors.get(element_id, []):
+            if following not in seen:
+                seen.add(following)
+                queue.append(following)
+    return None
 
 
 def _definition(uow: UnitOfWork, key: str, version: int) -> ProcessDefinition:
