@@ -26,6 +26,7 @@ from typing import NamedTuple, Optional
 from lxml import etree
 
 from engine.definitions.namespaces import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
+from engine.definitions.service_tasks import check_service_tasks, service_steps
 from engine.definitions.validation import Problem
 
 
@@ -51,20 +52,35 @@ def decisions_of(document: etree._Element) -> dict[str, Decision]:
     return found
 
 
+_UNNAMED = ("business rule task names no decision to decide with: add a .dmn file to the package and give the task "
+            "the id of its decision (spiffworkflow:calledDecisionId; Camunda 7: decisionRef, Camunda 8: "
+            "zeebe:calledDecision)")
+
+
 def map_decision_references(process: etree._Element, decisions: Mapping[str, Decision]) -> list[Problem]:
     """Give every business rule task of ``process`` the ``spiffworkflow:calledDecisionId`` SpiffWorkflow follows,
     a business rule task before it for each decision its decision requires, and the script that fills its result
-    variable; returns what cannot be done (a required decision no table defines, a decision requiring itself,
-    a result variable of outputs whose names are not variable names)."""
+    variable; returns what cannot be done (no decision named, a decision or a required one no table defines, a
+    decision requiring itself, a result variable of outputs whose names are not variable names)."""
     problems: list[Problem] = []
+    run_otherwise = set(service_steps(process)) | {p.element_id for p in check_service_tasks(process)}
     for task in list(process.iter(f"{{{BPMN_NS}}}businessRuleTask")):
+        if task.get("id") in run_otherwise:  # by workers of a topic, a connector, or refused as another engine's
+            continue
         written = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS)
         called = task.find("bpmn:extensionElements/zeebe:calledDecision", NS)
         decision = (written.text if written is not None else None) or task.get(f"{{{CAMUNDA_NS}}}decisionRef") or (
             called.get("decisionId") if called is not None else None)
-        if not decision:
+        if not (decision or "").strip():
+            problems.append(Problem(task.get("id"), task.get("name"), _UNNAMED))
             continue
         decision = decision.strip()
+        if decision not in decisions:
+            known = ", ".join(sorted(decisions)) or "none"
+            problems.append(Problem(task.get("id"), task.get("name"), f"it decides with the decision {decision!r}, "
+                                    f"which no .dmn file of the package defines (its decisions: {known}): add the "
+                                    "file, or name one of its decisions"))
+            continue
         if written is None:
             _call(task, decision)
         try:

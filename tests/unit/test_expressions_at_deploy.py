@@ -76,6 +76,10 @@ def repeated(loop: str) -> str:
      "script task has no script (its script is in the file 'scripts/count.py', which Valueflow does not read): "
      "write the Python it runs in the step's script"),
     ('<bpmn:scriptTask id="step" name="Count"/>', "script task has no script: write the Python it runs"),
+    ('<bpmn:businessRuleTask id="step" name="Count"/>', "business rule task names no decision to decide with: add "
+                                                        "a .dmn file to the package and give the task the id"),
+    ('<bpmn:businessRuleTask id="step" name="Count" camunda:decisionRef="fees"/>',
+     "it decides with the decision 'fees', which no .dmn file of the package defines (its decisions: none)"),
 ])
 def test_an_expression_that_cannot_run_is_refused_at_deploy_naming_its_step(new_uow, step, refusal):
     problem = only_refusal(new_uow, step)
