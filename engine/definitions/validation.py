@@ -239,6 +239,7 @@ def check_process(process: etree._Element, called: bool = False) -> list[Problem
     for scope in [process, *process.iter(f"{{{BPMN_NS}}}subProcess")]:
         problems.extend(_check_reachability(scope))
         problems.extend(_check_implicit_splits(scope))
+        problems.extend(_check_unguarded_flows(scope))
     return problems
 
 
@@ -273,6 +274,29 @@ def _check_implicit_splits(scope: etree._Element) -> Iterable[Problem]:
                                  "parallel gateway after it if all of them are to be taken, or an exclusive gateway "
                                  "if only one is (BPMN tools draw several flows out of a step, which Valueflow "
                                  "runs only through a gateway)")
+
+
+def _check_unguarded_flows(scope: etree._Element) -> Iterable[Problem]:
+    """Each flow out of a splitting exclusive or inclusive gateway needs a condition unless it is the default."""
+    nodes = _flow_nodes(scope)
+    leaving: dict[str, list[etree._Element]] = defaultdict(list)
+    for flow in scope.findall("bpmn:sequenceFlow", NS):
+        leaving[flow.get("sourceRef", "")].append(flow)
+    for gateway_id, flows in leaving.items():
+        gateway = nodes.get(gateway_id)
+        if gateway is None or local(gateway) not in ("exclusiveGateway", "inclusiveGateway") or len(flows) < 2:
+            continue
+        for flow in flows:
+            if flow.get("id") == gateway.get("default") or \
+                    (flow.findtext("bpmn:conditionExpression", namespaces=NS) or "").strip():
+                continue
+            target = nodes.get(flow.get("targetRef", ""))
+            to = (target.get("name") or target.get("id")) if target is not None else flow.get("targetRef")
+            yield _problem(flow, f"the flow from the {_readable(local(gateway))} "
+                                 f"{' '.join((gateway.get('name') or gateway_id).split())!r} to "
+                                 f"{' '.join((to or '').split())!r} has no condition and is not the gateway's "
+                                 "default: give it a condition (e.g. approved == True), or make it the default flow, "
+                                 "taken when no other condition holds")
 
 
 def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]:

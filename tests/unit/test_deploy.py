@@ -103,6 +103,20 @@ def test_a_document_spiffworkflow_rejects_is_refused_in_plain_words(new_uow):
                         "elements, auditing, monitoring, category value ref, …): move it, or remove it (line 3)"]
 
 
+def test_a_gateway_branch_without_a_condition_is_refused_naming_the_gateway_and_where_it_leads(new_uow):
+    body = ('<bpmn:startEvent id="begin"/>' + samples.user_task("review", "Review")
+            + '<bpmn:exclusiveGateway id="ok" name="Approved?" default="f_yes"/>'
+            + samples.user_task("pay", "Pay out") + '<bpmn:endEvent id="finish"/>'
+            + samples.chain("begin", "review", "ok") + samples.flow("f_yes", "ok", "pay")
+            + '<bpmn:sequenceFlow id="f_no" name="No" sourceRef="ok" targetRef="finish"/>'
+            + samples.flow("f_maybe", "ok", "finish", condition="  ") + samples.chain("pay", "finish"))
+    xml = samples.document("branches", body, {"Back Office": ["begin", "review", "ok", "pay", "finish"]})
+    fix = ("has no condition and is not the gateway's default: give it a condition (e.g. approved == True), or make "
+           "it the default flow, taken when no other condition holds")
+    assert refusal(new_uow, xml) == [f"f_no (No): the flow from the exclusive gateway 'Approved?' to 'finish' {fix}",
+                                     f"f_maybe: the flow from the exclusive gateway 'Approved?' to 'finish' {fix}"]
+
+
 def test_missing_customer_value_is_a_warning_that_does_not_block(new_uow):
     xml = samples.two_step().replace('<spiffworkflow:property name="customerValue" value="Review for the customer"/>', '')
     result = service.deploy(new_uow(), package(xml))
