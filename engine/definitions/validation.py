@@ -17,7 +17,7 @@ from lxml import etree
 
 from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES, role_key
 from engine.definitions.assignments import assignment_of
-from engine.definitions.namespaces import BPMN_NS, NS
+from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, FLOWABLE_NS, NS, ZEEBE_NS
 from engine.time.calendar import InvalidCalendar, parse_calendar
 from engine.time.durations import is_duration
 
@@ -313,7 +313,7 @@ def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]
             return
         yield _problem(task, f"{kind} has no lane and no candidate group, so no role owns it: "
                              "put it in a lane named after the role that does the work, "
-                             "or give it a candidate group (camunda:candidateGroups)")
+                             f"or give it a candidate group ({_candidate_groups_as_written(task)})")
         return
     owner = lane if lane is not None else written.group
     if owner is not None and not role_key(owner):
@@ -327,6 +327,16 @@ def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]
     if written.others:
         yield _problem(task, f"only its first candidate group {written.group!r} owns it; "
                              f"{', '.join(written.others)} are ignored", warning=True)
+
+
+def _candidate_groups_as_written(task: etree._Element) -> str:
+    """How the tool that drew ``task`` writes a candidate group, read from the namespaces its document declares."""
+    declared = set(task.nsmap.values())
+    for namespace, written in ((ZEEBE_NS, 'zeebe:assignmentDefinition candidateGroups="…"'),
+                               (FLOWABLE_NS, "flowable:candidateGroups"), (ACTIVITI_NS, "activiti:candidateGroups")):
+        if namespace in declared:
+            return written
+    return "camunda:candidateGroups"
 
 
 def _problem(element: etree._Element, message: str, warning: bool = False) -> Problem:

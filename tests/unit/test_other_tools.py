@@ -105,6 +105,18 @@ def test_a_task_without_an_owner_is_refused_naming_its_kind_and_the_fix(new_uow,
         "after the role that does the work, or give it a candidate group (camunda:candidateGroups)"]
 
 
+@pytest.mark.parametrize("namespace, written", [
+    ("http://flowable.org/bpmn", "flowable:candidateGroups"), ("http://activiti.org/bpmn", "activiti:candidateGroups"),
+    ("http://camunda.org/schema/zeebe/1.0", 'zeebe:assignmentDefinition candidateGroups="…"')])
+def test_a_task_without_an_owner_is_told_the_candidate_group_as_its_own_tool_writes_it(new_uow, namespace, written):
+    xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
+        'xmlns:bpmn=', f'xmlns:tool="{namespace}" xmlns:bpmn=')
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    [problem] = [str(p) for p in caught.value.problems if not p.warning]
+    assert problem.endswith(f"or give it a candidate group ({written})"), problem
+
+
 def test_an_owner_computed_at_run_time_without_a_queue_to_fall_back_to_is_refused_naming_it(new_uow):
     xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
         'xmlns:bpmn=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=').replace(
