@@ -38,6 +38,9 @@ from engine.definitions.timer_events import timer_refusal
 from engine.time.durations import is_bare_iso_timer
 from engine.time.timer_bounds import CYCLE, DATE, DURATION
 
+# A cron expression as Camunda and Quartz write timers: five to seven fields, one of them * or ?.
+_CRON_FIELD = r"(?:[0-9*?][0-9A-Z*?/,#-]*|[A-Z]{3}(?:[-,][A-Z]{3})*)"
+_CRON = re.compile(rf"^(?=.*[*?])\s*{_CRON_FIELD}(?:\s+{_CRON_FIELD}){{4,6}}\s*$")
 _JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.S)
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -85,6 +88,12 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
             holder = holder.getparent()
         if what == "the timer" and is_bare_iso_timer(written):
             python = repr(written)  # a plain ISO 8601 value, as other modelers write it: the text it gives
+        elif what == "the timer" and _CRON.match(written):
+            yield Problem(holder.get("id"), holder.get("name"),
+                          f"the timer {written!r} is a cron expression, which Valueflow does not run: write it as an "
+                          "ISO 8601 cycle, e.g. R/PT5M for every five minutes, or R/2026-01-05T09:00:00Z/P1D for "
+                          "every day at nine")
+            continue
         else:
             try:
                 python = _expression_to_python(written, expression.get("language") or "")

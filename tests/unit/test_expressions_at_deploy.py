@@ -54,7 +54,9 @@ def repeated(loop: str) -> str:
 
 @pytest.mark.parametrize("step, refusal", [
     (timer("${reminder.due()}"), "the timer '${reminder.due()}' cannot run: calling reminder.due() is not supported"),
-    (timer("0 0 9 * * ?"), "the timer '0 0 9 * * ?' cannot run as Python: syntax error in script"),
+    (timer("0 0 9 * * ?"), "the timer '0 0 9 * * ?' is a cron expression, which Valueflow does not run: write it "
+                           "as an ISO 8601 cycle, e.g. R/PT5M"),
+    (timer("0/5 0/1 * 1/1 * ?"), "the timer '0/5 0/1 * 1/1 * ?' is a cron expression"),
     (timer('=duration("P1M")'), "the timer '=duration(\"P1M\")' cannot run: FEEL that Valueflow does not run: "
                                 "duration('P1M'): the duration 'P1M' counts years or months"),
     (repeated("<bpmn:loopCardinality>${count()}</bpmn:loopCardinality>"),
