@@ -227,6 +227,11 @@ def check_process(process: etree._Element, called: bool = False) -> list[Problem
     problems += [_problem(event, "link events are not supported: draw a sequence flow from where the link is "
                                  "thrown to where it is caught")
                  for event in process.iter() if event.find("bpmn:linkEventDefinition", NS) is not None]
+    problems += [_problem(task, "receive task names no message to wait for, so a case would pass it at once: give "
+                                "it a message (its name is what POST /api/v1/messages delivers), or make it a user "
+                                "task if a person records what arrived")
+                 for task in process.iter(f"{{{BPMN_NS}}}receiveTask")
+                 if not task.get("messageRef") and task.find("bpmn:messageEventDefinition", NS) is None]
     problems += _check_annotations(process, properties_of(process), is_process=True)
     lanes = lanes_by_node(process)
     for element in human_tasks(process):

@@ -117,6 +117,16 @@ def test_a_gateway_branch_without_a_condition_is_refused_naming_the_gateway_and_
                                      f"f_maybe: the flow from the exclusive gateway 'Approved?' to 'finish' {fix}"]
 
 
+def test_a_receive_task_that_names_no_message_is_refused_instead_of_being_passed_at_once(new_uow):
+    body = ('<bpmn:startEvent id="begin"/><bpmn:receiveTask id="papers" name="Wait for papers"/>'
+            '<bpmn:endEvent id="finish"/>' + samples.chain("begin", "papers", "finish"))
+    xml = samples.document("waits", body, {"Back Office": ["begin", "papers", "finish"]})
+    assert refusal(new_uow, xml) == [
+        "papers (Wait for papers): receive task names no message to wait for, so a case would pass it at once: give "
+        "it a message (its name is what POST /api/v1/messages delivers), or make it a user task if a person records "
+        "what arrived"]
+
+
 def test_missing_customer_value_is_a_warning_that_does_not_block(new_uow):
     xml = samples.two_step().replace('<spiffworkflow:property name="customerValue" value="Review for the customer"/>', '')
     result = service.deploy(new_uow(), package(xml))
