@@ -391,6 +391,43 @@ def test_a_process_owner_edits_a_row_of_the_risk_table_and_new_loans_follow_the_
     assert [t["step_id"] for t in queries.list_tasks(new_uow(), instance_id=instance_id)] == ["explain_decline"]
 
 
+def test_a_business_rule_task_drawn_in_a_new_process_gets_a_new_decision_table_that_deploys_and_decides(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    key = page.get_by_label("Process key").input_value()
+    page.locator(f'g.djs-shape[data-element-id="start_{key}"]').click()
+    page.locator(".djs-context-pad [data-action='append.append-task']").click()
+    page.keyboard.type("Decide the payout")
+    page.locator("#panel").click(position={"x": 5, "y": 5})
+    task_id = page.locator(".djs-shape.selected").get_attribute("data-element-id")
+    page.locator(".djs-context-pad [data-action='replace']").click()
+    page.locator(".djs-popup [data-id='replace-with-rule-task']").click()
+    page.locator("#canvas").click(position={"x": 600, "y": 40})  # off the task, so that a click selects it again
+    page.locator(f'g.djs-shape[data-element-id="{task_id}"]').click()
+    expect(page.locator("#panel")).to_contain_text("This business rule task names no decision table")
+    page.get_by_role("button", name="Create a decision table").click()
+    expect(page.locator("#dmn-canvas")).to_have_attribute("data-state", "ready")
+    cell = page.locator(f'td[data-row-id="decide_{task_id}_rule"][data-col-id="decide_{task_id}_out"]')
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('"pay in full"')
+    page.get_by_role("button", name="Keep the changes").click()
+    expect(page.locator("#panel")).to_contain_text(f"Decides with the table decide_{task_id}.")
+    page.locator("#canvas").click(position={"x": 600, "y": 40})
+    page.locator(f'g.djs-shape[data-element-id="{task_id}"]').click()
+    page.locator(".djs-context-pad [data-action='append.end-event']").click()
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 1")).to_be_visible()
+
+    customer = service.CustomerRef(f"c-{uuid.uuid4().hex[:6]}", "Ada Moss", "standard")
+    instance_id = service.start_instance(new_uow(), key, customer, {"amount": 900}, actor="customer-service")
+    case = queries.instance_view(new_uow(), instance_id)
+    assert case["status"] == "completed" and case["data"]["outcome"] == "pay in full"
+
+
 def test_extension_elements_of_other_tools_survive_an_edit_and_a_deploy(
         page: Page, server: LiveServer, live_app: Flask, tmp_path: Path) -> None:
     xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
 // The modeler's decision tables: a business rule task's table opens in dmn-js's modeler (served from
 // node_modules, see web/vendor.py) in a dialog; "Keep the changes" writes the DMN back into the package,
-// which deploys with the diagram. Exposes window.ValueflowDecisions(options) → {open(decisionId)}.
+// which deploys with the diagram; a task drawn without one gets a new file. Exposes
+// window.ValueflowDecisions(options) → {open(decisionId), create(decisionId, name)}.
 (function () {
   'use strict';
 
@@ -42,6 +43,25 @@
       });
     }
 
+    // A new package file for a business rule task drawn here: one input, one output and one rule to edit.
+    function create(decisionId, name) {
+      var esc = function (text) { return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;'); };
+      options.dmn()[decisionId + '.dmn'] = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+        '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="definitions_' + decisionId +
+        '" name="' + esc(name) + '" namespace="http://valueflow/dmn">\n' +
+        '  <decision id="' + decisionId + '" name="' + esc(name) + '">\n' +
+        '    <decisionTable id="' + decisionId + '_table" hitPolicy="FIRST">\n' +
+        '      <input id="' + decisionId + '_in" label="Amount">\n' +
+        '        <inputExpression id="' + decisionId + '_in_expression" typeRef="number"><text>amount</text></inputExpression>\n' +
+        '      </input>\n' +
+        '      <output id="' + decisionId + '_out" label="Outcome" name="outcome" typeRef="string"/>\n' +
+        '      <rule id="' + decisionId + '_rule"><inputEntry id="' + decisionId + '_rule_in"><text>-</text></inputEntry>' +
+        '<outputEntry id="' + decisionId + '_rule_out"><text>"approve"</text></outputEntry></rule>\n' +
+        '    </decisionTable>\n  </decision>\n</definitions>\n';
+      options.changed();
+      open(decisionId);
+    }
+
     document.getElementById('dmn-keep').addEventListener('click', function () {
       if (document.activeElement) { document.activeElement.blur(); }  // commit the cell being typed in
       editor.saveXML({ format: true }).then(function (result) {
@@ -52,6 +72,6 @@
       });
     });
     document.getElementById('dmn-cancel').addEventListener('click', function () { dialog.close(); });
-    return { open: open };
+    return { open: open, create: create };
   };
 })();

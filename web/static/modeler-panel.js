@@ -365,6 +365,19 @@
       var parts = heading(shape).concat([nameField(shape)]);
       if (!decisionId) {
         parts.push(el('p', { 'class': 'vf-hint vf-flag', text: 'This business rule task names no decision table (spiffworkflow:calledDecisionId).' }));
+        var create = el('button', { type: 'button', 'class': 'btn', text: 'Create a decision table' });
+        create.addEventListener('click', function () {
+          var made = 'decide_' + shape.id.replace(/[^\w-]/g, '_');
+          var call = moddle.create('spiffworkflow:CalledDecisionId', { value: made });
+          fromPanel(function () {
+            var ext = bo.extensionElements;
+            if (ext) { modeling.updateModdleProperties(shape, ext, { values: (ext.values || []).concat([call]) }); }
+            else { modeling.updateModdleProperties(shape, bo, { extensionElements: moddle.create('bpmn:ExtensionElements', { values: [call] }) }); }
+          });
+          options.createDecision(made, bo.name || made);
+          render();
+        });
+        parts.push(create);
         return parts;
       }
       parts.push(el('p', { 'class': 'vf-role' }, [document.createTextNode('Decides with the table '), el('code', { text: decisionId }), document.createTextNode('.')]));

@@ -330,6 +330,7 @@
       forms: function () { return extras.forms; }, files: function () { return extras.files; },
       formsChanged: function () { dirty = true; say('Unsaved changes.'); },
       editDecision: function (decisionId) { decisions.open(decisionId); },
+      createDecision: function (decisionId, name) { decisions.create(decisionId, name); },
     });
     var decisions = window.ValueflowDecisions({
       dmn: function () { return extras.dmn; }, say: say, changed: function () { dirty = true; },
