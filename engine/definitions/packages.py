@@ -261,10 +261,27 @@ def _prepare_decision_files(package: Package, environment: Any) -> tuple[dict[st
             except BadDocument as exc:
                 problems.append(exc.problem)
                 continue
+            _name_table_parts(tables[path])
             problems += prepare_decision_tables(tables[path], environment)
     return {f"{path}#{decision.get('id')}": decision_document
             for path, document in tables.items() for decision, decision_document in _one_per_decision(document)
             }, problems
+
+
+_TABLE_PARTS = ("decisionTable", "input", "output", "rule", "inputEntry", "outputEntry")
+
+
+def _name_table_parts(document: etree._Element) -> None:
+    """Give an id to each part of a decision table written without one (DMN lets them be, as Camunda's DMN 1.1
+    examples do; SpiffWorkflow needs them), in the parsed document only."""
+    taken = {element.get("id") for element in document.iter() if isinstance(element.tag, str)}
+    count = 0
+    for element in document.iter():
+        if isinstance(element.tag, str) and etree.QName(element).localname in _TABLE_PARTS and not element.get("id"):
+            count += 1
+            while f"{etree.QName(element).localname}_{count}" in taken:
+                count += 1
+            element.set("id", f"{etree.QName(element).localname}_{count}")
 
 
 def _one_per_decision(document: etree._Element) -> list[tuple[etree._Element, etree._Element]]:

@@ -4,6 +4,7 @@ hit policies."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -66,3 +67,14 @@ def test_a_hit_policy_valueflow_does_not_run_is_refused_at_deploy_naming_the_dec
     with pytest.raises(DeploymentRefused) as caught:
         service.deploy(new_uow(), with_hit_policy(policy))
     assert [str(p) for p in caught.value.problems if not p.warning] == [refusal]
+
+
+def test_a_decision_table_whose_parts_have_no_ids_as_dmn_allows_deploys_and_decides(new_uow):
+    package = read_package(PACKAGE)
+    without_ids = re.sub(r'(<(?:decisionTable|input|output|rule|inputEntry|outputEntry)\b[^>]*?) id="[^"]*"', r"\1",
+                         package.files["discount.dmn"])
+    assert without_ids.count(" id=") < package.files["discount.dmn"].count(" id=")
+    service.deploy(new_uow(), Package(package.name, package.bpmn_file, {**package.files, "discount.dmn": without_ids}))
+    instance_id = service.start_instance(new_uow(), "camunda_dmn13_discount", CUSTOMER, {
+        "Yearly_Spend": 60000, "customer_since": date(2025, 6, 1), "order_date": date(2026, 3, 2)})
+    assert queries.instance_view(new_uow(), instance_id)["data"]["Customer_Status"] == "platinum"
