@@ -428,6 +428,41 @@ def test_a_business_rule_task_drawn_in_a_new_process_gets_a_new_decision_table_t
     assert case["status"] == "completed" and case["data"]["outcome"] == "pay in full"
 
 
+def test_a_gateway_branch_without_a_condition_is_shown_and_made_the_default_flow_in_the_panel(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    page.goto(f"{server.url}/modeler/new")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    key = page.get_by_label("Process key").input_value()
+    page.locator(f'g.djs-shape[data-element-id="start_{key}"]').click()
+    page.locator(".djs-context-pad [data-action='append.gateway']").click()
+    gateway = page.locator(".djs-shape.selected").get_attribute("data-element-id")
+    page.locator(".djs-context-pad [data-action='append.end-event']").click()
+    page.locator("#canvas").click(position={"x": 600, "y": 40})
+    page.locator(f'g.djs-shape[data-element-id="{gateway}"]').click()
+    page.locator(".djs-context-pad [data-action='append.append-task']").click()
+    page.keyboard.type("Pay out")
+    page.locator("#panel").click(position={"x": 5, "y": 5})
+    page.locator(".djs-context-pad [data-action='append.end-event']").click()
+
+    page.get_by_role("button", name="Validate").click()
+    errors = page.locator("#problems-errors li")
+    expect(errors).to_have_count(2)
+    expect(errors.first).to_contain_text(f"the flow from the exclusive gateway '{gateway}' to")
+    expect(errors.first).to_contain_text("has no condition and is not the gateway's default")
+    errors.nth(0).get_by_role("button").click()
+    expect(page.locator("#panel")).to_contain_text("Empty: refused, unless this is the gateway's default flow.")
+    page.get_by_role("button", name="Make it the default flow").click()
+    expect(page.locator("#panel")).to_contain_text("The default flow: taken when no other condition holds.")
+    errors.nth(1).get_by_role("button").click()
+    page.locator("#vf-condition").fill("amount > 1000")
+    page.locator("#vf-condition").press("Tab")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 1")).to_be_visible()
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest(key).version == 1
+
+
 def test_extension_elements_of_other_tools_survive_an_edit_and_a_deploy(
         page: Page, server: LiveServer, live_app: Flask, tmp_path: Path) -> None:
     xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")

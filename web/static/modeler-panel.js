@@ -304,9 +304,25 @@
     function flowPanel(shape) {
       var source = shape.source && shape.source.businessObject;
       var isDefault = source && source.default === shape.businessObject;
-      return heading(shape).concat([nameField(shape), isDefault
-        ? el('p', { 'class': 'vf-hint', text: 'The default flow: taken when no other condition holds.' })
-        : field('Condition', conditionInput(shape, 'vf-condition'), 'A Python expression on the case data, e.g. risk_level == "LOW". Empty: always taken.')]);
+      if (isDefault) {
+        return heading(shape).concat([nameField(shape), el('p', { 'class': 'vf-hint', text: 'The default flow: taken when no other condition holds.' })]);
+      }
+      var decides = source && /^bpmn:(Exclusive|Inclusive)Gateway$/.test(source.$type) && (source.outgoing || []).length > 1;
+      var parts = heading(shape).concat([nameField(shape), field('Condition', conditionInput(shape, 'vf-condition'),
+        'A Python expression on the case data, e.g. risk_level == "LOW". ' +
+        (decides ? 'Empty: refused, unless this is the gateway\'s default flow.' : 'Empty: always taken.'))]);
+      if (decides) {
+        var makeDefault = el('button', { type: 'button', 'class': 'btn', text: 'Make it the default flow' });
+        makeDefault.addEventListener('click', function () {
+          fromPanel(function () {
+            modeling.updateProperties(shape, { conditionExpression: undefined });
+            modeling.updateProperties(shape.source, { 'default': shape.businessObject });
+          });
+          render();
+        });
+        parts.push(makeDefault);
+      }
+      return parts;
     }
 
     function gatewayPanel(shape) {
