@@ -63,6 +63,17 @@ class DraftConflict(Exception):
     """Someone else saved the draft since the revision the save was based on; nothing was stored."""
 
 
+class StaleEdit(Exception):
+    """A deploy of an edit whose process moved on since the version it was based on; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class EditBase:
+    """The version an edit started from: None for a process drawn new."""
+
+    version: Optional[int]
+
+
 @dataclass(frozen=True)
 class Deployment:
     definition_id: int
@@ -161,12 +172,14 @@ class CustomerRef:
 
 # -- definitions ---------------------------------------------------------------
 
-def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> Deployment:
+def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None,
+           based_on: Optional[EditBase] = None) -> Deployment:
     """Validate and store a package as the next version of its process.
 
     A package with the same content as the newest version (engine.definitions.canonical: however a modeler
     rewrote its XML), or with the very files of an older one, stores nothing and answers that version,
-    ``created`` false.
+    ``created`` false. An edit ``based_on`` a version that is no longer the newest (or a new process whose key
+    another process has) is refused with StaleEdit, so that it undoes no one's deploy.
     """
     from engine.definitions.canonical import same_content
     from engine.definitions.packages import compile_package
@@ -182,6 +195,8 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
             existing = newest
         if existing is not None:
             return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
+        if based_on is not None and based_on.version != (newest.version if newest else None):
+            raise StaleEdit(_moved_on(compiled.key, newest, based_on.version))
         changes = _changes_since(newest, compiled, package)
         files = {path: text for path, text in package.files.items() if path != package.bpmn_file}
         row = ProcessDefinition(
@@ -198,6 +213,18 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None) -> De
         uow.commit()
     uow.specs.put(result.definition_id, compiled)
     return result
+
+
+def _moved_on(key: str, newest: Optional[ProcessDefinition], base: Optional[int]) -> str:
+    if newest is None:
+        return f"process {key} has no version {base} any more; nothing was stored: reload the modeler"
+    if base is None:
+        return (f"the process key {key} is taken by {newest.name!r} (version {newest.version}); nothing was stored: "
+                f"give this process another key, or open {key} in the modeler to change that process")
+    return (f"{key} version {newest.version} was deployed by {newest.deployed_by or 'someone'} at "
+            f"{newest.deployed_at:%Y-%m-%d %H:%M} UTC since you opened version {base}, and deploying your edit would "
+            "undo it; nothing was stored: save your edit as a draft, reload the modeler on the newest version and "
+            "make your change there")
 
 
 def _changes_since(previous: Optional[ProcessDefinition], compiled: CompiledDefinition,
@@ -224,13 +251,18 @@ def validate_package(package: Package) -> Validation:
 # -- editing processes in the browser ---------------------------------------------------
 
 def deploy_edited(uow: UnitOfWork, data: Any, user: str) -> Deployment:
-    """A process owner's (or admin's) deploy of a package sent as JSON; see ``deploy``."""
+    """A process owner's (or admin's) deploy of a package sent as JSON; see ``deploy``. With ``base_version`` (the
+    version the edit started from, null for a new process) it is refused when that is no longer the newest."""
     from engine.definitions.package_json import package_from_json
 
+    data = dict(data) if isinstance(data, dict) else data
+    base = data.pop("base_version", ...) if isinstance(data, dict) else ...
     package = package_from_json(data)
+    if base is not ... and base is not None and (not isinstance(base, int) or isinstance(base, bool)):
+        raise ValueError("base_version is the version the edit started from (a number), or null for a new process")
     with uow:
         _require_editor(uow, user)
-    return deploy(uow, package, actor=user)
+    return deploy(uow, package, actor=user, based_on=None if base is ... else EditBase(base))
 
 
 def open_for_editing(uow: UnitOfWork, key: str, user: str, version: Optional[int] = None) -> ProcessToEdit:

@@ -132,6 +132,12 @@ class Draft(SavedDraft):
     package = fields.Nested(Package, required=True)
 
 
+class PackageToDeploy(Package):
+    base_version = fields.Integer(allow_none=True, metadata={
+        "description": "the version the edit started from, null for a new process: a deploy is refused (409) when "
+                       "it is no longer the newest; left out, the package becomes the next version in any case"})
+
+
 class DraftToSave(Open):
     package = fields.Nested(Package, required=True)
     base_revision = fields.Integer(required=True, metadata={

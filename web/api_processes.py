@@ -23,7 +23,7 @@ from engine.definitions.package_json import MalformedPackage, package_from_json,
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
 from web import db, errors
-from web.api_process_schemas import Deployed, Draft, DraftToSave, Package, Problems, SavedDraft
+from web.api_process_schemas import Deployed, Draft, DraftToSave, Package, PackageToDeploy, Problems, SavedDraft
 
 bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes",
                description="Modeling (process owners and admins): validate and deploy a package, unpack a zipped "
@@ -31,7 +31,8 @@ bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes",
 MAX_BODY = 5 * 1024 * 1024
 # Engine errors as the HTTP status and error code a client can act on.
 STATUS = ((MalformedPackage, 400, "bad_package"), (NotAllowed, 403, "forbidden"), (NotFound, 404, "not_found"),
-          (service.DraftConflict, 409, "conflict"), (ConcurrentUpdate, 409, "conflict"),
+          (service.DraftConflict, 409, "conflict"), (service.StaleEdit, 409, "conflict"),
+          (ConcurrentUpdate, 409, "conflict"),
           (ValueError, 422, "invalid"))
 
 
@@ -117,7 +118,7 @@ def unpack() -> ResponseReturnValue:
 
 
 @bp.post("/deploy")
-@bp.doc(**_body_doc(Package))
+@bp.doc(**_body_doc(PackageToDeploy))
 @bp.response(201, Deployed, description="Stored as the process's next version")
 @bp.alt_response(200, schema=Deployed, description="That content is already a version; nothing was stored")
 @bp.alt_response(422, schema=Problems, description="Refused, with every error; nothing was stored")

@@ -463,6 +463,25 @@ def test_a_gateway_branch_without_a_condition_is_shown_and_made_the_default_flow
         assert uow.definitions.latest(key).version == 1
 
 
+def test_a_deploy_from_a_second_tab_opened_before_another_deploy_is_refused_and_undoes_nothing(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    sign_in(page, server.url, "process-owner")
+    other = page.context.new_page()
+    for tab in (page, other):
+        open_review_credit(tab, server)
+        tab.get_by_label("Target hours").fill("3" if tab is page else "2")
+        tab.get_by_label("Target hours").press("Tab")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    other.get_by_role("button", name="Deploy").click()
+    expect(other.locator("#modeler-status")).to_contain_text(
+        "Not deployed: loan_decision version 2 was deployed by process-owner at ")
+    expect(other.locator("#modeler-status")).to_contain_text("since you opened version 1")
+    with live_app.extensions["valueflow"]() as uow:
+        assert uow.definitions.latest("loan_decision").version == 2
+    other.close()
+
+
 def test_extension_elements_of_other_tools_survive_an_edit_and_a_deploy(
         page: Page, server: LiveServer, live_app: Flask, tmp_path: Path) -> None:
     xml = (REPO / "bpmn" / "loan_decision" / "loan_decision.bpmn").read_text(encoding="utf-8")

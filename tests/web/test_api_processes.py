@@ -49,6 +49,33 @@ def test_a_process_owner_deploys_and_gets_the_version_and_the_changes(client, au
     assert (again.status_code, again.json["version"], again.json["created"]) == (200, 2, False)
 
 
+def test_a_deploy_based_on_a_version_no_longer_the_newest_is_refused_and_undoes_nothing(client, auth, loan, new_uow):
+    auth.login("process-owner")
+    first = call(client, auth, "POST", f"{API}/deploy", {**faster_review(loan), "base_version": 1})
+    assert (first.status_code, first.json["version"]) == (201, 2)
+    other_tab = {**loan, "bpmn": loan["bpmn"].replace('value="PT8H"', 'value="PT6H"', 1), "base_version": 1}
+    stale = call(client, auth, "POST", f"{API}/deploy", other_tab)
+    assert stale.status_code == 409
+    assert stale.json["error"]["message"].startswith(
+        "loan_decision version 2 was deployed by process-owner at ")
+    assert "since you opened version 1, and deploying your edit would undo it; nothing was stored" in \
+        stale.json["error"]["message"]
+    with new_uow() as uow:
+        assert uow.definitions.latest("loan_decision").version == 2
+    assert call(client, auth, "POST", f"{API}/deploy", {**other_tab, "base_version": 2}).json["version"] == 3
+
+
+def test_a_new_process_whose_key_another_process_has_is_refused(client, auth, loan):
+    auth.login("process-owner")
+    drawn_new = {**faster_review(loan), "base_version": None}
+    refused = call(client, auth, "POST", f"{API}/deploy", drawn_new)
+    assert refused.status_code == 409
+    assert refused.json["error"]["message"] == (
+        "the process key loan_decision is taken by 'Loan decision' (version 1); nothing was stored: give this process "
+        "another key, or open loan_decision in the modeler to change that process")
+    assert call(client, auth, "POST", f"{API}/deploy", {**loan, "base_version": "1"}).status_code == 422
+
+
 def test_a_refused_deploy_answers_422_with_every_error_and_stores_nothing(client, auth, loan):
     auth.login("admin")
     broken = {**loan, "bpmn": loan["bpmn"].replace('value="PT4H"', 'value="four hours"')}

@@ -202,7 +202,10 @@
 
   function deploy() {
     say('Deploying…');
-    return collect().then(function (pkg) { return api('POST', data.urls.deploy, pkg); }).then(function (answer) {
+    return collect().then(function (pkg) {
+      pkg.base_version = data.version;  // refused when someone deployed since, so that this deploy undoes nothing
+      return api('POST', data.urls.deploy, pkg);
+    }).then(function (answer) {
       if (answer.status === 201 || answer.status === 200) {
         showProblems({ errors: [], warnings: [] });
         data.version = answer.json.version;
