@@ -74,6 +74,9 @@ def repeated(loop: str) -> str:
     ('<bpmn:scriptTask id="step" name="Count" scriptFormat="groovy"><bpmn:script>def counted = 1\n'
      'execution.setVariable("counted", counted)</bpmn:script></bpmn:scriptTask>',
      "its script is written in groovy (scriptFormat), which Valueflow does not run: rewrite it in Python"),
+    ('<bpmn:scriptTask id="step" name="Count" scriptFormat="http://www.java.com/java"><bpmn:script>'
+     'kcontext.setVariable("counted", 1);</bpmn:script></bpmn:scriptTask>',
+     "its script is written in Java (scriptFormat), which Valueflow does not run"),
     ('<bpmn:scriptTask id="step" name="Count" scriptFormat="python" camunda:resource="scripts/count.py"/>',
      "script task has no script (its script is in the file 'scripts/count.py', which Valueflow does not read): "
      "write the Python it runs in the step's script"),
