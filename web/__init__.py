@@ -65,6 +65,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     headers.init_app(app)
     errors.init_app(app)
     present.init_app(app)
+    vendor.init_app(app)
     ops.init_app(app)
     app.url_map.converters["int"] = params.RecordId  # every whole number in a path names a row
     for module in (auth, inbox, tasks, instances, customers, processes, dashboard, feedback, admin, audit, account,

@@ -2,7 +2,8 @@
 
 The Content-Security-Policy allows scripts, styles, fonts and connections
 from the app itself only (no inline script: pages pass data to their scripts
-in ``<script type="application/json">`` blocks), images from the app and
+in ``<script type="application/json">`` blocks; the one exception is the import map of web.vendor, let through
+by its hash), images from the app and
 ``data:`` URIs (bpmn-js draws its logo from one), and no framing at all.
 ``SESSION_COOKIE_SECURE`` (``VALUEFLOW_SESSION_COOKIE_SECURE=true``) marks
 the session cookie for HTTPS only; set it when the app is served over HTTPS.
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+from web.vendor import IMPORT_MAP_HASH
+
 POLICY = "; ".join([
     "default-src 'self'",
-    "script-src 'self'",
+    f"script-src 'self' {IMPORT_MAP_HASH}",
     "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self' data:",

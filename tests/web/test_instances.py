@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from datetime import timedelta
@@ -240,3 +242,16 @@ def test_the_case_page_says_why_a_task_its_diagram_computes_an_owner_for_waits_i
     page = text_of(client.get(f"/instances/{instance_id}"))
     assert ("Assignment unresolved: its assignee ${applicant.owner} is 'nobody', who is not a Valueflow user: "
             "the task waits in the queue of accounting") in page, page
+
+
+def test_a_diagram_page_names_its_layout_modules_in_an_import_map_the_policy_lets_through(client, auth):
+    auth.login("credit-analyst")
+    response = client.get("/processes/loan_decision")
+    import_map = re.search(r'<script type="importmap">(.*?)</script>', response.get_data(as_text=True), re.S)[1]
+    digest = base64.b64encode(hashlib.sha256(import_map.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response.headers["Content-Security-Policy"]
+    for address in json.loads(import_map)["imports"].values():
+        module = client.get(address)
+        assert module.status_code == 200 and module.mimetype == "text/javascript"
+        module.close()
+    assert client.get("/vendor/modules/bpmn-js/index.js").status_code == 404  # only the layout's modules

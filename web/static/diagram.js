@@ -23,7 +23,10 @@
   container.innerHTML = '';
   var viewer = new window.BpmnJS({ container: container });
 
-  viewer.importXML(data.xml).then(function () {
+  window.vfDrawable(data.xml).then(function (drawable) {
+    return viewer.importXML(drawable.xml).then(function () { return drawable; });
+  }).then(function (drawable) {
+    if (drawable.laidOut) { window.vfDrawable.say(container); }
     var canvas = viewer.get('canvas');
     var registry = viewer.get('elementRegistry');
     var overlays = viewer.get('overlays');

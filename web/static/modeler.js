@@ -16,6 +16,9 @@
   var extras = { dmn: {}, forms: {}, files: {} };
   var draftRevision = data.draft ? data.draft.revision : 0;
   var dirty = false;
+  var laidOut = false;  // whether the diagram shown came without positions and was laid out here
+  var LAID_OUT = 'The diagram came without positions for its shapes, so it was laid out automatically (lanes and '
+    + 'pools are not drawn): move what you like, then save a draft or deploy to keep the layout.';
   var marked = [];
   var MAX_FILE = 5 * 1024 * 1024;
 
@@ -90,18 +93,23 @@
       + 'when the diagram is saved. The first: ' + warnings[0].message;
   }
 
+  // A diagram that came without positions is laid out (drawable.js); the positions are unsaved changes.
   function importPackage(pkg) {
     extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {}, files: pkg.files || {} };
     marked = [];  // the markers go with the diagram they were on
-    return modeler.importXML(pkg.bpmn).then(function (result) {
-      fitBesidePalette(modeler.get('canvas'));
-      clearMarks();
-      dirty = false;
-      showTitle();
-      panel.render();
-      container.dataset.state = 'ready';
-      if (result.warnings && result.warnings.length) { say(notUnderstood(result.warnings), 'warning'); }
-      return result.warnings || [];
+    return window.vfDrawable(pkg.bpmn).then(function (drawable) {
+      return modeler.importXML(drawable.xml).then(function (result) {
+        fitBesidePalette(modeler.get('canvas'));
+        clearMarks();
+        dirty = drawable.laidOut;
+        laidOut = drawable.laidOut;
+        showTitle();
+        panel.render();
+        container.dataset.state = 'ready';
+        if (result.warnings && result.warnings.length) { say(notUnderstood(result.warnings), 'warning'); }
+        else if (laidOut) { say(LAID_OUT, 'warning'); }
+        return result.warnings || [];
+      });
     });
   }
 
@@ -283,7 +291,8 @@
       dirty = true;
       showProblems({ errors: [], warnings: [] });
       if (warnings.length) { say('Opened ' + file.name + '. ' + notUnderstood(warnings), 'warning'); return; }
-      say('Opened ' + file.name + ': not saved yet. Validate it, save a draft or deploy it.', 'success');
+      say('Opened ' + file.name + ': not saved yet. ' + (laidOut ? LAID_OUT + ' ' : '')
+          + 'Validate it, save a draft or deploy it.', laidOut ? 'warning' : 'success');
     }, function (err) {
       var wasDirty = dirty, reason;
       return whyNotOpened(text, err).then(function (found) {

@@ -7,10 +7,13 @@
   var actions = document.getElementById('process-actions');
   if (!container || !source || typeof window.BpmnJS !== 'function') { return; }
   var viewer = new window.BpmnJS({ container: container });
-  viewer.importXML(JSON.parse(source.textContent)).then(function () {
-    viewer.get('canvas').zoom('fit-viewport', 'auto');
-    container.dataset.state = 'ready';
-    offerSvg();
+  window.vfDrawable(JSON.parse(source.textContent)).then(function (drawable) {
+    return viewer.importXML(drawable.xml).then(function () {
+      viewer.get('canvas').zoom('fit-viewport', 'auto');
+      container.dataset.state = 'ready';
+      if (drawable.laidOut) { window.vfDrawable.say(container); }
+      offerSvg();
+    });
   }).catch(function (err) {
     container.dataset.state = 'error';
     container.textContent = 'The diagram could not be drawn: ' + (err && err.message ? err.message : err);

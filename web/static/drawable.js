@@ -1,0 +1,62 @@
+// A diagram bpmn-js can draw. BPMN keeps where each shape sits apart from the process (BPMN DI); engines' own
+// test files and generated processes often come without it, and bpmn-js draws nothing then. Such a diagram is
+// laid out by bpmn.io's bpmn-auto-layout (loaded only then, through the page's import map) before it is drawn.
+// window.vfDrawable(xml) resolves to {xml, laidOut}: the text to import, and whether positions were made for it;
+// window.vfDrawable.say(container) tells the reader, above the drawing, that its positions were made.
+(function () {
+  'use strict';
+  var DI = 'http://www.omg.org/spec/BPMN/20100524/DI';
+  var MODEL = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
+
+  function hasPositions(xml) {
+    var doc = new DOMParser().parseFromString(xml, 'application/xml');
+    // A document that does not parse goes to bpmn-js as it is, which says what is wrong with it.
+    return doc.getElementsByTagName('parsererror').length > 0 || doc.getElementsByTagNameNS(DI, 'BPMNShape').length > 0;
+  }
+
+  // bpmn-auto-layout follows each node's <incoming> and <outgoing> references, which bpmn.io writes but many
+  // tools leave out (the sequence flows' sourceRef and targetRef say the same): written in where missing.
+  function withFlowReferences(xml) {
+    var doc = new DOMParser().parseFromString(xml, 'application/xml');
+    var flows = doc.getElementsByTagNameNS(MODEL, 'sequenceFlow');
+    var byId = {};
+    Array.prototype.forEach.call(doc.getElementsByTagName('*'), function (element) {
+      if (element.namespaceURI === MODEL && element.getAttribute('id')) { byId[element.getAttribute('id')] = element; }
+    });
+    function refer(node, kind, flowId) {
+      if (!node) { return; }
+      var present = Array.prototype.some.call(node.children, function (child) {
+        return child.namespaceURI === MODEL && child.localName === kind && child.textContent.trim() === flowId;
+      });
+      if (present) { return; }
+      var reference = doc.createElementNS(MODEL, (node.prefix ? node.prefix + ':' : '') + kind);
+      reference.textContent = flowId;
+      node.appendChild(reference);
+    }
+    Array.prototype.forEach.call(flows, function (flow) {
+      var id = flow.getAttribute('id');
+      refer(byId[flow.getAttribute('sourceRef')], 'outgoing', id);
+      refer(byId[flow.getAttribute('targetRef')], 'incoming', id);
+    });
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  window.vfDrawable = function (xml) {
+    if (typeof xml !== 'string' || hasPositions(xml)) {
+      return Promise.resolve({ xml: xml, laidOut: false });
+    }
+    return import('bpmn-auto-layout').then(function (layout) {
+      return layout.layoutProcess(withFlowReferences(xml));
+    }).then(function (laidOut) {
+      return { xml: laidOut, laidOut: true };
+    });
+  };
+
+  window.vfDrawable.say = function (container) {
+    var note = document.createElement('p');
+    note.className = 'notice diagram-laid-out';
+    note.textContent = 'This diagram came without positions for its shapes, so Valueflow laid it out; '
+      + 'lanes and pools are not drawn.';
+    container.parentNode.insertBefore(note, container);
+  };
+})();
