@@ -1,4 +1,5 @@
-"""The inbox and the task page on a phone (390 px wide): nothing wider than the screen."""
+"""The inbox, the task page, a process page, a dashboard and the admin lists on a phone (390 px wide): nothing
+wider than the screen."""
 
 from __future__ import annotations
 
@@ -61,3 +62,15 @@ def test_the_inbox_and_a_task_fit_a_phone_screen(phone: Page, server: LiveServer
     task = overflow(phone)
     screenshot(phone, "task-phone")
     assert task["document"] <= task["viewport"], task
+
+
+@pytest.mark.parametrize("name, address", [
+    ("customer-service", "/processes/loan_decision"), ("manager", "/dashboard/loan_decision"),
+    ("admin", "/incidents"), ("admin", "/admin/users")])
+def test_process_dashboard_and_admin_pages_fit_a_phone_screen(phone: Page, server: LiveServer, name: str,
+                                                               address: str) -> None:
+    sign_in(phone, server.url, name)
+    phone.goto(f"{server.url}{address}")
+    expect(phone.locator("h1")).to_be_visible()
+    found = overflow(phone)
+    assert found["document"] <= found["viewport"], found
