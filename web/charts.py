@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Optional
 
 from engine.analytics.dashboards import Dashboard
-from web.present import duration, duration_beside, single_target
+from web.present import duration, duration_beside, segment_targets_text, single_target
 
 HEAT_WORDS = {"green": "Within target", "amber": "p90 over target", "red": "Median over target",
               "none": "No finished tasks"}
@@ -51,6 +51,7 @@ def heat_cells(dashboard: Dashboard, step_url: Callable[[str], str]) -> dict[str
     return {s.step_id: {"name": s.name, "status": s.status, "word": HEAT_WORDS[s.status],
                         "short": HEAT_SHORT[s.status], "median": compact(s.cycle.median, s.target_seconds),
                         "target": compact(s.target_seconds) if s.target_seconds else "no target",
+                        "segment_targets": segment_targets_text(s.segment_targets),
                         "count": s.count, "breached": s.breached_now, "url": step_url(s.step_id),
                         "chosen": dashboard.step is not None and dashboard.step.step_id == s.step_id}
             for s in dashboard.heat_steps}

@@ -9,7 +9,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -67,6 +67,11 @@ def targets_text(targets: Targets, none: str = "—") -> str:
         one = single_target(targets)
         return exact_duration(one) if one else none
     return " · ".join(f"v{version} {exact_duration(seconds) if seconds else 'none'}" for version, seconds in pairs)
+
+
+def segment_targets_text(segment_targets: Mapping[str, int]) -> str:
+    """``premium 2 h 00 min · basic 6 h 00 min``: the segments measured against a target of their own."""
+    return " · ".join(f"{segment} {exact_duration(seconds)}" for segment, seconds in segment_targets.items())
 
 
 def _by_version(targets: Targets) -> list[tuple[Optional[int], Optional[int]]]:
@@ -258,6 +263,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         duration=duration, when=when, day=day, iso=iso, urgency_word=urgency_word, time_left=time_left,
         duration_beside=duration_beside, exact_duration=exact_duration, targets_text=targets_text,
+        segment_targets_text=segment_targets_text,
         single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning,
         humanize=humanize, show_value=show_value, percent=percent, money=money,
         sentence=sentence)

@@ -153,7 +153,9 @@ def trend_of(uow: UnitOfWork, scope: Scope) -> list[Week]:
 class StepFigures:
     """One user task: how long it takes, waiting and working, against its target, and what is open now.
 
-    ``target_seconds`` is the newest version's target, ``targets`` each version's in scope that has the step."""
+    ``target_seconds`` is the newest version's target, ``targets`` each version's in scope that has the step;
+    ``segment_targets``, with no segment chosen, the segments whose own target differs from the step's, against
+    which their tasks are measured (when the versions in scope agree on them)."""
 
     step_id: str
     name: str
@@ -175,6 +177,7 @@ class StepFigures:
     open_now: int
     breached_now: int
     status: str
+    segment_targets: dict[str, int]
 
 
 def heat_status(within: int, with_target: int) -> str:
@@ -268,10 +271,20 @@ def steps_of(uow: UnitOfWork, scope: Scope) -> list[StepFigures]:
             with_target=with_target, within_target=within, share_within_target=share(within, with_target),
             share_of_lead_time=share(float(row.total_cycle or 0), total) if row else (0.0 if total else None),
             open_now=current[0] if current else 0, breached_now=current[1] if current else 0,
-            status=heat_status(within, with_target)))
+            status=heat_status(within, with_target),
+            segment_targets={} if scope.filters.segment else _own_segment_targets(scope, step_id)))
     order = {step_id: i for i, step_id in enumerate(step_ids)}
     figures.sort(key=lambda s: (-s.total_cycle_seconds, order[s.step_id]))
     return figures
+
+
+def _own_segment_targets(scope: Scope, step_id: str) -> dict[str, int]:
+    """The segments whose target for the step is not its default one, by name; none when the versions in scope
+    that have the step set different ones."""
+    found = [{segment: seconds for segment, seconds in sorted(note.segment_targets.items())
+              if seconds != note.target_seconds}
+             for note in (v.annotations.steps.get(step_id) for v in scope.versions) if note is not None]
+    return found[0] if found and all(f == found[0] for f in found) else {}
 
 
 @dataclass(frozen=True)

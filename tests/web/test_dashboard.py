@@ -153,8 +153,20 @@ def test_the_step_table_puts_the_biggest_share_of_the_time_first(client, auth, s
     # step, class, done, median, p90, wait, work, target, met target, share of time, open, past due, status
     assert re.search(r"Approve .*? BVA 3 20 h 00 min 21 h 36 min 17 h 00 min 2 h 00 min "
                      r"8 h 00 min 33 % 76 % 0 0 Median over target", text)
-    assert re.search(r"Review .*? VA 3 4 h 00 min 6 h 24 min 3 h 00 min 1 h 00 min 4 h 00 min 67 % "
-                     r"24 % 0 0 p90 over target", text)
+    assert re.search(r"Review .*? VA 3 4 h 00 min 6 h 24 min 3 h 00 min 1 h 00 min 4 h 00 min premium 1 h 00 min "
+                     r"67 % 24 % 0 0 p90 over target", text)
+
+
+def test_a_segments_own_target_is_named_beside_the_step_target_its_tasks_count_against(client, auth, story):
+    story.case(T0, [(HOUR, HOUR), (HOUR, HOUR)], customer=story.customer("premium"))  # Review in 2 h: over 1 h
+    auth.login("manager")
+    response = client.get(f"/dashboard/{story.key}?step=review")
+    text = text_of(response)
+    assert "median 3 h 30 min against a target of 4 h 00 min (premium 1 h 00 min, each segment's tasks" in text
+    assert re.search(r"Review .*? 4 h 00 min premium 1 h 00 min 50 %", text)
+    assert data_of(response)["cells"]["review"]["segment_targets"] == "premium 1 h 00 min"
+    premium = text_of(client.get(f"/dashboard/{story.key}?segment=premium&step=review"))
+    assert "against a target of 1 h 00 min;" in premium and "premium 1 h 00 min" not in premium
 
 
 def test_the_heat_map_colours_each_step_and_links_it_to_its_slowest_cases(client, auth, story):
@@ -423,7 +435,8 @@ def test_the_dashboard_opens_on_the_newest_version_against_its_own_targets(clien
     assert re.search(r'<option value="2" selected>Version 2 \(newest\), deployed [^<]+</option>\s*'
                      r'<option value="1">Version 1, deployed [^<]+</option>\s*<option value="all">All versions',
                      response.get_data(as_text=True))
-    assert re.search(r"Review .*? VA 1 2 h 00 min 2 h 00 min 1 h 00 min 1 h 00 min 2 h 00 min 100 % ", text)
+    assert re.search(r"Review .*? VA 1 2 h 00 min 2 h 00 min 1 h 00 min 1 h 00 min 2 h 00 min premium 1 h 00 min "
+                     r"100 % ", text)
     assert data_of(response)["cells"]["review"]["url"] == f"/dashboard/{retargeted.key}?step=review#step-detail"
 
 
@@ -434,7 +447,7 @@ def test_all_versions_show_each_versions_target_and_the_heat_map_its_own_version
     assert "All 2 versions · all time" in text and "Cases started 4 4 finished" in text
     # 5 h, 24 h, 29 h in version 1 (target 1 d) and 4 h in version 2 (target 12 h): no one target to be within
     assert "End to end, median 14 h 30 min target v2 12 h 00 min · v1 1 d End to end, p90" in text
-    assert re.search(r"Review .*? VA 4 3 h 30 min .*? v2 2 h 00 min · v1 4 h 00 min 75 % ", text)
+    assert re.search(r"Review .*? VA 4 3 h 30 min .*? v2 2 h 00 min · v1 4 h 00 min premium 1 h 00 min 75 % ", text)
     assert re.search(r"Approve .*? BVA 4 11 h 00 min .*? 8 h 00 min 50 % ", text)  # one target in both versions
     assert "grouped by how long they took against the 12 h 00 min target of version 2, by segment" in text
     data = data_of(response)

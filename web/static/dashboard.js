@@ -26,7 +26,8 @@
     link.dataset.step = id;
     link.dataset.status = cell.status;
     link.title = cell.name + ': ' + cell.word + '. Median ' + cell.median + ' against a target of ' + cell.target +
-      ', ' + cell.count + ' done' + (cell.breached ? ', ' + cell.breached + ' open past due' : '') +
+      (cell.segment_targets ? ' (' + cell.segment_targets + ')' : '') + ', ' + cell.count + ' done' +
+      (cell.breached ? ', ' + cell.breached + ' open past due' : '') +
       '. Click for its slowest cases.';
     var head = document.createElement('span');
     head.className = 'vf-heat-head';
