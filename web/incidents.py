@@ -48,7 +48,10 @@ def index() -> ResponseReturnValue:
 def retry() -> ResponseReturnValue:
     """Retry the cases ticked on the list (or the one whose button was pressed), each on its own."""
     chosen = request.form.getlist("instance")
-    if not chosen or len(chosen) > MOST_AT_ONCE or not all(PAGE_NUMBER.fullmatch(i) for i in chosen):
+    if not chosen:
+        flash("Tick the cases to retry first: nothing was retried.", "error")
+        return _back_to_the_list()
+    if len(chosen) > MOST_AT_ONCE or not all(PAGE_NUMBER.fullmatch(i) for i in chosen):
         abort(400, f"Tick 1 to {MOST_AT_ONCE} cases to retry.")
     outcomes = incidents.retry_incidents(db.factory(), [int(i) for i in chosen], g.account.name)
     going = [str(i) for i, outcome in sorted(outcomes.items()) if outcome.status not in (None, "error")]
@@ -70,7 +73,8 @@ def cancel(instance_id: int) -> ResponseReturnValue:
     except service.NotFound as exc:
         abort(404, str(exc))
     except incidents.NotAnIncident as exc:
-        abort(409, present.sentence(exc))
+        flash(f"Case {instance_id} was not cancelled: {present.sentence(exc)}", "error")
+        return _back_to_the_list()
     flash(f"Case {instance_id} was cancelled.", "success")
     return _back_to_the_list()
 

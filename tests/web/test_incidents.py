@@ -82,7 +82,6 @@ def test_staff_and_managers_are_refused_the_page_and_its_actions(auth, client, n
 
 
 @pytest.mark.parametrize("address, data, status", [
-    ("/incidents/retry", {}, 400),
     ("/incidents/retry", {"instance": "first"}, 400),
     ("/incidents/retry", {"instance": [str(n) for n in range(1, 300)]}, 400),
     ("/incidents/999999/cancel", {}, 404),
@@ -93,12 +92,22 @@ def test_a_bad_retry_or_cancel_is_refused_and_changes_nothing(auth, new_uow, in_
     assert all(queries.instance_view(new_uow(), i)["status"] == "error" for i in in_error["divides"])
 
 
-def test_cancelling_a_case_that_is_not_in_error_is_refused(auth, new_uow, in_error):
+def test_cancelling_a_case_that_is_not_in_error_is_refused_on_the_list_as_filtered(auth, new_uow, in_error):
     auth.login("admin")
     running = start_loan(new_uow, "c-running")
-    answer = auth.post(f"/incidents/{running}/cancel")
-    assert answer.status_code == 409 and "not in error" in text_of(answer)
+    answer = auth.post(f"/incidents/{running}/cancel", {"process": "divides"}, follow_redirects=True)
+    assert answer.request.full_path == "/incidents?process=divides"
+    assert f"Case {running} was not cancelled:" in text_of(answer) and "not in error" in text_of(answer)
     assert queries.instance_view(new_uow(), running)["status"] == "running"
+
+
+def test_retrying_with_nothing_ticked_says_so_on_the_list_as_filtered(auth, new_uow, in_error):
+    auth.login("admin")
+    answer = auth.post("/incidents/retry", {"process": "divides"}, follow_redirects=True)
+    assert answer.request.full_path == "/incidents?process=divides"
+    assert "Tick the cases to retry first: nothing was retried." in text_of(answer)
+    assert "3 cases in error" in text_of(answer)
+    assert all(queries.instance_view(new_uow(), i)["status"] == "error" for i in in_error["divides"])
 
 
 @pytest.mark.parametrize("query", ["page=0", "page=x", "message=" + "x" * 201])
