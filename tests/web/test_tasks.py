@@ -43,6 +43,19 @@ def test_the_task_page_shows_customer_case_data_value_target_time_left_and_histo
     assert "The form (claim the task to fill it in)" in page
 
 
+def test_the_form_of_a_task_someone_else_holds_names_them_instead_of_offering_a_claim(client, auth, new_uow, clock):
+    review = at_review(new_uow, clock)
+    service.claim_task(new_uow(), review, "analyst-2")
+    for user in ("credit-analyst", "manager"):
+        auth.login(user)
+        page = text_of(client.get(f"/tasks/{review}"))
+        assert "The form, which analyst-2 fills in" in page and "claim the task" not in page
+        auth.logout()
+    auth.login("manager")
+    service.release_task(new_uow(), review, "analyst-2")
+    assert "The form, for whoever claims the task" in text_of(client.get(f"/tasks/{review}"))
+
+
 def test_claiming_makes_the_form_yours_and_releasing_puts_it_back(client, auth, new_uow, clock):
     review = at_review(new_uow, clock)
     auth.login("credit-analyst")
