@@ -146,3 +146,16 @@ def test_the_dashboard_opens_on_the_newest_version_and_over_all_versions_names_e
     expect(page.locator("#heatmap")).to_have_attribute("data-state", "ready")
     expect(page.locator("#chart-trend")).to_have_attribute("data-drawn", "true")
     screenshot(page, "dashboard-versions")
+
+
+def test_no_heat_map_badge_covers_another_where_steps_stand_side_by_side(page: Page,
+                                                                         demo_server: LiveServer) -> None:
+    sign_in(page, demo_server.url, "manager")
+    page.goto(f"{demo_server.url}/dashboard/order_to_cash")  # Pick and pack, then Ship order, right beside it
+    expect(page.locator("#heatmap")).to_have_attribute("data-state", "ready")
+    boxes = [box for box in (badge.bounding_box() for badge in page.locator(".vf-heat-badge").all()) if box]
+    assert len(boxes) >= 6
+    clashes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+               if a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+               and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]]
+    assert clashes == []

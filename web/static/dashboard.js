@@ -45,6 +45,34 @@
     return link;
   }
 
+  // At the zoom that fits a wide diagram, the badges of neighbouring steps would cover each other: each one,
+  // from left to right, is lifted clear of those placed before it.
+  function unstack(container) {
+    var badges = Array.prototype.slice.call(container.querySelectorAll('.vf-heat-badge'));
+    badges.forEach(function (badge) { badge.style.transform = ''; });
+    var placed = [];
+    badges.map(function (badge) { return { badge: badge, box: badge.getBoundingClientRect() }; })
+      .sort(function (a, b) { return a.box.left - b.box.left || b.box.top - a.box.top; })
+      .forEach(function (item) {
+        var box = item.box, lift = 0, clashed = true;
+        while (clashed) {
+          clashed = false;
+          placed.forEach(function (other) {
+            if (box.left < other.right && other.left < box.right &&
+                box.top - lift < other.bottom && other.top < box.bottom - lift) {
+              lift = box.bottom - other.top + 2;
+              clashed = true;
+            }
+          });
+        }
+        placed.push({ left: box.left, right: box.right, top: box.top - lift, bottom: box.bottom - lift });
+        if (lift) {
+          var scale = box.height / (item.badge.offsetHeight || box.height);
+          item.badge.style.transform = 'translateY(' + (-lift / scale) + 'px)';
+        }
+      });
+  }
+
   function heatMap() {
     var container = document.getElementById('heatmap');
     if (!container) { return; }
@@ -87,6 +115,8 @@
         if (cell) { window.location.href = cell.url; }
       });
       canvas.zoom('fit-viewport', 'auto');
+      unstack(container);
+      viewer.get('eventBus').on('canvas.viewbox.changed', function () { unstack(container); });
       container.dataset.state = 'ready';
     }).catch(function (err) {
       container.dataset.state = 'error';
