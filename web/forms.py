@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from engine.definitions.forms import COMMENT_FORM, DEFAULT_MAX_LENGTH, FormInvalid, check_form
+from web.present import choice_label
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -62,7 +63,7 @@ def fields_for(schema: dict[str, Any], values: Optional[Mapping[str, Any]] = Non
             name=name, label=spec.get("title") or name.replace("_", " ").capitalize(), widget=widget,
             required=name in required and widget != "checkbox", help=spec.get("description", ""),
             value=bool(value) if widget == "checkbox" else ("" if value is None else str(value)),
-            error=errors.get(name, ""), options=[(str(v), _option_label(v, spec)) for v in spec.get("enum", [])],
+            error=errors.get(name, ""), options=[(str(v), choice_label(v, spec)) for v in spec.get("enum", [])],
             limits=_limits(spec, widget), max_length=_max_length(spec, widget)))
     first_bad = next((f for f in fields if f.error), None)
     if first_bad is not None:
@@ -83,16 +84,6 @@ def _widget(spec: dict[str, Any]) -> str:
     if spec.get("x-widget") == "textarea":
         return "textarea"
     return "text"
-
-
-def _option_label(value: Any, spec: Mapping[str, Any]) -> str:
-    """A choice's label: the one its form gives (``x-labels``, as forms from other tools keep them), or the value
-    made readable."""
-    labels = spec.get("x-labels")
-    if isinstance(labels, dict) and isinstance(labels.get(str(value)), str):
-        return labels[str(value)]
-    text = str(value).replace("_", " ")
-    return text[:1].upper() + text[1:]
 
 
 def _max_length(spec: dict[str, Any], widget: str) -> Optional[int]:
@@ -141,7 +132,7 @@ def read_submission(schema: dict[str, Any], form: Mapping[str, str]) -> tuple[di
             if match:
                 data[name] = match[0]
             else:
-                errors[name] = "must be one of " + ", ".join(_option_label(v, spec) for v in spec.get("enum", []))
+                errors[name] = "must be one of " + ", ".join(choice_label(v, spec) for v in spec.get("enum", []))
         else:
             data[name] = raw if widget == "textarea" else raw.strip()
     try:

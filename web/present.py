@@ -202,9 +202,26 @@ class Shown:
         return self.text[:FOLD_AFTER]
 
 
-def case_fields(data: dict[str, Any], labels: Optional[dict[str, str]] = None) -> list[Shown]:
-    """Case data as labelled fields: objects become nested fields, lists of plain values a comma list."""
-    return [_shown((labels or {}).get(str(k)) or humanize(k), v, 1) for k, v in data.items()]
+def case_fields(data: dict[str, Any], labels: Optional[dict[str, str]] = None,
+                choices: Optional[Mapping[str, Mapping[str, Any]]] = None) -> list[Shown]:
+    """Case data as labelled fields: objects become nested fields, lists of plain values a comma list, and a
+    form's choice (``choices``: the field's ``enum`` and ``x-labels``) the words the form offers it in."""
+    shown = []
+    for k, v in data.items():
+        label, spec = (labels or {}).get(str(k)) or humanize(k), (choices or {}).get(str(k))
+        chosen = spec is not None and not isinstance(v, (bool, dict, list)) and v in spec.get("enum", [])
+        shown.append(Shown(label, choice_label(v, spec)) if chosen else _shown(label, v, 1))
+    return shown
+
+
+def choice_label(value: Any, spec: Mapping[str, Any]) -> str:
+    """A choice's label: the one its form gives (``x-labels``, as forms from other tools keep them), or the value
+    made readable."""
+    labels = spec.get("x-labels")
+    if isinstance(labels, dict) and isinstance(labels.get(str(value)), str):
+        return labels[str(value)]
+    text = str(value).replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def _shown(label: str, value: Any, depth: int) -> Shown:

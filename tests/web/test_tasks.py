@@ -38,6 +38,7 @@ def test_the_task_page_shows_customer_case_data_value_target_time_left_and_histo
     assert "Target 4 h 00 min" in page
     assert "At risk · 30 min left" in page
     assert "Loan amount 250,000" in page and "All documents received Yes" in page and "Risk MEDIUM" in page
+    assert "Purpose Purchase" in page and "Purpose purchase" not in page  # the form's words for the choice
     assert "Capture application by customer-service took 50 min of 1 h 00 min On target" in page
     assert "Claim this task" in page
     assert "The form (claim the task to fill it in)" in page
