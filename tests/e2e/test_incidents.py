@@ -55,7 +55,9 @@ def test_a_process_owner_finds_the_cases_a_broken_helper_stopped_and_retries_the
             page.get_by_role("button", name="Retry the ticked cases").click()
             expect(page.get_by_text(f"Retried, and going on: case {stopped[0]}, {stopped[1]}.")).to_be_visible()
             expect(page.locator("table.incidents tbody tr")).to_have_count(1)
-            page.get_by_role("button", name=f"Cancel case {stopped[2]}").click()
+            page.locator("tr", has_text=f"#{stopped[2]}").get_by_text("Cancel case…").click()  # cannot be undone
+            expect(page.get_by_text(f"Case {stopped[2]} was cancelled.")).to_be_hidden()
+            page.get_by_role("button", name=f"Cancel case {stopped[2]} for good").click()
             expect(page.get_by_text(f"Case {stopped[2]} was cancelled.")).to_be_visible()
             expect(page.get_by_text("No case in error matches these filters.")).to_be_visible()
             screenshot(page, "incidents-retried-and-cancelled")
