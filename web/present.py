@@ -166,6 +166,18 @@ def humanize(name: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+def capital(text: Any) -> str:
+    """The first letter capital, the rest as written: ``API token made`` (Jinja's ``capitalize`` says ``Api``)."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
+def event_name(kind: Any) -> str:
+    """A case event's kind in the page's words: ``instance_started`` → ``Case started``."""
+    text = str(kind)
+    return humanize("case" + text[len("instance"):] if text.startswith("instance_") else text)
+
+
 def show_value(value: Any) -> str:
     """A single value for people: Yes/No, numbers with thousands separators, the rest as text."""
     if value is None:
@@ -282,7 +294,7 @@ def init_app(app: Flask) -> None:
         duration_beside=duration_beside, exact_duration=exact_duration, targets_text=targets_text,
         segment_targets_text=segment_targets_text,
         single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning,
-        humanize=humanize, show_value=show_value, percent=percent, money=money,
+        humanize=humanize, capital=capital, event_name=event_name, show_value=show_value, percent=percent, money=money,
         sentence=sentence)
     app.context_processor(navigation)
 

@@ -107,7 +107,7 @@ def test_a_loan_application_goes_from_capture_to_a_decision_and_shows_finished_o
     for step in ("capture_application", "credit_review", "underwriting_decision", "prepare_offer", "end_approved"):
         expect(page.locator(f'#diagram g.djs-element.vf-done[data-element-id="{step}"]')).to_have_count(1)
     expect(page.locator("#diagram g.djs-element.vf-open")).to_have_count(0)
-    expect(page.locator(".events")).to_contain_text("Instance completed")
+    expect(page.locator(".events")).to_contain_text("Case completed")
     screenshot(page, "instance-page")
 
 

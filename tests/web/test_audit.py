@@ -60,6 +60,8 @@ def test_role_changes_and_tokens_are_recorded_with_who_did_them(client, auth, ne
     assert entries(new_uow, kind="roles_set")[0].detail == {"roles": ["credit-analyst", "underwriter"]}
     assert only(new_uow, "token_created") == [("admin", "admin", None)]
     assert only(new_uow, "token_revoked") == [("admin", "admin", None)]
+    page = text_of(client.get("/admin/audit"))
+    assert "API token made" in page and "API token revoked" in page and "Api token" not in page
 
 
 def test_a_failed_sign_in_is_recorded_with_the_name_given_and_the_address(client, auth, new_uow):

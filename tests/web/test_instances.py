@@ -107,6 +107,7 @@ def test_the_instance_page_gives_the_diagram_its_xml_and_the_steps_done_and_open
     page = text_of(response)
     assert "Case 1 — Ada Moss" in page and "Running" in page
     assert "Task completed Capture application customer-service" in page
+    assert "Case started" in page and "Instance started" not in page  # the history says case, as the page does
     assert "Review credit Open Credit analyst queue" in page
 
 
