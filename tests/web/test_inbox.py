@@ -118,6 +118,8 @@ def test_the_inbox_pages_through_many_tasks(client, auth, new_uow, clock, app):
     assert rows(first) == ["Bruno Premium", "Anna Standard"]
     assert "Page 1 of 2 · 3 tasks" in text_of(first)
     assert rows(client.get("/inbox?view=queues&page=2")) == ["Clara Later"]
+    past_the_end = text_of(client.get("/inbox?view=queues&page=7"))
+    assert "There is no page 7: 3 tasks fill 2 pages." in past_the_end and "No open tasks here" not in past_the_end
     refused = client.get("/inbox?view=queues&page=nonsense")
     assert refused.status_code == 400 and "The page number must be a whole number" in text_of(refused)
 
