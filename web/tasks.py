@@ -116,7 +116,7 @@ def release(task_id: int) -> ResponseReturnValue:
         service.release_task(db.uow(), task_id, g.account.name)
     except _ACTION_ERRORS as exc:
         return _refused(task_id, exc, "You could not release this task")
-    flash(f"{task.name} for {task.customer_name} is back in the {task.role} queue.", "info")
+    flash(f"{task.name} for {task.customer_name} is back in the {present.humanize(task.role)} queue.", "info")
     return redirect(url_for("inbox.index"))
 
 

@@ -67,7 +67,7 @@ def test_claiming_makes_the_form_yours_and_releasing_puts_it_back(client, auth, 
     assert "Income verified" in page and "Complete" in page and "Release to the queue" in page
     released = auth.post(f"/tasks/{review}/release")
     assert released.headers["Location"] == "/inbox"
-    assert "Review credit for Ada Moss is back in the credit-analyst queue." in text_of(client.get("/inbox"))
+    assert "Review credit for Ada Moss is back in the Credit analyst queue." in text_of(client.get("/inbox"))
     assert queries.list_tasks(new_uow(), instance_id=1)[0]["assignee"] is None
 
 
