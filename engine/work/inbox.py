@@ -304,15 +304,16 @@ _SEGMENTS = Prepared(KNOWN_SEGMENTS)
 
 
 def _options(uow: UnitOfWork, process: Optional[str], roles: Optional[set[str]]) -> dict[str, Any]:
-    """What the filters can be set to: deployed processes, their human steps (only those of ``roles``, unless it
-    is None), known customer segments."""
+    """What the filters can be set to: deployed processes and their human steps (only those with steps of
+    ``roles``, unless it is None), known customer segments."""
     definitions = uow.cases.sql.all(_DEFINITIONS, {})
     choices = _definition_choices(uow, [content_hash for content_hash, _key, _name in definitions])
     processes: dict[str, str] = {}
     steps: dict[str, str] = {}
     segments: set[str] = set()
     for content_hash, key, name in definitions:
-        processes[key] = name
+        if roles is None or any(role in roles for _step_id, _step_name, role in choices[content_hash].steps):
+            processes[key] = name
         segments |= choices[content_hash].segments
         if process in (None, key):
             steps.update((step_id, step_name) for step_id, step_name, role in choices[content_hash].steps

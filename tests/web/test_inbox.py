@@ -136,6 +136,20 @@ def step_options(response) -> list[str]:
     return re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', select)
 
 
+def process_options(response) -> list[str]:
+    """The choices of the Process filter, as shown."""
+    select = response.get_data(as_text=True).split('<select id="f-process"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', select)
+
+
+def test_the_process_filter_offers_the_processes_with_steps_of_the_users_roles(client, auth):
+    auth.login("credit-analyst")
+    assert process_options(client.get("/inbox")) == ["Loan decision"]
+    auth.logout()
+    auth.login("manager")
+    assert process_options(client.get("/inbox")) == ["Loan decision", "Order to cash", "Service request"]
+
+
 def test_the_step_filter_offers_the_steps_of_the_users_roles_and_managers_every_step(client, auth):
     auth.login("credit-analyst")
     assert step_options(client.get("/inbox")) == ["Review credit"]
