@@ -127,6 +127,7 @@ def test_the_dashboard_shows_cases_and_end_to_end_time_against_target(client, au
     assert "End to end, p90 1 d 4 h" in text  # 24 h + 0.8 × 5 h
     assert "Cases within target 67 % 2 of 3" in text
     assert "Process cycle efficiency 7 %" in text  # 4 h of VA work in 58 h
+    assert "No step of a finished case in this period." not in text
 
 
 def test_a_figure_just_over_its_target_never_reads_as_the_target(client, auth, new_uow, clock):
@@ -517,6 +518,7 @@ def test_a_process_without_cases_shows_empty_figures(client, auth, new_uow):
     assert response.status_code == 200
     text = text_of(response)
     assert "Cases started 0" in text and "No case started or finished in this period." in text
+    assert "No step of a finished case in this period." in text  # under the empty chart of the time by value class
 
 
 def test_the_chart_library_comes_from_the_app_itself(client, auth, story):
