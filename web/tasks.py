@@ -145,6 +145,9 @@ def complete(task_id: int) -> ResponseReturnValue:
     try:
         data, typed = forms.read_submission(schema, request.form)
     except forms.FormInvalidTyped as exc:
+        if task.status != "open":  # done meanwhile (another tab, a colleague): fixing the values would not help
+            return _back(task_id, 409, alert=f"Your values were not saved: task {task_id} ({task.name}) is already "
+                                             f"{task.status}.", values=exc.typed)
         return _back(task_id, 400, values=exc.typed, errors=exc.errors)
     try:
         service.complete_task(db.uow(), task_id, g.account.name, data)

@@ -184,6 +184,22 @@ def test_a_task_completed_by_someone_else_meanwhile_says_so_and_nothing_is_doubl
     assert queries.instance_view(new_uow(), 1)["data"]["recommendation"] == "approve"
 
 
+def test_values_sent_with_a_mistake_to_a_task_done_meanwhile_are_told_it_is_done_not_the_mistake(client, auth,
+                                                                                                new_uow, clock):
+    review = at_review(new_uow, clock)
+    auth.login("credit-analyst")
+    auth.post(f"/tasks/{review}/claim")
+    service.complete_task(new_uow(), review, "credit-analyst", {"income_verified": True, "affordability_confirmed": True,
+                                                               "recommendation": "approve", "review_notes": "ok"})
+    second_tab = {"recommendation": "maybe", "review_notes": "typed in another tab"}
+    response = auth.post(f"/tasks/{review}/complete", data=second_tab, follow_redirects=True)
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "Your values were not saved: task 2 (Review credit) is already completed." in page
+    assert "need attention" not in page and "typed in another tab" in page
+    assert queries.instance_view(new_uow(), 1)["data"]["recommendation"] == "approve"
+
+
 def test_a_task_taken_over_meanwhile_cannot_be_completed_by_its_former_holder(client, auth, new_uow, clock):
     review = at_review(new_uow, clock)
     auth.login("credit-analyst")
