@@ -18,7 +18,10 @@ from typing import Any, Mapping, Optional
 from engine.definitions.forms import COMMENT_FORM, DEFAULT_MAX_LENGTH, FormInvalid, check_form
 from web.present import choice_label
 
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+# Digits in groups of three, parted by one kind of mark throughout: 250,000 or 250 000 (or 250_000).
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?P<mark>[, \u00a0_])\d{3}((?P=mark)\d{3})*(\.\d+)?")
+_MARKS = re.compile(r"[, \u00a0_]")
+_MARKED = re.compile(r"[+-]?\d[\d, \u00a0_]*(\.\d+)?")  # digits with marks among them, grouped or not
 _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 MOST_DIGITS = 400  # characters of a typed number: past any bound a form sets, and past what Python reads
@@ -154,12 +157,15 @@ class FormInvalidTyped(FormInvalid):
 
 
 def parse_number(text: str, whole: bool) -> int | float:
-    """``250000``, ``250,000``, ``250 000`` or ``3.5``; a whole number where the schema wants an integer."""
-    compact = text.strip().replace(" ", "").replace("\u00a0", "").replace("_", "")
+    """``250000``, ``250,000``, ``250 000`` or ``3.5``; a whole number where the schema wants an integer. Marks
+    between digits must part them in threes: ``1 000 0`` is a slip, not ten thousand."""
+    compact = text.strip()
     if len(compact) > MOST_DIGITS:
         raise ValueError(f"has {len(compact):,} characters, more than any number a form takes")
     if _GROUPED.fullmatch(compact):
-        compact = compact.replace(",", "")
+        compact = _MARKS.sub("", compact)
+    elif _MARKED.fullmatch(compact) and _MARKS.search(compact):
+        raise ValueError("must be a number with its digits in groups of three, like 250,000 or 250 000")
     if _INTEGER.fullmatch(compact):
         return int(compact)
     if whole:

@@ -35,14 +35,17 @@ def test_each_schema_type_gets_its_widget_label_help_and_required_mark():
 
 @pytest.mark.parametrize("text, whole, value", [
     ("250000", False, 250000), ("250,000", False, 250000), ("250 000", False, 250000), ("3.5", False, 3.5),
-    ("-2", True, -2), (" 7 ", True, 7), ("1,234.5", False, 1234.5)])
+    ("-2", True, -2), (" 7 ", True, 7), ("1,234.5", False, 1234.5), ("1\u00a0250\u00a0000", True, 1250000),
+    ("250_000", True, 250000)])
 def test_numbers_are_read_as_people_type_them(text, whole, value):
     assert forms.parse_number(text, whole) == value
 
 
 @pytest.mark.parametrize("text, whole, message", [
     ("sixty", False, "must be a number"), ("3.5", True, "must be a whole number"), ("nan", False, "must be a number"),
-    ("1e999", False, "must be a number"), ("12,34", False, "must be a number"),
+    ("1e999", False, "must be a number"), ("12,34", False, "in groups of three"),
+    ("1_000_0", True, "in groups of three"), ("1 000 0", False, "in groups of three"),
+    ("1,000 000", False, "in groups of three"),
     ("9" * 4000, True, "has 4,000 characters, more than any number a form takes")])
 def test_text_that_is_not_a_number_is_refused(text, whole, message):
     with pytest.raises(ValueError, match=message):
