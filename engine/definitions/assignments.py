@@ -2,9 +2,10 @@
 
 Read, in this order: ``camunda:candidateGroups`` / ``camunda:assignee`` (Camunda 7),
 ``zeebe:assignmentDefinition`` (Camunda 8), ``flowable:`` / ``activiti:``
-``candidateGroups`` and ``assignee``, and BPMN's own ``potentialOwner`` (a
+``candidateGroups`` and ``assignee``, BPMN's own ``potentialOwner`` (a
 resource assignment expression such as ``group(sales)``, ``user(ada)`` or a
-plain name, or a reference to a ``bpmn:resource``). The first candidate group
+plain name, or a reference to a ``bpmn:resource``), and jBPM's task inputs
+``GroupId`` and ``ActorId`` given a value by a data input association. The first candidate group
 becomes the step's role; an assignee gives the task to that user when it opens.
 An assignee or candidate groups written as an expression (``${approver}``,
 ``${applicant.owner}``, ``=approver``) are computed from the case data when
@@ -54,6 +55,7 @@ def assignment_of(task: etree._Element) -> Assignment:
     for definition in task.iterfind("bpmn:extensionElements/zeebe:assignmentDefinition", NS):
         written.append(("zeebe", _split(definition.get("candidateGroups")), definition.get("assignee")))
     written += [_potential_owner(owner) for owner in task.iterfind("bpmn:potentialOwner", NS)]
+    written.append(_jbpm_inputs(task))
     computed_groups = computed_assignee = None  # the first of each any dialect wrote
     for dialect, groups, assignee in written:
         computed_groups = computed_groups or next((g for g in groups if _is_expression(g)), None)
@@ -81,3 +83,16 @@ def _potential_owner(owner: etree._Element) -> tuple[str, list[str], Optional[st
     if kind == "user":
         return "potentialOwner", [], (_split(names) or [None])[0]
     return "potentialOwner", _split(names), None
+
+
+def _jbpm_inputs(task: etree._Element) -> tuple[str, list[str], Optional[str]]:
+    """jBPM's candidate groups and assignee: the values its data input associations give the task's inputs named
+    ``GroupId`` and ``ActorId`` (``<bpmn:from>HR</bpmn:from>``, or ``#{variable}``, computed when the task opens)."""
+    inputs = {data.get("id"): data.get("name") for data in task.iterfind("bpmn:ioSpecification/bpmn:dataInput", NS)}
+    given: dict[str, str] = {}
+    for association in task.iterfind("bpmn:dataInputAssociation", NS):
+        name = inputs.get((association.findtext("bpmn:targetRef", namespaces=NS) or "").strip())
+        value = association.findtext("bpmn:assignment/bpmn:from", namespaces=NS)
+        if name in ("GroupId", "ActorId") and value and value.strip():
+            given[name] = value.strip()
+    return "jbpm", _split(given.get("GroupId")), given.get("ActorId")

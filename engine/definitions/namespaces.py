@@ -6,4 +6,5 @@ CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 FLOWABLE_NS = "http://flowable.org/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"
+DROOLS_NS = "http://www.jboss.org/drools"  # jBPM's extensions
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS, "zeebe": ZEEBE_NS}

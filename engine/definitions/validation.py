@@ -17,7 +17,7 @@ from lxml import etree
 
 from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES, role_key
 from engine.definitions.assignments import assignment_of
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, FLOWABLE_NS, NS, ZEEBE_NS
+from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, DROOLS_NS, FLOWABLE_NS, NS, ZEEBE_NS
 from engine.time.calendar import InvalidCalendar, parse_calendar
 from engine.time.durations import is_duration
 
@@ -338,7 +338,8 @@ def _candidate_groups_as_written(task: etree._Element) -> str:
     """How the tool that drew ``task`` writes a candidate group, read from the namespaces its document declares."""
     declared = set(task.nsmap.values())
     for namespace, written in ((ZEEBE_NS, 'zeebe:assignmentDefinition candidateGroups="…"'),
-                               (FLOWABLE_NS, "flowable:candidateGroups"), (ACTIVITI_NS, "activiti:candidateGroups")):
+                               (FLOWABLE_NS, "flowable:candidateGroups"), (ACTIVITI_NS, "activiti:candidateGroups"),
+                               (DROOLS_NS, "a GroupId task input")):
         if namespace in declared:
             return written
     return "camunda:candidateGroups"

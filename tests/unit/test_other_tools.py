@@ -107,7 +107,8 @@ def test_a_task_without_an_owner_is_refused_naming_its_kind_and_the_fix(new_uow,
 
 @pytest.mark.parametrize("namespace, written", [
     ("http://flowable.org/bpmn", "flowable:candidateGroups"), ("http://activiti.org/bpmn", "activiti:candidateGroups"),
-    ("http://camunda.org/schema/zeebe/1.0", 'zeebe:assignmentDefinition candidateGroups="…"')])
+    ("http://camunda.org/schema/zeebe/1.0", 'zeebe:assignmentDefinition candidateGroups="…"'),
+    ("http://www.jboss.org/drools", "a GroupId task input")])
 def test_a_task_without_an_owner_is_told_the_candidate_group_as_its_own_tool_writes_it(new_uow, namespace, written):
     xml = samples.two_step().replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>', '').replace(
         'xmlns:bpmn=', f'xmlns:tool="{namespace}" xmlns:bpmn=')
@@ -115,6 +116,33 @@ def test_a_task_without_an_owner_is_told_the_candidate_group_as_its_own_tool_wri
         service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
     [problem] = [str(p) for p in caught.value.problems if not p.warning]
     assert problem.endswith(f"or give it a candidate group ({written})"), problem
+
+
+def jbpm_task(task_id: str, name: str, **inputs: str) -> str:
+    """A user task as jBPM writes one: its owner in task inputs (GroupId, ActorId) given values by associations."""
+    declared = "".join(f'<bpmn:dataInput id="{task_id}_{key}InputX" name="{key}"/>' for key in inputs)
+    given = "".join(f'<bpmn:dataInputAssociation><bpmn:targetRef>{task_id}_{key}InputX</bpmn:targetRef>'
+                    f'<bpmn:assignment><bpmn:from><![CDATA[{value}]]></bpmn:from>'
+                    f'<bpmn:to>{task_id}_{key}InputX</bpmn:to></bpmn:assignment></bpmn:dataInputAssociation>'
+                    for key, value in inputs.items())
+    return (f'<bpmn:userTask id="{task_id}" name="{name}"><bpmn:ioSpecification>{declared}'
+            f'<bpmn:inputSet/><bpmn:outputSet/></bpmn:ioSpecification>{given}</bpmn:userTask>')
+
+
+def test_a_jbpm_process_takes_its_roles_and_assignees_from_the_tasks_group_id_and_actor_id_inputs(new_uow):
+    body = ('<bpmn:startEvent id="begin"/>' + jbpm_task("hr", "HR Interview", GroupId="HR")
+            + jbpm_task("offer", "Create Proposal", ActorId="katy", GroupId="Hiring Team, IT")
+            + '<bpmn:endEvent id="done"/>' + samples.chain("begin", "hr", "offer", "done"))
+    xml = samples.document("hiring", body, {}).replace("xmlns:bpmn=", 'xmlns:drools="http://www.jboss.org/drools" '
+                                                                        "xmlns:bpmn=")
+    deployment = service.deploy(new_uow(), Package("hiring", "hiring.bpmn", {"hiring.bpmn": xml}))
+    assert any("only its first candidate group 'Hiring Team' owns it" in w for w in deployment.warnings), \
+        deployment.warnings
+    service.add_user(new_uow(), "hanna", ["hr"])
+    service.add_user(new_uow(), "katy", ["hiring-team"])
+    instance_id = service.start_instance(new_uow(), "hiring", CUSTOMER, actor="hanna")
+    assert work_through(new_uow, instance_id, {"hr": "hanna"}) == [("hr", "hr", None),
+                                                                   ("offer", "hiring-team", "katy")]
 
 
 def test_an_owner_computed_at_run_time_without_a_queue_to_fall_back_to_is_refused_naming_it(new_uow):
