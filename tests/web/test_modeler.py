@@ -12,6 +12,7 @@ from engine.definitions.package_json import package_from_json, package_to_json
 from engine.definitions.packages import read_package
 from tests.conftest import SHIPPED
 from tests.web.conftest import text_of
+from web.vendor import IMPORT_MAP_HASH
 
 
 def modeler_data(response) -> dict:
@@ -46,7 +47,7 @@ def test_a_process_owner_opens_the_newest_version_with_segments_roles_and_the_ap
     assert set(data["value_classes"]) == {"VA", "BVA", "NVA"}
     # dmn-js needs inline styles here; scripts stay the app's own
     policy = response.headers["Content-Security-Policy"]
-    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    assert "style-src 'self' 'unsafe-inline'" in policy and f"script-src 'self' {IMPORT_MAP_HASH};" in policy
 
 
 def test_the_modeler_offers_a_saved_draft(client, auth, new_uow):

@@ -53,6 +53,7 @@ TABLE = {
     "GET /vendor/dmn-js/<path:filename>":                      "+  +  +  +  +  +  +  +  +",
     "GET /vendor/chart.js/<path:filename>":                    "+  +  +  +  +  +  +  +  +",
     "GET /vendor/swagger-ui/<path:filename>":                  "+  +  +  +  +  +  +  +  +",
+    "GET /vendor/modules/<name>/<path:filename>":              "+  +  +  +  +  +  +  +  +",
     "GET /feedback/<token>":                                   "+  +  +  +  +  +  +  +  +",  # the customer's link
     "POST /feedback/<token>":                                  "+  +  +  +  +  +  +  +  +",
     "GET /inbox":                                              "L  +  +  +  +  F  +  F  +",
@@ -163,6 +164,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "GET /vendor/dmn-js/<path:filename>": {"filename": "dmn-navigated-viewer.production.min.js"},
     "GET /vendor/chart.js/<path:filename>": {"filename": "chart.umd.min.js"},
     "GET /vendor/swagger-ui/<path:filename>": {"filename": "swagger-ui-bundle.js"},
+    "GET /vendor/modules/<name>/<path:filename>": {"name": "bpmn-auto-layout", "filename": "index.js"},
     "GET /processes/<key>/versions/<int:version>.<any(bpmn, zip):kind>": {"version": "1", "kind": "bpmn"},
     "GET /dashboard/<key>/events.<fmt>": {"fmt": "csv"},
     "GET /api/v1/processes/<key>/versions/<int:version>.bpmn": {"version": "1"},
