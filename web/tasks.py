@@ -104,7 +104,8 @@ def claim(task_id: int) -> ResponseReturnValue:
     except _ACTION_ERRORS as exc:
         return _refused(task_id, exc, "You could not claim this task")
     flash("The task is yours now.", "success")
-    return redirect(url_for("tasks.show", task_id=task_id))
+    # at its form: the keyboard's next Tab is its first field
+    return redirect(url_for("tasks.show", task_id=task_id, _anchor="task-form"))
 
 
 @bp.post("/<int:task_id>/release")

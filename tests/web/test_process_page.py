@@ -77,3 +77,19 @@ def test_the_catalogue_lists_each_process_with_its_versions_their_cases_and_targ
     assert '<details class="older-versions">' in html and 'href="/processes/loan_decision?version=1"' in html
     service_desk = text[text.index("Service request"):]
     assert "older version" not in service_desk and "v1 of Service request" in service_desk
+
+
+def test_a_step_its_diagram_gives_to_a_person_names_them_in_the_role_column(client, auth, new_uow):
+    from engine.definitions.packages import Package
+    from tests import samples
+
+    body = ('<bpmn:startEvent id="begin"/>'
+            '<bpmn:userTask id="sign" name="Sign" camunda:assignee="katy"/>'
+            '<bpmn:userTask id="check" name="Check" camunda:candidateGroups="${reviewers}" camunda:assignee="ann"/>'
+            '<bpmn:endEvent id="done"/>' + samples.chain("begin", "sign", "check", "done"))
+    xml = samples.document("owned", body, {}).replace(
+        "xmlns:bpmn=", 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=')
+    service.deploy(new_uow(), Package("owned", "owned.bpmn", {"owned.bpmn": xml}))
+    auth.login("manager")
+    text = text_of(client.get("/processes/owned"))
+    assert "Assigned to katy" in text and "Assigned to ann" in text and "no lane" not in text.lower()

@@ -61,7 +61,7 @@ def test_claiming_makes_the_form_yours_and_releasing_puts_it_back(client, auth, 
     review = at_review(new_uow, clock)
     auth.login("credit-analyst")
     response = auth.post(f"/tasks/{review}/claim")
-    assert response.headers["Location"] == f"/tasks/{review}"
+    assert response.headers["Location"] == f"/tasks/{review}#task-form"  # the keyboard's next Tab: its first field
     page = text_of(client.get(f"/tasks/{review}"))
     assert "The task is yours now." in page and "Claimed by credit-analyst" in page
     assert "Income verified" in page and "Complete" in page and "Release to the queue" in page
