@@ -8,7 +8,8 @@ import zipfile
 
 from engine import service
 from engine.definitions.package_json import package_to_json
-from engine.definitions.packages import read_package
+from engine.definitions.packages import Package, read_package
+from tests import samples
 from tests.conftest import SHIPPED
 from tests.web.conftest import start_loan, text_of
 
@@ -80,9 +81,6 @@ def test_the_catalogue_lists_each_process_with_its_versions_their_cases_and_targ
 
 
 def test_a_step_its_diagram_gives_to_a_person_names_them_in_the_role_column(client, auth, new_uow):
-    from engine.definitions.packages import Package
-    from tests import samples
-
     body = ('<bpmn:startEvent id="begin"/>'
             '<bpmn:userTask id="sign" name="Sign" camunda:assignee="katy"/>'
             '<bpmn:userTask id="check" name="Check" camunda:candidateGroups="${reviewers}" camunda:assignee="ann"/>'
