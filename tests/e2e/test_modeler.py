@@ -395,14 +395,20 @@ def test_a_process_owner_edits_a_row_of_the_risk_table_and_new_loans_follow_the_
     assert [t["step_id"] for t in queries.list_tasks(new_uow(), instance_id=instance_id)] == ["explain_decline"]
 
 
-def test_a_business_rule_task_drawn_in_a_new_process_gets_a_new_decision_table_that_deploys_and_decides(
-        page: Page, server: LiveServer, live_app: Flask) -> None:
-    new_uow = live_app.extensions["valueflow"]
+def new_process_at_its_start(page: Page, server: LiveServer) -> str:
+    """A process owner in the modeler on a new process, its start event selected; the process's key."""
     sign_in(page, server.url, "process-owner")
     page.goto(f"{server.url}/modeler/new")
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     key = page.get_by_label("Process key").input_value()
     page.locator(f'g.djs-shape[data-element-id="start_{key}"]').click()
+    return key
+
+
+def test_a_business_rule_task_drawn_in_a_new_process_gets_a_new_decision_table_that_deploys_and_decides(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    key = new_process_at_its_start(page, server)
     page.locator(".djs-context-pad [data-action='append.append-task']").click()
     page.keyboard.type("Decide the payout")
     page.locator("#panel").click(position={"x": 5, "y": 5})
@@ -434,11 +440,7 @@ def test_a_business_rule_task_drawn_in_a_new_process_gets_a_new_decision_table_t
 
 def test_a_gateway_branch_without_a_condition_is_shown_and_made_the_default_flow_in_the_panel(
         page: Page, server: LiveServer, live_app: Flask) -> None:
-    sign_in(page, server.url, "process-owner")
-    page.goto(f"{server.url}/modeler/new")
-    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
-    key = page.get_by_label("Process key").input_value()
-    page.locator(f'g.djs-shape[data-element-id="start_{key}"]').click()
+    key = new_process_at_its_start(page, server)
     page.locator(".djs-context-pad [data-action='append.gateway']").click()
     gateway = page.locator(".djs-shape.selected").get_attribute("data-element-id")
     page.locator(".djs-context-pad [data-action='append.end-event']").click()
