@@ -130,6 +130,7 @@ class Simulation:
         self.days, self.rng = days, random.Random(seed)
         self.start, self.end = start, start + timedelta(days=days)
         self.progress = progress
+        self._day_shown = 0  # the simulated day the progress last showed
         self.result = DemoResult(start, self.end)
         self.queue: list[tuple[datetime, int, str, Any]] = []
         self.counter = itertools.count()
@@ -209,17 +210,22 @@ class Simulation:
             facts.refresh(uow)  # the dashboards' facts, built now rather than on the first visit
         self.result.seconds = round(time.perf_counter() - began, 1)
         if self.progress is not None:
-            self._show_progress(self.end)
-            self.progress.write("\n")
+            self._show_progress(self.end, last=True)
         return self.result
 
-    def _show_progress(self, moment: datetime) -> None:
+    def _show_progress(self, moment: datetime, last: bool = False) -> None:
+        """A bar redrawn in place on a terminal; elsewhere (a log file, a pipe) a line for each new simulated day."""
         done = (moment - self.start) / (self.end - self.start)
         width = 30
         bar = "#" * int(done * width) + "." * (width - int(done * width))
         day = min(self.days, int((moment - self.start).total_seconds() // 86400) + 1)
-        self.progress.write(f"\rdemo: [{bar}] day {day}/{self.days}, {self.result.total_cases} cases, "
-                            f"{self.result.tasks_completed} tasks done")
+        text = (f"demo: [{bar}] day {day}/{self.days}, {self.result.total_cases} cases, "
+                f"{self.result.tasks_completed} tasks done")
+        if self.progress.isatty():
+            self.progress.write(f"\r{text}" + ("\n" if last else ""))
+        elif day != self._day_shown or last:
+            self.progress.write(f"{text}\n")
+        self._day_shown = day
         self.progress.flush()
 
     def _plan_arrivals(self) -> None:

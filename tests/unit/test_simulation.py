@@ -74,9 +74,24 @@ def test_every_role_gets_an_hourly_rate(demo):
     assert rates["underwriter"] == 95.0 and len(rates) == 12
 
 
-def test_progress_is_shown_as_a_bar(demo):
+def test_progress_in_a_log_file_is_a_line_for_each_simulated_day(demo):
     *_, progress = demo
-    assert progress.startswith("\rdemo: [") and "] day 3/3, " in progress and progress.endswith("tasks done\n")
+    lines = progress.splitlines()
+    days = [line.split("] day ")[1].split("/")[0] for line in lines[:-1]]  # the last line: the totals at the end
+    assert "\r" not in progress and days == sorted(set(days))  # each day once at most, in order
+    assert lines[-1].startswith("demo: [##############################] day 3/3, ") and progress.endswith("tasks done\n")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_is_a_bar_drawn_again_in_place(tmp_path):
+    progress = Terminal()
+    simulation.run_demo(fresh(tmp_path, "t.db"), days=2, seed=7, start=MONDAY, progress=progress)
+    shown = progress.getvalue()
+    assert shown.startswith("\rdemo: [") and shown.count("\n") == 1 and shown.endswith("tasks done\n")
 
 
 def test_the_same_seed_gives_the_same_demo(tmp_path):
