@@ -136,6 +136,8 @@ def prepare_expressions(process: etree._Element, environment: RestrictedEnvironm
                 yield Problem(task.get("id"), task.get("name"), f"{what} cannot run: {refusal}")
 
 
+# How tools name Python as a script's language (scriptFormat).
+_PYTHON = ("python", "python3", "py", "text/x-python", "text/python", "application/x-python")
 # The languages jBPM names by a URI.
 _SCRIPT_LANGUAGES = {"http://www.java.com/java": "Java", "http://www.javascript.com/javascript": "JavaScript",
                      "http://www.mvel.org/2.0": "MVEL"}
@@ -145,7 +147,7 @@ def _script_task_refusal(task: etree._Element) -> Optional[str]:
     """Why a script task cannot run, when it is written in another language than Python or holds no script
     (another engine's script in a file of its own, ``camunda:resource``), else None."""
     language = (task.get("scriptFormat") or "python").strip()
-    if language.lower() not in ("python", "text/x-python"):
+    if language.lower() not in _PYTHON:
         language = _SCRIPT_LANGUAGES.get(language, language)
         return (f"its script is written in {language} (scriptFormat), which Valueflow does not run: rewrite it "
                 "in Python and set scriptFormat to python (docs/authoring.md#expressions-scripts-and-helpers)")

@@ -91,6 +91,14 @@ def test_an_expression_that_cannot_run_is_refused_at_deploy_naming_its_step(new_
     assert problem.startswith(f"step ({'Wait' if 'Wait' in step else 'Count'}): {refusal}"), problem
 
 
+@pytest.mark.parametrize("language", ["python", "Python3", "text/x-python", "application/x-python"])
+def test_a_script_its_tool_marks_as_python_in_any_usual_way_deploys_and_runs(new_uow, language):
+    service.deploy(new_uow(), with_step(f'<bpmn:scriptTask id="step" name="Count" scriptFormat="{language}">'
+                                        '<bpmn:script>counted = 1</bpmn:script></bpmn:scriptTask>'))
+    instance_id = service.start_instance(new_uow(), "steps", service.CustomerRef("c-1", "Ada Moss", "standard"))
+    assert queries.instance_view(new_uow(), instance_id)["data"]["counted"] == 1
+
+
 def test_a_message_correlation_that_cannot_run_is_refused_at_deploy_naming_the_correlation(new_uow):
     correlation = ('<bpmn:message id="paid" name="paid"/><bpmn:correlationProperty id="order_key" name="Order">'
                    '<bpmn:correlationPropertyRetrievalExpression messageRef="paid">'
