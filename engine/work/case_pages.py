@@ -45,10 +45,12 @@ class DiagramFacts:
 
 def diagram_facts(uow: UnitOfWork, definition: ProcessDefinition) -> DiagramFacts:
     """The facts of a stored definition, read from its XML once per process (engine.definitions.spec_cache)."""
-    step_roles = {step_id: step.role for step_id, step in
-                  ProcessAnnotations.from_dict(definition.annotations).steps.items() if step.role}
-    return uow.specs.facts("diagram", definition.id,
-                           lambda: _read_facts(definition.bpmn_xml, definition.key, step_roles))
+    def read() -> DiagramFacts:
+        step_roles = {step_id: step.role for step_id, step in
+                      ProcessAnnotations.from_dict(definition.annotations).steps.items() if step.role}
+        return _read_facts(definition.bpmn_xml, definition.key, step_roles)
+
+    return uow.specs.facts("diagram", definition.id, read)
 
 
 def _read_facts(xml: str, key: str, step_roles: dict[str, str]) -> DiagramFacts:
