@@ -80,8 +80,10 @@ def add_user() -> ResponseReturnValue:
                           else f"There is already a user named {taken}, which differs from {name} only in "
                                "capitals; choose another name.")
     shortest, longest = accounts.PASSWORD_LENGTHS
-    if not shortest <= len(password) <= longest:
-        errors["password"] = f"The password needs {shortest} to {longest} characters."
+    if not password:
+        errors["password"] = "Enter a password for the new user."
+    elif not shortest <= len(password) <= longest:  # the field's help names the bounds
+        errors["password"] = f"This password has {len(password)} characters; it needs {shortest} to {longest}."
     if not roles:
         errors["roles"] = "Choose at least one role."
     elif set(roles) - set(known):

@@ -40,7 +40,9 @@ def test_an_admin_adds_a_user_who_can_then_sign_in_and_work_the_queue(client, au
     ({"name": "manager", "password": "long-enough", "roles": ["manager"]}, "There is already a user named manager"),
     ({"name": "MANAGER", "password": "long-enough", "roles": ["manager"]},
      "There is already a user named manager, which differs from MANAGER only in capitals; choose another name."),
-    ({"name": "newbie", "password": "short", "roles": ["manager"]}, "The password needs 8 to 200 characters."),
+    ({"name": "newbie", "password": "short", "roles": ["manager"]},
+     "This password has 5 characters; it needs 8 to 200."),
+    ({"name": "newbie", "password": "", "roles": ["manager"]}, "Enter a password for the new user."),
     ({"name": "newbie", "password": "long-enough"}, "Choose at least one role."),
     ({"name": "newbie", "password": "long-enough", "roles": ["wizard"]}, "Unknown role: wizard."),
 ])
