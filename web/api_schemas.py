@@ -45,7 +45,10 @@ class Customer(Schema):
 class StartCase(Schema):
     process = fields.String(required=True, validate=validate.Length(1, 200),
                             metadata={"description": "the process key, e.g. loan_decision"})
-    customer = fields.Nested(Customer, required=True)
+    customer = fields.Nested(Customer, required=True, metadata={
+        "description": "who the case is for; an id already known takes the name and segment given here, as your "
+                       "system of record says (the name is shown on all their cases; each case keeps the segment it "
+                       "started in)"})
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
         "description": "the key your system knows the case by (e.g. an application id); unique per process"})
     data = fields.Dict(keys=fields.String(), load_default=dict,
