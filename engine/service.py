@@ -84,6 +84,7 @@ class Deployment:
     roles: dict[str, str]  # each role that owns a step → the lane or candidate group it comes from
     # against the version before it; empty for a first version or an unchanged package
     changes: tuple[Change, ...] = ()
+    draft_removed: bool = False  # the process's draft held this very content, so it went with the deploy
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,11 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None,
         if existing is None and newest is not None and same_content(uow.definitions.package(newest.id), package):
             existing = newest
         if existing is not None:
-            return Deployment(existing.id, existing.key, existing.version, False, warnings, roles)
+            removed = _remove_deployed_draft(uow, compiled.key, package)
+            if removed:
+                uow.commit()
+            return Deployment(existing.id, existing.key, existing.version, False, warnings, roles,
+                              draft_removed=removed)
         if based_on is not None and based_on.version != (newest.version if newest else None):
             raise StaleEdit(_moved_on(compiled.key, newest, based_on.version))
         changes = _changes_since(newest, compiled, package)
@@ -209,10 +214,29 @@ def deploy(uow: UnitOfWork, package: Package, actor: Optional[str] = None,
         except IntegrityError:
             raise ConcurrentUpdate(f"another version of {compiled.key} was deployed at the same moment; "
                                    "nothing was stored, deploy again") from None
-        result = Deployment(row.id, row.key, row.version, True, warnings, roles, tuple(changes))
+        result = Deployment(row.id, row.key, row.version, True, warnings, roles, tuple(changes),
+                            _remove_deployed_draft(uow, compiled.key, package))
         uow.commit()
     uow.specs.put(result.definition_id, compiled)
     return result
+
+
+def _remove_deployed_draft(uow: UnitOfWork, key: str, package: Package) -> bool:
+    """Remove the process's draft when it holds the content just deployed (reopened later, it would only bring
+    back a version that is live already); a draft with other work in it stays."""
+    from engine.definitions.canonical import same_content
+    from engine.definitions.package_json import package_from_json
+
+    draft = uow.drafts.get(key)
+    if draft is None:
+        return False
+    try:
+        if not same_content(package_from_json(draft.package), package):
+            return False
+    except ValueError:  # a draft whose files do not parse is work in progress
+        return False
+    uow.session.delete(draft)
+    return True
 
 
 def _moved_on(key: str, newest: Optional[ProcessDefinition], base: Optional[int]) -> str:

@@ -119,6 +119,8 @@ class Deployed(Open):
     changes = fields.List(fields.Nested(Change), required=True,
                           metadata={"description": "what changed since the version before"})
     warnings = fields.List(fields.String(), required=True)
+    draft_removed = fields.Boolean(required=True, metadata={
+        "description": "true: the process's draft held this very content and was removed with the deploy"})
 
 
 class SavedDraft(Open):

@@ -130,7 +130,8 @@ def deploy() -> ResponseReturnValue:
         return answer(problems([p for p in refused.problems if not p.warning],
                                [p for p in refused.problems if p.warning]), 422)
     return answer({"key": result.key, "version": result.version, "created": result.created,
-                   "changes": [c.to_dict() for c in result.changes], "warnings": list(result.warnings)},
+                   "changes": [c.to_dict() for c in result.changes], "warnings": list(result.warnings),
+                   "draft_removed": result.draft_removed},
                   201 if result.created else 200)
 
 

@@ -137,6 +137,9 @@ def test_a_draft_is_saved_the_page_reloaded_and_the_draft_reopened_with_the_chan
     expect(page.locator("#modeler-status")).to_contain_text("Draft reopened: revision 1, saved by process-owner")
     page.locator('g.djs-element[data-element-id="credit_review"]').click()
     expect(page.get_by_label("Customer value")).to_have_value("Drafted: my affordability is checked by a person")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
+    expect(page.get_by_role("button", name="Reopen draft")).to_be_hidden()  # the draft went with its deploy
 
     # Leaving with unsaved changes asks first.
     page.get_by_label("Target hours").fill("3")

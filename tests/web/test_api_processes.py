@@ -177,6 +177,19 @@ def test_a_draft_is_saved_reopened_and_a_stale_save_is_refused(client, auth, loa
     assert call(client, auth, "PUT", f"{API}/loan_decision/draft", {"package": loan}).status_code == 400
 
 
+def test_a_draft_holding_what_is_deployed_goes_with_the_deploy_and_a_draft_with_other_work_stays(
+        client, auth, loan):
+    auth.login("process-owner")
+    call(client, auth, "PUT", f"{API}/loan_decision/draft", {"package": faster_review(loan), "base_revision": 0})
+    other = call(client, auth, "POST", f"{API}/deploy", {**loan, "bpmn": loan["bpmn"].replace(
+        'value="PT8H"', 'value="PT6H"', 1)})
+    assert (other.status_code, other.json["draft_removed"]) == (201, False)
+    assert call(client, auth, "GET", f"{API}/loan_decision/draft").json["revision"] == 1  # its work is kept
+    deployed = call(client, auth, "POST", f"{API}/deploy", faster_review(loan))
+    assert (deployed.status_code, deployed.json["version"], deployed.json["draft_removed"]) == (201, 3, True)
+    assert call(client, auth, "GET", f"{API}/loan_decision/draft").status_code == 404
+
+
 def test_a_zipped_package_unpacks_for_process_owners_only(client, auth, loan):
     auth.login("process-owner")
     zipped = client.get("/processes/loan_decision/versions/1.zip").get_data()

@@ -218,6 +218,10 @@
         showProblems({ errors: [], warnings: [] });
         data.version = answer.json.version;
         dirty = false;
+        if (answer.json.draft_removed) {  // the draft held what is now deployed: nothing is left to reopen
+          draftRevision = 0;
+          reopenButton.hidden = true;
+        }
         showDeployed(answer.json);
         say(answer.json.created ? 'Deployed: new cases use version ' + answer.json.version + '; running cases stay on theirs.' : 'No change since version ' + answer.json.version + ': nothing was deployed.', 'success');
       } else if (answer.status === 422) {
