@@ -81,7 +81,9 @@ def _fields(schema: Optional[dict[str, Any]]) -> list[dict[str, Any]]:
     if not schema:
         return []
     required = set(schema.get("required") or ())
-    return [{"name": name, "label": spec.get("title") or name, "required": name in required}
+    # a yes/no field always has a value (its box ticked or not), so the form never marks it required either
+    return [{"name": name, "label": spec.get("title") or name,
+             "required": name in required and not (isinstance(spec, dict) and spec.get("type") == "boolean")}
             for name, spec in (schema.get("properties") or {}).items()]
 
 
