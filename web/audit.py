@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional
 
-from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.work import audit
@@ -27,13 +27,11 @@ def admins_only() -> None:
 @bp.get("")
 def index() -> ResponseReturnValue:
     chosen = {name: request.args.get(name, "").strip() for name in FILTERS}
-    if chosen["kind"] and chosen["kind"] not in audit.KINDS:
-        abort(400, f"There is no kind {chosen['kind']!r} in the audit log; choose one from the list.")
-    if len(chosen["user"]) > LONGEST_NAME:
-        abort(400, f"A user name has at most {LONGEST_NAME} characters.")
-    since, until = _day("from", chosen["from"]), _day("to", chosen["to"])
-    if since and until and until < since:
-        abort(400, "The period ends before it starts: choose a “to” date on or after the “from” date.")
+    try:
+        since, until = _filters(chosen)
+    except ValueError as exc:  # the filters come back as chosen, with what to change
+        return render_template("audit/index.html", found=None, problem=str(exc), chosen=chosen,
+                               kinds=audit.KINDS), 400
     page = params.whole_number("page", request.args.get("page", "1"), 1, 10**9)
     found = audit.audit_log(db.uow(), chosen["kind"] or None, chosen["user"] or None,
                             _start(since), _start(until + timedelta(days=1)) if until and until < date.max else None,
@@ -45,13 +43,26 @@ def index() -> ResponseReturnValue:
     return render_template("audit/index.html", found=found, chosen=chosen, kinds=audit.KINDS, link=link)
 
 
+def _filters(chosen: dict[str, str]) -> tuple[Optional[date], Optional[date]]:
+    """The period's first and last day; ValueError, in words, when a filter cannot be used."""
+    if chosen["kind"] and chosen["kind"] not in audit.KINDS:
+        raise ValueError(f"There is no kind {chosen['kind']!r} in the audit log; choose one from the list.")
+    if len(chosen["user"]) > LONGEST_NAME:
+        raise ValueError(f"A user name has at most {LONGEST_NAME} characters.")
+    since, until = _day("from", chosen["from"]), _day("to", chosen["to"])
+    if since and until and until < since:
+        raise ValueError("The period ends before it starts: choose a “to” date on or after the “from” date.")
+    return since, until
+
+
 def _day(name: str, text: str) -> Optional[date]:
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        abort(400, f"The “{name}” date must be written YYYY-MM-DD, like 2026-03-31, not {text[:40]!r}.")
+        raise ValueError(f"The “{name}” date must be written YYYY-MM-DD, like 2026-03-31, not {text[:40]!r}.") \
+            from None
 
 
 def _start(day: Optional[date]) -> Optional[datetime]:

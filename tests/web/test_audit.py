@@ -149,6 +149,14 @@ def test_a_bad_filter_is_explained(client, auth, query, message):
     assert response.status_code == 400 and message in text_of(response)
 
 
+def test_a_period_that_ends_before_it_starts_comes_back_in_the_filters_to_be_mended(client, auth):
+    auth.login("admin")
+    response = client.get("/admin/audit", query_string={"kind": "user_added", "from": "2026-03-02", "to": "2026-03-01"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "The period ends before it starts" in text_of(response)
+    assert 'value="2026-03-02"' in page and 'value="2026-03-01"' in page and 'value="user_added" selected' in page
+
+
 def test_a_period_to_the_last_day_of_the_calendar_is_every_line_from_its_start(client, auth):
     auth.login("admin")
     assert client.get("/admin/audit", query_string={"to": "9999-12-31"}).status_code == 200
