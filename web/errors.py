@@ -6,7 +6,7 @@ request gets a page or JSON that says so, never the traceback."""
 from __future__ import annotations
 
 from flask import Flask, current_app, g, render_template, request, url_for
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from web import api_errors, auth
 
@@ -33,9 +33,15 @@ def init_app(app: Flask) -> None:
 
 
 def described(error: HTTPException) -> HTTPException:
-    """The error with a description that helps: a body over this request's limit is told the limit, and when it is
+    """The error with a description that helps: an address no route answers says so (under /api/, where the
+    reference is); a body over this request's limit is told the limit, and when it is
     the limit of every request, the setting that raises it. Any other error (a 413 for a multipart form part over
     Werkzeug's own limits among them) is returned as it is."""
+    if isinstance(error, NotFound) and request.url_rule is None:  # no address of the app matched
+        if api_errors.is_api_request():
+            return NotFound(f"No endpoint of the API answers {request.method} {request.path}: the reference at "
+                            f"{url_for('api_docs.show')} lists them (ids in addresses are whole numbers).")
+        return NotFound(f"There is no page at {request.path}. Check the address, or start again from the menu.")
     limit = request.max_content_length
     if not isinstance(error, RequestEntityTooLarge) or limit is None or (
             request.content_length is not None and request.content_length <= limit):
