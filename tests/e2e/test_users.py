@@ -30,7 +30,9 @@ def test_an_admin_finds_a_user_among_fifty_resets_their_password_and_disables_th
     expect(page.get_by_role("heading", level=1)).to_have_text("staff-41")
     expect(page.get_by_label("underwriter")).to_be_checked()
 
-    page.get_by_role("button", name="Reset password").click()
+    page.get_by_text("Reset password…").click()  # asks first: the old password stops working at once
+    expect(page.locator("code.secret")).to_have_count(0)
+    page.get_by_role("button", name="Reset staff-41's password").click()
     password = page.locator("code.secret").inner_text()
     expect(page.get_by_text("It is shown only now")).to_be_visible()
     screenshot(page, "admin-user-password-reset")
