@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import (JSON, ColumnElement, Integer, Select, String, cast, false, literal, null, or_, select,
                         type_coerce, union_all)
 
-from engine.storage.tables import AccountEvent, FailedSignIn, ProcessDefinition, TaskEvent, User
+from engine.storage.tables import AccountEvent, FailedSignIn, HumanTask, ProcessDefinition, TaskEvent, User
 from engine.storage.uow import UnitOfWork
 
 # Each kind the log holds, with its words on the page.
@@ -38,8 +38,8 @@ NAME_LENGTH = 100
 @dataclass(frozen=True)
 class AuditEntry:
     """One line: ``user`` is the account acted on, or the name a failed sign-in gave; ``instance_id`` and
-    ``step_id`` the case and step worked on; ``process`` and ``version`` a deployed version; ``note`` why a
-    sign-in failed."""
+    ``step_id`` the case and step worked on, ``step_name`` that step's name when it is a task for people;
+    ``process`` and ``version`` a deployed version; ``note`` why a sign-in failed."""
 
     at: datetime
     kind: str
@@ -52,6 +52,7 @@ class AuditEntry:
     step_id: Optional[str]
     note: Optional[str]
     detail: dict[str, Any]
+    step_name: Optional[str] = None
 
     @property
     def label(self) -> str:
@@ -87,8 +88,10 @@ def audit_log(uow: UnitOfWork, kind: Optional[str] = None, user: Optional[str] =
     with uow.reading():
         rows = uow.session.execute(select(lines).order_by(lines.c.at.desc(), lines.c.number.desc(), lines.c.kind)
                                    .offset((page - 1) * per_page).limit(per_page + 1)).all()
+        names = _step_names(uow, {row.instance_id for row in rows[:per_page] if row.step_id})
     entries = [AuditEntry(row.at, row.kind, row.actor, row.address, row.user, row.process, row.version,
-                          row.instance_id, row.step_id, row.note, row.detail or {}) for row in rows[:per_page]]
+                          row.instance_id, row.step_id, row.note, row.detail or {},
+                          names.get((row.instance_id, row.step_id))) for row in rows[:per_page]]
     return {"rows": entries, "page": page, "per_page": per_page, "has_next": len(rows) > per_page}
 
 
@@ -109,6 +112,15 @@ class _Window:
         if self.until is not None:
             conditions.append(at < self.until)
         return conditions
+
+
+def _step_names(uow: UnitOfWork, cases: set[int]) -> dict[tuple[int, str], str]:
+    """The names of the steps for people of these cases, by (case, step id): one read for a page's lines."""
+    if not cases:
+        return {}
+    rows = uow.session.execute(select(HumanTask.instance_id, HumanTask.step_id, HumanTask.name)
+                               .where(HumanTask.instance_id.in_(cases)).distinct()).all()
+    return {(instance_id, step_id): name for instance_id, step_id, name in rows}
 
 
 def _sources(kind: Optional[str], window: _Window) -> list[Select[Any]]:

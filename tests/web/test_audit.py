@@ -48,6 +48,11 @@ def test_claims_assignments_completions_and_cancellations_are_recorded_with_who_
     assert only(new_uow, "task_completed") == [("customer-service", None, loan)]
     assert only(new_uow, "task_claimed") == [("credit-analyst", None, loan)]
     assert only(new_uow, "instance_cancelled") == [("manager", None, loan)]
+    [completed] = entries(new_uow, kind="task_completed")
+    assert (completed.step_id, completed.step_name) == ("capture_application", "Capture application")
+    auth.logout()
+    auth.login("admin")
+    assert f"case {loan} · Capture application" in text_of(auth.client.get("/admin/audit?kind=task_completed"))
 
 
 def test_role_changes_and_tokens_are_recorded_with_who_did_them(client, auth, new_uow):
