@@ -490,11 +490,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _batch(text: str) -> int:
-    """How many jobs a worker claims at once, for argparse."""
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10_000):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 10000")
-    return int(text)
+def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, refused in one line naming the range (argparse's
+    own ``choices`` would list every number)."""
+    def read(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low} to {high}")
+        return int(text)
+    return read
 
 
 def _positive(text: str) -> float:
@@ -599,7 +602,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--interval", type=_positive, default=5.0, help="seconds between rounds")
     p.add_argument("--lease", type=_positive, default=WORKER_LEASE_SECONDS,
                    help="seconds a claimed job stays this worker's before another may take it over")
-    p.add_argument("--batch", type=_batch, metavar="1..10000", default=WORKER_BATCH, help="jobs claimed at once")
+    p.add_argument("--batch", type=whole_number(1, 10_000), metavar="1..10000", default=WORKER_BATCH, help="jobs claimed at once")
     # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
     # group, so that the engine never imports them. Loading one imports that part (the web app: Flask,
     # Jinja2, every view, about a quarter of a second), so a command of the engine's own skips it;

@@ -10,6 +10,8 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Callable, Optional
 
+from engine.cli import whole_number
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -21,7 +23,9 @@ YOUNG_OBJECTS = 10_000  # new objects between two collections of the youngest ge
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("serve", run_serve, "run the web app (inbox, task pages, cases) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=5000, help="port to listen on (default 5000)")
+    # (the system would take a larger number modulo 65536: another port than said)
+    p.add_argument("--port", type=whole_number(1, 65535, "a port: a whole number"), default=5000,
+                   help="port to listen on (default 5000)")
     p.add_argument("--threads", type=int,
                    help="threads serving requests, per process (default 8 on PostgreSQL; 2 on a SQLite file, whose "
                         "requests take turns)")
@@ -31,13 +35,6 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
                    help="leave timers and breaches to `valueflow worker` processes run apart")
     p.add_argument("--worker-interval", type=float, default=5.0, metavar="SECONDS",
                    help="seconds between the in-process worker's rounds (default 5)")
-
-
-def _port(text: str) -> int:
-    """A TCP port, for argparse: the system would take a larger number modulo 65536, another port than said."""
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port: a whole number from 1 to 65535")
-    return int(text)
 
 
 def run_serve(args: argparse.Namespace) -> int:

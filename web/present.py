@@ -162,8 +162,7 @@ def value_class_meaning(code: Optional[str]) -> str:
 
 def humanize(name: Any) -> str:
     """``loan_to_income`` → ``Loan to income``; ``approve_with_conditions`` → ``Approve with conditions``."""
-    text = str(name).replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
+    return capital(str(name).replace("_", " ").replace("-", " ").strip())
 
 
 def capital(text: Any) -> str:
@@ -232,8 +231,7 @@ def choice_label(value: Any, spec: Mapping[str, Any]) -> str:
     labels = spec.get("x-labels")
     if isinstance(labels, dict) and isinstance(labels.get(str(value)), str):
         return labels[str(value)]
-    text = str(value).replace("_", " ")
-    return text[:1].upper() + text[1:]
+    return capital(str(value).replace("_", " "))
 
 
 def _shown(label: str, value: Any, depth: int) -> Shown:
@@ -254,7 +252,7 @@ def sentence(text: Any) -> str:
     text = str(text).strip()
     if not text:
         return ""
-    text = text[:1].upper() + text[1:]
+    text = capital(text)
     return text if text[-1] in ".!?" else text + "."
 
 
