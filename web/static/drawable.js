@@ -8,16 +8,14 @@
   var DI = 'http://www.omg.org/spec/BPMN/20100524/DI';
   var MODEL = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
 
-  function hasPositions(xml) {
-    var doc = new DOMParser().parseFromString(xml, 'application/xml');
+  function hasPositions(doc) {
     // A document that does not parse goes to bpmn-js as it is, which says what is wrong with it.
     return doc.getElementsByTagName('parsererror').length > 0 || doc.getElementsByTagNameNS(DI, 'BPMNShape').length > 0;
   }
 
   // bpmn-auto-layout follows each node's <incoming> and <outgoing> references, which bpmn.io writes but many
   // tools leave out (the sequence flows' sourceRef and targetRef say the same): written in where missing.
-  function withFlowReferences(xml) {
-    var doc = new DOMParser().parseFromString(xml, 'application/xml');
+  function withFlowReferences(doc) {
     var flows = doc.getElementsByTagNameNS(MODEL, 'sequenceFlow');
     var byId = {};
     Array.prototype.forEach.call(doc.getElementsByTagName('*'), function (element) {
@@ -42,11 +40,12 @@
   }
 
   window.vfDrawable = function (xml) {
-    if (typeof xml !== 'string' || hasPositions(xml)) {
+    var doc = typeof xml === 'string' ? new DOMParser().parseFromString(xml, 'application/xml') : null;
+    if (doc === null || hasPositions(doc)) {
       return Promise.resolve({ xml: xml, laidOut: false });
     }
     return import('bpmn-auto-layout').then(function (layout) {
-      return layout.layoutProcess(withFlowReferences(xml));
+      return layout.layoutProcess(withFlowReferences(doc));
     }).then(function (laidOut) {
       return { xml: laidOut, laidOut: true };
     });
