@@ -27,6 +27,7 @@ from engine.cases.errors import MessageNotExpected, TaskNotReady
 from engine.cases.state import Snapshot, restore, snapshot
 from engine.cases.workflow import CaseWorkflow, dismantle
 from engine.definitions.packages import CompiledDefinition
+from engine.definitions.timer_events import event_definitions
 
 # A guard against a process that keeps making engine tasks ready forever.
 _MAX_ENGINE_ROUNDS = 10_000
@@ -315,9 +316,7 @@ class Case:
 
 def _is_timer(task: SpiffTask) -> bool:
     """Whether the task waits for a timer, also one among the events of an event-based gateway."""
-    definition = getattr(task.task_spec, "event_definition", None)
-    definitions = getattr(definition, "event_definitions", None) or [definition]
-    return any(isinstance(each, TimerEventDefinition) for each in definitions)
+    return any(isinstance(each, TimerEventDefinition) for each in event_definitions(task.task_spec))
 
 
 def _due_time(event_value: Any) -> Optional[datetime]:

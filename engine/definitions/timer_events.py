@@ -9,7 +9,7 @@ deploy.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
@@ -101,15 +101,21 @@ BOUNDED: dict[type, type] = {TimeDateEventDefinition: BoundedDateTimer,
                              CycleTimerEventDefinition: BoundedCycleTimer}
 
 
+def event_definitions(task_spec: Any) -> Iterator[Any]:
+    """Every event definition a task spec holds, also those an event-based gateway or a multiple event holds."""
+    pending = [getattr(task_spec, "event_definition", None)]
+    while pending:
+        definition = pending.pop()
+        if definition is not None:
+            yield definition
+            pending.extend(getattr(definition, "event_definitions", None) or [])
+
+
 def bind_timers(specs: Iterable[WorkflowSpec]) -> None:
-    """Give every timer of the specs, also those an event-based gateway or a multiple event holds, its bounded
-    class; the definition objects stay, as the specs share them."""
+    """Give every timer of the specs its bounded class; the definition objects stay, as the specs share them."""
     for spec in specs:
         for task_spec in spec.task_specs.values():
-            pending = [getattr(task_spec, "event_definition", None)]
-            while pending:
-                definition = pending.pop()
-                pending.extend(getattr(definition, "event_definitions", None) or [])
+            for definition in event_definitions(task_spec):
                 bounded = BOUNDED.get(type(definition))
                 if bounded is not None:
                     definition.__class__ = bounded
