@@ -60,3 +60,180 @@ def test_the_modeler_lays_out_a_process_without_positions_and_a_deploy_keeps_the
     page.goto(f"{server.url}/processes/unplaced")
     expect(page.locator("#diagram")).to_have_attribute("data-state", "ready")
     expect(page.get_by_text(LAID_OUT)).to_have_count(0)
+
+
+# Claims, in three lanes: the clerk's three ways out of "How big?" put two steps in one column of the Clerk lane,
+# and a claim the manager turns down goes back to the clerk.
+CLAIM_LANES = {"lane_0": ("Clerk", ["s", "check", "size", "note", "archive"]),
+               "lane_1": ("Manager", ["approve", "ok"]),
+               "lane_2": ("Finance", ["pay", "done"])}
+CLAIM_FLOWS = {"f1": ("s", "check"), "f2": ("check", "size"), "f3": ("size", "approve"), "f4": ("size", "note"),
+               "f5": ("size", "archive"), "f6": ("approve", "ok"), "f7": ("ok", "pay"), "f8": ("ok", "check"),
+               "f9": ("note", "pay"), "f10": ("archive", "done"), "f11": ("pay", "done")}
+CLAIM_CONDITIONS = {"f3": "amount &gt; 100", "f4": "0 &lt; amount &lt;= 100", "f5": "amount == 0",
+                    "f7": "approved", "f8": "not approved"}
+
+
+def claims_without_positions() -> str:
+    body = ('<bpmn:startEvent id="s"/>' + samples.user_task("check", "Check the claim")
+            + '<bpmn:exclusiveGateway id="size" name="How big?"/>'
+            + samples.user_task("approve", "Approve the claim", value_class="BVA")
+            + samples.user_task("note", "Write to the customer")
+            + samples.user_task("archive", "Archive the claim", value_class="BVA")
+            + '<bpmn:exclusiveGateway id="ok" name="Approved?"/>'
+            + samples.user_task("pay", "Pay the claim") + '<bpmn:endEvent id="done"/>'
+            + "".join(samples.flow(flow_id, source, target, CLAIM_CONDITIONS.get(flow_id))
+                      for flow_id, (source, target) in CLAIM_FLOWS.items()))
+    return samples.document("claims", body, {name: steps for name, steps in CLAIM_LANES.values()},
+                            samples.props(customerValue="A claim paid", targetDuration="P2D", processOwner="ops-lead"))
+
+
+# An order between two pools: the customer's (a black box to the shop but for its steps) and the shop's, in two lanes.
+ORDER_POOLS = {"customer_pool": ("Customer", ["want", "send_order", "sent"]),
+               "shop_pool": ("Shop", ["order_received", "confirm", "ship", "shipped"])}
+ORDER_LANES = {"sales": ("Sales", ["order_received", "confirm"]), "warehouse": ("Warehouse", ["ship", "shipped"])}
+ORDER_FLOWS = {"c1": ("want", "send_order"), "c2": ("send_order", "sent"),
+               "o1": ("order_received", "confirm"), "o2": ("confirm", "ship"), "o3": ("ship", "shipped")}
+ORDER_MESSAGES = {"order_sent": ("send_order", "order_received"), "goods_sent": ("ship", "customer_pool")}
+
+
+def order_without_positions() -> str:
+    def flows(*ids: str) -> str:
+        return "".join(samples.flow(i, *ORDER_FLOWS[i]) for i in ids)
+    return (samples.HEAD
+            + '<bpmn:collaboration id="order">'
+            + '<bpmn:participant id="customer_pool" name="Customer" processRef="customer"/>'
+            + '<bpmn:participant id="shop_pool" name="Shop" processRef="shop"/>'
+            + "".join(f'<bpmn:messageFlow id="{i}" sourceRef="{s}" targetRef="{t}"/>'
+                      for i, (s, t) in ORDER_MESSAGES.items())
+            + '</bpmn:collaboration>'
+            + '<bpmn:process id="customer" name="Customer" isExecutable="false">'
+            + '<bpmn:startEvent id="want"/><bpmn:task id="send_order" name="Send the order"/><bpmn:endEvent id="sent"/>'
+            + flows("c1", "c2") + '</bpmn:process>'
+            + '<bpmn:process id="shop" name="Shop orders" isExecutable="true">'
+            + samples.props(customerValue="Goods at the door", targetDuration="P3D", processOwner="ops-lead")
+            + '<bpmn:laneSet id="shop_lanes">'
+            + "".join(f'<bpmn:lane id="{i}" name="{name}">'
+                      + "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in steps) + "</bpmn:lane>"
+                      for i, (name, steps) in ORDER_LANES.items())
+            + '</bpmn:laneSet>'
+            + '<bpmn:startEvent id="order_received"><bpmn:messageEventDefinition/></bpmn:startEvent>'
+            + samples.user_task("confirm", "Confirm the order") + samples.user_task("ship", "Ship the goods")
+            + '<bpmn:endEvent id="shipped"/>' + flows("o1", "o2", "o3") + '</bpmn:process>'
+            + "</bpmn:definitions>\n")
+
+
+# Each element drawn in the container, by id: a shape's bounds and the text drawn on it, a connection's waypoints.
+DRAWN = """container => Object.fromEntries(Array.from(document.querySelectorAll(container + ' g.djs-element'))
+  .map(g => {
+    const hit = g.querySelector(':scope > .djs-hit');
+    if (g.classList.contains('djs-connection')) {
+      const numbers = hit.getAttribute('d').match(/-?[\\d.]+/g).map(Number);
+      return [g.dataset.elementId, { points: numbers.filter((_, i) => i % 2 === 0)
+        .map((x, i) => [x, numbers[2 * i + 1]]) }];
+    }
+    const at = /matrix\\(1 0 0 1 (\\S+) (\\S+)\\)/.exec(g.getAttribute('transform'));
+    return [g.dataset.elementId, { x: +at[1], y: +at[2], width: +hit.getAttribute('width'),
+                                   height: +hit.getAttribute('height'),
+                                   text: g.querySelector(':scope > .djs-visual').textContent }];
+  }))"""
+
+
+def inside(inner: dict, outer: dict) -> bool:
+    return (outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+            and outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"])
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def crosses(points: list, shape: dict) -> bool:
+    """Whether a route of horizontal and vertical segments runs through the inside of a shape."""
+    for (x1, y1), (x2, y2) in zip(points, points[1:]):
+        segment = {"x": min(x1, x2), "y": min(y1, y2), "width": abs(x2 - x1), "height": abs(y2 - y1)}
+        core = {"x": shape["x"] + 1, "y": shape["y"] + 1, "width": shape["width"] - 2, "height": shape["height"] - 2}
+        if (core["x"] <= segment["x"] + segment["width"] and segment["x"] <= core["x"] + core["width"]
+                and core["y"] <= segment["y"] + segment["height"] and segment["y"] <= core["y"] + core["height"]):
+            return True
+    return False
+
+
+def assert_drawn_in_bands(page: Page, container: str, bands: dict, flows: dict) -> dict:
+    """Each band (a lane or a pool) drawn with its name, each step inside its band, no two steps overlapping and no
+    flow running through a step it does not join; what is drawn, by id."""
+    drawn = page.evaluate(DRAWN, container)
+    for band_id, (name, steps) in bands.items():
+        assert drawn[band_id]["text"] == name
+        for step in steps:
+            assert inside(drawn[step], drawn[band_id]), (step, name)
+    steps = [step for _, members in bands.values() for step in members]
+    for i, a in enumerate(steps):
+        for b in steps[i + 1:]:
+            assert not overlap(drawn[a], drawn[b]), (a, b)
+    for flow_id, (source, target) in flows.items():
+        for step in steps:
+            if step not in (source, target):
+                assert not crosses(drawn[flow_id]["points"], drawn[step]), (flow_id, step)
+    return drawn
+
+
+def test_a_process_without_positions_is_drawn_in_its_lanes_on_the_process_page_and_in_the_modeler(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    xml = claims_without_positions()
+    assert "BPMNShape" not in xml
+    service.deploy(new_uow(), Package("claims", "claims.bpmn", {"claims.bpmn": xml}))
+    sign_in(page, server.url, "process-owner")
+
+    page.goto(f"{server.url}/processes/claims")
+    expect(page.locator("#diagram")).to_have_attribute("data-state", "ready")
+    expect(page.get_by_text(LAID_OUT)).to_be_visible()
+    expect(page.get_by_text("lanes and pools are not drawn")).to_have_count(0)
+    drawn = assert_drawn_in_bands(page, "#diagram", CLAIM_LANES, CLAIM_FLOWS)
+    # the flow still reads left to right, and the lanes lie one under another
+    assert drawn["s"]["x"] < drawn["check"]["x"] < drawn["size"]["x"] < drawn["approve"]["x"] < drawn["pay"]["x"]
+    assert drawn["lane_0"]["y"] < drawn["lane_1"]["y"] < drawn["lane_2"]["y"]
+    screenshot(page, "process-page-laid-out-lanes")
+
+    page.goto(f"{server.url}/modeler/claims")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    expect(page.locator(".modeler-status")).to_contain_text(LAID_OUT)
+    assert_drawn_in_bands(page, "#canvas", CLAIM_LANES, CLAIM_FLOWS)
+    screenshot(page, "modeler-laid-out-lanes")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#deployed")).to_contain_text("version 2")
+    stored = service.open_for_editing(new_uow(), "claims", "process-owner").package["bpmn"]
+    for lane in CLAIM_LANES:
+        assert f'bpmnElement="{lane}"' in stored
+
+
+def test_a_collaboration_without_positions_is_drawn_as_pools_with_lanes_and_message_flows(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    xml = order_without_positions()
+    service.deploy(new_uow(), Package("shop", "shop.bpmn", {"shop.bpmn": xml}))
+    sign_in(page, server.url, "process-owner")
+
+    for url, container in ((f"{server.url}/processes/shop", "#diagram"), (f"{server.url}/modeler/shop", "#canvas")):
+        page.goto(url)
+        expect(page.locator(container)).to_have_attribute("data-state", "ready")
+        drawn = assert_drawn_in_bands(page, container, ORDER_POOLS, {**ORDER_FLOWS, **ORDER_MESSAGES})
+        assert_drawn_in_bands(page, container, ORDER_LANES, ORDER_FLOWS)
+        for lane in ORDER_LANES:
+            assert inside(drawn[lane], drawn["shop_pool"])
+        assert drawn["customer_pool"]["y"] + drawn["customer_pool"]["height"] <= drawn["shop_pool"]["y"]
+        # each message flow runs from the pool of its source to that of its target
+        for message, (source, target) in ORDER_MESSAGES.items():
+            points = drawn[message]["points"]
+            assert len(points) >= 2
+            assert (points[0][1], points[-1][1]) == (drawn[source]["y"] + drawn[source]["height"], drawn[target]["y"]) \
+                or (points[0][1], points[-1][1]) == (drawn[source]["y"], drawn[target]["y"] + drawn[target]["height"])
+        screenshot(page, "laid-out-pools-" + container[1:])
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#deployed")).to_contain_text("version 2")
+    stored = service.open_for_editing(new_uow(), "shop", "process-owner").package["bpmn"]
+    for element in (*ORDER_POOLS, *ORDER_LANES, *ORDER_MESSAGES):
+        assert f'bpmnElement="{element}"' in stored

@@ -1,6 +1,7 @@
 // A diagram bpmn-js can draw. BPMN keeps where each shape sits apart from the process (BPMN DI); engines' own
 // test files and generated processes often come without it, and bpmn-js draws nothing then. Such a diagram is
-// laid out by bpmn.io's bpmn-auto-layout (loaded only then, through the page's import map) before it is drawn.
+// laid out by bpmn.io's bpmn-auto-layout (loaded only then, through the page's import map) before it is drawn, and
+// its lanes and pools are drawn around the steps it placed (lanes.js).
 // window.vfDrawable(xml) resolves to {xml, laidOut}: the text to import, and whether positions were made for it;
 // window.vfDrawable.say(container) tells the reader, above the drawing, that its positions were made.
 (function () {
@@ -15,7 +16,7 @@
 
   // bpmn-auto-layout follows each node's <incoming> and <outgoing> references, which bpmn.io writes but many
   // tools leave out (the sequence flows' sourceRef and targetRef say the same): written in where missing.
-  function withFlowReferences(doc) {
+  function writeFlowReferences(doc) {
     var flows = doc.getElementsByTagNameNS(MODEL, 'sequenceFlow');
     var byId = {};
     Array.prototype.forEach.call(doc.getElementsByTagName('*'), function (element) {
@@ -36,7 +37,6 @@
       refer(byId[flow.getAttribute('sourceRef')], 'outgoing', id);
       refer(byId[flow.getAttribute('targetRef')], 'incoming', id);
     });
-    return new XMLSerializer().serializeToString(doc);
   }
 
   window.vfDrawable = function (xml) {
@@ -44,8 +44,12 @@
     if (doc === null || hasPositions(doc)) {
       return Promise.resolve({ xml: xml, laidOut: false });
     }
+    writeFlowReferences(doc);
+    var text = new XMLSerializer().serializeToString(doc);
     return import('bpmn-auto-layout').then(function (layout) {
-      return layout.layoutProcess(withFlowReferences(doc));
+      return window.vfLanes(doc, layout.layoutProcess).then(function (withLanes) {
+        return withLanes || layout.layoutProcess(text);
+      });
     }).then(function (laidOut) {
       return { xml: laidOut, laidOut: true };
     });
@@ -54,8 +58,7 @@
   window.vfDrawable.say = function (container) {
     var note = document.createElement('p');
     note.className = 'notice diagram-laid-out';
-    note.textContent = 'This diagram came without positions for its shapes, so Valueflow laid it out; '
-      + 'lanes and pools are not drawn.';
+    note.textContent = 'This diagram came without positions for its shapes, so Valueflow laid it out.';
     container.parentNode.insertBefore(note, container);
   };
 })();

@@ -17,8 +17,8 @@
   var draftRevision = data.draft ? data.draft.revision : 0;
   var dirty = false;
   var laidOut = false;  // whether the diagram shown came without positions and was laid out here
-  var LAID_OUT = 'The diagram came without positions for its shapes, so it was laid out automatically (lanes and '
-    + 'pools are not drawn): move what you like, then save a draft or deploy to keep the layout.';
+  var LAID_OUT = 'The diagram came without positions for its shapes, so it was laid out automatically: '
+    + 'move what you like, then save a draft or deploy to keep the layout.';
   var marked = [];
   var MAX_FILE = 5 * 1024 * 1024;
 
