@@ -88,13 +88,15 @@ def claims_without_positions() -> str:
                             samples.props(customerValue="A claim paid", targetDuration="P2D", processOwner="ops-lead"))
 
 
-# An order between two pools: the customer's (a black box to the shop but for its steps) and the shop's, in two lanes.
+# An order between the customer's pool and the shop's, in two lanes, and the carrier's, a black box drawn last.
 ORDER_POOLS = {"customer_pool": ("Customer", ["want", "send_order", "sent"]),
-               "shop_pool": ("Shop", ["order_received", "confirm", "ship", "shipped"])}
+               "shop_pool": ("Shop", ["order_received", "confirm", "ship", "shipped"]),
+               "carrier_pool": ("Carrier", [])}
 ORDER_LANES = {"sales": ("Sales", ["order_received", "confirm"]), "warehouse": ("Warehouse", ["ship", "shipped"])}
 ORDER_FLOWS = {"c1": ("want", "send_order"), "c2": ("send_order", "sent"),
                "o1": ("order_received", "confirm"), "o2": ("confirm", "ship"), "o3": ("ship", "shipped")}
-ORDER_MESSAGES = {"order_sent": ("send_order", "order_received"), "goods_sent": ("ship", "customer_pool")}
+ORDER_MESSAGES = {"order_sent": ("send_order", "order_received"), "goods_sent": ("ship", "customer_pool"),
+                  "pickup_booked": ("customer_pool", "carrier_pool")}
 
 
 def order_without_positions() -> str:
@@ -104,6 +106,7 @@ def order_without_positions() -> str:
             + '<bpmn:collaboration id="order">'
             + '<bpmn:participant id="customer_pool" name="Customer" processRef="customer"/>'
             + '<bpmn:participant id="shop_pool" name="Shop" processRef="shop"/>'
+            + '<bpmn:participant id="carrier_pool" name="Carrier"/>'
             + "".join(f'<bpmn:messageFlow id="{i}" sourceRef="{s}" targetRef="{t}"/>'
                       for i, (s, t) in ORDER_MESSAGES.items())
             + '</bpmn:collaboration>'
@@ -224,6 +227,7 @@ def test_a_collaboration_without_positions_is_drawn_as_pools_with_lanes_and_mess
         for lane in ORDER_LANES:
             assert inside(drawn[lane], drawn["shop_pool"])
         assert drawn["customer_pool"]["y"] + drawn["customer_pool"]["height"] <= drawn["shop_pool"]["y"]
+        assert drawn["shop_pool"]["y"] + drawn["shop_pool"]["height"] <= drawn["carrier_pool"]["y"]
         # each message flow runs from the pool of its source to that of its target
         for message, (source, target) in ORDER_MESSAGES.items():
             points = drawn[message]["points"]

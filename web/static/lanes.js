@@ -18,6 +18,7 @@
   var POOL_GAP = 40;
   var EMPTY_POOL_HEIGHT = 100;
   var CHANNEL = 10;       // how far inside a cell's free margin a flow runs along a row
+  var MESSAGE_SHIFT = 8;  // how far right of the cells' edge a message flow runs, apart from the sequence flows
 
   function modelChildren(element, localName) {
     return Array.prototype.filter.call(element.children, function (child) {
@@ -191,7 +192,8 @@
   }
 
   // A message flow leaves the side of its shape that faces the other end, turns just inside its row's margin to the
-  // cells' edge, and meets the other end the same way; an end that is a pool is met straight from that edge.
+  // cells' edge, and meets the other end the same way; an end that is a pool is met straight from that edge, and
+  // two pools are joined along the cells' edge in their middle, which crosses no shape of the pools between.
   function routeMessage(source, target) {
     var down = source.bounds.y + source.bounds.height / 2 < target.bounds.y + target.bounds.height / 2;
     var from = source.pool ? null : outOf(source, down), to = target.pool ? null : outOf(target, !down);
@@ -200,7 +202,7 @@
     }
     if (from) { return simplified(from.concat([[from[2][0], sideOf(target, !down)]])); }
     if (to) { return simplified([[to[2][0], sideOf(source, down)]].concat(to.reverse())); }
-    var x = source.bounds.x + source.bounds.width / 2;
+    var x = source.columnRight + MESSAGE_SHIFT;
     return [[x, sideOf(source, down)], [x, sideOf(target, !down)]];
   }
 
@@ -209,7 +211,7 @@
   function outOf(item, lower) {
     var x = item.bounds.x + item.bounds.width / 2;
     var channel = lower ? item.rowTop + CELL_HEIGHT - CHANNEL / 2 : item.rowTop + CHANNEL;
-    return [[x, sideOf(item, lower)], [x, channel], [item.columnRight, channel]];
+    return [[x, sideOf(item, lower)], [x, channel], [item.columnRight + MESSAGE_SHIFT, channel]];
   }
 
   // The route without repeated points and without points in the middle of a straight run.
@@ -291,7 +293,8 @@
       var laid = entry.bands ? place(entry.bands, left, top) : { steps: {}, height: EMPTY_POOL_HEIGHT };
       if (entry.participant) {
         var pool = { x: 0, y: top, width: right, height: laid.height };
-        where[entry.participant.getAttribute('id')] = { pool: true, bounds: pool };
+        where[entry.participant.getAttribute('id')] = { pool: true, bounds: pool,
+                                                        columnRight: left + Math.floor(columns / 2) * CELL_WIDTH };
         plane.push(out.shape(entry.participant.getAttribute('id'), pool, true));
       }
       eachLane(entry.lanes, function (lane) {
