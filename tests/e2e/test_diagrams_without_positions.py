@@ -236,6 +236,8 @@ def test_a_collaboration_without_positions_is_drawn_as_pools_with_lanes_and_mess
                 or (points[0][1], points[-1][1]) == (drawn[source]["y"], drawn[target]["y"] + drawn[target]["height"])
         screenshot(page, "laid-out-pools-" + container[1:])
 
+    # the modeler is titled with the process it edits and deploys, the shop's, not the first pool's
+    expect(page.locator("#modeler-title")).to_have_text("Shop orders")
     page.get_by_role("button", name="Deploy").click()
     expect(page.locator("#deployed")).to_contain_text("version 2")
     stored = service.open_for_editing(new_uow(), "shop", "process-owner").package["bpmn"]

@@ -33,19 +33,22 @@
     say(message, 'error');
   }
 
-  function processKey() {
+  // The process being edited: the diagram's, or in a collaboration the first executable pool's (else the first's).
+  function editedProcess() {
     var root = modeler.get('canvas').getRootElement().businessObject;
-    if (!root) { return data.key; }
-    if (root.$type !== 'bpmn:Collaboration') { return root.id; }
+    if (!root || root.$type !== 'bpmn:Collaboration') { return root; }
     var pools = (root.participants || []).filter(function (p) { return p.processRef; });
     var pool = pools.filter(function (p) { return p.processRef.isExecutable; })[0] || pools[0];
-    return pool ? pool.processRef.id : data.key;
+    return pool && pool.processRef;
+  }
+
+  function processKey() {
+    var process = editedProcess();
+    return process ? process.id : data.key;
   }
 
   function showTitle() {
-    var root = modeler.get('canvas').getRootElement().businessObject;
-    var process = root && root.$type === 'bpmn:Collaboration'
-      ? ((root.participants || []).filter(function (p) { return p.processRef; })[0] || {}).processRef : root;
+    var process = editedProcess();
     document.getElementById('modeler-title').textContent = (process && process.name) || processKey();
   }
 
