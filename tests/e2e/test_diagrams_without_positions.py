@@ -163,9 +163,21 @@ def crosses(points: list, shape: dict) -> bool:
     return False
 
 
+def stretches(points: list) -> list:
+    """A route's segments, each as (axis, its coordinate on that axis, from, to)."""
+    return [("x", x1, min(y1, y2), max(y1, y2)) if x1 == x2 else ("y", y1, min(x1, x2), max(x1, x2))
+            for (x1, y1), (x2, y2) in zip(points, points[1:])]
+
+
+def share_a_stretch(a: list, b: list) -> bool:
+    """Whether two routes run along the same line for a while, where one would be read as the other."""
+    return any(sa[:2] == sb[:2] and min(sa[3], sb[3]) > max(sa[2], sb[2]) for sa in stretches(a) for sb in stretches(b))
+
+
 def assert_drawn_in_bands(page: Page, container: str, bands: dict, flows: dict) -> dict:
-    """Each band (a lane or a pool) drawn with its name, each step inside its band, no two steps overlapping and no
-    flow running through a step it does not join; what is drawn, by id."""
+    """Each band (a lane or a pool) drawn with its name, each step inside its band, no two steps overlapping, no
+    flow running through a step it does not join, and no two flows that have neither end in common running along
+    one line; what is drawn, by id."""
     drawn = page.evaluate(DRAWN, container)
     for band_id, (name, steps) in bands.items():
         assert drawn[band_id]["text"] == name
@@ -179,6 +191,10 @@ def assert_drawn_in_bands(page: Page, container: str, bands: dict, flows: dict) 
         for step in steps:
             if step not in (source, target):
                 assert not crosses(drawn[flow_id]["points"], drawn[step]), (flow_id, step)
+    for i, (a, ends_a) in enumerate(flows.items()):
+        for b, ends_b in list(flows.items())[i + 1:]:
+            if ends_a[0] != ends_b[0] and ends_a[1] != ends_b[1]:
+                assert not share_a_stretch(drawn[a]["points"], drawn[b]["points"]), (a, b)
     return drawn
 
 

@@ -18,7 +18,6 @@
   var POOL_GAP = 40;
   var EMPTY_POOL_HEIGHT = 100;
   var CHANNEL = 10;       // how far inside a cell's free margin a flow runs along a row
-  var MESSAGE_SHIFT = 8;  // how far right of the cells' edge a message flow runs, apart from the sequence flows
 
   function modelChildren(element, localName) {
     return Array.prototype.filter.call(element.children, function (child) {
@@ -151,7 +150,7 @@
         var b = step.bounds;
         var rowTop = top + (row + step.row) * CELL_HEIGHT;
         placed[step.id] = {
-          row: row + step.row, column: step.column, rowTop: rowTop,
+          id: step.id, row: row + step.row, column: step.column, rowTop: rowTop,
           columnLeft: left + step.column * CELL_WIDTH, columnRight: left + (step.column + 1) * CELL_WIDTH,
           before: b, bounds: { x: left + step.x, y: rowTop + (CELL_HEIGHT - b.height) / 2, width: b.width, height: b.height }
         };
@@ -163,55 +162,69 @@
 
   // -- routes ----------------------------------------------------------------------------------------------
   // Shapes sit inside their cells with a free margin all round, so a route that runs along the cells' edges
-  // (vertically) and just inside a row's top or bottom margin (horizontally) crosses no shape.
+  // (vertically) and just inside a row's top margin (horizontally) crosses no shape. Flows from different steps,
+  // or into different ones, take different tracks there, a few pixels apart and still inside the margins, so that
+  // one line is not read as another; flows from one step, or into one, share theirs.
 
-  function routeFlow(source, target, occupied) {
+  var EDGE_TRACKS = [0, -10, 10, -20, 20];
+  var MARGIN_TRACKS = [8, 16, 24];
+  var MESSAGE_TRACKS = [5, -5, 15, -15];  // between the sequence flows' tracks
+
+  // Hands out tracks: the first flow to run along a place gets its first track, the next user the next one.
+  function trackKeeper() {
+    var users = {};
+    return function (tracks, place, user) {
+      var list = users[place] || (users[place] = []);
+      if (list.indexOf(user) < 0) { list.push(user); }
+      return tracks[list.indexOf(user) % tracks.length];
+    };
+  }
+
+  function routeFlow(source, target, occupied, track) {
     var s = source.bounds, t = target.bounds;
     var sy = s.y + s.height / 2, ty = t.y + t.height / 2;
-    var points;
-    if (source.attachedTo) {
-      var below = source.rowTop + CELL_HEIGHT - CHANNEL / 2;
-      points = [[s.x + s.width / 2, s.y + s.height], [s.x + s.width / 2, below], [source.columnRight, below]];
-    } else {
-      var free = source.row === target.row && target.column > source.column;
-      for (var c = source.column + 1; free && c < target.column; c += 1) { free = !occupied[source.row + ',' + c]; }
-      if (free) { return [[s.x + s.width, sy], [t.x, ty]]; }
-      points = [[s.x + s.width, sy], [source.columnRight, sy]];
-    }
+    var free = !source.attachedTo && source.row === target.row && target.column > source.column;
+    for (var c = source.column + 1; free && c < target.column; c += 1) { free = !occupied[source.row + ',' + c]; }
+    if (free) { return [[s.x + s.width, sy], [t.x, ty]]; }
+    var exitX = source.columnRight + track(EDGE_TRACKS, 'edge ' + source.columnRight, 'from ' + source.id);
+    var below = source.rowTop + CELL_HEIGHT - CHANNEL / 2;
+    var points = source.attachedTo
+      ? [[s.x + s.width / 2, s.y + s.height], [s.x + s.width / 2, below], [exitX, below]]
+      : [[s.x + s.width, sy], [exitX, sy]];
     if (target.columnLeft === source.columnRight) {
-      return simplified(points.concat([[target.columnLeft, ty], [t.x, ty]]));
+      return simplified(points.concat([[exitX, ty], [t.x, ty]]));
     }
-    var channel = target.row < source.row ? target.rowTop + CELL_HEIGHT + CHANNEL : target.rowTop + CHANNEL;
-    points.push([source.columnRight, channel]);
+    var rowTop = target.row < source.row ? target.rowTop + CELL_HEIGHT : target.rowTop;
+    var channel = rowTop + track(MARGIN_TRACKS, 'row ' + rowTop, target.id);
+    points.push([exitX, channel]);
     if (target.column > source.column) {
-      return simplified(points.concat([[target.columnLeft, channel], [target.columnLeft, ty], [t.x, ty]]));
+      var entryX = target.columnLeft + track(EDGE_TRACKS, 'edge ' + target.columnLeft, 'into ' + target.id);
+      return simplified(points.concat([[entryX, channel], [entryX, ty], [t.x, ty]]));
     }
     // a flow back to an earlier column comes into its target from above or below, clear of the flows going forward
     var tx = t.x + t.width / 2;
     return simplified(points.concat([[tx, channel], [tx, channel < t.y ? t.y : t.y + t.height]]));
   }
 
-  // A message flow leaves the side of its shape that faces the other end, turns just inside its row's margin to the
-  // cells' edge, and meets the other end the same way; an end that is a pool is met straight from that edge, and
-  // two pools are joined along the cells' edge in their middle, which crosses no shape of the pools between.
-  function routeMessage(source, target) {
+  // A message flow leaves the side of its shape that faces the other end, turns just inside its row's margin to a
+  // track of its own along the cells' edge, and comes into the other end the same way; a pool is met straight from
+  // that track, and two pools are joined along the cells' edge in their middle, which crosses no shape between.
+  function routeMessage(id, source, target, track) {
     var down = source.bounds.y + source.bounds.height / 2 < target.bounds.y + target.bounds.height / 2;
-    var from = source.pool ? null : outOf(source, down), to = target.pool ? null : outOf(target, !down);
-    if (from && to) {
-      return simplified(from.concat([[from[2][0], to[1][1]]], to.reverse()));
-    }
-    if (from) { return simplified(from.concat([[from[2][0], sideOf(target, !down)]])); }
-    if (to) { return simplified([[to[2][0], sideOf(source, down)]].concat(to.reverse())); }
-    var x = source.columnRight + MESSAGE_SHIFT;
-    return [[x, sideOf(source, down)], [x, sideOf(target, !down)]];
+    function edge(item) { return item.columnRight + track(MESSAGE_TRACKS, 'edge ' + item.columnRight, id); }
+    var x = edge(source.pool && !target.pool ? target : source);
+    var from = source.pool ? [[x, sideOf(source, down)]] : outOf(source, down, x);
+    var into = target.pool ? [[x, sideOf(target, !down)]] : outOf(target, !down, x).reverse();
+    return simplified(from.concat(into));
   }
 
   function sideOf(item, lower) { return lower ? item.bounds.y + item.bounds.height : item.bounds.y; }
 
-  function outOf(item, lower) {
-    var x = item.bounds.x + item.bounds.width / 2;
+  // From the middle of a shape's side to the cells' edge at x, just inside the margin of the shape's row.
+  function outOf(item, lower, x) {
+    var middle = item.bounds.x + item.bounds.width / 2;
     var channel = lower ? item.rowTop + CELL_HEIGHT - CHANNEL / 2 : item.rowTop + CHANNEL;
-    return [[x, sideOf(item, lower)], [x, channel], [item.columnRight + MESSAGE_SHIFT, channel]];
+    return [[middle, sideOf(item, lower)], [middle, channel], [x, channel]];
   }
 
   // The route without repeated points and without points in the middle of a straight run.
@@ -305,6 +318,7 @@
                              { x: x, y: first.top, width: right - x, height: last.top + last.height - first.top }, true));
       });
       var occupied = {};
+      var track = trackKeeper();
       Object.keys(laid.steps).forEach(function (id) {
         var step = laid.steps[id];
         occupied[step.row + ',' + step.column] = true;
@@ -313,7 +327,7 @@
       });
       if (entry.drawn) {
         drawBoundaryEvents(entry, laid, out, plane, where);
-        drawFlows(entry, where, occupied, out, plane);
+        drawFlows(entry, where, occupied, track, out, plane);
         entry.drawn.all.forEach(function (di) {
           var id = di.getAttribute('bpmnElement');
           if (!where[id] && !isFlowOf(index[id], entry.process)) { plane.push(out.kept(di)); }
@@ -341,17 +355,17 @@
       var b = boundsOf(entry.drawn.shapes[id]);
       var moved = { x: b.x + host.bounds.x - host.before.x, y: b.y + host.bounds.y - host.before.y,
                     width: b.width, height: b.height };
-      where[id] = { attachedTo: host, row: host.row, column: host.column, rowTop: host.rowTop,
+      where[id] = { id: id, attachedTo: host, row: host.row, column: host.column, rowTop: host.rowTop,
                     columnLeft: host.columnLeft, columnRight: host.columnRight, bounds: moved };
       plane.push(out.moved(entry.drawn.shapes[id], moved));
     });
   }
 
-  function drawFlows(entry, where, occupied, out, plane) {
+  function drawFlows(entry, where, occupied, track, out, plane) {
     modelChildren(entry.process, 'sequenceFlow').forEach(function (flow) {
       var source = where[flow.getAttribute('sourceRef')], target = where[flow.getAttribute('targetRef')];
       if (!source || !target || target.attachedTo || source.pool || target.pool) { return; }
-      plane.push(out.edge(flow.getAttribute('id'), routeFlow(source, target, occupied)));
+      plane.push(out.edge(flow.getAttribute('id'), routeFlow(source, target, occupied, track)));
     });
   }
 
@@ -389,11 +403,12 @@
     })).then(function () {
       var drawing = drawAll(doc, index, entries, participants.length > 0);
       var out = writer(doc);
+      var track = trackKeeper();
       (collaboration ? modelChildren(collaboration, 'messageFlow') : []).forEach(function (message) {
         var source = drawing.where[message.getAttribute('sourceRef')];
         var target = drawing.where[message.getAttribute('targetRef')];
         if (source && target) {
-          drawing.plane.push(out.edge(message.getAttribute('id'), routeMessage(source, target)));
+          drawing.plane.push(out.edge(message.getAttribute('id'), routeMessage(message.getAttribute('id'), source, target, track)));
         }
       });
       Array.prototype.slice.call(doc.getElementsByTagNameNS(BPMNDI, 'BPMNDiagram')).forEach(function (old) {
