@@ -14,9 +14,10 @@ reads the key ``segment``), lists, contexts (``{rate: 0.1}``, a dict),
 arithmetic, also of dates and days-and-time durations, comparisons (``=``,
 ``!=``, ``<``...), ``and``/``or``/``not(...)``, ``if … then … else``,
 ``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary
-tests>``, ``x instance of number`` (and the other types of ``_TYPES``), and the built-in functions a decision table commonly uses
-(``_BUILTINS``); a literal a function reads (``date("2026-02-30")``) is read
-when translated. Unary tests
+tests>``, ``x instance of number`` (and the other types of ``_TYPES``), ``is defined(x)`` and ``is
+defined(x.y)`` (whether the case has the variable, and it the entry, whatever its value, null too), and the
+built-in functions a decision table commonly uses (``_BUILTINS``); a literal a function reads
+(``date("2026-02-30")``) is read when translated. Unary tests
 (a DMN input cell) add ``< 5``, ranges ``[a..b]``, ``(a..b]``, ``]a..b[``,
 lists of tests ``"a","b"``, ``not(...)``, ``-`` and ``?`` for the input; as in
 FEEL, a null input matches no comparison nor range.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable
@@ -139,6 +141,23 @@ def _instance_of(value: Any, type_name: str) -> bool:
     return isinstance(value, _TYPES[type_name])
 
 
+def _is_defined(name: str, *path: str) -> bool:
+    """FEEL's ``is defined(name.path)``: whether the expression calling it can read the variable ``name`` and,
+    along ``path``, each context entry, whatever the value (null too). It looks the name up where the calling
+    expression's own names live (its comprehension's, then the restricted engine's scope for it), reads nothing
+    else and gives only True or False."""
+    caller = sys._getframe(1)
+    scope = caller.f_locals if name in caller.f_locals else caller.f_globals
+    if name not in scope:
+        return False
+    value = scope[name]
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
+
+
 # Functions a translation may call, by the helper name the restricted engine is given them under.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_date": _date, "feel_date_and_time": _date_and_time, "feel_number": _number,
@@ -146,7 +165,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_substring_after": _substring_after, "feel_string_join": _string_join, "feel_decimal": _decimal,
     "feel_modulo": _modulo, "feel_mean": _mean, "feel_product": _product, "feel_append": _append,
     "feel_concatenate": _concatenate, "feel_distinct_values": _distinct_values, "feel_index_of": _index_of,
-    "feel_instance_of": _instance_of,
+    "feel_instance_of": _instance_of, "feel_is_defined": _is_defined,
 }
 # The functions that read a literal text (a date, a duration, a number): a literal is checked when translated.
 _READING_LITERALS = {"date": _date, "date and time": _date_and_time, "duration": _duration, "number": _number}
@@ -193,7 +212,8 @@ _BUILTINS: dict[str, tuple[tuple[int, ...], str]] = {
     "index of": ((2,), "feel_index_of({args})"),
     "not": ((1,), "(not ({0}))"),
 }
-_MULTIWORD = sorted((name for name in _BUILTINS if " " in name), key=len, reverse=True)
+_IS_DEFINED = "is defined"  # a built-in whose argument is a variable or a path, read by _Parser.is_defined
+_MULTIWORD = sorted([*(name for name in _BUILTINS if " " in name), _IS_DEFINED], key=len, reverse=True)
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*")
@@ -519,10 +539,31 @@ class _Parser:
         return self.checked_call(function, [repr(text)])
 
     def call(self, name: str) -> str:
+        if name == _IS_DEFINED:
+            return self.is_defined()
         if name not in _BUILTINS:
             raise FeelNotSupported(f"the function {name}() is not one Valueflow knows")
         self.expect("(")
         return self.checked_call(name, self.items_until(")"))
+
+    def is_defined(self) -> str:
+        """``is defined(x)`` or ``is defined(x.y.z)`` (after the function's name): the call of feel_is_defined
+        with the variable's name and the path's entries, which the expression does not read itself, as reading a
+        missing one fails."""
+        self.expect("(")
+        kind, first = self.take()
+        if kind != "name" or first.startswith("_") or first in _RESERVED | set(_KEYWORDS) | _PYTHON_ONLY:
+            raise FeelNotSupported(f"is defined() takes a variable or a path such as customer.discount, not {first!r}")
+        names = [variable_name(self.words(first))]
+        while self.peek() == ("operator", ".") and self.peek(1)[0] == "name":
+            self.index += 1
+            names.append(self.words(self.take()[1]))
+        if self.peek()[0] == "end":
+            raise FeelNotSupported("the expression ends too soon")
+        if not self.accept(")"):
+            raise FeelNotSupported(f"is defined() takes a variable or a path such as customer.discount: "
+                                   f"{self.peek()[1]!r} is not supported there")
+        return f"feel_is_defined({', '.join(map(repr, names))})"
 
     def checked_call(self, name: str, args: list[str]) -> str:
         """The Python calling the built-in ``name`` with ``args``; a literal it reads (a date, a duration) is read

@@ -78,3 +78,17 @@ def test_a_decision_table_whose_parts_have_no_ids_as_dmn_allows_deploys_and_deci
     instance_id = service.start_instance(new_uow(), "camunda_dmn13_discount", CUSTOMER, {
         "Yearly_Spend": 60000, "customer_since": date(2025, 6, 1), "order_date": date(2026, 3, 2)})
     assert queries.instance_view(new_uow(), instance_id)["data"]["Customer_Status"] == "platinum"
+
+
+@pytest.mark.parametrize("order, price_list, steps", [
+    ({"discount": 0.1}, "discounted", ["Task_apply"]),
+    ({"discount": None}, "discounted", ["Task_apply"]),
+    ({}, "list price", []),
+])
+def test_is_defined_decides_and_routes_on_whether_the_case_has_the_variable_whatever_its_value(
+        new_uow, order, price_list, steps):
+    service.deploy(new_uow(), read_package(DIALECTS / "camunda8_optional_discount"))
+    service.add_user(new_uow(), "sam", ["sales"])
+    instance_id = service.start_instance(new_uow(), "camunda8_order_pricing", CUSTOMER, order)
+    assert [step for step, _, _ in work_through(new_uow, instance_id, {"sales": "sam"})] == steps
+    assert queries.instance_view(new_uow(), instance_id)["data"]["price_list"] == price_list

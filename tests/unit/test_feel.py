@@ -47,6 +47,9 @@ DATA = {"amount": 600, "name": "Ada Moss", "customer": {"segment": "premium"}, "
     ("amount instance of number and not(true instance of number) and due instance of date and customer instance of "
      "context and items instance of list and name instance of string and duration(\"P1D\") instance of days and "
      "time duration", True),
+    ("is defined(note) and is defined(customer.segment) and is defined(Customer Status) and not(is defined(discount)) "
+     "and not(is defined(customer.discount)) and not(is defined(note.text))", True),
+    ("every item in [customer, {segment: null}] satisfies is defined(item.segment)", True),
 ])
 def test_feel_expressions_run_in_the_restricted_engine_with_feels_meaning(feel, value):
     assert ENVIRONMENT.evaluate(expression_to_python(feel), dict(DATA)) == value
@@ -83,6 +86,9 @@ def test_a_dash_or_an_empty_cell_matches_any_input():
     ("{a 1}", "expected ':' before '1'"),
     ("amount instance of money", "'money' is not a type Valueflow knows: use one of number, string, boolean, date, "
                                  "date and time, days and time duration, list, context, Any"),
+    ("is defined(amount + 1)", "is defined() takes a variable or a path such as customer.discount: '+' is not "
+                               "supported there"),
+    ("is defined(null)", "is defined() takes a variable or a path such as customer.discount, not 'null'"),
 ])
 def test_feel_that_valueflow_does_not_translate_is_named(feel, why):
     with pytest.raises(FeelNotSupported, match="^" + re.escape(why) + "$"):

@@ -68,3 +68,14 @@ def test_a_user_tasks_outputs_read_the_inputs_it_was_given(new_uow):
 def test_a_mapping_valueflow_cannot_honour_is_refused_at_deploy_naming_the_step(new_uow, step, refusal):
     problem = only_refusal(new_uow, step)
     assert problem.startswith(f"step (Price): {refusal}"), problem
+
+
+def test_a_camunda_8_mapping_reads_whether_a_variable_is_defined(new_uow):
+    service.deploy(new_uow(), with_step(script_task(
+        '<zeebe:ioMapping><zeebe:input source="=if is defined(amount) then amount else 0" target="base"/>'
+        '<zeebe:output source="=is defined(coupon)" target="couponed"/></zeebe:ioMapping>')))
+    with_amount = service.start_instance(new_uow(), "steps", CUSTOMER, {"amount": 20})
+    without = service.start_instance(new_uow(), "steps", CUSTOMER, {"coupon": None})
+    assert [(data["price"], data["couponed"]) for data in (queries.instance_view(new_uow(), instance)["data"]
+                                                           for instance in (with_amount, without))] == [
+        (40, False), (0, True)]
