@@ -30,6 +30,7 @@ from engine.storage.casestore import CaseRecord, Loaded, TaskRecord
 from engine.storage.repository import known_segments
 from engine.storage.tables import BusinessKey, ProcessDefinition, ProcessDraft, User
 from engine.storage.uow import ConcurrentUpdate, UnitOfWork
+from engine.time import written
 from engine.time.clock import running_at
 from engine.work.accounts import EDITING_ROLES, MANAGING_ROLES, PASSWORD_LENGTHS, USER_NAME, USER_NAME_RULE
 from engine.work.passwords import hash_password
@@ -245,9 +246,9 @@ def _moved_on(key: str, newest: Optional[ProcessDefinition], base: Optional[int]
     if base is None:
         return (f"the process key {key} is taken by {newest.name!r} (version {newest.version}); nothing was stored: "
                 f"give this process another key, or open {key} in the modeler to change that process")
-    return (f"{key} version {newest.version} was deployed by {newest.deployed_by or 'someone'} at "
-            f"{newest.deployed_at:%Y-%m-%d %H:%M} UTC since you opened version {base}, and deploying your edit would "
-            "undo it; nothing was stored: save your edit as a draft, reload the modeler on the newest version and "
+    return (f"{key} version {newest.version} was deployed by {newest.deployed_by or 'someone'} on "
+            f"{written.utc_moment(newest.deployed_at)} since you opened version {base}, and deploying your edit "
+            "would undo it; nothing was stored: save your edit as a draft, reload the modeler on the newest version and "
             "make your change there")
 
 
@@ -339,7 +340,7 @@ def save_draft(uow: UnitOfWork, key: str, data: Any, base_revision: int, user: s
                                 "reopen the draft before saving again") from None
         if not stored:
             current = uow.drafts.get(key)
-            who = (f"{current.saved_by} saved revision {current.revision} at {current.saved_at:%Y-%m-%d %H:%M} UTC"
+            who = (f"{current.saved_by} saved revision {current.revision} on {written.utc_moment(current.saved_at)}"
                    if current else "it was removed")
             raise DraftConflict(f"the draft of {key} changed since you opened it ({who}); nothing was saved: "
                                 "reopen the draft, or copy your change, before saving again")
@@ -571,7 +572,7 @@ def waiting_for(waits: Iterable[Wait]) -> str:
     """What a case waits for, in words: its messages and timers, or its open steps when none."""
     described = [f"the message {w.message!r} ({w.step_name})" if w.kind == "message"
                  else f"{w.worker} ({w.step_name})" if w.kind == "worker"
-                 else f"a timer ({w.step_name}, due {w.due.isoformat() if w.due else 'unknown'})" for w in waits]
+                 else f"a timer ({w.step_name}, due {written.utc_moment(w.due) if w.due else 'unknown'})" for w in waits]
     return "it waits for " + (", ".join(described) if described else "none: only for its open steps")
 
 

@@ -7,7 +7,7 @@ import json
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from jinja2.utils import htmlsafe_json_dumps
 
@@ -63,7 +63,7 @@ def _page(key: str, version: int | None, package: Any, draft: Any, segments: tup
         "segments": list(segments), "roles": accounts.known_roles(db.uow()),
         "countries": [{"code": code, "name": name} for code, name in countries_by_name()],
         "value_classes": {code: f"{name}: {meaning}" for code, (name, meaning) in VALUE_CLASSES.items()},
-        "csrf": csrf.token(), "me": g.account.name,
+        "csrf": csrf.token(), "me": g.account.name, "timezone": current_app.config["TIMEZONE"],
         "urls": {"validate": url_for("api_processes.validate"), "deploy": url_for("api_processes.deploy"),
                  "unpack": url_for("api_processes.unpack"),
                  "draft": url_for("api_processes.show_draft", key="__KEY__"),

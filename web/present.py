@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Optional, Union
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask.templating import Environment
 
+from engine.time import written
 from engine.time.durations import spoken
 
 URGENCY_WORDS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached", "none": "No target"}
@@ -115,16 +116,14 @@ def when(moment: Optional[Any]) -> str:
     """A moment in the app's time zone: ``Mon 5 Jan 2026, 09:00``."""
     if moment is None:
         return "—"
-    local = _local(moment)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    return written.moment(_local(moment))
 
 
 def day(moment: Optional[Any]) -> str:
     """The date of a moment in the app's time zone: ``5 Jan 2026``."""
     if moment is None:
         return "—"
-    local = _local(moment)
-    return f"{local.day} {local:%b %Y}"
+    return written.calendar_date(_local(moment))
 
 
 def _local(moment: datetime | str) -> datetime:
@@ -178,7 +177,8 @@ def event_name(kind: Any) -> str:
 
 
 def show_value(value: Any) -> str:
-    """A single value for people: Yes/No, numbers with thousands separators, the rest as text."""
+    """A single value for people: Yes/No, numbers with thousands separators, dates and moments as the pages write
+    them (a moment without a time zone as it was given), the rest as text."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -187,6 +187,10 @@ def show_value(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+    if isinstance(value, datetime):
+        return when(value) if value.tzinfo else written.moment(value)
+    if isinstance(value, date):
+        return written.calendar_date(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
@@ -214,15 +218,30 @@ class Shown:
 
 
 def case_fields(data: dict[str, Any], labels: Optional[dict[str, str]] = None,
-                choices: Optional[Mapping[str, Mapping[str, Any]]] = None) -> list[Shown]:
-    """Case data as labelled fields: objects become nested fields, lists of plain values a comma list, and a
-    form's choice (``choices``: the field's ``enum`` and ``x-labels``) the words the form offers it in."""
+                specs: Optional[Mapping[str, Mapping[str, Any]]] = None) -> list[Shown]:
+    """Case data as labelled fields: objects become nested fields, lists of plain values a comma list, a form's
+    choice (``specs``: the field's ``enum`` and ``x-labels``) the words the form offers it in, and a form's date
+    (``specs``: its ``format``) as the pages write dates."""
     shown = []
     for k, v in data.items():
-        label, spec = (labels or {}).get(str(k)) or humanize(k), (choices or {}).get(str(k))
-        chosen = spec is not None and not isinstance(v, (bool, dict, list)) and v in spec.get("enum", [])
-        shown.append(Shown(label, choice_label(v, spec)) if chosen else _shown(label, v, 1))
+        label, spec = (labels or {}).get(str(k)) or humanize(k), (specs or {}).get(str(k)) or {}
+        chosen = not isinstance(v, (bool, dict, list)) and v in spec.get("enum", [])
+        if chosen:
+            shown.append(Shown(label, choice_label(v, spec)))
+        elif isinstance(v, str) and spec.get("format") in ("date", "date-time"):
+            shown.append(Shown(label, _written_date(v, spec["format"])))
+        else:
+            shown.append(_shown(label, v, 1))
     return shown
+
+
+def _written_date(text: str, form_format: str) -> str:
+    """A form's date (``2026-12-21``) or date and time as the pages write them; the text when it is neither."""
+    try:
+        value = date.fromisoformat(text) if form_format == "date" else datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return show_value(value)
 
 
 def choice_label(value: Any, spec: Mapping[str, Any]) -> str:

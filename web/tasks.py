@@ -61,7 +61,7 @@ def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: 
         assignable=assignable, has_form=ctx["form"] is not None,
         fields=forms.fields_for(schema, values, errors), form_error=(errors or {}).get(""),
         error_count=len(errors or {}), alert=alert, preview=is_open or bool(values),
-        data=present.case_fields(ctx["data"], labels, ctx["choices"]),
+        data=present.case_fields(ctx["data"], labels, ctx["field_specs"]),
     ), code
 
 

@@ -126,14 +126,17 @@ def field_labels(uow: UnitOfWork, definition: ProcessDefinition) -> dict[str, st
     return labels
 
 
-def field_choices(uow: UnitOfWork, definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
-    """Every form field with a list of choices, by field name: its ``enum`` and the ``x-labels`` its form gives."""
-    choices: dict[str, dict[str, Any]] = {}
+def field_specs(uow: UnitOfWork, definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
+    """Every form field whose value a page words otherwise than its text, by field name: a list of choices (its
+    ``enum`` and the ``x-labels`` its form gives) or a date (its ``format``, ``date`` or ``date-time``)."""
+    specs: dict[str, dict[str, Any]] = {}
     for schema in uow.compiled(definition.id).forms.values():
         for name, field in (schema.get("properties") or {}).items():
             if isinstance(field, dict) and isinstance(field.get("enum"), list):
-                choices.setdefault(name, {key: field[key] for key in ("enum", "x-labels") if key in field})
-    return choices
+                specs.setdefault(name, {key: field[key] for key in ("enum", "x-labels") if key in field})
+            elif isinstance(field, dict) and field.get("format") in ("date", "date-time"):
+                specs.setdefault(name, {"format": field["format"]})
+    return specs
 
 
 def _step_row(task: Union[HumanTask, "_Step"]) -> dict[str, Any]:
@@ -157,7 +160,7 @@ class _TaskPageFacts:
     target_seconds: Optional[int]
     documentation: dict[str, str]
     labels: dict[str, str]
-    choices: dict[str, dict[str, Any]]
+    field_specs: dict[str, dict[str, Any]]
 
 
 def _task_page_facts(uow: UnitOfWork, definition_id: int) -> _TaskPageFacts:
@@ -168,7 +171,7 @@ def _task_page_facts(uow: UnitOfWork, definition_id: int) -> _TaskPageFacts:
         notes = ProcessAnnotations.from_dict(definition.annotations)
         return _TaskPageFacts(definition.key, definition.name, definition.version, notes.process.customer_value,
                               notes.process.target_seconds, diagram_facts(uow, definition).documentation,
-                              field_labels(uow, definition), field_choices(uow, definition))
+                              field_labels(uow, definition), field_specs(uow, definition))
     return uow.specs.facts("task page", definition_id, read)
 
 
@@ -234,7 +237,7 @@ def task_page(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
             "customer": {"id": customer_id, "name": customer_name, "segment": segment},
             "data": {k: v for k, v in data.items() if k != "customer"},
             "labels": facts.labels,
-            "choices": facts.choices,
+            "field_specs": facts.field_specs,
             "history": [_step_row(s) for s in steps if s.status == "completed"],
             "other_open": [_step_row(s) for s in steps if s.status == "open" and s.id != task_id],
             "now": now,

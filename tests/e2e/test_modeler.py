@@ -126,15 +126,18 @@ def test_a_draft_is_saved_the_page_reloaded_and_the_draft_reopened_with_the_chan
     page.get_by_label("Customer value").press("Tab")
     expect(page.locator("#modeler-status")).to_have_text("Unsaved changes.")
     page.get_by_role("button", name="Save draft").click()
-    expect(page.locator("#modeler-status")).to_contain_text("Draft saved (revision 1) by process-owner")
+    expect(page.locator("#modeler-status")).to_have_text(
+        re.compile(r"^Draft saved \(revision 1\) by process-owner on \w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d\.$"))
+    saved = page.locator("#modeler-status").inner_text().split(" on ", 1)[1].rstrip(".")
 
     page.reload()
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
-    expect(page.locator("#modeler-status")).to_contain_text("A draft saved by process-owner")
+    expect(page.locator("#modeler-status")).to_contain_text(f"A draft saved by process-owner on {saved} (revision 1)")
     page.locator('g.djs-element[data-element-id="credit_review"]').click()
     expect(page.get_by_label("Customer value")).to_have_value("Someone looks at my whole situation, not just a number")
     page.get_by_role("button", name="Reopen draft").click()
-    expect(page.locator("#modeler-status")).to_contain_text("Draft reopened: revision 1, saved by process-owner")
+    expect(page.locator("#modeler-status")).to_have_text(
+        f"Draft reopened: revision 1, saved by process-owner on {saved}.")
     page.locator('g.djs-element[data-element-id="credit_review"]').click()
     expect(page.get_by_label("Customer value")).to_have_value("Drafted: my affordability is checked by a person")
     page.get_by_role("button", name="Deploy").click()
@@ -485,7 +488,7 @@ def test_a_deploy_from_a_second_tab_opened_before_another_deploy_is_refused_and_
     expect(page.get_by_role("heading", name="Deployed as version 2")).to_be_visible()
     other.get_by_role("button", name="Deploy").click()
     expect(other.locator("#modeler-status")).to_contain_text(
-        "Not deployed: loan_decision version 2 was deployed by process-owner at ")
+        "Not deployed: loan_decision version 2 was deployed by process-owner on ")
     expect(other.locator("#modeler-status")).to_contain_text("since you opened version 1")
     with live_app.extensions["valueflow"]() as uow:
         assert uow.definitions.latest("loan_decision").version == 2

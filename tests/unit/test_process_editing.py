@@ -167,11 +167,11 @@ def test_a_draft_is_saved_and_reopened_with_who_saved_it_and_when(new_uow, edito
     assert service.open_for_editing(new_uow(), "loan_decision", "oscar").draft.revision == 2
 
 
-def test_a_save_based_on_an_older_revision_is_refused_naming_who_saved(new_uow, editors, loan):
+def test_a_save_based_on_an_older_revision_is_refused_naming_who_saved_and_when(new_uow, editors, loan):
     service.save_draft(new_uow(), "loan_decision", loan, 0, "olivia")
     service.save_draft(new_uow(), "loan_decision", edited(loan), 1, "oscar")
     for base in (1, 0):
-        with pytest.raises(service.DraftConflict, match="oscar saved revision 2"):
+        with pytest.raises(service.DraftConflict, match=r"oscar saved revision 2 on Mon 5 Jan 2026, 09:00 UTC\)"):
             service.save_draft(new_uow(), "loan_decision", loan, base, "olivia")
     assert service.get_draft(new_uow(), "loan_decision", "olivia").package == edited(loan)
 

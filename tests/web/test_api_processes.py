@@ -57,7 +57,7 @@ def test_a_deploy_based_on_a_version_no_longer_the_newest_is_refused_and_undoes_
     stale = call(client, auth, "POST", f"{API}/deploy", other_tab)
     assert stale.status_code == 409
     assert stale.json["error"]["message"].startswith(
-        "loan_decision version 2 was deployed by process-owner at ")
+        "loan_decision version 2 was deployed by process-owner on Mon 5 Jan 2026, 09:00 UTC since you opened ")
     assert "since you opened version 1, and deploying your edit would undo it; nothing was stored" in \
         stale.json["error"]["message"]
     with new_uow() as uow:

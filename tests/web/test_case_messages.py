@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from engine import service
+from engine.cases.errors import MessageNotExpected
 from engine.work import queries
 from tests.web.conftest import MEDIUM_RISK, open_task, password_of, start_loan, text_of
 
@@ -108,6 +111,13 @@ def test_a_message_delivered_meanwhile_makes_the_recording_a_conflict(client, au
     assert (f"Nothing was recorded: case {instance_id} is not waiting for the message 'documents_received'; "
             "it waits for" in text_of(response))
     assert [e["actor"] for e in messages_received(new_uow, instance_id)] == ["api"]
+
+
+def test_a_message_the_case_does_not_wait_for_is_refused_with_its_timer_due_as_the_pages_write_it(new_uow, clock):
+    instance_id = waiting_for_documents(new_uow, clock)
+    with pytest.raises(MessageNotExpected) as refused:
+        service.record_message(new_uow(), instance_id, "payment_received", {}, "customer-service")
+    assert str(refused.value).endswith("a timer (Two days without documents, due Wed 7 Jan 2026, 11:00 UTC)")
 
 
 def test_staff_of_other_processes_neither_see_the_case_nor_record(client, auth, new_uow, clock):

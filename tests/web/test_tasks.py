@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -294,6 +294,19 @@ def test_nested_case_data_reads_as_fields_and_a_long_value_is_folded(client, aut
     folded = re.search(r'<details class="long-value"><summary><span class="fold-preview">([^<]*)… ', response.get_data(as_text=True))
     assert folded is not None and len(folded.group(1)) < 300 and note.startswith(folded.group(1))
     assert "show all 6,400 characters" in data
+
+
+def test_dates_in_the_case_data_read_as_the_page_writes_its_own_dates(client, auth, new_uow):
+    instance_id = service.start_instance(
+        new_uow(), "loan_decision", service.CustomerRef("c-9", "Ada Moss", "standard"),
+        {"offer_valid_until": "2026-02-28", "reply_expected_by": "not a date", "reviewed_on": date(2026, 1, 2)},
+        actor="customer-service")
+    auth.login("customer-service")
+    page = text_of(client.get(f"/tasks/{open_task(new_uow, instance_id)['id']}"))
+    data = page.split("The case so far", 1)[1].split("Steps done", 1)[0]
+    assert "Offer valid until 28 Feb 2026" in data and "Reviewed on 2 Jan 2026" in data
+    assert "Reply expected by not a date" in data
+    assert "Due Mon 5 Jan 2026, 10:00" in page
 
 
 def test_a_text_over_the_length_cap_is_refused_at_its_field_and_nothing_is_saved(client, auth, new_uow):

@@ -27,6 +27,19 @@
     statusLine.className = 'modeler-status' + (kind ? ' modeler-status-' + kind : '');
   }
 
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+  // A moment as the pages write it (engine/time/written.py): "Sun 6 Dec 2026, 14:05" in the app's time zone.
+  function writtenMoment(iso) {
+    var parts = {};
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: data.timezone, weekday: 'short', day: 'numeric', month: 'numeric', year: 'numeric',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23'
+    }).formatToParts(new Date(iso)).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.weekday + ' ' + Number(parts.day) + ' ' + MONTHS[parts.month - 1] + ' ' + parts.year + ', ' + parts.hour
+      + ':' + parts.minute;
+  }
+
   function fail(message) {
     container.dataset.state = 'error';
     panelBox.innerHTML = '';
@@ -247,7 +260,7 @@
       draftRevision = answer.json.revision;
       dirty = false;
       reopenButton.hidden = false;
-      say('Draft saved (revision ' + answer.json.revision + ') by ' + answer.json.saved_by + ' at ' + new Date(answer.json.saved_at).toLocaleString() + '.', 'success');
+      say('Draft saved (revision ' + answer.json.revision + ') by ' + answer.json.saved_by + ' on ' + writtenMoment(answer.json.saved_at) + '.', 'success');
     });
   }
 
@@ -258,7 +271,7 @@
       if (answer.status !== 200) { say('No draft opened: ' + errorText(answer), 'error'); return; }
       draftRevision = answer.json.revision;
       return importPackage(answer.json.package).then(function () {
-        say('Draft reopened: revision ' + answer.json.revision + ', saved by ' + answer.json.saved_by + ' at ' + new Date(answer.json.saved_at).toLocaleString() + '.', 'success');
+        say('Draft reopened: revision ' + answer.json.revision + ', saved by ' + answer.json.saved_by + ' on ' + writtenMoment(answer.json.saved_at) + '.', 'success');
       });
     });
   }
