@@ -459,7 +459,7 @@ def complete_task(uow: UnitOfWork, task_id: int, user: str, data: dict[str, Any]
             raise NotAllowed(f"task {task_id} is {holder}; only its assignee can complete it"
                              + ("" if task.assignee else " (claim it first)"))
         compiled = uow.compiled(record.definition_id)
-        accepted = check_form(compiled.forms.get(task.step_id), data)
+        accepted = check_form(compiled.forms.get(task.step_id), data, uow.clock.now().date())
         loaded = uow.cases.load(record, compiled)
         with running_at(uow.clock):
             loaded.case.complete(task.spiff_task_id, accepted)
@@ -564,7 +564,7 @@ def record_message(uow: UnitOfWork, instance_id: int, name: str, data: dict[str,
         if wait is None:
             raise MessageNotExpected(f"case {instance_id} is not waiting for the message {name!r}; "
                                      + waiting_for(loaded.case.waits()))
-        accepted = check_form(compiled.forms.get(wait.step_id), data)
+        accepted = check_form(compiled.forms.get(wait.step_id), data, uow.clock.now().date())
         _receive(uow, loaded, name, accepted, user, wait.step_id)
 
 

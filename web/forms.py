@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Mapping, Optional
 
 from engine.definitions.forms import COMMENT_FORM, DEFAULT_MAX_LENGTH, FormInvalid, check_form
@@ -107,8 +108,10 @@ def _limits(spec: dict[str, Any], widget: str) -> str:
     return ""
 
 
-def read_submission(schema: dict[str, Any], form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(data typed for the engine, values as typed for re-display); raises FormInvalid with every bad field.
+def read_submission(schema: dict[str, Any], form: Mapping[str, str], today: date) -> tuple[dict[str, Any],
+                                                                                           dict[str, Any]]:
+    """(data typed for the engine, values as typed for re-display); raises FormInvalid with every bad field,
+    its dates held to their range around ``today``.
 
     An empty optional field is left out; an unticked checkbox is False; a number that does not parse is an
     error at that field, and the engine's own check still reports the other fields.
@@ -139,7 +142,7 @@ def read_submission(schema: dict[str, Any], form: Mapping[str, str]) -> tuple[di
         else:
             data[name] = raw if widget == "textarea" else raw.strip()
     try:
-        accepted = check_form(schema, data)
+        accepted = check_form(schema, data, today)
     except FormInvalid as exc:
         errors = {**{k: v for k, v in exc.errors.items() if k not in errors}, **errors}
         accepted = {}

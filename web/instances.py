@@ -89,7 +89,7 @@ def record_message(instance_id: int, name: str) -> ResponseReturnValue:
                                                                 f"\u201c{present.humanize(name)}\u201d; nothing was "
                                                                 "recorded.")
     try:
-        data, typed = forms.read_submission(forms.schema_or_comment(wait["form"]), request.form)
+        data, typed = forms.read_submission(forms.schema_or_comment(wait["form"]), request.form, db.now().date())
     except forms.FormInvalidTyped as exc:
         return _message_refused(instance_id, 400, recording=name, message_values=exc.typed,
                                 message_errors=exc.errors)

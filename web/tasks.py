@@ -144,7 +144,7 @@ def complete(task_id: int) -> ResponseReturnValue:
     task = _at_hand(task_id)
     schema = forms.schema_or_comment(task.form)
     try:
-        data, typed = forms.read_submission(schema, request.form)
+        data, typed = forms.read_submission(schema, request.form, db.now().date())
     except forms.FormInvalidTyped as exc:
         if task.status != "open":  # done meanwhile (another tab, a colleague): fixing the values would not help
             return _back(task_id, 409, alert=f"Your values were not saved: task {task_id} ({task.name}) is already "

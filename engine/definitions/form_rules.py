@@ -6,6 +6,7 @@ form that breaks one checks no value.
 - A ``pattern`` is a regular expression the forms' matcher compiles (engine.definitions.form_patterns).
 - No ``patternProperties``: a form names its fields, and jsonschema would match those patterns against the
   submitted names with no time limit.
+- A date field's ``formatMinimum`` and ``formatMaximum`` are dates (engine.definitions.form_dates).
 
 Every object of the form is looked at, its data (``enum``, ``const``, ``default``) too, since a ``$ref`` may
 point at any of its parts; only the names of fields and definitions are not taken for keywords.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from engine.definitions.form_dates import bound_error, date_fields
 from engine.definitions.form_patterns import pattern_error
 
 # Keywords whose object maps names to schemas (or to lists of names).
@@ -38,6 +40,8 @@ def breaches(schema: Any) -> list[str]:
             found.append(f"pattern {pattern!r} is not a valid regular expression: {problem}")
         if isinstance(node.get("patternProperties"), dict):
             found.append("patternProperties are not taken: name each field under properties")
+        found += [f"{name}: {problem}" for name, field in date_fields(node).items()
+                  if (problem := bound_error(field)) is not None]
     return found
 
 

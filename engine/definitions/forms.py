@@ -7,7 +7,9 @@ Text is as long as a field's ``maxLength`` allows, or DEFAULT_MAX_LENGTH
 characters when the form sets no limit; a number within the field's
 ``minimum`` and ``maximum``, or within DEFAULT_LARGEST_NUMBER either side of
 zero for each bound the form leaves open (a larger one loses digits as a
-float, and the arithmetic of the process's scripts overflows on it).
+float, and the arithmetic of the process's scripts overflows on it); a date
+within its form's range, or within a hundred years of today
+(engine.definitions.form_dates).
 
 Every completion checks its form, so the usual case is made cheap: a form
 of flat fields (the keywords in ``_field_checks``) is compiled once into
@@ -22,6 +24,7 @@ Patterns are matched under a time limit (engine.definitions.form_patterns).
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 from typing import Any, Callable, Optional, Union
 
@@ -29,9 +32,11 @@ import jsonschema
 import referencing.exceptions
 from jsonschema.protocols import Validator
 
+from engine.definitions.form_dates import DATE_BOUNDS, date_fields, dates_out_of_range
 from engine.definitions.form_patterns import PatternTooSlow, matches
 from engine.definitions.form_rules import breaches
 from engine.definitions.form_validator import form_validator
+from engine.time.clock import current_time
 
 DEFAULT_MAX_LENGTH = 10_000
 DEFAULT_LARGEST_NUMBER = 10**15 - 1
@@ -49,16 +54,18 @@ class FormInvalid(Exception):
         super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
 
 
-def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
-    """The accepted data, or FormInvalid naming every bad field."""
+def check_form(schema: Optional[dict[str, Any]], data: Any, today: Optional[date] = None) -> dict[str, Any]:
+    """The accepted data, or FormInvalid naming every bad field; dates are held to their range around ``today``
+    (by default the engine's clock's)."""
     schema = schema or COMMENT_FORM
     if not isinstance(data, dict):
         raise FormInvalid({"": "the form data must be a JSON object"})
     checkers = _checkers(schema)
     if isinstance(checkers, FormInvalid):
         raise checkers
-    validator, surely_valid, capped = checkers
-    if surely_valid is not None and surely_valid(data):
+    validator, surely_valid, capped, dated = checkers
+    out_of_range = dates_out_of_range(dated, data, today or current_time().date()) if dated else {}
+    if not out_of_range and surely_valid is not None and surely_valid(data):
         return dict(data)
     known = set(schema.get("properties", {}))
     errors = {name: "is not a field of this form" for name in data if name not in known}
@@ -75,13 +82,15 @@ def check_form(schema: Optional[dict[str, Any]], data: Any) -> dict[str, Any]:
         raise FormInvalid({"": f"this form cannot check its values: its $ref {exc.ref!r} leads to no part of the "
                                "form (a form reads no file nor address); the process owner must deploy it "
                                "again"}) from None
+    for name, message in out_of_range.items():
+        errors.setdefault(name, message)
     if errors:
         raise FormInvalid(errors)
     return dict(data)
 
 
 Check = Callable[[Any], bool]
-Checkers = tuple[Validator, Optional[Check], frozenset[str]]
+Checkers = tuple[Validator, Optional[Check], frozenset[str], dict[str, dict[str, Any]]]
 # Validators cost more to build than to run; schemas live as long as their compiled definition.
 # Each entry keeps its schema alive, so the id stays that schema's.
 _CHECKERS: dict[int, tuple[dict[str, Any], Union[Checkers, FormInvalid]]] = {}
@@ -89,8 +98,8 @@ _CHECKERS: dict[int, tuple[dict[str, Any], Union[Checkers, FormInvalid]]] = {}
 
 def _checkers(schema: dict[str, Any]) -> Union[Checkers, FormInvalid]:
     """jsonschema's validator for the form with its length caps, its quick check (None when the form is beyond
-    it), and the fields capped at DEFAULT_MAX_LENGTH or DEFAULT_LARGEST_NUMBER; or, for a form that breaks a rule of
-    engine.definitions.form_rules, the refusal of every value."""
+    it), the fields capped at DEFAULT_MAX_LENGTH or DEFAULT_LARGEST_NUMBER and the date fields; or, for a form that
+    breaks a rule of engine.definitions.form_rules, the refusal of every value."""
     entry = _CHECKERS.get(id(schema))
     if entry is None or entry[0] is not schema:
         broken = breaches(schema)
@@ -100,7 +109,7 @@ def _checkers(schema: dict[str, Any]) -> Union[Checkers, FormInvalid]:
         else:
             capped_schema, capped = _with_caps(schema)
             validator = form_validator(capped_schema)
-            entry = (schema, (validator, _quick_check(capped_schema, validator), capped))
+            entry = (schema, (validator, _quick_check(capped_schema, validator), capped, date_fields(schema)))
         _CHECKERS[id(schema)] = entry
     return entry[1]
 
@@ -199,7 +208,7 @@ def _field_checks(field: Any, is_type: Callable[[Any, str], bool],
     numeric = declared in ("number", "integer")
     text = declared == "string"
     for keyword, limit in field.items():
-        if keyword == "type" or _annotation(keyword):
+        if keyword == "type" or _annotation(keyword) or keyword in DATE_BOUNDS:  # dates: form_dates checks them
             continue
         if keyword in _BOUNDS:
             checks.append(_applying_to("number", numeric, is_type, partial(_BOUNDS[keyword], limit)))

@@ -153,3 +153,8 @@ def test_a_catastrophic_pattern_refuses_a_hostile_value_at_completion(new_uow):
     with pytest.raises(FormInvalid) as refused:
         service.complete_task(new_uow(), task, "bo1", {"code": HOSTILE})
     assert refused.value.errors["code"].startswith("could not be checked against the pattern")
+
+
+def test_a_date_fields_bound_that_is_no_date_is_refused_at_deploy():
+    problems = refusals(review_form(with_field({"type": "string", "format": "date", "formatMaximum": "next year"})))
+    assert any("formatMaximum 'next year' is not a date: write it as YYYY-MM-DD" in p for p in problems), problems

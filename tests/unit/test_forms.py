@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 import random
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def jsonschema_accepts(schema: dict, data: dict) -> bool:
 @pytest.mark.parametrize("path", SHIPPED_FORMS, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 def test_the_quick_check_agrees_with_jsonschema_on_every_shipped_form(path):
     schema = json.loads(path.read_text())
-    _, quick, _ = _checkers(schema)
+    _, quick, _, _ = _checkers(schema)
     assert quick is not None, "every shipped form is flat enough for the quick check"
     fields = schema["properties"]
     pools = {name: values_for(field) for name, field in fields.items()}
@@ -138,3 +139,27 @@ def test_a_number_field_without_bounds_takes_the_default_range_and_says_so():
                  "sets no limit",
         "ratio": "must be at least -999,999,999,999,999, the widest range any number field takes when its form "
                  "sets no limit"}
+
+
+DATES = {"type": "object", "properties": {
+    "ship_on": {"type": "string", "format": "date", "title": "Ship date"},
+    "valid_until": {"type": "string", "format": "date", "formatMinimum": "2026-01-01", "formatMaximum": "2026-12-31"},
+    "call_at": {"type": "string", "format": "date-time"}}}
+WIDEST = ("must be a date from 5 Jan 1926 to 5 Jan 2126, the widest range a date field takes when its form sets "
+          "none: 100 years either side of today")
+
+
+@pytest.mark.parametrize("data, errors", [
+    ({"ship_on": "9999-12-31"}, {"ship_on": WIDEST}),
+    ({"ship_on": "0001-01-01", "call_at": "2200-03-01T09:00:00Z"}, {"ship_on": WIDEST, "call_at": WIDEST}),
+    ({"valid_until": "2027-01-01"}, {"valid_until": "must be a date from 1 Jan 2026 to 31 Dec 2026"}),
+    ({"ship_on": "2126-01-05", "valid_until": "2026-12-31", "call_at": "1926-01-05T00:00:00Z"}, {}),
+])
+def test_a_date_outside_its_forms_range_or_a_hundred_years_of_today_is_refused_with_the_range(data, errors):
+    today = date(2026, 1, 5)
+    if not errors:
+        assert check_form(DATES, data, today) == data
+        return
+    with pytest.raises(FormInvalid) as refused:
+        check_form(DATES, data, today)
+    assert refused.value.errors == errors

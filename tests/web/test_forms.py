@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from web import forms
+
+TODAY = date(2026, 1, 5)
 
 SCHEMA = {
     "type": "object",
@@ -55,7 +59,7 @@ def test_text_that_is_not_a_number_is_refused(text, whole, message):
 def test_a_submission_is_typed_with_empty_optional_fields_left_out():
     data, typed = forms.read_submission(SCHEMA, {"amount": "1,500", "years": "", "purpose": "purchase",
                                                  "complete": "on", "until": "2026-12-31", "notes": "  ",
-                                                 "reference": " R-1 ", "csrf_token": "x", "extra": "y"})
+                                                 "reference": " R-1 ", "csrf_token": "x", "extra": "y"}, TODAY)
     assert data == {"amount": 1500, "purpose": "purchase", "complete": True, "until": "2026-12-31",
                     "reference": "R-1"}
     assert typed["amount"] == "1,500" and typed["years"] == ""
@@ -64,7 +68,7 @@ def test_a_submission_is_typed_with_empty_optional_fields_left_out():
 def test_every_bad_field_is_named_at_once_and_the_typed_values_come_back():
     with pytest.raises(forms.FormInvalidTyped) as caught:
         forms.read_submission(SCHEMA, {"amount": "lots", "years": "2.5", "purpose": "holiday",
-                                       "until": "31/12/2026"})
+                                       "until": "31/12/2026"}, TODAY)
     assert caught.value.errors == {
         "amount": "must be a number, like 250000 or 3.5", "years": "must be a whole number, like 3",
         "purpose": "must be one of Purchase, Re finance", "until": "must be a valid date"}
@@ -73,5 +77,5 @@ def test_every_bad_field_is_named_at_once_and_the_typed_values_come_back():
 
 def test_every_missing_required_field_is_named():
     with pytest.raises(forms.FormInvalidTyped) as caught:
-        forms.read_submission(SCHEMA, {})
+        forms.read_submission(SCHEMA, {}, TODAY)
     assert caught.value.errors == {"amount": "is required", "purpose": "is required"}

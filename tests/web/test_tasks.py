@@ -324,6 +324,27 @@ def test_a_text_over_the_length_cap_is_refused_at_its_field_and_nothing_is_saved
         "capture_application"]
 
 
+@pytest.mark.parametrize("typed", ["9999-12-31", "0001-01-01"])
+def test_an_absurd_date_is_refused_at_its_field_with_the_range_and_nothing_is_saved(client, auth, new_uow, typed):
+    instance_id = start_loan(new_uow)
+    capture = open_task(new_uow, instance_id)["id"]
+    service.claim_task(new_uow(), capture, "customer-service")
+    service.complete_task(new_uow(), capture, "customer-service", {**MEDIUM_RISK, "documents_complete": False})
+    task = open_task(new_uow, instance_id)["id"]
+    auth.login("customer-service")
+    auth.post(f"/tasks/{task}/claim")
+    request = {"missing_documents": "payslip for March", "request_channel": "email", "reply_expected_by": typed}
+    response = auth.post(f"/tasks/{task}/complete", data=request, follow_redirects=True)
+    assert response.status_code == 400
+    assert ("Reply expected by must be a date from 5 Jan 1926 to 5 Jan 2126, the widest range a date field takes "
+            "when its form sets none: 100 years either side of today.") in text_of(response)
+    assert [s["step_id"] for s in queries.instance_view(new_uow(), instance_id)["open_steps"]] == [
+        "request_documents"]
+    response = auth.post(f"/tasks/{task}/complete", data={**request, "reply_expected_by": "2026-01-19"})
+    assert response.status_code == 302
+    assert queries.instance_view(new_uow(), instance_id)["data"]["reply_expected_by"] == "2026-01-19"
+
+
 def test_a_refused_form_redirects_to_the_task_page_at_its_errors_and_a_reload_sends_nothing(client, auth, new_uow):
     instance_id = start_loan(new_uow)
     task = open_task(new_uow, instance_id)["id"]
