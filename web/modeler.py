@@ -62,7 +62,7 @@ def _page(key: str, version: int | None, package: Any, draft: Any, segments: tup
         "key": key, "version": version, "package": package, "draft": draft,
         "segments": list(segments), "roles": accounts.known_roles(db.uow()),
         "countries": [{"code": code, "name": name} for code, name in countries_by_name()],
-        "value_classes": {code: f"{name}: {meaning}" for code, (name, meaning) in VALUE_CLASSES.items()},
+        "value_classes": {code: {"name": name, "meaning": meaning} for code, (name, meaning) in VALUE_CLASSES.items()},
         "csrf": csrf.token(), "me": g.account.name, "timezone": current_app.config["TIMEZONE"],
         "urls": {"validate": url_for("api_processes.validate"), "deploy": url_for("api_processes.deploy"),
                  "unpack": url_for("api_processes.unpack"),

@@ -6,6 +6,7 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
@@ -651,3 +652,50 @@ def test_the_business_calendar_is_a_country_opening_hours_and_working_days_and_a
         "Now “weekdays 9 to 5”, which these fields cannot show; changing one replaces it.")
     page.get_by_role("button", name="Validate").click()
     expect(page.locator("#problems-errors li").first).to_contain_text("calendar 'weekdays 9 to 5'")
+
+
+# Whether a select shows the whole label of its chosen option: its text, in the select's font, fits the room
+# between its paddings and its arrow.
+CHOSEN_LABEL_FITS = """select => {
+  const style = getComputedStyle(select);
+  const probe = document.createElement('span');
+  Object.assign(probe.style, {font: style.font, whiteSpace: 'pre', position: 'absolute', visibility: 'hidden'});
+  probe.textContent = select.options[select.selectedIndex].text;
+  document.body.appendChild(probe);
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+  const fits = probe.getBoundingClientRect().width <= room;
+  probe.remove();
+  return fits;
+}"""
+# Every option's whole label, and whether the select and each option carry it as their title.
+FULL_LABELS = """select => ({
+  chosen: select.options[select.selectedIndex].text, title: select.title,
+  untitled: Array.from(select.options).filter(o => o.title !== o.text).map(o => o.text)})"""
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_the_panels_choices_read_in_full_however_narrow_the_panel(page: Page, server: LiveServer, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, server.url, "process-owner")
+    open_review_credit(page, server)
+    value_class = page.get_by_label("Value class")
+    for code, meaning in (("VA", "the customer would pay"), ("BVA", "required by the business"), ("NVA", "waste")):
+        value_class.select_option(code)
+        assert value_class.evaluate(CHOSEN_LABEL_FITS), value_class.evaluate(FULL_LABELS)
+        expect(page.locator(".vf-explain").first).to_contain_text(meaning)
+    value_class.scroll_into_view_if_needed()
+    screenshot(page, f"modeler-panel-choices-{width}")
+    page.locator("#canvas").scroll_into_view_if_needed()
+    canvas = page.locator("#canvas").bounding_box()  # a click on the empty canvas: the process's own panel
+    page.mouse.click(canvas["x"] + canvas["width"] - 30, canvas["y"] + 30)
+    counted_in = page.get_by_label("Targets count in")
+    for mode in ("", "business"):
+        counted_in.select_option(mode)
+        assert counted_in.evaluate(CHOSEN_LABEL_FITS), counted_in.evaluate(FULL_LABELS)
+    country = page.get_by_label("Country, for its public holidays")
+    country.select_option(country.evaluate("s => Array.from(s.options).reduce((a, b) => b.text.length > a.text.length ? b : a).value"))
+    screenshot(page, f"modeler-process-choices-{width}")
+    for select in page.locator("#panel select").all():
+        labels = select.evaluate(FULL_LABELS)
+        assert select.evaluate(CHOSEN_LABEL_FITS) or labels["title"] == labels["chosen"], labels
+        assert labels["untitled"] == [], labels

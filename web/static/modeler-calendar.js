@@ -57,8 +57,8 @@
       var state = shown || read('');
       var box = el('fieldset', { 'class': 'vf-calendar' }, [el('legend', { text: 'Business calendar' })]);
       var mode = el('select', { id: 'vf-calendar-mode' });
-      mode.appendChild(el('option', { value: '', text: 'Calendar time: every hour counts' }));
-      mode.appendChild(el('option', { value: 'business', text: 'Business hours: working days and opening hours' }));
+      mode.appendChild(el('option', { value: '', text: 'Every hour (calendar time)' }));
+      mode.appendChild(el('option', { value: 'business', text: 'Business hours only' }));
       mode.value = value ? 'business' : '';
       box.appendChild(field('Targets count in', mode));
 

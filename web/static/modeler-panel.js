@@ -156,11 +156,19 @@
       return wrapper;
     }
 
+    // What the chosen value class means ("Value-adding: the customer would pay for this step"), said under the
+    // select, whose options name the class only
+    function valueClassExplained(code) {
+      var known = options.valueClasses[code];
+      if (!code) { return 'VA: the customer would pay for it · BVA: the business or a regulator requires it · NVA: waste to remove.'; }
+      return known ? known.name + ': ' + known.meaning : 'Unknown value class “' + code + '”: choose VA, BVA or NVA.';
+    }
+
     function valueClassSelect(current, onChange) {
       var select = el('select', { id: 'vf-value-class' });
       select.appendChild(el('option', { value: '', text: 'Not classified' }));
       Object.keys(options.valueClasses).forEach(function (code) {
-        var option = el('option', { value: code, text: code + ' — ' + options.valueClasses[code] });
+        var option = el('option', { value: code, text: code + ' — ' + options.valueClasses[code].name });
         if (code === current) { option.selected = true; }
         select.appendChild(option);
       });
@@ -209,14 +217,18 @@
       var props = readProperties(bo);
       var lane = laneOf(bo);
       var write = function (name) { return function (value) { var c = {}; c[name] = value; writeProperties(shape, bo, c); }; };
+      var explained = el('p', { 'class': 'vf-explain', text: valueClassExplained(props.valueClass) });
       return [
         el('p', { 'class': 'eyebrow', text: 'Step for people · ' + bo.id }),
         el('h2', { text: bo.name || bo.id }),
         field('Name', textInput('vf-name', bo.name, function (v) { rename(shape, v); })),
         el('p', { 'class': 'vf-role' + (lane ? '' : ' vf-flag'), text: lane ? 'Done by the role ' + roleKey(lane.businessObject.name) + ' (its lane).' : 'Outside every lane: move it into a lane so a role does it.' }),
         field('Customer value', textInput('vf-customer-value', props.customerValue, write('customerValue'), true), 'What the step gives the customer, in their words.'),
-        field('Value class', valueClassSelect(props.valueClass, write('valueClass'))),
-        el('p', { 'class': 'vf-explain', text: props.valueClass ? (options.valueClasses[props.valueClass] || 'Unknown value class “' + props.valueClass + '”: choose VA, BVA or NVA.') : 'VA: the customer would pay for it · BVA: the business or a regulator requires it · NVA: waste to remove.' }),
+        field('Value class', valueClassSelect(props.valueClass, function (code) {
+          write('valueClass')(code);
+          explained.textContent = valueClassExplained(code);
+        })),
+        explained,
         durationInputs('vf-target', 'Target', props[TARGET], write(TARGET)),
         segmentRows(shape, bo, props),
         formEditor.section(bo),
@@ -439,6 +451,15 @@
       say: options.say, render: function () { render(); }, container: container,
     });
 
+    // A closed select shows its chosen label only as far as the panel is wide: the select and each option carry
+    // their whole label as their title, kept as the choice changes.
+    function titleWithFullLabels(select) {
+      Array.prototype.forEach.call(select.options, function (option) { option.title = option.text; });
+      var mark = function () { select.title = select.selectedIndex >= 0 ? select.options[select.selectedIndex].text : ''; };
+      mark();
+      select.addEventListener('change', mark);
+    }
+
     function render() {
       var focused = document.activeElement && container.contains(document.activeElement) ? document.activeElement.id : null;
       if (focused) { document.activeElement.blur(); }  // an edit still being typed is saved before the redraw
@@ -459,6 +480,7 @@
       else { parts = processPanel(); }
       container.innerHTML = '';
       parts.forEach(function (p) { container.appendChild(p); });
+      Array.prototype.forEach.call(container.querySelectorAll('select'), titleWithFullLabels);
       open.forEach(function (index) {
         var details = container.querySelector('details[data-index="' + index + '"]');
         if (details) { details.open = true; }
