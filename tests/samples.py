@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from engine.definitions.packages import Package
+
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
         'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
@@ -58,6 +60,29 @@ def two_step(key: str = "two_step") -> str:
             + '<bpmn:endEvent id="finish"/>' + chain("begin", "review", "approve", "finish"))
     return document(key, body, {"Back Office": ["begin", "review"], "Approver": ["approve", "finish"]},
                     props(customerValue="An answer the same day", targetDuration="P1D", processOwner="ops-lead"))
+
+
+def laneless(key: str, steps: str, first: str, last: str, definitions: str = "", name: Optional[str] = None
+             ) -> Package:
+    """A package of the process ``key`` drawn without lanes, as Camunda, Flowable and Zeebe users draw one: its
+    start, ``steps`` from the one with the id ``first`` to the one with the id ``last``, its end, and
+    ``definitions`` beside the process; the namespaces of those tools and of SpiffWorkflow are declared."""
+    named = f' name="{name}"' if name else ""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:flowable="http://flowable.org/bpmn"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+  {definitions}
+  <bpmn:process id="{key}"{named} isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="{first}"/>
+    {steps}
+    <bpmn:sequenceFlow id="f_end" sourceRef="{last}" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    return Package(key, f"{key}.bpmn", {f"{key}.bpmn": xml})
 
 
 def write(tmp_path: Path, xml: str, name: str = "sample") -> Path:

@@ -10,27 +10,14 @@ import pytest
 from engine import service
 from engine.definitions.packages import DeploymentRefused, Package
 from engine.work import queries
+from tests import samples
 
 CUSTOMER = service.CustomerRef("c-1", "Ada Moss", "standard")
 
 
 def with_step(step: str, definitions: str = "") -> Package:
     """A process running one step, with id "step", from its start to its end (and ``definitions`` beside it)."""
-    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:flowable="http://flowable.org/bpmn"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
-    id="d" targetNamespace="http://bpmn.io/schema/bpmn">
-  {definitions}
-  <bpmn:process id="steps" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="step"/>
-    {step}
-    <bpmn:sequenceFlow id="f2" sourceRef="step" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-    return Package("steps", "steps.bpmn", {"steps.bpmn": xml})
+    return samples.laneless("steps", step, "step", "step", definitions)
 
 
 def only_refusal(new_uow, step: str) -> str:

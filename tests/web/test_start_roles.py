@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine import service
 from engine.definitions.packages import Package
+from tests import samples
 from tests.web.test_api import as_user, assert_error  # noqa: F401 (as_user is a fixture)
 
 CUSTOMER = {"id": "c-5", "name": "Ada Moss", "segment": "standard"}
@@ -12,18 +13,7 @@ CUSTOMER = {"id": "c-5", "name": "Ada Moss", "segment": "standard"}
 
 def laneless(key: str, steps: str) -> Package:
     """A process of ``steps`` (their first has the id "first", their last "last") in no lane, as Camunda draws it."""
-    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://camunda.org/examples">
-  <bpmn:process id="{key}" name="Refund" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first"/>
-    {steps}
-    <bpmn:sequenceFlow id="f9" sourceRef="last" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-    return Package(key, f"{key}.bpmn", {f"{key}.bpmn": xml})
+    return samples.laneless(key, steps, "first", "last", name="Refund")
 
 
 def test_the_candidate_group_of_the_first_step_starts_a_process_drawn_without_lanes(as_user, new_uow, auth):
