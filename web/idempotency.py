@@ -71,6 +71,8 @@ def claim_or_replay() -> Optional[Response]:
             db.hold(found)
             return None
         replayed = Response(found.body, status=found.status, mimetype="application/json")
+        if found.location is not None:
+            replayed.headers["Location"] = found.location
         replayed.headers["Idempotent-Replayed"] = "true"
         return replayed
 
@@ -89,8 +91,8 @@ def keep_answer(response: Response) -> Response:
     if claim is not None:
         db.hold(None)
         if response.status_code < 500:
-            idempotency.keep(db.uow(), claim,
-                             idempotency.Answer(response.status_code, response.get_data(as_text=True)))
+            idempotency.keep(db.uow(), claim, idempotency.Answer(
+                response.status_code, response.get_data(as_text=True), response.headers.get("Location")))
         else:
             idempotency.give_back(db.uow(), claim)
     return response

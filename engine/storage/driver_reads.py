@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 
 # The newest migration in migrations/versions: a database at any other revision is refused.
 # tests/unit/test_driver_reads.py holds it to Alembic's head.
-SCHEMA_REVISION = "0018_ids_never_reused"
+SCHEMA_REVISION = "0019_idempotent_answer_location"
 BUSY_TIMEOUT_SECONDS = 30  # how long a SQLite connection waits for a lock before it gives up
 _SQLITE_SCHEMES = ("sqlite://", "sqlite+pysqlite://")
 _POSTGRESQL_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")

@@ -351,7 +351,7 @@ class FailedSignIn(Base):
 class IdempotentRequest(Base):
     """A POST to the API sent with an ``Idempotency-Key``: the first request with the key (per user) claims it,
     and its answer is kept, so that a retry is answered the same and does nothing twice. ``status`` is unset
-    while no answer is kept. The claim is a lease (engine.work.idempotency): ``claimed_at`` is when the request
+    while no answer is kept; ``location`` is the answer's ``Location`` header, if it had one. The claim is a lease (engine.work.idempotency): ``claimed_at`` is when the request
     holding it claimed it, ``attempt`` which claim of the key that was (a retry that takes a lapsed claim over
     makes the next), and ``work_committed_at`` when that request's work was committed, in the same transaction."""
 
@@ -366,6 +366,7 @@ class IdempotentRequest(Base):
     work_committed_at: Mapped[Optional[datetime]]
     status: Mapped[Optional[int]]
     response: Mapped[Optional[str]] = mapped_column(Text)
+    location: Mapped[Optional[str]] = mapped_column(Text)
 
 # -- analytics: cost rates, customer satisfaction, pre-aggregated facts ------------------------------
 

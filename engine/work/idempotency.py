@@ -69,8 +69,11 @@ class ClaimTakenOver(Exception):
 
 @dataclass(frozen=True)
 class Answer:
+    """What the first request was answered: its status, its body, and its ``Location`` header if it had one."""
+
     status: int
     body: str
+    location: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def claim(uow: UnitOfWork, user: str, key: str, request_hash: str) -> Union[Clai
             raise KeyReused(f"the Idempotency-Key {key!r} was used for a different request; "
                             "use a new key for a new request")
         if first.status is not None and first.response is not None:
-            return Answer(first.status, first.response)
+            return Answer(first.status, first.response, first.location)
         now = uow.clock.now()
         if now < first.claimed_at + LEASE:
             raise _still_running(key, first.claimed_at + LEASE)
@@ -155,7 +158,8 @@ def keep(uow: UnitOfWork, held: Claim, answer: Answer) -> None:
     with uow:
         uow.session.execute(update(IdempotentRequest).where(
             IdempotentRequest.user_name == held.user, IdempotentRequest.key == held.key,
-            IdempotentRequest.attempt == held.attempt).values(status=answer.status, response=answer.body))
+            IdempotentRequest.attempt == held.attempt).values(status=answer.status, response=answer.body,
+                                                            location=answer.location))
         uow.commit()
 
 

@@ -22,12 +22,13 @@ def completions(new_uow, instance_id: int) -> int:
     return [e["type"] for e in queries.instance_view(new_uow(), instance_id)["events"]].count("task_completed")
 
 
-def test_a_retried_start_answers_what_the_first_answered_and_starts_one_case(as_user, new_uow):
+def test_a_retried_start_answers_what_the_first_answered_location_included_and_starts_one_case(as_user, new_uow):
     api = as_user("customer-service")
     first = api.post("/instances", LOAN, headers={"Idempotency-Key": "portal-17"})
     again = api.post("/instances", LOAN, headers={"Idempotency-Key": "portal-17"})
     assert first.status_code == again.status_code == 201
     assert again.get_data() == first.get_data() and again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"] == f"/api/v1/instances/{first.get_json()['id']}"
     assert cases(new_uow) == [first.get_json()["id"]]
     other = api.post("/instances", LOAN, headers={"Idempotency-Key": "portal-18"})
     assert cases(new_uow) == [first.get_json()["id"], other.get_json()["id"]]
