@@ -9,6 +9,7 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from engine import service
+from engine.analytics.dashboards import FiltersRefused
 from engine.cases.model import MessageNotExpected
 from engine.definitions.forms import FormInvalid
 from engine.errors import NotAllowed, NotFound
@@ -68,10 +69,14 @@ def _texts(found: Any) -> list[str]:
 
 
 def refused(exc: Exception) -> Response:
-    """An engine refusal as JSON with its status; a form's refusal names each field."""
+    """An engine refusal as JSON with its status; a form's refusal names each field, a dashboard's refused
+    filters each query parameter."""
     status = next(code for kind, code in REFUSALS if isinstance(exc, kind))
     if isinstance(exc, FormInvalid):
         fields = {name or "data": text for name, text in exc.errors.items()}
         return error(422, "The form's values were not accepted: "
                      + "; ".join(f"{k} {v}" for k, v in fields.items()), fields)
+    if isinstance(exc, FiltersRefused) and exc.parameters:
+        return error(422, "The request was not accepted: "
+                     + "; ".join(f"{k}: {v}" for k, v in exc.parameters.items()), exc.parameters)
     return error(status, sentence(exc))

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from engine.analytics import costs, cycle_times, risk, satisfaction, segments
 from engine.analytics.cycle_times import SlowCase, StepFigures
 from engine.analytics.facts import fresh_scope
-from engine.analytics.filters import Filters, resolve
+from engine.analytics.filters import FilterInvalid, Filters, resolve
 from engine.definitions.annotations import ProcessAnnotations
 from engine.errors import NotFound
 from engine.storage.repository import known_segments
@@ -34,13 +34,15 @@ AT_RISK_ROWS = 10
 
 
 class FiltersRefused(ValueError):
-    """A filter value the dashboard cannot use; ``problems`` names each one, ``options`` (when read) are what the
-    filters may choose."""
+    """A filter value the dashboard cannot use; ``problems`` names each one, ``parameters`` maps each query-string
+    parameter refused to its problem, and ``options`` (when read) are what the filters may choose."""
 
-    def __init__(self, problems: list[str], options: Optional[Options] = None) -> None:
+    def __init__(self, problems: list[str], options: Optional[Options] = None,
+                 parameters: Optional[Mapping[str, str]] = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
         self.options = options
+        self.parameters = dict(parameters or {})
 
 
 @dataclass(frozen=True)
@@ -94,26 +96,26 @@ def _options(uow: UnitOfWork, key: str) -> Options:
 
 def read_filters(options: Options, params: Mapping[str, str]) -> Filters:
     """Filters from a query string (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``), each
-    checked against ``options``; FiltersRefused naming every bad value. Without a version, the newest;
+    checked against ``options``; FiltersRefused naming every bad value and its parameter. Without a version, the newest;
     ``version=all`` covers every version."""
-    problems = []
+    refused: dict[str, str] = {}
     try:
         filters = Filters.from_params(options.process, params)
-    except ValueError as exc:
-        problems.append(str(exc))
+    except FilterInvalid as exc:
+        refused[exc.parameter] = str(exc)
         filters = None
     version = (params.get("version") or "").strip()
     if version.isdecimal() and int(version) not in {v.version for v in options.versions}:
-        problems.append(f"{options.name} has no version {int(version)}; its versions are "
-                        + ", ".join(str(v.version) for v in reversed(options.versions)))
+        refused["version"] = (f"{options.name} has no version {int(version)}; its versions are "
+                              + ", ".join(str(v.version) for v in reversed(options.versions)))
     for name, known, what in (("segment", options.segments, "customer segment"),
                               ("role", options.roles, "role of this process"),
                               ("assignee", options.assignees, "person holding a role of this process")):
         value = (params.get(name) or "").strip()
         if value and value not in known:
-            problems.append(f"{value!r} is not a {what}" + (f" (choose one of: {', '.join(known)})" if known else ""))
-    if problems or filters is None:
-        raise FiltersRefused(problems)
+            refused[name] = f"{value!r} is not a {what}" + (f" (choose one of: {', '.join(known)})" if known else "")
+    if refused or filters is None:
+        raise FiltersRefused(list(refused.values()), parameters=refused)
     return filters if version else filters.but(version=options.newest)
 
 

@@ -38,6 +38,15 @@ OPEN_CASE_STATUSES = ("running", "error")
 ALL_VERSIONS = "all"  # the query-string value of a version filter that covers every version
 
 
+class FilterInvalid(ValueError):
+    """A filter's value that cannot be used; ``parameter`` is its name in the query string (``from``, ``to``,
+    ``version``)."""
+
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
 @dataclass(frozen=True)
 class Filters:
     """A dashboard's choices; ``start``/``end`` bound the period [start, end) in UTC."""
@@ -56,7 +65,7 @@ class Filters:
         if self.end is not None:
             object.__setattr__(self, "end", as_utc(self.end))
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("the period must end after it starts")
+            raise FilterInvalid("the period must end after it starts", "to")
 
     def but(self, **changes: Any) -> "Filters":
         """The same filters with some changed (e.g. ``but(version=2)``)."""
@@ -65,7 +74,7 @@ class Filters:
     @classmethod
     def from_params(cls, process: str, params: Mapping[str, str]) -> "Filters":
         """Filters from a query string: ``from``, ``to`` (dates, ``to`` inclusive, or ISO instants),
-        ``version``, ``segment``, ``role``, ``assignee``; empty values are ignored. ValueError for a bad value."""
+        ``version``, ``segment``, ``role``, ``assignee``; empty values are ignored. FilterInvalid for a bad value."""
         def text(name: str) -> Optional[str]:
             value = (params.get(name) or "").strip()
             return value or None
@@ -74,7 +83,7 @@ class Filters:
         if version == ALL_VERSIONS:
             version = None
         elif version is not None and not version.isdecimal():
-            raise ValueError(f"version must be a number or {ALL_VERSIONS!r}, not {version!r}")
+            raise FilterInvalid(f"version must be a number or {ALL_VERSIONS!r}, not {version!r}", "version")
         return cls(process=process, start=_instant(text("from"), "from", end=False),
                    end=_instant(text("to"), "to", end=True), version=int(version) if version else None,
                    segment=text("segment"), role=text("role"), assignee=text("assignee"))
@@ -103,7 +112,7 @@ def _instant(value: Optional[str], name: str, end: bool) -> Optional[datetime]:
             return datetime.combine(day + timedelta(days=1) if end else day, time(), timezone.utc)
         return as_utc(datetime.fromisoformat(value))
     except (ValueError, OverflowError):  # not a date, or one at the calendar's very end
-        raise ValueError(f"{name} must be a date like 2026-01-31, not {value!r}") from None
+        raise FilterInvalid(f"{name} must be a date like 2026-01-31, not {value!r}", name) from None
 
 
 def _date_or_instant(moment_: datetime, end: bool) -> str:

@@ -127,6 +127,19 @@ def test_a_dashboard_refused_says_why(as_user, story, user, url, query, status, 
     assert_error(as_user(user).get(f"/dashboards/{story.key}{url}", **query), status, fragment)
 
 
+@pytest.mark.parametrize("query, fields", [
+    ({"segment": "gold"}, {"segment"}),
+    ({"from": "2026-02-01", "to": "2026-01-01"}, {"to"}),
+    ({"from": "soon"}, {"from"}),
+    ({"role": "pilot", "version": "9"}, {"role", "version"}),
+    ({"assignee": "nobody"}, {"assignee"}),
+])
+def test_a_refused_dashboard_filter_is_named_by_its_query_parameter(as_user, story, query, fields):
+    found = assert_error(as_user("manager").get(f"/dashboards/{story.key}/summary", **query), 422)
+    assert set(found["fields"]) == fields
+    assert all(found["fields"][name] and f"{name}: " in found["message"] for name in fields), found
+
+
 def test_an_unknown_process_has_no_figures(as_user):
     assert_error(as_user("manager").get("/dashboards/no_such/steps"), 404, "no process 'no_such' is deployed")
 
