@@ -12,12 +12,13 @@ import math
 from typing import Any, Optional
 
 from flask import Flask, Request, Response, abort, g
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
 from engine.sandbox.values import has_surrogate
-from web import idempotency, params
+from web import idempotency, nul, params
+from web.api_answers import SIGNED_IN, DocumentedBlueprint, Refusal, register_headers
 from web.api_errors import PREFIX, REFUSALS, error, refused
 from web.api_schemas import Error
 
@@ -33,9 +34,10 @@ POSTs take an `Idempotency-Key` header: a retry with the same key gets the first
 
 class ValueflowApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, leaving errors to web.errors, which answers JSON under /api/ and pages elsewhere;
-    the document describes them as they are."""
+    the document describes them as they are, each operation its own (web.api_answers), with no catch-all."""
 
     ERROR_SCHEMA = Error
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         return None
@@ -101,6 +103,9 @@ def refused_roles(who_may: str) -> Response:
     return error(403, f"{who_may}; your roles ({', '.join(sorted(g.account.roles)) or 'none'}) include neither.")
 
 
+STAFF_OR_MANAGER = Refusal(403, "your roles include no front-line staff role (a lane's role), manager or admin")
+
+
 def staff_or_manager() -> Optional[Response]:
     """Tasks and cases are for staff (lane roles), managers and admins, as in the web app."""
     account = g.account
@@ -123,14 +128,17 @@ def init_app(app: Flask, blueprints: list[Any]) -> None:
                                                        "maximum": params.LARGEST_ID})
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"token": []}]
+    register_headers(api.spec)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
 
 
-def blueprint(name: str, path: str, description: str) -> Blueprint:
+def blueprint(name: str, path: str, description: str) -> DocumentedBlueprint:
     """A blueprint of the API at /api/v1/<path>: its views need a caller, its POSTs take an Idempotency-Key
     (web.idempotency), and the engine's refusals answer JSON."""
-    made = Blueprint(name, __name__, url_prefix=f"{PREFIX}/{path}", description=description)
+    made = DocumentedBlueprint(name, __name__, url_prefix=f"{PREFIX}/{path}", description=description,
+                               shared=[nul.REFUSAL, SIGNED_IN], posted=idempotency.REFUSALS,
+                               post_parameters=[idempotency.PARAMETER])
     made.ARGUMENTS_PARSER = JsonBodies()
     made.before_request(signed_in)
     made.before_request(idempotency.claim_or_replay)

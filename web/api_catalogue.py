@@ -16,6 +16,7 @@ from web.api_schemas import Paging
 bp = api.blueprint("api_catalogue", "processes", "Processes: the catalogue, each process's versions and steps, "
                                                  "and a version's BPMN and package.")
 FILE = {"bpmn": "application/xml", "zip": "application/zip"}
+NO_VERSION = "no process with this key is deployed, or it has no such version"
 
 
 def _file_doc(kind: str) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class Catalogue(MethodView):
 class OneProcess(MethodView):
     @bp.arguments(VersionChoice, location="query")
     @bp.response(200, ProcessDetail)
+    @bp.refuses(404, "no process with this key is deployed, or it has no such version")
     def get(self, query: dict[str, Any], key: str) -> Any:
         """A process: every version (newest first) with who deployed it and its cases, and one version's steps
         with why each exists for the customer."""
@@ -55,6 +57,7 @@ def _version_file(key: str, version: int, kind: str) -> Response:
 @bp.route("/<key>/versions/<int:version>.bpmn")
 class VersionBpmn(MethodView):
     @bp.doc(**_file_doc("bpmn"))
+    @bp.refuses(404, NO_VERSION)
     def get(self, key: str, version: int) -> Response:
         """The version's BPMN document."""
         return _version_file(key, version, "bpmn")
@@ -63,6 +66,7 @@ class VersionBpmn(MethodView):
 @bp.route("/<key>/versions/<int:version>.zip")
 class VersionPackage(MethodView):
     @bp.doc(**_file_doc("zip"))
+    @bp.refuses(404, NO_VERSION)
     def get(self, key: str, version: int) -> Response:
         """The version's whole package as a zip of its folder: the BPMN, its decision tables and its forms."""
         return _version_file(key, version, "zip")

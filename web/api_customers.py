@@ -17,12 +17,16 @@ from web.api_report_schemas import CustomerView
 from web.api_schemas import CasePage, Paging
 
 bp = api.blueprint("api_customers", "customers", "Customers: one customer's cases across every process.")
-bp.before_request(api.staff_or_manager)
+bp.guard(api.staff_or_manager, api.STAFF_OR_MANAGER)
+UNSEEN = "none of the customer's cases has a step of your roles or was handled by you"
+NO_CUSTOMER = "no customer has this id"
 
 
 @bp.route("/<customer_id>")
 class Customer(MethodView):
     @bp.response(200, CustomerView)
+    @bp.refuses(403, UNSEEN)
+    @bp.refuses(404, NO_CUSTOMER)
     def get(self, customer_id: str) -> Any:
         """The customer, their open and finished cases, late steps and mean satisfaction, and their newest
         cases with every step: its wait, its work, who handled it and whether it was late."""
@@ -33,6 +37,8 @@ class Customer(MethodView):
 class CustomerCases(MethodView):
     @bp.arguments(Paging, location="query")
     @bp.response(200, CasePage)
+    @bp.refuses(403, UNSEEN)
+    @bp.refuses(404, NO_CUSTOMER)
     def get(self, query: dict[str, Any], customer_id: str) -> Any:
         """One page of the customer's cases you may see, newest first."""
         if case_pages.customer(db.uow(), customer_id) is None:

@@ -13,6 +13,7 @@ from engine.analytics import cycle_times, exports, risk, segments
 from engine.analytics.dashboards import dashboard_options, read_filters
 from engine.analytics.filters import Filters
 from web import api, db
+from web.api_answers import Refusal
 from web.api_errors import error
 from web.api_report_schemas import DashboardFilter, RiskFilter, Segments, StepTable, Summary, WorkAtRisk
 
@@ -21,13 +22,18 @@ bp = api.blueprint("api_dashboards", "dashboards", "Dashboards: a process's cycl
 LOG_TYPES = {"xes": "application/xml", "csv": "text/csv"}
 
 
-@bp.before_request
 def dashboard_readers() -> Optional[Response]:
     account = g.account
     if account.reads_dashboards:
         return None
     return error(403, "Dashboards are for managers and process owners; your roles ("
                  + (", ".join(sorted(account.roles)) or "none") + ") do not include manager, admin or process owner.")
+
+
+bp.guard(dashboard_readers, Refusal(403, "your roles include no manager, admin or process owner"))
+NO_PROCESS = "no process with this key is deployed"
+FILTER_REFUSED = "a filter names what the process does not have (a version, segment, role or assignee), or a " \
+                 "period that ends before it starts; `fields` names each such query parameter"
 
 
 def _filters(key: str) -> Filters:
@@ -39,6 +45,8 @@ def _filters(key: str) -> Filters:
 @bp.route("/<key>/summary")
 class ProcessSummary(MethodView):
     @bp.arguments(DashboardFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
     @bp.response(200, Summary)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Cases started, finished, cancelled and running, and the end-to-end time of those finished against
@@ -49,6 +57,8 @@ class ProcessSummary(MethodView):
 @bp.route("/<key>/steps")
 class StepFigures(MethodView):
     @bp.arguments(DashboardFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
     @bp.response(200, StepTable)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Each user task's cycle, waiting and working time against its target, and its open and breached
@@ -59,6 +69,8 @@ class StepFigures(MethodView):
 @bp.route("/<key>/segments")
 class SegmentFigures(MethodView):
     @bp.arguments(DashboardFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
     @bp.response(200, Segments)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Each customer segment's finished cases and steps against the segment's own targets."""
@@ -68,6 +80,8 @@ class SegmentFigures(MethodView):
 @bp.route("/<key>/risk")
 class Risk(MethodView):
     @bp.arguments(RiskFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
     @bp.response(200, WorkAtRisk)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Open tasks past their due time and those close to it, now (the period is not used)."""
@@ -89,6 +103,8 @@ def _event_log(key: str, kind: str) -> Response:
 @bp.route("/<key>/events.xes")
 class EventLogXes(MethodView):
     @bp.arguments(DashboardFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
     @bp.doc(**_log_doc("xes"))
     def get(self, query: dict[str, Any], key: str) -> Response:
         """Every case's events as an XES log (IEEE 1849), for process-mining tools."""
@@ -98,6 +114,8 @@ class EventLogXes(MethodView):
 @bp.route("/<key>/events.csv")
 class EventLogCsv(MethodView):
     @bp.arguments(DashboardFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
     @bp.doc(**_log_doc("csv"))
     def get(self, query: dict[str, Any], key: str) -> Response:
         """Every case's events as CSV, one event a row."""

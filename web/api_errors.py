@@ -28,11 +28,14 @@ REFUSALS: tuple[tuple[type[Exception], int], ...] = (
     (ValueError, 422))
 
 
+CHALLENGE = 'Bearer realm="Valueflow"'  # a 401's WWW-Authenticate: the scheme to authenticate with (RFC 6750)
+
+
 def error(status: int, message: str, fields: Optional[Mapping[str, str]] = None) -> Response:
     response = jsonify(error={"code": CODES.get(status, "error"), "message": message, "fields": dict(fields or {})})
     response.status_code = status
-    if status == 401:  # the scheme to authenticate with (RFC 6750), which HTTP clients read to send their token
-        response.headers["WWW-Authenticate"] = 'Bearer realm="Valueflow"'
+    if status == 401:  # HTTP clients read it to send their token
+        response.headers["WWW-Authenticate"] = CHALLENGE
     return response
 
 

@@ -11,23 +11,29 @@ from flask.views import MethodView
 
 from engine import incidents
 from engine.work import queries
-from web import api, db, idempotency
+from web import api, db
+from web.api_answers import Refusal
 from web.api_schemas import Case, IncidentFilter, IncidentPage, IncidentsToRetry, RetryOutcome, RetryOutcomes
 
 bp = api.blueprint("api_incidents", "incidents", "Incidents: cases stopped in error; retry after a fix, or cancel.")
 
 
-@bp.before_request
 def owners_only() -> Optional[Response]:
     if g.account.edits_processes:  # signed in: the API's first check answered 401 otherwise
         return None
     return api.refused_roles("Incidents are for admins and process owners")
 
 
+bp.guard(owners_only, Refusal(403, "your roles include no admin or process owner"))
+NO_CASE = "no case has this id"
+NOT_IN_ERROR = "the case is not in error (it runs, or was finished or cancelled meanwhile)"
+
+
 @bp.route("")
 class Incidents(MethodView):
     @bp.arguments(IncidentFilter, location="query")
     @bp.response(200, IncidentPage)
+    @bp.refuses(422, "a filter is longer than the engine keeps")
     def get(self, query: dict[str, Any]) -> Any:
         """The cases in error, the newest first: the failing step, the message, since when, and how many runs
         of the step failed in a row."""
@@ -41,7 +47,6 @@ class Incidents(MethodView):
 class Retries(MethodView):
     @bp.arguments(IncidentsToRetry)
     @bp.response(200, RetryOutcomes)
-    @bp.doc(**idempotency.DOC)
     def post(self, body: dict[str, Any]) -> Any:
         """Retry many cases in error, each on its own: the failed step runs again (after a fix of its cause)."""
         outcomes = incidents.retry_incidents(db.factory(), body["instances"], g.account.name)
@@ -52,7 +57,8 @@ class Retries(MethodView):
 @bp.route("/<int:instance_id>/retry")
 class Retry(MethodView):
     @bp.response(200, RetryOutcome)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(404, NO_CASE)
+    @bp.refuses(409, NOT_IN_ERROR, "the case changed at the same moment")
     def post(self, instance_id: int) -> Any:
         """Run the failed step of a case in error again; ``status`` is ``error`` if it failed again (409 when the
         case is not in error)."""
@@ -63,7 +69,8 @@ class Retry(MethodView):
 @bp.route("/<int:instance_id>/cancel")
 class Cancellation(MethodView):
     @bp.response(200, Case)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(404, NO_CASE)
+    @bp.refuses(409, NOT_IN_ERROR, "the case changed at the same moment")
     def post(self, instance_id: int) -> Any:
         """Give up on a case in error: it is cancelled (409 when the case is not in error)."""
         incidents.cancel_incident(db.uow(), instance_id, g.account.name)

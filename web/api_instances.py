@@ -9,12 +9,15 @@ from flask.views import MethodView
 
 from engine import service
 from engine.work import case_pages, visibility
-from web import api, db, idempotency
+from web import api, db
 from web.api_errors import error
 from web.api_schemas import Case, CaseFilter, CasePage, Message, StartCase
 
 bp = api.blueprint("api_instances", "instances", "Cases: start, read, list, cancel.")
-bp.before_request(api.staff_or_manager)
+bp.guard(api.staff_or_manager, api.STAFF_OR_MANAGER)
+NO_CASE = "no case has this id"
+UNSEEN = "the case has no step of your roles and you did not handle it"
+CHANGED = "the case changed at the same moment"
 
 
 def _case(instance_id: int) -> dict[str, Any]:
@@ -36,7 +39,11 @@ class Instances(MethodView):
     @bp.arguments(StartCase)
     @bp.response(201, Case, headers={"Location": {"description": "the new case's address in this API",
                                                    "schema": {"type": "string"}}})
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(403, "the process's cases are started by a role you do not hold")
+    @bp.refuses(404, "no process with this key is deployed")
+    @bp.refuses(409, "another case of the process has this business key")
+    @bp.refuses(422, "the customer's segment is not one of the process's, or the data or business key is not "
+                     "accepted")
     def post(self, body: dict[str, Any]) -> Any:
         """Start a case of the newest version of a process for a customer; only the role of the process's
         first step starts one, as in the web app."""
@@ -59,6 +66,8 @@ class Instances(MethodView):
 @bp.route("/<int:instance_id>")
 class Instance(MethodView):
     @bp.response(200, Case)
+    @bp.refuses(403, UNSEEN)
+    @bp.refuses(404, NO_CASE)
     def get(self, instance_id: int) -> Any:
         """One case: its status, customer, data, open steps, what it waits for, and its events."""
         return _case(instance_id)
@@ -67,7 +76,9 @@ class Instance(MethodView):
 @bp.route("/<int:instance_id>/cancel")
 class Cancellation(MethodView):
     @bp.response(200, Case)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(403, "you are not a manager or admin")
+    @bp.refuses(404, NO_CASE)
+    @bp.refuses(409, "the case is already completed or cancelled", CHANGED)
     def post(self, instance_id: int) -> Any:
         """Stop a running or failed case (managers and admins); its open tasks are cancelled."""
         if not g.account.is_manager:
@@ -79,14 +90,18 @@ class Cancellation(MethodView):
 messages = api.blueprint("api_messages", "messages",
                          "Messages: tell a waiting case that the customer's message arrived, by its id or its "
                          "business key.")
-messages.before_request(api.staff_or_manager)
+messages.guard(api.staff_or_manager, api.STAFF_OR_MANAGER)
 
 
 @messages.route("")
 class Messages(MethodView):
     @messages.arguments(Message)
     @messages.response(200, Case)
-    @messages.doc(**idempotency.DOC)
+    @messages.refuses(403, UNSEEN)
+    @messages.refuses(404, NO_CASE, "no case has this business key (in this process)")
+    @messages.refuses(409, "the case does not wait for this message, or is not running", CHANGED)
+    @messages.refuses(422, "cases of several processes have this business key: name the process",
+                      "the message's values were not accepted by its form; `fields` names each")
     def post(self, body: dict[str, Any]) -> Any:
         """Deliver a message to a case that waits for it (staff of the case's roles, managers); a case that
         does not wait for it answers 409 with what it waits for."""

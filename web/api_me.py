@@ -26,6 +26,7 @@ class Notifications(MethodView):
 
     @bp.arguments(NotificationSettingsChange)
     @bp.response(200, SavedNotificationSettings)
+    @bp.refuses(422, "an address is not valid, or the webhook's host is internal; `fields` names it")
     def put(self, body: dict[str, Any]) -> Any:
         """Replace your settings: an address left out or null is removed (a webhook's secret with it). A webhook
         given without a secret of yours gets one made, answered in ``secret`` this once; refused with 422, naming

@@ -15,20 +15,30 @@ from typing import Any
 
 from flask import Response, g, request
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from engine import service
 from engine.definitions.package_json import MalformedPackage, package_from_json, package_json_from_zip
 from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
-from web import db, errors
+from web import db, errors, nul
+from web.api_answers import DocumentedBlueprint, Refusal
+from web.api_errors import CHALLENGE
 from web.api_process_schemas import Deployed, Draft, DraftToSave, Package, PackageToDeploy, Problems, SavedDraft
 
-bp = Blueprint("api_processes", __name__, url_prefix="/api/v1/processes",
-               description="Modeling (process owners and admins): validate and deploy a package, unpack a zipped "
-                           "package folder, keep a draft.")
+EDITORS = (Refusal(401, "nobody is signed in: no API token was sent, nor a browser session", "unauthenticated",
+                   headers=("WWW-Authenticate",)),
+           Refusal(401, "the API token is unknown or revoked, or its user is disabled", "unauthorized",
+                   headers=("WWW-Authenticate",)),
+           Refusal(403, "your roles include no process owner or admin"))
+bp = DocumentedBlueprint("api_processes", __name__, url_prefix="/api/v1/processes",
+                         description="Modeling (process owners and admins): validate and deploy a package, unpack a "
+                                     "zipped package folder, keep a draft.", shared=(nul.REFUSAL, *EDITORS),
+                         codes={400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                                409: "conflict", 413: "request_entity_too_large", 422: "invalid"})
 MAX_BODY = 5 * 1024 * 1024
+NOT_A_PACKAGE = ("the body is not JSON, or not a package: `{\"bpmn\": \"<xml>\", \"dmn\": {...}, \"forms\": {...}, "
+                 "\"files\": {...}}`")
 # Engine errors as the HTTP status and error code a client can act on.
 STATUS = ((MalformedPackage, 400, "bad_package"), (NotAllowed, 403, "forbidden"), (NotFound, 404, "not_found"),
           (service.DraftConflict, 409, "conflict"), (service.StaleEdit, 409, "conflict"),
@@ -61,7 +71,9 @@ def larger_bodies(_endpoint: str | None, _values: dict[str, Any] | None) -> None
 @bp.before_request
 def editors_only() -> ResponseReturnValue | None:
     if g.account is None:
-        return error(401, "unauthenticated", "Sign in first.")
+        refused = error(401, "unauthenticated", "Sign in first.")
+        refused.headers["WWW-Authenticate"] = CHALLENGE
+        return refused
     if not g.account.edits_processes:
         return error(403, "forbidden", "Editing and deploying processes is for process owners and admins.")
     return None
@@ -103,6 +115,7 @@ def _body_doc(schema: Any, *content_types: str) -> dict[str, Any]:
 @bp.post("/validate")
 @bp.doc(**_body_doc(Package))
 @bp.response(200, Problems)
+@bp.refuses(400, NOT_A_PACKAGE, code="bad_package")
 def validate() -> ResponseReturnValue:
     """Check a package as a deploy would, storing nothing: every error and warning by element."""
     found = service.validate_package(package_from_json(body()))
@@ -112,6 +125,8 @@ def validate() -> ResponseReturnValue:
 @bp.post("/unpack")
 @bp.doc(**_body_doc({"type": "string", "format": "binary"}, "application/zip", "application/octet-stream"))
 @bp.response(200, Package)
+@bp.refuses(400, "the body is not a zip archive, holds more than 5 MB once unpacked, or a file in it cannot be read "
+                 "(not UTF-8 text, a form that is not JSON)", code="bad_package")
 def unpack() -> ResponseReturnValue:
     """A zipped package folder (the request's body) as the package JSON the modeler opens; stores nothing."""
     return answer(package_json_from_zip(request.get_data()))
@@ -122,6 +137,10 @@ def unpack() -> ResponseReturnValue:
 @bp.response(201, Deployed, description="Stored as the process's next version")
 @bp.alt_response(200, schema=Deployed, description="That content is already a version; nothing was stored")
 @bp.alt_response(422, schema=Problems, description="Refused, with every error; nothing was stored")
+@bp.refuses(400, NOT_A_PACKAGE, code="bad_package")
+@bp.refuses(409, "the process has had a version deployed since the edit's `base_version`",
+            "another version of the process was deployed at the same moment")
+@bp.refuses(422, "`base_version` is not a number or null")
 def deploy() -> ResponseReturnValue:
     """Validate a package and store it as the next version of its process."""
     try:
@@ -137,6 +156,7 @@ def deploy() -> ResponseReturnValue:
 
 @bp.get("/<key>/draft")
 @bp.response(200, Draft)
+@bp.refuses(404, "no draft of this process is saved")
 def show_draft(key: str) -> ResponseReturnValue:
     """The draft saved for a process (a 404 when none is)."""
     return answer(draft_json(service.get_draft(db.uow(), key, g.account.name), with_package=True))
@@ -145,6 +165,9 @@ def show_draft(key: str) -> ResponseReturnValue:
 @bp.put("/<key>/draft")
 @bp.doc(**_body_doc(DraftToSave))
 @bp.response(200, SavedDraft)
+@bp.refuses(400, 'the body is not JSON, or not `{"package": {...}, "base_revision": <a number>}`', code="bad_package")
+@bp.refuses(409, "the draft was saved by someone since `base_revision`, or at the same moment")
+@bp.refuses(422, "the diagram's executable process is not this process")
 def save_draft(key: str) -> ResponseReturnValue:
     """Save an undeployed edit; a 409 naming who saved when the draft moved on since ``base_revision``."""
     data = body()

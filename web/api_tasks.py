@@ -11,11 +11,13 @@ from flask.views import MethodView
 from engine import service
 from engine.work import case_pages, queries
 from engine.work import inbox as engine_inbox
-from web import api, db, idempotency
+from web import api, db
 from web.api_schemas import Assignment, Case, Completion, DoneTask, TaskDetail, TaskFilter, TaskPage
 
 bp = api.blueprint("api_tasks", "tasks", "Tasks: the inbox, one task, and claim, release, assign, complete.")
-bp.before_request(api.staff_or_manager)
+bp.guard(api.staff_or_manager, api.STAFF_OR_MANAGER)
+NO_TASK = "no task has this id"
+NOT_YOURS = "the task is work for a role you do not hold, and not yours"
 
 
 def _task(task_id: int) -> dict[str, Any]:
@@ -32,6 +34,7 @@ def _task(task_id: int) -> dict[str, Any]:
 class Tasks(MethodView):
     @bp.arguments(TaskFilter, location="query")
     @bp.response(200, TaskPage)
+    @bp.refuses(403, "`view=all` asked by someone who is not a manager or admin")
     def get(self, query: dict[str, Any]) -> Any:
         """One page of open tasks, most urgent first: yours, your roles' queues, or (managers) all."""
         account = g.account
@@ -46,6 +49,8 @@ class Tasks(MethodView):
 @bp.route("/<int:task_id>")
 class OneTask(MethodView):
     @bp.response(200, TaskDetail)
+    @bp.refuses(403, NOT_YOURS)
+    @bp.refuses(404, NO_TASK)
     def get(self, task_id: int) -> Any:
         """The task with its form's JSON Schema, the step's customer value and target, the customer and data."""
         return _task(task_id)
@@ -54,7 +59,10 @@ class OneTask(MethodView):
 @bp.route("/<int:task_id>/claim")
 class Claim(MethodView):
     @bp.response(200, DoneTask)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(403, NOT_YOURS)
+    @bp.refuses(404, NO_TASK)
+    @bp.refuses(409, "the task is claimed by someone else", "the task is completed or cancelled",
+                "the task changed at the same moment")
     def post(self, task_id: int) -> Any:
         """Take an unassigned task of one of your roles."""
         _task(task_id)
@@ -65,7 +73,10 @@ class Claim(MethodView):
 @bp.route("/<int:task_id>/release")
 class Release(MethodView):
     @bp.response(200, DoneTask)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(403, NOT_YOURS, "the task is claimed by someone else, and you are not a manager or admin",
+                "the task belongs to no role's queue")
+    @bp.refuses(404, NO_TASK)
+    @bp.refuses(409, "the task is completed or cancelled", "the task changed at the same moment")
     def post(self, task_id: int) -> Any:
         """Put a task back in its role's queue (its assignee, or a manager)."""
         _task(task_id)
@@ -77,7 +88,10 @@ class Release(MethodView):
 class Assign(MethodView):
     @bp.arguments(Assignment)
     @bp.response(200, DoneTask)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(403, NOT_YOURS, "you are not a manager or admin",
+                "the assignee does not hold the task's role, or is disabled")
+    @bp.refuses(404, NO_TASK, "no user has the assignee's name")
+    @bp.refuses(409, "the task is completed or cancelled", "the task changed at the same moment")
     def post(self, body: dict[str, Any], task_id: int) -> Any:
         """Give a task to a user who holds its role (managers and admins)."""
         _task(task_id)
@@ -89,7 +103,10 @@ class Assign(MethodView):
 class Complete(MethodView):
     @bp.arguments(Completion)
     @bp.response(200, Case)
-    @bp.doc(**idempotency.DOC)
+    @bp.refuses(403, NOT_YOURS, "the task is not assigned to you (claim it first)")
+    @bp.refuses(404, NO_TASK)
+    @bp.refuses(409, "the task was completed by someone else, or cancelled", "the task changed at the same moment")
+    @bp.refuses(422, "the form's values were not accepted; `fields` names each")
     def post(self, body: dict[str, Any], task_id: int) -> Any:
         """Complete a task assigned to you with its form's values; answers the case as it is now."""
         _task(task_id)

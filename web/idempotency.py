@@ -21,17 +21,24 @@ from flask import Response, g, request
 
 from engine.work import idempotency
 from web import db
+from web.api_answers import Refusal
 from web.api_errors import PREFIX, error
 from web.present import sentence
 
 HEADER = "Idempotency-Key"
 WAIT_SECONDS = 10.0
-DOC: dict[str, Any] = {"parameters": [{
+PARAMETER: dict[str, Any] = {
     "in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": "Any unique string of yours (e.g. a UUID): a retry with the same key gets the first answer, "
                    "and nothing is done twice; the same key with a different request is a 422. A 409 while the "
                    "first is still being handled (ask again after Retry-After), or once it was done but its "
-                   "answer was lost."}]}
+                   "answer was lost."}
+REFUSALS = (
+    Refusal(400, f"the {HEADER} is empty or longer than 200 characters"),
+    Refusal(409, f"a request with the same {HEADER} is still being handled (ask again after Retry-After), or it "
+                 "was done and its answer lost, or a retry took this request's key over",
+            headers=("Retry-After",)),
+    Refusal(422, f"the {HEADER} was sent before with a different request"))
 
 
 def request_hash() -> str:

@@ -10,10 +10,13 @@ from typing import Iterable, Optional
 from flask import Flask, Response, abort, request
 
 from web import api_errors
+from web.api_answers import Refusal
 
 NUL = "\x00"
 # ``\u0000`` in JSON text, not preceded by a backslash that escapes its own backslash (``\\u0000`` is text).
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+REFUSAL = Refusal(400, "text of the address, query or body holds the NUL character (U+0000); `fields` names "
+                       "where, when a field holds it")
 
 
 def init_app(app: Flask) -> None:

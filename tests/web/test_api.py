@@ -258,3 +258,17 @@ def test_an_id_too_large_for_the_database_is_a_404_or_a_refused_field_not_a_serv
     assert_error(api.post(f"/tasks/{huge}/claim"), 404)
     assert_error(api.post("/messages", {"name": "documents_received", "instance_id": huge}), 422,
                  fields=("instance_id",))
+
+
+def test_every_operation_lists_its_answers_and_the_headers_sent_with_them(client):
+    """No catch-all: each status an operation answers is listed, a 401 with its WWW-Authenticate header."""
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    operations = [operation for path in paths.values() for operation in path.values() if "responses" in operation]
+    assert len(operations) == 37 and not [o for o in operations if "default" in o["responses"]]
+    for operation in operations:
+        assert operation["responses"]["401"]["headers"] == {
+            "WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}, operation["summary"]
+    started = paths["/api/v1/instances"]["post"]["responses"]
+    assert set(started) == {"201", "400", "401", "403", "404", "409", "413", "415", "422"}
+    assert "Location" in started["201"]["headers"]
+    assert "Retry-After" in started["409"]["headers"]

@@ -75,7 +75,8 @@ def test_the_document_describes_the_modelers_endpoints_and_every_report(client):
         == package
     deploy = paths["/api/v1/processes/deploy"]["post"]["responses"]
     assert deploy["201"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Deployed"}
-    assert deploy["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problems"}
+    assert deploy["422"]["content"]["application/json"]["schema"] == {"oneOf": [
+        {"$ref": "#/components/schemas/Problems"}, {"$ref": "#/components/schemas/Error"}]}
     assert "application/zip" in paths["/api/v1/processes/unpack"]["post"]["requestBody"]["content"]
     draft = paths["/api/v1/processes/{key}/draft"]
     assert set(draft) >= {"get", "put"}
