@@ -83,10 +83,7 @@
     }
     container.innerHTML = '';
     var viewer = new window.BpmnJS({ container: container });
-    window.vfDrawable(data.xml).then(function (drawable) {
-      return viewer.importXML(drawable.xml).then(function () { return drawable; });
-    }).then(function (drawable) {
-      if (drawable.laidOut) { window.vfDrawable.say(container); }
+    window.vfDrawable.show(viewer, data.xml, container).then(function () {
       var canvas = viewer.get('canvas');
       var registry = viewer.get('elementRegistry');
       var overlays = viewer.get('overlays');

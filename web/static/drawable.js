@@ -55,6 +55,16 @@
     });
   };
 
+  // window.vfDrawable.show(viewer, xml, container): imports the diagram into a bpmn-js viewer drawn in container, laid
+  // out first when it has no positions, and then says so; resolves once it is drawn.
+  window.vfDrawable.show = function (viewer, xml, container) {
+    return window.vfDrawable(xml).then(function (drawable) {
+      return viewer.importXML(drawable.xml).then(function () {
+        if (drawable.laidOut) { window.vfDrawable.say(container); }
+      });
+    });
+  };
+
   window.vfDrawable.say = function (container) {
     var note = document.createElement('p');
     note.className = 'notice diagram-laid-out';

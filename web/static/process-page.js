@@ -7,13 +7,10 @@
   var actions = document.getElementById('process-actions');
   if (!container || !source || typeof window.BpmnJS !== 'function') { return; }
   var viewer = new window.BpmnJS({ container: container });
-  window.vfDrawable(JSON.parse(source.textContent)).then(function (drawable) {
-    return viewer.importXML(drawable.xml).then(function () {
-      viewer.get('canvas').zoom('fit-viewport', 'auto');
-      container.dataset.state = 'ready';
-      if (drawable.laidOut) { window.vfDrawable.say(container); }
-      offerSvg();
-    });
+  window.vfDrawable.show(viewer, JSON.parse(source.textContent), container).then(function () {
+    viewer.get('canvas').zoom('fit-viewport', 'auto');
+    container.dataset.state = 'ready';
+    offerSvg();
   }).catch(function (err) {
     container.dataset.state = 'error';
     container.textContent = 'The diagram could not be drawn: ' + (err && err.message ? err.message : err);
