@@ -12,7 +12,6 @@ import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -27,7 +26,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
                      api_external_tasks, api_incidents, api_instances, api_me, api_processes, api_tasks, audit, auth,
                      csrf, customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
-                     notifications, nul, ops, params, present, processes, sessions, tasks, throttle, vendor)
+                     notifications, nul, ops, params, present, processes, sessions, settings, tasks, throttle,
+                     vendor)
 
     app = Flask(__name__, instance_relative_config=True)
     app.jinja_environment = present.PageEnvironment
@@ -49,15 +49,11 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     else:
         app.config.from_mapping(config)
     app.config.from_prefixed_env("VALUEFLOW")
-    try:
-        ZoneInfo(app.config["TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"VALUEFLOW_TIMEZONE {app.config['TIMEZONE']!r} is not a time zone "
-                         "(e.g. UTC or Europe/Amsterdam)") from None
+    settings.check(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
-    hops = int(app.config["PROXY_HOPS"])
+    hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)

@@ -186,6 +186,17 @@ def test_serve_refuses_a_database_without_the_schema(tmp_path):
                                      "run `valueflow init` first")
 
 
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
+def test_serve_refuses_a_malformed_setting_with_one_line_before_listening(seeded_database, tmp_path, processes):
+    port = free_port()
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
+           "VALUEFLOW_SECRET_KEY": "serve-test", "VALUEFLOW_PROXY_HOPS": "one"}
+    result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(port), *processes], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip() == "valueflow: VALUEFLOW_PROXY_HOPS 'one' is not a whole number from 0 up"
+
+
 @pytest.mark.parametrize("port", ["65536", "70000", "-1", "80a"])
 def test_serve_refuses_a_port_outside_1_to_65535_with_one_line_instead_of_listening_on_another(tmp_path, port):
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'any.db'}"}

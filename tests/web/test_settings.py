@@ -1,0 +1,50 @@
+"""An operator's settings: a malformed one stops the app with a line naming it; a retired signing key keeps
+people signed in while it is listed in VALUEFLOW_SECRET_KEY_FALLBACKS."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import Auth, copy_database
+from web import create_app
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    ("PROXY_HOPS", "one", "'one' is not a whole number from 0 up"),
+    ("PROXY_HOPS", "-1", "-1 is not a whole number from 0 up"),
+    ("MAX_CONTENT_LENGTH", "1MB", "'1MB' is not a whole number from 1 up"),
+    ("PER_PAGE", "0", "0 is not a whole number from 1 up"),
+    ("SESSION_COOKIE_SECURE", "yes", "'yes' is not true or false"),
+    ("SESSION_COOKIE_SECURE", "False", "'False' is not true or false"),
+    ("SECRET_KEY_FALLBACKS", "[1]", "[1] is not a key or a JSON list of keys"),
+    ("TIMEZONE", "Mars/Base", "'Mars/Base' is not a time zone"),
+])
+def test_a_malformed_setting_stops_the_app_naming_the_variable(tmp_path, monkeypatch, name, value, problem):
+    monkeypatch.setenv(f"VALUEFLOW_{name}", value)
+    with pytest.raises(ValueError) as refused:
+        create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}"})
+    assert str(refused.value).startswith(f"VALUEFLOW_{name} {problem}")
+
+
+@pytest.mark.parametrize("fallbacks", ['old-key', '["older-key", "old-key"]'], ids=["one key", "a JSON list"])
+def test_a_rotated_secret_key_keeps_people_signed_in_while_the_old_one_is_a_fallback(seeded_database, tmp_path,
+                                                                                        monkeypatch, fallbacks):
+    url = copy_database(seeded_database, tmp_path)
+    before = create_app({"TESTING": True, "SECRET_KEY": "old-key", "DATABASE_URL": url})
+    client = before.test_client()
+    Auth(client).login("manager")
+    assert client.get("/inbox").status_code == 200
+    before.extensions["valueflow"].dispose()
+
+    monkeypatch.setenv("VALUEFLOW_SECRET_KEY", "new-key")
+    monkeypatch.setenv("VALUEFLOW_SECRET_KEY_FALLBACKS", fallbacks)
+    after = create_app({"TESTING": True, "DATABASE_URL": url})
+    client.application = after
+    try:
+        assert client.get("/inbox").status_code == 200
+        monkeypatch.delenv("VALUEFLOW_SECRET_KEY_FALLBACKS")
+        client.application = retired = create_app({"TESTING": True, "DATABASE_URL": url})
+        assert client.get("/inbox").status_code == 302  # the old key retired: signed out
+        retired.extensions["valueflow"].dispose()
+    finally:
+        after.extensions["valueflow"].dispose()

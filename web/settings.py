@@ -1,0 +1,40 @@
+"""The operator's settings (``VALUEFLOW_*`` variables or ``instance/config.py``), checked when the app is built.
+
+A malformed value stops the app with one line naming the variable and what it takes, before any process
+listens, instead of failing every request that reads it or being read as something else (``"no"`` is a
+true string to Flask, a negative hop count trusts no proxy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, MutableMapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def check(config: MutableMapping[str, Any]) -> None:
+    """Raise ValueError naming the first malformed setting; a single fallback key becomes a list of one."""
+    try:
+        ZoneInfo(config["TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        _refuse(config, "TIMEZONE", "is not a time zone (e.g. UTC or Europe/Amsterdam)")
+    _whole_number(config, "PROXY_HOPS", least=0)
+    _whole_number(config, "MAX_CONTENT_LENGTH", least=1)
+    _whole_number(config, "PER_PAGE", least=1)
+    if not isinstance(config["SESSION_COOKIE_SECURE"], bool):
+        _refuse(config, "SESSION_COOKIE_SECURE", "is not true or false")
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, str):
+        fallbacks = [fallbacks]
+    if not isinstance(fallbacks, list) or not all(isinstance(key, str) and key for key in fallbacks):
+        _refuse(config, "SECRET_KEY_FALLBACKS", 'is not a key or a JSON list of keys (["old-key", ...])')
+    config["SECRET_KEY_FALLBACKS"] = fallbacks
+
+
+def _whole_number(config: MutableMapping[str, Any], name: str, least: int) -> None:
+    value = config[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        _refuse(config, name, f"is not a whole number from {least} up")
+
+
+def _refuse(config: MutableMapping[str, Any], name: str, problem: str) -> None:
+    raise ValueError(f"VALUEFLOW_{name} {config.get(name)!r} {problem}") from None
