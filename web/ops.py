@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Optional
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -25,6 +26,8 @@ JOB_BACKLOG = {
                 "running or not yet.",
     "jobs_overdue": "Jobs due for over a minute and not done: no worker keeps up, or they keep failing.",
 }
+DATABASE_UP = ("1 when this scrape read the backlog from the database, 0 when it could not (the backlog is then "
+               "left out).")
 BACKLOG = {
     "incidents_open": "Cases stopped in error.",
     "tasks_open": "Human tasks open.",
@@ -68,7 +71,7 @@ def readyz() -> ResponseReturnValue:
 @bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
     """Request and step latencies (of every web and worker process when they share a metrics folder, as under
-    ``serve --processes``), and the database's backlog read now."""
+    ``serve --processes``), and the database's backlog read now; the latencies even while the database is away."""
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(_BacklogCollector(backlog(db.uow())))
     return Response(generate_latest(_latencies()) + generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
@@ -84,10 +87,13 @@ def _latencies() -> CollectorRegistry:
 
 
 class _BacklogCollector:
-    def __init__(self, found: Backlog) -> None:
+    def __init__(self, found: Optional[Backlog]) -> None:
         self.found = found
 
     def collect(self):  # type: ignore[no-untyped-def]
+        yield GaugeMetricFamily("valueflow_database_up", DATABASE_UP, value=int(self.found is not None))
+        if self.found is None:
+            return
         for name, text in JOB_BACKLOG.items():
             found = GaugeMetricFamily(f"valueflow_{name}", text, labels=["kind"])
             for kind, count in sorted({**dict.fromkeys(JOB_KINDS, 0), **getattr(self.found, name)}.items()):

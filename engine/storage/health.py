@@ -60,17 +60,20 @@ class Backlog:
     tasks_breached: int
 
 
-def backlog(uow: UnitOfWork) -> Backlog:
-    """Counted in SQL, on the open-task and case indexes."""
+def backlog(uow: UnitOfWork) -> Optional[Backlog]:
+    """Counted in SQL, on the open-task and case indexes; None when the database cannot be read."""
     now = uow.clock.now()
     I, T = ProcessInstance, HumanTask
-    with uow.reading():
-        session = uow.session
-        due = _jobs_by_kind(session, now)
-        overdue = _jobs_by_kind(session, now - OVERDUE_AFTER)
-        incidents = session.scalar(select(func.count()).where(I.status == "error")) or 0
-        tasks_open = session.scalar(select(func.count()).where(T.is_open())) or 0
-        breached = session.scalar(select(func.count()).where(T.is_open(), T.due_at < now)) or 0
+    try:
+        with uow.reading():
+            session = uow.session
+            due = _jobs_by_kind(session, now)
+            overdue = _jobs_by_kind(session, now - OVERDUE_AFTER)
+            incidents = session.scalar(select(func.count()).where(I.status == "error")) or 0
+            tasks_open = session.scalar(select(func.count()).where(T.is_open())) or 0
+            breached = session.scalar(select(func.count()).where(T.is_open(), T.due_at < now)) or 0
+    except SQLAlchemyError:
+        return None
     return Backlog(due, overdue, int(incidents), int(tasks_open), int(breached))
 
 

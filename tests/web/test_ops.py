@@ -108,3 +108,21 @@ def test_metrics_read_the_backlog_of_the_database_now(client, new_uow, clock):
     assert metric(text, "valueflow_jobs_due", kind="breach") == 1  # the loan's first step: a one-hour target
     clock.advance(timedelta(days=3))
     assert metric(client.get("/metrics").get_data(as_text=True), "valueflow_tasks_breached") == 1
+
+
+def test_metrics_keep_the_latencies_and_say_the_database_is_down_when_it_cannot_be_reached(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'valueflow.db'}"})
+    client = app.test_client()
+    client.get("/healthz")
+    response = client.get("/metrics")
+    app.extensions["valueflow"].dispose()
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert metric(text, "valueflow_database_up") == 0
+    assert metric(text, "valueflow_http_request_seconds_count", method="GET", route="/healthz", status="200") >= 1
+    assert "valueflow_jobs_due" not in text and "valueflow_tasks_open" not in text  # unknown, not 0
+
+
+def test_metrics_say_the_database_is_up_when_the_backlog_was_read(client):
+    assert metric(client.get("/metrics").get_data(as_text=True), "valueflow_database_up") == 1
