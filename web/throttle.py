@@ -6,17 +6,21 @@ with the refusal only) until the window has passed, whatever the password; the s
 a signed-in user giving wrong current passwords to change theirs. The
 counts live in ``RATELIMIT_STORAGE_URI`` (``VALUEFLOW_RATELIMIT_STORAGE_URI``):
 ``memory://`` by default, which one process keeps for itself; several web
-processes share ``redis://host:6379``. Behind a reverse proxy, the address is
+processes share ``redis://host:6379``. While Redis cannot be reached, each process counts in its own memory
+(Flask-Limiter's fallback, which says so on stderr, and again when Redis answers and is used again), so that
+sign-ins go on, still limited. Behind a reverse proxy, the address is
 the proxy's unless the app is told to trust its ``X-Forwarded-For``
 (``VALUEFLOW_PROXY_HOPS``, handled in ``create_app``).
 """
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any, Callable
 
 from flask import Flask, Response, g, request
+from flask.logging import default_handler
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -35,7 +39,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "valueflow")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter = Limiter(get_remote_address, app=app)
+    limiter.logger.addHandler(default_handler)  # its warning that Redis is away, and that it is back, in the log
+    limiter.logger.setLevel(logging.INFO)
     per_account = limiter.limit(FAILURES_PER_ACCOUNT, key_func=_user_name, methods=["POST"], deduct_when=_failed,
                                 error_message=ACCOUNT_REFUSED, scope="login-account")
     per_address = limiter.limit(FAILURES_PER_ADDRESS, methods=["POST"], deduct_when=_failed,

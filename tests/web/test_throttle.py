@@ -84,3 +84,16 @@ def test_behind_a_trusted_proxy_each_client_address_counts_apart(seeded_database
                         headers={"X-Forwarded-For": "198.51.100.4"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
     app.extensions["valueflow"].dispose()
     assert (other.status_code == 429) is limited
+
+
+def test_sign_ins_go_on_and_stay_limited_while_redis_cannot_be_reached(seeded_database, tmp_path, capsys):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": copy_database(seeded_database, tmp_path),
+                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1"})  # nothing listens on port 1
+    try:
+        assert attempt(app.test_client(), "manager", password_of("manager")).status_code == 302
+        for _ in range(10):
+            assert attempt(app.test_client(), "underwriter", "guess").status_code == 401
+        assert attempt(app.test_client(), "underwriter", password_of("underwriter")).status_code == 429
+        assert "Rate limit storage unreachable - falling back to in-memory storage" in capsys.readouterr().err
+    finally:
+        app.extensions["valueflow"].dispose()
