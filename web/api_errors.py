@@ -20,7 +20,7 @@ from web.present import sentence
 PREFIX = "/api/v1"
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
-         500: "internal_error"}
+         500: "internal_error", 503: "unavailable"}
 # The engine's refusals as the status a client can act on.
 REFUSALS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404), (service.TaskTaken, 409), (NotAllowed, 403), (service.TaskClosed, 409), (ConcurrentUpdate, 409),

@@ -1,19 +1,25 @@
 """Readable error pages: what happened, in words, and where to go next; under /api/, the same as JSON.
 
 An error of Valueflow's own (500) is logged by Flask with its traceback; the person or program that sent the
-request gets a page or JSON that says so, never the traceback."""
+request gets a page or JSON that says so, never the traceback; when the cause is a database that cannot be
+reached, a 503 that says so and when to try again."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from web import api_errors, auth
+from engine.storage.health import readiness
+from web import api_errors, auth, db
 
 TITLES = {400: "The request could not be accepted", 403: "Not allowed", 404: "Not found",
-          405: "Not possible here", 409: "Changed meanwhile", 500: "Something went wrong on our side"}
+          405: "Not possible here", 409: "Changed meanwhile", 500: "Something went wrong on our side",
+          503: "Not available just now"}
 OWN_FAULT = ("Valueflow could not finish this request because of an error of its own, written to the server's "
              "log. Look whether what you sent was saved before you send it again.")
+NO_DATABASE = ("Valueflow cannot reach its database just now. Try again in a minute, and look whether what you "
+               "sent was saved before you send it again.")
+RETRY_AFTER_SECONDS = 60
 
 
 def init_app(app: Flask) -> None:
@@ -22,14 +28,23 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400 or code > 500:
             return error
+        if code == 500 and not readiness(db.factory().engine).database:
+            return _page_or_json(503, NO_DATABASE), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         error = described(error)
         message = OWN_FAULT if code == 500 else error.description
-        if api_errors.is_api_request():
-            return api_errors.error(500, message) if code == 500 else api_errors.http_error(error)
-        account = g.get("account")
-        way_back = auth.landing(account) if account is not None else ("Sign in", url_for("auth.login"))
-        return render_template("errors/error.html", code=code, title=TITLES.get(code, error.name),
-                               message=message, way_back=way_back), code
+        if api_errors.is_api_request() and code != 500:
+            return api_errors.http_error(error)
+        return _page_or_json(code, message, error.name), code
+
+
+def _page_or_json(code: int, message: str, name: str = ""):  # type: ignore[no-untyped-def]
+    """The error page, or under /api/ the error as JSON."""
+    if api_errors.is_api_request():
+        return api_errors.error(code, message)
+    account = g.get("account")
+    way_back = auth.landing(account) if account is not None else ("Sign in", url_for("auth.login"))
+    return render_template("errors/error.html", code=code, title=TITLES.get(code, name), message=message,
+                           way_back=way_back)
 
 
 def described(error: HTTPException) -> HTTPException:

@@ -69,9 +69,12 @@ def _hooks_only_where_limited(app: Flask, limiter: Limiter, endpoints: frozenset
 
 def _retry_after_when_refused(hook: Callable[..., Any]) -> Callable[[Response], Response]:
     def run(response: Response) -> Response:
+        own = response.headers.get("Retry-After")  # the view's own, as a 503's
         response = hook(response)
         if response.status_code != 429:
             response.headers.pop("Retry-After", None)
+            if own is not None:
+                response.headers["Retry-After"] = own
         return response
     return run
 
