@@ -74,7 +74,7 @@ def metrics() -> ResponseReturnValue:
     ``serve --processes``), and the database's backlog read now; the latencies even while the database is away."""
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(_BacklogCollector(backlog(db.uow())))
-    return Response(generate_latest(_latencies()) + generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_latencies()) + generate_latest(scraped), content_type=CONTENT_TYPE_LATEST)
 
 
 def _latencies() -> CollectorRegistry:

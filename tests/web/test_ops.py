@@ -126,3 +126,8 @@ def test_metrics_keep_the_latencies_and_say_the_database_is_down_when_it_cannot_
 
 def test_metrics_say_the_database_is_up_when_the_backlog_was_read(client):
     assert metric(client.get("/metrics").get_data(as_text=True), "valueflow_database_up") == 1
+
+
+def test_metrics_are_sent_with_the_content_type_prometheus_parses(client):
+    """One charset parameter: Prometheus 3 refuses a scrape whose Content-Type has a parameter twice."""
+    assert client.get("/metrics").headers["Content-Type"] == "text/plain; version=1.0.0; charset=utf-8"
