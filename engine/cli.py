@@ -96,9 +96,9 @@ def _users_mistake(exc: Exception) -> Optional[str]:
 
 
 def _unusable_database(exc: Exception) -> str:
-    from engine.storage.location import database_url
+    from engine.storage.location import shown_database_url
 
-    return (f"cannot use the database {database_url()} ({_first_line(exc)}); "
+    return (f"cannot use the database {shown_database_url()} ({_first_line(exc)}); "
             "check VALUEFLOW_DATABASE_URL and run `valueflow init`")
 
 
@@ -145,7 +145,7 @@ def _print_json(value: Any) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     from engine import simulation
     from engine.analytics import facts
-    from engine.storage.location import database_url
+    from engine.storage.location import shown_database_url
     from engine.storage.wiring import connect
     from engine.work.accounts import USER_NAME, USER_NAME_RULE
 
@@ -166,7 +166,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     elif args.admin is None and not _users_holding(new_uow, "admin"):
         print("no user can sign in yet: create an admin with `valueflow init --admin NAME`, "
               "or any user with `valueflow user add NAME --role ROLE --password P`")
-    print(f"database ready: {database_url()}")
+    print(f"database ready: {shown_database_url()}")
     return 0
 
 

@@ -7,6 +7,7 @@ finds it without loading SQLAlchemy.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_URL = "sqlite:///valueflow.db"
 
@@ -14,3 +15,14 @@ DEFAULT_URL = "sqlite:///valueflow.db"
 def database_url() -> str:
     """The database named by VALUEFLOW_DATABASE_URL, else the default SQLite file."""
     return os.environ.get("VALUEFLOW_DATABASE_URL") or DEFAULT_URL
+
+
+def shown_database_url() -> str:
+    """The database's URL as it may be printed to a log: a password in it as ``***``."""
+    url = database_url()
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user_and_password, _, host = parts.netloc.rpartition("@")
+    user = user_and_password.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -689,6 +689,15 @@ def test_a_database_that_is_missing_or_not_initialised_gives_one_clear_line(tmp_
     assert_one_clear_line(run(capsys, *argv))
 
 
+@pytest.mark.parametrize("argv", [["init"], ["worker", "--once"]], ids=["init", "worker"])
+def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", "postgresql://ada:s3cret-pw@127.0.0.1:1/vf")  # nothing on port 1
+    result = run(capsys, *argv)
+    assert result.status != 0
+    assert "cannot use the database postgresql://ada:***@127.0.0.1:1/vf (" in result.err
+    assert "s3cret-pw" not in result.out + result.err
+
+
 # -- the installed console script ---------------------------------------------------
 
 def test_the_installed_valueflow_command_runs_the_same_contract(ready, tmp_path):
