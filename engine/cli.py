@@ -475,6 +475,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from engine import jobs, service, worker
+    from engine.storage.location import shown_database_url
 
     new_uow = _uow_factory(args)
     lease = timedelta(seconds=args.lease)
@@ -485,8 +486,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     service.compile_running_definitions(new_uow())
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each line reaches a log at once
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())  # a service manager's stop ends the round
+
+    def stop_after_the_round(_signal: int, _frame: object) -> None:  # a service manager's stop
+        print(f"valueflow worker (pid {os.getpid()}): SIGTERM, stopping after the rounds in progress")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, stop_after_the_round)
+    print(f"valueflow worker (pid {os.getpid()}) on {shown_database_url()}: rounds every {args.interval:g} s, "
+          f"{args.batch} jobs at a time, each leased for {args.lease:g} s")
     worker.run_rounds(new_uow, args.interval, stop, print, _to_stderr, lease, args.batch)
+    print(f"valueflow worker (pid {os.getpid()}): stopped")
     return 0
 
 

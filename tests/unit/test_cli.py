@@ -19,6 +19,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -696,6 +697,25 @@ def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
     assert result.status != 0
     assert "cannot use the database postgresql://ada:***@127.0.0.1:1/vf (" in result.err
     assert "s3cret-pw" not in result.out + result.err
+
+
+def test_a_worker_says_when_it_starts_and_how_it_stops_on_sigterm(ready, tmp_path):
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{ready}"}
+    log = tmp_path / "worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "valueflow"), "worker", "--interval", "0.2"],
+                                  env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while "rounds every" not in log.read_text() and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker.terminate()
+    worker.wait(timeout=30)
+    assert log.read_text().splitlines() == [
+        f"valueflow worker (pid {worker.pid}) on sqlite:///{ready}: rounds every 0.2 s, 200 jobs at a time, each "
+        "leased for 60 s",
+        f"valueflow worker (pid {worker.pid}): SIGTERM, stopping after the rounds in progress",
+        f"valueflow worker (pid {worker.pid}): stopped"]
+    assert worker.returncode == 0
 
 
 # -- the installed console script ---------------------------------------------------
