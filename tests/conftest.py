@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -56,16 +57,23 @@ def postgres_url() -> Iterator[str]:
     server = os.environ.get("VALUEFLOW_TEST_POSTGRES")
     if not server:
         pytest.skip("VALUEFLOW_TEST_POSTGRES is not set")
+    with empty_postgres_database(server, f"valueflow_test_{uuid.uuid4().hex[:10]}") as url:
+        connect(url, migrate=True).dispose()
+        yield url
+
+
+@contextmanager
+def empty_postgres_database(server: str, name: str) -> Iterator[str]:
+    """A new database ``name`` on the PostgreSQL server of the URL ``server``, dropped at the end; its URL."""
     admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    name = f"valueflow_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + "/" + name
-    connect(url, migrate=True).dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -47,6 +47,7 @@ _AFTER_COMMIT: "weakref.WeakKeyDictionary[Engine, Callable[[Any, dict[Any, Any]]
 # The writers of each SQLite file's engine (not of an in-memory database, which has one connection).
 _WRITE_TURNS: "weakref.WeakKeyDictionary[Engine, WriteTurns]" = weakref.WeakKeyDictionary()
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+UPGRADE_LOCK = 0x56464C4F57  # the advisory lock schema upgrades take turns under ("VFLOW")
 
 
 def make_engine(url: str) -> Engine:
@@ -240,11 +241,15 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision. On PostgreSQL, upgrades started at once (``valueflow init``
+    on two machines) take turns under a lock held to the end of the transaction: the later one finds the schema
+    current and changes nothing."""
     from alembic import command
 
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
