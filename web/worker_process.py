@@ -3,11 +3,12 @@
 Timers, breached targets, connector calls and notifications wait while no worker runs, so a worker that ends while
 serve runs (killed, out of memory, an error) is reported on stderr in one line and started again a second later;
 one that keeps ending within a minute of its start waits twice as long each time, up to a minute, rather than
-being started over and over. Serve's own stop ends it for good.
+being started over and over. Serve's own stop ends it for good, and so does serve's end by ``kill -9``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 FIRST_WAIT = 1.0  # seconds before a worker that ended is started again
 LONGEST_WAIT = 60.0  # and at most, however often it ends at once
 STEADY = 60.0  # seconds a worker runs for its end not to count as ending at once
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 
 
 class WorkerProcess:
@@ -60,7 +62,8 @@ class WorkerProcess:
                 self.process.wait()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", repr(self.interval)])
+        return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", repr(self.interval)],
+                                preexec_fn=_stopped_with_serve if sys.platform == "linux" else None)
 
     def _again(self, now: float, what: str) -> None:
         if now - self.started >= STEADY:
@@ -68,6 +71,12 @@ class WorkerProcess:
         print(f"valueflow: {what} in {self.wait:g} s", file=sys.stderr, flush=True)
         self.due = now + self.wait
         self.wait = min(self.wait * 2, LONGEST_WAIT)
+
+
+def _stopped_with_serve() -> None:
+    """In the new worker process: SIGTERM as soon as serve's process is gone, however it ended (``kill -9`` too),
+    so that no worker outlives it and runs on, unseen, beside the next serve (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _ended(status: int) -> str:

@@ -116,6 +116,20 @@ def test_serve_with_processes_starts_a_killed_worker_process_again_and_stops_it_
         os.kill(last, 0)
 
 
+def test_a_worker_process_ends_with_serve_killed_by_sigkill(seeded_database, tmp_path):
+    process, _ = serve(copy_database(seeded_database, tmp_path), tmp_path, "--processes", "2")
+    try:
+        [worker] = worker_processes(process.pid)
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
+    wait_until(lambda: not os.path.exists(f"/proc/{worker}"), 20)
+    left_running = os.path.exists(f"/proc/{worker}")  # beside the next serve, unseen
+    if left_running:
+        os.kill(worker, signal.SIGKILL)
+    assert not left_running
+
+
 @pytest.mark.parametrize("option", ["--processes", "--threads"])
 def test_serve_refuses_fewer_than_one_process_or_thread(tmp_path, option):
     result = subprocess.run([str(VALUEFLOW), "serve", option, "0", "--port", str(free_port())], cwd=tmp_path,
