@@ -608,10 +608,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p = command("worker", cmd_worker, "run due jobs: fire timers, record breached targets")
     p.add_argument("--once", action="store_true", help="run every job due now, then exit")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
-    p.add_argument("--interval", type=_positive, default=5.0, help="seconds between rounds")
+    p.add_argument("--interval", type=_positive, default=5.0, help="seconds between rounds (default 5)")
     p.add_argument("--lease", type=_positive, default=WORKER_LEASE_SECONDS,
-                   help="seconds a claimed job stays this worker's before another may take it over")
-    p.add_argument("--batch", type=whole_number(1, 10_000), metavar="1..10000", default=WORKER_BATCH, help="jobs claimed at once")
+                   help=f"seconds a claimed job stays this worker's before another may take it over "
+                        f"(default {WORKER_LEASE_SECONDS:g})")
+    p.add_argument("--batch", type=whole_number(1, 10_000), metavar="1..10000", default=WORKER_BATCH,
+                   help=f"jobs claimed at once (default {WORKER_BATCH})")
     # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
     # group, so that the engine never imports them. Loading one imports that part (the web app: Flask,
     # Jinja2, every view, about a quarter of a second), so a command of the engine's own skips it;

@@ -699,6 +699,12 @@ def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
     assert "s3cret-pw" not in result.out + result.err
 
 
+def test_worker_help_gives_the_defaults_an_operator_tunes(capsys):
+    shown = " ".join(run(capsys, "worker", "--help").out.split())
+    assert all(part in shown for part in ("between rounds (default 5)", "take it over (default 60)",
+                                          "claimed at once (default 200)")), shown
+
+
 def test_a_worker_says_when_it_starts_and_how_it_stops_on_sigterm(ready, tmp_path):
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{ready}"}
     log = tmp_path / "worker.log"
