@@ -240,8 +240,17 @@ def alembic_config() -> Config:
     return config
 
 
+def revisions_of_a_newer_version(connection: Connection) -> set[str]:
+    """The revisions the database's schema is at that these migrations do not know: a newer Valueflow wrote them."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    known = {revision.revision for revision in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return set(MigrationContext.configure(connection).get_current_heads()) - known
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision. On PostgreSQL, upgrades started at once (``valueflow init``
+    """Bring the schema to the newest Alembic revision (ValueError when a newer Valueflow wrote it). On PostgreSQL, upgrades started at once (``valueflow init``
     on two machines) take turns under a lock held to the end of the transaction: the later one finds the schema
     current and changes nothing."""
     from alembic import command
@@ -250,6 +259,10 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
+        newer = revisions_of_a_newer_version(connection)
+        if newer:
+            raise ValueError(f"the database schema is at {', '.join(sorted(newer))}, which a newer version of "
+                             "Valueflow wrote; run that version (this one cannot use the database)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from engine.storage.db import alembic_config
+from engine.storage.db import alembic_config, revisions_of_a_newer_version
 from engine.storage.tables import HumanTask, Job, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
@@ -38,14 +38,16 @@ def readiness(engine: Engine) -> Readiness:
     try:
         with engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
+            newer = revisions_of_a_newer_version(connection)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
         return Readiness(False, False, f"the database cannot be reached: {reason}")
     needed = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     if current != needed:
         found = ", ".join(sorted(current)) or "no schema"
+        remedy = "upgrade Valueflow here to the version that wrote it" if newer else "run `valueflow init` to upgrade it"
         return Readiness(True, False, f"the database schema is at {found}, this version needs "
-                                      f"{', '.join(sorted(needed))}: run `valueflow init` to upgrade it")
+                                      f"{', '.join(sorted(needed))}: {remedy}")
     return Readiness(True, True)
 
 

@@ -699,6 +699,15 @@ def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
     assert "s3cret-pw" not in result.out + result.err
 
 
+def test_init_on_a_schema_a_newer_valueflow_wrote_says_so_in_one_line_and_changes_nothing(ready, capsys):
+    with sqlite3.connect(ready) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999_from_a_newer_valueflow'")
+    result = run(capsys, "init")
+    assert (result.status, result.out) == (2, "")
+    assert result.err == ("valueflow: the database schema is at 9999_from_a_newer_valueflow, which a newer version "
+                          "of Valueflow wrote; run that version (this one cannot use the database)\n")
+
+
 def test_worker_help_gives_the_defaults_an_operator_tunes(capsys):
     shown = " ".join(run(capsys, "worker", "--help").out.split())
     assert all(part in shown for part in ("between rounds (default 5)", "take it over (default 60)",

@@ -57,6 +57,16 @@ def test_readyz_says_the_schema_is_behind_and_how_to_upgrade_it(app, client):
     assert "valueflow init" in response.json["problem"]
 
 
+def test_readyz_on_a_schema_newer_than_this_code_says_to_upgrade_the_code_not_the_database(app, client):
+    with app.extensions["valueflow"].engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_a_newer_valueflow'")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["problem"].startswith("the database schema is at 9999_from_a_newer_valueflow, this "
+                                               "version needs ")
+    assert response.json["problem"].endswith(": upgrade Valueflow here to the version that wrote it")
+
+
 def test_readyz_says_the_database_cannot_be_reached(tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "t",
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'valueflow.db'}"})
