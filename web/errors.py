@@ -6,6 +6,8 @@ reached, a 503 that says so and when to try again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
@@ -37,7 +39,7 @@ def init_app(app: Flask) -> None:
         return _page_or_json(code, message, error.name), code
 
 
-def _page_or_json(code: int, message: str, name: str = ""):  # type: ignore[no-untyped-def]
+def _page_or_json(code: int, message: str, name: str = "") -> Any:
     """The error page, or under /api/ the error as JSON."""
     if api_errors.is_api_request():
         return api_errors.error(code, message)

@@ -250,9 +250,9 @@ def revisions_of_a_newer_version(connection: Connection) -> set[str]:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (ValueError when a newer Valueflow wrote it). On PostgreSQL, upgrades started at once (``valueflow init``
-    on two machines) take turns under a lock held to the end of the transaction: the later one finds the schema
-    current and changes nothing."""
+    """Bring the schema to the newest Alembic revision (ValueError when a newer Valueflow wrote it). On PostgreSQL,
+    upgrades started at once (``valueflow init`` on two machines) take turns under a lock held to the end of the
+    transaction: the later one finds the schema current and changes nothing."""
     from alembic import command
 
     config = alembic_config()
