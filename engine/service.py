@@ -248,8 +248,8 @@ def _moved_on(key: str, newest: Optional[ProcessDefinition], base: Optional[int]
                 f"give this process another key, or open {key} in the modeler to change that process")
     return (f"{key} version {newest.version} was deployed by {newest.deployed_by or 'someone'} on "
             f"{written.utc_moment(newest.deployed_at)} since you opened version {base}, and deploying your edit "
-            "would undo it; nothing was stored: save your edit as a draft, reload the modeler on the newest version and "
-            "make your change there")
+            "would undo it; nothing was stored: save your edit as a draft, reload the modeler on the newest version "
+            "and make your change there")
 
 
 def _changes_since(previous: Optional[ProcessDefinition], compiled: CompiledDefinition,
@@ -572,7 +572,8 @@ def waiting_for(waits: Iterable[Wait]) -> str:
     """What a case waits for, in words: its messages and timers, or its open steps when none."""
     described = [f"the message {w.message!r} ({w.step_name})" if w.kind == "message"
                  else f"{w.worker} ({w.step_name})" if w.kind == "worker"
-                 else f"a timer ({w.step_name}, due {written.utc_moment(w.due) if w.due else 'unknown'})" for w in waits]
+                 else f"a timer ({w.step_name}, due {written.utc_moment(w.due) if w.due else 'unknown'})"
+                 for w in waits]
     return "it waits for " + (", ".join(described) if described else "none: only for its open steps")
 
 

@@ -28,7 +28,8 @@ DESCRIPTION = """Valueflow's JSON API: other systems start cases, deliver the cu
 Authenticate with `Authorization: Bearer <token>` (make a token under your account's API tokens page, or with
 `valueflow token create NAME`); it acts with exactly your roles. Times are ISO 8601 with their offset; lists
 come in pages in a stable order. Every error is `{"error": {"code", "message", "fields"}}` with its HTTP status;
-each operation lists the statuses it answers and why. POSTs take an `Idempotency-Key` header: a retry with the same key gets the first answer and does nothing twice.
+each operation lists the statuses it answers and why. POSTs take an `Idempotency-Key` header: a retry with the
+same key gets the first answer and does nothing twice.
 """
 
 

@@ -45,7 +45,8 @@ def readiness(engine: Engine) -> Readiness:
     needed = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     if current != needed:
         found = ", ".join(sorted(current)) or "no schema"
-        remedy = "upgrade Valueflow here to the version that wrote it" if newer else "run `valueflow init` to upgrade it"
+        remedy = ("upgrade Valueflow here to the version that wrote it" if newer
+                  else "run `valueflow init` to upgrade it")
         return Readiness(True, False, f"the database schema is at {found}, this version needs "
                                       f"{', '.join(sorted(needed))}: {remedy}")
     return Readiness(True, True)

@@ -351,9 +351,10 @@ class FailedSignIn(Base):
 class IdempotentRequest(Base):
     """A POST to the API sent with an ``Idempotency-Key``: the first request with the key (per user) claims it,
     and its answer is kept, so that a retry is answered the same and does nothing twice. ``status`` is unset
-    while no answer is kept; ``location`` is the answer's ``Location`` header, if it had one. The claim is a lease (engine.work.idempotency): ``claimed_at`` is when the request
-    holding it claimed it, ``attempt`` which claim of the key that was (a retry that takes a lapsed claim over
-    makes the next), and ``work_committed_at`` when that request's work was committed, in the same transaction."""
+    while no answer is kept; ``location`` is the answer's ``Location`` header, if it had one. The claim is a lease
+    (engine.work.idempotency): ``claimed_at`` is when the request holding it claimed it, ``attempt`` which claim of
+    the key that was (a retry that takes a lapsed claim over makes the next), and ``work_committed_at`` when that
+    request's work was committed, in the same transaction."""
 
     __tablename__ = "idempotent_request"
 
