@@ -690,6 +690,16 @@ def test_a_database_that_is_missing_or_not_initialised_gives_one_clear_line(tmp_
     assert_one_clear_line(run(capsys, *argv))
 
 
+@pytest.mark.parametrize("argv", [["init"], ["tasks"], ["worker", "--once"]], ids=["init", "tasks", "worker"])
+def test_a_database_url_set_but_empty_is_refused_and_no_database_file_is_made(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", " ")
+    result = run(capsys, *argv)
+    assert_one_clear_line(result)
+    assert result.err.startswith("valueflow: VALUEFLOW_DATABASE_URL is set but empty: name the database"), result.err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("argv", [["init"], ["worker", "--once"]], ids=["init", "worker"])
 def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
     monkeypatch.setenv("VALUEFLOW_DATABASE_URL", "postgresql://ada:s3cret-pw@127.0.0.1:1/vf")  # nothing on port 1

@@ -197,6 +197,15 @@ def test_serve_refuses_a_malformed_setting_with_one_line_before_listening(seeded
     assert result.stderr.strip() == "valueflow: VALUEFLOW_PROXY_HOPS 'one' is not a whole number from 0 up"
 
 
+def test_serve_refuses_a_database_url_set_but_empty_and_makes_no_database_file(tmp_path):
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": "", "VALUEFLOW_SECRET_KEY": "serve-test"}
+    result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().startswith("valueflow: VALUEFLOW_DATABASE_URL is set but empty"), result.stderr
+    assert not (tmp_path / "valueflow.db").exists()
+
+
 @pytest.mark.parametrize("port", ["65536", "70000", "-1", "80a"])
 def test_serve_refuses_a_port_outside_1_to_65535_with_one_line_instead_of_listening_on_another(tmp_path, port):
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'any.db'}"}
