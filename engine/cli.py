@@ -475,9 +475,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from engine import jobs, service, worker
+    from engine.storage.health import readiness
     from engine.storage.location import shown_database_url
 
     new_uow = _uow_factory(args)
+    state = readiness(new_uow.engine)
+    if state.database and not state.schema_current:  # an unreachable database is told with its address below
+        raise UsageError(f"the worker cannot start: {state.problem}")
     lease = timedelta(seconds=args.lease)
     if args.once:
         result = jobs.run_until_idle(new_uow, jobs.worker_name(), lease, args.batch)

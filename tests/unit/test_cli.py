@@ -700,6 +700,24 @@ def test_a_database_url_set_but_empty_is_refused_and_no_database_file_is_made(tm
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("revision, remedy", [
+    ("0018_ids_never_reused", "run `valueflow init` to upgrade it"),
+    ("9999_from_a_newer_valueflow", "upgrade Valueflow here to the version that wrote it"),
+], ids=["older", "newer"])
+def test_a_worker_on_a_schema_this_version_does_not_run_refuses_to_start_and_fires_nothing(ready, capsys, revision,
+                                                                                        remedy):
+    with sqlite3.connect(ready) as connection:
+        due = connection.execute("SELECT count(*) FROM job").fetchone()
+        connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    result = run(capsys, "worker", "--once")
+    assert_one_clear_line(result)
+    assert result.err.startswith(f"valueflow: the worker cannot start: the database schema is at {revision}, this "
+                                 "version needs "), result.err
+    assert result.err.strip().endswith(remedy), result.err
+    with sqlite3.connect(ready) as connection:
+        assert connection.execute("SELECT count(*) FROM job").fetchone() == due
+
+
 @pytest.mark.parametrize("argv", [["init"], ["worker", "--once"]], ids=["init", "worker"])
 def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
     monkeypatch.setenv("VALUEFLOW_DATABASE_URL", "postgresql://ada:s3cret-pw@127.0.0.1:1/vf")  # nothing on port 1
