@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping, Optional
 
+from engine.definitions.form_dates import date_range
 from engine.definitions.forms import COMMENT_FORM, DEFAULT_MAX_LENGTH, FormInvalid, check_form
 from web.present import choice_label
 
@@ -42,6 +43,8 @@ class Field:
     options: list[tuple[str, str]] = field(default_factory=list)
     limits: str = ""                # e.g. "1,000 to 5,000,000" or "up to 2,000 characters"
     max_length: Optional[int] = None  # text fields: the most characters the form takes
+    earliest: str = ""              # date fields: the first and last dates taken, ISO, for the browser's picker
+    latest: str = ""
     autofocus: bool = False         # the first field with an error takes the keyboard focus
 
     @property
@@ -54,21 +57,24 @@ def schema_or_comment(schema: Optional[dict[str, Any]]) -> dict[str, Any]:
     return schema or COMMENT_FORM
 
 
-def fields_for(schema: dict[str, Any], values: Optional[Mapping[str, Any]] = None,
+def fields_for(schema: dict[str, Any], today: date, values: Optional[Mapping[str, Any]] = None,
                errors: Optional[Mapping[str, str]] = None) -> list[Field]:
-    """The fields of a schema, in its order, holding ``values`` as typed and each field's error."""
+    """The fields of a schema, in its order, holding ``values`` as typed and each field's error; a date field's
+    picker offers the dates it takes around ``today``."""
     values, errors = values or {}, errors or {}
     required = set(schema.get("required", []))
     fields = []
     for name, spec in schema.get("properties", {}).items():
         widget = _widget(spec)
         value = values.get(name, spec.get("default", False if widget == "checkbox" else ""))
+        earliest, latest = date_range(spec, today) if widget == "date" else (None, None)
         fields.append(Field(
             name=name, label=spec.get("title") or name.replace("_", " ").capitalize(), widget=widget,
             required=name in required and widget != "checkbox", help=spec.get("description", ""),
             value=bool(value) if widget == "checkbox" else ("" if value is None else str(value)),
             error=errors.get(name, ""), options=[(str(v), choice_label(v, spec)) for v in spec.get("enum", [])],
-            limits=_limits(spec, widget), max_length=_max_length(spec, widget)))
+            limits=_limits(spec, widget), max_length=_max_length(spec, widget),
+            earliest=earliest.isoformat() if earliest else "", latest=latest.isoformat() if latest else ""))
     first_bad = next((f for f in fields if f.error), None)
     if first_bad is not None:
         first_bad.autofocus = True

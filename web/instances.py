@@ -54,7 +54,8 @@ def _render(instance_id: int, code: int = 200, recording: Optional[str] = None,
     account = g.account
     may_record = account.is_manager or bool(account.roles & set(case["roles"]))
     retyped = (message_values, message_errors)
-    waits = [{**wait, "fields": forms.fields_for(forms.schema_or_comment(wait["form"]),
+    today = db.now().date()
+    waits = [{**wait, "fields": forms.fields_for(forms.schema_or_comment(wait["form"]), today,
                                                  *(retyped if wait["message"] == recording else ()))}
              if wait["kind"] == "message" else wait for wait in case["waits"]]
     extra.setdefault("score_error", None)

@@ -59,7 +59,7 @@ def _render(task_id: int, code: int = 200, alert: Optional[str] = None, values: 
         can_claim=is_open and task["assignee"] is None and task["role"] in account.roles,
         can_release=is_open and task["assignee"] is not None and (mine or account.is_manager),
         assignable=assignable, has_form=ctx["form"] is not None,
-        fields=forms.fields_for(schema, values, errors), form_error=(errors or {}).get(""),
+        fields=forms.fields_for(schema, db.now().date(), values, errors), form_error=(errors or {}).get(""),
         error_count=len(errors or {}), alert=alert, preview=is_open or bool(values),
         data=present.case_fields(ctx["data"], labels, ctx["field_specs"]),
     ), code

@@ -35,6 +35,12 @@ def bound_error(field: dict[str, Any]) -> Optional[str]:
     return None
 
 
+def date_range(field: dict[str, Any], today: date) -> tuple[date, date]:
+    """The first and last dates a date field takes."""
+    low, high = _day(field.get("formatMinimum")), _day(field.get("formatMaximum"))
+    return low or _years_from(today, -DEFAULT_YEARS), high or _years_from(today, DEFAULT_YEARS)
+
+
 def dates_out_of_range(fields: dict[str, dict[str, Any]], data: dict[str, Any], today: date) -> dict[str, str]:
     """Field name → message (which the page puts after the field's label), for each date in ``data`` outside the
     dates its field takes."""
@@ -43,9 +49,8 @@ def dates_out_of_range(fields: dict[str, dict[str, Any]], data: dict[str, Any], 
         given = _day(data.get(name))
         if given is None:  # missing, or no date at all: the form's format check says so
             continue
-        low, high = _day(field.get("formatMinimum")), _day(field.get("formatMaximum"))
-        widest = low is None or high is None
-        low, high = low or _years_from(today, -DEFAULT_YEARS), high or _years_from(today, DEFAULT_YEARS)
+        widest = not all(keyword in field for keyword in DATE_BOUNDS)
+        low, high = date_range(field, today)
         if not low <= given <= high:
             errors[name] = (f"must be a date from {written.calendar_date(low)} to {written.calendar_date(high)}"
                             + (f", the widest range a date field takes when its form sets none: {DEFAULT_YEARS} "

@@ -26,7 +26,7 @@ SCHEMA = {
 
 
 def test_each_schema_type_gets_its_widget_label_help_and_required_mark():
-    fields = {f.name: f for f in forms.fields_for(SCHEMA)}
+    fields = {f.name: f for f in forms.fields_for(SCHEMA, date(2026, 1, 5))}
     assert {n: f.widget for n, f in fields.items()} == {
         "amount": "number", "years": "integer", "purpose": "select", "complete": "checkbox", "until": "date",
         "notes": "textarea", "reference": "text"}
@@ -35,6 +35,16 @@ def test_each_schema_type_gets_its_widget_label_help_and_required_mark():
     assert fields["notes"].label == "Notes" and not fields["notes"].required
     assert fields["purpose"].options == [("purchase", "Purchase"), ("re_finance", "Re finance")]
     assert fields["complete"].required is False  # a checkbox always has a value
+
+
+def test_a_date_fields_picker_offers_the_dates_it_takes_its_forms_own_or_a_century_either_side_of_today():
+    fields = {f.name: f for f in forms.fields_for(SCHEMA, date(2026, 2, 28))}
+    assert (fields["until"].earliest, fields["until"].latest) == ("1926-02-28", "2126-02-28")
+    bounded = {"type": "object", "properties": {"ship_on": {"type": "string", "format": "date",
+                                                            "formatMinimum": "2026-01-01"}}}
+    [ship_on] = forms.fields_for(bounded, date(2026, 2, 28))
+    assert (ship_on.earliest, ship_on.latest) == ("2026-01-01", "2126-02-28")
+    assert (fields["amount"].earliest, fields["amount"].latest) == ("", "")
 
 
 @pytest.mark.parametrize("text, whole, value", [

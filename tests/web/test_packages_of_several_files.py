@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 from engine import service
@@ -59,7 +60,8 @@ def test_a_case_inside_a_called_process_shows_on_every_page(client, auth, new_uo
 def test_a_choice_shows_the_label_its_tool_gave_it_and_keeps_its_value():
     [purpose] = fields_for({"type": "object", "properties": {"purpose": {
         "type": "string", "title": "Purpose", "enum": ["car", "home_loan"],
-        "x-labels": {"car": "A car", "home_loan": "A home"}}}})
+        "x-labels": {"car": "A car", "home_loan": "A home"}}}}, date(2026, 1, 5))
     assert purpose.options == [("car", "A car"), ("home_loan", "A home")]
-    [plain] = fields_for({"type": "object", "properties": {"kind": {"type": "string", "enum": ["home_loan"]}}})
+    [plain] = fields_for({"type": "object", "properties": {"kind": {"type": "string", "enum": ["home_loan"]}}},
+                         date(2026, 1, 5))
     assert plain.options == [("home_loan", "Home loan")]

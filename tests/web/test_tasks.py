@@ -338,6 +338,8 @@ def test_an_absurd_date_is_refused_at_its_field_with_the_range_and_nothing_is_sa
     assert response.status_code == 400
     assert ("Reply expected by must be a date from 5 Jan 1926 to 5 Jan 2126, the widest range a date field takes "
             "when its form sets none: 100 years either side of today.") in text_of(response)
+    picker = re.search(r'<input type="date"[^>]*name="reply_expected_by"[^>]*>', response.get_data(as_text=True))
+    assert picker and 'min="1926-01-05"' in picker[0] and 'max="2126-01-05"' in picker[0]
     assert [s["step_id"] for s in queries.instance_view(new_uow(), instance_id)["open_steps"]] == [
         "request_documents"]
     response = auth.post(f"/tasks/{task}/complete", data={**request, "reply_expected_by": "2026-01-19"})
