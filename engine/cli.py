@@ -172,15 +172,21 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def deploy_shipped(new_uow: UnitOfWorkFactory, demo: bool) -> list[str]:
     """Deploy the shipped processes (for the demo, the loan decision as it was before its redesign); one line
-    for each version this created, and one for each process that was already deployed as it ships."""
+    for each version this created, and one for each process that was already deployed as it ships. A process that
+    another ``init`` deployed at the same moment is deployed again, and found as it ships."""
     from engine import service, simulation
     from engine.definitions.packages import read_package
+    from engine.storage.uow import ConcurrentUpdate
 
     before = _deployed_versions(new_uow)
     story = demo and simulation.deploy_processes(new_uow)
     for folder in sorted(p for p in SHIPPED.iterdir() if p.is_dir()):
         if not (story and folder.name == "loan_decision"):
-            service.deploy(new_uow(), read_package(folder), actor="init")
+            package = read_package(folder)
+            try:
+                service.deploy(new_uow(), package, actor="init")
+            except ConcurrentUpdate:
+                service.deploy(new_uow(), package, actor="init")
     after = _deployed_versions(new_uow)
     lines = []
     for key, version in sorted(after - before):
