@@ -54,14 +54,21 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def ready_app() -> Optional["Flask"]:
-    """The app, once its database is known to hold a Valueflow schema (else None, said on stderr)."""
+    """The app, once its database is known to hold the Valueflow schema this version runs (else None, said on
+    stderr: every request would fail on a schema older or newer than the code)."""
+    from engine.storage.health import readiness
     from engine.work import case_pages
     from web import create_app, db
 
     app = create_app()
     with app.app_context():
+        problem = None
         if not case_pages.schema_ready(db.uow()):
-            print("valueflow: the database has no Valueflow schema yet; run `valueflow init` first", file=sys.stderr)
+            problem = "the database has no Valueflow schema yet; run `valueflow init` first"
+        elif not (state := readiness(db.factory().engine)).schema_current:
+            problem = f"the web app cannot start: {state.problem}"
+        if problem is not None:
+            print(f"valueflow: {problem}", file=sys.stderr)
             app.extensions[db.KEY].dispose()
             return None
     return app

@@ -26,6 +26,7 @@ import json
 import select
 import weakref
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -41,6 +42,7 @@ from engine.storage.write_turns import WriteTurns
 
 if TYPE_CHECKING:  # Alembic is loaded by the commands that migrate, not by every one
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # What to do after a commit on a connection of the engine (SQLite files: tell the checkpoint thread).
 _AFTER_COMMIT: "weakref.WeakKeyDictionary[Engine, Callable[[Any, dict[Any, Any]], None]]" = weakref.WeakKeyDictionary()
@@ -240,13 +242,26 @@ def alembic_config() -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
+def migration_scripts() -> ScriptDirectory:
+    """The project's migration scripts, read from disk once per process (a readiness probe asks every few
+    seconds)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@lru_cache(maxsize=1)
+def known_revisions() -> frozenset[str]:
+    """Every revision these migrations know."""
+    return frozenset(revision.revision for revision in migration_scripts().walk_revisions())
+
+
 def revisions_of_a_newer_version(connection: Connection) -> set[str]:
     """The revisions the database's schema is at that these migrations do not know: a newer Valueflow wrote them."""
     from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    known = {revision.revision for revision in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    return set(MigrationContext.configure(connection).get_current_heads()) - known
+    return set(MigrationContext.configure(connection).get_current_heads()) - known_revisions()
 
 
 def upgrade(engine: Engine) -> None:

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from engine.storage.db import alembic_config, revisions_of_a_newer_version
+from engine.storage.db import migration_scripts, revisions_of_a_newer_version
 from engine.storage.tables import HumanTask, Job, ProcessInstance
 from engine.storage.uow import UnitOfWork
 
@@ -42,7 +41,7 @@ def readiness(engine: Engine) -> Readiness:
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
         return Readiness(False, False, f"the database cannot be reached: {reason}")
-    needed = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    needed = set(migration_scripts().get_heads())
     if current != needed:
         found = ", ".join(sorted(current)) or "no schema"
         remedy = ("upgrade Valueflow here to the version that wrote it" if newer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -184,6 +185,29 @@ def test_serve_refuses_a_database_without_the_schema(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("valueflow: the database has no Valueflow schema yet; "
                                      "run `valueflow init` first")
+
+
+@pytest.mark.parametrize("revision, remedy", [
+    ("0018_ids_never_reused", "run `valueflow init` to upgrade it"),
+    ("9999_from_a_newer_valueflow", "upgrade Valueflow here to the version that wrote it"),
+], ids=["older", "newer"])
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
+def test_serve_on_a_schema_this_version_does_not_run_refuses_before_listening(seeded_database, tmp_path, processes,
+                                                                              revision, remedy):
+    url = copy_database(seeded_database, tmp_path)
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    port = free_port()
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": url, "VALUEFLOW_SECRET_KEY": "serve-test"}
+    result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(port), *processes], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"valueflow: the web app cannot start: the database schema is at {revision}, "
+                                    "this version needs "), result.stderr
+    assert result.stderr.strip().endswith(remedy), result.stderr
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens
 
 
 @pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
