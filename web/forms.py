@@ -136,7 +136,8 @@ def read_submission(schema: dict[str, Any], form: Mapping[str, str], today: date
             continue
         if widget in ("number", "integer"):
             try:
-                data[name] = parse_number(raw, whole=widget == "integer")
+                data[name] = parse_number(raw, whole=widget == "integer", low=spec.get("minimum"),
+                                          high=spec.get("maximum"))
             except ValueError as exc:
                 errors[name] = str(exc)
         elif widget == "select":
@@ -165,23 +166,42 @@ class FormInvalidTyped(FormInvalid):
         self.typed = typed
 
 
-def parse_number(text: str, whole: bool) -> int | float:
+def parse_number(text: str, whole: bool, low: Optional[float] = None, high: Optional[float] = None) -> int | float:
     """``250000``, ``250,000``, ``250 000`` or ``3.5``; a whole number where the schema wants an integer. Marks
-    between digits must part them in threes: ``1 000 0`` is a slip, not ten thousand."""
+    between digits must part them in threes: ``1 000 0`` is a slip, not ten thousand. A refusal's example lies
+    within the field's range (``low`` to ``high``) when it has one."""
     compact = text.strip()
     if len(compact) > MOST_DIGITS:
         raise ValueError(f"has {len(compact):,} characters, more than any number a form takes")
+    like = example_number(whole, low, high)
     if _GROUPED.fullmatch(compact):
         compact = _MARKS.sub("", compact)
     elif _MARKED.fullmatch(compact) and _MARKS.search(compact):
+        if high is not None and high < 1000:
+            raise ValueError(f"must be a number without spaces or commas, like {like}")
         raise ValueError("must be a number with its digits in groups of three, like 250,000 or 250 000")
     if _INTEGER.fullmatch(compact):
         return int(compact)
     if whole:
-        raise ValueError("must be a whole number, like 3")
-    if not _DECIMAL.fullmatch(compact):
-        raise ValueError("must be a number, like 250000 or 3.5")
-    value = float(compact)
-    if not math.isfinite(value):
-        raise ValueError("must be a number, like 250000 or 3.5")
+        raise ValueError(f"must be a whole number, like {like}")
+    if not _DECIMAL.fullmatch(compact) or not math.isfinite(value := float(compact)):
+        raise ValueError(f"must be a number, like {like}")
     return value
+
+
+def example_number(whole: bool, low: Optional[float], high: Optional[float]) -> str:
+    """Numbers to show as examples of what a field takes: ``3``, or ``250000 or 3.5`` where it takes decimals,
+    those of them within its range (``low`` to ``high``); else its middle, or its one bound."""
+    def within(number: float) -> bool:
+        return (low is None or number >= low) and (high is None or number <= high)
+
+    fitting = [text for text in (("3",) if whole else ("250000", "3.5")) if within(float(text))]
+    if fitting:
+        return " or ".join(fitting)
+    if low is None or high is None:
+        bound = low if low is not None else high
+        return f"{bound:g}" if not whole else str(math.ceil(bound) if low is not None else math.floor(bound))
+    middle = (low + high) / 2
+    if not whole and high - low < 10:
+        return f"{middle:.1f}"
+    return str(min(max(round(middle), math.ceil(low)), math.floor(high)))

@@ -66,6 +66,23 @@ def test_text_that_is_not_a_number_is_refused(text, whole, message):
         forms.parse_number(text, whole)
 
 
+@pytest.mark.parametrize("text, spec, message", [
+    ("lots", {"type": "number", "minimum": 0, "maximum": 25}, "must be a number, like 3.5"),
+    ("lots", {"type": "number", "minimum": 0}, "must be a number, like 250000 or 3.5"),
+    ("lots", {"type": "number", "minimum": 5, "maximum": 9}, "must be a number, like 7.0"),
+    ("lots", {"type": "number", "minimum": 1000, "maximum": 5000}, "must be a number, like 3000"),
+    ("2.5", {"type": "integer", "minimum": 10, "maximum": 40}, "must be a whole number, like 25"),
+    ("2.5", {"type": "integer", "minimum": 1000}, "must be a whole number, like 1000"),
+    ("1 0", {"type": "number", "minimum": 0, "maximum": 25}, "must be a number without spaces or commas, like 3.5"),
+    ("1 0", {"type": "number", "minimum": 0, "maximum": 10_000_000},
+     "must be a number with its digits in groups of three, like 250,000 or 250 000"),
+])
+def test_a_refused_number_is_shown_an_example_the_field_takes(text, spec, message):
+    with pytest.raises(forms.FormInvalidTyped) as caught:
+        forms.read_submission({"properties": {"rate": spec}}, {"rate": text}, TODAY)
+    assert caught.value.errors == {"rate": message}
+
+
 def test_a_submission_is_typed_with_empty_optional_fields_left_out():
     data, typed = forms.read_submission(SCHEMA, {"amount": "1,500", "years": "", "purpose": "purchase",
                                                  "complete": "on", "until": "2026-12-31", "notes": "  ",
@@ -80,7 +97,7 @@ def test_every_bad_field_is_named_at_once_and_the_typed_values_come_back():
         forms.read_submission(SCHEMA, {"amount": "lots", "years": "2.5", "purpose": "holiday",
                                        "until": "31/12/2026"}, TODAY)
     assert caught.value.errors == {
-        "amount": "must be a number, like 250000 or 3.5", "years": "must be a whole number, like 3",
+        "amount": "must be a number, like 250000", "years": "must be a whole number, like 3",
         "purpose": "must be one of Purchase, Re finance", "until": "must be a valid date"}
     assert caught.value.typed["amount"] == "lots" and caught.value.typed["complete"] is False
 
