@@ -2,7 +2,9 @@
 case, task and customer it is about.
 
 Links point at ``VALUEFLOW_BASE_URL`` (the address people open Valueflow at, ``http://localhost:5000`` when
-unset): the task's page for a task's events, the case's page for an incident.
+unset): the task's page for a task's events, the case's page for an incident. A mail tells times in
+``VALUEFLOW_TIMEZONE`` (the zone the web app shows them in, UTC when unset), with the zone's abbreviation; a
+webhook's JSON in ISO 8601 with the offset.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
@@ -95,7 +98,8 @@ def message(item: About, environ: Mapping[str, str] = os.environ) -> Message:
     if item.step_name or item.error_step_name:
         lines.append(f"Step: {item.step_name or item.error_step_name}")
     if item.seconds_left is not None:
-        lines.append(f"Target: {_time_left(item.seconds_left)} (due {item.due_at:%Y-%m-%d %H:%M} UTC)")
+        due = item.due_at.astimezone(shown_zone(environ))  # type: ignore[union-attr]  # a target has a due time
+        lines.append(f"Target: {_time_left(item.seconds_left)} (due {due:%Y-%m-%d %H:%M %Z})")
     if item.event == "incident" and item.error_message:
         lines.append(f"Error: {item.error_message}")
     lines += ["", f"Open it: {link}"]
@@ -130,6 +134,15 @@ def _time_left(seconds: Optional[float]) -> str:
     if seconds is None:
         return "no target"
     return f"{spoken(seconds)} left" if seconds >= 0 else f"{spoken(-seconds)} overdue"
+
+
+def shown_zone(environ: Mapping[str, str] = os.environ) -> ZoneInfo:
+    """The zone ``VALUEFLOW_TIMEZONE`` names (ValueError naming the variable when it names none), else UTC."""
+    name = environ.get("VALUEFLOW_TIMEZONE") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"VALUEFLOW_TIMEZONE {name!r} is not a time zone (e.g. UTC or Europe/Amsterdam)") from None
 
 
 def _link(item: About, environ: Mapping[str, str]) -> str:

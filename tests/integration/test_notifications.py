@@ -94,7 +94,16 @@ def test_a_task_a_manager_assigns_mails_its_assignee_once_with_a_link_and_claimi
     assert mail["Subject"] == f"[Valueflow] Assigned to you: Review — Ana Lima (case {instance_id})"
     text = mail.get_content()
     assert f"https://valueflow.bank.test/tasks/{task_id}" in text and "assigned to you by boss" in text
-    assert "4 h 00 min left" in text
+    assert "Target: 4 h 00 min left (due 2026-01-05 13:00 UTC)" in text
+
+
+def test_a_mail_tells_the_due_time_in_the_zone_the_web_app_shows_times_in(bank, smtp_server, monkeypatch):
+    monkeypatch.setenv("VALUEFLOW_TIMEZONE", "Europe/Amsterdam")
+    task_id = review_task(bank, service.start_instance(bank(), KEY, ANA))
+    service.assign_task(bank(), task_id, "bo1", "boss")
+    work(bank)
+    [mail] = mails(smtp_server)
+    assert "Target: 4 h 00 min left (due 2026-01-05 14:00 CET)" in mail.get_content()
 
 
 def test_a_webhook_call_arrives_with_the_event_and_its_signature_verifies_with_the_users_secret(bank, receiver):
