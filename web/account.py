@@ -61,7 +61,7 @@ def create_token() -> ResponseReturnValue:
 @login_required
 def revoke_token(token_id: int) -> ResponseReturnValue:
     try:
-        revoked = tokens.revoke_token(db.uow(), g.account.name, token_id)
+        revoked = tokens.revoke_token(db.uow(), g.account.name, token_id, actor=g.account.name)
     except NotFound as exc:
         abort(404, f"{exc}.")
     flash("The token is revoked: requests with it are refused from now on." if revoked

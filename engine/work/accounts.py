@@ -2,7 +2,8 @@
 
 Reads go through a unit of work like engine.work.queries. The use cases here (an admin setting a user's
 roles, disabling or enabling them, resetting their password; a user changing their own) commit like those
-of engine.service, and each is appended to the account's log.
+of engine.service, and each is appended to the account's log. An actor of None is the ``valueflow`` command,
+run by an operator who holds the database itself.
 """
 
 from __future__ import annotations
@@ -224,31 +225,41 @@ def known_roles(uow: UnitOfWork) -> list[str]:
 
 # -- use cases ---------------------------------------------------------------------
 
-def set_roles(uow: UnitOfWork, name: str, roles: Iterable[str], actor: str) -> None:
-    """An admin replaces the roles of a user (an admin cannot take the admin role from themself)."""
+def set_roles(uow: UnitOfWork, name: str, roles: Iterable[str], actor: Optional[str]) -> tuple[str, ...]:
+    """An admin, or the command line (``actor`` None), replaces the roles of a user; returns the roles held
+    before. No admin takes the admin role from themself, and nobody from the only enabled admin."""
     wanted = {r.strip() for r in roles if r.strip()}
     if not wanted:
         raise ValueError("choose at least one role")
     with uow:
-        require_admin(uow, actor, "change roles")
+        if actor is not None:
+            require_admin(uow, actor, "change roles")
         user = user_named(uow, name)
         if name == actor and "admin" not in wanted:
             raise NotAllowed("you cannot take the admin role from yourself; ask another admin")
+        if "admin" not in wanted:
+            _keep_an_admin(uow, user, "take the admin role from them")
+        held = tuple(sorted(uow.users.roles(user)))
         uow.users.set_roles(user, wanted)
         uow.users.log(user, "roles_set", actor, uow.clock.now(), {"roles": sorted(wanted)})
         uow.commit()
+        return held
 
 
-def set_disabled(uow: UnitOfWork, name: str, disabled: bool, actor: str) -> bool:
-    """An admin disables a user (who then cannot sign in, and whose sessions end) or enables them again;
-    returns whether anything changed. An admin cannot disable themself."""
+def set_disabled(uow: UnitOfWork, name: str, disabled: bool, actor: Optional[str]) -> bool:
+    """An admin, or the command line (``actor`` None), disables a user (who then cannot sign in, and whose
+    sessions end and tokens are refused) or enables them again; returns whether anything changed. No admin
+    disables themself, and nobody the only enabled admin."""
     with uow:
-        require_admin(uow, actor, "disable or enable users")
+        if actor is not None:
+            require_admin(uow, actor, "disable or enable users")
         user = user_named(uow, name)
         if disabled and name == actor:
             raise NotAllowed("you cannot disable yourself; ask another admin")
         if (user.disabled_at is not None) == disabled:
             return False
+        if disabled:
+            _keep_an_admin(uow, user, "disable them")
         now = uow.clock.now()
         user.disabled_at = now if disabled else None
         uow.users.log(user, "disabled" if disabled else "enabled", actor, now)
@@ -256,11 +267,19 @@ def set_disabled(uow: UnitOfWork, name: str, disabled: bool, actor: str) -> bool
         return True
 
 
-def reset_password(uow: UnitOfWork, name: str, actor: str) -> str:
-    """An admin gives a user a new random password, returned to be shown once; the user's sessions end."""
+def _keep_an_admin(uow: UnitOfWork, user: User, what: str) -> None:
+    """NotAllowed when ``user`` is the only enabled admin: ``what`` would leave no one to manage users."""
+    if [admin.id for admin in uow.users.holding("admin")] == [user.id]:
+        raise NotAllowed(f"{user.name} is the only enabled admin; make another user an admin before you {what}")
+
+
+def reset_password(uow: UnitOfWork, name: str, actor: Optional[str]) -> str:
+    """An admin, or the command line (``actor`` None), gives a user a new random password, returned to be
+    shown once; the user's sessions end."""
     password = secrets.token_urlsafe(12)
     with uow:
-        require_admin(uow, actor, "reset passwords")
+        if actor is not None:
+            require_admin(uow, actor, "reset passwords")
         user = user_named(uow, name)
         if name == actor:
             raise NotAllowed("change your own password on the page for it, with your current password")

@@ -59,8 +59,9 @@ def create_token(uow: UnitOfWork, user_name: str, name: str, actor: Optional[str
     return secret
 
 
-def revoke_token(uow: UnitOfWork, user_name: str, token_id: int) -> bool:
-    """Revoke one of the user's own tokens; returns whether it was still in use."""
+def revoke_token(uow: UnitOfWork, user_name: str, token_id: int, actor: Optional[str]) -> bool:
+    """Revoke one of the user's tokens; returns whether it was still in use. Logged on the user's account with
+    ``actor``: the user themself, or None from the command line."""
     with uow:
         user = user_named(uow, user_name)
         row = uow.session.get(ApiToken, token_id)
@@ -70,7 +71,7 @@ def revoke_token(uow: UnitOfWork, user_name: str, token_id: int) -> bool:
             return False
         now = uow.clock.now()
         row.revoked_at = now
-        uow.users.log(user, "token_revoked", user_name, now, {"token": row.id, "name": row.name})
+        uow.users.log(user, "token_revoked", actor, now, {"token": row.id, "name": row.name})
         uow.commit()
         return True
 

@@ -21,7 +21,7 @@ def test_the_audit_log_lists_every_kind_newest_first_and_filters_them(stored_uow
         lambda: service.add_user(stored_uow(), staff, ["back-office"], actor=admin),
         lambda: accounts.set_roles(stored_uow(), staff, ["back-office", "approver"], admin),
         lambda: tokens.create_token(stored_uow(), staff, "portal"),
-        lambda: tokens.revoke_token(stored_uow(), staff, tokens.tokens_of(stored_uow(), staff)[0].id),
+        lambda: tokens.revoke_token(stored_uow(), staff, tokens.tokens_of(stored_uow(), staff)[0].id, staff),
         lambda: service.assign_task(stored_uow(), task, staff, admin),
         lambda: service.complete_task(stored_uow(), task, staff, {}),
         lambda: service.cancel_instance(stored_uow(), instance_id, admin),

@@ -124,7 +124,7 @@ def test_a_kept_token_follows_revocation_role_changes_and_disabling(two_processe
     accounts.set_roles(other(), clerk, ["credit-analyst"], admin)
     assert signed_in.token(serving(), first).roles == {"credit-analyst"}
     revoked = next(t.id for t in tokens.tokens_of(other(), clerk) if t.name == "portal")
-    tokens.revoke_token(other(), clerk, revoked)
+    tokens.revoke_token(other(), clerk, revoked, clerk)
     assert signed_in.token(serving(), first) is None
     assert signed_in.token(serving(), second) is not None
     accounts.set_disabled(other(), clerk, True, admin)
