@@ -32,6 +32,7 @@ INIT_DEMO_DAYS = 30  # the traffic ``init --demo`` simulates
 EXPORT_FORMATS = ("xes", "csv")  # engine.analytics.exports.FORMATS, named here so that the parser does not load it
 WORKER_LEASE_SECONDS = 60.0  # engine.jobs.LEASE, named here for the same reason
 WORKER_BATCH = 200  # engine.jobs.BATCH
+USERS_PER_READ = 200  # the most engine.work.accounts.list_users gives at once
 
 
 class UsageError(Exception):
@@ -47,6 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = None
     try:
         args = _parser(sys.argv[1:] if argv is None else list(argv)).parse_args(argv)
         return args.run(args)
@@ -61,6 +63,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"valueflow: {mistake}", file=sys.stderr)
         return 2
+    finally:
+        database = getattr(args, "database", None)
+        if database is not None:  # its connections are closed, not dropped (main also runs inside tests)
+            database.dispose()
 
 
 def _users_mistake(exc: Exception) -> Optional[str]:
@@ -108,10 +114,13 @@ def _first_line(exc: Exception) -> str:
 
 
 def _uow_factory(args: argparse.Namespace) -> UnitOfWorkFactory:
+    """The command's units of work on the database: connected once, and closed by ``main`` when it ends."""
     from engine.storage.wiring import connect
 
-    at = getattr(args, "at", None)
-    return connect(clock=FixedClock(_moment(at)) if at else None)
+    if getattr(args, "database", None) is None:
+        at = getattr(args, "at", None)
+        args.database = connect(clock=FixedClock(_moment(at)) if at else None)
+    return args.database
 
 
 def _moment(text: str) -> datetime:
@@ -303,14 +312,20 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         tasks = tasks[:task_list.LIMIT]
         _to_stderr(f"valueflow: only the {task_list.LIMIT} most urgent tasks are listed; more match (narrow the "
                    "list with --role, --user, --instance or --status)")
-    if args.json:
-        _print_json(tasks)
+    return _listing(tasks, args.json, "no tasks", lambda t: (
+        f"{t['id']:>6}  case {t['instance_id']:<6} {t['name'][:34]:<34} {t['role'] or '-':<20} "
+        f"{t['assignee'] or '(queue)':<14} due {t['due_at'] or '-'}"))
+
+
+def _listing(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> int:
+    """Print ``rows`` as a JSON list, or each as its ``line`` (``empty`` when there is none)."""
+    if as_json:
+        _print_json(rows)
         return 0
-    if not tasks:
-        print("no tasks")
-    for t in tasks:
-        print(f"{t['id']:>6}  case {t['instance_id']:<6} {t['name'][:34]:<34} {t['role'] or '-':<20} "
-              f"{t['assignee'] or '(queue)':<14} due {t['due_at'] or '-'}")
+    if not rows:
+        print(empty)
+    for row in rows:
+        print(line(row))
     return 0
 
 
@@ -400,11 +415,99 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from engine.work.accounts import list_users
+
+    new_uow = _uow_factory(args)
+    rows, page, pages = [], 1, 1
+    while page <= pages:
+        found = list_users(new_uow(), page=page, per_page=USERS_PER_READ)
+        rows += found["rows"]
+        page, pages = page + 1, found["pages"]
+    users = [{"name": u["name"], "roles": u["roles"], "disabled": u["disabled_at"] is not None,
+              "disabled_at": _when(u["disabled_at"]), "has_password": u["can_sign_in"],
+              "created_at": _when(u["created_at"])} for u in rows]
+    return _listing(users, args.json, "no users (add one with `valueflow user add NAME --role ROLE --password P`)",
+                    lambda u: f"{u['name']:<24} {', '.join(u['roles']) or '-':<40} " + (
+                        f"disabled since {u['disabled_at']}" if u["disabled"]
+                        else "enabled" if u["has_password"] else "enabled, no password (API tokens only)"))
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from engine.work import accounts
+
+    new_uow = _uow_factory(args)
+    if not accounts.set_disabled(new_uow(), args.name, True, actor=None):
+        print(f"user {args.name} was already disabled; unchanged")
+        return 0
+    print(f"user {args.name} disabled: they cannot sign in, their open sessions have ended and their API tokens "
+          "are refused")
+    held = accounts.tasks_held(new_uow(), args.name).count
+    if held:
+        print(f"they still hold {held} open task{'s' if held > 1 else ''}: a manager can release or reassign "
+              f"{'them' if held > 1 else 'it'} (valueflow tasks --user {args.name})")
+    return 0
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    from engine.work import accounts
+
+    if accounts.set_disabled(_uow_factory(args)(), args.name, False, actor=None):
+        print(f"user {args.name} enabled: they can sign in again")
+    else:
+        print(f"user {args.name} was already enabled; unchanged")
+    return 0
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    from engine.work import accounts
+
+    password = accounts.reset_password(_uow_factory(args)(), args.name, actor=None)
+    print(f"the new password of {args.name} is {password} (shown only now; it is stored as a hash); their open "
+          "sessions have ended")
+    return 0
+
+
+def cmd_user_roles(args: argparse.Namespace) -> int:
+    from engine.work import accounts
+
+    roles = _role_names(args.role)
+    before = accounts.set_roles(_uow_factory(args)(), args.name, roles, actor=None)
+    print(f"user {args.name} now holds {', '.join(sorted(roles))} (before: {', '.join(before) or 'no role'})")
+    return 0
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from engine.work import tokens
 
     print(tokens.create_token(_uow_factory(args)(), args.user, args.name))
     return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from engine.work import tokens
+
+    rows = [{"id": t.id, "name": t.name, "created_at": _when(t.created_at), "last_used_at": _when(t.last_used_at),
+             "revoked": t.revoked_at is not None, "revoked_at": _when(t.revoked_at)}
+            for t in tokens.tokens_of(_uow_factory(args)(), args.user)]
+    return _listing(rows, args.json, f"{args.user} has no API tokens", lambda t: (
+        f"{t['id']:>6}  {t['name'][:40]:<40} created {t['created_at']}  last used {t['last_used_at'] or 'never'}  "
+        + (f"revoked {t['revoked_at']}" if t["revoked"] else "active")))
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from engine.work import tokens
+
+    if not tokens.revoke_token(_uow_factory(args)(), args.user, args.id, actor=None):
+        _to_stderr(f"valueflow: API token {args.id} of {args.user} was already revoked; nothing changed")
+        return 2
+    print(f"API token {args.id} of {args.user} revoked: requests with it are refused from now on")
+    return 0
+
+
+def _when(moment: Optional[datetime]) -> Optional[str]:
+    """A stored moment as ISO 8601 in UTC, to the second; None stays None."""
+    return None if moment is None else as_utc(moment).isoformat(timespec="seconds")
 
 
 def _role_names(values: Sequence[str]) -> list[str]:
@@ -539,10 +642,14 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(prog="valueflow", description="Valueflow: customer processes on BPMN.")
     sub = parser.add_subparsers(required=True, metavar="command", parser_class=_Parser)
 
-    def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    def action(of: Any, name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        """The parser of the command ``name`` among the subcommands ``of``, which ``run`` runs."""
+        p = of.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(run=run)
         return p
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        return action(sub, name, run, help_text)
 
     p = command("init", cmd_init, "create or upgrade the schema and deploy the shipped processes")
     p.add_argument("--demo", action="store_true",
@@ -593,20 +700,40 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     user = sub.add_parser("user", help="manage users", description="manage users")
     user_sub = user.add_subparsers(required=True, metavar="action", parser_class=_Parser)
-    p = user_sub.add_parser("add", help="add a user or give a user more roles")
-    p.set_defaults(run=cmd_user_add)
+    role_help = ("a role, or several separated by commas (credit-analyst,underwriter); may be repeated; "
+                 "external-worker for an outside worker's system account")
+    p = action(user_sub, "add", cmd_user_add, "add a user or give a user more roles")
     p.add_argument("name")
-    p.add_argument("--role", action="append", required=True,
-                   help="a role, or several separated by commas (credit-analyst,underwriter); may be repeated; "
-                        "external-worker for an outside worker's system account")
+    p.add_argument("--role", action="append", required=True, help=role_help)
     p.add_argument("--password")
+    p = action(user_sub, "list", cmd_user_list, "list every user with their roles and whether they may sign in")
+    p.add_argument("--json", action="store_true")
+    p = action(user_sub, "disable", cmd_user_disable, "disable a user: they cannot sign in, their open sessions "
+                                                      "end and their API tokens are refused (the only enabled admin "
+                                                      "cannot be disabled)")
+    p.add_argument("name")
+    p = action(user_sub, "enable", cmd_user_enable, "enable a disabled user again")
+    p.add_argument("name")
+    p = action(user_sub, "reset-password", cmd_user_reset_password,
+               "give a user a new random password and print it once; their open sessions end")
+    p.add_argument("name")
+    p = action(user_sub, "roles", cmd_user_roles, "set exactly the roles a user holds, taking away any other (the "
+                                                  "only enabled admin keeps the admin role)")
+    p.add_argument("name")
+    p.add_argument("--role", action="append", required=True, help=role_help)
     token = sub.add_parser("token", help="manage API tokens", description="manage API tokens")
     token_sub = token.add_subparsers(required=True, metavar="action", parser_class=_Parser)
-    p = token_sub.add_parser("create", help="make an API token acting as a user; prints it once (it is stored "
-                                            "hashed and cannot be shown again)")
-    p.set_defaults(run=cmd_token_create)
+    p = action(token_sub, "create", cmd_token_create, "make an API token acting as a user; prints it once (it is "
+                                                      "stored hashed and cannot be shown again)")
     p.add_argument("user", metavar="NAME", help="the user the token acts as, with their roles")
     p.add_argument("--name", default="command line", help="what the token is for, shown on the user's token page")
+    p = action(token_sub, "list", cmd_token_list, "list a user's API tokens, newest first, revoked ones too")
+    p.add_argument("user", metavar="NAME", help="the user the tokens act as")
+    p.add_argument("--json", action="store_true")
+    p = action(token_sub, "revoke", cmd_token_revoke, "revoke one of a user's API tokens: requests with it are "
+                                                      "refused from then on")
+    p.add_argument("user", metavar="NAME", help="the user the token acts as")
+    p.add_argument("id", metavar="ID", type=int, help="the token's id, as `valueflow token list NAME` shows it")
     p = command("export", cmd_export, "write a process's event log as XES (IEEE 1849) or CSV")
     p.add_argument("--process", required=True, metavar="KEY", help="the process key, e.g. loan_decision")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -31,8 +31,9 @@ from sqlalchemy import create_engine, select
 from engine import service
 from engine.cli import deploy_shipped, main
 from engine.storage.tables import ApiToken, ProcessDefinition, User
+from engine.storage.uow import UnitOfWorkFactory
 from engine.storage.wiring import connect
-from engine.work import audit, task_list, tokens
+from engine.work import accounts, audit, task_list, tokens
 from engine.work.passwords import check_password
 from tests import samples
 from tests.conftest import REPO, SHIPPED
@@ -503,6 +504,137 @@ def test_user_add_takes_a_comma_separated_list_of_roles(ready, capsys):
     assert instance(capsys, instance_id)["open_steps"] == []
 
 
+# -- users and API tokens, for operators ------------------------------------------------
+
+@contextlib.contextmanager
+def engine_on(path: Path) -> Iterator[UnitOfWorkFactory]:
+    factory = connect(f"sqlite:///{path}")
+    try:
+        yield factory
+    finally:
+        factory.dispose()
+
+
+def account_log(path: Path, kind: str) -> list[audit.AuditEntry]:
+    with engine_on(path) as factory:
+        return audit.audit_log(factory(), kind=kind)["rows"]
+
+
+def test_user_list_shows_every_user_with_their_roles_and_whether_they_may_sign_in(ready, capsys):
+    ok(capsys, "user", "add", "kit", "--role", "approver,back-office", "--password", "S3cret-pw")
+    ok(capsys, "user", "disable", "kit")
+    lines = ok(capsys, "user", "list").out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["ap1", "approver"], ["bo1", "back-office"],
+                                                     ["kit", "approver,"]]
+    assert lines[0].endswith("enabled, no password (API tokens only)")
+    assert re.search(r"approver, back-office +disabled since \d{4}-\d\d-\d\dT[\d:]{8}\+00:00$", lines[2]), lines[2]
+    listed = as_json(capsys, "user", "list")
+    assert [(u["name"], u["roles"], u["disabled"], u["has_password"]) for u in listed] == [
+        ("ap1", ["approver"], False, False), ("bo1", ["back-office"], False, False),
+        ("kit", ["approver", "back-office"], True, True)]
+    assert datetime.fromisoformat(listed[2]["disabled_at"]).tzinfo is not None
+
+
+def test_a_user_disabled_from_the_command_line_cannot_sign_in_until_enabled_again(ready, capsys):
+    ok(capsys, "user", "add", "kit", "--role", "back-office", "--password", "S3cret-pw")
+    instance_id = start(capsys)
+    ok(capsys, "claim", task_at(capsys, instance_id, "review"), "--user", "kit")
+    disabled = ok(capsys, "user", "disable", "kit").out
+    assert disabled == ("user kit disabled: they cannot sign in, their open sessions have ended and their API tokens "
+                        "are refused\nthey still hold 1 open task: a manager can release or reassign it "
+                        "(valueflow tasks --user kit)\n")
+    with engine_on(ready) as factory:
+        with pytest.raises(accounts.AccountDisabled):
+            accounts.authenticate(factory(), "kit", "S3cret-pw")
+    assert ok(capsys, "user", "disable", "kit").out == "user kit was already disabled; unchanged\n"
+    assert ok(capsys, "user", "enable", "kit").out == "user kit enabled: they can sign in again\n"
+    with engine_on(ready) as factory:
+        assert accounts.authenticate(factory(), "kit", "S3cret-pw").name == "kit"
+    assert [(e.kind, e.user, e.actor) for e in account_log(ready, "disabled") + account_log(ready, "enabled")] == [
+        ("disabled", "kit", None), ("enabled", "kit", None)]  # shown as done by the valueflow command
+
+
+def test_reset_password_prints_a_new_password_once_that_replaces_the_old_one(ready, capsys):
+    ok(capsys, "user", "add", "kit", "--role", "back-office", "--password", "S3cret-pw")
+    out = ok(capsys, "user", "reset-password", "kit").out
+    found = re.fullmatch(r"the new password of kit is (\S+) \(shown only now; it is stored as a hash\); their open "
+                         r"sessions have ended\n", out)
+    assert found, out
+    stored = users_stored(ready)["kit"]
+    assert check_password(found.group(1), stored) and not check_password("S3cret-pw", stored)
+    assert found.group(1) not in stored
+    [reset] = account_log(ready, "password_reset")
+    assert (reset.user, reset.actor) == ("kit", None)
+
+
+def test_user_roles_sets_exactly_the_roles_given_and_says_what_they_were(ready, capsys):
+    ok(capsys, "user", "add", "kit", "--role", "back-office,approver", "--password", "S3cret-pw")
+    out = ok(capsys, "user", "roles", "kit", "--role", "credit-analyst", "--role", "back-office").out
+    assert out == "user kit now holds back-office, credit-analyst (before: approver, back-office)\n"
+    [kit] = [u for u in as_json(capsys, "user", "list") if u["name"] == "kit"]
+    assert kit["roles"] == ["back-office", "credit-analyst"]
+    [changed] = account_log(ready, "roles_set")
+    assert (changed.user, changed.actor, changed.detail) == ("kit", None, {"roles": ["back-office", "credit-analyst"]})
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    pytest.param(["user", "disable", "ada"], "before you disable them", id="disable"),
+    pytest.param(["user", "roles", "ada", "--role", "manager"], "before you take the admin role from them",
+                 id="take the admin role"),
+])
+def test_the_only_enabled_admin_keeps_their_access_and_the_refusal_says_how_to_go_on(ready, capsys, argv, fragment):
+    ok(capsys, "user", "add", "ada", "--role", "admin", "--password", "S3cret-pw")
+    ok(capsys, "user", "add", "root", "--role", "admin", "--password", "S3cret-pw")
+    ok(capsys, "user", "disable", "root")
+    before = as_json(capsys, "user", "list")
+    refused = run(capsys, *argv)
+    assert_one_clear_line(refused)
+    assert refused.err == f"valueflow: ada is the only enabled admin; make another user an admin {fragment}\n"
+    assert as_json(capsys, "user", "list") == before
+    ok(capsys, "user", "enable", "root")
+    ok(capsys, *argv)  # with a second admin enabled, it is done
+
+
+def test_token_list_shows_a_users_tokens_newest_first_and_revoke_stops_one_at_once(ready, capsys):
+    portal = ok(capsys, "token", "create", "bo1", "--name", "loan-portal").out.strip()
+    script = ok(capsys, "token", "create", "bo1", "--name", "nightly-script").out.strip()
+    assert ok(capsys, "token", "list", "ap1").out == "ap1 has no API tokens\n"
+    with engine_on(ready) as factory:
+        tokens.token_account(factory(), portal)  # used once
+    listed = as_json(capsys, "token", "list", "bo1")
+    assert [(t["name"], t["revoked"], t["revoked_at"]) for t in listed] == [
+        ("nightly-script", False, None), ("loan-portal", False, None)]
+    assert listed[0]["last_used_at"] is None and listed[1]["last_used_at"] is not None
+    portal_id = listed[1]["id"]
+    lines = ok(capsys, "token", "list", "bo1").out.splitlines()
+    assert re.fullmatch(rf" +{portal_id}  loan-portal +created \S+  last used \S+  active", lines[1]), lines[1]
+    assert "last used never  active" in lines[0]
+
+    out = ok(capsys, "token", "revoke", "bo1", portal_id).out
+    assert out == f"API token {portal_id} of bo1 revoked: requests with it are refused from now on\n"
+    with engine_on(ready) as factory:
+        assert tokens.token_account(factory(), portal) is None
+        assert tokens.token_account(factory(), script).name == "bo1"
+    assert re.search(r"revoked \d{4}-\S+$", ok(capsys, "token", "list", "bo1").out.splitlines()[1])
+    [revoked] = account_log(ready, "token_revoked")
+    assert (revoked.user, revoked.actor, revoked.detail) == ("bo1", None, {"token": portal_id, "name": "loan-portal"})
+
+    again = run(capsys, "token", "revoke", "bo1", portal_id)
+    assert_one_clear_line(again)
+    assert again.err == f"valueflow: API token {portal_id} of bo1 was already revoked; nothing changed\n"
+    assert len(account_log(ready, "token_revoked")) == 1
+
+
+def test_a_token_is_revoked_only_under_the_user_it_acts_as(ready, capsys):
+    secret = ok(capsys, "token", "create", "bo1").out.strip()
+    [made] = as_json(capsys, "token", "list", "bo1")
+    refused = run(capsys, "token", "revoke", "ap1", made["id"])
+    assert_one_clear_line(refused)
+    assert refused.err == f"valueflow: ap1 has no API token {made['id']}\n"
+    with engine_on(ready) as factory:
+        assert tokens.token_account(factory(), secret).name == "bo1"
+
+
 def test_the_worker_fires_a_due_boundary_timer_at_the_given_moment_and_records_the_breach(ready, capsys):
     instance_id = start(capsys)
     do(capsys, instance_id, "review", "bo1", '{"amount": 5}')
@@ -640,6 +772,16 @@ MISTAKES = [
      "write it back-office"),
     ("user add with only commas for roles", [], ["user", "add", "kit", "--role", ","], "--role needs a role"),
     ("token create for an unknown user", [], ["token", "create", "nobody"], "no user named 'nobody'"),
+    ("user disable for an unknown user", [], ["user", "disable", "nobody"], "no user named 'nobody'"),
+    ("user enable for an unknown user", [], ["user", "enable", "nobody"], "no user named 'nobody'"),
+    ("user reset-password for an unknown user", [], ["user", "reset-password", "nobody"], "no user named 'nobody'"),
+    ("user roles for an unknown user", [], ["user", "roles", "nobody", "--role", "approver"],
+     "no user named 'nobody'"),
+    ("user roles with a role spelled as a lane name", [], ["user", "roles", "bo1", "--role", "Back Office"],
+     "write it back-office"),
+    ("token list for an unknown user", [], ["token", "list", "nobody"], "no user named 'nobody'"),
+    ("token revoke for an unknown user", [], ["token", "revoke", "nobody", "1"], "no user named 'nobody'"),
+    ("token revoke of an unknown token", [], ["token", "revoke", "bo1", "999999"], "bo1 has no API token 999999"),
 ]
 
 
@@ -664,6 +806,7 @@ def test_a_user_mistake_prints_one_clear_line_exits_non_zero_and_changes_nothing
 @pytest.mark.parametrize("argv", [
     pytest.param(["claim", "abc", "--user", "bo1"], id="task id that is not a number"),
     pytest.param(["instance", "twelve"], id="instance id that is not a number"),
+    pytest.param(["token", "revoke", "bo1", "latest"], id="token id that is not a number"),
     pytest.param(["worker", "--once", "--batch", "0"], id="a worker batch of none"),
     pytest.param(["worker", "--once", "--batch", "10001"], id="a worker batch over the most"),
     pytest.param(["worker", "--once", "--interval", "0"], id="a worker that would never pause between rounds"),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from engine import service
+from engine import cli, service
 from engine.work import accounts
 from tests.web.conftest import Auth, open_task, password_of, start_loan, text_of
 from web.throttle import PASSWORD_CHANGE_REFUSED
@@ -176,6 +176,22 @@ def test_a_disabled_user_cannot_sign_in_and_their_open_session_ends(app, client,
     assert "Enabled admin" in text_of(client.get("/admin/users/analyst-2"))
     assert analyst.login("analyst-2").status_code == 302
     assert analyst.client.get("/inbox").status_code == 200
+
+
+def test_a_user_disabled_with_the_valueflow_command_is_signed_out_and_cannot_sign_in(app, client, auth, monkeypatch):
+    analyst = second_session(app, "analyst-2")
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", app.config["DATABASE_URL"])
+    assert cli.main(["user", "disable", "analyst-2"]) == 0
+
+    assert analyst.client.get("/inbox").headers["Location"].startswith("/login")
+    refused = analyst.login("analyst-2")
+    assert refused.status_code == 403
+    assert "Your account is disabled; ask an admin to enable it." in text_of(refused)
+    auth.login("admin")
+    assert "Disabled the valueflow command" in text_of(client.get("/admin/users/analyst-2"))
+
+    assert cli.main(["user", "enable", "analyst-2"]) == 0
+    assert analyst.login("analyst-2").status_code == 302
 
 
 def test_a_users_page_lists_the_open_tasks_they_hold_and_disabling_them_says_a_manager_can_hand_them_on(

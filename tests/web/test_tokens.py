@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from engine import cli
 from engine.work import accounts, tokens
 from tests.web.conftest import open_task, start_loan, text_of
 
@@ -74,6 +75,19 @@ def test_a_revoked_token_answers_401_as_json_at_once(auth, client, new_uow):
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="Valueflow"'
+
+
+def test_a_token_revoked_with_the_valueflow_command_is_refused_by_the_api_at_its_next_request(
+        auth, client, app, new_uow, monkeypatch):
+    secret = make_token(auth, "credit-analyst")
+    kept = make_token(auth, "credit-analyst", "nightly-script")
+    assert client.get("/api/v1/tasks", headers=bearer(secret)).status_code == 200  # the app now knows the token
+    revoked = next(t.id for t in tokens.tokens_of(new_uow(), "credit-analyst") if t.name == "loan-portal")
+    monkeypatch.setenv("VALUEFLOW_DATABASE_URL", app.config["DATABASE_URL"])
+    assert cli.main(["token", "revoke", "credit-analyst", str(revoked)]) == 0
+    response = client.get("/api/v1/tasks", headers=bearer(secret))
+    assert response.status_code == 401 and "unknown, revoked" in response.get_json()["error"]["message"]
+    assert client.get("/api/v1/tasks", headers=bearer(kept)).status_code == 200
 
 
 def test_an_api_call_without_a_token_names_the_bearer_scheme_in_www_authenticate(client):
