@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from engine import service
 from engine.definitions.packages import Package
 from tests import samples
-from tests.e2e.conftest import LiveServer, screenshot, sign_in
+from tests.e2e.conftest import LiveServer, screenshot, sign_in, sign_out
 
 LAID_OUT = "came without positions for its shapes"
 
@@ -259,3 +259,215 @@ def test_a_collaboration_without_positions_is_drawn_as_pools_with_lanes_and_mess
     stored = service.open_for_editing(new_uow(), "shop", "process-owner").package["bpmn"]
     for element in (*ORDER_POOLS, *ORDER_LANES, *ORDER_MESSAGES):
         assert f'bpmnElement="{element}"' in stored
+
+
+# Refunds, in two lanes, with steps no lane lists (scripts: a person's step needs a lane), and boundary events: two on one step, a timer on another whose
+# host a flow comes back to.
+REFUND_LANES = {"lane_0": ("Clerk", ["r_start", "r_check", "r_fix"]), "lane_1": ("Manager", ["r_approve"])}
+REFUND_LOOSE = ["r_notify", "r_done", "r_escalate", "r_late"]
+REFUND_BOUNDARY = {"r_too_long": "r_check", "r_reminder": "r_approve", "r_expired": "r_approve"}
+REFUND_FLOWS = {"g1": ("r_start", "r_check"), "g2": ("r_check", "r_approve"), "g3": ("r_approve", "r_notify"),
+                "g4": ("r_notify", "r_done"), "g5": ("r_too_long", "r_escalate"), "g6": ("r_escalate", "r_late"),
+                "g7": ("r_expired", "r_fix"), "g8": ("r_fix", "r_check"), "g9": ("r_reminder", "r_notify")}
+
+
+def timer(event_id: str, host: str, interrupting: bool) -> str:
+    return (f'<bpmn:boundaryEvent id="{event_id}" attachedToRef="{host}" cancelActivity="{str(interrupting).lower()}">'
+            '<bpmn:timerEventDefinition><bpmn:timeDuration>"PT8H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+            "</bpmn:boundaryEvent>")
+
+
+def script(task_id: str, name: str) -> str:
+    return f'<bpmn:scriptTask id="{task_id}" name="{name}"><bpmn:script>done = True</bpmn:script></bpmn:scriptTask>'
+
+
+def refunds_without_positions() -> str:
+    body = ('<bpmn:startEvent id="r_start"/>' + samples.user_task("r_check", "Check the refund")
+            + samples.user_task("r_approve", "Approve the refund", value_class="BVA")
+            + samples.user_task("r_fix", "Fix the refund") + script("r_notify", "Tell the customer")
+            + script("r_escalate", "Escalate")
+            + '<bpmn:endEvent id="r_done"/><bpmn:endEvent id="r_late"/>'
+            + timer("r_too_long", "r_check", True) + timer("r_reminder", "r_approve", False)
+            + timer("r_expired", "r_approve", True)
+            + "".join(samples.flow(flow_id, *ends) for flow_id, ends in REFUND_FLOWS.items()))
+    return samples.document("refunds", body, {name: steps for name, steps in REFUND_LANES.values()},
+                            samples.props(customerValue="Money back", targetDuration="P2D", processOwner="ops-lead"))
+
+
+NO_LANE = """container => Array.from(document.querySelectorAll(container + ' g.vf-no-lane')).map(g => {
+  const box = g.querySelector('rect');
+  return { x: +box.getAttribute('x'), y: +box.getAttribute('y'), width: +box.getAttribute('width'),
+           height: +box.getAttribute('height'), text: g.textContent };
+})"""
+
+
+def assert_boundary_events_on_their_hosts(drawn: dict, boundary: dict, shapes: list, flows: dict) -> None:
+    """Each boundary event's centre on its host's bottom border; no two shapes overlapping but an event and its
+    host; no flow running through a shape (a boundary event's included) that it does not join."""
+    for event, host in boundary.items():
+        e, h = drawn[event], drawn[host]
+        centre = (e["x"] + e["width"] / 2, e["y"] + e["height"] / 2)
+        assert centre[1] == h["y"] + h["height"] and h["x"] <= centre[0] <= h["x"] + h["width"], (event, host)
+    everything = shapes + list(boundary)
+    for i, a in enumerate(everything):
+        for b in everything[i + 1:]:
+            if boundary.get(a) != b and boundary.get(b) != a:
+                assert not overlap(drawn[a], drawn[b]), (a, b)
+    for flow_id, (source, target) in flows.items():
+        for shape in everything:
+            if shape not in (source, target):
+                assert not crosses(drawn[flow_id]["points"], drawn[shape]), (flow_id, shape)
+
+
+def test_steps_of_no_lane_are_drawn_in_a_named_band_and_boundary_events_sit_on_their_hosts(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    service.deploy(new_uow(), Package("refunds", "refunds.bpmn", {"refunds.bpmn": refunds_without_positions()}))
+    sign_in(page, server.url, "process-owner")
+
+    for url, container in ((f"{server.url}/processes/refunds", "#diagram"), (f"{server.url}/modeler/refunds", "#canvas")):
+        page.goto(url)
+        expect(page.locator(container)).to_have_attribute("data-state", "ready")
+        drawn = assert_drawn_in_bands(page, container, REFUND_LANES, REFUND_FLOWS)
+        [band] = page.evaluate(NO_LANE, container)
+        assert band["text"] == "(no lane)"
+        lanes = [drawn[lane] for lane in REFUND_LANES]
+        # the band lies under the lanes, as wide as they are, and holds the steps no lane lists
+        assert band["y"] >= max(lane["y"] + lane["height"] for lane in lanes)
+        assert (band["x"], band["width"]) == (lanes[0]["x"], lanes[0]["width"])
+        for step in REFUND_LOOSE:
+            assert inside(drawn[step], band), step
+        shapes = [step for _, steps in REFUND_LANES.values() for step in steps] + REFUND_LOOSE
+        assert_boundary_events_on_their_hosts(drawn, REFUND_BOUNDARY, shapes, REFUND_FLOWS)
+        screenshot(page, "laid-out-no-lane-and-boundary-events-" + container[1:])
+
+    # the band is no part of the diagram: a change takes it away, and the deployed file has no lane for it
+    page.locator('#canvas g.djs-element[data-element-id="r_fix"]').click()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#canvas g.vf-no-lane")).to_have_count(0)
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#deployed")).to_contain_text("version 2")
+    stored = service.open_for_editing(new_uow(), "refunds", "process-owner").package["bpmn"]
+    assert "no lane" not in stored and stored.count("<bpmn:lane ") == len(REFUND_LANES)
+
+
+# An order taken in Sales and fulfilled in a subprocess that has lanes of its own, and a reminder, in no lane, when
+# picking takes long.
+FULFIL_LANES = {"picking": ("Warehouse", ["fs", "pick"]), "shipping": ("Shipping", ["ship", "fe"])}
+FULFIL_LOOSE = ["remind", "reminded"]
+FULFIL_FLOWS = {"h1": ("fs", "pick"), "h2": ("pick", "ship"), "h3": ("ship", "fe"), "h4": ("slow", "remind"),
+                "h5": ("remind", "reminded")}
+
+
+def fulfilment_without_positions() -> str:
+    inner = ('<bpmn:laneSet id="fulfil_lanes">'
+             + "".join(f'<bpmn:lane id="{i}" name="{name}">'
+                       + "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in steps) + "</bpmn:lane>"
+                       for i, (name, steps) in FULFIL_LANES.items())
+             + '</bpmn:laneSet><bpmn:startEvent id="fs"/>' + samples.user_task("pick", "Pick the goods")
+             + samples.user_task("ship", "Ship the goods") + '<bpmn:endEvent id="fe"/>'
+             + timer("slow", "pick", False) + script("remind", "Remind the warehouse")
+             + '<bpmn:endEvent id="reminded"/>'
+             + "".join(samples.flow(flow_id, *ends) for flow_id, ends in FULFIL_FLOWS.items()))
+    body = ('<bpmn:startEvent id="s"/>' + samples.user_task("take", "Take the order")
+            + f'<bpmn:subProcess id="fulfil" name="Fulfil the order">{inner}</bpmn:subProcess>'
+            + '<bpmn:endEvent id="e"/>' + samples.chain("s", "take", "fulfil", "e"))
+    return samples.document("fulfilment", body, {"Sales": ["s", "take", "fulfil", "e"]},
+                            samples.props(customerValue="Goods at the door", targetDuration="P3D",
+                                          processOwner="ops-lead"))
+
+
+def test_the_lanes_of_a_subprocess_without_positions_are_drawn_on_its_plane(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    service.deploy(new_uow(), Package("fulfilment", "fulfilment.bpmn",
+                                      {"fulfilment.bpmn": fulfilment_without_positions()}))
+    sign_in(page, server.url, "process-owner")
+
+    for url, container in ((f"{server.url}/processes/fulfilment", "#diagram"),
+                           (f"{server.url}/modeler/fulfilment", "#canvas")):
+        page.goto(url)
+        expect(page.locator(container)).to_have_attribute("data-state", "ready")
+        drawn = assert_drawn_in_bands(page, container, {"lane_0": ("Sales", ["s", "take", "fulfil", "e"])},
+                                      {"f_s_take": ("s", "take"), "f_take_fulfil": ("take", "fulfil")})
+        assert not set(FULFIL_LANES) & set(drawn) and page.evaluate(NO_LANE, container) == []
+        # the subprocess opens on its own plane, its steps in its lanes
+        page.locator(f'{container} .bjs-drilldown').click()
+        expect(page.locator(f'{container} g.djs-element[data-element-id="picking"]')).to_have_count(1)
+        drawn = assert_drawn_in_bands(page, container, FULFIL_LANES, FULFIL_FLOWS)
+        assert drawn["picking"]["y"] + drawn["picking"]["height"] == drawn["shipping"]["y"]
+        assert drawn["fs"]["x"] < drawn["pick"]["x"] < drawn["ship"]["x"] < drawn["fe"]["x"]
+        [band] = page.evaluate(NO_LANE, container)
+        assert band["text"] == "(no lane)" and band["y"] == drawn["shipping"]["y"] + drawn["shipping"]["height"]
+        for step in FULFIL_LOOSE:
+            assert inside(drawn[step], band), step
+        shapes = [step for _, steps in FULFIL_LANES.values() for step in steps] + FULFIL_LOOSE
+        assert_boundary_events_on_their_hosts(drawn, {"slow": "pick"}, shapes, FULFIL_FLOWS)
+        screenshot(page, "laid-out-subprocess-lanes-" + container[1:])
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#deployed")).to_contain_text("version 2")
+    stored = service.open_for_editing(new_uow(), "fulfilment", "process-owner").package["bpmn"]
+    for lane in FULFIL_LANES:
+        assert f'bpmnElement="{lane}"' in stored
+
+
+# A loan request, in two lanes, that calls a credit check kept in the same file, beside an audit process drawn
+# first; all three executable, and no collaboration joins them.
+LOAN_POOLS = {"Participant_audit": ("audit", ["as", "look", "ae"]),
+              "Participant_loan": ("Loan request", ["s", "take", "credit", "decide", "e"]),
+              "Participant_checkCredit": ("Check the credit", ["cs", "score", "ce"])}
+LOAN_LANES = {"clerk": ("Clerk", ["s", "take", "credit"]), "officer": ("Loan officer", ["decide", "e"])}
+
+
+def processes_without_positions() -> str:
+    lanes = "".join(f'<bpmn:lane id="{i}" name="{name}">'
+                    + "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in steps) + "</bpmn:lane>"
+                    for i, (name, steps) in LOAN_LANES.items())
+    audit = ('<bpmn:process id="audit" isExecutable="true">'
+             + samples.props(customerValue="Fair decisions", targetDuration="P5D", processOwner="ops-lead")
+             + '<bpmn:laneSet id="audit_lanes"><bpmn:lane id="auditor" name="Auditor">'
+             + "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in ("as", "look", "ae"))
+             + '</bpmn:lane></bpmn:laneSet>'
+             + '<bpmn:startEvent id="as"/>' + samples.user_task("look", "Audit a sample") + '<bpmn:endEvent id="ae"/>'
+             + samples.chain("as", "look", "ae") + "</bpmn:process>")
+    loan = ('<bpmn:process id="loan" name="Loan request" isExecutable="true">'
+            + samples.props(customerValue="A loan decided", targetDuration="P2D", processOwner="ops-lead")
+            + f'<bpmn:laneSet id="loan_lanes">{lanes}</bpmn:laneSet>'
+            + '<bpmn:startEvent id="s"/>' + samples.user_task("take", "Take the request")
+            + '<bpmn:callActivity id="credit" name="Check the credit" calledElement="checkCredit"/>'
+            + samples.user_task("decide", "Decide") + '<bpmn:endEvent id="e"/>'
+            + samples.chain("s", "take", "credit", "decide", "e") + "</bpmn:process>")
+    check = ('<bpmn:process id="checkCredit" name="Check the credit" isExecutable="true">'
+             + '<bpmn:startEvent id="cs"/>' + script("score", "Score the customer") + '<bpmn:endEvent id="ce"/>'
+             + samples.chain("cs", "score", "ce") + "</bpmn:process>")
+    return samples.HEAD + audit + loan + check + "</bpmn:definitions>\n"
+
+
+def assert_pools_stacked(drawn: dict, order: list) -> None:
+    for upper, lower in zip(order, order[1:]):
+        assert drawn[upper]["y"] + drawn[upper]["height"] <= drawn[lower]["y"], (upper, lower)
+
+
+def test_a_file_of_several_processes_without_positions_draws_each_in_a_named_pool_the_page_s_process_first(
+        page: Page, server: LiveServer, live_app: Flask) -> None:
+    new_uow = live_app.extensions["valueflow"]
+    service.deploy(new_uow(), Package("loan", "loan.bpmn", {"loan.bpmn": processes_without_positions()}))
+    case_id = service.start_instance(new_uow(), "loan", service.CustomerRef("c-7", "Ada Moss", "standard"), {})
+    pages = (("process-owner", "/processes/loan", "#diagram", "laid-out-several-processes"),
+             ("manager", f"/instances/{case_id}", "#diagram", "case-page-laid-out-several-processes"),
+             ("process-owner", "/modeler/loan", "#canvas", "modeler-laid-out-several-processes"))
+    for user, path, container, shot in pages:
+        sign_in(page, server.url, user)
+        page.goto(server.url + path)
+        expect(page.locator(container)).to_have_attribute("data-state", "ready")
+        drawn = assert_drawn_in_bands(page, container, LOAN_POOLS, {})
+        assert_drawn_in_bands(page, container, LOAN_LANES, {})
+        # the process of the page on top (the one the audit comes before in the file), the one it calls last
+        assert_pools_stacked(drawn, ["Participant_loan", "Participant_audit", "Participant_checkCredit"])
+        screenshot(page, shot)
+        if path.startswith("/instances/"):
+            expect(page.locator('#diagram g.djs-element[data-element-id="take"].vf-open')).to_have_count(1)
+        if path.startswith("/modeler/"):
+            expect(page.locator("#modeler-title")).to_have_text("Loan request")
+        sign_out(page)

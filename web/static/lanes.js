@@ -1,11 +1,11 @@
 // Lanes and pools for a diagram that came without positions. bpmn-auto-layout places the steps of one process in a
-// grid of columns and rows and draws neither lanes nor pools; here each process to draw (each pool's, or the one
-// process with lanes) is laid out by it on its own, then its steps are moved into horizontal bands, one per lane
-// (a lane is the role whose staff do the step), keeping their columns so the flow still reads left to right.
-// Pools are stacked one under another, each with its name at its left; flows are drawn again as orthogonal
-// routes that run between the grid's cells, never through a shape, and message flows join their pools.
-// window.vfLanes(doc, layoutProcess) resolves to the diagram's text with positions, or to null when it has neither
-// lanes nor pools (bpmn-auto-layout's drawing is then all there is to it); doc must hold the flow references.
+// grid of columns and rows and draws neither lanes nor pools; here each process to draw (each pool's, each process
+// of a file that has several, or the one process) is laid out by it on its own, then its steps are moved into
+// horizontal bands, one per lane (a lane is the role whose staff do the step), and one below them for the steps
+// of no lane, keeping their columns so the flow still reads left to right. Each subprocess gets the same on a
+// plane of its own. Pools are stacked one under another, each with its name at its left; boundary events sit on their
+// host's bottom border; flows are drawn again as orthogonal routes that run between the grid's cells, never through
+// a shape, and message flows join their pools. doc must hold the flow references.
 (function () {
   'use strict';
   var MODEL = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
@@ -187,9 +187,8 @@
     for (var c = source.column + 1; free && c < target.column; c += 1) { free = !occupied[source.row + ',' + c]; }
     if (free) { return [[s.x + s.width, sy], [t.x, ty]]; }
     var exitX = source.columnRight + track(EDGE_TRACKS, 'edge ' + source.columnRight, 'from ' + source.id);
-    var below = source.rowTop + CELL_HEIGHT - CHANNEL / 2;
     var points = source.attachedTo
-      ? [[s.x + s.width / 2, s.y + s.height], [s.x + s.width / 2, below], [exitX, below]]
+      ? [[s.x + s.width / 2, s.y + s.height], [s.x + s.width / 2, source.below], [exitX, source.below]]
       : [[s.x + s.width, sy], [exitX, sy]];
     if (target.columnLeft === source.columnRight) {
       return simplified(points.concat([[exitX, ty], [t.x, ty]]));
@@ -197,11 +196,12 @@
     var rowTop = target.row < source.row ? target.rowTop + CELL_HEIGHT : target.rowTop;
     var channel = rowTop + track(MARGIN_TRACKS, 'row ' + rowTop, target.id);
     points.push([exitX, channel]);
-    if (target.column > source.column) {
+    if (target.column > source.column || target.attachers) {
       var entryX = target.columnLeft + track(EDGE_TRACKS, 'edge ' + target.columnLeft, 'into ' + target.id);
       return simplified(points.concat([[entryX, channel], [entryX, ty], [t.x, ty]]));
     }
     // a flow back to an earlier column comes into its target from above or below, clear of the flows going forward
+    // (into a step with boundary events on its bottom border, it comes in from the left like those)
     var tx = t.x + t.width / 2;
     return simplified(points.concat([[tx, channel], [tx, channel < t.y ? t.y : t.y + t.height]]));
   }
@@ -290,22 +290,27 @@
     }, 1);
   }
 
-  // Draws each process in turn from the top, in its pool when it has one: its lanes, its steps moved into them,
-  // its flows routed again, and what bpmn-auto-layout drew inside its subprocesses as it was (bpmn-js shows that
-  // on planes of their own). Returns the plane's elements and where each step, boundary event and pool ended up.
-  function drawAll(doc, index, entries, inPools) {
+  // Draws each process (or subprocess) in turn from origin down, in its pool when it has one: its lanes, its
+  // steps moved into them, its flows routed again, and what else bpmn-auto-layout drew for it as it was. Returns
+  // the plane's elements, where each step, boundary event and pool ended up, and the bands of steps in no lane.
+  function drawAll(doc, index, entries, inPools, origin) {
     var out = writer(doc);
     var depth = entries.reduce(function (d, entry) { return Math.max(d, depthOf(entry.lanes)); }, 0);
-    var laneLeft = inPools ? NAME_WIDTH : 0;
+    var laneLeft = origin.x + (inPools ? NAME_WIDTH : 0);
     var left = laneLeft + depth * NAME_WIDTH;
     var columns = entries.reduce(function (c, entry) { return Math.max(c, entry.bands ? columnsOf(entry.bands) : 1); }, 1);
     var right = left + columns * CELL_WIDTH;
-    var plane = [], where = {};
-    var top = 0;
+    var plane = [], where = {}, noLane = [];
+    var top = origin.y;
     entries.forEach(function (entry) {
       var laid = entry.bands ? place(entry.bands, left, top) : { steps: {}, height: EMPTY_POOL_HEIGHT };
+      var loose = entry.lanes.length ? entry.bands.find(function (band) { return !band.lane; }) : null;
+      if (loose) {
+        noLane.push({ x: laneLeft, y: loose.top, width: right - laneLeft, height: loose.height,
+                      step: loose.steps[0].id });
+      }
       if (entry.participant) {
-        var pool = { x: 0, y: top, width: right, height: laid.height };
+        var pool = { x: origin.x, y: top, width: right - origin.x, height: laid.height };
         where[entry.participant.getAttribute('id')] = { pool: true, bounds: pool,
                                                         columnRight: left + Math.floor(columns / 2) * CELL_WIDTH };
         plane.push(out.shape(entry.participant.getAttribute('id'), pool, true));
@@ -330,12 +335,25 @@
         drawFlows(entry, where, occupied, track, out, plane);
         entry.drawn.all.forEach(function (di) {
           var id = di.getAttribute('bpmnElement');
-          if (!where[id] && !isFlowOf(index[id], entry.process)) { plane.push(out.kept(di)); }
+          if (!where[id] && !isFlowOf(index[id], entry.process) && ownerOf(index[id]) === entry.process) {
+            plane.push(out.kept(di));
+          }
         });
       }
       top += laid.height + POOL_GAP;
     });
-    return { plane: plane, where: where };
+    return { plane: plane, where: where, noLane: noLane };
+  }
+
+  var SUBPROCESSES = ['subProcess', 'transaction', 'adHocSubProcess'];
+
+  // The process or subprocess an element is drawn with: the nearest that holds it.
+  function ownerOf(element) {
+    var owner = element && element.parentNode;
+    while (owner && owner.localName !== 'process' && SUBPROCESSES.indexOf(owner.localName) < 0) {
+      owner = owner.parentNode;
+    }
+    return owner;
   }
 
   function isWithin(inner, outer) {
@@ -346,18 +364,41 @@
     return Boolean(element) && element.localName === 'sequenceFlow' && element.parentNode === process;
   }
 
-  // A boundary event moves with the step it is attached to, and its flows leave from its cell.
+  // Boundary events sit on their host's bottom border, and each one's flows leave from below it along a track of
+  // its own in the bottom margin of the host's row: the rightmost event's track is the highest, so no flow runs
+  // under another event's stub. One or two events keep clear of the border's middle, where bpmn-js draws the
+  // marker of a subprocess, a call activity or a loop; more are spread BOUNDARY_SPACING apart around it.
+  var BOUNDARY_SPACING = 44;
+  var BOUNDARY_BESIDE_MIDDLE = [[-28], [-28, 28]];
+  var BOUNDARY_TRACKS = [4, 9, 14];  // below the events' lower edge
+
+  function boundaryOffset(i, count) {
+    var beside = BOUNDARY_BESIDE_MIDDLE[count - 1];
+    return beside ? beside[i] : (i - (count - 1) / 2) * BOUNDARY_SPACING;
+  }
+
   function drawBoundaryEvents(entry, laid, out, plane, where) {
+    var byHost = {};
     modelChildren(entry.process, 'boundaryEvent').forEach(function (event) {
-      var id = event.getAttribute('id');
       var host = laid.steps[event.getAttribute('attachedToRef')];
-      if (!entry.drawn.shapes[id] || !host) { return; }
-      var b = boundsOf(entry.drawn.shapes[id]);
-      var moved = { x: b.x + host.bounds.x - host.before.x, y: b.y + host.bounds.y - host.before.y,
-                    width: b.width, height: b.height };
-      where[id] = { id: id, attachedTo: host, row: host.row, column: host.column, rowTop: host.rowTop,
-                    columnLeft: host.columnLeft, columnRight: host.columnRight, bounds: moved };
-      plane.push(out.moved(entry.drawn.shapes[id], moved));
+      if (!entry.drawn.shapes[event.getAttribute('id')] || !host) { return; }
+      (byHost[host.id] || (byHost[host.id] = [])).push(event.getAttribute('id'));
+    });
+    Object.keys(byHost).forEach(function (hostId) {
+      var host = laid.steps[hostId], ids = byHost[hostId];
+      host.attachers = ids;
+      ids.forEach(function (id, i) {
+        var size = boundsOf(entry.drawn.shapes[id]);
+        var centreX = host.bounds.x + host.bounds.width / 2 + boundaryOffset(i, ids.length);
+        var bottom = host.bounds.y + host.bounds.height;
+        var bounds = { x: centreX - size.width / 2, y: bottom - size.height / 2,
+                       width: size.width, height: size.height };
+        var track = BOUNDARY_TRACKS[Math.min(ids.length - 1 - i, BOUNDARY_TRACKS.length - 1)];
+        where[id] = { id: id, attachedTo: host, row: host.row, column: host.column, rowTop: host.rowTop,
+                      columnLeft: host.columnLeft, columnRight: host.columnRight, bounds: bounds,
+                      below: bounds.y + bounds.height + track };
+        plane.push(out.moved(entry.drawn.shapes[id], bounds));
+      });
     });
   }
 
@@ -378,10 +419,89 @@
     });
   }
 
-  window.vfLanes = function (doc, layoutProcess) {
+  // Each subprocess is drawn on a plane of its own, which bpmn-js opens from the subprocess's shape, as a process
+  // is: in its lanes when it has any, its boundary events on their hosts, its flows routed again. bpmn-js opens
+  // such a plane at 0,0 unzoomed, under its breadcrumbs (and the modeler's palette) at the left: it starts lower.
+  var SUBPROCESS_ORIGIN = { x: 160, y: 80 };
+
+  function subprocessEntries(entry) {
+    return Array.prototype.filter.call(entry.process.getElementsByTagNameNS(MODEL, '*'), function (element) {
+      return SUBPROCESSES.indexOf(element.localName) >= 0;
+    }).map(function (sub) {
+      var lanes = laneTree(sub, 0);
+      return { process: sub, lanes: lanes, drawn: entry.drawn, bands: bands(sub, lanes, entry.drawn) };
+    });
+  }
+
+  // A definitions file with several processes and no collaboration is drawn as pools, one per process and named
+  // after it: a collaboration is written for them, the process main names first, else the process that runs
+  // (executable, called by no other).
+  function poolsFor(doc, processes, index, main) {
+    var called = {};
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(MODEL, 'callActivity'), function (call) {
+      called[call.getAttribute('calledElement')] = true;
+    });
+    function rank(process) {
+      var id = process.getAttribute('id');
+      return id === main ? -1 : (called[id] ? 2 : 0) + (process.getAttribute('isExecutable') === 'true' ? 0 : 1);
+    }
+    var root = doc.documentElement;
+    var collaboration = doc.createElementNS(MODEL, qualified(root, 'collaboration'));
+    collaboration.setAttribute('id', freshId(index, 'Collaboration_laid_out'));
+    processes.slice().sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (process) {
+      var participant = doc.createElementNS(MODEL, qualified(root, 'participant'));
+      participant.setAttribute('id', freshId(index, 'Participant_' + process.getAttribute('id')));
+      participant.setAttribute('name', process.getAttribute('name') || process.getAttribute('id'));
+      participant.setAttribute('processRef', process.getAttribute('id'));
+      collaboration.appendChild(participant);
+    });
+    root.insertBefore(collaboration, processes[0]);
+    return collaboration;
+  }
+
+  function qualified(root, localName) { return (root.prefix ? root.prefix + ':' : '') + localName; }
+
+  function freshId(index, wanted) {
+    var id = wanted;
+    for (var n = 2; index[id]; n += 1) { id = wanted + '_' + n; }
+    return id;
+  }
+
+  function diagramOf(doc, id, element, drawn) {
+    var diagram = doc.createElementNS(BPMNDI, 'bpmndi:BPMNDiagram');
+    diagram.setAttribute('id', 'BPMNDiagram_' + id);
+    var plane = doc.createElementNS(BPMNDI, 'bpmndi:BPMNPlane');
+    plane.setAttribute('id', 'BPMNPlane_' + id);
+    plane.setAttribute('bpmnElement', element.getAttribute('id'));
+    drawn.forEach(function (shape) { plane.appendChild(shape); });
+    diagram.appendChild(plane);
+    return diagram;
+  }
+
+  function drawMessageFlows(doc, collaboration, drawing) {
+    var out = writer(doc);
+    var track = trackKeeper();
+    (collaboration ? modelChildren(collaboration, 'messageFlow') : []).forEach(function (message) {
+      var source = drawing.where[message.getAttribute('sourceRef')];
+      var target = drawing.where[message.getAttribute('targetRef')];
+      if (source && target) {
+        var id = message.getAttribute('id');
+        drawing.plane.push(out.edge(id, routeMessage(id, source, target, track)));
+      }
+    });
+  }
+
+  // window.vfLanes(doc, layoutProcess, main) resolves to {xml, noLane}: the diagram's text with positions, and the
+  // bands of steps that belong to no lane of a process that has lanes ({x, y, width, height, step: a step in it}),
+  // which have no element of their own to be drawn by; or to null when the definitions hold no process. main, when
+  // given, names the process to draw first of several.
+  window.vfLanes = function (doc, layoutProcess, main) {
     var root = doc.documentElement;
     var index = byId(doc);
-    var collaboration = modelChildren(root, 'collaboration')[0];
+    var processes = modelChildren(root, 'process');
+    var collaboration = modelChildren(root, 'collaboration')[0]
+      || (processes.length > 1 ? poolsFor(doc, processes, index, main) : null);
+    index = byId(doc);
     var participants = collaboration ? modelChildren(collaboration, 'participant') : [];
     var seen = {};
     var entries = participants.length ? participants.map(function (participant) {
@@ -389,10 +509,8 @@
       var fresh = process && process.localName === 'process' && !seen[process.getAttribute('id')];
       if (fresh) { seen[process.getAttribute('id')] = true; }
       return { participant: participant, process: fresh ? process : null };
-    }) : modelChildren(root, 'process').slice(0, 1).map(function (process) { return { process: process }; });
-    if (!participants.length && (!entries.length || !laneTree(entries[0].process, 0).length)) {
-      return Promise.resolve(null);
-    }
+    }) : processes.slice(0, 1).map(function (process) { return { process: process }; });
+    if (!entries.length) { return Promise.resolve(null); }
     return Promise.all(entries.map(function (entry) {
       if (!entry.process) { entry.lanes = []; return null; }
       entry.lanes = laneTree(entry.process, 0);
@@ -401,29 +519,22 @@
         entry.bands = bands(entry.process, entry.lanes, drawn);
       });
     })).then(function () {
-      var drawing = drawAll(doc, index, entries, participants.length > 0);
-      var out = writer(doc);
-      var track = trackKeeper();
-      (collaboration ? modelChildren(collaboration, 'messageFlow') : []).forEach(function (message) {
-        var source = drawing.where[message.getAttribute('sourceRef')];
-        var target = drawing.where[message.getAttribute('targetRef')];
-        if (source && target) {
-          drawing.plane.push(out.edge(message.getAttribute('id'), routeMessage(message.getAttribute('id'), source, target, track)));
-        }
-      });
+      var drawing = drawAll(doc, index, entries, participants.length > 0, { x: 0, y: 0 });
+      drawMessageFlows(doc, collaboration, drawing);
       Array.prototype.slice.call(doc.getElementsByTagNameNS(BPMNDI, 'BPMNDiagram')).forEach(function (old) {
         old.parentNode.removeChild(old);
       });
       prefixed(doc);
-      var diagram = doc.createElementNS(BPMNDI, 'bpmndi:BPMNDiagram');
-      diagram.setAttribute('id', 'BPMNDiagram_laid_out');
-      var plane = doc.createElementNS(BPMNDI, 'bpmndi:BPMNPlane');
-      plane.setAttribute('id', 'BPMNPlane_laid_out');
-      plane.setAttribute('bpmnElement', (collaboration || entries[0].process).getAttribute('id'));
-      drawing.plane.forEach(function (element) { plane.appendChild(element); });
-      diagram.appendChild(plane);
-      root.appendChild(diagram);
-      return new XMLSerializer().serializeToString(doc);
+      root.appendChild(diagramOf(doc, 'laid_out', collaboration || entries[0].process, drawing.plane));
+      var noLane = drawing.noLane;
+      entries.filter(function (entry) { return entry.process; }).forEach(function (entry) {
+        subprocessEntries(entry).forEach(function (sub) {
+          var own = drawAll(doc, index, [sub], false, SUBPROCESS_ORIGIN);
+          root.appendChild(diagramOf(doc, sub.process.getAttribute('id') + '_laid_out', sub.process, own.plane));
+          noLane = noLane.concat(own.noLane);
+        });
+      });
+      return { xml: new XMLSerializer().serializeToString(doc), noLane: noLane };
     });
   };
 })();

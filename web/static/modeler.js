@@ -113,8 +113,9 @@
   function importPackage(pkg) {
     extras = { dmn: pkg.dmn || {}, forms: pkg.forms || {}, files: pkg.files || {} };
     marked = [];  // the markers go with the diagram they were on
-    return window.vfDrawable(pkg.bpmn).then(function (drawable) {
+    return window.vfDrawable(pkg.bpmn, data.key).then(function (drawable) {
       return modeler.importXML(drawable.xml).then(function (result) {
+        window.vfDrawable.markNoLane(modeler, drawable.noLane);
         fitBesidePalette(modeler.get('canvas'));
         clearMarks();
         dirty = drawable.laidOut;
