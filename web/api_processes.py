@@ -23,19 +23,17 @@ from engine.errors import NotAllowed, NotFound
 from engine.storage.uow import ConcurrentUpdate
 from web import db, errors, nul
 from web.api_answers import DocumentedBlueprint, Refusal
-from web.api_errors import CHALLENGE
+from web.api_errors import CHALLENGE, CODES
 from web.api_process_schemas import Deployed, Draft, DraftToSave, Package, PackageToDeploy, Problems, SavedDraft
 
-EDITORS = (Refusal(401, "nobody is signed in: no API token was sent, nor a browser session", "unauthenticated",
+EDITORS = (Refusal(401, "nobody is signed in: no API token was sent, nor a browser session",
                    headers=("WWW-Authenticate",)),
-           Refusal(401, "the API token is unknown or revoked, or its user is disabled", "unauthorized",
+           Refusal(401, "the API token is unknown or revoked, or its user is disabled",
                    headers=("WWW-Authenticate",)),
            Refusal(403, "your roles include no process owner or admin"))
 bp = DocumentedBlueprint("api_processes", __name__, url_prefix="/api/v1/processes",
                          description="Modeling (process owners and admins): validate and deploy a package, unpack a "
-                                     "zipped package folder, keep a draft.", shared=(nul.REFUSAL, *EDITORS),
-                         codes={400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                                409: "conflict", 413: "request_entity_too_large", 422: "invalid"})
+                                     "zipped package folder, keep a draft.", shared=(nul.REFUSAL, *EDITORS))
 MAX_BODY = 5 * 1024 * 1024
 NOT_A_PACKAGE = ("the body is not JSON, or not a package: `{\"bpmn\": \"<xml>\", \"dmn\": {...}, \"forms\": {...}, "
                  "\"files\": {...}}`")
@@ -58,7 +56,7 @@ def error(status: int, code: str, message: str, fields: dict[str, str] | None = 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> ResponseReturnValue:
     exc = errors.described(exc)
-    return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or exc.name)
+    return error(exc.code or 500, CODES.get(exc.code or 500, "error"), exc.description or exc.name)
 
 
 @bp.url_value_preprocessor
@@ -71,7 +69,7 @@ def larger_bodies(_endpoint: str | None, _values: dict[str, Any] | None) -> None
 @bp.before_request
 def editors_only() -> ResponseReturnValue | None:
     if g.account is None:
-        refused = error(401, "unauthenticated", "Sign in first.")
+        refused = error(401, CODES[401], "Sign in first.")
         refused.headers["WWW-Authenticate"] = CHALLENGE
         return refused
     if not g.account.edits_processes:
