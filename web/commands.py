@@ -125,7 +125,9 @@ def _serve_one_process(args: argparse.Namespace) -> int:
     print(f"{compiled} process version(s) with running cases compiled", flush=True)
     threads = db.threads_per_process(app, args.threads)
     try:
-        server = create_server(app, host=args.host, port=args.port, threads=threads)
+        # waitress drops X-Forwarded-* unless told a proxy to trust; the app trusts VALUEFLOW_PROXY_HOPS of them
+        server = create_server(app, host=args.host, port=args.port, threads=threads,
+                               clear_untrusted_proxy_headers=not app.config["PROXY_HOPS"])
     except OSError as exc:
         print(f"valueflow: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
