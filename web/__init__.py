@@ -23,7 +23,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     from flask.typing import ResponseReturnValue
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from web import (account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
+    from web import (access, account, admin, api, api_catalogue, api_customers, api_dashboards, api_docs,
                      api_external_tasks, api_incidents, api_instances, api_me, api_processes, api_tasks, audit, auth,
                      csrf, customers, dashboard, db, errors, feedback, headers, inbox, incidents, instances, modeler,
                      notifications, nul, ops, params, present, processes, sessions, settings, tasks, throttle,
@@ -43,6 +43,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         SESSION_COOKIE_SECURE=False,  # True when served over HTTPS (VALUEFLOW_SESSION_COOKIE_SECURE=true)
         PROXY_HOPS=0,               # reverse proxies in front whose X-Forwarded-For/-Proto to trust
         MAX_CONTENT_LENGTH=1024 * 1024,  # a request body; the modeler's package endpoints take up to 5 MB
+        ACCESS_LOG=True,            # a line per request; `valueflow serve` writes them to stdout (web.access)
     )
     if config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -56,6 +57,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    access.init_app(app)  # first: its clock starts before every other hook, its line is written after them
     db.init_app(app)
     csrf.init_app(app)
     headers.init_app(app)

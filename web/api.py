@@ -29,7 +29,9 @@ Authenticate with `Authorization: Bearer <token>` (make a token under your accou
 `valueflow token create NAME`); it acts with exactly your roles. Times are ISO 8601 with their offset; lists
 come in pages in a stable order. Every error is `{"error": {"code", "message", "fields"}}` with its HTTP status;
 each operation lists the statuses it answers and why. POSTs take an `Idempotency-Key` header: a retry with the
-same key gets the first answer and does nothing twice.
+same key gets the first answer and does nothing twice. Every answer carries an `X-Request-Id` header: the one
+the request sent, when it is 1 to 64 letters, digits, `.`, `_`, `:` or `-`, else a new one; an error of the
+server's own (500) names it in its message, to quote when you report it.
 """
 
 

@@ -76,15 +76,16 @@ def ready_app() -> Optional["Flask"]:
 
 def prepare_to_serve(app: "Flask") -> int:
     """Make ``app`` ready to answer requests in this process: the processes of running cases compiled (no request
-    waits for a BPMN to be parsed), the heap settled, and on a SQLite file its requests taking turns (web.turns);
-    how many process versions were compiled."""
+    waits for a BPMN to be parsed), the heap settled, on a SQLite file its requests taking turns (web.turns), and
+    its access log written to stdout (web.access); how many process versions were compiled."""
     from engine import service
-    from web import db, turns
+    from web import access, db, turns
 
     with app.app_context():
         compiled = service.compile_running_definitions(db.uow())
     settle_heap()
     turns.install(app)
+    access.log_to_stdout(app)
     return compiled
 
 

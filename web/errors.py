@@ -1,8 +1,8 @@
 """Readable error pages: what happened, in words, and where to go next; under /api/, the same as JSON.
 
-An error of Valueflow's own (500) is logged by Flask with its traceback; the person or program that sent the
-request gets a page or JSON that says so, never the traceback; when the cause is a database that cannot be
-reached, a 503 that says so and when to try again."""
+An error of Valueflow's own (500) is logged with its traceback and the request's id (web.access); the person or
+program that sent the request gets a page or JSON that says so and gives the id to quote, never the traceback;
+when the cause is a database that cannot be reached, a 503 that says so and when to try again."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from engine.storage.health import readiness
-from web import api_errors, auth, db
+from web import access, api_errors, auth, db
 
 TITLES = {400: "The request could not be accepted", 403: "Not allowed", 404: "Not found",
           405: "Not possible here", 409: "Changed meanwhile", 500: "Something went wrong on our side",
@@ -21,6 +21,7 @@ OWN_FAULT = ("Valueflow could not finish this request because of an error of its
              "log. Look whether what you sent was saved before you send it again.")
 NO_DATABASE = ("Valueflow cannot reach its database just now. Try again in a minute, and look whether what you "
                "sent was saved before you send it again.")
+QUOTE_THE_ID = "Quote the request id {} when you report it."
 RETRY_AFTER_SECONDS = 60
 
 
@@ -30,13 +31,18 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400 or code > 500:
             return error
-        if code == 500 and not readiness(db.factory().engine).database:
-            return _page_or_json(503, NO_DATABASE), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if code == 500:
+            if not readiness(db.factory().engine).database:
+                return _page_or_json(503, _quoting_the_id(NO_DATABASE)), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return _page_or_json(500, _quoting_the_id(OWN_FAULT)), 500
         error = described(error)
-        message = OWN_FAULT if code == 500 else error.description
-        if api_errors.is_api_request() and code != 500:
+        if api_errors.is_api_request():
             return api_errors.http_error(error)
-        return _page_or_json(code, message, error.name), code
+        return _page_or_json(code, error.description, error.name), code
+
+
+def _quoting_the_id(message: str) -> str:
+    return f"{message} {QUOTE_THE_ID.format(access.request_id())}"
 
 
 def _page_or_json(code: int, message: str, name: str = "") -> Any:

@@ -80,6 +80,7 @@ def serve(args: argparse.Namespace) -> int:
         "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
         "workers": args.processes, "worker_class": "gthread", "threads": threads,
         "proc_name": "valueflow", "control_socket_disable": True, "when_ready": start_worker, "on_exit": tidy,
+        "accesslog": None,  # each web process writes the app's own access log (web.access), as waitress's one does
     }).run()
     return 0
 

@@ -20,8 +20,9 @@ def check(config: MutableMapping[str, Any]) -> None:
     _whole_number(config, "PROXY_HOPS", least=0)
     _whole_number(config, "MAX_CONTENT_LENGTH", least=1)
     _whole_number(config, "PER_PAGE", least=1)
-    if not isinstance(config["SESSION_COOKIE_SECURE"], bool):
-        _refuse(config, "SESSION_COOKIE_SECURE", "is not true or false")
+    for name in ("SESSION_COOKIE_SECURE", "ACCESS_LOG"):
+        if not isinstance(config[name], bool):
+            _refuse(config, name, "is not true or false")
     fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
     if isinstance(fallbacks, str):
         fallbacks = [fallbacks]

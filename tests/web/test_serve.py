@@ -210,15 +210,20 @@ def test_serve_on_a_schema_this_version_does_not_run_refuses_before_listening(se
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens
 
 
+@pytest.mark.parametrize("setting, value, problem", [
+    ("VALUEFLOW_PROXY_HOPS", "one", "'one' is not a whole number from 0 up"),
+    ("VALUEFLOW_ACCESS_LOG", "off", "'off' is not true or false"),
+], ids=["proxy hops", "access log"])
 @pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
-def test_serve_refuses_a_malformed_setting_with_one_line_before_listening(seeded_database, tmp_path, processes):
+def test_serve_refuses_a_malformed_setting_with_one_line_before_listening(seeded_database, tmp_path, processes,
+                                                                          setting, value, problem):
     port = free_port()
     env = {**os.environ, "VALUEFLOW_DATABASE_URL": copy_database(seeded_database, tmp_path),
-           "VALUEFLOW_SECRET_KEY": "serve-test", "VALUEFLOW_PROXY_HOPS": "one"}
+           "VALUEFLOW_SECRET_KEY": "serve-test", setting: value}
     result = subprocess.run([str(VALUEFLOW), "serve", "--port", str(port), *processes], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.strip() == "valueflow: VALUEFLOW_PROXY_HOPS 'one' is not a whole number from 0 up"
+    assert result.stderr.strip() == f"valueflow: {setting} {problem}"
 
 
 def test_serve_refuses_a_database_url_set_but_empty_and_makes_no_database_file(tmp_path):

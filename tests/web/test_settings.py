@@ -16,6 +16,7 @@ from web import create_app
     ("PER_PAGE", "0", "0 is not a whole number from 1 up"),
     ("SESSION_COOKIE_SECURE", "yes", "'yes' is not true or false"),
     ("SESSION_COOKIE_SECURE", "False", "'False' is not true or false"),
+    ("ACCESS_LOG", "no", "'no' is not true or false"),
     ("SECRET_KEY_FALLBACKS", "[1]", "[1] is not a key or a JSON list of keys"),
     ("TIMEZONE", "Mars/Base", "'Mars/Base' is not a time zone"),
 ])

@@ -158,7 +158,9 @@ def test_an_error_of_valueflows_own_is_answered_in_words(failing_app):
     client = failing_app.test_client()
     answer = client.get("/api/v1/failing")
     assert answer.status_code == 500
-    assert answer.get_json() == {"error": {"code": "internal_error", "message": OWN_FAULT, "fields": {}}}
+    quote = f"Quote the request id {answer.headers['X-Request-Id']} when you report it."
+    assert answer.get_json() == {"error": {"code": "internal_error", "message": f"{OWN_FAULT} {quote}",
+                                           "fields": {}}}
     page = client.get("/failing")
     assert page.status_code == 500
     assert "Something went wrong on our side" in text_of(page)
