@@ -2,7 +2,8 @@
 
 Storage tests run on SQLite always and on PostgreSQL too when
 VALUEFLOW_TEST_POSTGRES names a server (``.ci/run`` sets it): each test
-session gets a database of its own there, dropped at the end.
+session gets a database of its own there, dropped at the end, and each test
+finds its tables empty.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, literal, select, text
 
 from engine.cases.workflow import CaseWorkflow
+from engine.storage.tables import Base
 from engine.storage.uow import UnitOfWorkFactory
 from engine.storage.wiring import connect
 from engine.time.clock import FixedClock
@@ -51,15 +53,38 @@ def no_collector() -> Iterator[None]:
     gc.enable()
 
 
+class SessionDatabase(NamedTuple):
+    url: str
+    empty_at_start: tuple[str, ...]  # the tables the migrations left empty (not the accounts' generation)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (skips when VALUEFLOW_TEST_POSTGRES is unset)."""
+def postgres_database() -> Iterator[SessionDatabase]:
+    """A PostgreSQL database with the schema for this test session (skips when VALUEFLOW_TEST_POSTGRES is unset)."""
     server = os.environ.get("VALUEFLOW_TEST_POSTGRES")
     if not server:
         pytest.skip("VALUEFLOW_TEST_POSTGRES is not set")
     with empty_postgres_database(server, f"valueflow_test_{uuid.uuid4().hex[:10]}") as url:
-        connect(url, migrate=True).dispose()
-        yield url
+        factory = connect(url, migrate=True)
+        with factory.engine.connect() as connection:
+            empty = tuple(table.name for table in Base.metadata.sorted_tables
+                          if connection.execute(select(literal(1)).select_from(table).limit(1)).first() is None)
+        factory.dispose()
+        yield SessionDatabase(url, empty)
+
+
+@pytest.fixture
+def postgres_url(postgres_database: SessionDatabase) -> str:
+    """The session's PostgreSQL database with the tables a new one has empty emptied, as a new SQLite file has
+    them: no test meets the rows another left, whatever order the tests run in. Ids go on from where they were,
+    so that none is used twice in the session (a process caches definitions and cases by id)."""
+    engine = create_engine(postgres_database.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{name}"' for name in postgres_database.empty_at_start))
+    finally:
+        engine.dispose()
+    return postgres_database.url
 
 
 @contextmanager
