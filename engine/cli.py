@@ -33,6 +33,8 @@ EXPORT_FORMATS = ("xes", "csv")  # engine.analytics.exports.FORMATS, named here 
 WORKER_LEASE_SECONDS = 60.0  # engine.jobs.LEASE, named here for the same reason
 WORKER_BATCH = 200  # engine.jobs.BATCH
 USERS_PER_READ = 200  # the most engine.work.accounts.list_users gives at once
+WORKER_METRICS_PORT = "VALUEFLOW_WORKER_METRICS_PORT"
+WORKER_METRICS_HOST = "VALUEFLOW_WORKER_METRICS_HOST"
 
 
 class UsageError(Exception):
@@ -583,10 +585,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from engine import jobs, service, worker
+    from engine import jobs, metrics, service, settings, worker
     from engine.storage.health import readiness
     from engine.storage.location import shown_database_url
 
+    settings.check()
+    metrics_port = None if args.once else _metrics_port(args.metrics_port)
     new_uow = _uow_factory(args)
     state = readiness(new_uow.engine)
     if state.database and not state.schema_current:  # an unreachable database is told with its address below
@@ -596,6 +600,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         result = jobs.run_until_idle(new_uow, jobs.worker_name(), lease, args.batch)
         worker.report(result, print, _to_stderr, always=True)
         return 1 if result.errors else 0
+    if metrics_port is not None:
+        try:
+            metrics.serve_metrics(args.metrics_host, metrics_port)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+            raise UsageError(f"the worker cannot serve metrics on {args.metrics_host}:{metrics_port}: {reason}"
+                             ) from None
     service.compile_running_definitions(new_uow())
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each line reaches a log at once
     stop = threading.Event()
@@ -606,10 +617,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop_after_the_round)
     print(f"valueflow worker (pid {os.getpid()}) on {shown_database_url()}: rounds every {args.interval:g} s, "
-          f"{args.batch} jobs at a time, each leased for {args.lease:g} s")
+          f"{args.batch} jobs at a time, each leased for {args.lease:g} s"
+          + (f"; metrics at http://{args.metrics_host}:{metrics_port}/metrics" if metrics_port is not None else ""))
     worker.run_rounds(new_uow, args.interval, stop, print, _to_stderr, lease, args.batch)
     print(f"valueflow worker (pid {os.getpid()}): stopped")
     return 0
+
+
+def _metrics_port(given: Optional[int]) -> Optional[int]:
+    """The worker's metrics port: ``--metrics-port``, else ``VALUEFLOW_WORKER_METRICS_PORT``, else none."""
+    if given is not None:
+        return given
+    text = os.environ.get(WORKER_METRICS_PORT, "").strip()
+    if not text:
+        return None
+    try:
+        return port_number(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{WORKER_METRICS_PORT} {exc}") from None
 
 
 def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
@@ -620,6 +645,9 @@ def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[
             raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low} to {high}")
         return int(text)
     return read
+
+
+port_number = whole_number(1, 65535, "a port: a whole number")
 
 
 def _positive(text: str) -> float:
@@ -743,7 +771,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="ISO", help="only cases started at or after this moment")
     p.add_argument("--until", metavar="ISO", help="only cases started before this moment")
     p = command("worker", cmd_worker, "run due jobs: fire timers, record breached targets")
-    p.add_argument("--once", action="store_true", help="run every job due now, then exit")
+    once_or_metrics = p.add_mutually_exclusive_group()
+    once_or_metrics.add_argument("--once", action="store_true", help="run every job due now, then exit")
+    once_or_metrics.add_argument(
+        "--metrics-port", type=port_number, metavar="PORT",
+        help=f"serve this worker's Prometheus metrics (jobs run and failed by kind, their durations, lease "
+             f"takeovers, rounds) at http://HOST:PORT/metrics; default ${WORKER_METRICS_PORT}, else none")
     p.add_argument("--at", help="act as if it were this moment (ISO 8601)")
     p.add_argument("--interval", type=_positive, default=5.0, help="seconds between rounds (default 5)")
     p.add_argument("--lease", type=_positive, default=WORKER_LEASE_SECONDS,
@@ -751,6 +784,8 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
                         f"(default {WORKER_LEASE_SECONDS:g})")
     p.add_argument("--batch", type=whole_number(1, 10_000), metavar="1..10000", default=WORKER_BATCH,
                    help=f"jobs claimed at once (default {WORKER_BATCH})")
+    p.add_argument("--metrics-host", metavar="HOST", default=os.environ.get(WORKER_METRICS_HOST) or "127.0.0.1",
+                   help=f"the address the metrics are served on (default ${WORKER_METRICS_HOST}, else 127.0.0.1)")
     # Other parts of Valueflow (the web app's ``serve``) add their commands through this entry point
     # group, so that the engine never imports them. Loading one imports that part (the web app: Flask,
     # Jinja2, every view, about a quarter of a second), so a command of the engine's own skips it;

@@ -22,8 +22,10 @@ never a timer.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from typing import Callable, Optional
 
 from engine.connectors import call_service_task
 from engine.errors import NotFound
-from engine.metrics import timed_step
+from engine.metrics import JOB_SECONDS, JOBS_RUN, LEASE_TAKEOVERS, timed_step
 from engine.notify.sending import send_notification
 from engine.storage.casestore import CaseRecord
 from engine.storage.jobs import AT_RISK, BREACH, CALLING, CASES, NOTIFY, SENDING, SERVICE, TIMER, ClaimedJob
@@ -49,6 +51,9 @@ ONE_AT_A_TIME = (CALLING, SENDING)
 # The pause before a failed job is claimed again: doubled per attempt, up to the cap.
 FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=10)
+# How a job's run ended, as engine.metrics counts it: it changed something, it had nothing to do (or another worker
+# had taken it over), or it failed and was given back.
+DONE, NOTHING_TO_DO, FAILED = "done", "nothing_to_do", "failed"
 
 Handler = Callable[[UnitOfWork, ClaimedJob, CaseRecord], bool]
 Call = Callable[[UnitOfWorkFactory, ClaimedJob], Handler]
@@ -56,6 +61,7 @@ Call = Callable[[UnitOfWorkFactory, ClaimedJob], Handler]
 # factory of units of work and the worker's name, keeps its transactions short (none open while it waits on the
 # network), takes its job itself once done (JobQueue.take) and raises to have it retried later.
 UnlockedHandler = Callable[[UnitOfWorkFactory, ClaimedJob, str], bool]
+_LOG = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
@@ -98,7 +104,18 @@ def claim_due(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE, 
         now = uow.clock.now()
         claimed = uow.cases.jobs.claim(owner, now, now + lease, batch, lane)
         uow.commit()
+    for job in claimed:
+        if job.lapsed_owner is not None:
+            _report_takeover(job, now)
     return claimed
+
+
+def _report_takeover(job: ClaimedJob, now: datetime) -> None:
+    """One warning line and one count for a job taken over from a worker that died or stalled holding it."""
+    LEASE_TAKEOVERS.labels(job.kind).inc()
+    ago = (now - job.lapsed_until).total_seconds() if job.lapsed_until is not None else 0.0
+    _LOG.warning("took over %s job %s of case %s from worker %s, whose lease ran out %.0f s ago (it died or stalled "
+                 "mid-job; attempt %s)", job.kind, job.id, job.instance_id, job.lapsed_owner, ago, job.attempts)
 
 
 def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: str) -> JobRound:
@@ -106,13 +123,20 @@ def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: st
     done: Counter[str] = Counter()
     failures = []
     for job in claimed:
+        began = time.perf_counter()
+        outcome = NOTHING_TO_DO
         try:
             if _run_one(new_uow, job, owner):
                 done[job.kind] += 1
+                outcome = DONE
         except Exception as exc:  # one failing job must not stop the others; it is retried later
+            outcome = FAILED
             failures.append(f"{job.kind} job {job.id} of instance {job.instance_id} "
                             f"(attempt {job.attempts}): {exc}")
             _give_back(new_uow(), job, owner, str(exc))
+        finally:
+            JOB_SECONDS.labels(job.kind).observe(time.perf_counter() - began)
+            JOBS_RUN.labels(job.kind, outcome).inc()
     return JobRound(len(claimed), done, tuple(failures))
 
 

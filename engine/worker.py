@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Callable
 
 from engine import jobs
+from engine.metrics import JOB_SECONDS, JOBS_RUN, LEASE_TAKEOVERS, WORKER_ROUNDS
 from engine.storage.jobs import CALLING, CASES, SENDING
 from engine.storage.uow import UnitOfWorkFactory
 
@@ -26,6 +27,7 @@ def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Even
     """The rounds of the case jobs here, and of the connector calls and the notifications each on a thread of its
     own, until ``stop`` is set and every loop has finished its round in progress."""
     owner = jobs.worker_name()
+    _count_from_zero()
     others = [threading.Thread(target=run_lane, args=(new_uow, lane, owner, interval, stop, say, complain, lease,
                                                       batch), name=f"valueflow-{lane}", daemon=True)
               for lane in (CALLING, SENDING)]
@@ -37,6 +39,19 @@ def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Even
         stop.set()
         for thread in others:
             thread.join()
+
+
+def _count_from_zero() -> None:
+    """Every series of the worker's figures shown from the start, at 0, so that an increase counts from the first
+    job on (a series that appeared at 1 would count from the second)."""
+    for kind in jobs.KINDS:
+        LEASE_TAKEOVERS.labels(kind)
+        JOB_SECONDS.labels(kind)
+        for outcome in (jobs.DONE, jobs.NOTHING_TO_DO, jobs.FAILED):
+            JOBS_RUN.labels(kind, outcome)
+    for lane in (CASES, CALLING, SENDING):
+        for outcome in ("ok", "failed"):
+            WORKER_ROUNDS.labels(lane, outcome)
 
 
 def run_lane(new_uow: UnitOfWorkFactory, lane: str, owner: str, interval: float, stop: threading.Event, say: Say,
@@ -52,8 +67,10 @@ def run_lane(new_uow: UnitOfWorkFactory, lane: str, owner: str, interval: float,
         try:
             result = jobs.run_due_jobs(new_uow, owner, lease, batch, lane)
         except Exception as exc:  # the worker outlives a bad round; the next one retries
+            WORKER_ROUNDS.labels(lane, "failed").inc()
             complain(f"valueflow worker: a round failed, trying again in {interval:g} s: {exc}")
         else:
+            WORKER_ROUNDS.labels(lane, "ok").inc()
             report(result, say, complain)
             if result.claimed == batch:
                 continue

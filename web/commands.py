@@ -10,7 +10,7 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Callable, Optional
 
-from engine.cli import whole_number
+from engine.cli import port_number
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -24,7 +24,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("serve", run_serve, "run the web app (inbox, task pages, cases) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     # (the system would take a larger number modulo 65536: another port than said)
-    p.add_argument("--port", type=whole_number(1, 65535, "a port: a whole number"), default=5000,
+    p.add_argument("--port", type=port_number, default=5000,
                    help="port to listen on (default 5000)")
     p.add_argument("--threads", type=int,
                    help="threads serving requests, per process (default 8 on PostgreSQL; 2 on a SQLite file, whose "

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from engine.jobs import KINDS as JOB_KINDS
-from engine.metrics import REGISTRY
+from engine.metrics import REGISTRY, collected
 from engine.storage.health import Backlog, backlog, readiness
 from web import access, db
 
@@ -64,20 +63,12 @@ def readyz() -> ResponseReturnValue:
 
 @bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
-    """Request and step latencies (of every web and worker process when they share a metrics folder, as under
-    ``serve --processes``), and the database's backlog read now; the latencies even while the database is away."""
+    """Request and step latencies and the job figures of the worker in this process (of every web and worker
+    process when they share a metrics folder, as under ``serve --processes``), and the database's backlog read
+    now; the figures even while the database is away."""
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(_BacklogCollector(backlog(db.uow())))
-    return Response(generate_latest(_latencies()) + generate_latest(scraped), content_type=CONTENT_TYPE_LATEST)
-
-
-def _latencies() -> CollectorRegistry:
-    """This process's figures, or the sums over every process writing to PROMETHEUS_MULTIPROC_DIR."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return REGISTRY
-    summed = CollectorRegistry()
-    multiprocess.MultiProcessCollector(summed)
-    return summed
+    return Response(generate_latest(collected()) + generate_latest(scraped), content_type=CONTENT_TYPE_LATEST)
 
 
 class _BacklogCollector:

@@ -2,13 +2,16 @@
 
 A malformed value stops the app with one line naming the variable and what it takes, before any process
 listens, instead of failing every request that reads it or being read as something else (``"no"`` is a
-true string to Flask, a negative hop count trusts no proxy).
+true string to Flask, a negative hop count trusts no proxy). The settings the engine reads from the
+environment where it sends (mail, connectors, webhooks, links) are checked with them (engine.settings).
 """
 
 from __future__ import annotations
 
 from typing import Any, MutableMapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine import settings as engine_settings
 
 
 def check(config: MutableMapping[str, Any]) -> None:
@@ -29,6 +32,7 @@ def check(config: MutableMapping[str, Any]) -> None:
     if not isinstance(fallbacks, list) or not all(isinstance(key, str) and key for key in fallbacks):
         _refuse(config, "SECRET_KEY_FALLBACKS", 'is not a key or a JSON list of keys (["old-key", ...])')
     config["SECRET_KEY_FALLBACKS"] = fallbacks
+    engine_settings.check()
 
 
 def _whole_number(config: MutableMapping[str, Any], name: str, least: int) -> None:

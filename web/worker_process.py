@@ -9,10 +9,14 @@ being started over and over. Serve's own stop ends it for good, and so does serv
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
 import time
+from typing import Mapping
+
+from engine.cli import WORKER_METRICS_PORT
 
 FIRST_WAIT = 1.0  # seconds before a worker that ended is started again
 LONGEST_WAIT = 60.0  # and at most, however often it ends at once
@@ -63,6 +67,7 @@ class WorkerProcess:
 
     def _start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", repr(self.interval)],
+                                env=_without_metrics_port(os.environ),
                                 preexec_fn=_stopped_with_serve if sys.platform == "linux" else None)
 
     def _again(self, now: float, what: str) -> None:
@@ -71,6 +76,13 @@ class WorkerProcess:
         print(f"valueflow: {what} in {self.wait:g} s", file=sys.stderr, flush=True)
         self.due = now + self.wait
         self.wait = min(self.wait * 2, LONGEST_WAIT)
+
+
+def _without_metrics_port(environ: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment: serve's, but for a metrics port of its own. Its figures reach serve's ``/metrics``
+    through the metrics folder the processes share (web.prefork), and a port set for workers run apart would be
+    taken by the worker that ends but has not yet let it go when the next one starts."""
+    return {name: value for name, value in environ.items() if name != WORKER_METRICS_PORT}
 
 
 def _stopped_with_serve() -> None:

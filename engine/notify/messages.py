@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from engine.definitions.annotations import StepAnnotation
+from engine.outbound.http_service import is_web_address
 from engine.storage.tables import Customer, HumanTask, Notification, ProcessDefinition, ProcessInstance
 from engine.storage.uow import UnitOfWork
 from engine.time.durations import spoken
@@ -143,6 +144,14 @@ def shown_zone(environ: Mapping[str, str] = os.environ) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"VALUEFLOW_TIMEZONE {name!r} is not a time zone (e.g. UTC or Europe/Amsterdam)") from None
+
+
+def check_base_url(environ: Mapping[str, str]) -> None:
+    """Refuse (ValueError) a ``VALUEFLOW_BASE_URL`` that links could not start with, when a process starts."""
+    text = environ.get("VALUEFLOW_BASE_URL", "").strip()
+    if text and not is_web_address(text):
+        raise ValueError(f"VALUEFLOW_BASE_URL is {text!r}; it must be the http:// or https:// address people open "
+                         "Valueflow at (https://valueflow.example.com)")
 
 
 def _link(item: About, environ: Mapping[str, str]) -> str:

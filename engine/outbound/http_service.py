@@ -10,15 +10,18 @@ receiver can use to do a repeated call once.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
 
 LARGEST_ANSWER = 1_000_000  # bytes
 DEFAULT_TIMEOUT = 10.0
 # Answers worth trying again: the service was busy or timed out; any other 4xx would be refused again.
 _TRANSIENT_REFUSALS = (408, 425, 429)
+_SETTING = re.compile(r"VALUEFLOW_CONNECTOR_(.+)_(?:URL|TOKEN|TIMEOUT)")
 
 
 class ServiceNotConfigured(Exception):
@@ -47,17 +50,35 @@ class HttpService:
         url = environ.get(f"{prefix}URL", "").strip()
         if not url:
             raise ServiceNotConfigured(f"connector {name}: set {prefix}URL (the service's address)")
-        if not url.startswith(("http://", "https://")):
-            raise ServiceNotConfigured(f"connector {name}: {prefix}URL is {url!r}, not an http:// or https:// address")
+        if not is_web_address(url):
+            raise ServiceNotConfigured(f"connector {name}: {prefix}URL is {url!r}; it must be an http:// or https:// "
+                                       "address with a host (https://crm.internal/api)")
         text = environ.get(f"{prefix}TIMEOUT", "").strip()
         try:
             timeout = float(text) if text else DEFAULT_TIMEOUT
         except ValueError:
-            raise ServiceNotConfigured(f"connector {name}: {prefix}TIMEOUT is {text!r}, not a number of seconds"
-                                       ) from None
+            timeout = 0.0
         if not 0 < timeout <= 300:
-            raise ServiceNotConfigured(f"connector {name}: {prefix}TIMEOUT must be above 0 and at most 300 seconds")
+            raise ServiceNotConfigured(f"connector {name}: {prefix}TIMEOUT is {text!r}; it must be a number of seconds "
+                                       "above 0, at most 300")
         return cls(name, url, environ.get(f"{prefix}TOKEN", "").strip() or None, timeout)
+
+
+def check_services(environ: Mapping[str, str]) -> None:
+    """Refuse (ServiceNotConfigured) the malformed settings of any service the environment names
+    (``VALUEFLOW_CONNECTOR_<NAME>_URL``, ``_TOKEN`` or ``_TIMEOUT``) when a process starts, rather than at its
+    first call."""
+    for name in sorted({found.group(1) for found in map(_SETTING.fullmatch, environ) if found}):
+        HttpService.from_environ(name.lower(), environ)
+
+
+def is_web_address(url: str) -> bool:
+    """Whether ``url`` is an http:// or https:// address with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def call(service: HttpService, method: str, path: str, body: Optional[Any], idempotency_key: str) -> Any:

@@ -13,7 +13,8 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Mapping, Optional
+from email.utils import parseaddr
+from typing import Any, Mapping, Optional
 
 TLS_MODES = ("none", "starttls", "ssl")
 
@@ -42,29 +43,52 @@ class MailSettings:
         host = environ.get("VALUEFLOW_SMTP_HOST", "").strip()
         if not host:
             raise MailNotConfigured("no SMTP server is configured: set VALUEFLOW_SMTP_HOST (and VALUEFLOW_SMTP_PORT)")
-        tls = environ.get("VALUEFLOW_SMTP_TLS", "none").strip().lower() or "none"
-        if tls not in TLS_MODES:
-            raise MailNotConfigured(f"VALUEFLOW_SMTP_TLS is {tls!r}; it must be one of {', '.join(TLS_MODES)}")
-        user = environ.get("VALUEFLOW_SMTP_USER") or None
-        password = environ.get("VALUEFLOW_SMTP_PASSWORD") or None
-        if (user is None) != (password is None):
-            raise MailNotConfigured("set both VALUEFLOW_SMTP_USER and VALUEFLOW_SMTP_PASSWORD, or neither")
-        return cls(host=host, port=_number(environ, "VALUEFLOW_SMTP_PORT", 465 if tls == "ssl" else 25, int),
-                   user=user, password=password, tls=tls,
-                   sender=environ.get("VALUEFLOW_MAIL_FROM") or f"valueflow@{socket.getfqdn()}",
-                   timeout=_number(environ, "VALUEFLOW_SMTP_TIMEOUT", 10.0, float))
+        return cls(host=host, **_checked(environ))
 
 
-def _number(environ: Mapping[str, str], name: str, default, kind):
+def check_settings(environ: Mapping[str, str]) -> None:
+    """Refuse (MailNotConfigured) a malformed mail setting when a process starts, set with or without
+    ``VALUEFLOW_SMTP_HOST``, rather than when its first mail is sent."""
+    _checked(environ, sender_found=False)
+
+
+def _checked(environ: Mapping[str, str], sender_found: bool = True) -> dict[str, Any]:
+    """The settings other than the host, each checked; the sender's default is looked up when ``sender_found``."""
+    tls = environ.get("VALUEFLOW_SMTP_TLS", "none").strip().lower() or "none"
+    if tls not in TLS_MODES:
+        raise MailNotConfigured(f"VALUEFLOW_SMTP_TLS is {tls!r}; it must be one of {', '.join(TLS_MODES)}")
+    user = environ.get("VALUEFLOW_SMTP_USER") or None
+    password = environ.get("VALUEFLOW_SMTP_PASSWORD") or None
+    if (user is None) != (password is None):
+        raise MailNotConfigured("set both VALUEFLOW_SMTP_USER and VALUEFLOW_SMTP_PASSWORD, or neither")
+    sender = environ.get("VALUEFLOW_MAIL_FROM", "").strip()
+    if sender and "@" not in parseaddr(sender)[1]:
+        raise MailNotConfigured(f"VALUEFLOW_MAIL_FROM is {sender!r}; it must be a mail address "
+                                "(valueflow@example.com or Valueflow <valueflow@example.com>)")
+    return {"port": _port(environ, 465 if tls == "ssl" else 25), "user": user, "password": password, "tls": tls,
+            "sender": sender or (f"valueflow@{socket.getfqdn()}" if sender_found else ""),
+            "timeout": _seconds(environ, "VALUEFLOW_SMTP_TIMEOUT", 10.0)}
+
+
+def _port(environ: Mapping[str, str], default: int) -> int:
+    text = environ.get("VALUEFLOW_SMTP_PORT", "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise MailNotConfigured(f"VALUEFLOW_SMTP_PORT is {text!r}; it must be a port: a whole number from 1 to 65535")
+    return int(text)
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     text = environ.get(name, "").strip()
     if not text:
         return default
     try:
-        value = kind(text)
+        value = float(text)
     except ValueError:
-        raise MailNotConfigured(f"{name} is {text!r}, not a number") from None
-    if value <= 0:
-        raise MailNotConfigured(f"{name} must be above 0, not {text}")
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise MailNotConfigured(f"{name} is {text!r}; it must be a number of seconds above 0")
     return value
 
 

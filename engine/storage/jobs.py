@@ -7,7 +7,8 @@ webhook that is slow to answer never holds back a case's timer. On PostgreSQL th
 ``FOR UPDATE SKIP LOCKED``, so that workers claiming at the same moment pass each other's rows by instead of
 waiting; SQLite's writers take turns (every write transaction begins ``IMMEDIATE``), which gives the same
 result. A job is then taken (deleted) by its run's transaction only while the lease is still the worker's: a
-worker whose lease ran out and was claimed again by another changes nothing.
+worker whose lease ran out and was claimed again by another changes nothing. Before leasing, a claim reads which
+of its jobs it takes over from a worker whose lease ran out: that worker's name and lease end, for the log.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ColumnElement, Integer, String, Text, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (ColumnElement, Integer, ScalarSelect, String, Text, and_, bindparam, delete, func, insert, or_,
+                        select, update)
 
 from engine.storage.driver_statements import DriverStatements, Prepared
 from engine.storage.tables import HumanTask, Job
@@ -41,23 +43,39 @@ class ClaimedJob:
     due_at: datetime
     attempts: int
     spiff_task_id: Optional[str] = None  # the service task a ``service`` job calls out for
+    lapsed_owner: Optional[str] = None  # the worker whose lease ran out before this claim took the job over
+    lapsed_until: Optional[datetime] = None  # and when that lease ran out
+
+
+def _due(lane: ColumnElement[bool]) -> ScalarSelect[int]:
+    """The ids of the first due, unleased jobs ``lane`` selects, locked for this transaction."""
+    return (select(_JOB.c.id).where(
+        lane, _JOB.c.due_at <= bindparam("now", type_=_JOB.c.due_at.type),
+        or_(_JOB.c.locked_until.is_(None), _JOB.c.locked_until <= bindparam("now", type_=_JOB.c.locked_until.type)))
+        .order_by(_JOB.c.due_at, _JOB.c.id).limit(bindparam("batch", type_=Integer))
+        .with_for_update(skip_locked=True).scalar_subquery())
 
 
 def _claim(lane: ColumnElement[bool]) -> Prepared:
     """The statement that leases a batch of the due, unleased jobs ``lane`` selects."""
-    due = (select(_JOB.c.id).where(
-        lane, _JOB.c.due_at <= bindparam("now", type_=_JOB.c.due_at.type),
-        or_(_JOB.c.locked_until.is_(None), _JOB.c.locked_until <= bindparam("now", type_=_JOB.c.locked_until.type)))
-        .order_by(_JOB.c.due_at).limit(bindparam("batch", type_=Integer)).with_for_update(skip_locked=True))
-    return Prepared(update(_JOB).where(_JOB.c.id.in_(due.scalar_subquery())).values(
+    return Prepared(update(_JOB).where(_JOB.c.id.in_(_due(lane))).values(
         locked_by=bindparam("owner", type_=String), locked_until=bindparam("until", type_=_JOB.c.locked_until.type),
         attempts=_JOB.c.attempts + 1)
         .returning(_JOB.c.id, _JOB.c.kind, _JOB.c.instance_id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.attempts,
                    _JOB.c.spiff_task_id))
 
 
-_CLAIM = {CASES: _claim(and_(_JOB.c.kind != NOTIFY, _JOB.c.kind != SERVICE)),
-          CALLING: _claim(_JOB.c.kind == SERVICE), SENDING: _claim(_JOB.c.kind == NOTIFY)}
+def _lapsed(lane: ColumnElement[bool]) -> Prepared:
+    """Of the jobs ``_claim`` is about to lease, those another worker held until its lease ran out: with its
+    name and lease end (the claim overwrites both; a job given back to retry has no holder)."""
+    return Prepared(select(_JOB.c.id, _JOB.c.locked_by, _JOB.c.locked_until)
+                    .where(_JOB.c.id.in_(_due(lane)), _JOB.c.locked_by.is_not(None)))
+
+
+_LANES = {CASES: and_(_JOB.c.kind != NOTIFY, _JOB.c.kind != SERVICE), CALLING: _JOB.c.kind == SERVICE,
+          SENDING: _JOB.c.kind == NOTIFY}
+_CLAIM = {lane: _claim(selects) for lane, selects in _LANES.items()}
+_LAPSED = {lane: _lapsed(selects) for lane, selects in _LANES.items()}
 _TAKE = Prepared(delete(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner")))
 _POSTPONE = Prepared(update(_JOB).where(_JOB.c.id == bindparam("job_id"), _JOB.c.locked_by == bindparam("owner"))
                      .values(locked_by=None, locked_until=bindparam("retry_at", type_=_JOB.c.locked_until.type),
@@ -84,9 +102,11 @@ class JobQueue:
 
     def claim(self, owner: str, now: datetime, until: datetime, batch: int, lane: str = CASES) -> list[ClaimedJob]:
         """Lease up to ``batch`` jobs of ``lane`` due at ``now`` to ``owner`` until ``until``, the earliest due
-        first."""
+        first; a job taken over from a worker whose lease ran out names it (``lapsed_owner``)."""
+        lapsed = {row[0]: tuple(row[1:]) for row in self.sql.all(_LAPSED[lane], {"now": now, "batch": batch})}
         rows = self.sql.all(_CLAIM[lane], {"now": now, "owner": owner, "until": until, "batch": batch})
-        return sorted((ClaimedJob(*row) for row in rows), key=lambda job: (job.due_at, job.id))
+        return sorted((ClaimedJob(*row, *lapsed.get(row[0], (None, None))) for row in rows),
+                      key=lambda job: (job.due_at, job.id))
 
     def take(self, job: ClaimedJob, owner: str) -> bool:
         """Delete the job if ``owner`` still holds its lease; False when another worker took it over."""

@@ -3,11 +3,13 @@ given back to retry later while the others run, and an upgrade gives waiting cas
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from engine import jobs, service
+from engine.metrics import REGISTRY
 from engine.storage.tables import Job
 from engine.storage.wiring import connect
 from engine.time.clock import FixedClock
@@ -43,6 +45,43 @@ def test_a_job_taken_over_after_its_lease_ran_out_runs_once_by_the_worker_holdin
     assert fired_per_case(stored_uow, definition_id) == {}
     assert jobs.run_claimed(stored_uow, quick, "quick").timers_fired >= 3
     assert list(fired_per_case(stored_uow, definition_id).values()) == [1, 1, 1]
+
+
+def test_taking_over_a_job_whose_lease_ran_out_says_so_in_one_warning_and_counts_it(stored_uow, clock, caplog):
+    waiting_cases(stored_uow, deploy_timer_process(stored_uow), 2)
+    clock.set(DUE)
+    died = jobs.claim_due(stored_uow, "host-a:4242:dead", lease=timedelta(seconds=30))  # then kill -9
+    clock.advance(timedelta(seconds=75))
+    before = taken_over("timer")
+    with caplog.at_level(logging.WARNING, logger="engine.jobs"):
+        again = jobs.claim_due(stored_uow, "host-b:77:alive")
+    assert {job.id for job in died} <= {job.id for job in again}
+    said = [record.getMessage() for record in caplog.records]  # (on PostgreSQL, other tests' workers' jobs too)
+    assert [line for line in said if "host-a:4242:dead" in line] == [
+        f"took over timer job {job.id} of case {job.instance_id} from worker host-a:4242:dead, whose lease ran out "
+        f"45 s ago (it died or stalled mid-job; attempt 2)" for job in died]
+    assert {record.levelno for record in caplog.records} == {logging.WARNING}
+    assert taken_over("timer") - before == len(said) >= len(died) == 2
+
+
+def test_a_job_given_back_after_failing_is_claimed_again_without_a_takeover(stored_uow, clock, caplog):
+    instance_id = service.start_instance(stored_uow(), deploy_timer_process(stored_uow), CUSTOMER)
+    uow = stored_uow()
+    with uow:
+        uow.cases.jobs.add("notification", instance_id, T0)  # written by a newer version of Valueflow
+        uow.commit()
+    clock.set(DUE)
+    assert len(jobs.run_until_idle(stored_uow, "worker").errors) == 1
+    clock.advance(jobs.FIRST_RETRY)
+    before = taken_over("notification")
+    with caplog.at_level(logging.WARNING, logger="engine.jobs"):
+        [again] = jobs.claim_due(stored_uow, "worker")
+    assert (again.kind, again.attempts, again.lapsed_owner) == ("notification", 2, None)
+    assert caplog.records == [] and taken_over("notification") == before
+
+
+def taken_over(kind: str) -> float:
+    return REGISTRY.get_sample_value("valueflow_job_lease_takeovers_total", {"kind": kind}) or 0.0
 
 
 def test_a_job_that_fails_is_given_back_with_its_error_and_retried_later_while_the_others_run(stored_uow, clock):
