@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -591,6 +592,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings.check()
     metrics_port = None if args.once else _metrics_port(args.metrics_port)
+    _engine_warnings_to_stderr()
     new_uow = _uow_factory(args)
     state = readiness(new_uow.engine)
     if state.database and not state.schema_current:  # an unreachable database is told with its address below
@@ -622,6 +624,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     worker.run_rounds(new_uow, args.interval, stop, print, _to_stderr, lease, args.batch)
     print(f"valueflow worker (pid {os.getpid()}): stopped")
     return 0
+
+
+def _engine_warnings_to_stderr() -> None:
+    """The engine's warnings (a job taken over from a worker that died holding it) on stderr, a line each, as the
+    worker's other complaints."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("valueflow worker: %(message)s"))
+    logging.getLogger("engine").addHandler(handler)
 
 
 def _metrics_port(given: Optional[int]) -> Optional[int]:

@@ -870,6 +870,66 @@ def test_the_database_password_is_never_printed(monkeypatch, capsys, argv):
     assert "s3cret-pw" not in result.out + result.err
 
 
+# Settings read where the engine sends (mail, connectors, webhooks, links), malformed: each stops serve and worker
+# at start with this line.
+SENDING_SETTINGS = [
+    pytest.param("VALUEFLOW_SMTP_PORT", "twenty-five", "VALUEFLOW_SMTP_PORT is 'twenty-five'; it must be a port: a "
+                 "whole number from 1 to 65535", id="mail port"),
+    pytest.param("VALUEFLOW_SMTP_TIMEOUT", "10s", "VALUEFLOW_SMTP_TIMEOUT is '10s'; it must be a number of seconds "
+                 "above 0", id="mail timeout"),
+    pytest.param("VALUEFLOW_SMTP_TLS", "yes", "VALUEFLOW_SMTP_TLS is 'yes'; it must be one of none, starttls, ssl",
+                 id="mail tls"),
+    pytest.param("VALUEFLOW_MAIL_FROM", "valueflow", "VALUEFLOW_MAIL_FROM is 'valueflow'; it must be a mail address "
+                 "(valueflow@example.com or Valueflow <valueflow@example.com>)", id="mail sender"),
+    pytest.param("VALUEFLOW_CONNECTOR_CRM_URL", "crm.internal/api", "connector crm: VALUEFLOW_CONNECTOR_CRM_URL is "
+                 "'crm.internal/api'; it must be an http:// or https:// address with a host "
+                 "(https://crm.internal/api)", id="connector url without scheme"),
+    pytest.param("VALUEFLOW_CONNECTOR_CRM_TOKEN", "t0ken", "connector crm: set VALUEFLOW_CONNECTOR_CRM_URL (the "
+                 "service's address)", id="connector token without url"),
+    pytest.param("VALUEFLOW_CONNECTOR_LEGACY_ERP_TIMEOUT", "soon", "connector legacy_erp: set "
+                 "VALUEFLOW_CONNECTOR_LEGACY_ERP_URL (the service's address)", id="connector timeout without url"),
+    pytest.param("VALUEFLOW_BASE_URL", "valueflow.example.com", "VALUEFLOW_BASE_URL is 'valueflow.example.com'; it "
+                 "must be the http:// or https:// address people open Valueflow at (https://valueflow.example.com)",
+                 id="base url without scheme"),
+    pytest.param("VALUEFLOW_WEBHOOK_ALLOW_HOSTS", "chat.internal,10.0.0.0/33", "VALUEFLOW_WEBHOOK_ALLOW_HOSTS holds "
+                 "'10.0.0.0/33', which is neither a host name nor an address or network (like 10.20.0.0/16)",
+                 id="webhook allowlist"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), SENDING_SETTINGS)
+def test_a_worker_refuses_a_malformed_setting_of_what_it_sends_and_runs_no_job(ready, capsys, monkeypatch, name,
+                                                                               value, problem):
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "bo1", '{"amount": 5}')  # the approval's timer and breach, due in 8 hours
+    monkeypatch.setenv(name, value)
+    result = run(capsys, "worker", "--once", "--at", (datetime.now(timezone.utc) + timedelta(hours=9)).isoformat())
+    assert (result.status, result.out, result.err) == (2, "", f"valueflow: {problem}\n")
+    assert [t["step_id"] for t in tasks(capsys, "--instance", instance_id)] == ["approve"]
+    assert "timer_fired" not in [e["type"] for e in instance(capsys, instance_id)["events"]]
+
+
+def test_a_worker_run_apart_refuses_a_malformed_setting_before_its_first_round(ready, capsys):
+    instance_id = start(capsys)
+    do(capsys, instance_id, "review", "bo1", '{"amount": 5}')
+    env = {**os.environ, "VALUEFLOW_DATABASE_URL": f"sqlite:///{ready}", "VALUEFLOW_SMTP_PORT": "smtp"}
+    worker = subprocess.run([str(Path(sys.executable).parent / "valueflow"), "worker", "--interval", "0.2", "--at",
+                             (datetime.now(timezone.utc) + timedelta(hours=9)).isoformat()],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert (worker.returncode, worker.stdout) == (2, "")
+    assert worker.stderr == ("valueflow: VALUEFLOW_SMTP_PORT is 'smtp'; it must be a port: a whole number from 1 to "
+                             "65535\n")
+    assert [t["step_id"] for t in tasks(capsys, "--instance", instance_id)] == ["approve"]
+
+
+def test_a_worker_refuses_a_metrics_port_from_the_environment_that_is_not_a_port(ready, capsys, monkeypatch):
+    monkeypatch.setenv("VALUEFLOW_WORKER_METRICS_PORT", "9o9o")
+    result = run(capsys, "worker")
+    assert (result.status, result.out) == (2, "")
+    assert result.err == ("valueflow: VALUEFLOW_WORKER_METRICS_PORT '9o9o' is not a port: a whole number from 1 to "
+                          "65535\n")
+
+
 def test_init_on_a_schema_a_newer_valueflow_wrote_says_so_in_one_line_and_changes_nothing(ready, capsys):
     with sqlite3.connect(ready) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999_from_a_newer_valueflow'")

@@ -213,7 +213,8 @@ def test_serve_on_a_schema_this_version_does_not_run_refuses_before_listening(se
 @pytest.mark.parametrize("setting, value, problem", [
     ("VALUEFLOW_PROXY_HOPS", "one", "'one' is not a whole number from 0 up"),
     ("VALUEFLOW_ACCESS_LOG", "off", "'off' is not true or false"),
-], ids=["proxy hops", "access log"])
+    ("VALUEFLOW_SMTP_TIMEOUT", "-3", "is '-3'; it must be a number of seconds above 0"),
+], ids=["proxy hops", "access log", "mail"])
 @pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["waitress", "gunicorn"])
 def test_serve_refuses_a_malformed_setting_with_one_line_before_listening(seeded_database, tmp_path, processes,
                                                                           setting, value, problem):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.test_cli import SENDING_SETTINGS
 from tests.web.conftest import Auth, copy_database
 from web import create_app
 
@@ -25,6 +26,15 @@ def test_a_malformed_setting_stops_the_app_naming_the_variable(tmp_path, monkeyp
     with pytest.raises(ValueError) as refused:
         create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}"})
     assert str(refused.value).startswith(f"VALUEFLOW_{name} {problem}")
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), SENDING_SETTINGS)
+def test_a_malformed_setting_of_what_the_workers_send_stops_the_app_naming_the_variable(tmp_path, monkeypatch, name,
+                                                                                       value, problem):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as refused:
+        create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}"})
+    assert str(refused.value) == problem
 
 
 @pytest.mark.parametrize("fallbacks", ['old-key', '["older-key", "old-key"]'], ids=["one key", "a JSON list"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -74,17 +75,25 @@ def test_two_web_processes_on_postgresql_serve_requests_and_sum_their_metrics(po
     assert not default_metrics_folder(port).exists(), "the metrics folder is left behind"
 
 
-def test_serve_with_processes_fires_due_timers_in_one_worker_process_and_stops_cleanly(seeded_database, tmp_path):
+def test_serve_with_processes_fires_due_timers_in_one_worker_process_and_stops_cleanly(seeded_database, tmp_path,
+                                                                                         monkeypatch):
     url = copy_database(seeded_database, tmp_path)
     loans = [loan_with_a_reminder_due(url, f"c-{n}") for n in range(4)]
-    process, _ = serve(url, tmp_path, "--processes", "2", "--worker-interval", "0.2")
+    worker_port = free_port()
+    monkeypatch.setenv("VALUEFLOW_WORKER_METRICS_PORT", str(worker_port))  # for workers run apart, not serve's
+    process, port = serve(url, tmp_path, "--processes", "2", "--worker-interval", "0.2")
     try:
         wait_until(lambda: all(timers_fired(url, loan) for loan in loans))
         time.sleep(0.5)
+        metrics = get(port, "/metrics")
+        with socket.socket() as probe:
+            worker_port_free = probe.connect_ex(("127.0.0.1", worker_port)) != 0
     finally:
         output = stop(process)
     assert process.returncode == 0, output
     assert [timers_fired(url, loan) for loan in loans] == [1] * len(loans), output
+    assert metric(metrics, "valueflow_jobs_run_total", kind="timer", outcome="done") == len(loans)  # the worker's
+    assert worker_port_free
     assert "handled by one `valueflow worker` process beside them" in output
     assert "timers fired in" in output
     database = Path(url.removeprefix("sqlite:///"))
