@@ -49,11 +49,12 @@ class MailSettings:
 def check_settings(environ: Mapping[str, str]) -> None:
     """Refuse (MailNotConfigured) a malformed mail setting when a process starts, set with or without
     ``VALUEFLOW_SMTP_HOST``, rather than when its first mail is sent."""
-    _checked(environ, sender_found=False)
+    _checked(environ, look_up_sender=False)
 
 
-def _checked(environ: Mapping[str, str], sender_found: bool = True) -> dict[str, Any]:
-    """The settings other than the host, each checked; the sender's default is looked up when ``sender_found``."""
+def _checked(environ: Mapping[str, str], look_up_sender: bool = True) -> dict[str, Any]:
+    """The settings other than the host, each checked; the sender's default (this host's name) only when
+    ``look_up_sender``, as finding it may ask the DNS."""
     tls = environ.get("VALUEFLOW_SMTP_TLS", "none").strip().lower() or "none"
     if tls not in TLS_MODES:
         raise MailNotConfigured(f"VALUEFLOW_SMTP_TLS is {tls!r}; it must be one of {', '.join(TLS_MODES)}")
@@ -66,7 +67,7 @@ def _checked(environ: Mapping[str, str], sender_found: bool = True) -> dict[str,
         raise MailNotConfigured(f"VALUEFLOW_MAIL_FROM is {sender!r}; it must be a mail address "
                                 "(valueflow@example.com or Valueflow <valueflow@example.com>)")
     return {"port": _port(environ, 465 if tls == "ssl" else 25), "user": user, "password": password, "tls": tls,
-            "sender": sender or (f"valueflow@{socket.getfqdn()}" if sender_found else ""),
+            "sender": sender or (f"valueflow@{socket.getfqdn()}" if look_up_sender else ""),
             "timeout": _seconds(environ, "VALUEFLOW_SMTP_TIMEOUT", 10.0)}
 
 

@@ -1,4 +1,5 @@
-"""Worker processes (`valueflow worker`) sharing one database fire every due timer once, even when one dies.
+"""Worker processes (`valueflow worker`) sharing one database fire every due timer once, even when one dies (and
+the worker taking over its jobs names each).
 
 Each timer fires in a transaction of its own: 10,000 commits. A firing costs the worker 1.2 ms of CPU on SQLite
 and about 4 ms on PostgreSQL (bench/README.md), but on the shared machine, with a PostgreSQL server whose disk
@@ -75,8 +76,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_its_leases_end_and_another_work
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(10)
         fired_before = len(fired_per_case(arrange, definition_id))
-        assert fired_before < 3_000 and jobs_left(arrange, definition_id, leased_only=True) > 0, \
-            "the worker was killed holding jobs"
+        held = jobs_left(arrange, definition_id, leased_only=True)
+        assert fired_before < 3_000 and held > 0, "the worker was killed holding jobs"
     finally:
         stop(doomed)
     survivor = worker(storage_url, "--lease", "3")
@@ -88,4 +89,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_its_leases_end_and_another_work
     assert finished, output
     assert len(fired) == 3_000 and set(fired.values()) == {1}
     assert jobs_left(arrange, definition_id) == 0
+    taken_over = [line for line in output.splitlines() if line.startswith("valueflow worker: took over timer job ")]
+    assert len([line for line in taken_over if f":{doomed.pid}:" in line]) == held, output[-2000:]
     arrange.dispose()
