@@ -628,10 +628,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _engine_warnings_to_stderr() -> None:
     """The engine's warnings (a job taken over from a worker that died holding it) on stderr, a line each, as the
-    worker's other complaints."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("valueflow worker: %(message)s"))
-    logging.getLogger("engine").addHandler(handler)
+    worker's other complaints; once per process, however many commands it runs."""
+    found = logging.getLogger("engine")
+    if not any(isinstance(handler, _WorkerComplaints) for handler in found.handlers):
+        handler = _WorkerComplaints()
+        handler.setFormatter(logging.Formatter("valueflow worker: %(message)s"))
+        found.addHandler(handler)
+
+
+class _WorkerComplaints(logging.Handler):
+    """Each record a line on the standard error of the moment (``_to_stderr``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _to_stderr(self.format(record))
+        except Exception:  # logging's own way: say so on stderr, never stop the worker
+            self.handleError(record)
 
 
 def _metrics_port(given: Optional[int]) -> Optional[int]:
