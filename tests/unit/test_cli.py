@@ -894,6 +894,8 @@ SENDING_SETTINGS = [
     pytest.param("VALUEFLOW_WEBHOOK_ALLOW_HOSTS", "chat.internal,10.0.0.0/33", "VALUEFLOW_WEBHOOK_ALLOW_HOSTS holds "
                  "'10.0.0.0/33', which is neither a host name nor an address or network (like 10.20.0.0/16)",
                  id="webhook allowlist"),
+    pytest.param("VALUEFLOW_TIMEZONE", "Mars/Olympus", "VALUEFLOW_TIMEZONE 'Mars/Olympus' is not a time zone (e.g. "
+                 "UTC or Europe/Amsterdam)", id="time zone of mails"),
 ]
 
 
