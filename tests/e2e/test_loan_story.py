@@ -83,6 +83,7 @@ def test_a_loan_application_goes_from_capture_to_a_decision_and_shows_finished_o
     # The underwriter decides.
     sign_in(page, server.url, "underwriter")
     claim_from_queue(page, server, customer, "Decide on the loan")
+    page.wait_for_load_state()  # the fragment's place is where the next Tab starts from once the page has loaded
     page.keyboard.press("Tab")  # the claim lands at the form: its first field is the next Tab
     expect(page.get_by_label("Decision")).to_be_focused()
     page.get_by_label("Decision").select_option("approve")
