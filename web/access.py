@@ -14,6 +14,7 @@ the time the answer was ready (UTC), the client's address (a proxy's client unde
 the user signed in or of the API token (``-``: none), the method, the path without its query string (queries
 carry customers' names and search text), the status, the answer's bytes (``-``: sent as it is made), the
 milliseconds the app took, and the request's id. A character that could split a field or a line is written %XX.
+A load balancer's probes (``/healthz``, ``/readyz``) are logged only when they fail.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ HEADER = "X-Request-Id"
 LOGGER = logging.getLogger("valueflow.access")
 LINE = "%s %s %s %s %d %s %s %s"
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# A load balancer's probes, asked every few seconds: logged only when they fail.
+PROBES = frozenset({"/healthz", "/readyz"})
 KEPT_IN_FIELDS = "/:@!$&'()*+,;="  # besides letters, digits and _.-~: the characters of a path left as they are
 
 
@@ -93,6 +96,8 @@ def _answered(response: Response) -> Response:
 
 
 def _answered_and_logged(response: Response) -> Response:
+    if request.path in PROBES and response.status_code < 400:
+        return _answered(response)
     seconds = seconds_taken()
     account = g.get("account")
     size = response.content_length

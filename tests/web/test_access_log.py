@@ -92,7 +92,8 @@ def test_serve_logs_each_request_once_with_who_asked_what_and_the_answer(seeded_
             api = browser.get("/api/v1/tasks?customer=Kim", Authorization=f"Bearer {token}", X_Request_Id="api-1")
             missing = browser.get("/no/such%20page%0A2026-01-01T00:00:00.000Z", X_Request_Id="missing-1",
                                   X_Forwarded_For="203.0.113.9")
-            hostile = [browser.get("/healthz", X_Request_Id=sent) for sent in HOSTILE_IDS]
+            hostile = [browser.get("/login", X_Request_Id=sent) for sent in HOSTILE_IDS]
+            probed = browser.get("/healthz", X_Request_Id="probe-1")
     finally:
         output = stop(process)
     ended = datetime.now(timezone.utc)
@@ -102,6 +103,7 @@ def test_serve_logs_each_request_once_with_who_asked_what_and_the_answer(seeded_
     assert all(re.fullmatch(r"[0-9a-f]{32}", found) for found in replaced), replaced
     logged = lines_by_id(output)
     assert [len(logged.get(found, [])) for found in ("inbox-1", "api-1", "missing-1", *replaced)] == [1] * 6, output
+    assert (probed.status, probed.request_id, logged.get("probe-1")) == (200, "probe-1", None)  # a probe that passed
     [inbox_line], [api_line], [missing_line] = logged["inbox-1"], logged["api-1"], logged["missing-1"]
     assert inbox_line | {"time": "", "ms": ""} == {
         "time": "", "client": "127.0.0.1", "user": "customer-service", "method": "GET", "path": "/inbox",

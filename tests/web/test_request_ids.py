@@ -71,6 +71,18 @@ def test_a_request_id_is_sent_with_the_503_of_a_database_away_and_quoted_in_it(t
     assert api.get_json()["error"]["message"].endswith("Quote the request id r-503 when you report it.")
 
 
+def test_a_load_balancers_probe_is_logged_only_when_it_fails(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="valueflow.access")
+    app = create_app({"TESTING": True, "SECRET_KEY": "t",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'valueflow.db'}"})
+    client = app.test_client()
+    alive, ready = (answer_to(client, path, f"probe-{path[1:]}") for path in ("/healthz", "/readyz"))
+    app.extensions["valueflow"].dispose()
+    assert (alive.status_code, ready.status_code) == (200, 503)
+    lines = [record.getMessage() for record in caplog.records if record.name == "valueflow.access"]
+    assert [line.split()[-1] for line in lines] == ["probe-readyz"]
+
+
 def test_an_error_of_valueflows_own_gives_the_id_that_leads_to_its_traceback(seeded_database, tmp_path, caplog):
     url = copy_database(seeded_database, tmp_path)
     app = create_app({"SECRET_KEY": "t", "DATABASE_URL": url})  # not TESTING: Flask answers errors as served
