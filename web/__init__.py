@@ -37,6 +37,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         CLOCK=None,                 # None: the real time; tests pass an engine.time.clock.FixedClock
         TIMEZONE="UTC",             # how times are shown
         PER_PAGE=25,
+        CURRENCY=None,              # the ISO 4217 code costs and hourly rates are in; None: shown without one
         NODE_MODULES=str(Path(__file__).resolve().parent.parent / "node_modules"),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,

@@ -8,10 +8,13 @@ environment where it sends (mail, connectors, webhooks, links) are checked with 
 
 from __future__ import annotations
 
+import re
 from typing import Any, MutableMapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine import settings as engine_settings
+
+CURRENCY_CODE = re.compile("[A-Z]{3}")
 
 
 def check(config: MutableMapping[str, Any]) -> None:
@@ -23,6 +26,9 @@ def check(config: MutableMapping[str, Any]) -> None:
     _whole_number(config, "PROXY_HOPS", least=0)
     _whole_number(config, "MAX_CONTENT_LENGTH", least=1)
     _whole_number(config, "PER_PAGE", least=1)
+    currency = config["CURRENCY"]
+    if currency is not None and not (isinstance(currency, str) and CURRENCY_CODE.fullmatch(currency)):
+        _refuse(config, "CURRENCY", "is not a currency code: three capital letters (ISO 4217, e.g. EUR or USD)")
     for name in ("SESSION_COOKIE_SECURE", "ACCESS_LOG"):
         if not isinstance(config[name], bool):
             _refuse(config, name, "is not true or false")

@@ -20,6 +20,11 @@ from web import create_app
     ("ACCESS_LOG", "no", "'no' is not true or false"),
     ("SECRET_KEY_FALLBACKS", "[1]", "[1] is not a key or a JSON list of keys"),
     ("TIMEZONE", "Mars/Base", "'Mars/Base' is not a time zone"),
+    ("CURRENCY", "eur", "'eur' is not a currency code: three capital letters (ISO 4217"),
+    ("CURRENCY", "EURO", "'EURO' is not a currency code"),
+    ("CURRENCY", "€", "'€' is not a currency code"),
+    ("CURRENCY", "", "'' is not a currency code"),
+    ("CURRENCY", "978", "978 is not a currency code"),
 ])
 def test_a_malformed_setting_stops_the_app_naming_the_variable(tmp_path, monkeypatch, name, value, problem):
     monkeypatch.setenv(f"VALUEFLOW_{name}", value)
@@ -59,3 +64,14 @@ def test_a_rotated_secret_key_keeps_people_signed_in_while_the_old_one_is_a_fall
         retired.extensions["valueflow"].dispose()
     finally:
         after.extensions["valueflow"].dispose()
+
+
+def test_the_currency_set_is_shown_with_the_rates(seeded_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("VALUEFLOW_CURRENCY", "GBP")
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": copy_database(seeded_database, tmp_path)})
+    try:
+        client = app.test_client()
+        Auth(client).login("manager")
+        assert "Per hour (GBP)" in client.get("/dashboard/loan_decision").get_data(as_text=True)
+    finally:
+        app.extensions["valueflow"].dispose()
