@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Optional
 
 from engine.analytics.dashboards import Dashboard
-from web.present import duration, duration_beside, segment_targets_text, single_target
+from web.present import duration, duration_beside, money_label, segment_targets_text, single_target
 
 HEAT_WORDS = {"green": "Within target", "amber": "p90 over target", "red": "Median over target",
               "none": "No finished tasks"}
@@ -57,8 +57,9 @@ def heat_cells(dashboard: Dashboard, step_url: Callable[[str], str]) -> dict[str
             for s in dashboard.heat_steps}
 
 
-def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
-    """The weekly trend, the time by value class, the cost trend and satisfaction against lead time."""
+def dashboard_charts(dashboard: Dashboard, currency: Optional[str]) -> dict[str, Any]:
+    """The weekly trend, the time by value class, the cost trend (in ``currency``, None when the operator set
+    none) and satisfaction against lead time."""
     trend = dashboard.trend
     target = single_target(dashboard.summary.targets)
     # when the versions in view set different targets, one line per version, each named
@@ -83,6 +84,7 @@ def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
             "wait": [_scaled(c.wait_seconds, split_unit) for c in dashboard.efficiency.split],
         },
         "cost": {
+            "axis": money_label("Cost", currency),
             "labels": [f"{w.week.day} {w.week:%b}" for w in dashboard.cost.weeks],
             "median": [w.cost.median for w in dashboard.cost.weeks],
         },

@@ -21,6 +21,7 @@ from engine.analytics.filters import Filters
 from engine.work import case_pages
 from web import charts, db, refused
 from web.auth import login_required, require
+from web.present import currency, money
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 FILTER_NAMES = ("from", "to", "version", "segment", "role", "assignee")
@@ -109,7 +110,7 @@ def _render(key: str, code: int = 200, rate_error: Optional[dict[str, str]] = No
     link = _link_maker("dashboard.show", options, filters)
     data = {"xml": dashboard.diagram_xml,
             "cells": charts.heat_cells(dashboard, lambda s: link(step=s, _anchor="step-detail")),
-            "charts": charts.dashboard_charts(dashboard)}
+            "charts": charts.dashboard_charts(dashboard, currency())}
     return render_template(
         "dashboard/show.html", options=options, typed=typed, problems=[], d=dashboard, data=data, link=link,
         version_chosen=filters.to_params()["version"], presets=_presets(options, filters),
@@ -204,5 +205,6 @@ def set_rate(key: str) -> ResponseReturnValue:
     except service.NotAllowed as exc:
         abort(403, f"{exc}. Nothing was changed.")
     stored = costs.role_rates(db.uow())[role]
-    flash(f"The hourly rate of {role} is now {stored:,.2f}; every cost is counted at today's rates.", "success")
+    flash(f"The hourly rate of {role} is now {money(stored, currency())}; every cost is counted at today's "
+          "rates.", "success")
     return redirect(f"{back}#costs")

@@ -280,9 +280,22 @@ def percent(share: Optional[float]) -> str:
     return "—" if share is None else f"{share * 100:.0f} %"
 
 
-def money(amount: Optional[float]) -> str:
-    """``1,234.50``; ``—`` for none. Rates carry no currency: the one the admin typed them in."""
-    return "—" if amount is None else f"{amount:,.2f}"
+def money(amount: Optional[float], currency: Optional[str] = None) -> str:
+    """``1,234.50 EUR`` in the operator's currency (VALUEFLOW_CURRENCY), ``1,234.50`` when none is set (the
+    rates are then in whichever currency the admin typed them in); ``—`` for none."""
+    if amount is None:
+        return "—"
+    return f"{amount:,.2f} {currency}" if currency else f"{amount:,.2f}"
+
+
+def money_label(label: str, currency: Optional[str] = None) -> str:
+    """A heading or label of sums of money with its currency: ``Per hour (EUR)``; as it is when none is set."""
+    return f"{label} ({currency})" if currency else label
+
+
+def currency() -> Optional[str]:
+    """The currency sums of money are shown in (VALUEFLOW_CURRENCY), or None."""
+    return current_app.config["CURRENCY"]
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -312,8 +325,9 @@ def init_app(app: Flask) -> None:
         segment_targets_text=segment_targets_text,
         single_target=single_target, value_class_name=value_class_name, value_class_meaning=value_class_meaning,
         humanize=humanize, capital=capital, event_name=event_name, show_value=show_value, percent=percent, money=money,
-        sentence=sentence)
+        money_label=money_label, sentence=sentence)
     app.context_processor(navigation)
+    app.context_processor(lambda: {"currency": currency()})
 
 
 def navigation() -> dict[str, Any]:

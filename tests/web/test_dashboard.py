@@ -351,6 +351,50 @@ def test_a_rate_form_without_its_security_token_changes_nothing(client, auth, st
     assert response.status_code == 400 and role not in costs.role_rates(new_uow())
 
 
+
+def set_rates(auth, story) -> None:
+    """As the admin: Back Office at 60 an hour, Approver at 100, so the three first cases cost 160, 360 and 320."""
+    auth.login("admin")
+    for role, rate in (("back-office", "60"), ("approver", "100")):
+        assert auth.post(f"/dashboard/{story.key}/rates", data={"role": story.role(role),
+                                                                 "hourly_rate": rate}).status_code == 302
+
+
+def test_costs_and_rates_carry_the_operators_currency_wherever_they_are_read(app, client, auth, redesigned):
+    app.config["CURRENCY"] = "EUR"
+    set_rates(auth, redesigned)
+    approver = redesigned.role("approver")
+    page = client.get(f"/dashboard/{redesigned.key}?version=1")
+    assert "The hourly rate of " + approver + " is now 100.00 EUR;" in text_of(page)
+    assert f'<label class="visually-hidden" for="rate-{approver}">Hourly rate (EUR) of {approver}</label>' in \
+        page.get_data(as_text=True)
+
+    auth.login("manager")
+    page = client.get(f"/dashboard/{redesigned.key}?version=1")
+    text = text_of(page)
+    assert "Cost per case, median 320.00 EUR work time × hourly rate" in text
+    assert "Median 320.00 EUR · slowest tenth (p90) 352.00 EUR · mean 280.00 EUR · over 3 finished cases." in text
+    rates = text.split("Hourly rates", 1)[1]
+    assert rates.startswith(" Role Per hour (EUR) ") and "60.00 EUR" in rates and "100.00 EUR" in rates
+    assert "the currency the admin chose" not in text
+    assert data_of(page)["charts"]["cost"]["axis"] == "Cost (EUR)"
+    compared = text_of(client.get(f"/dashboard/{redesigned.key}/compare?first=1&second=2"))
+    assert "Cost per case, median 320.00 EUR 160.00 EUR Better" in compared
+
+
+def test_without_a_currency_costs_are_bare_numbers_in_the_currency_the_admin_chose(client, auth, story):
+    set_rates(auth, story)
+    approver = story.role("approver")
+    page = client.get(f"/dashboard/{story.key}")
+    assert "is now 100.00; every cost" in text_of(page)
+    assert f'for="rate-{approver}">Hourly rate of {approver}</label>' in page.get_data(as_text=True)
+    auth.login("manager")
+    page = client.get(f"/dashboard/{story.key}")
+    text = text_of(page)
+    assert "Cost per case, median 320.00 work time" in text and "mean 280.00 · over 3" in text
+    assert "Role Per hour " in text and "Rates, and so costs, are in the currency the admin chose." in text
+    assert data_of(page)["charts"]["cost"]["axis"] == "Cost"
+
 # -- downloads ------------------------------------------------------------------------------------------
 
 def test_the_step_table_downloads_as_csv(client, auth, story):

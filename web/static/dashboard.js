@@ -186,7 +186,7 @@
       data: { labels: cost.labels, datasets: [
         { label: 'Median cost per case', data: cost.median, borderColor: ACCENT, backgroundColor: ACCENT, spanGaps: true }
       ] },
-      options: { scales: { x: axis('Week of', { grid: { display: false } }), y: axis('Cost') } }
+      options: { scales: { x: axis('Week of', { grid: { display: false } }), y: axis(cost.axis) } }
     });
 
     var satisfaction = data.charts.satisfaction;
