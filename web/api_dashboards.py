@@ -1,5 +1,5 @@
-"""The API's dashboard figures of a process: its summary, step table, segments and work at risk, and its event
-log as XES or CSV; for managers, admins and process owners, as the dashboard pages. The filters are the
+"""The API's dashboard figures of a process: its summary, step table, segments, work at risk and costs, and its
+event log as XES or CSV; for managers, admins and process owners, as the dashboard pages. The filters are the
 dashboard's (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``), checked as the pages check them."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from typing import Any, Optional
 from flask import Response, g, request, stream_with_context
 from flask.views import MethodView
 
-from engine.analytics import cycle_times, exports, risk, segments
+from engine.analytics import costs, cycle_times, exports, risk, segments
 from engine.analytics.dashboards import dashboard_options, read_filters
 from engine.analytics.filters import Filters
 from web import api, db
 from web.api_answers import Refusal
 from web.api_errors import error
-from web.api_report_schemas import DashboardFilter, RiskFilter, Segments, StepTable, Summary, WorkAtRisk
+from web.api_report_schemas import Costs, DashboardFilter, RiskFilter, Segments, StepTable, Summary, WorkAtRisk
+from web.present import currency
 
 bp = api.blueprint("api_dashboards", "dashboards", "Dashboards: a process's cycle-time figures against its "
                                                    "targets, and its event log.")
@@ -86,6 +87,23 @@ class Risk(MethodView):
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Open tasks past their due time and those close to it, now (the period is not used)."""
         return risk.work_at_risk(db.uow(), _filters(key), query["limit"])
+
+
+@bp.route("/<key>/costs")
+class CaseCosts(MethodView):
+    @bp.arguments(DashboardFilter, location="query")
+    @bp.refuses(404, NO_PROCESS)
+    @bp.refuses(422, FILTER_REFUSED)
+    @bp.response(200, Costs)
+    def get(self, query: dict[str, Any], key: str) -> Any:
+        """What the cases finished in the period cost (each one's work time × its role's hourly rate, at today's
+        rates), week by week, and each role's hourly rate; every sum in ``currency``."""
+        options = dashboard_options(db.factory(), key)
+        summary = costs.cost_per_case(db.uow(), read_filters(options, request.args))
+        rates = costs.role_rates(db.uow())
+        return {"currency": currency(), "cases": summary.cases, "cost": summary.cost, "mean": summary.mean,
+                "total": summary.total, "weeks": summary.weeks, "roles_without_rate": summary.roles_without_rate,
+                "rates": [{"role": role, "hourly_rate": rates.get(role)} for role in options.roles]}
 
 
 def _log_doc(kind: str) -> dict[str, Any]:

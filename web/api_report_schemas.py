@@ -1,6 +1,6 @@
 """The API's read-only reports as marshmallow schemas: one customer's cases (engine.work.customers) and a
-process's dashboard figures (engine.analytics): its summary, step table, segments and work at risk.
-Durations are in seconds; shares are fractions from 0 to 1."""
+process's dashboard figures (engine.analytics): its summary, step table, segments, work at risk and costs.
+Durations are in seconds; shares are fractions from 0 to 1; sums of money are in the answer's ``currency``."""
 
 from __future__ import annotations
 
@@ -179,3 +179,30 @@ class WorkAtRisk(Schema):
     breached = fields.List(fields.Nested(OpenTask), required=True, metadata={"description": "most overdue first"})
     at_risk = fields.List(fields.Nested(OpenTask), required=True, metadata={
         "description": "open tasks with less than a quarter of their target left, least time left first"})
+
+
+class CostWeek(Schema):
+    week = fields.Date(required=True, metadata={"description": "the first day of the week"})
+    cases = fields.Integer(required=True)
+    cost = fields.Nested(Spread, required=True)
+
+
+class RoleRate(Schema):
+    role = fields.String(required=True)
+    hourly_rate = fields.Float(allow_none=True, metadata={"description": "null: no rate set, the role's work is "
+                                                                         "counted as free"})
+
+
+class Costs(Schema):
+    currency = fields.String(required=True, allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={
+        "description": "the ISO 4217 code of every sum of money here (the operator's VALUEFLOW_CURRENCY); null "
+                       "when none is set: the sums are in whichever currency the admin set the rates in",
+        "example": "EUR"})
+    cases = fields.Integer(required=True, metadata={"description": "cases finished in the period"})
+    cost = fields.Nested(Spread, required=True, metadata={"description": "cost per finished case"})
+    mean = fields.Float(allow_none=True, metadata={"description": "mean cost per finished case"})
+    total = fields.Float(required=True, metadata={"description": "the cost of every finished case together"})
+    weeks = fields.List(fields.Nested(CostWeek), required=True, metadata={"description": "oldest first"})
+    roles_without_rate = fields.List(fields.String(), required=True)
+    rates = fields.List(fields.Nested(RoleRate), required=True, metadata={
+        "description": "the hourly rate of each role of the process"})

@@ -264,7 +264,7 @@ def test_every_operation_lists_its_answers_and_the_headers_sent_with_them(client
     """No catch-all: each status an operation answers is listed, a 401 with its WWW-Authenticate header."""
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     operations = [operation for path in paths.values() for operation in path.values() if "responses" in operation]
-    assert len(operations) == 37 and not [o for o in operations if "default" in o["responses"]]
+    assert len(operations) == 38 and not [o for o in operations if "default" in o["responses"]]
     for operation in operations:
         assert operation["responses"]["401"]["headers"] == {
             "WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}, operation["summary"]

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from engine import service
+from engine.analytics import costs
 from tests.conftest import T0
 from tests.histories import HOUR, Story
 from tests.web.conftest import MEDIUM_RISK, open_task, start_loan
@@ -113,6 +114,25 @@ def test_the_event_log_comes_as_csv_and_xes_with_every_case(as_user, story):
     assert len(traces) == 4
 
 
+def test_costs_come_in_the_operators_currency_with_each_roles_rate(app, as_user, story, new_uow):
+    app.config["CURRENCY"] = "EUR"
+    back_office, approver = story.role("back-office"), story.role("approver")
+    costs.set_role_rate(new_uow(), back_office, "60", "admin")  # Review's work: 1 h, 1 h and 2 h
+    answer = as_user("manager").get(f"/dashboards/{story.key}/costs").get_json()
+    assert answer["currency"] == "EUR"
+    assert (answer["cases"], answer["cost"], answer["mean"], answer["total"]) == (
+        3, {"n": 3, "median": 60.0, "p90": 108.0}, 80.0, 240.0)
+    assert answer["weeks"] == [{"week": "2026-01-05", "cases": 3, "cost": {"n": 3, "median": 60.0, "p90": 108.0}}]
+    assert answer["roles_without_rate"] == [approver]
+    assert sorted(answer["rates"], key=lambda r: r["role"]) == [{"role": approver, "hourly_rate": None},
+                                                                {"role": back_office, "hourly_rate": 60.0}]
+
+
+def test_costs_without_a_currency_set_say_null(as_user, story):
+    answer = as_user("process-owner").get(f"/dashboards/{story.key}/costs", version="all").get_json()
+    assert answer["currency"] is None and answer["total"] == 0.0 and answer["cases"] == 3
+
+
 @pytest.mark.parametrize("user, url, query, status, fragment", [
     ("credit-analyst", "/summary", {}, 403, "Dashboards are for managers and process owners"),
     ("customer-service", "/events.csv", {}, 403, "Dashboards are for managers and process owners"),
@@ -121,6 +141,8 @@ def test_the_event_log_comes_as_csv_and_xes_with_every_case(as_user, story):
     ("manager", "/summary", {"from": "2026-02-01", "to": "2026-01-01"}, 422, "must end after it starts"),
     ("manager", "/segments", {"version": "9"}, 422, "has no version 9"),
     ("manager", "/risk", {"limit": "0"}, 422, "limit"),
+    ("credit-analyst", "/costs", {}, 403, "Dashboards are for managers and process owners"),
+    ("manager", "/costs", {"role": "pilot"}, 422, "pilot"),
     ("manager", "/events.xes", {"version": "newest"}, 422, "a version number or all"),
 ])
 def test_a_dashboard_refused_says_why(as_user, story, user, url, query, status, fragment):

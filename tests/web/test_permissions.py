@@ -139,6 +139,7 @@ TABLE = {
     "GET /api/v1/dashboards/<key>/steps":                      "U  F  F  F  +  +  +  F  F",
     "GET /api/v1/dashboards/<key>/segments":                   "U  F  F  F  +  +  +  F  F",
     "GET /api/v1/dashboards/<key>/risk":                       "U  F  F  F  +  +  +  F  F",
+    "GET /api/v1/dashboards/<key>/costs":                      "U  F  F  F  +  +  +  F  F",
     "GET /api/v1/dashboards/<key>/events.csv":                 "U  F  F  F  +  +  +  F  F",
     "GET /api/v1/dashboards/<key>/events.xes":                 "U  F  F  F  +  +  +  F  F",
     "GET /api/v1/me/notifications":                            "U  +  +  +  +  +  +  +  +",
