@@ -4,10 +4,11 @@ dashboard's (``from``, ``to``, ``version``, ``segment``, ``role``, ``assignee``)
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from flask import Response, g, request, stream_with_context
 from flask.views import MethodView
+from marshmallow import Schema
 
 from engine.analytics import costs, cycle_times, exports, risk, segments
 from engine.analytics.dashboards import dashboard_options, read_filters
@@ -21,6 +22,7 @@ from web.present import currency
 bp = api.blueprint("api_dashboards", "dashboards", "Dashboards: a process's cycle-time figures against its "
                                                    "targets, and its event log.")
 LOG_TYPES = {"xes": "application/xml", "csv": "text/csv"}
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def dashboard_readers() -> Optional[Response]:
@@ -43,12 +45,20 @@ def _filters(key: str) -> Filters:
     return read_filters(dashboard_options(db.factory(), key), request.args)
 
 
+def figures(answer: type[Schema], query: type[Schema] = DashboardFilter) -> Callable[[View], View]:
+    """An operation answering ``answer``, a process's figures under the dashboard's filters (``query``): 404 for
+    a process that does not exist, 422 naming each refused filter."""
+    def documented(view: View) -> View:
+        for decorator in (bp.response(200, answer), bp.refuses(422, FILTER_REFUSED), bp.refuses(404, NO_PROCESS),
+                          bp.arguments(query, location="query")):
+            view = decorator(view)
+        return view
+    return documented
+
+
 @bp.route("/<key>/summary")
 class ProcessSummary(MethodView):
-    @bp.arguments(DashboardFilter, location="query")
-    @bp.refuses(404, NO_PROCESS)
-    @bp.refuses(422, FILTER_REFUSED)
-    @bp.response(200, Summary)
+    @figures(Summary)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Cases started, finished, cancelled and running, and the end-to-end time of those finished against
         the target."""
@@ -57,10 +67,7 @@ class ProcessSummary(MethodView):
 
 @bp.route("/<key>/steps")
 class StepFigures(MethodView):
-    @bp.arguments(DashboardFilter, location="query")
-    @bp.refuses(404, NO_PROCESS)
-    @bp.refuses(422, FILTER_REFUSED)
-    @bp.response(200, StepTable)
+    @figures(StepTable)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Each user task's cycle, waiting and working time against its target, and its open and breached
         tasks now."""
@@ -69,10 +76,7 @@ class StepFigures(MethodView):
 
 @bp.route("/<key>/segments")
 class SegmentFigures(MethodView):
-    @bp.arguments(DashboardFilter, location="query")
-    @bp.refuses(404, NO_PROCESS)
-    @bp.refuses(422, FILTER_REFUSED)
-    @bp.response(200, Segments)
+    @figures(Segments)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Each customer segment's finished cases and steps against the segment's own targets."""
         return segments.segment_report(db.uow(), _filters(key))
@@ -80,10 +84,7 @@ class SegmentFigures(MethodView):
 
 @bp.route("/<key>/risk")
 class Risk(MethodView):
-    @bp.arguments(RiskFilter, location="query")
-    @bp.refuses(404, NO_PROCESS)
-    @bp.refuses(422, FILTER_REFUSED)
-    @bp.response(200, WorkAtRisk)
+    @figures(WorkAtRisk, RiskFilter)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """Open tasks past their due time and those close to it, now (the period is not used)."""
         return risk.work_at_risk(db.uow(), _filters(key), query["limit"])
@@ -91,10 +92,7 @@ class Risk(MethodView):
 
 @bp.route("/<key>/costs")
 class CaseCosts(MethodView):
-    @bp.arguments(DashboardFilter, location="query")
-    @bp.refuses(404, NO_PROCESS)
-    @bp.refuses(422, FILTER_REFUSED)
-    @bp.response(200, Costs)
+    @figures(Costs)
     def get(self, query: dict[str, Any], key: str) -> Any:
         """What the cases finished in the period cost (each one's work time × its role's hourly rate, at today's
         rates), week by week, and each role's hourly rate; every sum in ``currency``."""
