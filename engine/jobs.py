@@ -51,6 +51,7 @@ ONE_AT_A_TIME = (CALLING, SENDING)
 # The pause before a failed job is claimed again: doubled per attempt, up to the cap.
 FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=10)
+NAMED_TAKEOVERS = 10  # the jobs a takeover's warning names; it counts the rest
 # How a job's run ended, as engine.metrics counts it: it changed something, it had nothing to do (or another worker
 # had taken it over), or it failed and was given back.
 DONE, NOTHING_TO_DO, FAILED = "done", "nothing_to_do", "failed"
@@ -104,18 +105,24 @@ def claim_due(new_uow: UnitOfWorkFactory, owner: str, lease: timedelta = LEASE, 
         now = uow.clock.now()
         claimed = uow.cases.jobs.claim(owner, now, now + lease, batch, lane)
         uow.commit()
-    for job in claimed:
-        if job.lapsed_owner is not None:
-            _report_takeover(job, now)
+    _report_takeovers(claimed, now)
     return claimed
 
 
-def _report_takeover(job: ClaimedJob, now: datetime) -> None:
-    """One warning line and one count for a job taken over from a worker that died or stalled holding it."""
-    LEASE_TAKEOVERS.labels(job.kind).inc()
-    ago = (now - job.lapsed_until).total_seconds() if job.lapsed_until is not None else 0.0
-    _LOG.warning("took over %s job %s of case %s from worker %s, whose lease ran out %.0f s ago (it died or stalled "
-                 "mid-job; attempt %s)", job.kind, job.id, job.instance_id, job.lapsed_owner, ago, job.attempts)
+def _report_takeovers(claimed: list[ClaimedJob], now: datetime) -> None:
+    """One warning line for each worker that died or stalled holding jobs of a kind this claim took over (however
+    many: a worker killed mid-batch held hundreds), and one count per job."""
+    taken: dict[tuple[str, str], list[ClaimedJob]] = {}
+    for job in claimed:
+        if job.lapsed_owner is not None:
+            LEASE_TAKEOVERS.labels(job.kind).inc()
+            taken.setdefault((job.lapsed_owner, job.kind), []).append(job)
+    for (owner, kind), jobs in taken.items():
+        ago = max((now - job.lapsed_until).total_seconds() if job.lapsed_until is not None else 0.0 for job in jobs)
+        named = ", ".join(f"{job.id} (case {job.instance_id})" for job in jobs[:NAMED_TAKEOVERS])
+        more = f" and {len(jobs) - NAMED_TAKEOVERS} more" if len(jobs) > NAMED_TAKEOVERS else ""
+        _LOG.warning("took over %d %s job(s) from worker %s, whose lease ran out %.0f s ago (it died or stalled "
+                     "mid-job): %s%s", len(jobs), kind, owner, ago, named, more)
 
 
 def run_claimed(new_uow: UnitOfWorkFactory, claimed: list[ClaimedJob], owner: str) -> JobRound:

@@ -56,12 +56,26 @@ def test_taking_over_a_job_whose_lease_ran_out_says_so_in_one_warning_and_counts
     with caplog.at_level(logging.WARNING, logger="engine.jobs"):
         again = jobs.claim_due(stored_uow, "host-b:77:alive")
     assert {job.id for job in died} <= {job.id for job in again}
-    said = [record.getMessage() for record in caplog.records]  # (on PostgreSQL, other tests' workers' jobs too)
-    assert [line for line in said if "host-a:4242:dead" in line] == [
-        f"took over timer job {job.id} of case {job.instance_id} from worker host-a:4242:dead, whose lease ran out "
-        f"45 s ago (it died or stalled mid-job; attempt 2)" for job in died]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"took over 2 timer job(s) from worker host-a:4242:dead, whose lease ran out 45 s ago (it died or stalled "
+        f"mid-job): {died[0].id} (case {died[0].instance_id}), {died[1].id} (case {died[1].instance_id})"]
     assert {record.levelno for record in caplog.records} == {logging.WARNING}
-    assert taken_over("timer") - before == len(said) >= len(died) == 2
+    assert taken_over("timer") - before == len(died) == 2
+
+
+def test_a_worker_that_died_holding_many_jobs_is_named_in_one_warning_with_the_first_ten(stored_uow, clock, caplog):
+    waiting_cases(stored_uow, deploy_timer_process(stored_uow), 12)
+    clock.set(DUE)
+    died = jobs.claim_due(stored_uow, "host-a:4242:dead", lease=timedelta(seconds=30))
+    clock.advance(timedelta(seconds=40))
+    with caplog.at_level(logging.WARNING, logger="engine.jobs"):
+        again = jobs.claim_due(stored_uow, "host-b:77:alive")
+    timers = [job for job in died if job.kind == "timer"]
+    assert len(timers) == 12 and {job.id for job in died} <= {job.id for job in again}
+    [line] = [record.getMessage() for record in caplog.records if " timer job(s) " in record.getMessage()]
+    assert line.startswith("took over 12 timer job(s) from worker host-a:4242:dead, whose lease ran out 10 s ago "
+                           f"(it died or stalled mid-job): {timers[0].id} (case {timers[0].instance_id}), ")
+    assert line.endswith(f"{timers[9].id} (case {timers[9].instance_id}) and 2 more")
 
 
 def test_a_job_given_back_after_failing_is_claimed_again_without_a_takeover(stored_uow, clock, caplog):

@@ -10,6 +10,7 @@ before they call it a failure.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,6 +90,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_its_leases_end_and_another_work
     assert finished, output
     assert len(fired) == 3_000 and set(fired.values()) == {1}
     assert jobs_left(arrange, definition_id) == 0
-    taken_over = [line for line in output.splitlines() if line.startswith("valueflow worker: took over timer job ")]
-    assert len([line for line in taken_over if f":{doomed.pid}:" in line]) == held, output[-2000:]
+    # one warning a claim round for the jobs it took over from the killed worker, each saying how many
+    taken_over = [int(found[1]) for found in re.finditer(r"^valueflow worker: took over (\d+) timer job\(s\) from "
+                                                          rf"worker \S+:{doomed.pid}:\S+, ", output, re.MULTILINE)]
+    assert sum(taken_over) == held and len(taken_over) <= held / 200 + 1, output[-2000:]
     arrange.dispose()

@@ -149,6 +149,7 @@ def test_a_worker_taking_over_the_jobs_of_a_worker_that_died_names_each_on_stder
                             timeout=60)
     assert worker.returncode == 0, worker.stderr
     assert worker.stderr.splitlines() == [
-        f"valueflow worker: took over timer job {job.id} of case {job.instance_id} from worker host-a:4242:0f0f0f0f, "
-        "whose lease ran out 90 s ago (it died or stalled mid-job; attempt 2)" for job in died]
+        f"valueflow worker: took over 2 timer job(s) from worker host-a:4242:0f0f0f0f, whose lease ran out 90 s ago "
+        f"(it died or stalled mid-job): {died[0].id} (case {died[0].instance_id}), {died[1].id} (case "
+        f"{died[1].instance_id})"]
     assert "timers fired in 2 case(s)" in worker.stdout
