@@ -34,6 +34,7 @@ HEADER = "X-Request-Id"
 LOGGER = logging.getLogger("valueflow.access")
 LINE = "%s %s %s %s %d %s %s %s"
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+BODILESS = (204, 304)  # answers that send no body, whatever length the response was made with
 # A load balancer's probes, asked every few seconds: logged only when they fail.
 PROBES = frozenset({"/healthz", "/readyz"})
 KEPT_IN_FIELDS = "/:@!$&'()*+,;="  # besides letters, digits and _.-~: the characters of a path left as they are
@@ -100,7 +101,7 @@ def _answered_and_logged(response: Response) -> Response:
         return _answered(response)
     seconds = seconds_taken()
     account = g.get("account")
-    size = response.content_length
+    size = 0 if response.status_code in BODILESS or request.method == "HEAD" else response.content_length
     LOGGER.info(LINE, _field(request.remote_addr or "-"), "-" if account is None else _field(account.name),
                 request.method, _field(request.path), response.status_code, "-" if size is None else size,
                 "-" if seconds is None else f"{seconds * 1000:.1f}ms", request_id())

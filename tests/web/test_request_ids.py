@@ -83,6 +83,19 @@ def test_a_load_balancers_probe_is_logged_only_when_it_fails(tmp_path, caplog):
     assert [line.split()[-1] for line in lines] == ["probe-readyz"]
 
 
+def test_a_file_the_browser_has_already_is_logged_with_no_bytes_sent(client, caplog):
+    caplog.set_level(logging.INFO, logger="valueflow.access")
+    first = client.get("/static/valueflow.css", headers={"X-Request-Id": "css-1"})
+    sent = len(first.get_data())
+    first.close()
+    again = client.get("/static/valueflow.css", headers={"X-Request-Id": "css-2", "If-None-Match": first.headers["ETag"]})
+    again.close()
+    assert (first.status_code, again.status_code) == (200, 304)
+    lines = {record.getMessage().split()[-1]: record.getMessage().split() for record in caplog.records
+             if record.name == "valueflow.access"}
+    assert lines["css-1"][4:6] == ["200", str(sent)] and lines["css-2"][4:6] == ["304", "0"]
+
+
 def test_an_error_of_valueflows_own_gives_the_id_that_leads_to_its_traceback(seeded_database, tmp_path, caplog):
     url = copy_database(seeded_database, tmp_path)
     app = create_app({"SECRET_KEY": "t", "DATABASE_URL": url})  # not TESTING: Flask answers errors as served
