@@ -81,7 +81,8 @@ def postgres_url(postgres_database: SessionDatabase) -> str:
     engine = create_engine(postgres_database.url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{name}"' for name in postgres_database.empty_at_start))
+            tables = ", ".join(f'"{name}"' for name in postgres_database.empty_at_start)
+            connection.exec_driver_sql(f"TRUNCATE {tables}")
     finally:
         engine.dispose()
     return postgres_database.url

@@ -261,8 +261,8 @@ def test_a_collaboration_without_positions_is_drawn_as_pools_with_lanes_and_mess
         assert f'bpmnElement="{element}"' in stored
 
 
-# Refunds, in two lanes, with steps no lane lists (scripts: a person's step needs a lane), and boundary events: two on one step, a timer on another whose
-# host a flow comes back to.
+# Refunds, in two lanes, with steps no lane lists (scripts: a person's step needs a lane), and boundary events:
+# two on one step, a timer on another whose host a flow comes back to.
 REFUND_LANES = {"lane_0": ("Clerk", ["r_start", "r_check", "r_fix"]), "lane_1": ("Manager", ["r_approve"])}
 REFUND_LOOSE = ["r_notify", "r_done", "r_escalate", "r_late"]
 REFUND_BOUNDARY = {"r_too_long": "r_check", "r_reminder": "r_approve", "r_expired": "r_approve"}
@@ -325,7 +325,8 @@ def test_steps_of_no_lane_are_drawn_in_a_named_band_and_boundary_events_sit_on_t
     service.deploy(new_uow(), Package("refunds", "refunds.bpmn", {"refunds.bpmn": refunds_without_positions()}))
     sign_in(page, server.url, "process-owner")
 
-    for url, container in ((f"{server.url}/processes/refunds", "#diagram"), (f"{server.url}/modeler/refunds", "#canvas")):
+    for url, container in ((f"{server.url}/processes/refunds", "#diagram"),
+                           (f"{server.url}/modeler/refunds", "#canvas")):
         page.goto(url)
         expect(page.locator(container)).to_have_attribute("data-state", "ready")
         drawn = assert_drawn_in_bands(page, container, REFUND_LANES, REFUND_FLOWS)

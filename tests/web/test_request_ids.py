@@ -88,7 +88,8 @@ def test_a_file_the_browser_has_already_is_logged_with_no_bytes_sent(client, cap
     first = client.get("/static/valueflow.css", headers={"X-Request-Id": "css-1"})
     sent = len(first.get_data())
     first.close()
-    again = client.get("/static/valueflow.css", headers={"X-Request-Id": "css-2", "If-None-Match": first.headers["ETag"]})
+    again = client.get("/static/valueflow.css",
+                       headers={"X-Request-Id": "css-2", "If-None-Match": first.headers["ETag"]})
     again.close()
     assert (first.status_code, again.status_code) == (200, 304)
     lines = {record.getMessage().split()[-1]: record.getMessage().split() for record in caplog.records
