@@ -603,6 +603,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         worker.report(result, print, _to_stderr, always=True)
         return 1 if result.errors else 0
     if metrics_port is not None:
+        worker.count_from_zero()  # before the first scrape: a series that appeared later would count from 1
         try:
             metrics.serve_metrics(args.metrics_host, metrics_port)
         except OSError as exc:

@@ -27,7 +27,7 @@ def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Even
     """The rounds of the case jobs here, and of the connector calls and the notifications each on a thread of its
     own, until ``stop`` is set and every loop has finished its round in progress."""
     owner = jobs.worker_name()
-    _count_from_zero()
+    count_from_zero()
     others = [threading.Thread(target=run_lane, args=(new_uow, lane, owner, interval, stop, say, complain, lease,
                                                       batch), name=f"valueflow-{lane}", daemon=True)
               for lane in (CALLING, SENDING)]
@@ -41,7 +41,7 @@ def run_rounds(new_uow: UnitOfWorkFactory, interval: float, stop: threading.Even
             thread.join()
 
 
-def _count_from_zero() -> None:
+def count_from_zero() -> None:
     """Every series of the worker's figures shown from the start, at 0, so that an increase counts from the first
     job on (a series that appeared at 1 would count from the second)."""
     for kind in jobs.KINDS:
