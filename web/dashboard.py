@@ -24,6 +24,8 @@ from web.auth import login_required, require
 from web.present import currency, money
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+# The currency of costs and rates, for the dashboard's pages alone (not a context every other page builds).
+bp.context_processor(lambda: {"currency": currency()})
 FILTER_NAMES = ("from", "to", "version", "segment", "role", "assignee")
 PRESETS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90))
 

@@ -327,7 +327,6 @@ def init_app(app: Flask) -> None:
         humanize=humanize, capital=capital, event_name=event_name, show_value=show_value, percent=percent, money=money,
         money_label=money_label, sentence=sentence)
     app.context_processor(navigation)
-    app.context_processor(lambda: {"currency": currency()})
 
 
 def navigation() -> dict[str, Any]:
