@@ -173,19 +173,18 @@ def parse_number(text: str, whole: bool, low: Optional[float] = None, high: Opti
     compact = text.strip()
     if len(compact) > MOST_DIGITS:
         raise ValueError(f"has {len(compact):,} characters, more than any number a form takes")
-    like = example_number(whole, low, high)
     if _GROUPED.fullmatch(compact):
         compact = _MARKS.sub("", compact)
     elif _MARKED.fullmatch(compact) and _MARKS.search(compact):
         if high is not None and high < 1000:
-            raise ValueError(f"must be a number without spaces or commas, like {like}")
+            raise ValueError(f"must be a number without spaces or commas, like {example_number(whole, low, high)}")
         raise ValueError("must be a number with its digits in groups of three, like 250,000 or 250 000")
     if _INTEGER.fullmatch(compact):
         return int(compact)
     if whole:
-        raise ValueError(f"must be a whole number, like {like}")
+        raise ValueError(f"must be a whole number, like {example_number(whole, low, high)}")
     if not _DECIMAL.fullmatch(compact) or not math.isfinite(value := float(compact)):
-        raise ValueError(f"must be a number, like {like}")
+        raise ValueError(f"must be a number, like {example_number(whole, low, high)}")
     return value
 
 
