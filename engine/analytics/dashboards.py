@@ -23,7 +23,6 @@ from engine.analytics import costs, cycle_times, risk, satisfaction, segments
 from engine.analytics.cycle_times import SlowCase, StepFigures
 from engine.analytics.facts import fresh_scope
 from engine.analytics.filters import FilterInvalid, Filters, resolve
-from engine.definitions.annotations import ProcessAnnotations
 from engine.errors import NotFound
 from engine.storage.repository import known_segments
 from engine.storage.tables import ProcessDefinition, User, UserRole
@@ -77,14 +76,14 @@ def dashboard_options(new_uow: UnitOfWorkFactory, key: str) -> Options:
 
 def _options(uow: UnitOfWork, key: str) -> Options:
     rows = uow.session.execute(
-        select(ProcessDefinition.version, ProcessDefinition.name, ProcessDefinition.deployed_at,
-               ProcessDefinition.deployed_by, ProcessDefinition.annotations)
+        select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.name,
+               ProcessDefinition.deployed_at, ProcessDefinition.deployed_by)
         .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
     if not rows:
         raise NotFound(f"no process {key!r} is deployed")
     versions, roles = [], set()
     for row in rows:
-        notes = ProcessAnnotations.from_dict(row.annotations)
+        notes = uow.annotations(row.id)
         versions.append(VersionInfo(row.version, row.deployed_at, row.deployed_by, notes.process.target_seconds))
         roles |= {step.role for step in notes.steps.values() if step.role}
     people = uow.session.scalars(

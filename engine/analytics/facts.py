@@ -131,7 +131,7 @@ def _task_facts_insert(session: Any) -> Any:
                      case((T.due_at.is_(None), null()), (T.completed_at <= T.due_at, 1), else_=0),
                      case((T.target_seconds > 0, cast(cycle, Float) / T.target_seconds), else_=null()))
               .join(I, I.id == T.instance_id).join(D, D.id == I.definition_id)
-              .where(T.id.in_(bindparam("ids", expanding=True)), T.status == "completed"))
+              .where(T.id.in_(bindparam("ids", expanding=True, literal_execute=True)), T.status == "completed"))
     found = _TASK_FACTS_INSERTS[dialect] = (insert_for(session, TF).from_select(columns, source)
                                             .on_conflict_do_nothing().returning(TF.task_id))
     return found

@@ -303,8 +303,7 @@ def resolve(uow: UnitOfWork, filters: Filters) -> Scope:
 
     The facts are read as they are: ``engine.analytics.facts.fresh_scope`` brings them up to date first.
     """
-    query = (select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.name,
-                    ProcessDefinition.annotations)
+    query = (select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.name)
              .where(ProcessDefinition.key == filters.process).order_by(ProcessDefinition.version.desc()))
     if filters.version is not None:
         query = query.where(ProcessDefinition.version == filters.version)
@@ -315,7 +314,7 @@ def resolve(uow: UnitOfWork, filters: Filters) -> Scope:
         raise NotFound(f"no process {filters.process!r} is deployed")
     versions = []
     for row in rows:
-        annotations = ProcessAnnotations.from_dict(row.annotations)
+        annotations = uow.annotations(row.id)
         versions.append(Version(row.id, row.version, row.name, annotations,
                                 calendar_for(annotations.process.calendar)))
     return Scope(filters, tuple(versions), uow.clock.now())

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 from sqlalchemy import bindparam, case, func, literal_column, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.analytics.sql import Buckets, Spread, day_of, insert_for, spreads
+from engine.analytics.sql import Buckets, Spread, bucket_of, day_of, insert_for, spreads
 from engine.storage.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
 from engine.storage.uow import UnitOfWork
 
@@ -124,7 +124,7 @@ def _task_sums() -> tuple[_Sums, ...]:
     step = {"definition_id": TF.definition_id, "step_id": TF.step_id, "segment": TF.segment,
             "role": func.coalesce(TF.role, literal_column("''"))}
     return (_Sums(TD, TF.task_id, [({}, {**step, "day": day_of(TF.completed_at)}, _task_values(), [])]),
-            _Sums(TB, TF.task_id, [({"metric": metric}, {**step, "bucket": _bucket(column, edges)},
+            _Sums(TB, TF.task_id, [({"metric": metric}, {**step, "bucket": bucket_of(column, edges)},
                                     {"tasks": literal_column("1")}, [column.is_not(None)])
                                    for metric, (column, edges) in BUCKETED.items()]))
 
@@ -141,11 +141,6 @@ def add_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> None:
     if task_ids:
         for sums in _task_sums():
             sums.add(uow, task_ids)
-
-
-def _bucket(column: Any, edges: Sequence[float]) -> ColumnElement[int]:
-    """The number of ``edges`` at or below the value: its bucket."""
-    return case(*[(column < edge, index) for index, edge in enumerate(edges)], else_=len(edges))
 
 
 def add_cases(uow: UnitOfWork, case_ids: Sequence[int]) -> None:

@@ -4,6 +4,9 @@
   arithmetic; PostgreSQL: ``EXTRACT(EPOCH …)``).
 - ``day_of(ts)``: the UTC day (a date) of ``ts``; ``week_start(ts)``: the
   Monday (a date) of the ISO week holding ``ts``.
+- ``bucket_of(value, edges)``: how many of the ascending ``edges`` lie at or
+  below ``value`` (PostgreSQL: ``width_bucket`` over an array; SQLite: a
+  ``CASE`` of the edges in turn).
 - ``insert_for(session, table)``: an INSERT that can skip or merge rows whose
   key is already there (``ON CONFLICT``, on both databases).
 - ``percentiles``: the median and 90th percentile of a column per group, as
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import Date, Float, Integer, bindparam, func, literal, select, union_all
+from sqlalchemy import Date, Float, Integer, bindparam, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -97,6 +100,31 @@ class week_start(_OfTimestamp):  # noqa: N801
     inherit_cache = True
     name = "week_start"
     generic, sqlite = "CAST(date_trunc('week', {}) AS DATE)", "date({}, 'weekday 0', '-6 days')"
+
+
+class bucket_of(FunctionElement[int]):  # noqa: N801 - used like a SQL function
+    """How many of ``edges`` (ascending numbers) lie at or below the value: its bucket. The edges are written into
+    the SQL, so a statement of several such columns stays short and free of parameters."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "bucket_of"
+
+    def __init__(self, value: Any, edges: Sequence[float]) -> None:
+        super().__init__(value, *[literal_column(repr(float(edge))) for edge in edges])
+
+
+@compiles(bucket_of)
+def _bucket_of_generic(element: bucket_of, compiler: Any, **kw: Any) -> str:
+    value, *edges = [compiler.process(clause, **kw) for clause in element.clauses]
+    return f"width_bucket(CAST({value} AS DOUBLE PRECISION), ARRAY[{', '.join(edges)}]::DOUBLE PRECISION[])"
+
+
+@compiles(bucket_of, "sqlite")
+def _bucket_of_sqlite(element: bucket_of, compiler: Any, **kw: Any) -> str:
+    value, *edges = [compiler.process(clause, **kw) for clause in element.clauses]
+    whens = " ".join(f"WHEN {value} < {edge} THEN {index}" for index, edge in enumerate(edges))
+    return f"CASE {whens} ELSE {len(edges)} END"
 
 
 def as_date(value: Any) -> Optional[date]:

@@ -27,6 +27,11 @@ class Definitions:
     def get(self, definition_id: int) -> Optional[ProcessDefinition]:
         return self.session.get(ProcessDefinition, definition_id)
 
+    def annotations(self, definition_id: int) -> ProcessAnnotations:
+        """The stored annotations of a definition, decoded."""
+        return ProcessAnnotations.from_dict(self.session.scalar(
+            select(ProcessDefinition.annotations).where(ProcessDefinition.id == definition_id)))
+
     def latest(self, key: str) -> Optional[ProcessDefinition]:
         return self.session.scalars(
             select(ProcessDefinition).where(ProcessDefinition.key == key)

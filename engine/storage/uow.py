@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import PoolProxiedConnection
 
+from engine.definitions.annotations import ProcessAnnotations
 from engine.definitions.spec_cache import SpecCache
 from engine.storage.account_generation import raise_on_account_changes
 from engine.storage.casestore import CaseCache, CaseStore
@@ -110,6 +111,10 @@ class UnitOfWork:
     def compiled(self, definition_id: int) -> CompiledDefinition:
         """The definition's specs, compiled once per process; the stored row is read only the first time."""
         return self.specs.get(definition_id, lambda: self.definitions.package(definition_id))
+
+    def annotations(self, definition_id: int) -> ProcessAnnotations:
+        """The definition's annotations, decoded once per process; the stored row is read only the first time."""
+        return self.specs.facts("annotations", definition_id, lambda: self.definitions.annotations(definition_id))
 
     @property
     def instances(self) -> Instances:

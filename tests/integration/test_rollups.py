@@ -22,6 +22,7 @@ from sqlalchemy import literal, select
 from engine import service
 from engine.analytics import costs, cycle_times, facts, rollups
 from engine.analytics.filters import Filters
+from engine.analytics.sql import bucket_of
 from engine.storage.tables import CaseDay, CaseFact, TaskBucket, TaskDay, TaskFact
 from tests.conftest import T0
 from tests.histories import HOUR, Story, unique
@@ -161,8 +162,11 @@ def test_a_period_counts_what_its_facts_count(story, stored_uow, start, end):
 
 
 def test_a_value_falls_in_the_bucket_of_the_edges_at_or_below_it(stored_uow):
-    edges = rollups.SECONDS_EDGES
+    seconds, overruns = rollups.SECONDS_EDGES, rollups.OVERRUN_EDGES
     with stored_uow() as uow:
-        for value in (0, 9, 10, 11, 12, 3600, edges[-1] - 1, edges[-1], 10 ** 9):
-            assert uow.session.scalar(select(rollups._bucket(literal(value), edges))) == \
-                bisect.bisect_right(edges, value)
+        for edges, values in ((seconds, (0, 9, 10, 11, 12, 3600, seconds[-1] - 1, seconds[-1], 10 ** 9)),
+                              (overruns, (0.0, 0.005, overruns[1], overruns[1] + 1e-9, 0.999, 1.0, overruns[-1],
+                                          overruns[-1] * 2))):
+            for value in values:
+                assert uow.session.scalar(select(bucket_of(literal(value), edges))) == \
+                    bisect.bisect_right(edges, value), value
