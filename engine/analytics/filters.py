@@ -219,14 +219,19 @@ class Scope:
             conditions.append(exists(select(T.id).where(T.instance_id == I.id, *self._people())))
         return conditions
 
-    def open_tasks(self) -> list[ColumnElement[bool]]:
+    def open_tasks(self, *, joined: bool = False) -> list[ColumnElement[bool]]:
         """Conditions on HumanTask alone for its open tasks: the database starts from the few open tasks (by
-        their status index) and looks each one's case up, rather than going through every case."""
+        their status index) and looks each one's case up, rather than going through every case. ``joined``:
+        the query joins each task's ProcessInstance already, and the conditions on the case are put on that
+        join rather than on a second lookup of it."""
         f = self.filters
-        case_conditions = [I.id == T.instance_id, I.definition_id.in_(self.ids)]
+        case_conditions = [I.definition_id.in_(self.ids)]
         if f.segment:
             case_conditions.append(I.segment == f.segment)
-        return [T.is_open(), select(I.id).where(*case_conditions).correlate(T).exists(), *self._people()]
+        if joined:
+            return [T.is_open(), *case_conditions, *self._people()]
+        return [T.is_open(), select(I.id).where(I.id == T.instance_id, *case_conditions).correlate(T).exists(),
+                *self._people()]
 
     def _people(self) -> list[ColumnElement[bool]]:
         f = self.filters

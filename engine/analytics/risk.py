@@ -69,7 +69,7 @@ def risk_of(uow: UnitOfWork, scope: Scope, limit: int = 100) -> WorkAtRisk:
     """``work_at_risk`` for a resolved scope, inside an open unit of work: the counts from ``open_work``, both
     lists in one statement."""
     now = moment(scope.now)
-    open_tasks = [*scope.open_tasks(), T.due_at.is_not(None)]
+    open_tasks = [*scope.open_tasks(joined=True), T.due_at.is_not(None)]
     breached, at_risk = _breached(scope), _at_risk(scope)
     counts = [sum(work[index] for work in open_work(uow, scope).values()) for index in (1, 2)]
     left = seconds_between(now, T.due_at)
@@ -96,7 +96,8 @@ def open_work(uow: UnitOfWork, scope: Scope) -> dict[str, tuple[int, int, int]]:
             for step_id, n, breached, at_risk in uow.session.connection().execute(
                 select(T.step_id, func.count(), func.sum(case((_breached(scope), 1), else_=0)),
                        func.sum(case((_at_risk(scope), 1), else_=0)))
-                .select_from(T).join(I, I.id == T.instance_id).where(*scope.open_tasks()).group_by(T.step_id))}
+                .select_from(T).join(I, I.id == T.instance_id).where(*scope.open_tasks(joined=True))
+                .group_by(T.step_id))}
     return found
 
 
