@@ -33,11 +33,15 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+_BY_LOWER_NAME = tuple((name.lower(), name, value) for name, value in HEADERS.items())
 
 
 def init_app(app: Flask) -> None:
     @app.after_request
     def _secure(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+        # Each header the view has not set itself; one look through the answer's headers (Werkzeug's setdefault
+        # looks through them twice and raises an exception for every header missing).
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}
+        headers.extend([(name, value) for lower, name, value in _BY_LOWER_NAME if lower not in present])
         return response
