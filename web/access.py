@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from types import TracebackType
 from typing import Optional
 from urllib.parse import quote
@@ -58,7 +58,7 @@ def request_id() -> str:
     found: Optional[str] = g.get("request_id")
     if found is None:
         sent = request.headers.get(HEADER, "")
-        found = g.request_id = sent if SANE_ID.fullmatch(sent) else uuid.uuid4().hex
+        found = g.request_id = sent if SANE_ID.fullmatch(sent) else secrets.token_hex(16)
     return found
 
 
