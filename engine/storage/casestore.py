@@ -25,7 +25,7 @@ from sqlalchemy import Integer, String, Text, bindparam, case, delete, exists, f
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.storage import account_generation
-from engine.storage.driver_statements import DriverStatements, Prepared, StaleRow
+from engine.storage.driver_statements import DriverStatements, Prepared, StaleRow, insert_rows
 from engine.storage.external_tasks import ExternalTasks
 from engine.storage.jobs import AT_RISK, BREACH, NEW_HUMAN_TASK_ID, SERVICE, JobQueue
 from engine.storage.outbox import NOTIFYING_EVENTS, Outbox
@@ -259,13 +259,13 @@ _SAVE_STATE = Prepared(update(_INSTANCE).where(
 _UPDATE_CASE_TASK = Prepared(update(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t"))
     .values(body=bindparam("b", type_=Text)))
-_INSERT_CASE_TASK = Prepared(insert(_CASE_TASK), ("instance_id", "task_id", "body"))
+_INSERT_CASE_TASK = insert_rows(_CASE_TASK, ("instance_id", "task_id", "body"))
 _INSERT_HUMAN_TASK = Prepared(insert(_HUMAN_TASK).returning(_HUMAN_TASK.c.id), (
     "instance_id", "spiff_task_id", "step_id", "name", "lane", "role", "customer_value", "value_class",
     "target_seconds", "created_at", "due_at", "assignee", "claimed_at", "status", "row_version"))
-_INSERT_EVENT = Prepared(insert(_EVENT), ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
-_INSERT_EVENT_OF_NEW_TASK = Prepared(insert(_EVENT).values(task_id=NEW_HUMAN_TASK_ID),
-                                     ("instance_id", "type", "step_id", "actor", "at", "detail"))
+_INSERT_EVENT = insert_rows(_EVENT, ("instance_id", "task_id", "type", "step_id", "actor", "at", "detail"))
+_INSERT_EVENT_OF_NEW_TASK = insert_rows(_EVENT, ("instance_id", "type", "step_id", "actor", "at", "detail"),
+                                        task_id=NEW_HUMAN_TASK_ID)
 _DELETE_CASE_TASK = Prepared(delete(_CASE_TASK).where(
     _CASE_TASK.c.instance_id == bindparam("i"), _CASE_TASK.c.task_id == bindparam("t")))
 _CANCEL_HUMAN_TASK = Prepared(update(_HUMAN_TASK).where(
@@ -610,9 +610,8 @@ class CaseStore:
             if on_server and not row["assignee"]:
                 self._new_ids.append((row["spiff_task_id"], self.sql.first_later(_INSERT_HUMAN_TASK, row)))
                 if row["due_at"] is not None:
-                    self.jobs.add_for_new_task(AT_RISK, record.id,
-                                               compiled.calendar.at_risk_from(now, row["target_seconds"]))
-                    self.jobs.add_for_new_task(BREACH, record.id, row["due_at"])
+                    self.jobs.add_for_new_task(record.id, {
+                        AT_RISK: compiled.calendar.at_risk_from(now, row["target_seconds"]), BREACH: row["due_at"]})
                 self.sql.execute_many(_INSERT_EVENT_OF_NEW_TASK, [
                     {"instance_id": record.id, "type": kind, "step_id": row["step_id"], "actor": None, "at": now,
                      "detail": detail} for kind, detail in events])

@@ -33,17 +33,18 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import Table, bindparam, insert, literal_column, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.expression import Executable, UpdateBase
+from sqlalchemy.sql.expression import ColumnElement, Executable, UpdateBase
 
 if TYPE_CHECKING:  # psycopg is imported where PostgreSQL is used
     from engine.storage.pg_pipeline import Answer, PgStatement
 
 Convert = Optional[Callable[[Any], Any]]
+ROWS_AT_ONCE = 32  # the most rows ``execute_many`` inserts in one statement on PostgreSQL (``insert_rows``)
 _DIVISION_BY_ZERO = "22012"  # PostgreSQL's SQLSTATE for it: how an update checked by the server fails
 
 
@@ -72,14 +73,32 @@ class Prepared:
     ``planned_each_time``.
     """
 
-    def __init__(self, statement: Executable, columns: Sequence[str] = (), *, planned_each_time: bool = False) -> None:
+    def __init__(self, statement: Executable, columns: Sequence[str] = (), *, planned_each_time: bool = False,
+                 rows_at_once: Optional[Callable[[int], Executable]] = None) -> None:
         self.statement = statement
         self.columns = list(columns)
         self.planned_each_time = planned_each_time
+        self._rows_at_once = rows_at_once  # the same insert of a number of rows in one statement (``insert_rows``)
+        self._of_rows: dict[int, Prepared] = {}
         self._by_dialect: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
         self._one_row: Optional[Prepared] = None
         self.writes = isinstance(statement, UpdateBase)  # an insert, update or delete
+
+    @property
+    def inserts_rows_at_once(self) -> bool:
+        """Whether this is an ``insert_rows``, which ``of_rows`` gives for several rows at once."""
+        return self._rows_at_once is not None
+
+    def of_rows(self, count: int) -> "Prepared":
+        """This insert of ``count`` rows in one statement, whose parameters are each column's name and the row's
+        number (``task_id_0``, ``task_id_1``, …)."""
+        found = self._of_rows.get(count)
+        if found is None:
+            assert self._rows_at_once is not None
+            with self._lock:
+                found = self._of_rows.setdefault(count, Prepared(self._rows_at_once(count)))
+        return found
 
     def one_row(self) -> "Prepared":
         """This update, failing with ``division_by_zero`` unless it changes one row (PostgreSQL; see the module)."""
@@ -116,6 +135,17 @@ class Prepared:
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                         for column in getattr(self.statement, "exported_columns", ()))
         return _Compiled(compiled.string, _parameter_builder(binds, positional), fixed, results, pg, self.writes)
+
+
+def insert_rows(table: Table, columns: Sequence[str], **fixed: ColumnElement[Any]) -> Prepared:
+    """An insert of rows giving ``columns`` (and ``fixed``, the same in every row). On PostgreSQL ``execute_many``
+    sends up to ``ROWS_AT_ONCE`` rows as one statement (``VALUES (…), (…)``, prepared once for each number of
+    rows): the server then starts one statement where it started one a row, and the rows keep their order."""
+
+    def rows(count: int) -> Executable:
+        return insert(table).values([{**{name: bindparam(f"{name}_{row}", type_=table.c[name].type)
+                                          for name in columns}, **fixed} for row in range(count)])
+    return Prepared(insert(table).values(**fixed) if fixed else insert(table), columns, rows_at_once=rows)
 
 
 def _parameter_builder(binds: Sequence[tuple[str, Convert]], positional: bool) -> Callable[[Mapping[str, Any]], Any]:
@@ -261,14 +291,22 @@ class DriverStatements:
         self._send()
         return answer.rowcount
 
-    def execute_many(self, statement: Prepared, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Run a statement once per row of parameters."""
+    def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run a statement once per row of parameters (on PostgreSQL, an ``insert_rows`` once for every
+        ``ROWS_AT_ONCE`` rows)."""
         compiled = statement.compiled(self._dialect)
         if self._pipeline is None:
             self._run(compiled, self._cursor.executemany, [self._parameters(compiled, row) for row in rows])
             return
-        for row in rows:
-            self._queue(compiled, row, answered=False)
+        if statement.inserts_rows_at_once and len(rows) > 1:
+            for first in range(0, len(rows), ROWS_AT_ONCE):
+                chunk = rows[first:first + ROWS_AT_ONCE]
+                values = {f"{name}_{number}": row[name]
+                          for number, row in enumerate(chunk) for name in statement.columns}
+                self._queue(statement.of_rows(len(chunk)).compiled(self._dialect), values, answered=False)
+        else:
+            for row in rows:
+                self._queue(compiled, row, answered=False)
         if not self._batching:
             self._send()
 

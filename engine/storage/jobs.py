@@ -20,7 +20,7 @@ from typing import Optional
 from sqlalchemy import (ColumnElement, Integer, ScalarSelect, String, Text, and_, bindparam, delete, func, insert, or_,
                         select, update)
 
-from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.driver_statements import DriverStatements, Prepared, insert_rows
 from engine.storage.tables import HumanTask, Job
 
 _JOB = Job.__table__
@@ -90,8 +90,7 @@ _DROP_SERVICE = Prepared(delete(_JOB).where(_JOB.c.instance_id == bindparam("ins
 # On PostgreSQL, the id of the human task this transaction inserted last: the rows that name a task inserted in
 # the same batch take it on the server instead of waiting for its RETURNING (engine.storage.casestore).
 NEW_HUMAN_TASK_ID = func.currval(func.pg_get_serial_sequence(HumanTask.__tablename__, "id"))
-_ADD_FOR_NEW_TASK = Prepared(insert(_JOB).values(task_id=NEW_HUMAN_TASK_ID), ("kind", "instance_id", "due_at",
-                                                                                "attempts"))
+_ADD_FOR_NEW_TASK = insert_rows(_JOB, ("kind", "instance_id", "due_at", "attempts"), task_id=NEW_HUMAN_TASK_ID)
 
 
 class JobQueue:
@@ -140,6 +139,8 @@ class JobQueue:
                                                    "due_at": due, "attempts": 0})
         return int(job_id)
 
-    def add_for_new_task(self, kind: str, instance_id: int, due: datetime) -> None:
-        """A job about the human task just inserted on this PostgreSQL connection (``NEW_HUMAN_TASK_ID``)."""
-        self.sql.execute(_ADD_FOR_NEW_TASK, {"kind": kind, "instance_id": instance_id, "due_at": due, "attempts": 0})
+    def add_for_new_task(self, instance_id: int, due: dict[str, datetime]) -> None:
+        """Jobs about the human task just inserted on this PostgreSQL connection (``NEW_HUMAN_TASK_ID``), one of each
+        kind ``due`` names, due when it says."""
+        self.sql.execute_many(_ADD_FOR_NEW_TASK, [
+            {"kind": kind, "instance_id": instance_id, "due_at": at, "attempts": 0} for kind, at in due.items()])

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from engine.storage.driver_statements import DriverStatements, Prepared
+from engine.storage.driver_statements import ROWS_AT_ONCE, DriverStatements, Prepared, insert_rows
 from engine.storage.tables import Customer
 from engine.storage.wiring import connect
 
@@ -18,6 +18,7 @@ _ADD = Prepared(insert(CUSTOMER), ("id", "name", "segment"))
 _NAMES = Prepared(select(CUSTOMER.c.name).where(CUSTOMER.c.id.like(bindparam("prefix") + "%")).order_by(CUSTOMER.c.id))
 _REMOVE = Prepared(delete(CUSTOMER).where(CUSTOMER.c.id.like(bindparam("prefix") + "%")))
 _NAMES_PLANNED_EACH_TIME = Prepared(_NAMES.statement, planned_each_time=True)
+_ADD_ROWS = insert_rows(CUSTOMER, ("id", "name", "segment"))
 
 
 DIALECT = []  # the engine's PostgreSQL dialect, with its driver loaded
@@ -109,6 +110,18 @@ def test_a_batch_larger_than_the_sockets_buffers_is_sent_and_answered_whole(driv
         sql.execute_many(_ADD, [customer(n, "big-", long_name) for n in range(15000)])  # about 5 MB
     names = sql.all(_NAMES, {"prefix": "big-"})
     assert len(names) == 15000 and names[-1] == (long_name,)
+    driver.rollback()
+
+
+def test_rows_inserted_at_once_are_all_written_in_order_a_statement_for_each_few_dozen(driver):
+    sql = statements(driver)
+    count = 2 * ROWS_AT_ONCE + 5
+    sql.execute_many(_ADD_ROWS, [customer(n, "rows-") for n in range(count)])
+    assert sql.all(_NAMES, {"prefix": "rows-"}) == [(f"Customer {n}",) for n in range(count)]
+    statements_of = {_ADD_ROWS.of_rows(rows).compiled(DIALECT[0]).pg.name.decode() for rows in (ROWS_AT_ONCE, 5)}
+    assert statements_of <= prepared_names(driver)
+    sql.execute_many(_ADD_ROWS, [customer(count, "rows-")])  # one row: the insert of one row
+    assert _ADD_ROWS.compiled(DIALECT[0]).pg.name.decode() in prepared_names(driver)
     driver.rollback()
 
 
