@@ -93,7 +93,7 @@ def run_counted(root: Path, kind: str, instances: int, toggle_library: Path, pos
                     task.run()
                     workflow.do_engine_steps()
 
-    if kind != "persisted":
+    if kind in ("raw", "CaseWorkflow"):
         workflow_class = CaseWorkflow if kind == "CaseWorkflow" else bench.BpmnWorkflow
         raw(5, workflow_class)
         toggle()
