@@ -18,6 +18,9 @@ the root, filtered by state, spec name or ``manual``, in a workflow without
 subprocesses, whose tasks all hang from the root no deeper than the walk goes.
 Every other query is SpiffWorkflow's own.
 
+A parallel join asks, of each token it holds, whether the token descends from the join's task or the join's
+task from it; ``CaseTask`` answers by walking the parents' ids, each looked up once.
+
 SpiffWorkflow also builds a log record's details at every change of a task's
 state (the state's name, a dict of the task's details) and, when the workflow
 starts or ends, a list of all its tasks, before it asks its logger whether
@@ -56,6 +59,18 @@ class CaseTask(Task):
         elif value != self._state:
             self.last_state_change = time.time()
             self._state = value
+
+    def is_descendant_of(self, task: Task) -> bool:
+        """SpiffWorkflow's answer, whether ``task`` is an ancestor of this one, by one look-up a generation: its
+        recursion looks each parent up three times. A parallel join asks it of every token it holds, at every
+        update, and the tokens sit deep in the tree."""
+        tasks = self.workflow.tasks
+        parent = tasks.get(self._parent)
+        while parent is not None:
+            if parent is task:
+                return True
+            parent = tasks.get(parent._parent)
+        return False
 
     def _add_child(self, task_spec: TaskSpec, state: int = TaskState.MAYBE) -> Task:
         """SpiffWorkflow's ``Task._add_child``, making a ``CaseTask``."""

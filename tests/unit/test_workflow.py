@@ -124,6 +124,27 @@ def test_a_restored_case_answers_from_its_table_too(table_answers):
     assert review.task_spec.bpmn_id == "review" and table_answers[0] - before == 1
 
 
+def test_whether_a_task_descends_from_another_is_spiffworkflows_answer_for_every_pair_at_every_step():
+    """A parallel join asks it of its tokens: the loan's tree at each step, started and restored, and a task of
+    another workflow."""
+    case = loan_case()
+    stranger = loan_case().workflow.task_tree
+    pairs = 0
+    while ready := case.ready_human_tasks():
+        saved = case.snapshot()
+        for workflow in (case.workflow, Case.restore(saved.header, saved.tasks.values(), case.definition).workflow):
+            tasks = [*workflow.tasks.values(), stranger]
+            for task in workflow.tasks.values():
+                assert type(task) is CaseTask
+                for other in tasks:
+                    assert task.is_descendant_of(other) == Task.is_descendant_of(task, other)
+                    pairs += 1
+        case.complete(str(ready[0].id), LOAN_FORMS.get(ready[0].task_spec.bpmn_id, {}))
+    assert pairs > 1000
+    deepest = max(case.workflow.tasks.values(), key=lambda task: task.depth)
+    assert deepest.is_descendant_of(case.workflow.task_tree) and not case.workflow.task_tree.is_descendant_of(deepest)
+
+
 def _run_loan(workflow_class: type[BpmnWorkflow]) -> None:
     compiled = compile_package(read_package(SHIPPED / "loan_decision"))
     workflow = workflow_class(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
