@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
@@ -291,13 +292,19 @@ def main() -> None:
     args = parser.parse_args()
 
     raw_instances_per_second(20)  # warm up: parse, compile, caches
-    with tempfile.TemporaryDirectory() as folder:
-        databases = [("SQLite file", f"sqlite:///{folder}/bench.db", lambda: None),
-                     ("SQLite memory", "sqlite://", lambda: None)]  # the same work without the disk
+    # A run that fails still drops its PostgreSQL database, after its connections are closed.
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as leaving:
+        databases = [("SQLite file", f"sqlite:///{folder}/bench.db"),
+                     ("SQLite memory", "sqlite://")]  # the same work without the disk
         postgres = temporary_postgres()
         if postgres:
-            databases.append(("PostgreSQL", *postgres))
-        factories = [prepared(url) for _, url, _ in databases]
+            url, drop = postgres
+            leaving.callback(drop)
+            databases.append(("PostgreSQL", url))
+        factories = []
+        for _, url in databases:
+            factories.append(prepared(url))
+            leaving.callback(factories[-1].dispose)
         for new_uow in factories:
             persisted_instances_per_second(new_uow, 10)  # warm up
         # Rounds interleave raw and persisted runs, so that a machine that speeds up or slows down
@@ -319,15 +326,13 @@ def main() -> None:
         print(f"  raw on Valueflow's CaseWorkflow    {statistics.median(raws_on_ours):8.1f} instances/s  "
               f"(persisted on the SQLite file against it: {statistics.median(on_file):.2f})")
         raw_ms, parts = where_the_time_goes(factories[0], args.instances // 5)  # instrumented: not in the figures above
-        for (label, _, cleanup), new_uow, results in zip(databases, factories, runs):
+        for (label, _), results in zip(databases, runs):
             steps_only = statistics.median(r[0] for r in results)
             with_claims = statistics.median(r[1] for r in results)
             low, middle, high = statistics.quantiles([r[0] / raw_run for r, raw_run in zip(results, raws)], n=4)
             print(f"  persisted, {label:<12}           {steps_only:8.1f} instances/s  "
                   f"(ratio to raw {middle:.2f}, middle half of the rounds {low:.2f}-{high:.2f}; "
                   f"with claims {with_claims:.1f}/s)")
-            new_uow.dispose()
-            cleanup()
         print(f"where a persisted instance's time goes, SQLite file (instrumented rounds; raw {raw_ms:.2f} ms)")
         for part, milliseconds in parts.items():
             print(f"  {part:<46} {milliseconds:6.2f} ms  ({milliseconds / raw_ms:.2f} x raw)")
