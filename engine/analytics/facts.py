@@ -39,7 +39,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.analytics import rollups
 from engine.analytics.filters import Filters, Scope, resolve
 from engine.analytics.sql import insert_for, seconds_between, week_start
-from engine.definitions.annotations import ProcessAnnotations
 from engine.storage.tables import CaseFact, HumanTask, ProcessDefinition, ProcessInstance, RoleRate, TaskEvent, TaskFact
 from engine.storage.uow import UnitOfWork
 from engine.time.calendar import calendar_for
@@ -140,8 +139,8 @@ def _task_facts_insert(session: Any) -> Any:
 def _add_case_facts(uow: UnitOfWork, new: list[tuple[int, int]]) -> bool:
     if not new:
         return False
-    notes = {definition_id: ProcessAnnotations.from_dict(annotations).process
-             for definition_id, annotations in uow.session.execute(select(D.id, D.annotations))}
+    notes = {definition_id: uow.annotations(definition_id).process
+             for definition_id in uow.session.scalars(select(D.id))}
     target = _target(notes)
     lead = _seconds(I.started_at, I.ended_at)
     zero = literal(0)
