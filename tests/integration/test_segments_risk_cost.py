@@ -61,6 +61,26 @@ def test_breached_and_at_risk_tasks_are_listed_with_customer_role_and_assignee(s
     assert close.customer_name.startswith("Customer ") and close.segment == "standard"
 
 
+def test_work_at_risk_counts_the_open_tasks_of_the_chosen_process_and_segment_only(stored_uow, clock):
+    story, other = Story(stored_uow, clock), Story(stored_uow, clock)
+    now = T0 + timedelta(days=1)
+    premium_late = story.start(now - 5 * HOUR, story.customer("premium"))  # a premium customer's target: 1 h
+    standard_late = story.start(now - 6 * HOUR)  # everyone else's: 4 h
+    story.start(now - HOUR, story.customer())  # 3 h of 4 h left
+    story.start(now - timedelta(minutes=50), story.customer("premium"))  # 10 min of 1 h left
+    other.start(now - 5 * HOUR, other.customer("premium"))  # late too, in another process
+    clock.set(now)
+    everyone = risk.work_at_risk(stored_uow(), Filters(story.key))
+    assert (everyone.breached_count, everyone.at_risk_count) == (2, 1)
+    assert [t.instance_id for t in everyone.breached] == [premium_late, standard_late]  # the longest overdue first
+    premium = risk.work_at_risk(stored_uow(), Filters(story.key, segment="premium"))
+    assert (premium.breached_count, premium.at_risk_count) == (1, 1)
+    assert [t.instance_id for t in premium.breached] == [premium_late]
+    review = next(s for s in cycle_times.step_table(stored_uow(), Filters(story.key, segment="premium"))
+                  if s.step_id == "review")
+    assert (review.open_now, review.breached_now) == (2, 1)
+
+
 @pytest.fixture
 def priced_story(stored_uow, clock) -> Story:
     story = Story(stored_uow, clock)
