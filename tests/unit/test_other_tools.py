@@ -206,6 +206,26 @@ def test_a_flowable_bpmn20_xml_file_deploys_and_runs_to_its_end(new_uow, tmp_pat
         ("handleRequest", "management", None), ("confirmDates", "hr", None)]
 
 
+def test_a_diagram_on_the_activiti_template_deploys_again_unchanged_and_then_changed(new_uow):
+    """Activiti, Flowable and Camunda 7 diagrams start from a template declaring ``xmlns:tns="Examples"``, a
+    relative namespace URI: a later deploy of the process compares it with the stored version, rewritten or
+    changed, and never fails on it."""
+    template = (DIALECTS / "flowable_vacation.bpmn20.xml").read_text().replace(
+        'targetNamespace="http://www.flowable.org/processdef"', 'targetNamespace="Examples" xmlns:tns="Examples"')
+
+    def deploy(xml: str) -> service.Deployment:
+        return service.deploy(new_uow(), Package("vacation", "vacation.bpmn20.xml", {"vacation.bpmn20.xml": xml}))
+
+    first = deploy(template)
+    rewritten = deploy(template.replace("\n  ", "\n    "))
+    renamed = deploy(template.replace('name="Handle vacation request"', 'name="Decide on the vacation request"'))
+    assert (first.version, first.created) == (1, True)
+    assert (rewritten.version, rewritten.created) == (1, False)
+    assert (renamed.version, renamed.created) == (2, True)
+    assert [str(c) for c in renamed.changes] == ["step renamed: “Handle vacation request” → "
+                                                 "“Decide on the vacation request”"]
+
+
 @pytest.mark.parametrize("suffix", [".bpmn2", ".xml"])
 def test_other_diagram_file_names_are_read_as_packages(tmp_path, suffix):
     path = tmp_path / f"claim{suffix}"
