@@ -16,7 +16,11 @@ refused, crashed (any exception other than a refusal), hung, and how many of
 the deployed reached their first wait; then the most frequent reasons for each
 outcome. ``--list`` prints every file's outcome as well.
 
-Usage: .venv/bin/python bench/conformance.py PATH... [--limit SECONDS] [--list]
+``--alone`` deploys each diagram file on its own instead, as ``valueflow deploy
+FILE`` reads it: for folders of unrelated diagrams, such as other engines' test
+resources, where one broken neighbour would refuse every file of its folder.
+
+Usage: .venv/bin/python bench/conformance.py PATH... [--limit SECONDS] [--list] [--alone]
 """
 
 from __future__ import annotations
@@ -97,10 +101,11 @@ def one_line(text: Any) -> str:
     return " ".join(str(text).split())[:300]
 
 
-def try_one(new_uow: UnitOfWorkFactory, path: Path) -> dict[str, Any]:
-    """Deploy one diagram and, when it deploys, start a case of it."""
+def try_one(new_uow: UnitOfWorkFactory, path: Path, alone: bool = False) -> dict[str, Any]:
+    """Deploy one diagram (``alone``: as ``valueflow deploy FILE`` reads it, without its folder) and, when it
+    deploys, start a case of it."""
     try:
-        deployment = service.deploy(new_uow(), package_of(path))
+        deployment = service.deploy(new_uow(), read_package(path) if alone else package_of(path))
     except DeploymentRefused as refusal:
         blocking = [p for p in refusal.problems if not p.warning]
         return {"outcome": "refused", "reasons": [p.message for p in blocking],
@@ -114,15 +119,16 @@ def try_one(new_uow: UnitOfWorkFactory, path: Path) -> dict[str, Any]:
 def worker(connection: Connection) -> None:
     new_uow = connect("sqlite://", FixedClock(NOW), migrate=True)
     while True:
-        path = connection.recv()
-        connection.send(try_one(new_uow, Path(path)))
+        path, alone = connection.recv()
+        connection.send(try_one(new_uow, Path(path), alone))
 
 
 class Runner:
     """One worker process at a time; replaced when a diagram takes longer than the limit or kills it."""
 
-    def __init__(self, limit: float) -> None:
+    def __init__(self, limit: float, alone: bool = False) -> None:
         self.limit = limit
+        self.alone = alone
         self.process: Optional[multiprocessing.Process] = None
         self.connection: Optional[Connection] = None
 
@@ -136,7 +142,7 @@ class Runner:
         if self.process is None or not self.process.is_alive():
             self._spawn()
         assert self.connection is not None and self.process is not None
-        self.connection.send(str(path))
+        self.connection.send((str(path), self.alone))
         try:
             if self.connection.poll(self.limit):
                 return self.connection.recv()
@@ -199,8 +205,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument("--limit", type=float, default=30.0, help="seconds a diagram may take (default 30)")
     parser.add_argument("--list", action="store_true", help="print every file's outcome and reasons")
+    parser.add_argument("--alone", action="store_true",
+                        help="deploy each diagram on its own, as `valueflow deploy FILE` reads it, not as the main "
+                             "diagram of its folder's package (for folders of unrelated test diagrams)")
     args = parser.parse_args(argv)
-    runner = Runner(args.limit)
+    runner = Runner(args.limit, args.alone)
     results: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
     for root in args.paths:
         for source, files in sources(root.resolve()).items():
