@@ -285,10 +285,15 @@ def _refusal(message: str, line: int | None) -> _Compiled:
 
 def _analyse(tree: ast.AST, helper_names: frozenset[str]) -> _Compiled | tuple[bool, tuple[tuple[str, int], ...]]:
     """Our own checks, before RestrictedPython's, for clear messages. Returns the first refusal in
-    source order, or (ticks, unsafe)."""
+    source order, or (ticks, unsafe).
+
+    A builtin off the safe list is refused when it runs, unless the data has a value of that name (a variable
+    called ``type``, say); but one that is called, and not defined by the script itself, is refused here: no
+    value a case keeps is a function, so the call could only ever fail."""
     ticks = False
     bound: set[str] = set()
     loaded: list[tuple[str, int]] = []
+    called: list[ast.Name] = []
     refusals: list[tuple[int, int, int, str]] = []
 
     def refuse(node: ast.AST, message: str) -> None:
@@ -326,6 +331,12 @@ def _analyse(tree: ast.AST, helper_names: frozenset[str]) -> _Compiled | tuple[b
             bound.add(node.name)
         elif isinstance(node, _LOOPING):
             ticks = True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _UNSAFE_BUILTIN_NAMES \
+                and node.func.id not in helper_names:
+            called.append(node.func)
+    for name in called:
+        if name.id not in bound:
+            refuse(name, f"{name.id}() is not allowed in a script")
     if refusals:
         line, _, _, message = min(refusals)
         return _refusal(message, line or None)
