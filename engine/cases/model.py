@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task as SpiffTask
@@ -244,14 +245,25 @@ class Case:
 
     def retry(self) -> None:
         """Run the steps that failed again (once what made them fail is fixed), and on until the case waits; a timer
-        that failed starts waiting again, its value computed anew."""
+        that failed starts waiting again, its value computed anew, and a call activity or subprocess that failed
+        to open its process opens it anew."""
+        unopened = []
         for task in self._tasks():
             if task.state == TaskState.ERROR and _is_timer(task):
                 task._set_state(TaskState.WAITING)
                 task.workflow.top_workflow.event_manager.add_task(task)  # advance's look at the timers starts it
+            elif task.state == TaskState.ERROR and _opened_nothing(task):
+                unopened.append(task)  # run from READY, SpiffWorkflow would pass it without running its process
             elif task.state == TaskState.ERROR:
                 task._set_state(TaskState.READY)  # SpiffWorkflow has no public way back from ERROR
         self.error = None
+        try:
+            for task in unopened:
+                task._set_state(TaskState.FUTURE)
+                task.task_spec._update(task)  # opens its process, as when the case first came to it
+        except SpiffWorkflowException as exc:
+            self._fail(exc, getattr(exc, "task", None))
+            return
         self.advance()
 
     def advance(self) -> None:
@@ -317,6 +329,11 @@ class Case:
 def _is_timer(task: SpiffTask) -> bool:
     """Whether the task waits for a timer, also one among the events of an event-based gateway."""
     return any(isinstance(each, TimerEventDefinition) for each in event_definitions(task.task_spec))
+
+
+def _opened_nothing(task: SpiffTask) -> bool:
+    """Whether the task is a call activity or subprocess whose process did not open (see CaseWorkflow)."""
+    return isinstance(task.task_spec, SubWorkflowTask) and task.workflow.top_workflow.get_subprocess(task) is None
 
 
 def _due_time(event_value: Any) -> Optional[datetime]:

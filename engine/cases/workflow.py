@@ -36,6 +36,9 @@ import time
 from typing import Any, Iterator, Optional
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -48,6 +51,13 @@ _TABLE_DEPTH = 900
 # SpiffWorkflow's loggers for tasks and workflows (SpiffWorkflow.task and SpiffWorkflow.workflow log to these).
 _TASK_LOG = logging.getLogger("spiff.task")
 _WORKFLOW_LOG = logging.getLogger("spiff.workflow")
+# How many subprocesses and called processes may be open inside one another in a case. Drawn processes nest a
+# handful of levels; only a process that calls itself (directly or through the processes it calls) goes deeper,
+# and one that never takes a path that stops calling would nest without end, each level slower to open than the
+# last (SpiffWorkflow walks every level above a new one) and the case's state growing with each. 50 leaves room
+# for recursion that ends (over a tree 50 levels deep) and stops a runaway one within a second, its state small
+# enough to save and show; work over a longer list is what loops and multi-instance activities are for.
+MAX_NESTING = 50
 
 
 class CaseTask(Task):
@@ -101,6 +111,22 @@ class CaseWorkflow(BpmnWorkflow):
         if _WORKFLOW_LOG.isEnabledFor(logging.INFO):
             return super().collect_log_extras(dct)
         return dct or {}
+
+    def create_subprocess(self, my_task: Task, spec_name: str) -> BpmnSubWorkflow:
+        """SpiffWorkflow's subprocess for a call activity or subprocess, refused past ``MAX_NESTING`` levels: the
+        task errors, as SpiffWorkflow's own does when the process it calls is missing."""
+        depth = my_task.workflow.depth + 1
+        if depth > MAX_NESTING:
+            spec = my_task.task_spec
+            name = spec.bpmn_name or spec.bpmn_id
+            what = (f"the call activity {name!r} would run the process {spec_name!r}"
+                    if isinstance(spec, CallActivity) else f"the subprocess {name!r} would run")
+            my_task.error()
+            raise WorkflowTaskException(
+                f"{what} {depth} levels deep, past the {MAX_NESTING} levels of processes a case may open inside one "
+                "another: a process that calls itself, directly or through the processes it calls, must come to a "
+                "path that stops calling (a gateway whose other path ends the process)", task=my_task)
+        return super().create_subprocess(my_task, spec_name)
 
     def get_tasks_iterator(self, first_task: Optional[Task] = None, **kwargs: Any) -> Iterator[Task]:
         """The tasks SpiffWorkflow's iterator gives for the same arguments, in the same order.
