@@ -12,13 +12,15 @@ may be in any diagram of the package, and is checked like the main one.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from lxml import etree
 
 from engine.definitions.namespaces import BPMN_NS, NS
-from engine.definitions.validation import BadDocument, Problem, human_tasks, is_executable
+from engine.definitions.validation import (BadDocument, Problem, human_tasks, is_executable, reachable,
+                                           unavoidable_calls)
 
 # SpiffArena's description of a process model, kept in the package folder beside its diagrams.
 PROCESS_MODEL_FILE = "process_model.json"
@@ -123,6 +125,31 @@ def called_processes(main: etree._Element, documents: dict[str, etree._Element]
                 found.append(holders[0])
                 pending.append(holders[0][1])
     return found, problems
+
+
+def endless_calls(processes: list[etree._Element]) -> list[Problem]:
+    """Call activities that no case could ever get past: each is a step every case of its process runs to its end
+    (``unavoidable_calls``), and calls a process that in the same way calls the caller's process again, directly
+    or through others, so that each case would open the processes inside one another without end. A call behind
+    a condition may stop calling; a case that never does is stopped by the limit on nesting (CaseWorkflow)."""
+    unavoidable = {process.get("id", ""): unavoidable_calls(process) for process in processes}
+    calling: dict[str, set[str]] = defaultdict(set)
+    for process_id, calls in unavoidable.items():
+        calling[process_id] = {(call.get("calledElement") or "").strip() for call in calls}
+    problems = []
+    for process_id, calls in unavoidable.items():
+        for call in calls:
+            called = (call.get("calledElement") or "").strip()
+            if process_id not in reachable({called}, calling):
+                continue
+            what = (f"calls its own process {called!r}" if called == process_id else
+                    f"calls the process {called!r}, which on every path through it calls this call activity's "
+                    f"process {process_id!r} again (directly or through the processes it calls)")
+            problems.append(Problem(call.get("id"), call.get("name"), f"call activity {what}, and every path "
+                                    "from the start to an end goes through it, so a case would call again and "
+                                    "again without end: put the call behind a gateway whose other path ends the "
+                                    "process, taken when there is no more to do"))
+    return problems
 
 
 def steps_behind_calls(main: etree._Element, documents: dict[str, etree._Element]) -> dict[str, str]:

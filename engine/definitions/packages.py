@@ -30,7 +30,7 @@ from engine.definitions.annotations import ProcessAnnotations, from_properties
 from engine.definitions.assignments import Assignment, assignment_of
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
-from engine.definitions.diagrams import (called_processes, duplicate_step_ids, main_diagram, naming_of,
+from engine.definitions.diagrams import (called_processes, duplicate_step_ids, endless_calls, main_diagram, naming_of,
                                          steps_behind_calls)
 from engine.definitions.errors import DeploymentRefused, PackageNotFound
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
@@ -173,7 +173,8 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     """Check and compile a package; raises DeploymentRefused listing every blocking problem and warning.
 
     A ``stored`` package was deployed under the rules of its day, and its running cases go on: its forms are
-    not held to engine.definitions.form_rules again (a form that breaks one refuses its values instead)."""
+    not held to engine.definitions.form_rules again (a form that breaks one refuses its values instead), nor its
+    call activities to ``endless_calls`` (the limit on nesting stops such a case instead)."""
     try:
         root = read_bpmn(package.bpmn_xml, package.bpmn_file)
         process = main_process(root, naming_of(package.files).process_id or package.name)
@@ -187,7 +188,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     used = {package.bpmn_file: root, **{path: documents[path] for path, _ in called}}
     processes = [process, *(called_process for _, called_process in called)]
     problems += [p for document in used.values() for p in check_document(document)]
-    problems += call_problems + duplicate_step_ids(processes)
+    problems += call_problems + duplicate_step_ids(processes) + ([] if stored else endless_calls(processes))
     problems += check_process(process) + [p for _, other in called for p in check_process(other, called=True)]
     for each in processes:
         problems += map_io_parameters(each)

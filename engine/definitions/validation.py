@@ -377,8 +377,19 @@ def _flow_nodes(scope: etree._Element) -> dict[str, etree._Element]:
     }
 
 
-def _check_reachability(scope: etree._Element) -> list[Problem]:
-    """Steps that no start event reaches, or that reach no end event, inside one process or subprocess."""
+@dataclass(frozen=True)
+class _FlowGraph:
+    """The steps of one process or subprocess and how a case moves between them: sequence flows, thrown to caught
+    link events, an activity to each boundary event attached to it, a compensation event to its handler."""
+
+    nodes: dict[str, etree._Element]
+    forward: dict[str, set[str]]
+    backward: dict[str, set[str]]
+    starts: set[str]  # start events, and event subprocesses, which start on their own
+    ends: set[str]  # end events, event subprocesses and compensation handlers
+
+
+def _flow_graph(scope: etree._Element) -> _FlowGraph:
     nodes = _flow_nodes(scope)
     forward: dict[str, set[str]] = defaultdict(set)
     backward: dict[str, set[str]] = defaultdict(set)
@@ -406,15 +417,52 @@ def _check_reachability(scope: etree._Element) -> list[Problem]:
     starts = {i for i, n in nodes.items() if local(n) == "startEvent"} | event_subprocesses
     compensation_handlers = {i for i, n in nodes.items() if n.get("isForCompensation", "").lower() == "true"}
     ends = {i for i, n in nodes.items() if local(n) == "endEvent"} | event_subprocesses | compensation_handlers
-    reached = _walk(starts, forward)
-    finishing = _walk(ends, backward)
+    return _FlowGraph(nodes, forward, backward, starts, ends)
+
+
+def _check_reachability(scope: etree._Element) -> list[Problem]:
+    """Steps that no start event reaches, or that reach no end event, inside one process or subprocess."""
+    graph = _flow_graph(scope)
+    reached = reachable(graph.starts, graph.forward)
+    finishing = reachable(graph.ends, graph.backward)
     problems = []
-    for node_id, node in nodes.items():
+    for node_id, node in graph.nodes.items():
         if node_id not in reached:
             problems.append(_problem(node, "cannot be reached from a start event"))
         elif node_id not in finishing:
             problems.append(_problem(node, "cannot reach an end event"))
     return problems
+
+
+def unavoidable_calls(scope: etree._Element) -> list[etree._Element]:
+    """The call activities of a process (or subprocess) that every case of it comes to and leaves only when the
+    called process ends: each lies on every path from a start event to an end event, runs once (no loop or
+    multi-instance marker) and has no interrupting boundary event to leave by; inside a subprocess, so does the
+    subprocess. Parallel branches count as alternative paths here, so a call on one of them is not among these."""
+    graph = _flow_graph(scope)
+    if not reachable(graph.starts, graph.forward) & graph.ends:
+        return []  # refused as unreachable steps already
+    found = []
+    for node_id, node in graph.nodes.items():
+        if local(node) in ("callActivity", "subProcess") and node_id not in graph.starts \
+                and _unavoidable(graph, node_id):
+            found += [node] if local(node) == "callActivity" else unavoidable_calls(node)
+    return found
+
+
+def _unavoidable(graph: _FlowGraph, node_id: str) -> bool:
+    """Whether every case of the graph runs the activity ``node_id`` to its end."""
+    node = graph.nodes[node_id]
+    loop = node.find("bpmn:standardLoopCharacteristics", NS)
+    if node.find("bpmn:multiInstanceLoopCharacteristics", NS) is not None or \
+            loop is not None and loop.get("testBefore", "false").lower() == "true":
+        return False  # may run no time at all
+    for target in graph.forward[node_id]:
+        boundary = graph.nodes.get(target)
+        if boundary is not None and boundary.get("attachedToRef") == node_id \
+                and boundary.get("cancelActivity", "true").lower() != "false":
+            return False
+    return not reachable(graph.starts, graph.forward, avoiding=node_id) & graph.ends
 
 
 def _link_events(nodes: dict[str, etree._Element], tag: str) -> list[etree._Element]:
@@ -425,12 +473,14 @@ def _link_name(event: etree._Element) -> str:
     return event.find("bpmn:linkEventDefinition", NS).get("name") or event.get("name") or ""
 
 
-def _walk(seeds: set[str], edges: dict[str, set[str]]) -> set[str]:
-    seen = set(seeds)
-    queue = deque(seeds)
+def reachable(seeds: set[str], edges: dict[str, set[str]], avoiding: Optional[str] = None) -> set[str]:
+    """The ids reached from ``seeds`` along ``edges`` (a defaultdict), the seeds included, never passing
+    ``avoiding``."""
+    seen = set(seeds) - {avoiding}
+    queue = deque(seen)
     while queue:
         for nxt in edges[queue.popleft()]:
-            if nxt not in seen:
+            if nxt not in seen and nxt != avoiding:
                 seen.add(nxt)
                 queue.append(nxt)
     return seen
