@@ -35,6 +35,7 @@ from engine.definitions.diagrams import (called_processes, duplicate_step_ids, e
 from engine.definitions.errors import DeploymentRefused, PackageNotFound
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.io_mappings import map_io_parameters
+from engine.definitions.link_events import as_sequence_flows, check_link_events
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
@@ -194,6 +195,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
         problems += map_io_parameters(each)
         problems += prepare_expressions(each, script_engine.environment)
         problems += check_service_tasks(each)
+        problems += check_link_events(each)
     decision_tables, decision_problems = _prepare_decision_files(package, script_engine.environment)
     problems += decision_problems
     decisions = {key: decision for document in decision_tables.values()
@@ -208,6 +210,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     steps = {step_id: step for each in processes for step_id, step in service_steps(each).items()}
     for document in used.values():
         as_service_tasks(document, steps)
+        as_sequence_flows(document)
     spec, subprocess_specs, parse_problems = _parse_with_spiff(used, root, process, decision_tables)
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)

@@ -224,9 +224,6 @@ def check_process(process: etree._Element, called: bool = False) -> list[Problem
     problems += [_problem(store, "data store: Valueflow keeps no data stores, so a case neither reads nor writes "
                                  "it (keep the data in the case, or behind a script helper)", warning=True)
                  for store in references + stores]
-    problems += [_problem(event, "link events are not supported: draw a sequence flow from where the link is "
-                                 "thrown to where it is caught")
-                 for event in process.iter() if event.find("bpmn:linkEventDefinition", NS) is not None]
     problems += [_problem(task, "receive task names no message to wait for, so a case would pass it at once: give "
                                 "it a message (its name is what POST /api/v1/messages delivers), or make it a user "
                                 "task if a person records what arrived")

@@ -293,18 +293,42 @@ def test_a_data_store_is_a_warning_and_the_process_runs(new_uow):
     assert work_through(new_uow, instance_id, {"back-office": "bo", "approver": "bo"})[-1][0] == "approve"
 
 
-def test_link_events_are_refused_as_not_supported_not_as_unreachable(new_uow):
-    xml = samples.two_step().replace(
-        '<bpmn:sequenceFlow id="f_review_approve" sourceRef="review" targetRef="approve"/>',
-        '<bpmn:sequenceFlow id="f_review_go" sourceRef="review" targetRef="go"/>'
-        '<bpmn:intermediateThrowEvent id="go" name="To approval"><bpmn:linkEventDefinition name="A"/>'
-        '</bpmn:intermediateThrowEvent>'
-        '<bpmn:intermediateCatchEvent id="arrive" name="From review"><bpmn:linkEventDefinition name="A"/>'
-        '</bpmn:intermediateCatchEvent>'
-        '<bpmn:sequenceFlow id="f_arrive_approve" sourceRef="arrive" targetRef="approve"/>')
+def linked(*events: str) -> str:
+    """The two-step process with the flow from Review to Approve drawn as link events: ``events`` between them,
+    each ``throw:<id>:<link>``, ``catch:<id>:<link>``, or ``flow:<source>:<target>``."""
+    drawn = ""
+    for event in events:
+        kind, event_id, link = event.split(":")
+        if kind == "flow":
+            drawn += f'<bpmn:sequenceFlow id="f_{event_id}_{link}" sourceRef="{event_id}" targetRef="{link}"/>'
+            continue
+        tag = "intermediateThrowEvent" if kind == "throw" else "intermediateCatchEvent"
+        drawn += (f'<bpmn:{tag} id="{event_id}" name="Link {link}"><bpmn:linkEventDefinition name="{link}"/>'
+                  f'</bpmn:{tag}>')
+    return samples.two_step().replace(
+        '<bpmn:sequenceFlow id="f_review_approve" sourceRef="review" targetRef="approve"/>', drawn)
+
+
+def test_a_link_event_pair_leads_the_case_on_as_the_flow_it_stands_for(new_uow):
+    xml = linked("flow:review:go", "throw:go:A", "catch:arrive:A", "flow:arrive:approve")
+    service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    service.add_user(new_uow(), "bo", ["back-office"])
+    service.add_user(new_uow(), "ap", ["approver"])
+    instance_id = service.start_instance(new_uow(), "two_step", CUSTOMER)
+    assert work_through(new_uow, instance_id, {"back-office": "bo", "approver": "ap"}) == [
+        ("review", "back-office", None), ("approve", "approver", None)]
+
+
+def test_link_events_that_lead_nowhere_or_to_two_places_are_refused_naming_them(new_uow):
+    xml = linked("flow:review:go", "throw:go:A", "catch:arrive:B", "flow:arrive:approve")
+    assert ("go (Link A): link event leads to the link 'A', which no catching link event of this process is named: "
+            "add an intermediate catching link event named 'A' where the flow goes on, or draw a sequence flow "
+            "instead") in deploy_refused(new_uow, xml)
+    xml = linked("flow:review:go", "throw:go:A", "catch:arrive:A", "catch:again:A", "flow:arrive:approve",
+                 "flow:again:approve")
     assert deploy_refused(new_uow, xml) == [
-        f"{element}: link events are not supported: draw a sequence flow from where the link is thrown to where it is "
-        "caught" for element in ("go (To approval)", "arrive (From review)")]
+        "again (Link A): 2 catching link events of this process are named 'A', so a link thrown to it would not "
+        "know where to go: give each its own name"]
 
 
 def test_the_only_process_not_marked_executable_deploys_with_a_warning_saying_how_to_mark_it(new_uow):
