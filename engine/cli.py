@@ -718,7 +718,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--customer-name")
     p.add_argument("--segment", default="standard")
     p.add_argument("--data", help="initial case data as a JSON object")
-    p.add_argument("--user", help="who starts it (recorded)")
+    p.add_argument("--user", help="who starts it (recorded; the initiator its start event names)")
     p = command("tasks", cmd_tasks, "list tasks, most urgent first (the 500 most urgent, saying so on stderr when "
                                     "more match)")
     p.add_argument("--user", help="tasks assigned to this user")

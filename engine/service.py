@@ -383,7 +383,8 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
     """Start a case of the newest version of process ``key`` for a customer; returns the instance id.
 
     ``business_key`` (e.g. a portal's application id) names the case for other systems; a second case of the
-    process with the same key is refused with DuplicateBusinessKey, naming the first.
+    process with the same key is refused with DuplicateBusinessKey, naming the first. When the start event names
+    an initiator variable (``flowable:initiator``), the case's data holds ``actor`` under that name.
     """
     from engine.cases.model import Case
 
@@ -403,6 +404,8 @@ def start_instance(uow: UnitOfWork, key: str, customer: CustomerRef, data: Optio
         now = uow.clock.now()
         initial = {**(data or {}), "customer": {"id": customer.id, "name": customer.name,
                                                  "segment": customer.segment}}
+        if compiled.initiator is not None:  # as Camunda and Flowable do: null when no person starts it
+            initial[compiled.initiator] = actor
         with running_at(uow.clock):
             case = Case.start(compiled, initial)
         loaded = uow.cases.create(starting, customer.id, customer.segment, case, now)

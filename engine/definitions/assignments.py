@@ -9,7 +9,9 @@ plain name, or a reference to a ``bpmn:resource``), and jBPM's task inputs
 becomes the step's role; an assignee gives the task to that user when it opens.
 An assignee or candidate groups written as an expression (``${approver}``,
 ``${applicant.owner}``, ``=approver``) are computed from the case data when
-the task opens (``engine.cases.owners``).
+the task opens (``engine.cases.owners``). The start event may name a variable for
+the person who starts a case (``flowable:initiator="initiator"``, also Camunda 7's
+and Activiti's); an assignee computed from that variable alone goes to them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from lxml import etree
 from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
 _ATTRIBUTE_DIALECTS = (("camunda", CAMUNDA_NS), ("flowable", FLOWABLE_NS), ("activiti", ACTIVITI_NS))
 _RESOURCE_CALL = re.compile(r"^\s*(user|group)\s*\(\s*([^()]*?)\s*\)\s*$")
+_BARE_VARIABLE = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*)\s*\}\s*$")
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,21 @@ def _jbpm_inputs(task: etree._Element) -> tuple[str, list[str], Optional[str]]:
         if name in ("GroupId", "ActorId") and value and value.strip():
             given[name] = value.strip()
     return "jbpm", _split(given.get("GroupId")), given.get("ActorId")
+
+
+def initiator_variable(process: etree._Element) -> Optional[str]:
+    """The variable the process's start event names for the person who starts a case (Camunda 7's, Flowable's or
+    Activiti's ``initiator`` attribute), or None."""
+    for start in process.iterfind("bpmn:startEvent", NS):
+        for _, namespace in _ATTRIBUTE_DIALECTS:
+            name = (start.get(f"{{{namespace}}}initiator") or "").strip()
+            if name:
+                return name
+    return None
+
+
+def is_initiator(expression: Optional[str], initiator: Optional[str]) -> bool:
+    """Whether an assignee computed by ``expression`` is the person who started the case: the expression reads
+    the start event's initiator variable and nothing else (``${initiator}``)."""
+    found = _BARE_VARIABLE.match(expression or "")
+    return initiator is not None and found is not None and found.group(1) == initiator

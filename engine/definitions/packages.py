@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from engine.definitions.annotations import ProcessAnnotations, from_properties
-from engine.definitions.assignments import Assignment, assignment_of
+from engine.definitions.assignments import Assignment, assignment_of, initiator_variable
 from engine.definitions import feel
 from engine.definitions.decision_references import decisions_of, map_decision_references
 from engine.definitions.diagrams import (called_processes, duplicate_step_ids, endless_calls, main_diagram, naming_of,
@@ -160,6 +160,8 @@ class CompiledDefinition:
     calendar: WorkingCalendar = CALENDAR_TIME
     # The service tasks that run (by external workers or a connector), of the main process and those it calls.
     service_steps: dict[str, ServiceStep] = field(default_factory=dict)
+    # The variable the start event names for the person who starts a case (engine.definitions.assignments).
+    initiator: Optional[str] = None
 
     def step_name(self, step_id: str) -> Optional[str]:
         """The name the diagram gives the step ``step_id`` of the process or of one it calls; None when unnamed."""
@@ -221,6 +223,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
         annotations=annotations, forms=forms,
         script_engine=script_engine, warnings=problems, called_steps=steps_behind_calls(process, used),
         calendar=calendar_for(annotations.process.calendar), service_steps=steps,
+        initiator=initiator_variable(process),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.definitions.annotations import TARGET_PREFIX, VALUE_CLASSES, role_key
-from engine.definitions.assignments import assignment_of
+from engine.definitions.assignments import assignment_of, initiator_variable, is_initiator
 from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, DROOLS_NS, FLOWABLE_NS, NS, ZEEBE_NS
 from engine.time.calendar import InvalidCalendar, parse_calendar
 from engine.time.durations import is_duration
@@ -231,9 +231,10 @@ def check_process(process: etree._Element, called: bool = False) -> list[Problem
                  if not task.get("messageRef") and task.find("bpmn:messageEventDefinition", NS) is None]
     problems += _check_annotations(process, properties_of(process), is_process=True)
     lanes = lanes_by_node(process)
+    initiator = None if called else initiator_variable(process)  # set when a person starts a case of it
     for element in human_tasks(process):
         props = properties_of(element)
-        problems.extend(_check_owner(element, lanes.get(element.get("id", ""))))
+        problems.extend(_check_owner(element, lanes.get(element.get("id", "")), initiator))
         if not props.get("customerValue"):
             problems.append(_problem(element, f"{kind_of(element)} has no customerValue: "
                                               "say what it gives the customer", warning=True))
@@ -301,10 +302,14 @@ def _check_unguarded_flows(scope: etree._Element) -> Iterable[Problem]:
                                  "taken when no other condition holds")
 
 
-def _check_owner(task: etree._Element, lane: Optional[str]) -> Iterable[Problem]:
+def _check_owner(task: etree._Element, lane: Optional[str], initiator: Optional[str]) -> Iterable[Problem]:
     """A human task needs an owner: its lane, else the candidate group or assignee its tool wrote on it; an owner
-    computed when the case runs needs one of those too, whose queue the task waits in when it computes no one."""
+    computed when the case runs needs one of those too, whose queue the task waits in when it computes no one,
+    unless it is the person who started the case (the start event's ``initiator``), whom every case has."""
     kind, written = kind_of(task), assignment_of(task)
+    if lane is None and written.group is None and not written.computed_groups \
+            and is_initiator(written.computed_assignee, initiator):
+        return
     computed = " and ".join(f"{what} {text}" for what, text in (("candidate groups", written.computed_groups),
                                                                  ("assignee", written.computed_assignee)) if text)
     if lane is None and written.group is None and written.assignee is None:

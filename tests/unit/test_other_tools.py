@@ -155,6 +155,30 @@ def test_an_owner_computed_at_run_time_without_a_queue_to_fall_back_to_is_refuse
         service.deploy(new_uow(), Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
 
 
+def test_a_task_for_the_person_who_started_the_case_goes_to_them_as_the_start_events_initiator_names(new_uow):
+    """Flowable's and Camunda 7's way to send work back to whoever started the case: the start event names a
+    variable for them (``flowable:initiator``), and a task's assignee reads it."""
+    steps = ('<bpmn:userTask id="adjust" name="Adjust the request" flowable:assignee="${initiator}"/>'
+             '<bpmn:sequenceFlow id="f_adjust" sourceRef="adjust" targetRef="approve"/>'
+             '<bpmn:userTask id="approve" name="Approve" flowable:candidateGroups="management"/>')
+    package = samples.laneless("vacation", steps, "adjust", "approve")
+    xml = package.bpmn_xml.replace('<bpmn:startEvent id="start"/>',
+                                   '<bpmn:startEvent id="start" flowable:initiator="initiator"/>')
+    service.deploy(new_uow(), Package("vacation", "vacation.bpmn", {"vacation.bpmn": xml}))
+    service.add_user(new_uow(), "emma", ["staff"])
+    service.add_user(new_uow(), "mia", ["management"])
+    instance_id = service.start_instance(new_uow(), "vacation", CUSTOMER, actor="emma")
+    assert work_through(new_uow, instance_id, {"management": "mia"}) == [
+        ("adjust", None, "emma"), ("approve", "management", None)]
+    assert queries.instance_view(new_uow(), instance_id)["data"]["initiator"] == "emma"
+    without = service.start_instance(new_uow(), "vacation", CUSTOMER)  # no person: nobody to give it to
+    [task] = open_tasks(new_uow, without)
+    assert (task["step_id"], task["role"], task["assignee"]) == ("adjust", None, None)
+    with pytest.raises(DeploymentRefused, match=r"adjust \(Adjust the request\): user task has its assignee "
+                                                r"\$\{initiator\} computed when the case runs, and no lane"):
+        service.deploy(new_uow(), Package("vacation", "vacation.bpmn", {"vacation.bpmn": package.bpmn_xml}))
+
+
 def test_lanes_named_in_any_script_give_roles_that_people_can_hold_and_claim_with(new_uow):
     deployment = service.deploy(new_uow(), read_package(DIALECTS / "lanes_in_other_scripts.bpmn"))
     assert deployment.roles == {"käufer": "lane 'Käufer'", "отдел-продаж": "lane 'Отдел продаж'"}
