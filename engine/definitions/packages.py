@@ -34,6 +34,7 @@ from engine.definitions.diagrams import (called_processes, duplicate_step_ids, e
                                          steps_behind_calls)
 from engine.definitions.errors import DeploymentRefused, PackageNotFound
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
+from engine.definitions.expression_steps import expressions_as_scripts
 from engine.definitions.io_mappings import map_io_parameters
 from engine.definitions.link_events import as_sequence_flows, check_link_events
 from engine.definitions.namespaces import NS
@@ -195,6 +196,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     problems += check_process(process) + [p for _, other in called for p in check_process(other, called=True)]
     for each in processes:
         problems += map_io_parameters(each)
+        problems += expressions_as_scripts(each)
         problems += prepare_expressions(each, script_engine.environment)
         problems += check_service_tasks(each)
         problems += check_link_events(each)

@@ -8,10 +8,10 @@ A service task runs in one of two ways (docs/authoring.md#service-tasks):
 - a **connector** step: ``<spiffworkflow:property name="connector" value="http"/>`` (or ``email``) with its
   settings as further properties, called by Valueflow's own worker.
 
-What other engines run themselves — a Java class or bean (``camunda:class``, ``camunda:delegateExpression``,
-``camunda:expression``, Flowable's and Activiti's the same), their own task types (``flowable:type="mail"``),
-a Camunda 7 connector, a SpiffArena connector — and a service task that names nothing to run would fail only
-when a case reaches it; each is refused at deploy, naming the step, what it asks for and the fix. A connector
+What other engines run themselves — a Java class or bean (``camunda:class``, ``camunda:delegateExpression``, a
+``camunda:expression`` that calls a method, Flowable's and Activiti's the same), their own task types
+(``flowable:type="mail"``), a Camunda 7 connector, a SpiffArena connector — and a service task that names
+nothing to run would fail only when a case reaches it; each is refused at deploy, naming the step, what it asks for and the fix. A connector
 whose installation settings are missing is no deploy error: the settings may come later, and a case that
 reaches the step meanwhile stops there as an incident naming the variable to set.
 """
@@ -24,6 +24,8 @@ from typing import Iterable, Optional, Union
 
 from lxml import etree
 
+from engine.definitions.expression_steps import expression_as_python
+from engine.definitions.expressions import ExpressionNotSupported
 from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
 from engine.definitions.validation import Problem, local, properties_of
 
@@ -172,9 +174,9 @@ def _foreign_work(element: etree._Element) -> Optional[str]:
         if element.get(f"{{{namespace}}}delegateExpression"):
             return (f"runs the Java bean {element.get(f'{{{namespace}}}delegateExpression')} "
                     f"({prefix}:delegateExpression): Java delegates do not run in Valueflow: {_FIX}")
-        if element.get(f"{{{namespace}}}expression"):
+        if element.get(f"{{{namespace}}}expression"):  # one that reads only the data runs (expression_steps)
             return (f"runs the expression {element.get(f'{{{namespace}}}expression')} ({prefix}:expression), which "
-                    f"calls Java beans that do not run in Valueflow: {_FIX}")
+                    f"Valueflow cannot run: {_why_not(element)}: {_FIX}")
         kind = element.get(f"{{{namespace}}}type")
         if kind and not (kind == "external" and namespace == CAMUNDA_NS):
             return f"is a {kind} task ({prefix}:type), which {prefix.title()} runs and Valueflow does not: {_FIX}"
@@ -188,3 +190,11 @@ def _foreign_work(element: etree._Element) -> Optional[str]:
         return (f"calls the SpiffArena connector {operator.get('id') or '(unnamed)'}, which does not run in "
                 f"Valueflow: {_FIX}")
     return None
+
+
+def _why_not(element: etree._Element) -> str:
+    try:
+        expression_as_python(element)
+    except ExpressionNotSupported as exc:
+        return str(exc).split(": ")[0]  # what in it does not run; the fix for a service task follows
+    return "it is not a single ${…} expression"

@@ -24,8 +24,8 @@ FIX = ("make it an external task (a topic its workers fetch), a connector step (
     ('<bpmn:serviceTask id="step" name="Archive" camunda:delegateExpression="${archiver}"/>',
      f"runs the Java bean ${{archiver}} (camunda:delegateExpression): Java delegates do not run in Valueflow: {FIX}"),
     ('<bpmn:serviceTask id="step" name="Archive" camunda:expression="${archive.store(invoice)}"/>',
-     "runs the expression ${archive.store(invoice)} (camunda:expression), which calls Java beans that do not run "
-     f"in Valueflow: {FIX}"),
+     "runs the expression ${archive.store(invoice)} (camunda:expression), which Valueflow cannot run: calling "
+     f"archive.store() is not supported in a JUEL expression: {FIX}"),
     ('<bpmn:serviceTask id="step" name="Archive" camunda:type="external"/>',
      "is an external task without a topic (camunda:topic): name the topic its workers fetch"),
     ('<bpmn:serviceTask id="step" name="Archive" flowable:class="org.acme.Archive"/>',
@@ -73,6 +73,29 @@ def test_the_fix_a_script_task_calling_code_runs_where_the_service_task_stood(ne
         '<bpmn:scriptTask id="step" name="Archive"><bpmn:script>archived = True</bpmn:script></bpmn:scriptTask>'))
     instance_id = service.start_instance(new_uow(), "steps", service.CustomerRef("c-1", "Ada", "standard"))
     assert queries.instance_view(new_uow(), instance_id)["data"]["archived"] is True
+
+
+@pytest.mark.parametrize("step, data", [
+    pytest.param('<bpmn:serviceTask id="step" name="Archive" camunda:expression="${true}"/>', {}, id="no result"),
+    pytest.param('<bpmn:serviceTask id="step" name="Archive" camunda:expression="${amount * 2}" '
+                 'camunda:resultVariable="doubled"/>', {"doubled": 200}, id="camunda:resultVariable"),
+    pytest.param('<bpmn:serviceTask id="step" name="Archive" flowable:expression="#{amount gt 50}" '
+                 'flowable:resultVariableName="large"/>', {"large": True}, id="flowable:resultVariableName"),
+])
+def test_a_service_task_whose_expression_reads_only_the_data_runs_it_and_keeps_its_result(new_uow, step, data):
+    service.deploy(new_uow(), with_step(step))
+    instance_id = service.start_instance(new_uow(), "steps", service.CustomerRef("c-1", "Ada", "standard"),
+                                         {"amount": 100})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert view["status"] == "completed" and view["error"] is None
+    assert {key: view["data"][key] for key in data} == data
+
+
+def test_a_result_variable_that_is_no_name_is_refused(new_uow):
+    with pytest.raises(DeploymentRefused, match=r"step \(Archive\): its result variable 'order\.total' is not a "
+                                                r"name a case can keep a value under"):
+        service.deploy(new_uow(), with_step('<bpmn:serviceTask id="step" name="Archive" camunda:expression="${1}" '
+                                            'camunda:resultVariable="order.total"/>'))
 
 
 @pytest.mark.parametrize("step, topic", [
