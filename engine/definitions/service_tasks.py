@@ -4,7 +4,8 @@ A service task runs in one of two ways (docs/authoring.md#service-tasks):
 
 - an **external task**: workers outside Valueflow fetch it by topic through the API. The topic is written as
   Camunda 7 writes it (``camunda:type="external" camunda:topic="…"``), as Camunda 8 does
-  (``<zeebe:taskDefinition type="…"/>``), or as ``<spiffworkflow:property name="topic" value="…"/>``;
+  (``<zeebe:taskDefinition type="…"/>``), as Flowable does (``flowable:type="external-worker"
+  flowable:topic="…"``), or as ``<spiffworkflow:property name="topic" value="…"/>``;
 - a **connector** step: ``<spiffworkflow:property name="connector" value="http"/>`` (or ``email``) with its
   settings as further properties, called by Valueflow's own worker.
 
@@ -31,6 +32,8 @@ from engine.definitions.validation import Problem, local, properties_of
 
 _JAVA_DIALECTS = (("camunda", CAMUNDA_NS), ("flowable", FLOWABLE_NS), ("activiti", ACTIVITI_NS))
 _ACTIVITIES = ("serviceTask", "sendTask", "businessRuleTask", "task")
+# How engines mark a step their outside workers fetch by topic: (prefix, namespace, the type attribute's value).
+_EXTERNAL_WORKERS = (("camunda", CAMUNDA_NS, "external"), ("flowable", FLOWABLE_NS, "external-worker"))
 _FIX = ("make it an external task (a topic its workers fetch), a connector step (http or email), or a script task "
         "that calls a helper (docs/authoring.md#service-tasks)")
 CONNECTORS = ("http", "email")
@@ -125,10 +128,13 @@ def _service_step(element: etree._Element) -> Union[ServiceStep, str, None]:
 
 
 def _written_topic(element: etree._Element) -> Optional[str]:
-    """The topic Camunda 7 or 8 wrote for the step's workers; a refusal (starting "is ") when it is missing."""
-    if element.get(f"{{{CAMUNDA_NS}}}type") == "external":
-        topic = (element.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()
-        return topic or ("is an external task without a topic (camunda:topic): name the topic its workers fetch")
+    """The topic Camunda 7 or 8 or Flowable wrote for the step's workers; a refusal (starting "is ") when it is
+    missing."""
+    for prefix, namespace, kind in _EXTERNAL_WORKERS:
+        if element.get(f"{{{namespace}}}type") == kind:
+            topic = (element.get(f"{{{namespace}}}topic") or "").strip()
+            return topic or (f"is an external task without a topic ({prefix}:topic): name the topic its workers "
+                             "fetch")
     job = element.find("bpmn:extensionElements/zeebe:taskDefinition", NS)
     if job is not None:
         kind = (job.get("type") or "").strip()
@@ -178,7 +184,7 @@ def _foreign_work(element: etree._Element) -> Optional[str]:
             return (f"runs the expression {element.get(f'{{{namespace}}}expression')} ({prefix}:expression), which "
                     f"Valueflow cannot run: {_why_not(element)}: {_FIX}")
         kind = element.get(f"{{{namespace}}}type")
-        if kind and not (kind == "external" and namespace == CAMUNDA_NS):
+        if kind and (prefix, namespace, kind) not in _EXTERNAL_WORKERS:
             return f"is a {kind} task ({prefix}:type), which {prefix.title()} runs and Valueflow does not: {_FIX}"
     connector = element.find(f"bpmn:extensionElements/{{{CAMUNDA_NS}}}connector", NS)
     if connector is not None:

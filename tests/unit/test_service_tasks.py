@@ -28,6 +28,8 @@ FIX = ("make it an external task (a topic its workers fetch), a connector step (
      f"archive.store() is not supported in a JUEL expression: {FIX}"),
     ('<bpmn:serviceTask id="step" name="Archive" camunda:type="external"/>',
      "is an external task without a topic (camunda:topic): name the topic its workers fetch"),
+    ('<bpmn:serviceTask id="step" name="Archive" flowable:type="external-worker"/>',
+     "is an external task without a topic (flowable:topic): name the topic its workers fetch"),
     ('<bpmn:serviceTask id="step" name="Archive" flowable:class="org.acme.Archive"/>',
      f"runs the Java class org.acme.Archive (flowable:class): Java delegates do not run in Valueflow: {FIX}"),
     ('<bpmn:serviceTask id="step" name="Archive" flowable:type="mail"/>',
@@ -101,6 +103,8 @@ def test_a_result_variable_that_is_no_name_is_refused(new_uow):
 @pytest.mark.parametrize("step, topic", [
     ('<bpmn:serviceTask id="step" name="Archive" camunda:type="external" camunda:topic="archive"/>', "archive"),
     ('<bpmn:sendTask id="step" name="Archive" camunda:type="external" camunda:topic="letters"/>', "letters"),
+    ('<bpmn:serviceTask id="step" name="Archive" flowable:type="external-worker" flowable:topic="archive"/>',
+     "archive"),
     ('<bpmn:serviceTask id="step" name="Archive"><bpmn:extensionElements><zeebe:taskDefinition type="archiver" '
      'retries="3"/></bpmn:extensionElements></bpmn:serviceTask>', "archiver"),
     (f'<bpmn:serviceTask id="step" name="Archive">{props(topic="archive")}</bpmn:serviceTask>', "archive"),
