@@ -5,7 +5,8 @@ In this order, for a human task:
 1. ``forms/<step id>.json`` in the package, Valueflow's own (it wins, and the
    deploy warns when the task also carries another tool's form);
 2. a form written inside the diagram: Camunda 7's ``camunda:formData``,
-   Flowable's and Activiti's ``formProperty`` (engine.definitions.tool_forms);
+   Flowable's and Activiti's ``formProperty``, the form jBPM draws from a task's
+   data outputs (engine.definitions.tool_forms);
 3. a form file the task links (engine.definitions.form_files): Camunda 8's
    ``zeebe:formDefinition`` by ``formId`` (a ``.form`` file of the package with
    that id) or ``formKey`` (the process's embedded ``zeebe:userTaskForm``, or a
@@ -33,7 +34,7 @@ from lxml import etree
 from engine.definitions.form_files import convert_form, form_ids
 from engine.definitions.form_rules import breaches
 from engine.definitions.namespaces import CAMUNDA_NS, FLOWABLE_NS, NS
-from engine.definitions.tool_forms import form_data_schema, form_properties_schema
+from engine.definitions.tool_forms import data_outputs_schema, form_data_schema, form_properties_schema
 from engine.definitions.validation import MESSAGE_CATCHING_TAGS, Problem, human_tasks, local, properties_of
 
 _EMBEDDED_FORM = "camunda-forms:bpmn:"
@@ -127,6 +128,7 @@ def _tool_forms(task: etree._Element, process: etree._Element, files: dict[str, 
     """The forms other tools wrote on or linked from the task, each as (what it is, its schema, its problems)."""
     yield ("camunda:formData", *form_data_schema(task))
     yield ("form properties", *form_properties_schema(task))
+    yield ("jBPM output form", *data_outputs_schema(task))
     yield from _linked_form(task, process, form_files)
     yield from _spiffarena_form(task, files)
 

@@ -35,7 +35,7 @@ from engine.definitions.diagrams import (called_processes, duplicate_step_ids, e
 from engine.definitions.errors import DeploymentRefused, PackageNotFound
 from engine.definitions.expressions import prepare_decision_tables, prepare_expressions
 from engine.definitions.expression_steps import expressions_as_scripts
-from engine.definitions.io_mappings import map_io_parameters
+from engine.definitions.io_mappings import drop_variable_associations, map_io_parameters
 from engine.definitions.link_events import as_sequence_flows, check_link_events
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
@@ -321,6 +321,7 @@ def _parse_with_spiff(documents: dict[str, etree._Element], root: etree._Element
         process.set("isExecutable", "true")  # the only process runs even when not marked so (see check_process)
         for path, document in documents.items():
             _drop_data_stores(document)
+            drop_variable_associations(document)
             parser.add_bpmn_xml(document, filename=path)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)

@@ -8,17 +8,24 @@ Activiti's form properties: ``flowable:formProperty`` (``activiti:``, and
 Camunda 7's older ``camunda:formProperty``) with id, name, type string / long
 / double / boolean / date / enum with its ``value`` options, ``required`` and
 ``default``; a property that is not ``writable`` is left out. Field ids,
-labels, types, options and required flags are kept. A field of another type is
-a problem that names the task and the field.
+labels, types, options and required flags are kept. jBPM's generated forms:
+a field for each data output a ``dataOutputAssociation`` takes back to the
+process (engine.definitions.io_mappings), named as the output and typed as its
+item (a Java class as jBPM writes it: String, Integer, Boolean, ...; or an XML
+Schema or FEEL type). A field of another type is a problem that names the task
+and the field.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from lxml import etree
 
-from engine.definitions.namespaces import ACTIVITI_NS, CAMUNDA_NS, FLOWABLE_NS
+from engine.definitions.feel import variable_name
+from engine.definitions.io_mappings import data_name, mapped_associations
+from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
 from engine.definitions.validation import Problem
 
 _TYPES: dict[str, dict[str, Any]] = {
@@ -26,6 +33,15 @@ _TYPES: dict[str, dict[str, Any]] = {
     "date": {"type": "string", "format": "date"}, "enum": {"type": "string"},
 }
 _PROPERTY_TYPES: dict[str, dict[str, Any]] = {**_TYPES, "double": {"type": "number"}}
+# The types of an item (its itemDefinition's structureRef: a Java class as jBPM writes it, an XML Schema or FEEL
+# type, without its package or prefix, in lower case) a person can fill in.
+_ITEM_TYPES: dict[str, dict[str, Any]] = {
+    **dict.fromkeys(("string", "object"), {"type": "string"}),
+    **dict.fromkeys(("integer", "int", "long", "short"), {"type": "integer"}),
+    **dict.fromkeys(("float", "double", "decimal", "bigdecimal", "number"), {"type": "number"}),
+    **dict.fromkeys(("boolean", "bool"), {"type": "boolean"}),
+    **dict.fromkeys(("date", "localdate"), {"type": "string", "format": "date"}),
+}
 _CONSTRAINTS = {"min": "minimum", "max": "maximum", "minlength": "minLength", "maxlength": "maxLength"}
 
 
@@ -85,6 +101,31 @@ def form_properties_schema(task: etree._Element) -> tuple[Optional[dict[str, Any
             required.append(field_id)
         properties[field_id] = spec
     return {"type": "object", "properties": properties, "required": required}, problems
+
+
+def data_outputs_schema(task: etree._Element) -> tuple[Optional[dict[str, Any]], list[Problem]]:
+    """The JSON Schema of the form jBPM draws for a task from the data outputs it takes back to the process, or
+    None when it takes none; with the problems found. ActorId, which jBPM fills in itself, is no field."""
+    taken = (mapped_associations(task) or ([], []))[1]
+    if not taken:
+        return None, []
+    items = {item.get("id"): item.get("structureRef")
+             for item in task.getroottree().iter(f"{{{BPMN_NS}}}itemDefinition")}
+    outputs = {output.get("id"): output for output in task.iterfind("bpmn:ioSpecification/bpmn:dataOutput", NS)}
+    properties: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for association in taken:
+        output = outputs[(association.findtext("bpmn:sourceRef", namespaces=NS) or "").strip()]
+        name = data_name(task, output.get("id", ""))
+        written = (items.get((output.get("itemSubjectRef") or "").split(":")[-1]) or "String").strip()
+        kind = _ITEM_TYPES.get(re.split(r"[.:]", written)[-1].lower())
+        if kind is None:
+            problems.append(Problem(task.get("id"), task.get("name"), f"output {name!r} has the type {written!r}, "
+                                    "which a person cannot fill in on Valueflow's form: make it a text, a number, "
+                                    "true or false, or a date (String, Integer, Double, Boolean, Date)"))
+        elif name != "ActorId":
+            properties[variable_name(name)] = {**kind, "title": name}
+    return {"type": "object", "properties": properties, "required": []}, problems
 
 
 def _typed_field(task: etree._Element, what: str, field_id: str, kind: str, label: Optional[str],

@@ -19,24 +19,31 @@ A.4.1      refused   none of its two processes is executable (as A.4.0, three la
 B.1.0      refused   none of its four processes is executable (call activities, data store, groups)
 B.2.0      refused   none of its four processes is executable (every event and gateway type, loops)
 C.1.0      refused   archiveInvoice "Archive Invoice": a Java bean (activiti:delegateExpression)
-C.1.1      refused   four conditions in XPath (bpmn:getDataObject), which do not run, and a Java
-                     bean (activiti:delegateExpression) (its data store is a warning; its user
-                     tasks are owned by their potentialOwner resources)
+C.1.1      refused   four conditions in XPath (bpmn:getDataObject), which do not run, a Java
+                     bean (activiti:delegateExpression), and three user tasks whose outputs are
+                     of the types xs:tBool and xs:tString, which no form field takes (its data
+                     store is a warning; its user tasks are owned by their potentialOwner
+                     resources)
 C.2.0      refused   none of its four processes is executable (four pools exchanging messages)
 C.3.0      refused   three user tasks without a lane or a potentialOwner; a condition that is not
                      Python (Service Level == 'Premium')
 C.4.0      refused   none of its four processes is executable (no isExecutable attribute at all)
 C.5.0      refused   none of its two processes is executable (data stores and states)
 C.6.0      refused   six service tasks that name nothing to run (compensation handlers count as
-                     reached through their association) (then: "Make Flights and Hotel Offer":
-                     SpiffWorkflow cannot resolve its data input)
-C.7.0      refused   two service tasks that name nothing to run (then: "Approve advertisement":
-                     SpiffWorkflow cannot resolve its data output)
+                     reached through their association) (then: its compensation boundary event
+                     "Flight", which SpiffWorkflow cannot parse)
+C.7.0      refused   two service tasks that name nothing to run; two flows out of a gateway
+                     without a condition; five tasks whose data associations map data objects
+                     whose ids (_f60fe1d9-…) cannot be variables of the case
 C.8.0      refused   user task "Manually Approve Vacation" without a lane or an assignment; three
-                     conditions that are not Python (its eight Camunda 8 jobs wait for workers)
-C.8.1      refused   "Fetch Vacation Information": SpiffWorkflow cannot resolve its data input (its
-                     eight Camunda 8 jobs wait for workers; its FEEL conditions naming Vacation
-                     Approval, a name with a space, run)
+                     conditions that are not Python; two service tasks whose data inputs,
+                     outputs and data object have no name a variable can take (its eight Camunda
+                     8 jobs wait for workers)
+C.8.1      refused   "Fetch Vacation Information" and "Vacation Approval" take outputs through
+                     FEEL transformations; "Manually Approve Vacation" has an output of the type
+                     ApprovalStatus, which no form field takes (its eight Camunda 8 jobs wait for
+                     workers; its FEEL conditions naming Vacation Approval, a name with a space,
+                     run)
 C.9.0      refused   user task "Handle Timeout" without a lane or an assignment; a call activity
                      calling a process the package lacks; output mappings on a start event and two
                      mappings to a path (from.email) (its seven Camunda 8 jobs wait for workers;
@@ -84,7 +91,8 @@ REFUSALS: dict[str, list[str | None] | str] = {
     "A.3.0": ["_65f5459f-44ae-436d-a089-a91d6d78075b", "_9fad8da5-a28c-4b6b-bb71-fbd5c65b9681",
               "_72204cd7-709c-4656-9554-3ae29b3844ce", "_2d2d0d29-896f-49f9-8109-77a7304309c5"],
     "C.1.0": ["archiveInvoice"],
-    "C.1.1": ["invoiceApproved", "invoiceNotApproved", "reviewSuccessful", "reviewNotSuccessful", "archiveInvoice"],
+    "C.1.1": ["invoiceApproved", "invoiceNotApproved", "reviewSuccessful", "reviewNotSuccessful", "archiveInvoice",
+              "approveInvoice", "assignApprover", "reviewInvoice"],
     "C.3.0": ["_a92069f7-377b-4dbd-a1fd-1da071aabf6d", "_d034722f-751d-4f37-a3d7-47993822e979",
               "_6a34496f-8cf7-42e5-88a9-d1af98cc3cba", "_b99800c3-c340-460c-a43e-098014a365d0",
               "_437e5969-1e61-4cb9-aa76-4f8854f32eeb", "_ada039b6-94dd-4a15-a6b1-c7fe662c64ee",
@@ -94,11 +102,15 @@ REFUSALS: dict[str, list[str | None] | str] = {
               "_ea5cc55d-bfce-49c6-8a1a-a8a41a85da12", "_0198160d-b56c-4919-9920-db5f32d16b3f",
               "_614d6469-2bb8-4ad6-a20a-db5db6321c6b", "_8afc49f0-42c2-4da9-8e79-e08dbe349776"],
     "C.7.0": ["_d74707c7-6af3-4db7-9403-924bfdf6a7d8", "_1d201a22-d500-4412-a32a-2c7e24ad4d6b",
-              "_64eabfe9-6947-43eb-ac45-8d331745f86c", "_a36ddf2f-23c1-46c5-86d4-bd2a0eb42535",
-              "_eae674ce-4d6e-48ac-819c-c79e0868e40d"],
-    "C.8.0": ["_79523269-7444-4b01-90e9-e23957a9d020", "_f2b0da63-d841-4457-ad85-7d86c8b5c1d2",
+              "_392c86ba-38b5-4dc9-b98d-f97ad4c2add5", "_15b00027-5049-4081-8952-fd398e8b722a",
+              "_d3435084-f2c7-43cc-abcc-c679bc4232ac", "_eae674ce-4d6e-48ac-819c-c79e0868e40d",
+              "_a36ddf2f-23c1-46c5-86d4-bd2a0eb42535", "_64eabfe9-6947-43eb-ac45-8d331745f86c",
+              "_a36ddf2f-23c1-46c5-86d4-bd2a0eb42535", "_eae674ce-4d6e-48ac-819c-c79e0868e40d"],
+    "C.8.0": ["_79523269-7444-4b01-90e9-e23957a9d020", *["_1a818a94-ba6f-413b-a7e8-6f8fd2a11e32"] * 4,
+              *["_2b960d84-feb1-46a9-a1a1-c300dd996b99"] * 2, "_f2b0da63-d841-4457-ad85-7d86c8b5c1d2",
               "_325973e7-0bc8-4136-b6df-be1e681d8608", "_0a1c4f20-509f-4aeb-baf9-acc762f4fdf9"],
-    "C.8.1": ["_2b960d84-feb1-46a9-a1a1-c300dd996b99"],
+    "C.8.1": ["_2b960d84-feb1-46a9-a1a1-c300dd996b99", *["_1a818a94-ba6f-413b-a7e8-6f8fd2a11e32"] * 2,
+              "_79523269-7444-4b01-90e9-e23957a9d020"],
     "C.9.0": ["Activity_ManualCheck", "UserTask_HandleTimeout", "StartEvent_ApplicationReceived",
               "SendTask_SendPolicy", "SendTask_SendRejection", "BusinessRuleTask_CheckApplicationAutomatically"],
     "C.9.1": ["UserTask_CallCustomer"],

@@ -119,14 +119,17 @@ def test_a_task_without_an_owner_is_told_the_candidate_group_as_its_own_tool_wri
 
 
 def jbpm_task(task_id: str, name: str, **inputs: str) -> str:
-    """A user task as jBPM writes one: its owner in task inputs (GroupId, ActorId) given values by associations."""
+    """A user task as jBPM writes one: its owner in task inputs (GroupId, ActorId), listed in its input set and given
+    values by associations."""
     declared = "".join(f'<bpmn:dataInput id="{task_id}_{key}InputX" name="{key}"/>' for key in inputs)
+    listed = "".join(f"<bpmn:dataInputRefs>{task_id}_{key}InputX</bpmn:dataInputRefs>" for key in inputs)
     given = "".join(f'<bpmn:dataInputAssociation><bpmn:targetRef>{task_id}_{key}InputX</bpmn:targetRef>'
                     f'<bpmn:assignment><bpmn:from><![CDATA[{value}]]></bpmn:from>'
                     f'<bpmn:to>{task_id}_{key}InputX</bpmn:to></bpmn:assignment></bpmn:dataInputAssociation>'
                     for key, value in inputs.items())
     return (f'<bpmn:userTask id="{task_id}" name="{name}"><bpmn:ioSpecification>{declared}'
-            f'<bpmn:inputSet/><bpmn:outputSet/></bpmn:ioSpecification>{given}</bpmn:userTask>')
+            f'<bpmn:inputSet>{listed}</bpmn:inputSet><bpmn:outputSet/></bpmn:ioSpecification>{given}'
+            '</bpmn:userTask>')
 
 
 def test_a_jbpm_process_takes_its_roles_and_assignees_from_the_tasks_group_id_and_actor_id_inputs(new_uow):
@@ -143,6 +146,77 @@ def test_a_jbpm_process_takes_its_roles_and_assignees_from_the_tasks_group_id_an
     instance_id = service.start_instance(new_uow(), "hiring", CUSTOMER, actor="hanna")
     assert work_through(new_uow, instance_id, {"hr": "hanna"}) == [("hr", "hr", None),
                                                                    ("offer", "hiring-team", "katy")]
+
+
+JBPM_EXPENSE = DIALECTS / "jbpm_expense.bpmn2"
+
+
+def test_a_jbpm_process_passes_its_variables_to_each_task_through_its_inputs_and_takes_its_outputs_back(new_uow):
+    deployment = service.deploy(new_uow(), read_package(JBPM_EXPENSE))
+    assert ("warning: approve (Approve expense): Valueflow ignores the settings of jBPM's task service among its "
+            "inputs: Priority, Description") in deployment.warnings
+    with new_uow() as uow:
+        forms = uow.compiled(deployment.definition_id).forms
+    assert forms["approve"]["properties"] == {"approved": {"type": "boolean", "title": "approved"},
+                                              "managerNote": {"type": "string", "title": "managerNote"}}
+    assert forms["pay"]["properties"] == {"paid_on": {"type": "string", "format": "date", "title": "paid_on"}}
+    service.add_user(new_uow(), "mia", ["managers"])
+    service.add_user(new_uow(), "tom", ["accounting"])
+    instance_id = service.start_instance(new_uow(), "expense_claim", CUSTOMER,
+                                         {"employee": "ada", "amount": 2500, "reason": "Conference"})
+    [approve] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), approve["id"], "mia")
+    service.complete_task(new_uow(), approve["id"], "mia", {"approved": True, "managerNote": "Within budget"})
+    [pay] = open_tasks(new_uow, instance_id)
+    data = queries.instance_view(new_uow(), instance_id)["data"]
+    assert (data["amount"], data["claim_reason"], data["large"]) == (2500, "Conference", True)
+    assert not {"TaskName", "GroupId", "Skippable", "Priority", "Description", "CreatedBy"} & set(data)
+    assert (pay["role"], data["approved"], data["comment"]) == ("accounting", True, "Within budget")
+    service.claim_task(new_uow(), pay["id"], "tom")
+    service.complete_task(new_uow(), pay["id"], "tom", {"paid_on": "2026-03-04"})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["data"]["manager_comment"], view["data"]["claim_amount"],
+            view["data"]["paymentDate"]) == ("completed", "Within budget", 2500, "2026-03-04")
+
+
+def test_a_jbpm_variable_or_output_left_unset_maps_as_none_as_jbpm_maps_it_to_null(new_uow):
+    service.deploy(new_uow(), read_package(JBPM_EXPENSE))
+    service.add_user(new_uow(), "mia", ["managers"])
+    instance_id = service.start_instance(new_uow(), "expense_claim", CUSTOMER, {"amount": 300})
+    [approve] = open_tasks(new_uow, instance_id)
+    service.claim_task(new_uow(), approve["id"], "mia")
+    service.complete_task(new_uow(), approve["id"], "mia", {"approved": False})
+    data = queries.instance_view(new_uow(), instance_id)["data"]
+    assert (data["claim_reason"], data["large"], data["approved"], data["comment"]) == (None, False, False, None)
+
+
+APPROVED = "<bpmn2:targetRef>approved</bpmn2:targetRef>"
+
+
+@pytest.mark.parametrize("written, instead, refusal", [
+    ('itemSubjectRef="__approve_approvedOutputXItem" name="approved"', 'name="ActorId"',
+     "its output ActorId, the user who completed the task in jBPM, is not given by Valueflow: remove the output"),
+    (APPROVED, APPROVED + "<bpmn2:transformation>approved.toString()</bpmn2:transformation>",
+     "its output 'approved' is mapped through a transformation, which Valueflow does not run: map the variable "
+     "itself, and compute the value in a script task"),
+    (APPROVED, "<bpmn2:targetRef>approved</bpmn2:targetRef><bpmn2:assignment><bpmn2:from>approve_approvedOutputX"
+               "</bpmn2:from><bpmn2:to>#{claim.approved}</bpmn2:to></bpmn2:assignment>",
+     "its output 'approved' is mapped to or from a part of a value (an assignment with a path), which Valueflow "
+     "does not map: map the whole variable, and read or set the part in a script task"),
+    ("#{amount > 1000}", "#{processInstance.id > 1000}",
+     "its input 'large' reads processInstance, jBPM's own object, which Valueflow's cases do not have"),
+    ("#{amount > 1000}", "#{claims.total(amount)}",
+     "its mapping of 'large' to '#{claims.total(amount)}' cannot run: calling claims.total() is not supported"),
+    ('"__approve_approvedOutputXItem" structureRef="Boolean"', '"__approve_approvedOutputXItem" '
+                                                              'structureRef="com.example.Approval"',
+     "output 'approved' has the type 'com.example.Approval', which a person cannot fill in on Valueflow's form: "
+     "make it a text, a number, true or false, or a date"),
+], ids=["ActorId output", "transformation", "path", "jBPM object", "method call", "Java class"])
+def test_a_jbpm_data_mapping_valueflow_cannot_honour_is_refused_naming_the_task(new_uow, written, instead, refusal):
+    xml = JBPM_EXPENSE.read_text(encoding="utf-8")
+    assert written in xml
+    [problem] = deploy_refused(new_uow, xml.replace(written, instead, 1))
+    assert problem.startswith(f"approve (Approve expense): {refusal}"), problem
 
 
 def test_an_owner_computed_at_run_time_without_a_queue_to_fall_back_to_is_refused_naming_it(new_uow):
