@@ -44,9 +44,9 @@ from engine.definitions.service_tasks import ServiceStep, check_service_tasks, s
 from engine.definitions.timer_events import bind_timers
 from engine.definitions.schema_errors import explain as explain_schema_error
 from engine.definitions.package_forms import read_forms, rule_problems
-from engine.definitions.validation import (BadDocument, Problem, check_document, check_process, decode_xml,
-                                           human_tasks, lanes_by_node, main_process, properties_of, read_bpmn,
-                                           read_xml)
+from engine.definitions.validation import (BadDocument, Problem, check_document, check_process,
+                                           check_spiff_step_ids, decode_xml, human_tasks, lanes_by_node, main_process,
+                                           properties_of, read_bpmn, read_xml)
 from engine.sandbox.helpers import helpers_for
 from engine.sandbox.scripting import build_script_engine
 from engine.time.calendar import CALENDAR_TIME, WorkingCalendar, calendar_for
@@ -178,7 +178,8 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
 
     A ``stored`` package was deployed under the rules of its day, and its running cases go on: its forms are
     not held to engine.definitions.form_rules again (a form that breaks one refuses its values instead), nor its
-    call activities to ``endless_calls`` (the limit on nesting stops such a case instead)."""
+    call activities to ``endless_calls`` (the limit on nesting stops such a case instead), nor its step ids to
+    ``check_spiff_step_ids`` (its cases run as they did)."""
     try:
         root = read_bpmn(package.bpmn_xml, package.bpmn_file)
         process = main_process(root, naming_of(package.files).process_id or package.name)
@@ -194,6 +195,8 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     problems += [p for document in used.values() for p in check_document(document)]
     problems += call_problems + duplicate_step_ids(processes) + ([] if stored else endless_calls(processes))
     problems += check_process(process) + [p for _, other in called for p in check_process(other, called=True)]
+    if not stored:
+        problems += [p for each in processes for p in check_spiff_step_ids(each)]
     for each in processes:
         problems += map_io_parameters(each)
         problems += expressions_as_scripts(each)

@@ -246,6 +246,24 @@ def check_process(process: etree._Element, called: bool = False) -> list[Problem
     return problems
 
 
+# The names SpiffWorkflow gives steps of its own in every process and subprocess (its start and end, the split and
+# join around several start events or a step's boundary events): a step with one of them as its id is taken for
+# that step, so a case would not start, would end early or would skip it.
+_SPIFF_STEP_IDS = frozenset({"Start", "End", "StartEventSplit", "StartEventJoin"})
+_SPIFF_STEP_ID_ENDINGS = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin")
+_SUBPROCESS_TAGS = ("subProcess", "transaction", "adHocSubProcess")
+
+
+def check_spiff_step_ids(process: etree._Element) -> list[Problem]:
+    """Steps of a process, or of a subprocess in it, whose id SpiffWorkflow gives a step of its own."""
+    scopes = [process, *process.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _SUBPROCESS_TAGS))]
+    return [_problem(node, f"SpiffWorkflow, the engine under Valueflow, gives the id {node_id!r} to a step of its "
+                           f"own, so this {_kind(node)} would be taken for that step and a case would not run as "
+                           f"drawn: give the {_kind(node)} another id (e.g. {node_id}_1)")
+            for scope in scopes for node_id, node in _flow_nodes(scope).items()
+            if node_id in _SPIFF_STEP_IDS or node_id.endswith(_SPIFF_STEP_ID_ENDINGS)]
+
+
 def check_document(root: etree._Element) -> list[Problem]:
     """Problems of the document as a whole: ids that more than one element carries."""
     holders: dict[str, list[etree._Element]] = defaultdict(list)
@@ -271,12 +289,17 @@ def _check_implicit_splits(scope: etree._Element) -> Iterable[Problem]:
     for flow in scope.findall("bpmn:sequenceFlow", NS):
         outgoing[flow.get("sourceRef", "")] += 1
     for node_id, node in _flow_nodes(scope).items():
-        kind = kind_of(node) if node.tag in _HUMAN_TASK_KINDS else _readable(local(node))
+        kind = _kind(node)
         if outgoing[node_id] > 1 and not kind.endswith("gateway"):
             yield _problem(node, f"{outgoing[node_id]} sequence flows leave this {kind} without a gateway: add a "
                                  "parallel gateway after it if all of them are to be taken, or an exclusive gateway "
                                  "if only one is (BPMN tools draw several flows out of a step, which Valueflow "
                                  "runs only through a gateway)")
+
+
+def _kind(node: etree._Element) -> str:
+    """What a flow node is, as a process owner says it: "user task", "exclusive gateway", "end event"."""
+    return kind_of(node) if node.tag in _HUMAN_TASK_KINDS else _readable(local(node))
 
 
 def _check_unguarded_flows(scope: etree._Element) -> Iterable[Problem]:

@@ -151,3 +151,60 @@ def test_every_shipped_package_deploys_without_warnings(new_uow, folder):
     result = service.deploy(new_uow(), read_package(SHIPPED / folder))
     assert result.created and result.key == folder
     assert result.warnings == ()
+
+
+def parallel_ends(end_id: str) -> str:
+    """start → parallel split → Review (Back Office) → end; and straight on to a second end, ``end_id``."""
+    body = ('<bpmn:startEvent id="begin"/><bpmn:parallelGateway id="split"/>' + samples.user_task("review", "Review")
+            + f'<bpmn:endEvent id="finish"/><bpmn:endEvent id="{end_id}" name="Noted"/>'
+            + samples.chain("begin", "split", "review", "finish") + samples.flow("f_noted", "split", end_id))
+    return samples.document("ends", body, {"Back Office": ["begin", "split", "review", "finish", end_id]})
+
+
+def signal_waiting(start_id: str, end_id: str) -> str:
+    """``start_id`` → wait for a signal → ``end_id``, a start event with no lane (Flowable's test diagrams)."""
+    body = (f'<bpmn:startEvent id="{start_id}"/><bpmn:intermediateCatchEvent id="signal">'
+            '<bpmn:signalEventDefinition signalRef="go"/></bpmn:intermediateCatchEvent>'
+            f'<bpmn:endEvent id="{end_id}"/>' + samples.chain(start_id, "signal", end_id))
+    return samples.document("signalled", body, {}).replace("<bpmn:process", '<bpmn:signal id="go" name="go"/>'
+                                                                              "<bpmn:process", 1)
+
+
+def boundary_join(end_id: str) -> str:
+    """start → Review (Back Office) with a timer on it; both lead to ``end_id``."""
+    body = ('<bpmn:startEvent id="begin"/>' + samples.user_task("review", "Review")
+            + '<bpmn:boundaryEvent id="late" attachedToRef="review"><bpmn:timerEventDefinition>'
+              '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+            + f'<bpmn:endEvent id="{end_id}"/>' + samples.chain("begin", "review", end_id)
+            + samples.flow("f_late", "late", end_id))
+    return samples.document("watched", body, {"Back Office": ["begin", "review", "late", end_id]})
+
+
+def subprocess_ending(end_id: str) -> str:
+    """start → Checks (a subprocess: start → Check → ``end_id``) → end."""
+    inner = ('<bpmn:startEvent id="sub_begin"/>' + samples.user_task("check", "Check")
+             + f'<bpmn:endEvent id="{end_id}"/>' + samples.chain("sub_begin", "check", end_id))
+    body = ('<bpmn:startEvent id="begin"/>' + f'<bpmn:subProcess id="checks" name="Checks">{inner}</bpmn:subProcess>'
+            + '<bpmn:endEvent id="finish"/>' + samples.chain("begin", "checks", "finish"))
+    return samples.document("checked", body, {"Back Office": ["begin", "checks", "sub_begin", "check", end_id,
+                                                              "finish"]})
+
+
+def own_step(step_id: str, kind: str, name: str = "") -> str:
+    return (f"{step_id}{f' ({name})' if name else ''}: SpiffWorkflow, the engine under Valueflow, gives the id "
+            f"{step_id!r} to a step of its own, so this {kind} would be taken for that step and a case would not run "
+            f"as drawn: give the {kind} another id (e.g. {step_id}_1)")
+
+
+@pytest.mark.parametrize("xml, expected", [
+    pytest.param(signal_waiting("Start", "End"), [own_step("Start", "start event"), own_step("End", "end event")],
+                 id="a case could not start"),
+    pytest.param(parallel_ends("End"), [own_step("End", "end event", "Noted")], id="a case would end early"),
+    pytest.param(parallel_ends("ends.EndJoin"), [own_step("ends.EndJoin", "end event", "Noted")],
+                 id="the process's end join"),
+    pytest.param(boundary_join("review.BoundaryEventJoin"), [own_step("review.BoundaryEventJoin", "end event")],
+                 id="a boundary event's join"),
+    pytest.param(subprocess_ending("End"), [own_step("End", "end event")], id="in a subprocess"),
+])
+def test_a_step_with_an_id_spiffworkflow_gives_a_step_of_its_own_is_refused_naming_it(new_uow, xml, expected):
+    assert refusal(new_uow, xml) == expected
