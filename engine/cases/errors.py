@@ -8,3 +8,7 @@ class TaskNotReady(Exception):
 
 class MessageNotExpected(Exception):
     """No part of the case is waiting for this message."""
+
+
+class CannotStart(ValueError):
+    """SpiffWorkflow cannot begin a case of the process; nothing was started."""

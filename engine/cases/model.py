@@ -4,10 +4,16 @@
 what SpiffWorkflow does not (a task must be READY and a human task to be
 completed), turns script failures into an error state with the message
 kept (cut to a length a page can show), and keeps the task tree bounded after every step (engine.cases.compaction).
+
+Whatever SpiffWorkflow raises while a case steps stops the case in error at the step it was at, whose retry runs
+that step again: its own exceptions, and any other raised in its code (a ``TypeError`` of its internals).
+An exception raised in Valueflow's own code propagates, as the bug it is.
 """
 
 from __future__ import annotations
 
+import logging
+import traceback
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +30,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.cases.compaction import compact
-from engine.cases.errors import MessageNotExpected, TaskNotReady
+from engine.cases.errors import CannotStart, MessageNotExpected, TaskNotReady
 from engine.cases.state import Snapshot, restore, snapshot
 from engine.cases.workflow import CaseWorkflow, dismantle
 from engine.definitions.packages import CompiledDefinition
@@ -37,6 +43,13 @@ _COMPACT_EVERY = 100
 # How many engine tasks one advance may run before the case is stopped as an endless loop.
 _MAX_ENGINE_TASKS = 20_000
 _UNFINISHED = TaskState.NOT_FINISHED_MASK
+# A task that fails in one of these states failed in SpiffWorkflow's look at whether it may run (its update, e.g. a
+# multi-instance step making its instances); its internal data then holds _UPDATE_AGAIN, and retry() updates it anew.
+_NOT_RUN_YET = TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.WAITING | TaskState.READY
+_UPDATE_AGAIN = "valueflow.update_again"
+_SPIFF_PACKAGE = "SpiffWorkflow"
+_OWN_PACKAGE = __name__.split(".")[0]
+_LOG = logging.getLogger(__name__)
 
 
 class EndlessLoop(Exception):
@@ -91,8 +104,16 @@ class Case:
 
     @classmethod
     def start(cls, definition: CompiledDefinition, data: dict[str, Any]) -> "Case":
-        """A new case with ``data`` as its initial data, run until it waits."""
-        workflow = CaseWorkflow(definition.spec, definition.subprocess_specs, script_engine=definition.script_engine)
+        """A new case with ``data`` as its initial data, run until it waits; CannotStart when SpiffWorkflow cannot
+        begin one."""
+        try:
+            workflow = CaseWorkflow(definition.spec, definition.subprocess_specs,
+                                    script_engine=definition.script_engine)
+        except Exception as exc:
+            if not _raised_by_spiff(exc):
+                raise
+            raise CannotStart(f"SpiffWorkflow cannot begin a case of {definition.key} ({_said(exc)}); nothing was "
+                              "started: deploy a corrected version of the process") from exc
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**data)
         case = cls(workflow, definition)
@@ -210,12 +231,8 @@ class Case:
     def _finish(self, task: SpiffTask, data: dict[str, Any], finish: Callable[[], Any]) -> None:
         """Give the task its data, finish it, and run on until the case waits; a failure puts the case in error."""
         task.set_data(**data)
-        try:
-            finish()
-        except SpiffWorkflowException as exc:  # the task's own code, or a step it leads to (a timer) failed
-            self._fail(exc, getattr(exc, "task", None) or task)
-            return
-        self.advance()
+        if self._stepped(finish, task):  # else the task's own code, or a step it leads to (a timer), failed
+            self.advance()
 
     def fail_service_task(self, spiff_task_id: str, message: str, attempts: int) -> None:
         """Stop the case in error at a waiting service task, after ``attempts`` failed runs of it."""
@@ -225,7 +242,15 @@ class Case:
 
     def receive_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message (e.g. "documents_received") to the part of the case waiting for it."""
-        caught = self.workflow.event_manager.catch(BpmnEvent(MessageEventDefinition(name), payload), internal=False)
+        caught = 0
+
+        def deliver() -> None:
+            nonlocal caught
+            caught = self.workflow.event_manager.catch(BpmnEvent(MessageEventDefinition(name), payload),
+                                                       internal=False)
+
+        if not self._stepped(deliver):
+            return
         if caught == 0:
             raise MessageNotExpected(f"the case is not waiting for the message {name!r}")
         self.advance()
@@ -245,26 +270,23 @@ class Case:
 
     def retry(self) -> None:
         """Run the steps that failed again (once what made them fail is fixed), and on until the case waits; a timer
-        that failed starts waiting again, its value computed anew, and a call activity or subprocess that failed
-        to open its process opens it anew."""
-        unopened = []
+        that failed starts waiting again, its value computed anew, and a step that failed before it ran (a
+        multi-instance step making its instances, a call activity or subprocess opening its process) is looked at
+        anew, as when the case came to it."""
+        again = []
         for task in self._tasks():
             if task.state == TaskState.ERROR and _is_timer(task):
                 task._set_state(TaskState.WAITING)
                 task.workflow.top_workflow.event_manager.add_task(task)  # advance's look at the timers starts it
-            elif task.state == TaskState.ERROR and _opened_nothing(task):
-                unopened.append(task)  # run from READY, SpiffWorkflow would pass it without running its process
+            elif task.state == TaskState.ERROR and (task.internal_data.pop(_UPDATE_AGAIN, False)
+                                                    or _opened_nothing(task)):
+                task._set_state(TaskState.FUTURE)
+                again.append(task)  # run from READY, SpiffWorkflow would pass it without that work
             elif task.state == TaskState.ERROR:
                 task._set_state(TaskState.READY)  # SpiffWorkflow has no public way back from ERROR
         self.error = None
-        try:
-            for task in unopened:
-                task._set_state(TaskState.FUTURE)
-                task.task_spec._update(task)  # opens its process, as when the case first came to it
-        except SpiffWorkflowException as exc:
-            self._fail(exc, getattr(exc, "task", None))
-            return
-        self.advance()
+        if self._stepped(lambda: [task.task_spec._update(task) for task in again]):
+            self.advance()
 
     def advance(self) -> None:
         """Run engine tasks (scripts, gateways, fired events) until only people or time can move the case."""
@@ -281,16 +303,31 @@ class Case:
                 raise EndlessLoop(f"{_MAX_ENGINE_TASKS:,} automatic steps ran without the case waiting for a "
                                   "person, a message or a timer: the process loops without end")
 
-        try:
+        def run() -> None:
             for _ in range(_MAX_ENGINE_ROUNDS):
                 self.workflow.do_engine_steps(did_complete_task=after_each)
                 if not any(t._state == TaskState.READY and not t.task_spec.manual for t in self._tasks()):
                     break
-        except SpiffWorkflowException as exc:
-            self._fail(exc, getattr(exc, "task", None))
+
+        self._stepped(run)
+        compact(self.workflow)
+
+    def _stepped(self, step: Callable[[], Any], task: Optional[SpiffTask] = None) -> bool:
+        """Run ``step``, a call into SpiffWorkflow; when SpiffWorkflow fails in it, stop the case in error at the
+        task it was at (else ``task``) and return False."""
+        try:
+            step()
         except EndlessLoop as exc:
             self._fail(exc, self.workflow.last_task)
-        compact(self.workflow)
+        except Exception as exc:
+            if not _raised_by_spiff(exc):
+                raise
+            if not isinstance(exc, SpiffWorkflowException):
+                _LOG.warning("SpiffWorkflow failed in a case, which stops in error", exc_info=exc)
+            self._fail(exc, _task_at_fault(exc) or task)
+        else:
+            return True
+        return False
 
     def _task(self, spiff_task_id: str) -> Optional[SpiffTask]:
         try:
@@ -322,8 +359,45 @@ class Case:
             task._set_state(TaskState.ERROR)
             task.internal_data.pop("event_value", None)
             task.workflow.top_workflow.event_manager.remove_task(task)
+        elif task is not None and task.has_state(_NOT_RUN_YET):
+            task._set_state(TaskState.ERROR)  # in error, as a failed script is, and retry() updates it anew
+            task.internal_data[_UPDATE_AGAIN] = True
         step = task.task_spec.bpmn_id if task is not None else None
-        self.error = CaseError(step, kept_message(str(exc)))
+        self.error = CaseError(step, kept_message(_said(exc)))
+
+
+def _raised_by_spiff(exc: Exception) -> bool:
+    """Whether SpiffWorkflow raised ``exc``: one of its exceptions, or another raised in its code rather than in
+    Valueflow's (a method of CaseWorkflow, compaction), by the innermost frame of either (a library one of them
+    calls fails as the caller)."""
+    if isinstance(exc, SpiffWorkflowException):
+        return True
+    raiser = None
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        package = str(frame.f_globals.get("__name__", "")).split(".")[0]
+        if package in (_SPIFF_PACKAGE, _OWN_PACKAGE):
+            raiser = package
+    return raiser == _SPIFF_PACKAGE
+
+
+def _task_at_fault(exc: Exception) -> Optional[SpiffTask]:
+    """The task SpiffWorkflow was at when it raised ``exc``: the one its exception names, else the innermost one
+    its frames work on (its task specs call it ``my_task``, its tasks ``self``)."""
+    found = getattr(exc, "task", None)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        found = next((value for value in map(frame.f_locals.get, ("my_task", "self")) if isinstance(value, SpiffTask)),
+                     found)
+    return found
+
+
+def _said(exc: Exception) -> str:
+    """Why SpiffWorkflow stopped, without a closing full stop: the message of its exceptions and of ours, which say it
+    in words; for another exception, also its kind, without which "'NoneType' object is not iterable" says little."""
+    if isinstance(exc, (SpiffWorkflowException, EndlessLoop)):
+        return str(exc).rstrip(". ")
+    return f"SpiffWorkflow failed: {type(exc).__name__}: {exc}".rstrip(". ")
 
 
 def _is_timer(task: SpiffTask) -> bool:

@@ -179,7 +179,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     A ``stored`` package was deployed under the rules of its day, and its running cases go on: its forms are
     not held to engine.definitions.form_rules again (a form that breaks one refuses its values instead), nor its
     call activities to ``endless_calls`` (the limit on nesting stops such a case instead), nor its step ids to
-    ``check_spiff_step_ids`` (its cases run as they did)."""
+    ``check_spiff_step_ids`` (its cases run as they did; one SpiffWorkflow cannot begin is refused)."""
     try:
         root = read_bpmn(package.bpmn_xml, package.bpmn_file)
         process = main_process(root, naming_of(package.files).process_id or package.name)

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
 
 from engine.cases import state
+from engine.cases.errors import CannotStart
 from engine.cases.model import Case, TaskNotReady
 from engine.definitions.packages import Package, compile_package
 from tests import samples
@@ -113,3 +114,15 @@ def test_the_stored_header_is_what_spiffworkflow_writes_for_the_workflow_and_its
     restored.complete(str(check.id), {})
     assert [t.task_spec.bpmn_id for t in restored.ready_human_tasks()] == ["approve"]
     assert restored.workflow.data["found"] == date(2026, 3, 1)
+
+
+def test_a_case_spiffworkflow_cannot_begin_is_refused_in_words():
+    """A stored version compiles under the rules of its day: here, one whose start event has the id SpiffWorkflow
+    gives its own start, which a deploy refuses."""
+    body = ('<bpmn:startEvent id="Start"/>' + samples.user_task("review", "Review") + '<bpmn:endEvent id="finish"/>'
+            + samples.chain("Start", "review", "finish"))
+    xml = samples.document("taken", body, {"Back Office": ["Start", "review", "finish"]})
+    compiled = compile_package(Package("taken", "taken.bpmn", {"taken.bpmn": xml}), stored=True)
+    with pytest.raises(CannotStart, match=r"^SpiffWorkflow cannot begin a case of taken \(No output task connected\); "
+                                          r"nothing was started: deploy a corrected version of the process$"):
+        Case.start(compiled, {})
