@@ -37,6 +37,7 @@ from engine.definitions.expressions import prepare_decision_tables, prepare_expr
 from engine.definitions.expression_steps import expressions_as_scripts
 from engine.definitions.io_mappings import drop_variable_associations, map_io_parameters
 from engine.definitions.link_events import as_sequence_flows, check_link_events
+from engine.definitions.multi_instances import bind_multi_instances
 from engine.definitions.namespaces import NS
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
@@ -222,6 +223,7 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     if spec is None:
         raise DeploymentRefused(problems + parse_problems)
     bind_timers([spec, *subprocess_specs.values()])
+    bind_multi_instances([spec, *subprocess_specs.values()])
     annotations = _annotations(process, processes)
     return CompiledDefinition(
         key=key, name=process.get("name") or key, spec=spec, subprocess_specs=subprocess_specs,

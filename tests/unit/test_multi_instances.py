@@ -1,6 +1,6 @@
-"""Whatever SpiffWorkflow raises while a case steps, its bare Python errors included, stops that case at the step
-it was at with the message, and a retry runs the step again (engine.cases.model): here, a multi-instance step whose
-count or collection the case data cannot give."""
+"""A multi-instance step whose collection or count the case data cannot give stops its case at that step, with a
+message that says why, and a retry runs the step again; whatever else SpiffWorkflow raises while a case steps
+stops that case the same way (engine.cases.model, engine.definitions.multi_instances)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from engine import service
+from engine import incidents, service
 from engine.cases.model import Case
 from engine.definitions.packages import Package, compile_package
 from engine.work import queries
 from tests import samples
 
 KIM = service.CustomerRef("c-1", "Kim Park", "standard")
+MISSING = ("the multi-instance step 'Reviews' runs once per item of 'assignees', which the case data does not hold: "
+           "start the case with 'assignees' as a list, or set it in a step before this one")
 
 
 def per_assignee(sequential: bool, loop: str = "<bpmn:loopDataInputRef>assignees</bpmn:loopDataInputRef>"
@@ -35,9 +37,39 @@ def package(sequential: bool, **loop: str) -> Package:
     return Package("per_assignee", "per_assignee.bpmn", {"per_assignee.bpmn": per_assignee(sequential, **loop)})
 
 
+@pytest.fixture
+def owner(new_uow) -> None:
+    service.add_user(new_uow(), "owner", ["process-owner"])
+
+
 def started(new_uow, sequential: bool, data: dict[str, Any], **loop: str) -> dict[str, Any]:
     service.deploy(new_uow(), package(sequential, **loop))
     return queries.instance_view(new_uow(), service.start_instance(new_uow(), "per_assignee", KIM, data))
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["parallel", "sequential"])
+def test_a_missing_collection_stops_the_case_at_the_step_and_a_retry_runs_the_step_again(new_uow, owner, sequential):
+    view = started(new_uow, sequential, {})
+    assert (view["status"], view["error"], view["open_steps"]) == ("error", {"step": "reviews", "message": MISSING}, [])
+    assert [e["type"] for e in view["events"]] == ["instance_started", "instance_errored"]
+    assert incidents.retry_incident(new_uow(), view["id"], "owner") == "error"
+    [incident] = incidents.list_incidents(new_uow(), "owner").rows
+    assert (incident.step, incident.message, incident.attempts) == ("reviews", MISSING, 2)
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["parallel", "sequential"])
+def test_a_collection_that_is_no_list_stops_the_case_saying_what_it_holds(new_uow, sequential):
+    view = started(new_uow, sequential, {"assignees": 3})
+    assert (view["status"], view["error"]["step"]) == ("error", "reviews")
+    assert view["error"]["message"].startswith("the multi-instance step 'Reviews' runs once per item of "
+                                               "'assignees', which holds a value of type int, not a collection")
+
+
+@pytest.mark.parametrize("sequential, reviews", [(False, 2), (True, 1)], ids=["parallel", "sequential"])
+def test_a_collection_in_the_case_data_makes_the_instances(new_uow, sequential, reviews):
+    view = started(new_uow, sequential, {"assignees": ["ann", "bob"]})
+    assert (view["status"], view["error"]) == ("running", None)
+    assert [s["step_id"] for s in view["open_steps"]] == ["review"] * reviews
 
 
 @pytest.mark.parametrize("sequential, fragment", [
