@@ -158,6 +158,20 @@ def _is_defined(name: str, *path: str) -> bool:
     return True
 
 
+def _put(context: Any, path: list[str], value: Any) -> dict[str, Any]:
+    """A mapping's value put along a path, as Camunda 8 maps to ``target="order.status"``: ``context`` (a new
+    context when it is none) with the entry at ``path`` set to ``value``, the contexts on the way copied, or made
+    where there is none."""
+    top = dict(context) if isinstance(context, dict) else {}
+    inner = top
+    for key in path[:-1]:
+        below = inner.get(key)
+        inner[key] = dict(below) if isinstance(below, dict) else {}
+        inner = inner[key]
+    inner[path[-1]] = value
+    return top
+
+
 # Functions a translation may call, by the helper name the restricted engine is given them under.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_date": _date, "feel_date_and_time": _date_and_time, "feel_number": _number,
@@ -165,7 +179,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "feel_substring_after": _substring_after, "feel_string_join": _string_join, "feel_decimal": _decimal,
     "feel_modulo": _modulo, "feel_mean": _mean, "feel_product": _product, "feel_append": _append,
     "feel_concatenate": _concatenate, "feel_distinct_values": _distinct_values, "feel_index_of": _index_of,
-    "feel_instance_of": _instance_of, "feel_is_defined": _is_defined,
+    "feel_instance_of": _instance_of, "feel_is_defined": _is_defined, "feel_put": _put,
 }
 # The functions that read a literal text (a date, a duration, a number): a literal is checked when translated.
 _READING_LITERALS = {"date": _date, "date and time": _date_and_time, "duration": _duration, "number": _number}

@@ -9,7 +9,8 @@ SpiffWorkflow's ``spiffworkflow:preScript`` (inputs, before the step) or
 and last lines — in the parsed document only, translated as conditions are.
 Valueflow has no step-local variables: what an input sets stays in the case
 data. A mapping Valueflow cannot honour — a list, a map or a script as the
-value, a target path, a mapping on an event — is refused naming the step.
+value, a mapping on an event — is refused naming the step; a target path
+(``order.status``) sets that entry of the variable's context.
 
 jBPM writes BPMN's own data mapping: the step's ``ioSpecification`` lists its
 data inputs and outputs, a ``dataInputAssociation`` gives an input the value of
@@ -277,17 +278,22 @@ def _zeebe_assignment(parameter: etree._Element) -> str:
 
 def _assignment(target: str, written: str, is_expression: bool) -> str:
     """The Python setting the variable ``target`` names (words joined as FEEL names are: ``Vacation Approval`` is
-    ``Vacation_Approval``) to what was written: an expression's value, or the text itself."""
-    name = variable_name(target)
-    if not name.isidentifier():
-        raise ExpressionNotSupported(f"its mapping to {target!r} cannot run: Valueflow maps to a variable name, not "
-                                     "a path: set the variable in a script task instead")
+    ``Vacation_Approval``) to what was written: an expression's value, or the text itself. A target path
+    (``order.status``) sets that entry of the variable's context, as Camunda 8 does (``feel_put``)."""
+    name, *path = [variable_name(part) for part in target.split(".")]
+    if not all(part.isidentifier() and not part.startswith("_") for part in (name, *path)):
+        raise ExpressionNotSupported(f"its mapping to {target!r} cannot run: Valueflow maps to a variable or a "
+                                     "path of names (order.status): set the variable in a script task instead")
     if not is_expression:
-        return f"{name} = {written!r}" if written else f"{name} = None"
-    try:
-        return f"{name} = {condition_to_python(written)}"
-    except ExpressionNotSupported as exc:
-        raise ExpressionNotSupported(f"its mapping of {target!r} to {written!r} cannot run: {exc}") from None
+        value = repr(written) if written else "None"
+    else:
+        try:
+            value = condition_to_python(written)
+        except ExpressionNotSupported as exc:
+            raise ExpressionNotSupported(f"its mapping of {target!r} to {written!r} cannot run: {exc}") from None
+    if not path:
+        return f"{name} = {value}"
+    return f"{name} = feel_put({name} if feel_is_defined({name!r}) else None, {path!r}, {value})"
 
 
 def _add_script(step: etree._Element, kind: str, lines: list[str], first: bool) -> None:

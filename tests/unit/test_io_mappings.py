@@ -54,8 +54,8 @@ def test_a_user_tasks_outputs_read_the_inputs_it_was_given(new_uow):
     (script_task('<camunda:inputOutput><camunda:inputParameter name="items"><camunda:list><camunda:value>a'
                  '</camunda:value></camunda:list></camunda:inputParameter></camunda:inputOutput>'),
      "its parameter 'items' is a camunda:list, which Valueflow does not map: compute it in a script task instead"),
-    (script_task('<zeebe:ioMapping><zeebe:output source="=price" target="order.total"/></zeebe:ioMapping>'),
-     "its mapping to 'order.total' cannot run: Valueflow maps to a variable name, not a path"),
+    (script_task('<zeebe:ioMapping><zeebe:output source="=price" target="order.items[1]"/></zeebe:ioMapping>'),
+     "its mapping to 'order.items[1]' cannot run: Valueflow maps to a variable or a path of names (order.status)"),
     (script_task('<camunda:inputOutput><camunda:inputParameter name="base">${prices.lookup(amount)}'
                  '</camunda:inputParameter></camunda:inputOutput>'),
      "its mapping of 'base' to '${prices.lookup(amount)}' cannot run: calling prices.lookup() is not supported"),
@@ -79,3 +79,16 @@ def test_a_camunda_8_mapping_reads_whether_a_variable_is_defined(new_uow):
     assert [(data["price"], data["couponed"]) for data in (queries.instance_view(new_uow(), instance)["data"]
                                                            for instance in (with_amount, without))] == [
         (40, False), (0, True)]
+
+
+def test_a_camunda_8_mapping_to_a_path_sets_that_entry_and_keeps_the_others(new_uow):
+    service.deploy(new_uow(), with_step(script_task(
+        '<zeebe:ioMapping><zeebe:input source="bearer" target="authentication.type"/>'
+        '<zeebe:output source="=price" target="order.totals.net"/>'
+        '<zeebe:output source="=base" target="order.base"/></zeebe:ioMapping>')))
+    kept = service.start_instance(new_uow(), "steps", CUSTOMER,
+                                  {"base": 4, "order": {"id": "o-7", "totals": {"gross": 50}}})
+    made = service.start_instance(new_uow(), "steps", CUSTOMER, {"base": 4})
+    first, second = (queries.instance_view(new_uow(), instance)["data"] for instance in (kept, made))
+    assert first["order"] == {"id": "o-7", "totals": {"gross": 50, "net": 8}, "base": 4}
+    assert (first["authentication"], second["order"]) == ({"type": "bearer"}, {"totals": {"net": 8}, "base": 4})
