@@ -1,11 +1,12 @@
-"""Service tasks that evaluate a JUEL expression (``camunda:expression="${approved}"``), run as script tasks.
+"""Steps other engines write as one expression and a result variable, run as Python script tasks.
 
 Camunda 7, Flowable and Activiti let a service task evaluate an expression, its value kept in a result variable
 (``camunda:resultVariable``, ``flowable:resultVariableName``). One that reads only the case's data — names,
 property access, arithmetic, comparisons, literals — is what a script task does, and becomes one in the parsed
 document: ``result = <the expression as Python>``, checked and run as every script is. One that calls a Java
 method (``${invoiceService.archive(invoice)}``) stays a service task, and engine.definitions.service_tasks
-refuses it with the fix.
+refuses it with the fix. Camunda 8's script task is a FEEL expression and its result variable
+(``<zeebe:script expression="=a + b" resultVariable="total"/>``), and gets its Python script the same way.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Iterable, Optional
 
 from lxml import etree
 
-from engine.definitions.expressions import ExpressionNotSupported, juel_to_python
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS
+from engine.definitions.expressions import ExpressionNotSupported, condition_to_python, juel_to_python
+from engine.definitions.feel import variable_name
+from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
 from engine.definitions.validation import Problem
 
 _DIALECTS = (CAMUNDA_NS, FLOWABLE_NS, ACTIVITI_NS)
@@ -35,7 +37,8 @@ def expression_as_python(element: etree._Element) -> Optional[str]:
 
 def expressions_as_scripts(process: etree._Element) -> Iterable[Problem]:
     """Make each service task whose expression reads only the case's data a script task that sets its result
-    variable to it; a result variable that is no plain name is a problem."""
+    variable to it, and give each Camunda 8 script task its Python; a result variable that is no plain name, or
+    a FEEL expression Valueflow cannot run, is a problem."""
     for element in list(process.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _STEPS))):
         try:
             python = expression_as_python(element)
@@ -53,7 +56,26 @@ def expressions_as_scripts(process: etree._Element) -> Iterable[Problem]:
         for namespace in _DIALECTS:
             element.attrib.pop(f"{{{namespace}}}expression", None)
         element.tag = f"{{{BPMN_NS}}}scriptTask"
-        element.set("scriptFormat", "python")
-        script = etree.SubElement(element, f"{{{BPMN_NS}}}script")
-        script.text = f"{result} = {python}" if result else python
+        _set_script(element, f"{result} = {python}" if result else python)
+    for element in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        written = element.find("bpmn:extensionElements/zeebe:script", NS)
+        if written is None or (element.findtext("bpmn:script", namespaces=NS) or "").strip():
+            continue
+        expression, result = (written.get("expression") or "").strip(), variable_name(written.get("resultVariable")
+                                                                                     or "")
+        try:
+            if not expression or not result.isidentifier():
+                raise ExpressionNotSupported("its Camunda 8 script needs an expression and a result variable named "
+                                             "with letters, digits and _ (zeebe:script): give it both")
+            _set_script(element, f"{result} = {condition_to_python(expression)}")
+        except ExpressionNotSupported as exc:
+            yield Problem(element.get("id"), element.get("name"), f"its script {expression!r} cannot run: {exc}"
+                          if expression and result.isidentifier() else str(exc))
+
+
+def _set_script(element: etree._Element, python: str) -> None:
+    """Make the step a Python script task running ``python``."""
+    element.set("scriptFormat", "python")
+    script = etree.SubElement(element, f"{{{BPMN_NS}}}script")
+    script.text = python
 

@@ -152,6 +152,8 @@ def _script_task_refusal(task: etree._Element) -> Optional[str]:
         return (f"its script is written in {language} (scriptFormat), which Valueflow does not run: rewrite it "
                 "in Python and set scriptFormat to python (docs/authoring.md#expressions-scripts-and-helpers)")
     if not (task.findtext("bpmn:script", namespaces=NS) or "").strip():
+        if task.find("bpmn:extensionElements/zeebe:script", NS) is not None:
+            return None  # Camunda 8's, which engine.definitions.expression_steps turns into Python or refuses
         kept_apart = next((v for k, v in task.attrib.items() if etree.QName(k).localname == "resource"), None)
         where = f" (its script is in the file {kept_apart!r}, which Valueflow does not read)" if kept_apart else ""
         return f"script task has no script{where}: write the Python it runs in the step's script"

@@ -114,3 +114,24 @@ def test_a_multi_instance_count_written_in_juel_repeats_the_step_that_many_times
     instance_id = service.start_instance(new_uow(), "steps", CUSTOMER, {"times": 3, "counted": 0})
     view = queries.instance_view(new_uow(), instance_id)
     assert (view["status"], view["data"]["counted"]) == ("completed", 3), view
+
+
+def zeebe_script(expression: str, result: str = "doubled") -> str:
+    return (f'<bpmn:scriptTask id="step" name="Double"><bpmn:extensionElements><zeebe:script expression="{expression}"'
+            f' resultVariable="{result}"/></bpmn:extensionElements></bpmn:scriptTask>')
+
+
+def test_a_camunda_8_script_task_sets_its_result_variable_to_its_feel_expression(new_uow):
+    service.deploy(new_uow(), with_step(zeebe_script("=amount * 2 + count([1, 2])")))
+    instance_id = service.start_instance(new_uow(), "steps", CUSTOMER, {"amount": 100})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["data"]["doubled"]) == ("completed", 202)
+
+
+@pytest.mark.parametrize("step, refusal", [
+    (zeebe_script("=amount * 2", result=""), "its Camunda 8 script needs an expression and a result variable"),
+    (zeebe_script("=for x in [1] return x"), "its script '=for x in [1] return x' cannot run: FEEL that Valueflow "
+                                             "does not run"),
+])
+def test_a_camunda_8_script_task_valueflow_cannot_run_is_refused_naming_it(new_uow, step, refusal):
+    assert only_refusal(new_uow, step).startswith(f"step (Double): {refusal}")
