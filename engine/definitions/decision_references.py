@@ -25,6 +25,7 @@ from typing import NamedTuple, Optional
 
 from lxml import etree
 
+from engine.definitions.feel import is_variable
 from engine.definitions.namespaces import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
 from engine.definitions.service_tasks import check_service_tasks, service_steps
 from engine.definitions.validation import Problem
@@ -124,7 +125,7 @@ def _result_script(task: etree._Element, decision: Optional[Decision]) -> Option
     if not variable or decision is None:
         return None
     names = decision.outputs
-    if not variable.isidentifier() or not all(name.isidentifier() for name in names):
+    if not is_variable(variable) or not all(is_variable(name) for name in names):
         raise _Unmet(f"its result variable {variable!r} cannot be filled: it and the outputs of its decision "
                      f"({', '.join(map(repr, names))}) must be variable names")
     shape = (task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "resultList") if called is None else (

@@ -16,7 +16,7 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.definitions.expressions import ExpressionNotSupported, condition_to_python, juel_to_python
-from engine.definitions.feel import variable_name
+from engine.definitions.feel import is_variable, variable_name
 from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
 from engine.definitions.validation import Problem
 
@@ -48,7 +48,7 @@ def expressions_as_scripts(process: etree._Element) -> Iterable[Problem]:
             continue
         result = next((element.get(f"{{{namespace}}}{attribute}") for namespace in _DIALECTS
                        for attribute in _RESULT if element.get(f"{{{namespace}}}{attribute}")), None)
-        if result is not None and not result.isidentifier():
+        if result is not None and not is_variable(result):
             yield Problem(element.get("id"), element.get("name"),
                           f"its result variable {result!r} is not a name a case can keep a value under: use "
                           "letters, digits and _ only")
@@ -64,13 +64,13 @@ def expressions_as_scripts(process: etree._Element) -> Iterable[Problem]:
         expression, result = (written.get("expression") or "").strip(), variable_name(written.get("resultVariable")
                                                                                      or "")
         try:
-            if not expression or not result.isidentifier():
+            if not expression or not is_variable(result):
                 raise ExpressionNotSupported("its Camunda 8 script needs an expression and a result variable named "
                                              "with letters, digits and _ (zeebe:script): give it both")
             _set_script(element, f"{result} = {condition_to_python(expression)}")
         except ExpressionNotSupported as exc:
             yield Problem(element.get("id"), element.get("name"), f"its script {expression!r} cannot run: {exc}"
-                          if expression and result.isidentifier() else str(exc))
+                          if expression and is_variable(result) else str(exc))
 
 
 def _set_script(element: etree._Element, python: str) -> None:

@@ -27,6 +27,7 @@ Anything else raises ``FeelNotSupported`` naming what is not supported.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 import sys
 from datetime import date, datetime, timedelta
@@ -602,6 +603,12 @@ class _Parser:
                 items.append(self.expression())
             self.expect(closing)
         return items
+
+
+def is_variable(name: str) -> bool:
+    """Whether a case variable can have the name: a Python name, not one of Python's own words (``from``,
+    ``class``) and not starting with ``_`` (which scripts may not touch)."""
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
 
 
 def variable_name(name: str) -> str:

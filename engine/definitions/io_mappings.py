@@ -35,13 +35,14 @@ stays for steps whose inputs and outputs no association maps (SpiffArena's).
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Iterable, Optional
 
 from lxml import etree
 
 from engine.definitions.expressions import ExpressionNotSupported, condition_to_python
-from engine.definitions.feel import variable_name
+from engine.definitions.feel import is_variable, variable_name
 from engine.definitions.namespaces import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
 from engine.definitions.validation import Problem, local
 
@@ -239,7 +240,7 @@ def _copy(target: str, source: str) -> str:
     (names of several words joined as FEEL names are: ``Days Remaining`` is ``Days_Remaining``)."""
     target, source = variable_name(target), variable_name(source)
     for name in (target, source):
-        if not name.isidentifier() or name.startswith("_"):
+        if not is_variable(name):
             raise ExpressionNotSupported(f"its data mapping names {name!r}, which cannot be a variable of the case: "
                                          "name it with letters, digits and underscores, starting with a letter")
     return f"{target} = {source} if feel_is_defined({source!r}) else None"
@@ -281,7 +282,10 @@ def _assignment(target: str, written: str, is_expression: bool) -> str:
     ``Vacation_Approval``) to what was written: an expression's value, or the text itself. A target path
     (``order.status``) sets that entry of the variable's context, as Camunda 8 does (``feel_put``)."""
     name, *path = [variable_name(part) for part in target.split(".")]
-    if not all(part.isidentifier() and not part.startswith("_") for part in (name, *path)):
+    if keyword.iskeyword(name):
+        raise ExpressionNotSupported(f"its mapping to {target!r} cannot run: {name!r} is a word Python keeps for "
+                                     "itself, which no case variable can be named: map to another name")
+    if not is_variable(name) or not all(part.isidentifier() for part in path):
         raise ExpressionNotSupported(f"its mapping to {target!r} cannot run: Valueflow maps to a variable or a "
                                      "path of names (order.status): set the variable in a script task instead")
     if not is_expression:

@@ -27,6 +27,7 @@ from lxml import etree
 
 from engine.definitions.expression_steps import expression_as_python
 from engine.definitions.expressions import ExpressionNotSupported
+from engine.definitions.feel import is_variable
 from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
 from engine.definitions.validation import Problem, local, properties_of
 
@@ -164,7 +165,7 @@ def _connector_problem(connector: str, properties: dict[str, str]) -> Optional[s
         if method not in HTTP_METHODS:
             return f"has http.method {method!r}; it must be one of {', '.join(HTTP_METHODS)}"
         result = properties.get("http.result", "").strip()
-        if result and not result.isidentifier():
+        if result and not is_variable(result):
             return f"has http.result {result!r}, which is no name for case data"
     if connector == "email" and not properties.get("email.to", "").strip():
         return "is an email connector step without an email.to property: name the address, e.g. {customer.email}"

@@ -92,3 +92,10 @@ def test_a_camunda_8_mapping_to_a_path_sets_that_entry_and_keeps_the_others(new_
     first, second = (queries.instance_view(new_uow(), instance)["data"] for instance in (kept, made))
     assert first["order"] == {"id": "o-7", "totals": {"gross": 50, "net": 8}, "base": 4}
     assert (first["authentication"], second["order"]) == ({"type": "bearer"}, {"totals": {"net": 8}, "base": 4})
+
+
+def test_a_mapping_to_a_word_python_keeps_for_itself_is_refused_naming_it(new_uow):
+    problem = only_refusal(new_uow, script_task(
+        '<zeebe:ioMapping><zeebe:input source="ops@example.com" target="from.email"/></zeebe:ioMapping>'))
+    assert problem == ("step (Price): its mapping to 'from.email' cannot run: 'from' is a word Python keeps for "
+                       "itself, which no case variable can be named: map to another name")
