@@ -39,6 +39,7 @@ from engine.definitions.io_mappings import drop_variable_associations, map_io_pa
 from engine.definitions.link_events import as_sequence_flows, check_link_events
 from engine.definitions.multi_instances import bind_multi_instances
 from engine.definitions.namespaces import NS
+from engine.definitions.parser_shapes import check_declarations, check_shapes
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
 from engine.definitions.service_tasks import ServiceStep, check_service_tasks, service_steps
@@ -193,12 +194,13 @@ def compile_package(package: Package, stored: bool = False) -> CompiledDefinitio
     called, call_problems = called_processes(process, documents)
     used = {package.bpmn_file: root, **{path: documents[path] for path, _ in called}}
     processes = [process, *(called_process for _, called_process in called)]
-    problems += [p for document in used.values() for p in check_document(document)]
+    problems += [p for document in used.values() for p in check_document(document) + check_declarations(document)]
     problems += call_problems + duplicate_step_ids(processes) + ([] if stored else endless_calls(processes))
     problems += check_process(process) + [p for _, other in called for p in check_process(other, called=True)]
     if not stored:
         problems += [p for each in processes for p in check_spiff_step_ids(each)]
     for each in processes:
+        problems += check_shapes(each)
         problems += map_io_parameters(each)
         problems += expressions_as_scripts(each)
         problems += prepare_expressions(each, script_engine.environment)

@@ -24,6 +24,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
      "the {kind}'s {attr} is empty: choose the element it refers to, or remove the attribute"),
     (re.compile(_ATTRIBUTE + r"'(?P<value>[^']*)' is not a valid value of the atomic type '(?:xs:)?(?P<type>[^']+)'"),
      "the {kind}'s {attr} {value!r} is not a valid {type}"),
+    (re.compile(_ATTRIBUTE + r"The QName value '(?:\{[^}]*\})?(?P<value>[^']*)' of the xsi:type attribute does "
+                             r"not resolve to a type definition"),
+     "the {kind}'s xsi:type names the type {value!r}, which BPMN does not define: remove the attribute"),
+    (re.compile(_ELEMENT + r": The attribute '(?P<attr>[^']+)' is required but missing"),
+     "a {kind} lacks its {attr}, which BPMN requires: add it, or draw the element again in your modeler"),
     (re.compile(_ELEMENT + r": This element is not expected\.(?: Expected is (?:one of )?\( (?P<expected>[^)]*) \))?"),
      "BPMN does not allow a {kind} at this place{expected_part}: move it, or remove it"),
     (re.compile(_ELEMENT + r": Missing child element\(s\)\.(?: Expected is (?:one of )?\( (?P<expected>[^)]*) \))?"),

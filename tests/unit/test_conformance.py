@@ -13,7 +13,8 @@ A.2.0      refused   four plain tasks without a lane or an assignment (tasks and
 A.2.1      refused   as A.2.0; and two tasks with two flows out of each and no gateway, and a
                      condition declared as XPath
 A.3.0      refused   four plain tasks without a lane or an assignment (subprocess, message and
-                     escalation boundary events)
+                     escalation boundary events); a collapsed subprocess drawn without its start and
+                     end events
 A.4.0      refused   none of its two processes is executable (two pools with lanes, message flows)
 A.4.1      refused   none of its two processes is executable (as A.4.0, three lanes)
 B.1.0      refused   none of its four processes is executable (call activities, data store, groups)
@@ -25,8 +26,9 @@ C.1.1      refused   four conditions in XPath (bpmn:getDataObject), which do not
                      store is a warning; its user tasks are owned by their potentialOwner
                      resources)
 C.2.0      refused   none of its four processes is executable (four pools exchanging messages)
-C.3.0      refused   three user tasks without a lane or a potentialOwner; a condition that is not
-                     Python (Service Level == 'Premium')
+C.3.0      refused   three user tasks without a lane or a potentialOwner; a subprocess drawn without
+                     its start and end events; a condition that is not Python (Service Level ==
+                     'Premium')
 C.4.0      refused   none of its four processes is executable (no isExecutable attribute at all)
 C.5.0      refused   none of its two processes is executable (data stores and states)
 C.6.0      refused   six service tasks that name nothing to run (compensation handlers count as
@@ -50,14 +52,11 @@ C.9.0      refused   user task "Handle Timeout" without a lane or an assignment;
                      its four FEEL conditions, = approved, some … satisfies, run)
 C.9.1      refused   user task "Call customer" without a lane or an assignment (its two Camunda 7
                      external tasks wait for workers)
-C.9.2      refused   call activity "Document Request" calls a process the package lacks (its send
-                     task "Notify customer about delay", a Camunda 8 job, waits for workers; its
-                     FEEL condition =fraud runs)
+C.9.2      refused   call activity "Document Request" calls a process the package lacks, and runs
+                     one instance per item of a Camunda 8 input collection (its send task "Notify
+                     customer about delay", a Camunda 8 job, waits for workers; its FEEL condition
+                     =fraud runs)
 =========  ========  ==============================================================================
-
-SpiffWorkflow stops at the first thing it cannot parse and often cannot name
-the element, so it is asked only once the engine's own checks pass: "(then:
-...)" is what a second deploy, with those fixed, would report.
 """
 
 from __future__ import annotations
@@ -89,7 +88,8 @@ REFUSALS: dict[str, list[str | None] | str] = {
               "_To9ZzzOCEeSknpIVFCxNIQ", "_To9ZtjOCEeSknpIVFCxNIQ", "_To9ZzzOCEeSknpIVFCxNIQ",
               "_To9Z-TOCEeSknpIVFCxNIQ", "_To9Z_DOCEeSknpIVFCxNIQ", "_To9Z7TOCEeSknpIVFCxNIQ"],
     "A.3.0": ["_65f5459f-44ae-436d-a089-a91d6d78075b", "_9fad8da5-a28c-4b6b-bb71-fbd5c65b9681",
-              "_72204cd7-709c-4656-9554-3ae29b3844ce", "_2d2d0d29-896f-49f9-8109-77a7304309c5"],
+              "_72204cd7-709c-4656-9554-3ae29b3844ce", "_2d2d0d29-896f-49f9-8109-77a7304309c5",
+              "_1ae31d1b-2559-4f78-a3ec-47986a49db48", "_1ae31d1b-2559-4f78-a3ec-47986a49db48"],
     "C.1.0": ["archiveInvoice"],
     "C.1.1": ["invoiceApproved", "invoiceNotApproved", "reviewSuccessful", "reviewNotSuccessful", "archiveInvoice",
               "approveInvoice", "assignApprover", "reviewInvoice"],
@@ -97,8 +97,11 @@ REFUSALS: dict[str, list[str | None] | str] = {
               "_6a34496f-8cf7-42e5-88a9-d1af98cc3cba", "_b99800c3-c340-460c-a43e-098014a365d0",
               "_437e5969-1e61-4cb9-aa76-4f8854f32eeb", "_ada039b6-94dd-4a15-a6b1-c7fe662c64ee",
               "_cddf9325-a85b-4347-8c57-8b909fa77ae9", "_cf380e47-1401-4e7e-b710-193b626e49eb",
-              "_3fb323d5-2c59-487a-af63-804208f6c5cb", "_be893987-caec-4605-b078-bd96b7cd6c12"],
-    "C.6.0": ["_3a2f133c-3ae1-4e21-94b5-6e8cf51acd74", "_b595ec43-0769-4864-8f2e-403c405c8217",
+              "_3fb323d5-2c59-487a-af63-804208f6c5cb", "_cd6f230f-13c3-4027-aa3e-57de601a1ab2",
+              "_cd6f230f-13c3-4027-aa3e-57de601a1ab2", "_be893987-caec-4605-b078-bd96b7cd6c12"],
+    "C.6.0": ["_b25ecc7c-4eff-4a70-96f2-6b2f94cf19b1", "_fe3f9094-097b-416d-adeb-4b7e7e753f3c",
+              "_22612d45-65ca-4a74-a6eb-53af7ebcb5ff", "_9cc2ac34-f12c-49e0-b37c-144e5a84fd92",
+              "_3a2f133c-3ae1-4e21-94b5-6e8cf51acd74", "_b595ec43-0769-4864-8f2e-403c405c8217",
               "_ea5cc55d-bfce-49c6-8a1a-a8a41a85da12", "_0198160d-b56c-4919-9920-db5f32d16b3f",
               "_614d6469-2bb8-4ad6-a20a-db5db6321c6b", "_8afc49f0-42c2-4da9-8e79-e08dbe349776"],
     "C.7.0": ["_d74707c7-6af3-4db7-9403-924bfdf6a7d8", "_1d201a22-d500-4412-a32a-2c7e24ad4d6b",
@@ -114,7 +117,7 @@ REFUSALS: dict[str, list[str | None] | str] = {
     "C.9.0": ["Activity_ManualCheck", "UserTask_HandleTimeout", "StartEvent_ApplicationReceived",
               "SendTask_SendPolicy", "SendTask_SendRejection", "BusinessRuleTask_CheckApplicationAutomatically"],
     "C.9.1": ["UserTask_CallCustomer"],
-    "C.9.2": ["CallActivity_RequestDocument"],
+    "C.9.2": ["CallActivity_RequestDocument", "CallActivity_RequestDocument"],
 }
 # Messages that are about the document as a whole, not one element.
 DOCUMENT_LEVEL = ("is not well-formed XML", "is not BPMN 2.0", "declares a DTD")

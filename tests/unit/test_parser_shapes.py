@@ -1,0 +1,176 @@
+"""Shapes of diagram SpiffWorkflow's parser refuses are refused in Valueflow's words, naming the element and the fix
+(engine.definitions.parser_shapes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import service
+from engine.definitions.packages import DeploymentRefused, Package
+from tests import samples
+
+
+def script(step_id: str, name: str, code: str = "x = 1", inside: str = "") -> str:
+    return f'<bpmn:scriptTask id="{step_id}" name="{name}">{inside}<bpmn:script>{code}</bpmn:script></bpmn:scriptTask>'
+
+
+def steps(body: str, first: str = "step", last: str = "step", definitions: str = "") -> Package:
+    """A process of script tasks and events, without lanes: start → ``body`` (``first`` … ``last``) → end."""
+    return samples.laneless("steps", body, first, last, definitions)
+
+
+def refused(new_uow, package: Package) -> list[str]:
+    with pytest.raises(DeploymentRefused) as caught:
+        service.deploy(new_uow(), package)
+    problems = [str(p) for p in caught.value.problems if not p.warning]
+    assert not any("SpiffWorkflow" in p for p in problems), problems
+    return problems
+
+
+def edited(package: Package, old: str, new: str) -> Package:
+    assert old in package.bpmn_xml
+    return Package(package.name, package.bpmn_file, {package.bpmn_file: package.bpmn_xml.replace(old, new)})
+
+
+def test_a_process_without_a_start_event_is_refused_naming_the_process(new_uow):
+    package = edited(steps(script("step", "Step")), '<bpmn:startEvent id="start"/>', "")
+    package = edited(package, '<bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="step"/>', "")
+    assert "steps: the process has no start event, so a case of it has nowhere to begin: draw a start event, and a " \
+           "sequence flow from it to the first step" in refused(new_uow, package)
+
+
+SUB_START = '<bpmn:startEvent id="sub_start"/><bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="inner"/>'
+SUB_END = '<bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="sub_end"/><bpmn:endEvent id="sub_end"/>'
+
+
+@pytest.mark.parametrize("inside, expected", [
+    (script("inner", "Inner") + SUB_END,
+     "sub (Check): the subprocess has no start event: draw one inside it, with a sequence flow to its first step"),
+    (SUB_START + '<bpmn:startEvent id="other_start"/><bpmn:sequenceFlow id="s3" sourceRef="other_start" '
+                 'targetRef="inner"/>' + script("inner", "Inner") + SUB_END,
+     "sub (Check): the subprocess has 2 start events (sub_start, other_start), and Valueflow starts it at one: keep "
+     "one, with sequence flows from it to where the others led"),
+    (SUB_START + script("inner", "Inner"),
+     "sub (Check): the subprocess has no end event: draw one inside it, after its last step"),
+], ids=["no start event", "two start events", "no end event"])
+def test_a_subprocess_without_one_start_event_or_an_end_event_is_refused_naming_it(new_uow, inside, expected):
+    package = steps(f'<bpmn:subProcess id="sub" name="Check">{inside}</bpmn:subProcess>', "sub", "sub")
+    assert expected in refused(new_uow, package)
+
+
+@pytest.mark.parametrize("kind", ["signal", "message", "error", "escalation"])
+def test_a_signal_message_error_or_escalation_without_an_id_is_refused_naming_the_process(new_uow, kind):
+    package = steps(script("step", "Step"), definitions=f'<bpmn:{kind} name="alert"/>')
+    assert refused(new_uow, package) == [
+        f"steps: the {kind} 'alert' declared on line 6 has no id, so no event can refer to it: give it an id, and "
+        "choose it in the events that send or catch it (or remove it)"]
+
+
+@pytest.mark.parametrize("kind, event", [("signal", "intermediateCatchEvent"), ("message", "intermediateCatchEvent"),
+                                         ("escalation", "intermediateThrowEvent")])
+def test_an_event_referring_to_an_undeclared_signal_message_or_escalation_is_refused_naming_it(new_uow, kind, event):
+    package = steps(f'<bpmn:{event} id="step" name="Wait"><bpmn:{kind}EventDefinition {kind}Ref="go"/></bpmn:{event}>')
+    assert refused(new_uow, package) == [
+        f"step (Wait): it refers to the {kind} 'go', which the document does not declare: choose one of the "
+        f"document's {kind}s in its properties in your modeler, or declare it (<bpmn:{kind} id=\"go\" name=\"…\"/>)"]
+
+
+CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
+
+
+@pytest.mark.parametrize("marker, expected", [
+    ("<bpmn:multiInstanceLoopCharacteristics/>",
+     "its multi-instance marker says neither how many instances run nor which list to run one per item of: give it "
+     "a loop cardinality (the number of instances; in Camunda Modeler, \"Loop cardinality\"), or a loopDataInputRef "
+     "naming the variable that holds the list"),
+    (f'<bpmn:multiInstanceLoopCharacteristics {CAMUNDA} camunda:collection="orders" camunda:elementVariable="order"/>',
+     "its multi-instance marker runs one instance per item of 'orders' (camunda:collection), which Valueflow does not "
+     "read: write the list as BPMN does, a loopDataInputRef naming the variable that holds it and an inputDataItem "
+     "naming each item, or give it a loop cardinality (the number of instances)"),
+    ("<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>"
+     "<bpmn:loopDataInputRef>orders</bpmn:loopDataInputRef></bpmn:multiInstanceLoopCharacteristics>",
+     "its multi-instance marker gives both a loop cardinality and a list to run one instance per item of "
+     "(loopDataInputRef): keep one of them"),
+    ("<bpmn:standardLoopCharacteristics/>",
+     "its loop marker says neither when the loop stops (a loop condition) nor how often it runs at most "
+     "(loopMaximum): give it a loop condition, or remove the marker"),
+], ids=["multi-instance without a size", "camunda collection", "cardinality and list", "loop without an end"])
+def test_a_loop_marker_that_says_not_how_often_to_run_is_refused_naming_the_step(new_uow, marker, expected):
+    assert refused(new_uow, steps(script("step", "Count", inside=marker))) == [f"step (Count): {expected}"]
+
+
+@pytest.mark.parametrize("trigger, expected", [
+    ("<bpmn:compensateEventDefinition/>",
+     "compensation is not supported: draw the steps that undo the work on the path the process takes when it fails "
+     "(for example after an error boundary event)"),
+    ("", "the boundary event has no trigger Valueflow knows: give it a timer, message, signal, error, escalation or "
+         "condition, or remove it"),
+], ids=["compensation", "none"])
+def test_a_boundary_event_without_a_trigger_the_parser_knows_is_refused_naming_it(new_uow, trigger, expected):
+    body = (script("step", "Step") + f'<bpmn:boundaryEvent id="undo" name="Undo" attachedToRef="step">{trigger}'
+            '</bpmn:boundaryEvent><bpmn:sequenceFlow id="f_undo" sourceRef="undo" targetRef="undone"/>'
+            '<bpmn:endEvent id="undone"/>')
+    assert refused(new_uow, steps(body)) == [f"undo (Undo): {expected}"]
+
+
+IO = ('<bpmn:ioSpecification><bpmn:dataInput id="step_in" name="amount"/><bpmn:dataOutput id="step_out" '
+      'name="total"/><bpmn:inputSet><bpmn:dataInputRefs>step_in</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet>'
+      '<bpmn:dataOutputRefs>step_out</bpmn:dataOutputRefs></bpmn:outputSet></bpmn:ioSpecification>')
+
+
+@pytest.mark.parametrize("associations, expected", [
+    ('<bpmn:dataInputAssociation id="a"><bpmn:sourceRef>amount</bpmn:sourceRef><bpmn:targetRef>step_in'
+     '</bpmn:targetRef></bpmn:dataInputAssociation>',
+     "its data input association reads the process variable 'amount', which Valueflow does not map into a step: "
+     "remove the association, as a step sees the case's data under each variable's own name (a script task before "
+     "the step can copy it to another name)"),
+    ('<bpmn:dataOutputAssociation id="a"><bpmn:sourceRef>step_out</bpmn:sourceRef><bpmn:targetRef>amount'
+     '</bpmn:targetRef></bpmn:dataOutputAssociation>',
+     "its data output association writes to the process variable 'amount', which Valueflow does not map out of a "
+     "step: remove the association, as what a step records stays in the case's data under its own name (a script "
+     "task after the step can copy it to another name)"),
+    ('<bpmn:dataInputAssociation id="a"><bpmn:sourceRef>ledger</bpmn:sourceRef><bpmn:targetRef>step_in'
+     '</bpmn:targetRef></bpmn:dataInputAssociation>',
+     "its data input association reads the data object reference 'ledger', whose data object 'ledger_data' is not "
+     "declared where the step is (in the process or subprocess holding it, or the one around that): draw the "
+     "reference again from a data object declared there"),
+], ids=["reads a process variable", "writes a process variable", "data object not declared"])
+def test_a_data_association_the_parser_cannot_resolve_is_refused_naming_the_step(new_uow, associations, expected):
+    package = steps(script("step", "Step", inside=IO + associations)
+                    + '<bpmn:dataObjectReference id="ledger" dataObjectRef="ledger_data"/>')
+    package = edited(package, 'isExecutable="true">', 'isExecutable="true"><bpmn:property id="amount" name="amount"/>')
+    assert refused(new_uow, package) == [f"step (Step): {expected}"]
+
+
+def test_a_data_object_two_subprocesses_out_from_its_reference_is_refused_where_the_parser_would_look_forever(new_uow):
+    reference = script("inner", "Inner", inside='<bpmn:dataInputAssociation id="a"><bpmn:sourceRef>ledger'
+                                                '</bpmn:sourceRef><bpmn:targetRef>sub_start</bpmn:targetRef>'
+                                                '</bpmn:dataInputAssociation>')
+    body = ('<bpmn:dataObject id="ledger_data" name="Ledger"/><bpmn:subProcess id="outer" name="Outer">'
+            '<bpmn:startEvent id="outer_start"/><bpmn:sequenceFlow id="o1" sourceRef="outer_start" targetRef="sub"/>'
+            '<bpmn:subProcess id="sub" name="Check">' + SUB_START + reference + SUB_END
+            + '<bpmn:dataObjectReference id="ledger" dataObjectRef="ledger_data"/></bpmn:subProcess>'
+            '<bpmn:sequenceFlow id="o2" sourceRef="sub" targetRef="outer_end"/><bpmn:endEvent id="outer_end"/>'
+            '</bpmn:subProcess>')
+    assert refused(new_uow, steps(body, "outer", "outer")) == [
+        "inner (Inner): its data input association reads the data object reference 'ledger', whose data object "
+        "'ledger_data' is not declared where the step is (in the process or subprocess holding it, or the one around "
+        "that): draw the reference again from a data object declared there"]
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("</bpmn:process>",
+     '</bpmn:process><bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+     'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" id="diagram"><bpmndi:BPMNPlane id="plane" '
+     'bpmnElement="two_step"><bpmndi:BPMNShape id="review_di" bpmnElement="review"><dc:Bounds x="1" y="2" '
+     'height="80"/></bpmndi:BPMNShape></bpmndi:BPMNPlane></bpmndi:BPMNDiagram>',
+     "review_di: a bounds lacks its width, which BPMN requires: add it, or draw the element again in your modeler "
+     "(line 3)"),
+    ('<bpmn:userTask id="review" name="Review">',
+     '<bpmn:userTask id="review" name="Review"><bpmn:documentation xsi:type="bpmn:tNothing">Look</bpmn:documentation>',
+     "review (Review): the documentation's xsi:type names the type 'tNothing', which BPMN does not define: remove "
+     "the attribute (line 3)"),
+], ids=["required attribute missing", "unknown xsi:type"])
+def test_more_xsd_complaints_are_rewritten_in_plain_words_about_the_element(new_uow, old, new, expected):
+    xml = samples.two_step().replace(old, new, 1)
+    assert refused(new_uow, Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml})) == [expected]
