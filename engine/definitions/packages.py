@@ -39,7 +39,7 @@ from engine.definitions.io_mappings import drop_variable_associations, map_io_pa
 from engine.definitions.link_events import as_sequence_flows, check_link_events
 from engine.definitions.multi_instances import bind_multi_instances
 from engine.definitions.namespaces import NS
-from engine.definitions.parser_shapes import check_declarations, check_shapes
+from engine.definitions.parser_shapes import check_declarations, check_shapes, ready_for_parser
 from engine.definitions.schema_errors import element_on_line
 from engine.definitions.service_specs import ServiceStepParser, as_service_tasks
 from engine.definitions.service_tasks import ServiceStep, check_service_tasks, service_steps
@@ -329,6 +329,7 @@ def _parse_with_spiff(documents: dict[str, etree._Element], root: etree._Element
         for path, document in documents.items():
             _drop_data_stores(document)
             drop_variable_associations(document)
+            ready_for_parser(document)
             parser.add_bpmn_xml(document, filename=path)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)

@@ -2,7 +2,9 @@
 
 The parser stops at its first complaint, in its own words, some of them a Python error of its own or the address
 of an XML element. The shapes it refuses are found here first, so that the refusal names the element and says how
-to fix it (``check_declarations`` for the document, ``check_shapes`` for each process that runs).
+to fix it (``check_declarations`` for the document, ``check_shapes`` for each process that runs). What BPMN and
+those engines accept but the parser or the BPMN schema it validates against does not is rewritten, by
+``ready_for_parser``, in the copy of the document it parses (the stored text keeps what was drawn).
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.definitions.io_mappings import mapped_associations
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
+from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS, SPIFF_NS
 from engine.definitions.validation import Problem, is_executable, local
 
 # The elements events refer to by id, each with the attribute that refers to it.
 _REFERRED = {"signal": "signalRef", "message": "messageRef", "error": "errorRef", "escalation": "escalationRef"}
 # The triggers the parser knows on a boundary event.
 _BOUNDARY_TRIGGERS = ("timer", "message", "signal", "error", "escalation", "conditional", "cancel")
+# The namespaces whose types the BPMN schema the parser validates against defines (an xsi:type of another is a
+# tool's own, which it cannot resolve).
+_SCHEMA_NAMESPACES = {BPMN_NS, SPIFF_NS, "http://www.omg.org/spec/BPMN/20100524/DI",
+                      "http://www.omg.org/spec/DD/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC",
+                      "http://www.w3.org/2001/XMLSchema"}
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 # What a data association may name besides a data object reference or a data store, as a process owner says it.
 _KINDS_OF_DATA = {"property": "the process variable", "dataObject": "the data object", "dataInput": "the data input",
                   "dataOutput": "the data output", "inputDataItem": "the multi-instance input item",
@@ -93,7 +101,8 @@ def _check_start_and_end_events(process: etree._Element) -> Iterable[Problem]:
 
 
 def _check_event_references(process: etree._Element) -> Iterable[Problem]:
-    """Events and tasks that refer to a signal, message or escalation the document does not declare."""
+    """Events and tasks that refer to a signal, message or escalation the document does not declare (an error is
+    declared in the parsed copy: Camunda 7, Flowable and jBPM take the reference as the error code)."""
     root = process.getroottree().getroot()
     for kind in ("signal", "message", "escalation"):
         declared = {element.get("id") for element in root.iter(f"{{{BPMN_NS}}}{kind}")}
@@ -209,3 +218,29 @@ def _unresolved_association(reads: bool, ref: str, target: Optional[etree._Eleme
             f"{'into' if reads else 'out of'} a step: remove the association, as {keep} (a script task "
             f"{'before' if reads else 'after'} the step can copy it to another name)")
 
+
+def ready_for_parser(root: etree._Element) -> None:
+    """Rewrite, in the copy the parser reads, what BPMN and the engines diagrams come from accept and it does not:
+    a document without a targetNamespace (bpmn-js and jBPM write such; nothing Valueflow runs reads it); an xsi:type
+    of a tool's own namespace, which the schema cannot resolve (jBPM's simulation data; nothing Valueflow runs reads
+    it either); a reference written as a QName of the document's namespace; an error that error events name but
+    the document does not declare, whose name is its error code (as Camunda 7, Flowable and jBPM read it)."""
+    if not root.get("targetNamespace"):
+        root.set("targetNamespace", "urn:valueflow:unnamed")
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        written = element.get(_XSI_TYPE)
+        if written is not None and element.nsmap.get(written.rpartition(":")[0] or None) not in _SCHEMA_NAMESPACES:
+            del element.attrib[_XSI_TYPE]
+        for attribute in _REFERRED.values():
+            if element.get(attribute):
+                element.set(attribute, _referred_id(element, attribute) or "")
+    errors = {error.get("id") for error in root.iter(f"{{{BPMN_NS}}}error")}
+    first_process = root.find("bpmn:process", NS)
+    for definition in root.iter(f"{{{BPMN_NS}}}errorEventDefinition"):
+        ref = definition.get("errorRef")
+        if ref and ref not in errors and first_process is not None:
+            errors.add(ref)
+            error = etree.Element(f"{{{BPMN_NS}}}error", id=ref, name=ref, errorCode=ref)
+            first_process.addprevious(error)

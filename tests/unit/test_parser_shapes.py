@@ -1,5 +1,6 @@
-"""Shapes of diagram SpiffWorkflow's parser refuses are refused in Valueflow's words, naming the element and the fix
-(engine.definitions.parser_shapes)."""
+"""Shapes of diagram SpiffWorkflow's parser refuses are refused in Valueflow's words, naming the element and the fix;
+shapes BPMN and other engines accept that the parser does not read deploy and run (engine.definitions.parser_shapes).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import pytest
 
 from engine import service
 from engine.definitions.packages import DeploymentRefused, Package
+from engine.work import queries
 from tests import samples
+
+CUSTOMER = service.CustomerRef("c-1", "Ada Moss", "standard")
 
 
 def script(step_id: str, name: str, code: str = "x = 1", inside: str = "") -> str:
@@ -30,6 +34,13 @@ def refused(new_uow, package: Package) -> list[str]:
 def edited(package: Package, old: str, new: str) -> Package:
     assert old in package.bpmn_xml
     return Package(package.name, package.bpmn_file, {package.bpmn_file: package.bpmn_xml.replace(old, new)})
+
+
+def run(new_uow, package: Package, data: dict | None = None) -> dict:
+    """Deploy the package, start a case, and return its view once it has run to its first wait."""
+    deployment = service.deploy(new_uow(), package)
+    instance_id = service.start_instance(new_uow(), deployment.key, CUSTOMER, data)
+    return queries.instance_view(new_uow(), instance_id)
 
 
 def test_a_process_without_a_start_event_is_refused_naming_the_process(new_uow):
@@ -73,6 +84,31 @@ def test_an_event_referring_to_an_undeclared_signal_message_or_escalation_is_ref
     assert refused(new_uow, package) == [
         f"step (Wait): it refers to the {kind} 'go', which the document does not declare: choose one of the "
         f"document's {kind}s in its properties in your modeler, or declare it (<bpmn:{kind} id=\"go\" name=\"…\"/>)"]
+
+
+def test_an_undeclared_error_is_its_own_error_code_as_in_camunda_and_its_boundary_event_catches_it(new_uow):
+    body = ('<bpmn:subProcess id="sub" name="Try"><bpmn:startEvent id="sub_start"/>'
+            '<bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="fail"/>'
+            '<bpmn:endEvent id="fail"><bpmn:errorEventDefinition errorRef="late"/></bpmn:endEvent></bpmn:subProcess>'
+            '<bpmn:sequenceFlow id="f_sub_after" sourceRef="sub" targetRef="after"/>'
+            + script("after", "After", "caught = False") +
+            '<bpmn:boundaryEvent id="on_late" attachedToRef="sub"><bpmn:errorEventDefinition errorRef="late"/>'
+            '</bpmn:boundaryEvent><bpmn:sequenceFlow id="f_late" sourceRef="on_late" targetRef="handle"/>'
+            + script("handle", "Handle", "caught = True") +
+            '<bpmn:sequenceFlow id="f_handled" sourceRef="handle" targetRef="handled"/><bpmn:endEvent id="handled"/>')
+    case = run(new_uow, steps(body, "sub", "after"))
+    assert (case["status"], case["data"].get("caught")) == ("completed", True)
+
+
+def test_a_message_referred_to_by_a_qname_of_the_document_namespace_deploys_and_its_case_waits_for_it(new_uow):
+    package = steps('<bpmn:intermediateCatchEvent id="step" name="Paid"><bpmn:messageEventDefinition '
+                    'xmlns:tns="http://bpmn.io/schema/bpmn" messageRef="tns:paid"/></bpmn:intermediateCatchEvent>',
+                    definitions='<bpmn:message id="paid" name="payment"/>')
+    deployment = service.deploy(new_uow(), package)
+    instance_id = service.start_instance(new_uow(), deployment.key, CUSTOMER)
+    assert queries.instance_view(new_uow(), instance_id)["status"] == "running"
+    service.deliver_message(new_uow(), instance_id, "payment")
+    assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"
 
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
@@ -156,6 +192,22 @@ def test_a_data_object_two_subprocesses_out_from_its_reference_is_refused_where_
         "inner (Inner): its data input association reads the data object reference 'ledger', whose data object "
         "'ledger_data' is not declared where the step is (in the process or subprocess holding it, or the one around "
         "that): draw the reference again from a data object declared there"]
+
+
+def test_a_document_without_a_target_namespace_deploys_and_runs_as_bpmn_js_opens_it(new_uow):
+    xml = samples.two_step().replace(' targetNamespace="http://bpmn.io/schema/bpmn"', "")
+    case = run(new_uow, Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert [step["step_id"] for step in case["open_steps"]] == ["review"]
+
+
+def test_a_tools_own_xsi_type_in_its_extension_data_deploys(new_uow):
+    xml = samples.two_step().replace("</bpmn:process>", (
+        '</bpmn:process><bpmn:relationship id="simulation" type="BPSimData"><bpmn:extensionElements>'
+        '<bpsim:BPSimData xmlns:bpsim="http://www.bpsim.org/schemas/1.0"><bpsim:Scenario xsi:type="bpsim:Scenario" '
+        'id="default"/></bpsim:BPSimData></bpmn:extensionElements><bpmn:source>two_step</bpmn:source>'
+        '<bpmn:target>two_step</bpmn:target></bpmn:relationship>'))
+    case = run(new_uow, Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
+    assert [step["step_id"] for step in case["open_steps"]] == ["review"]
 
 
 @pytest.mark.parametrize("old, new, expected", [
