@@ -224,9 +224,20 @@ def ready_for_parser(root: etree._Element) -> None:
     a document without a targetNamespace (bpmn-js and jBPM write such; nothing Valueflow runs reads it); an xsi:type
     of a tool's own namespace, which the schema cannot resolve (jBPM's simulation data; nothing Valueflow runs reads
     it either); a reference written as a QName of the document's namespace; an error that error events name but
-    the document does not declare, whose name is its error code (as Camunda 7, Flowable and jBPM read it)."""
+    the document does not declare, whose name is its error code (as Camunda 7, Flowable and jBPM read it); a
+    sequence flow without an id (Camunda's examples write them so), which the parser would not follow."""
     if not root.get("targetNamespace"):
         root.set("targetNamespace", "urn:valueflow:unnamed")
+    taken = {element.get("id") for element in root.iter() if isinstance(element.tag, str)}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        if not flow.get("id"):
+            named = f"flow_{flow.get('sourceRef', '')}_{flow.get('targetRef', '')}"
+            flow_id, count = named, 1
+            while flow_id in taken:
+                count += 1
+                flow_id = f"{named}_{count}"
+            taken.add(flow_id)
+            flow.set("id", flow_id)
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue

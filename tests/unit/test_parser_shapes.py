@@ -194,6 +194,13 @@ def test_a_data_object_two_subprocesses_out_from_its_reference_is_refused_where_
         "that): draw the reference again from a data object declared there"]
 
 
+def test_sequence_flows_without_ids_are_followed_as_camunda_follows_them(new_uow):
+    package = steps(script("step", "Step", "reached = True"))
+    package = edited(edited(package, ' id="f_start"', ""), ' id="f_end"', "")
+    case = run(new_uow, package)
+    assert (case["status"], case["data"].get("reached")) == ("completed", True)
+
+
 def test_a_document_without_a_target_namespace_deploys_and_runs_as_bpmn_js_opens_it(new_uow):
     xml = samples.two_step().replace(' targetNamespace="http://bpmn.io/schema/bpmn"', "")
     case = run(new_uow, Package("two_step", "two_step.bpmn", {"two_step.bpmn": xml}))
