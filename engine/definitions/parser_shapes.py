@@ -155,8 +155,15 @@ def _unsized(marker: etree._Element) -> str:
 
 
 def _check_boundary_triggers(process: etree._Element) -> Iterable[Problem]:
-    """A boundary event needs a trigger the parser knows; compensation it does not run at all."""
+    """A boundary event needs a trigger the parser knows, a cancel event a transaction to be on; compensation the
+    parser does not run at all."""
+    transactions = {transaction.get("id") for transaction in process.iter(f"{{{BPMN_NS}}}transaction")}
     for event in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        cancels = event.find(".//bpmn:cancelEventDefinition", NS) is not None
+        if cancels and event.get("attachedToRef") not in transactions:
+            yield _named(event, "a cancel boundary event is on a transaction, and this one is not: attach it to a "
+                                "transaction subprocess, or make it an error boundary event")
+            continue
         if any(event.find(f".//bpmn:{trigger}EventDefinition", NS) is not None for trigger in _BOUNDARY_TRIGGERS):
             continue
         if event.find("bpmn:compensateEventDefinition", NS) is not None:

@@ -141,7 +141,10 @@ def test_a_loop_marker_that_says_not_how_often_to_run_is_refused_naming_the_step
      "(for example after an error boundary event)"),
     ("", "the boundary event has no trigger Valueflow knows: give it a timer, message, signal, error, escalation or "
          "condition, or remove it"),
-], ids=["compensation", "none"])
+    ("<bpmn:cancelEventDefinition/>",
+     "a cancel boundary event is on a transaction, and this one is not: attach it to a transaction subprocess, or "
+     "make it an error boundary event"),
+], ids=["compensation", "none", "cancel off a transaction"])
 def test_a_boundary_event_without_a_trigger_the_parser_knows_is_refused_naming_it(new_uow, trigger, expected):
     body = (script("step", "Step") + f'<bpmn:boundaryEvent id="undo" name="Undo" attachedToRef="step">{trigger}'
             '</bpmn:boundaryEvent><bpmn:sequenceFlow id="f_undo" sourceRef="undo" targetRef="undone"/>'
