@@ -63,8 +63,8 @@ def check_declarations(root: etree._Element) -> list[Problem]:
 
 def check_shapes(process: etree._Element) -> list[Problem]:
     """What in a process that runs the parser would refuse, each problem naming its element."""
-    return [*_check_start_and_end_events(process), *_check_event_references(process), *_check_loops(process),
-            *_check_boundary_triggers(process), *_check_data_associations(process)]
+    return [*_check_start_and_end_events(process), *_check_event_references(process), *_check_timers(process),
+            *_check_loops(process), *_check_boundary_triggers(process), *_check_data_associations(process)]
 
 
 def _named(element: etree._Element, message: str) -> Problem:
@@ -116,6 +116,14 @@ def _check_event_references(process: etree._Element) -> Iterable[Problem]:
                 yield _named(element, f"it refers to the {kind} {holder.get(_REFERRED[kind])!r}, which the document "
                                       f"does not declare: choose one of the document's {kind}s in its properties in "
                                       f"your modeler, or declare it (<bpmn:{kind} id=\"{ref}\" name=\"…\"/>)")
+
+
+def _check_timers(process: etree._Element) -> Iterable[Problem]:
+    """A timer says when it fires: a date, a duration or a cycle."""
+    for timer in process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        if not any(timer.find(f".//bpmn:{when}", NS) is not None for when in ("timeDate", "timeDuration", "timeCycle")):
+            yield _named(timer.getparent(), "its timer says not when it fires: give it a date, a duration (e.g. PT4H) "
+                                            "or a cycle (e.g. R3/PT1H)")
 
 
 def _check_loops(process: etree._Element) -> Iterable[Problem]:

@@ -111,6 +111,14 @@ def test_a_message_referred_to_by_a_qname_of_the_document_namespace_deploys_and_
     assert queries.instance_view(new_uow(), instance_id)["status"] == "completed"
 
 
+def test_a_timer_that_says_not_when_it_fires_is_refused_naming_its_event(new_uow):
+    package = steps('<bpmn:intermediateCatchEvent id="step" name="Later"><bpmn:timerEventDefinition/>'
+                    '</bpmn:intermediateCatchEvent>')
+    assert refused(new_uow, package) == [
+        "step (Later): its timer says not when it fires: give it a date, a duration (e.g. PT4H) or a cycle (e.g. "
+        "R3/PT1H)"]
+
+
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
 
 
