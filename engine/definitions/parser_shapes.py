@@ -191,12 +191,13 @@ def _check_data_associations(process: etree._Element) -> Iterable[Problem]:
     for association in process.iter(f"{{{BPMN_NS}}}dataInputAssociation", f"{{{BPMN_NS}}}dataOutputAssociation"):
         reads = local(association) == "dataInputAssociation"
         step = association.getparent()
-        if association in [a for side in mapped_associations(step) or () for a in side]:
-            continue  # mapped to and from the step's own inputs and outputs (engine.definitions.io_mappings)
+        mapped = association in [a for side in mapped_associations(step) or () for a in side]
         for end in association.findall("bpmn:sourceRef" if reads else "bpmn:targetRef", NS):
             ref = (end.text or "").strip()
             target = by_id.get(ref)
             kind = local(target) if target is not None else None
+            if mapped and kind not in ("dataObjectReference", "dataStoreReference"):
+                continue  # a variable copied to or from the step's own input or output (engine.definitions.io_mappings)
             if kind in ("dataStore", "dataStoreReference") or \
                     kind == "dataObjectReference" and target.get("dataObjectRef") in _visible_data_objects(step):
                 continue
