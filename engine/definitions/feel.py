@@ -617,6 +617,10 @@ def variable_name(name: str) -> str:
     return "_".join(name.split())
 
 
+# What FEEL's escapes in a text stand for; any other keeps its backslash, as a pattern's "\d" or "\s" needs.
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\"}
+
+
 def _unquote(literal: str) -> str:
     body = literal[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), body)
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), body, flags=re.S)

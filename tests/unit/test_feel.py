@@ -66,6 +66,10 @@ def test_feel_unary_tests_match_the_input_they_describe(cell, matching, other):
     assert ENVIRONMENT.evaluate(python, {}, {"dmninputexpr": other}) is False
 
 
+def test_a_text_keeps_the_backslash_of_an_escape_feel_does_not_have_as_a_pattern_needs():
+    assert ENVIRONMENT.evaluate(expression_to_python(r'"\d\s" + "\"\\\n"'), {}) == '\\d\\s"\\\n'
+
+
 def test_a_dash_or_an_empty_cell_matches_any_input():
     assert unary_tests_to_python("-") is None and unary_tests_to_python(" ") is None
 
