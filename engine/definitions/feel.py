@@ -14,10 +14,12 @@ reads the key ``segment``), lists, contexts (``{rate: 0.1}``, a dict),
 arithmetic, also of dates and days-and-time durations, comparisons (``=``,
 ``!=``, ``<``...), ``and``/``or``/``not(...)``, ``if … then … else``,
 ``some``/``every … in … satisfies``, ``x between a and b``, ``x in <unary
-tests>``, ``x instance of number`` (and the other types of ``_TYPES``), ``is defined(x)`` and ``is
-defined(x.y)`` (whether the case has the variable, and it the entry, whatever its value, null too), and the
-built-in functions a decision table commonly uses (``_BUILTINS``); a literal a function reads
-(``date("2026-02-30")``) is read when translated. Unary tests
+tests>``, ``x instance of number`` (and the other types of ``TYPES``), ``is defined(x)`` and ``is
+defined(x.y)`` (whether the case has the variable, and it the entry, whatever its value, null too), and
+FEEL's built-in functions on the values a case holds, each a call of a Python function of
+engine.definitions.feel_functions (``FUNCTIONS``, which the restricted engine is given); an argument a
+function reads as a notation, when literal (``date("2026-02-30")``, the pattern of ``matches``), is read
+when translated. Unary tests
 (a DMN input cell) add ``< 5``, ranges ``[a..b]``, ``(a..b]``, ``]a..b[``,
 lists of tests ``"a","b"``, ``not(...)``, ``-`` and ``?`` for the input; as in
 FEEL, a null input matches no comparison nor range.
@@ -29,12 +31,9 @@ from __future__ import annotations
 import ast
 import keyword
 import re
-import sys
-from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Callable
 
-from engine.time.durations import InvalidDuration, duration_seconds
+# FUNCTIONS: what the translations call, by helper name, for the restricted engine (engine.definitions.packages).
+from engine.definitions.feel_functions import BUILTINS, FUNCTIONS, MANY, NOTATIONS, TYPES, helper_name
 
 INPUT = "dmninputexpr"  # the name SpiffWorkflow gives a DMN input when a cell refers to it
 
@@ -43,192 +42,8 @@ class FeelNotSupported(ValueError):
     """A FEEL expression, or a construct in it, that Valueflow cannot translate."""
 
 
-def _date(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def _date_and_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _number(text: str) -> int | float:
-    value = Decimal(str(text))
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _duration(text: str) -> timedelta:
-    """A days-and-time duration (``P3D``, ``-PT4H30M``); years and months have no fixed length and are refused."""
-    body = text.strip()
-    sign = -1 if body.startswith("-") else 1
-    body = body.lstrip("-")
-    if re.search(r"\d[YM]", body.upper().split("T")[0]):
-        raise ValueError(f"the duration {text!r} counts years or months, which have no fixed length: "
-                         "write it in days (P30D)")
-    try:
-        return sign * timedelta(seconds=duration_seconds(body))
-    except InvalidDuration:
-        raise ValueError(f"{text!r} is not an ISO 8601 duration (for example P3D or PT4H)") from None
-
-
-def _substring(text: str, start: int, length: int | None = None) -> str:
-    begin = start - 1 if start > 0 else len(text) + start
-    return text[begin:] if length is None else text[begin:begin + length]
-
-
-def _substring_before(text: str, match: str) -> str:
-    return text.partition(match)[0] if match in text else ""
-
-
-def _substring_after(text: str, match: str) -> str:
-    return text.partition(match)[2] if match in text else ""
-
-
-def _string_join(items: list[Any], delimiter: str = "") -> str:
-    return delimiter.join(str(item) for item in items if item is not None)
-
-
-def _decimal(number: Any, scale: int) -> float:
-    return float(Decimal(str(number)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN))
-
-
-def _modulo(dividend: Any, divisor: Any) -> Any:
-    return dividend % divisor
-
-
-def _mean(items: list[Any]) -> float:
-    return sum(items) / len(items)
-
-
-def _product(items: list[Any]) -> Any:
-    result = 1
-    for item in items:
-        result *= item
-    return result
-
-
-def _append(items: list[Any], *more: Any) -> list[Any]:
-    return [*items, *more]
-
-
-def _concatenate(*lists: list[Any]) -> list[Any]:
-    return [item for items in lists for item in items]
-
-
-def _distinct_values(items: list[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
-
-
-def _index_of(items: list[Any], match: Any) -> list[int]:
-    return [position for position, item in enumerate(items, start=1) if item == match]
-
-
-# FEEL's type names, for ``instance of``, and the Python types whose values are of them.
-_TYPES: dict[str, tuple[type, ...]] = {
-    "number": (int, float, Decimal), "string": (str,), "boolean": (bool,), "date": (date,),
-    "date and time": (datetime,), "days and time duration": (timedelta,), "list": (list, tuple),
-    "context": (dict,), "Any": (object,),
-}
-
-
-def _instance_of(value: Any, type_name: str) -> bool:
-    if type_name == "number" and isinstance(value, bool):
-        return False
-    if type_name == "date" and isinstance(value, datetime):
-        return False
-    return isinstance(value, _TYPES[type_name])
-
-
-def _is_defined(name: str, *path: str) -> bool:
-    """FEEL's ``is defined(name.path)``: whether the expression calling it can read the variable ``name`` and,
-    along ``path``, each context entry, whatever the value (null too). It looks the name up where the calling
-    expression's own names live (its comprehension's, then the restricted engine's scope for it), reads nothing
-    else and gives only True or False."""
-    caller = sys._getframe(1)
-    scope = caller.f_locals if name in caller.f_locals else caller.f_globals
-    if name not in scope:
-        return False
-    value = scope[name]
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return False
-        value = value[key]
-    return True
-
-
-def _put(context: Any, path: list[str], value: Any) -> dict[str, Any]:
-    """A mapping's value put along a path, as Camunda 8 maps to ``target="order.status"``: ``context`` (a new
-    context when it is none) with the entry at ``path`` set to ``value``, the contexts on the way copied, or made
-    where there is none."""
-    top = dict(context) if isinstance(context, dict) else {}
-    inner = top
-    for key in path[:-1]:
-        below = inner.get(key)
-        inner[key] = dict(below) if isinstance(below, dict) else {}
-        inner = inner[key]
-    inner[path[-1]] = value
-    return top
-
-
-# Functions a translation may call, by the helper name the restricted engine is given them under.
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "feel_date": _date, "feel_date_and_time": _date_and_time, "feel_number": _number,
-    "feel_duration": _duration, "feel_substring": _substring, "feel_substring_before": _substring_before,
-    "feel_substring_after": _substring_after, "feel_string_join": _string_join, "feel_decimal": _decimal,
-    "feel_modulo": _modulo, "feel_mean": _mean, "feel_product": _product, "feel_append": _append,
-    "feel_concatenate": _concatenate, "feel_distinct_values": _distinct_values, "feel_index_of": _index_of,
-    "feel_instance_of": _instance_of, "feel_is_defined": _is_defined, "feel_put": _put,
-}
-# The functions that read a literal text (a date, a duration, a number): a literal is checked when translated.
-_READING_LITERALS = {"date": _date, "date and time": _date_and_time, "duration": _duration, "number": _number}
-
-# FEEL built-ins written as Python over the engine's safe builtins, or as one of FUNCTIONS: name → (arities, template).
-_BUILTINS: dict[str, tuple[tuple[int, ...], str]] = {
-    "date": ((1,), "feel_date({0})"),
-    "date and time": ((1,), "feel_date_and_time({0})"),
-    "number": ((1,), "feel_number({0})"),
-    "duration": ((1,), "feel_duration({0})"),
-    "string": ((1,), "str({0})"),
-    "string length": ((1,), "len({0})"),
-    "upper case": ((1,), "({0}).upper()"),
-    "lower case": ((1,), "({0}).lower()"),
-    "contains": ((2,), "(({1}) in ({0}))"),
-    "starts with": ((2,), "({0}).startswith({1})"),
-    "ends with": ((2,), "({0}).endswith({1})"),
-    "substring": ((2, 3), "feel_substring({args})"),
-    "substring before": ((2,), "feel_substring_before({args})"),
-    "substring after": ((2,), "feel_substring_after({args})"),
-    "string join": ((1, 2), "feel_string_join({args})"),
-    "trim": ((1,), "({0}).strip()"),
-    "abs": ((1,), "abs({0})"),
-    "floor": ((1,), "(({0}) // 1)"),
-    "ceiling": ((1,), "(-(-({0}) // 1))"),
-    "round": ((1, 2), "round({args})"),
-    "decimal": ((2,), "feel_decimal({args})"),
-    "modulo": ((2,), "feel_modulo({args})"),
-    "odd": ((1,), "(({0}) % 2 == 1)"),
-    "even": ((1,), "(({0}) % 2 == 0)"),
-    "min": ((1, 2, 3, 4, 5, 6, 7, 8), "min({args})"),
-    "max": ((1, 2, 3, 4, 5, 6, 7, 8), "max({args})"),
-    "sum": ((1,), "sum({0})"),
-    "count": ((1,), "len({0})"),
-    "mean": ((1,), "feel_mean({0})"),
-    "product": ((1,), "feel_product({0})"),
-    "all": ((1,), "all({0})"),
-    "any": ((1,), "any({0})"),
-    "list contains": ((2,), "(({1}) in ({0}))"),
-    "append": ((2, 3, 4, 5, 6, 7, 8), "feel_append({args})"),
-    "concatenate": ((1, 2, 3, 4, 5, 6, 7, 8), "feel_concatenate({args})"),
-    "reverse": ((1,), "list(reversed({0}))"),
-    "distinct values": ((1,), "feel_distinct_values({0})"),
-    "index of": ((2,), "feel_index_of({args})"),
-    "not": ((1,), "(not ({0}))"),
-}
 _IS_DEFINED = "is defined"  # a built-in whose argument is a variable or a path, read by _Parser.is_defined
-_MULTIWORD = sorted([*(name for name in _BUILTINS if " " in name), _IS_DEFINED], key=len, reverse=True)
+_MULTIWORD = sorted([*(name for name in BUILTINS if " " in name), _IS_DEFINED], key=len, reverse=True)
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*")
@@ -429,12 +244,12 @@ class _Parser:
             return f"({left} {_COMPARISONS[value]} {right})"
         if self.accept("instance"):
             self.expect("of")
-            type_name = next((name for name in sorted(_TYPES, key=len, reverse=True)
+            type_name = next((name for name in sorted(TYPES, key=len, reverse=True)
                               if [value for _, value in self.tokens[self.index:self.index + len(name.split())]]
                               == name.split()), None) or self.peek()[1]
             self.index += len(type_name.split())
-            if type_name not in _TYPES:
-                raise FeelNotSupported(f"{type_name!r} is not a type Valueflow knows: use one of {', '.join(_TYPES)}")
+            if type_name not in TYPES:
+                raise FeelNotSupported(f"{type_name!r} is not a type Valueflow knows: use one of {', '.join(TYPES)}")
             return f"feel_instance_of({left}, {type_name!r})"
         if self.accept("between"):
             low = self.additive()
@@ -556,7 +371,7 @@ class _Parser:
     def call(self, name: str) -> str:
         if name == _IS_DEFINED:
             return self.is_defined()
-        if name not in _BUILTINS:
+        if name not in BUILTINS:
             raise FeelNotSupported(f"the function {name}() is not one Valueflow knows")
         self.expect("(")
         return self.checked_call(name, self.items_until(")"))
@@ -581,18 +396,19 @@ class _Parser:
         return f"feel_is_defined({', '.join(map(repr, names))})"
 
     def checked_call(self, name: str, args: list[str]) -> str:
-        """The Python calling the built-in ``name`` with ``args``; a literal it reads (a date, a duration) is read
-        now, so that a wrong one is refused before a case runs into it."""
-        arities, template = _BUILTINS[name]
-        if len(args) not in arities:
-            raise FeelNotSupported(f"{name}() takes {' or '.join(map(str, arities))} argument(s), not {len(args)}")
-        if name in _READING_LITERALS and args[0].startswith(("'", '"')):
+        """The Python calling the built-in ``name`` with ``args``; a literal it reads as a notation (a date, a
+        duration, a pattern) is read now, so that a wrong one is refused before a case runs into it."""
+        arities, _ = BUILTINS[name]
+        if len(args) not in arities and not (MANY in arities and len(args) >= arities[arities.index(MANY) - 1]):
+            raise FeelNotSupported(f"{name}() takes {_arities(arities)} argument(s), not {len(args)}")
+        positions, read = NOTATIONS.get(name, ((), None))
+        literals = [_literal(args[at]) for at in positions if at < len(args)]
+        if read and literals and None not in literals:
             try:
-                _READING_LITERALS[name](ast.literal_eval(args[0]))
+                read(*literals)
             except ValueError as exc:
-                raise FeelNotSupported(f"{name}({args[0]}): {exc}") from None
-        return template.format(*args, args=", ".join(args))
-
+                raise FeelNotSupported(f"{name}({', '.join(args)}): {exc}") from None
+        return f"{helper_name(name)}({', '.join(args)})"
 
     def items_until(self, closing: str) -> list[str]:
         """The comma-separated expressions up to ``closing`` (a list's or a call's), which is taken too."""
@@ -615,6 +431,23 @@ def variable_name(name: str) -> str:
     """The case variable a FEEL name reads: a name of several words joins them with underscores
     (``Customer Status`` reads ``Customer_Status``), as a Python variable cannot hold a space."""
     return "_".join(name.split())
+
+
+def _arities(arities: tuple[int | None, ...]) -> str:
+    """``(2, 3)`` as "2 or 3", ``(1, MANY)`` as "1 or more"."""
+    words = [str(count) if count is not MANY else "more" for count in arities]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _literal(python: str) -> str | None:
+    """The text a translated argument is when it is a literal text, else None."""
+    if not python.startswith(("'", '"')):
+        return None
+    try:
+        value = ast.literal_eval(python)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 # What FEEL's escapes in a text stand for; any other keeps its backslash, as a pattern's "\d" or "\s" needs.
