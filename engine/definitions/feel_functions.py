@@ -11,8 +11,8 @@ helpers), so each keeps to time and memory in proportion to its arguments, and w
 (engine.sandbox.values): no text of more than MAX_TEXT characters, no list of more than MAX_ITEMS items, no number
 of more than MAX_DIGITS digits. The regular expressions of ``matches``, ``replace``, ``split`` and ``extract``, in
 the syntax Java's and the regex package's share (feel-scala reads them as Java's), with XPath's flags ``i``, ``s``,
-``m``, ``x`` and ``q``, run on the regex package: a pattern longer than PATTERN_SIZE once its repeats are written out
-(``(?:a{1000}){1000}``) is refused before it is compiled, which would take gigabytes, and a match going on longer
+``m``, ``x`` and ``q``, run on the regex package: a pattern too long once its repeats are written out
+(``(?:a{1000}){1000}``, engine.definitions.pattern_size) is refused before it is compiled, which would take gigabytes, and a match going on longer
 than REGEX_SECONDS (catastrophic backtracking: ``^(a|aa)+$`` on a long run of "a"s ending in "b") is stopped, the
 interpreter lock released meanwhile. That bounds each call, not an expression making many.
 
@@ -40,11 +40,11 @@ from typing import Any, Callable, Optional
 
 import regex
 
+from engine.definitions.pattern_size import pattern_too_large
 from engine.sandbox.values import MAX_DIGITS, MAX_ITEMS, MAX_TEXT
 from engine.time.durations import InvalidDuration, duration_length
 
 REGEX_SECONDS = 1.0
-PATTERN_SIZE = 10_000  # characters of a pattern, its fixed repeats written out; ~2.5 MB once compiled
 
 _EXACT = Context(prec=3 * MAX_DIGITS)  # sums and products of the numbers a case holds, to the last digit
 _QUOTIENT = Context(prec=34)  # FEEL's decimal128: means, square roots, logarithms
@@ -421,44 +421,6 @@ def _string_join(items: Any, delimiter: Any = None, prefix: Any = None, suffix: 
 # --------------------------------------------------------------------------- regular expressions
 
 _FLAGS = {"i": regex.IGNORECASE, "s": regex.DOTALL, "m": regex.MULTILINE, "x": regex.VERBOSE}
-_COUNT = re.compile(r"\{(\d+)(?:,\d*)?\}|\{,\d+\}")
-_CLASS = re.compile(r"\[\^?\]?(?:\\.|[^\]])*\]?", re.S)
-
-
-def _written_out(pattern: str) -> int:
-    """About how many characters ``pattern`` has once its repeats of a fixed least count are written out, as the
-    regex package compiles them (``(?:ab){3}`` as ``ababab``); past PATTERN_SIZE it stops counting."""
-    groups = [[0, 0]]  # per open group: its size so far, and the size of its last item
-    total = at = 0
-    while at < len(pattern) and total <= PATTERN_SIZE:
-        count = _COUNT.match(pattern, at) if pattern[at] == "{" else None
-        if count:
-            times = max(int(count[1] or 1), 1)
-            group = groups[-1]
-            total += group[1] * (times - 1)
-            group[0] += group[1] * (times - 1)
-            group[1] *= times
-            at = count.end()
-            continue
-        if pattern[at] == "(":
-            groups.append([0, 0])
-            at += 1
-            continue
-        if pattern[at] == ")" and len(groups) > 1:
-            item = groups.pop()[0]  # counted already, now as one item of the group around it
-        else:
-            item = 1
-            total += 1
-            if pattern[at] == "\\":
-                at += 1
-            elif pattern[at] == "[":
-                at = _CLASS.match(pattern, at).end() - 1
-        groups[-1][0] += item
-        groups[-1][1] = item
-        at += 1
-    return total
-
-
 @functools.lru_cache(maxsize=32)
 def regular_expression(pattern: str, flags: str = "") -> Any:
     """``pattern`` compiled with FEEL's ``flags`` (``i`` ignores case, ``s`` lets ``.`` match a line break, ``m``
@@ -468,9 +430,9 @@ def regular_expression(pattern: str, flags: str = "") -> Any:
         raise ValueError(f"{flags!r} are not flags of a regular expression: use i, s, m, x or q, or none")
     if "q" in flags:
         pattern = regex.escape(pattern)
-    if len(pattern) > PATTERN_SIZE or _written_out(pattern) > PATTERN_SIZE:
-        raise ValueError(f"the pattern {pattern[:50]!r}… is too large once its repeats are written out (more than "
-                         f"{PATTERN_SIZE:,} characters): repeat a group a range of times ({{1,1000}}) instead")
+    too_large = pattern_too_large(pattern)
+    if too_large:
+        raise ValueError(too_large)
     options = 0
     for flag in set(flags) - {"q"}:
         options |= _FLAGS[flag]

@@ -13,6 +13,8 @@ from typing import Optional
 
 import regex
 
+from engine.definitions.pattern_size import pattern_too_large
+
 PATTERN_SECONDS = 0.05
 
 
@@ -22,6 +24,9 @@ class PatternTooSlow(Exception):
 
 def pattern_error(pattern: str) -> Optional[str]:
     """Why ``pattern`` is not a regular expression a form can use; None when it is one."""
+    too_large = pattern_too_large(pattern)
+    if too_large:
+        return too_large
     try:
         _timed(pattern)
     except regex.error as exc:
@@ -40,6 +45,9 @@ class _TimedPattern:
     check spend the time limit once on the same value."""
 
     def __init__(self, pattern: str) -> None:
+        too_large = pattern_too_large(pattern)  # a form stored before the check: its values are refused
+        if too_large:
+            raise regex.error(too_large)
         self._compiled = regex.compile(pattern)
         self._too_slow: Optional[str] = None
 

@@ -158,3 +158,10 @@ def test_a_catastrophic_pattern_refuses_a_hostile_value_at_completion(new_uow):
 def test_a_date_fields_bound_that_is_no_date_is_refused_at_deploy():
     problems = refusals(review_form(with_field({"type": "string", "format": "date", "formatMaximum": "next year"})))
     assert any("formatMaximum 'next year' is not a date: write it as YYYY-MM-DD" in p for p in problems), problems
+
+
+def test_a_pattern_that_would_take_gigabytes_to_compile_is_refused_at_deploy_before_it_is():
+    huge = "(?:(?:a{1000}){1000}){1000}"
+    problems = refusals(review_form(with_field({"type": "string", "pattern": huge})))
+    assert any(f"the pattern {huge!r}… is too large once its repeats are written out (more than 10,000 characters)"
+               in p for p in problems), problems
