@@ -138,11 +138,21 @@ def _check_loops(process: etree._Element) -> Iterable[Problem]:
                                "instance per item of (loopDataInputRef): keep one of them")
         elif not has_cardinality and not has_list:
             yield _named(step, _unsized(marker))
+        own = {data.get("id"): data.get("name") or data.get("id") for data in step.iterfind("bpmn:ioSpecification/*", NS)}
+        for written in ("loopDataInputRef", "loopDataOutputRef"):
+            ref = (marker.findtext(f"bpmn:{written}", namespaces=NS) or "").strip()
+            if ref in own:
+                yield _named(step, f"its multi-instance marker runs over its own data {_DATA_SIDE[written]} "
+                                   f"{own[ref]!r} ({written}), which Valueflow cannot read there: name the process "
+                                   "variable that holds the list instead")
     for marker in process.iter(f"{{{BPMN_NS}}}standardLoopCharacteristics"):
         if marker.get("loopMaximum") is None and marker.find("bpmn:loopCondition", NS) is None:
             yield _named(marker.getparent(), "its loop marker says neither when the loop stops (a loop condition) nor "
                                              "how often it runs at most (loopMaximum): give it a loop condition, or "
                                              "remove the marker")
+
+
+_DATA_SIDE = {"loopDataInputRef": "input", "loopDataOutputRef": "output"}
 
 
 def _unsized(marker: etree._Element) -> str:

@@ -138,7 +138,13 @@ CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
     ("<bpmn:standardLoopCharacteristics/>",
      "its loop marker says neither when the loop stops (a loop condition) nor how often it runs at most "
      "(loopMaximum): give it a loop condition, or remove the marker"),
-], ids=["multi-instance without a size", "camunda collection", "cardinality and list", "loop without an end"])
+    ('<bpmn:ioSpecification><bpmn:dataInput id="step_list" name="MultiInstanceInput"/><bpmn:inputSet/>'
+     '<bpmn:outputSet/></bpmn:ioSpecification><bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>'
+     'step_list</bpmn:loopDataInputRef></bpmn:multiInstanceLoopCharacteristics>',
+     "its multi-instance marker runs over its own data input 'MultiInstanceInput' (loopDataInputRef), which "
+     "Valueflow cannot read there: name the process variable that holds the list instead"),
+], ids=["multi-instance without a size", "camunda collection", "cardinality and list", "loop without an end",
+        "over its own data input (jBPM)"])
 def test_a_loop_marker_that_says_not_how_often_to_run_is_refused_naming_the_step(new_uow, marker, expected):
     assert refused(new_uow, steps(script("step", "Count", inside=marker))) == [f"step (Count): {expected}"]
 
