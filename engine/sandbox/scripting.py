@@ -543,9 +543,10 @@ class RestrictedEnvironment(TaskDataEnvironment):
         compiled = self._compile(source, mode)
         if compiled.refusal is not None:
             raise ScriptRefused(compiled.refusal, compiled.line)
-        for name, line in compiled.unsafe:  # builtins outside the safe list, unless the data defines the name
+        for name, line in compiled.unsafe:  # builtins outside the safe list, read (not called) as the data's names
             if name not in context and not (external_context and name in external_context):
-                raise ScriptRefused(f"{name}() is not allowed in a script: line {line}", line)
+                raise ScriptRefused(f"name {name!r} is not defined: the case holds no value called {name} (Python's "
+                                    f"{name}() is not available in a script): line {line}", line)
         return compiled
 
     def _too_long(self, clock: _Clock | None) -> ScriptRefused:
