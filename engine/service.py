@@ -368,13 +368,14 @@ def compile_running_definitions(uow: UnitOfWork) -> int:
 
 # -- cases -----------------------------------------------------------------------
 
-def _require_names_free(compiled: CompiledDefinition, data: dict[str, Any]) -> None:
+def _require_names_free(compiled: CompiledDefinition, data: dict[str, Any], what: str = "the initial data",
+                        unchanged: str = "nothing was started") -> None:
     """Refuse data named as a function the process's scripts call (a helper, a FEEL function, the sandbox's own):
     SpiffWorkflow would refuse the case's next script, and the case would stop in error there."""
     taken = sorted(set(data).intersection(compiled.script_engine.environment.globals))
     if taken:
-        raise ValueError(f"the initial data names {', '.join(map(repr, taken))}, which the process's scripts call "
-                         "as functions; give those fields other names (nothing was started)")
+        raise ValueError(f"{what} names {', '.join(map(repr, taken))}, which the process's scripts call as "
+                         f"functions; give those fields other names ({unchanged})")
 
 
 @timed_step("start")
@@ -589,7 +590,9 @@ def _running_case(uow: UnitOfWork, instance_id: int) -> CaseRecord:
 
 def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any], actor: Optional[str],
              step_id: Optional[str]) -> None:
-    """Deliver the message to the loaded case, log it, save the case and commit."""
+    """Deliver the message to the loaded case, log it, save the case and commit; its payload may become case
+    data (engine.definitions.service_specs), so it may not name a function the scripts call."""
+    _require_names_free(loaded.case.definition, payload, f"the message {name!r}", "nothing was delivered")
     with running_at(uow.clock):
         loaded.case.receive_message(name, payload)
     now = uow.clock.now()

@@ -49,6 +49,8 @@ from engine.definitions.validation import Problem, local
 # Steps SpiffWorkflow runs pre- and post-scripts around.
 _ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                "businessRuleTask", "callActivity", "subProcess", "transaction"}
+# Events whose mappings run as their pre- and post-script (engine.definitions.service_specs).
+_EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 # The inputs jBPM's task service reads to set a task up, not case data.
 _TASK_SERVICE_INPUTS = {"TaskName", "NodeName", "ActorId", "GroupId", "BusinessAdministratorId",
                         "BusinessAdministratorGroupId", "TaskStakeholderId", "ExcludedOwnerId", "RecipientId",
@@ -78,9 +80,9 @@ def _map_tool_parameters(step: etree._Element) -> Iterable[Problem]:
     zeebe = step.find("bpmn:extensionElements/zeebe:ioMapping", NS)
     if camunda is None and zeebe is None:
         return
-    if local(step) not in _ACTIVITIES:
-        yield Problem(step.get("id"), step.get("name"), "input and output mappings on an event do not run in "
-                      "Valueflow: set the variables in a script task before or after it")
+    if local(step) not in _ACTIVITIES | _EVENTS:
+        yield Problem(step.get("id"), step.get("name"), f"input and output mappings on a {local(step)} do not run "
+                      "in Valueflow: set the variables in a script task before or after it")
         return
     inputs: list[str] = []
     outputs: list[str] = []

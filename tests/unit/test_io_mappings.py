@@ -6,6 +6,7 @@ import pytest
 
 from engine import service
 from engine.work import queries
+from tests import samples
 from tests.unit.test_expressions_at_deploy import CUSTOMER, only_refusal, with_step
 from tests.unit.test_other_tools import open_tasks
 
@@ -59,11 +60,6 @@ def test_a_user_tasks_outputs_read_the_inputs_it_was_given(new_uow):
     (script_task('<camunda:inputOutput><camunda:inputParameter name="base">${prices.lookup(amount)}'
                  '</camunda:inputParameter></camunda:inputOutput>'),
      "its mapping of 'base' to '${prices.lookup(amount)}' cannot run: calling prices.lookup() is not supported"),
-    ('<bpmn:intermediateThrowEvent id="step" name="Price"><bpmn:extensionElements><zeebe:ioMapping>'
-     '<zeebe:input source="=1" target="base"/></zeebe:ioMapping></bpmn:extensionElements>'
-     '</bpmn:intermediateThrowEvent>',
-     "input and output mappings on an event do not run in Valueflow: set the variables in a script task before or "
-     "after it"),
 ])
 def test_a_mapping_valueflow_cannot_honour_is_refused_at_deploy_naming_the_step(new_uow, step, refusal):
     problem = only_refusal(new_uow, step)
@@ -99,3 +95,34 @@ def test_a_mapping_to_a_word_python_keeps_for_itself_is_refused_naming_it(new_uo
         '<zeebe:ioMapping><zeebe:input source="ops@example.com" target="from.email"/></zeebe:ioMapping>'))
     assert problem == ("step (Price): its mapping to 'from.email' cannot run: 'from' is a word Python keeps for "
                        "itself, which no case variable can be named: map to another name")
+
+
+PAID = ('<bpmn:intermediateCatchEvent id="step" name="Paid"><bpmn:extensionElements><zeebe:ioMapping>'
+        '<zeebe:output source="=amount * 2" target="doubled"/><zeebe:output source="=amount" target="payment.amount"/>'
+        '</zeebe:ioMapping></bpmn:extensionElements><bpmn:messageEventDefinition messageRef="paid_message"/>'
+        '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f_noted" sourceRef="step" targetRef="noted"/>'
+        '<bpmn:intermediateThrowEvent id="noted" name="Noted"><bpmn:extensionElements><zeebe:ioMapping>'
+        '<zeebe:input source="=doubled + 1" target="noted_total"/></zeebe:ioMapping></bpmn:extensionElements>'
+        '</bpmn:intermediateThrowEvent>')
+
+
+def test_camunda_8_mappings_on_events_map_a_messages_payload_as_it_is_caught(new_uow):
+    """Camunda 8 maps a message's variables with output mappings on the event that catches it, and sets a thrown
+    event's variables with input mappings."""
+    service.deploy(new_uow(), samples.laneless("steps", PAID, "step", "noted",
+                                               '<bpmn:message id="paid_message" name="paid"/>'))
+    instance_id = service.start_instance(new_uow(), "steps", CUSTOMER)
+    with pytest.raises(ValueError, match=r"the message 'paid' names 'feel_put', which the process's scripts call as "
+                                         r"functions; give those fields other names \(nothing was delivered\)"):
+        service.deliver_message(new_uow(), instance_id, "paid", {"amount": 21, "feel_put": 1})
+    service.deliver_message(new_uow(), instance_id, "paid", {"amount": 21})
+    view = queries.instance_view(new_uow(), instance_id)
+    assert (view["status"], view["error"]) == ("completed", None)
+    assert (view["data"]["doubled"], view["data"]["payment"], view["data"]["noted_total"]) == (42, {"amount": 21}, 43)
+
+
+def test_a_mapping_on_an_event_that_cannot_run_is_refused_naming_the_event(new_uow):
+    problem = only_refusal(new_uow, '<bpmn:intermediateThrowEvent id="step" name="Price"><bpmn:extensionElements>'
+                                    '<zeebe:ioMapping><zeebe:input source="=prices.lookup(1)" target="base"/>'
+                                    '</zeebe:ioMapping></bpmn:extensionElements></bpmn:intermediateThrowEvent>')
+    assert problem.startswith("step (Price): its mapping of 'base' to '=prices.lookup(1)' cannot run"), problem
