@@ -592,7 +592,8 @@ def _receive(uow: UnitOfWork, loaded: Loaded, name: str, payload: dict[str, Any]
              step_id: Optional[str]) -> None:
     """Deliver the message to the loaded case, log it, save the case and commit; its payload may become case
     data (engine.definitions.service_specs), so it may not name a function the scripts call."""
-    _require_names_free(loaded.case.definition, payload, f"the message {name!r}", "nothing was delivered")
+    if loaded.case.keeps_payload_as_data(name):
+        _require_names_free(loaded.case.definition, payload, f"the message {name!r}", "nothing was delivered")
     with running_at(uow.clock):
         loaded.case.receive_message(name, payload)
     now = uow.clock.now()

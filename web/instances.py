@@ -102,6 +102,8 @@ def record_message(instance_id: int, name: str) -> ResponseReturnValue:
         return _message_refused(instance_id, 403, message_error=f"Nothing was recorded: {exc}.")
     except (service.MessageNotExpected, service.TaskClosed, ConcurrentUpdate) as exc:
         return _message_refused(instance_id, 409, message_error=f"Nothing was recorded: {exc}.")
+    except ValueError as exc:  # a field named as a function the process's scripts call
+        return _message_refused(instance_id, 400, message_error=f"Nothing was recorded: {exc}.")
     flash(f"Recorded: {wait['step_name']} for {case['customer']['name']} (case {instance_id}).", "success")
     return redirect(url_for("instances.show", instance_id=instance_id))
 

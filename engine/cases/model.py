@@ -255,6 +255,13 @@ class Case:
             raise MessageNotExpected(f"the case is not waiting for the message {name!r}")
         self.advance()
 
+    def keeps_payload_as_data(self, name: str) -> bool:
+        """Whether a message of ``name`` would leave its payload's entries in the case data: an event waiting for
+        it keeps it under no variable (engine.definitions.service_specs)."""
+        return any(task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition)
+                   and definition.name == name and definition.message_var is None
+                   for task in self._tasks() for definition in [getattr(task.task_spec, "event_definition", None)])
+
     def fire_due_timers(self) -> None:
         """Fire every timer due by now (the clock SpiffWorkflow sees) and run on: each of advance's rounds ends with
         SpiffWorkflow's look at the timers."""

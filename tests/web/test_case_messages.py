@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from engine import service
 from engine.cases.errors import MessageNotExpected
+from engine.definitions.packages import Package
 from engine.work import queries
 from tests.web.conftest import MEDIUM_RISK, open_task, password_of, start_loan, text_of
 
@@ -168,3 +170,32 @@ def test_a_service_request_being_resolved_shows_its_escalation_timer(client, aut
     assert ("Waiting for Not resolved in 8 hours — a timer, due Mon 5 Jan 2026, 17:30 (in 8 h 00 min), "
             "waiting since Mon 5 Jan 2026, 09:30.") in page
     assert "Record:" not in page
+
+
+PAYMENT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:message id="paid_message" name="paid"/>
+  <bpmn:process id="payment" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="paid"/>
+    <bpmn:intermediateCatchEvent id="paid" name="Paid"><bpmn:messageEventDefinition messageRef="paid_message"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="paid" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+# The message's form: one field named as a function the process's scripts call, the payload kept as case data.
+PAID_FORM = {"type": "object", "properties": {"feel_put": {"type": "string", "title": "Reference"}}}
+
+
+def test_a_message_whose_field_is_named_as_a_scripts_function_is_refused_and_changes_nothing(client, auth, new_uow):
+    service.deploy(new_uow(), Package("payment", "payment.bpmn", {"payment.bpmn": PAYMENT,
+                                                                   "forms/paid.json": json.dumps(PAID_FORM)}))
+    instance_id = service.start_instance(new_uow(), "payment", service.CustomerRef("c-9", "Ida", "standard"))
+    auth.login("manager")
+    response = auth.post(f"/instances/{instance_id}/messages/paid", data={"feel_put": "R-1"}, follow_redirects=True)
+    assert response.status_code == 400
+    assert ("Nothing was recorded: the message 'paid' names 'feel_put', which the process's scripts call as "
+            "functions") in text_of(response)
+    assert messages_received(new_uow, instance_id) == []
+    assert queries.instance_view(new_uow(), instance_id)["status"] == "running"
