@@ -22,8 +22,7 @@ from typing import Optional
 
 from lxml import etree
 
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
-_ATTRIBUTE_DIALECTS = (("camunda", CAMUNDA_NS), ("flowable", FLOWABLE_NS), ("activiti", ACTIVITI_NS))
+from engine.definitions.namespaces import BPMN_NS, JAVA_DIALECTS, NS
 _RESOURCE_CALL = re.compile(r"^\s*(user|group)\s*\(\s*([^()]*?)\s*\)\s*$")
 _BARE_VARIABLE = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*)\s*\}\s*$")
 
@@ -52,7 +51,7 @@ def assignment_of(task: etree._Element) -> Assignment:
     """The assignment written on ``task`` by the first dialect that names a group or a user, with the computed
     groups and assignee written before it; empty when none is written."""
     written: list[tuple[str, list[str], Optional[str]]] = []  # (dialect, candidate groups, assignee)
-    for prefix, namespace in _ATTRIBUTE_DIALECTS:
+    for prefix, namespace in JAVA_DIALECTS:
         written.append((prefix, _split(task.get(f"{{{namespace}}}candidateGroups")),
                         task.get(f"{{{namespace}}}assignee")))
     for definition in task.iterfind("bpmn:extensionElements/zeebe:assignmentDefinition", NS):
@@ -105,7 +104,7 @@ def initiator_variable(process: etree._Element) -> Optional[str]:
     """The variable the process's start event names for the person who starts a case (Camunda 7's, Flowable's or
     Activiti's ``initiator`` attribute), or None."""
     for start in process.iterfind("bpmn:startEvent", NS):
-        for _, namespace in _ATTRIBUTE_DIALECTS:
+        for _, namespace in JAVA_DIALECTS:
             name = (start.get(f"{{{namespace}}}initiator") or "").strip()
             if name:
                 return name

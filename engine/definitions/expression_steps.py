@@ -17,10 +17,9 @@ from lxml import etree
 
 from engine.definitions.expressions import ExpressionNotSupported, condition_to_python, juel_to_python
 from engine.definitions.feel import is_variable, variable_name
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
+from engine.definitions.namespaces import BPMN_NS, JAVA_DIALECTS, NS
 from engine.definitions.validation import Problem
 
-_DIALECTS = (CAMUNDA_NS, FLOWABLE_NS, ACTIVITI_NS)
 _STEPS = ("serviceTask", "sendTask")
 _RESULT = ("resultVariable", "resultVariableName")
 
@@ -28,7 +27,7 @@ _RESULT = ("resultVariable", "resultVariableName")
 def expression_as_python(element: etree._Element) -> Optional[str]:
     """The Python of the JUEL expression a service task evaluates; None when it has none; raises
     ExpressionNotSupported (with why) when it cannot run here."""
-    for namespace in _DIALECTS:
+    for _, namespace in JAVA_DIALECTS:
         written = element.get(f"{{{namespace}}}expression")
         if written:
             return juel_to_python(written)
@@ -46,14 +45,14 @@ def expressions_as_scripts(process: etree._Element) -> Iterable[Problem]:
             continue  # refused by engine.definitions.service_tasks, saying why
         if python is None:
             continue
-        result = next((element.get(f"{{{namespace}}}{attribute}") for namespace in _DIALECTS
+        result = next((element.get(f"{{{namespace}}}{attribute}") for _, namespace in JAVA_DIALECTS
                        for attribute in _RESULT if element.get(f"{{{namespace}}}{attribute}")), None)
         if result is not None and not is_variable(result):
             yield Problem(element.get("id"), element.get("name"),
                           f"its result variable {result!r} is not a name a case can keep a value under: use "
                           "letters, digits and _ only")
             continue
-        for namespace in _DIALECTS:
+        for _, namespace in JAVA_DIALECTS:
             element.attrib.pop(f"{{{namespace}}}expression", None)
         element.tag = f"{{{BPMN_NS}}}scriptTask"
         _set_script(element, f"{result} = {python}" if result else python)

@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 from lxml import etree
 
 from engine.definitions.io_mappings import mapped_associations
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS, SPIFF_NS
+from engine.definitions.namespaces import BPMN_NS, JAVA_DIALECTS, NS, SPIFF_NS
 from engine.definitions.validation import Problem, is_executable, local
 
 # The elements events refer to by id, each with the attribute that refers to it.
@@ -159,7 +159,7 @@ def _unsized(marker: etree._Element) -> str:
     """Why a multi-instance marker with neither a cardinality nor a list cannot run, and its fix."""
     zeebe = marker.find("bpmn:extensionElements/zeebe:loopCharacteristics", NS)
     written = [(marker.get(f"{{{namespace}}}collection"), f"{prefix}:collection")
-               for prefix, namespace in (("camunda", CAMUNDA_NS), ("flowable", FLOWABLE_NS), ("activiti", ACTIVITI_NS))]
+               for prefix, namespace in JAVA_DIALECTS]
     written.append((zeebe.get("inputCollection") if zeebe is not None else None, "zeebe:loopCharacteristics"))
     for collection, where in written:
         if collection is not None:
@@ -198,10 +198,13 @@ def _check_data_associations(process: etree._Element) -> Iterable[Problem]:
     step's own inputs and outputs (jBPM's process variables)."""
     root = process.getroottree().getroot()
     by_id = {element.get("id"): element for element in root.iter() if isinstance(element.tag, str)}
+    mapped_by_step: dict[etree._Element, list[etree._Element]] = {}
     for association in process.iter(f"{{{BPMN_NS}}}dataInputAssociation", f"{{{BPMN_NS}}}dataOutputAssociation"):
         reads = local(association) == "dataInputAssociation"
         step = association.getparent()
-        mapped = association in [a for side in mapped_associations(step) or () for a in side]
+        if step not in mapped_by_step:
+            mapped_by_step[step] = [a for side in mapped_associations(step) or () for a in side]
+        mapped = association in mapped_by_step[step]
         for end in association.findall("bpmn:sourceRef" if reads else "bpmn:targetRef", NS):
             ref = (end.text or "").strip()
             target = by_id.get(ref)

@@ -28,10 +28,9 @@ from lxml import etree
 from engine.definitions.expression_steps import expression_as_python
 from engine.definitions.expressions import ExpressionNotSupported
 from engine.definitions.feel import is_variable
-from engine.definitions.namespaces import ACTIVITI_NS, BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, NS
+from engine.definitions.namespaces import BPMN_NS, CAMUNDA_NS, FLOWABLE_NS, JAVA_DIALECTS, NS
 from engine.definitions.validation import Problem, local, properties_of
 
-_JAVA_DIALECTS = (("camunda", CAMUNDA_NS), ("flowable", FLOWABLE_NS), ("activiti", ACTIVITI_NS))
 _ACTIVITIES = ("serviceTask", "sendTask", "businessRuleTask", "task")
 # How engines mark a step their outside workers fetch by topic: (prefix, namespace, the type attribute's value).
 _EXTERNAL_WORKERS = (("camunda", CAMUNDA_NS, "external"), ("flowable", FLOWABLE_NS, "external-worker"))
@@ -174,7 +173,7 @@ def _connector_problem(connector: str, properties: dict[str, str]) -> Optional[s
 
 def _foreign_work(element: etree._Element) -> Optional[str]:
     """What code of another engine the step asks for, with the fix; None when it asks for none."""
-    for prefix, namespace in _JAVA_DIALECTS:
+    for prefix, namespace in JAVA_DIALECTS:
         if element.get(f"{{{namespace}}}class"):
             return (f"runs the Java class {element.get(f'{{{namespace}}}class')} ({prefix}:class): Java delegates do "
                     f"not run in Valueflow: {_FIX}")
