@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 from lxml import etree
 
 from engine.definitions.namespaces import BPMN_NS, NS
-from engine.definitions.validation import Problem, local
+from engine.definitions.validation import Problem, link_name, local
 
 _THROW, _CATCH = f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}intermediateCatchEvent"
 
@@ -65,13 +65,9 @@ def _levels(process: etree._Element) -> Iterator[tuple[etree._Element, dict[str,
         catches: dict[str, list[etree._Element]] = defaultdict(list)
         for event in scope:
             if event.tag in (_THROW, _CATCH) and event.find("bpmn:linkEventDefinition", NS) is not None:
-                (throws if event.tag == _THROW else catches)[_name(event)].append(event)
+                (throws if event.tag == _THROW else catches)[link_name(event)].append(event)
         if throws or catches:
             yield scope, throws, catches
-
-
-def _name(event: etree._Element) -> str:
-    return event.find("bpmn:linkEventDefinition", NS).get("name") or event.get("name") or ""
 
 
 def _plain(event: etree._Element) -> None:

@@ -427,7 +427,7 @@ def _flow_graph(scope: etree._Element) -> _FlowGraph:
         link(flow.get("sourceRef", ""), flow.get("targetRef", ""))
     for thrown in _link_events(nodes, "intermediateThrowEvent"):
         for caught in _link_events(nodes, "intermediateCatchEvent"):
-            if _link_name(thrown) == _link_name(caught):  # refused on its own: do not call it unreachable too
+            if link_name(thrown) == link_name(caught):  # a pair runs as a flow (engine.definitions.link_events)
                 link(thrown.get("id", ""), caught.get("id", ""))
     for association in scope.findall("bpmn:association", NS):  # a compensation event and its handler
         source, target = nodes.get(association.get("sourceRef", "")), nodes.get(association.get("targetRef", ""))
@@ -494,7 +494,8 @@ def _link_events(nodes: dict[str, etree._Element], tag: str) -> list[etree._Elem
     return [n for n in nodes.values() if local(n) == tag and n.find("bpmn:linkEventDefinition", NS) is not None]
 
 
-def _link_name(event: etree._Element) -> str:
+def link_name(event: etree._Element) -> str:
+    """The name of the link a link event throws or catches: its definition's, else the event's."""
     return event.find("bpmn:linkEventDefinition", NS).get("name") or event.get("name") or ""
 
 
