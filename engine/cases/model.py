@@ -34,6 +34,7 @@ from engine.cases.errors import CannotStart, MessageNotExpected, TaskNotReady
 from engine.cases.state import Snapshot, restore, snapshot
 from engine.cases.workflow import CaseWorkflow, dismantle
 from engine.definitions.packages import CompiledDefinition
+from engine.definitions.service_specs import keeps_payload_as_data
 from engine.definitions.timer_events import event_definitions
 
 # A guard against a process that keeps making engine tasks ready forever.
@@ -258,8 +259,7 @@ class Case:
     def keeps_payload_as_data(self, name: str) -> bool:
         """Whether a message of ``name`` would leave its payload's entries in the case data: an event waiting for
         it keeps it under no variable (engine.definitions.service_specs)."""
-        return any(task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition)
-                   and definition.name == name and definition.message_var is None
+        return any(task.state == TaskState.WAITING and keeps_payload_as_data(definition) and definition.name == name
                    for task in self._tasks() for definition in [getattr(task.task_spec, "event_definition", None)])
 
     def fire_due_timers(self) -> None:

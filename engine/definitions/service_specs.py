@@ -44,6 +44,12 @@ class WaitingServiceTask(ServiceTaskMixin, SpiffBpmnTask):  # type: ignore[misc]
         return None
 
 
+def keeps_payload_as_data(definition: Any) -> bool:
+    """Whether an event definition is a message's that a catching event keeps under no variable, so that its
+    payload's entries become case data (``_PayloadAsData``)."""
+    return isinstance(definition, SpiffMessageEventDefinition) and definition.message_var is None
+
+
 class _PayloadAsData:
     """A message caught under no variable of SpiffArena's (``spiffworkflow:messageVariable``) leaves its payload's
     entries in the case data, as Camunda 7 and 8 merge a message's variables into the process, where the event's
@@ -53,7 +59,7 @@ class _PayloadAsData:
 
     def _run_hook(self, my_task: SpiffTask) -> Any:
         definition = self.event_definition
-        if isinstance(definition, SpiffMessageEventDefinition) and definition.message_var is None:
+        if keeps_payload_as_data(definition):
             payload = my_task.internal_data.pop(definition.name, None)
             if isinstance(payload, dict):
                 my_task.data.update(payload)
